@@ -1,0 +1,107 @@
+"""Configuration classes, chosen by ``LMS_CONFIG`` and overridden by ``LMS_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+INSECURE_SECRET = "dev-only-not-secret"  # noqa: S105 - refused by ProductionConfig
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SECRET_KEY = INSECURE_SECRET
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'lms.sqlite3'}"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    BASE_URL = "http://127.0.0.1:5000"
+    TIMEZONE = "Europe/London"
+
+    MAIL_BACKEND = "file"  # file | smtp | memory
+    MAIL_OUTBOX_DIR = str(INSTANCE_DIR / "outbox")
+    MAIL_SENDER = "MDSN Learning & Events <no-reply@mdsn.example.nhs.uk>"
+    SMTP_HOST = "localhost"
+    SMTP_PORT = 25
+    SMTP_USERNAME = ""
+    SMTP_PASSWORD = ""
+    SMTP_STARTTLS = False
+    SMTP_TIMEOUT = 10
+    OUTBOX_MAX_ATTEMPTS = 8
+    OUTBOX_BATCH = 200
+
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a hashing method, not a password
+    VERIFY_TOKEN_HOURS = 48
+    RESET_TOKEN_MINUTES = 60
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    WTF_CSRF_TIME_LIMIT = 12 * 3600
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+
+    SCHEDULER_IN_PROCESS = False
+    DEMO_PASSWORD = "mdsn-demo-2026"  # noqa: S105 - demo accounts only; seed refuses in production
+
+
+class DevelopmentConfig(Config):
+    """``make run``: SQLite in instance/, emails as .eml files, scheduler in the dev server."""
+
+    DEBUG = False
+    SCHEDULER_IN_PROCESS = True
+
+
+class TestingConfig(Config):
+    """pytest: in-memory mail, CSRF checks on unless a test turns them off."""
+
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    MAIL_BACKEND = "memory"
+    # Still scrypt, at a cost that lets the suite create hundreds of users quickly.
+    PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # noqa: S105 - a hashing method
+    WTF_CSRF_ENABLED = False
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    """PostgreSQL, SMTP, gunicorn workers and one separate scheduler process."""
+
+    SECRET_KEY = ""
+    MAIL_BACKEND = "smtp"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+_BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
+         "off": False, "": False}
+
+
+def env_overrides(defaults: type[Config], environ: os._Environ | dict | None = None) -> dict:
+    """Read ``LMS_<NAME>`` variables, converted to the type of the default they replace."""
+    environ = os.environ if environ is None else environ
+    overrides: dict = {}
+    for key, raw in environ.items():
+        if not key.startswith("LMS_") or key == "LMS_CONFIG":
+            continue
+        name = key[4:]
+        if name == "DATABASE_URL":
+            name = "SQLALCHEMY_DATABASE_URI"
+        current = getattr(defaults, name, None)
+        if isinstance(current, bool):
+            value: object = _BOOL.get(raw.strip().lower(), False)
+        elif isinstance(current, int):
+            value = int(raw)
+        else:
+            value = raw
+        overrides[name] = value
+    return overrides

@@ -1,0 +1,1 @@
+"""Accounts: organisations, people, roles, sign-up, sign-in and profiles."""

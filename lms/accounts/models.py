@@ -1,0 +1,171 @@
+"""Organisations, users, their roles and the one-time tokens emailed to them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.clock import UTCDateTime, utcnow
+from lms.extensions import db
+
+
+class OrganisationKind(enum.StrEnum):
+    ICS = "ics"
+    REGION = "region"
+    STRATEGY_UNIT = "strategy_unit"
+    OTHER = "other"
+
+
+class Role(enum.StrEnum):
+    LEARNER = "learner"
+    DSU_LEAD = "dsu_lead"
+    FACULTY = "faculty"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.LEARNER: "Learner",
+    Role.DSU_LEAD: "DSU lead",
+    Role.FACULTY: "Faculty",
+    Role.ADMIN: "Admin",
+}
+
+
+class Organisation(db.Model):
+    """One of the 11 Midlands ICSs, the regional team, the Strategy Unit, or other."""
+
+    __tablename__ = "organisation"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('ics', 'region', 'strategy_unit', 'other')", name="kind_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+
+    @property
+    def is_ics(self) -> bool:
+        return self.kind == OrganisationKind.ICS
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.code}>"
+
+
+class User(UserMixin, db.Model):
+    """A person: a learner always, and perhaps a DSU lead, faculty or admin."""
+
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        CheckConstraint("session_version >= 1", name="session_version_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-case (a check constraint holds it), so "unique" is unique regardless of case.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    job_title: Mapped[str] = mapped_column(String(120), default="")
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
+    )
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    is_active_account: Mapped[bool] = mapped_column(default=True)
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
+    role_rows: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def roles(self) -> set[Role]:
+        return {Role(row.role) for row in self.role_rows}
+
+    def has_role(self, role: Role) -> bool:
+        return any(row.role == role for row in self.role_rows)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_role(Role.ADMIN)
+
+    @property
+    def is_faculty(self) -> bool:
+        return self.has_role(Role.FACULTY)
+
+    @property
+    def is_dsu_lead(self) -> bool:
+        return self.has_role(Role.DSU_LEAD)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.is_active_account
+
+    def get_id(self) -> str:
+        # The session version is part of the id, so bumping it signs out every session.
+        return f"{self.id}:{self.session_version}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.id}>"
+
+
+class UserRole(db.Model):
+    """A role held by a user. Everyone holds ``learner``."""
+
+    __tablename__ = "user_role"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('learner', 'dsu_lead', 'faculty', 'admin')", name="role_known"
+        ),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+    user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class TokenPurpose(enum.StrEnum):
+    VERIFY_EMAIL = "verify_email"
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose, not a password
+
+
+class AccountToken(db.Model):
+    """A single-use, expiring link emailed to a person. Only its SHA-256 is stored."""
+
+    __tablename__ = "account_token"
+    __table_args__ = (
+        CheckConstraint(
+            "purpose IN ('verify_email', 'reset_password')", name="purpose_known"
+        ),
+        Index("ix_account_token_user_purpose", "user_id", "purpose"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+
+def count_users() -> int:
+    """How many people have accounts."""
+    return db.session.scalar(db.select(func.count(User.id))) or 0

@@ -1,0 +1,445 @@
+"""The rules for accounts: sign-up, verification, sign-in, password reset, profiles, roles.
+
+Services validate, raise ``DomainError`` and flush; views commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, url_for
+from sqlalchemy import func, or_, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from lms.accounts.models import (
+    AccountToken,
+    Organisation,
+    Role,
+    TokenPurpose,
+    User,
+    UserRole,
+)
+from lms.clock import utcnow
+from lms.errors import DomainError, NotAllowed, NotFound
+from lms.extensions import db
+from lms.notifications.services import queue_email
+
+MIN_PASSWORD_LENGTH = 12
+BAD_SIGN_IN = "Enter a correct email address and password"
+# A dummy hash to check against when the email is unknown, so both answers take as long.
+_DUMMY_HASH_CACHE: dict[str, str] = {}
+
+
+class EmailNotVerified(DomainError):
+    """The password was right but the email address has not been confirmed yet."""
+
+
+# ---------------------------------------------------------------------------- validation
+
+
+def normalise_email(raw: str, field: str = "email") -> str:
+    """Lower-case, trimmed, syntactically valid email address, or ``DomainError``."""
+    raw = (raw or "").strip()
+    if not raw:
+        raise DomainError("Enter your email address", field)
+    if len(raw) > 254:
+        raise DomainError("Email address must be 254 characters or fewer", field)
+    try:
+        checked = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError:
+        raise DomainError(
+            "Enter an email address in the correct format, like name@example.nhs.uk", field
+        ) from None
+    return checked.normalized.lower()
+
+
+def _clean_text(raw: str | None, label: str, field: str, required: bool, limit: int = 120) -> str:
+    value = " ".join((raw or "").split())
+    if required and not value:
+        raise DomainError(f"Enter your {label}", field)
+    if len(value) > limit:
+        raise DomainError(f"{label.capitalize()} must be {limit} characters or fewer", field)
+    if any(ord(ch) < 32 for ch in value):
+        raise DomainError(f"{label.capitalize()} must not contain control characters", field)
+    return value
+
+
+def check_new_password(password: str, confirm: str | None = None, field: str = "password") -> None:
+    """A new password must be long enough and typed the same twice."""
+    if not password:
+        raise DomainError("Enter a password", field)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(
+            f"Password must be {MIN_PASSWORD_LENGTH} characters or more", field
+        )
+    if len(password) > 256:
+        raise DomainError("Password must be 256 characters or fewer", field)
+    if confirm is not None and password != confirm:
+        raise DomainError("Passwords do not match", "confirm")
+
+
+def hash_password(password: str) -> str:
+    """Werkzeug's scrypt hash, with the cost set by config (cheaper in tests)."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def _organisation(organisation_id: int | None) -> Organisation:
+    organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
+    if organisation is None:
+        raise DomainError("Select your organisation", "organisation_id")
+    return organisation
+
+
+# ---------------------------------------------------------------------------- look-ups
+
+
+def get_user_by_email(email: str) -> User | None:
+    """The user with this email, regardless of case."""
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def load_user_from_session(session_id: str) -> User | None:
+    """Flask-Login's loader: ``"<id>:<version>"`` must match the user's current version."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version) or not user.is_active_account:
+        return None
+    return user
+
+
+def organisations() -> list[Organisation]:
+    """Every organisation, ICSs first, then by name."""
+    return list(
+        db.session.scalars(
+            select(Organisation).order_by((Organisation.kind != "ics"), Organisation.name)
+        )
+    )
+
+
+# ---------------------------------------------------------------------------- tokens
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _issue_token(user: User, purpose: TokenPurpose, lifetime: timedelta) -> str:
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        AccountToken(
+            user=user,
+            purpose=purpose,
+            token_hash=_token_hash(token),
+            expires_at=utcnow() + lifetime,
+        )
+    )
+    return token
+
+
+def _redeem_token(token: str, purpose: TokenPurpose) -> AccountToken:
+    """Mark a token used, or raise if it is unknown, used or expired.
+
+    The conditional UPDATE makes a second use fail even if two requests race.
+    """
+    token_hash = _token_hash(token or "")
+    now = utcnow()
+    used = db.session.execute(
+        update(AccountToken)
+        .where(
+            AccountToken.token_hash == token_hash,
+            AccountToken.purpose == purpose,
+            AccountToken.used_at.is_(None),
+            AccountToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if used != 1:
+        raise DomainError("This link has expired or has already been used")
+    return db.session.scalar(select(AccountToken).where(AccountToken.token_hash == token_hash))
+
+
+def check_token(token: str, purpose: TokenPurpose) -> AccountToken | None:
+    """The live token for a link, without using it up (to show the form it opens)."""
+    row = db.session.scalar(
+        select(AccountToken).where(
+            AccountToken.token_hash == _token_hash(token or ""), AccountToken.purpose == purpose
+        )
+    )
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        return None
+    return row
+
+
+# ---------------------------------------------------------------------------- sign-up
+
+
+@dataclass
+class SignUp:
+    email: str
+    full_name: str
+    job_title: str
+    organisation_id: int | None
+    password: str
+    confirm: str
+
+
+def sign_up(form: SignUp) -> User | None:
+    """Create an unverified learner and email them a link to confirm their address.
+
+    If the email already has an account, nothing is created and its owner is told by email
+    instead, so the page cannot be used to find out who has an account. Returns the new user,
+    or ``None`` in that case.
+    """
+    email = normalise_email(form.email)
+    full_name = _clean_text(form.full_name, "full name", "full_name", required=True)
+    job_title = _clean_text(form.job_title, "job title", "job_title", required=False)
+    organisation = _organisation(form.organisation_id)
+    check_new_password(form.password, form.confirm)
+
+    existing = get_user_by_email(email)
+    if existing is not None:
+        queue_email(
+            existing.email,
+            "You already have an MDSN Learning & Events account",
+            "accounts/already_registered",
+            user=existing,
+            sign_in_url=url_for("accounts.sign_in", _external=True),
+            reset_url=url_for("accounts.forgot_password", _external=True),
+        )
+        return None
+
+    user = User(
+        email=email,
+        full_name=full_name,
+        job_title=job_title,
+        organisation=organisation,
+        password_hash=hash_password(form.password),
+    )
+    user.role_rows.append(UserRole(role=Role.LEARNER))
+    db.session.add(user)
+    db.session.flush()
+    send_verification(user)
+    return user
+
+
+def send_verification(user: User) -> None:
+    """Email a fresh confirmation link (48 hours by default)."""
+    hours = current_app.config["VERIFY_TOKEN_HOURS"]
+    token = _issue_token(user, TokenPurpose.VERIFY_EMAIL, timedelta(hours=hours))
+    queue_email(
+        user.email,
+        "Confirm your email address",
+        "accounts/verify_email",
+        user=user,
+        link=url_for("accounts.verify_email", token=token, _external=True),
+        hours=hours,
+    )
+
+
+def resend_verification(email: str) -> None:
+    """Send a new link if the address has an unconfirmed account; silently nothing otherwise."""
+    user = get_user_by_email(normalise_email(email))
+    if user is not None and user.email_verified_at is None:
+        send_verification(user)
+
+
+def verify_email(token: str) -> User:
+    """Confirm the address a link was sent to."""
+    row = _redeem_token(token, TokenPurpose.VERIFY_EMAIL)
+    user = row.user
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    db.session.flush()
+    return user
+
+
+# ---------------------------------------------------------------------------- sign-in
+
+
+def _dummy_hash() -> str:
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASH_CACHE:
+        _DUMMY_HASH_CACHE[method] = generate_password_hash(secrets.token_hex(), method=method)
+    return _DUMMY_HASH_CACHE[method]
+
+
+def authenticate(email: str, password: str) -> User:
+    """The user these credentials belong to. Unknown email and wrong password raise the same
+    error, after the same amount of work."""
+    try:
+        email = normalise_email(email)
+    except DomainError:
+        raise DomainError(BAD_SIGN_IN, "email") from None
+    user = get_user_by_email(email)
+    stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
+    password_ok = check_password_hash(stored, password or "")
+    if user is None or not password_ok or not user.is_active_account:
+        raise DomainError(BAD_SIGN_IN, "email")
+    if user.email_verified_at is None:
+        raise EmailNotVerified(
+            "Confirm your email address before you sign in. We can send you a new link.",
+            "email",
+        )
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Sign the person out everywhere: every session carrying the old version is refused."""
+    user.session_version += 1
+    db.session.flush()
+
+
+# ---------------------------------------------------------------------------- passwords
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link if the address has an account; the page says the same either way."""
+    user = get_user_by_email(normalise_email(email))
+    if user is None or not user.is_active_account:
+        return
+    minutes = current_app.config["RESET_TOKEN_MINUTES"]
+    token = _issue_token(user, TokenPurpose.RESET_PASSWORD, timedelta(minutes=minutes))
+    queue_email(
+        user.email,
+        "Reset your password",
+        "accounts/reset_password",
+        user=user,
+        link=url_for("accounts.reset_password", token=token, _external=True),
+        minutes=minutes,
+    )
+
+
+def reset_password(token: str, password: str, confirm: str) -> User:
+    """Set a new password from an emailed link; the link then stops working, and every
+    session the person had is ended."""
+    check_new_password(password, confirm)
+    row = _redeem_token(token, TokenPurpose.RESET_PASSWORD)
+    user = row.user
+    user.password_hash = hash_password(password)
+    # Following the link proves the address, so an unconfirmed account is confirmed too.
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    end_sessions(user)
+    # Other reset links for this person stop working.
+    db.session.execute(
+        update(AccountToken)
+        .where(
+            AccountToken.user_id == user.id,
+            AccountToken.purpose == TokenPurpose.RESET_PASSWORD,
+            AccountToken.used_at.is_(None),
+        )
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    queue_email(user.email, "Your password has been changed", "accounts/password_changed",
+                user=user)
+    return user
+
+
+def change_password(user: User, current: str, password: str, confirm: str) -> None:
+    """Change a password, knowing the current one; other sessions are ended."""
+    if not check_password_hash(user.password_hash or _dummy_hash(), current or ""):
+        raise DomainError("Your current password is not correct", "current_password")
+    check_new_password(password, confirm)
+    user.password_hash = hash_password(password)
+    end_sessions(user)
+    queue_email(user.email, "Your password has been changed", "accounts/password_changed",
+                user=user)
+
+
+# ---------------------------------------------------------------------------- profiles
+
+
+def update_profile(user: User, full_name: str, job_title: str, organisation_id: int | None) -> None:
+    """Change one's own name, job title and organisation. A DSU lead's organisation is fixed
+    (their role is tied to it), so only an admin can move them."""
+    full_name = _clean_text(full_name, "full name", "full_name", required=True)
+    job_title = _clean_text(job_title, "job title", "job_title", required=False)
+    organisation = _organisation(organisation_id)
+    if organisation.id != user.organisation_id and user.is_dsu_lead:
+        raise DomainError(
+            "DSU leads cannot change their own organisation. Ask an admin.", "organisation_id"
+        )
+    user.full_name = full_name
+    user.job_title = job_title
+    user.organisation = organisation
+    db.session.flush()
+
+
+# ---------------------------------------------------------------------------- admin
+
+
+def find_users(query: str = "", role: str = "", organisation_id: int | None = None,
+               page: int = 1, per_page: int = 25) -> tuple[list[User], int]:
+    """People matching a name or email fragment, a role and an organisation; one page of
+    them and the total count."""
+    stmt = select(User)
+    text = " ".join((query or "").split())[:100]
+    if text:
+        cleaned = text.lower().replace("\\", "").replace("%", "").replace("_", "")
+        pattern = f"%{cleaned}%"
+        stmt = stmt.where(or_(func.lower(User.full_name).like(pattern), User.email.like(pattern)))
+    if role in set(Role):
+        stmt = stmt.where(User.role_rows.any(UserRole.role == role))
+    if organisation_id:
+        stmt = stmt.where(User.organisation_id == organisation_id)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = max(page, 1)
+    users = db.session.scalars(
+        stmt.order_by(User.full_name, User.id).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return list(users), total
+
+
+def get_user(user_id: int) -> User:
+    """A user by id, or ``NotFound``."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such person")
+    return user
+
+
+def set_roles_and_organisation(actor: User, user: User, roles: set[str],
+                               organisation_id: int | None) -> None:
+    """An admin changes someone's roles and organisation. Everyone stays a learner; a DSU
+    lead must belong to an ICS; admins cannot remove their own admin role."""
+    if not actor.is_admin:
+        raise NotAllowed("Only admins can change roles")
+    unknown = roles - set(Role)
+    if unknown:
+        raise DomainError("Choose roles from the list", "roles")
+    organisation = _organisation(organisation_id)
+    wanted = {Role(r) for r in roles} | {Role.LEARNER}
+    if Role.DSU_LEAD in wanted and not organisation.is_ics:
+        raise DomainError("A DSU lead must belong to one of the 11 ICSs", "roles")
+    if actor.id == user.id and Role.ADMIN not in wanted:
+        raise DomainError("You cannot remove your own admin role", "roles")
+    user.organisation = organisation
+    current = {Role(row.role): row for row in user.role_rows}
+    for role, row in current.items():
+        if role not in wanted:
+            user.role_rows.remove(row)
+    for role in wanted - current.keys():
+        user.role_rows.append(UserRole(role=role))
+    db.session.flush()
+
+
+def ensure_organisations() -> int:
+    """Add any of the region's organisations that are missing; returns how many were added."""
+    from lms.accounts.organisations import ORGANISATIONS
+
+    have = set(db.session.scalars(select(Organisation.code)))
+    added = 0
+    for code, name, kind in ORGANISATIONS:
+        if code not in have:
+            db.session.add(Organisation(code=code, name=name, kind=kind))
+            added += 1
+    db.session.flush()
+    return added

@@ -1,0 +1,275 @@
+"""Account pages: sign-up, confirmation, sign-in and out, passwords, profile, admin."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from lms.accounts import services
+from lms.accounts.forms import (
+    ChangePasswordForm,
+    EmailForm,
+    ProfileForm,
+    ResetPasswordForm,
+    SignInForm,
+    SignUpForm,
+    UserAdminForm,
+    UserSearchForm,
+)
+from lms.accounts.models import Role, TokenPurpose
+from lms.errors import DomainError, NotFound
+from lms.extensions import db, login_manager
+from lms.web import (
+    EmptyForm,
+    add_nav_item,
+    holds,
+    role_required,
+    show_error,
+    signed_in,
+    signed_out,
+)
+
+bp = Blueprint("accounts", __name__)
+admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+add_nav_item("Your profile", "accounts.profile", signed_in, order=80)
+add_nav_item("Users", "admin.users", holds(Role.ADMIN), order=90)
+add_nav_item("Sign in", "accounts.sign_in", signed_out, order=95)
+add_nav_item("Create an account", "accounts.sign_up", signed_out, order=96)
+
+login_manager.login_view = "accounts.sign_in"
+login_manager.login_message = "Sign in to see this page"
+login_manager.login_message_category = "info"
+login_manager.user_loader(services.load_user_from_session)
+
+
+def _organisation_choices(placeholder: str = "Select your organisation"):
+    return [("", placeholder)] + [(o.id, o.name) for o in services.organisations()]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site; anything else goes home."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") \
+                and not target.startswith("//"):
+            return target
+    return url_for("home.index")
+
+
+@bp.route("/sign-up", methods=["GET", "POST"])
+def sign_up():
+    """Create an account; the email confirms it."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = SignUpForm()
+    form.organisation_id.choices = _organisation_choices()
+    if form.validate_on_submit():
+        try:
+            services.sign_up(services.SignUp(**{k: v for k, v in form.data.items()
+                                                if k != "csrf_token"}))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            session["check_email"] = services.normalise_email(form.email.data)
+            return redirect(url_for("accounts.check_email"))
+    return render_template("accounts/sign_up.html", form=form)
+
+
+@bp.route("/sign-up/check-your-email")
+def check_email():
+    """Tell a new person to follow the emailed link."""
+    return render_template("accounts/check_email.html", email=session.get("check_email"))
+
+
+@bp.route("/confirm-email/<token>", methods=["GET", "POST"])
+def verify_email(token: str):
+    """A link from an email: a button (so mail scanners following links use nothing up)."""
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            services.verify_email(token)
+        except DomainError as error:
+            db.session.rollback()
+            return render_template("accounts/link_expired.html", message=error.message,
+                                   resend=True), 400
+        db.session.commit()
+        flash("Your email address is confirmed. You can now sign in.", "success")
+        return redirect(url_for("accounts.sign_in"))
+    if services.check_token(token, TokenPurpose.VERIFY_EMAIL) is None:
+        return render_template("accounts/link_expired.html", resend=True,
+                               message="This link has expired or has already been used"), 400
+    return render_template("accounts/verify_email.html", form=form)
+
+
+@bp.route("/confirm-email/resend", methods=["GET", "POST"])
+def resend_verification():
+    """Ask for a new confirmation link."""
+    form = EmailForm()
+    if form.validate_on_submit():
+        try:
+            services.resend_verification(form.email.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            session["check_email"] = services.normalise_email(form.email.data)
+            return redirect(url_for("accounts.check_email"))
+    return render_template("accounts/resend_verification.html", form=form)
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    """Sign in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = SignInForm()
+    unverified = False
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except services.EmailNotVerified as error:
+            unverified = True
+            show_error(form, error)
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            next_url = _safe_next(request.args.get("next"))
+            session.clear()  # a fresh session for the signed-in person
+            login_user(user)
+            return redirect(next_url)
+    return render_template("accounts/sign_in.html", form=form, unverified=unverified)
+
+
+@bp.route("/sign-out", methods=["POST"])
+@login_required
+def sign_out():
+    """Sign out here and in every other browser."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    services.end_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "success")
+    return redirect(url_for("accounts.sign_in"))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password():
+    """Ask for a reset link; the answer is the same whether or not the email has an account."""
+    form = EmailForm()
+    if form.validate_on_submit():
+        try:
+            services.request_password_reset(form.email.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            return render_template("accounts/reset_sent.html",
+                                   email=services.normalise_email(form.email.data))
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password from an emailed link."""
+    if services.check_token(token, TokenPurpose.RESET_PASSWORD) is None:
+        return render_template("accounts/link_expired.html", resend=False,
+                               message="This link has expired or has already been used"), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data, form.confirm.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            logout_user()
+            flash("Your password has been changed. Sign in with your new password.", "success")
+            return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/reset_password.html", form=form)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    """See and change one's own details."""
+    form = ProfileForm(obj=current_user)
+    form.organisation_id.choices = _organisation_choices()
+    if form.validate_on_submit():
+        try:
+            services.update_profile(current_user, form.full_name.data, form.job_title.data,
+                                    form.organisation_id.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash("Your details have been saved.", "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=form)
+
+
+@bp.route("/profile/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's password; other sessions end, this one carries on."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current_password.data,
+                                     form.password.data, form.confirm.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            login_user(current_user)  # re-issue this browser's session at the new version
+            flash("Your password has been changed.", "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/change_password.html", form=form)
+
+
+@admin_bp.route("/users")
+@role_required(Role.ADMIN)
+def users():
+    """Find people by name, email, role or organisation."""
+    form = UserSearchForm(request.args)
+    form.organisation_id.choices = _organisation_choices("Any organisation")
+    page = max(form.page.data or 1, 1) if form.page.validate(form) else 1
+    people, total = services.find_users(form.q.data or "", form.role.data or "",
+                                        form.organisation_id.data, page=page)
+    return render_template("admin/users.html", form=form, people=people, total=total,
+                           page=page, per_page=25)
+
+
+@admin_bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def user(user_id: int):
+    """Change a person's roles and organisation."""
+    try:
+        person = services.get_user(user_id)
+    except NotFound:
+        abort(404)
+    form = UserAdminForm(obj=person, roles=sorted(person.roles))
+    form.organisation_id.choices = _organisation_choices()
+    if form.validate_on_submit():
+        try:
+            services.set_roles_and_organisation(current_user, person, set(form.roles.data or []),
+                                                form.organisation_id.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{person.full_name}'s roles and organisation have been saved.", "success")
+            return redirect(url_for("admin.user", user_id=person.id))
+    return render_template("admin/user.html", form=form, person=person)

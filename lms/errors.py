@@ -1,0 +1,89 @@
+"""Domain errors every feature raises, and the error pages in the NHS look."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A rule said no. ``message`` is written for the person; ``field`` names the form field
+    it belongs to, if any, so the error summary can link to it."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotAllowed(DomainError):
+    """The person may not do this (views answer 403 or 404)."""
+
+
+class NotFound(DomainError):
+    """No such thing, or not one this person may see (views answer 404)."""
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer errors with pages in the service's look, never a trace."""
+
+    @app.errorhandler(403)
+    def forbidden(_error):
+        return render_template("errors/403.html"), 403
+
+    @app.errorhandler(404)
+    def not_found(_error):
+        return render_template("errors/404.html"), 404
+
+    @app.errorhandler(405)
+    def method_not_allowed(_error):
+        return render_template("errors/404.html"), 405
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        return render_template("errors/413.html"), 413
+
+    @app.errorhandler(CSRFError)
+    def csrf_expired(_error):
+        return render_template("errors/csrf.html", retry_url=request.path), 400
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        log.error("database unavailable: %s", error)
+        _discard_session()
+        return render_template("errors/503.html"), 503
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error):
+        if getattr(error, "connection_invalidated", False):
+            log.error("database connection lost: %s", error)
+            _discard_session()
+            return render_template("errors/503.html"), 503
+        log.exception("database error")
+        _discard_session()
+        return render_template("errors/500.html"), 500
+
+    @app.errorhandler(500)
+    def server_error(_error):
+        _discard_session()
+        return render_template("errors/500.html"), 500
+
+
+def _discard_session() -> None:
+    """Roll back, and show the error page as to a signed-out person: loading the user may be
+    what failed."""
+    from flask import g
+
+    from lms.extensions import db, login_manager
+
+    g._login_user = login_manager.anonymous_user()
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection may already be gone
+        log.debug("rollback after error failed", exc_info=True)

@@ -1,0 +1,83 @@
+"""Unbound Flask extensions, bound to an app by ``create_app``."""
+
+from __future__ import annotations
+
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+# A naming convention keeps constraint names identical on SQLite and PostgreSQL,
+# so Alembic can drop and alter them on both.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Typed declarative base for every model."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _render_item(type_, obj, autogen_context):
+    """Write our column types into migrations as plain SQLAlchemy types, so a revision never
+    imports application code that may later change."""
+    from lms.clock import UTCDateTime
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(compare_type=True, render_as_batch=True, render_item=_render_item)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+def configure_sqlite(engine) -> None:
+    """Make SQLite safe for concurrent writers: WAL, a busy timeout, foreign keys, and
+    ``BEGIN IMMEDIATE`` for transactions that ask for it (see ``begin_write``)."""
+    from sqlalchemy import event
+
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy emit BEGIN itself, so it can be IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        if conn.get_execution_options().get("lms_immediate"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def begin_write() -> None:
+    """Start the session's transaction as a write transaction.
+
+    On SQLite this takes the write lock at once (``BEGIN IMMEDIATE``), so two requests that
+    read-then-write cannot both read the same state; on PostgreSQL it is a no-op and services
+    use row locks or conditional updates instead. Call it before the first query of a service
+    that changes contended rows.
+    """
+    if db.session.in_transaction():
+        return
+    db.session.connection(execution_options={"lms_immediate": True})

@@ -1,0 +1,74 @@
+"""The scheduler: one process (``flask lms scheduler``) runs every feature's periodic jobs.
+
+Features never import the scheduler; this module imports their services. Each job is
+idempotent through the database (rows are claimed with conditional updates), so a second
+scheduler by mistake, or a restart mid-run, sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+
+def _in_app(app: Flask, job):
+    def run():
+        with app.app_context():
+            try:
+                job()
+            except Exception:
+                log.exception("job %s failed", job.__name__)
+                from lms.extensions import db
+
+                db.session.rollback()
+            finally:
+                from lms.extensions import db
+
+                db.session.remove()
+
+    run.__name__ = job.__name__
+    return run
+
+
+def deliver_outbox_job() -> None:
+    """Send due emails."""
+    from lms.notifications.services import deliver_outbox
+
+    report = deliver_outbox()
+    if report.sent or report.retried or report.failed:
+        log.info("outbox: %s sent, %s to retry, %s failed", report.sent, report.retried,
+                 report.failed)
+
+
+JOBS = [
+    # (function, seconds between runs)
+    (deliver_outbox_job, 5),
+]
+
+
+def configure(scheduler: BaseScheduler, app: Flask) -> BaseScheduler:
+    """Add every job to ``scheduler``."""
+    for job, seconds in JOBS:
+        scheduler.add_job(_in_app(app, job), "interval", seconds=seconds, id=job.__name__,
+                          max_instances=1, coalesce=True, replace_existing=True)
+    return scheduler
+
+
+def start_background(app: Flask) -> BackgroundScheduler:
+    """The scheduler inside the development server's process."""
+    scheduler = configure(BackgroundScheduler(timezone="UTC"), app)
+    scheduler.start()
+    return scheduler
+
+
+def run_forever(app: Flask) -> None:
+    """The production scheduler process."""
+    scheduler = configure(BlockingScheduler(timezone="UTC"), app)
+    log.info("scheduler started with %d jobs", len(JOBS))
+    scheduler.start()

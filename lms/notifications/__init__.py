@@ -1,0 +1,1 @@
+"""Notifications: the outbox every email leaves through, and its delivery backends."""

@@ -1,0 +1,153 @@
+"""Queue emails in the outbox and deliver them, each exactly once, with retries."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from flask import current_app, render_template
+from sqlalchemy import or_, select, update
+
+from lms.clock import utcnow
+from lms.extensions import db
+from lms.notifications.backends import get_backend
+from lms.notifications.models import OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+
+
+def queue_email(to: str, subject: str, template: str, **context) -> OutboxMessage:
+    """Add an email to the outbox in the caller's transaction; it leaves only if that commits.
+
+    ``template`` names ``templates/email/<template>.txt`` (required) and ``.html`` (optional);
+    both get ``context`` plus ``base_url``.
+    """
+    context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
+    body_text = render_template(f"email/{template}.txt", **context)
+    try:
+        body_html = render_template(f"email/{template}.html", subject=subject, **context)
+    except Exception as exc:  # noqa: BLE001 - only "no such template" is expected
+        if type(exc).__name__ != "TemplateNotFound":
+            raise
+        body_html = None
+    domain = current_app.config["MAIL_SENDER"].rsplit("@", 1)[-1].rstrip(">")
+    row = OutboxMessage(
+        to_address=to,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        message_id=f"<{secrets.token_hex(16)}@{domain}>",
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def build_message(row: OutboxMessage) -> EmailMessage:
+    """The MIME message for an outbox row."""
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_SENDER"]
+    message["To"] = row.to_address
+    message["Subject"] = row.subject
+    message["Message-ID"] = row.message_id
+    message["Date"] = format_datetime(row.created_at)
+    message.set_content(row.body_text)
+    if row.body_html:
+        message.add_alternative(row.body_html, subtype="html")
+    return message
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def _backoff(attempts: int) -> timedelta:
+    """1, 2, 4 ... minutes between tries, at most an hour."""
+    return timedelta(minutes=min(2 ** (attempts - 1), 60))
+
+
+def _claim(row_id: int) -> bool:
+    """Take a row for sending, unless another process has it. Commits."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == row_id,
+            or_(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                (OutboxMessage.status == OutboxStatus.SENDING)
+                & (OutboxMessage.claimed_until < now),
+            ),
+        )
+        .values(status=OutboxStatus.SENDING, claimed_until=now + LEASE)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
+
+
+def deliver_outbox(limit: int | None = None) -> DeliveryReport:
+    """Send the due rows. Safe to run in several processes at once: each row is claimed by a
+    conditional UPDATE before it is sent, and marked sent as soon as the backend accepts it.
+
+    Commits, because each row's fate must be recorded on its own.
+    """
+    limit = limit or current_app.config["OUTBOX_BATCH"]
+    max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    backend = get_backend()
+    report = DeliveryReport()
+    now = utcnow()
+    due_ids = db.session.scalars(
+        select(OutboxMessage.id)
+        .where(
+            or_(
+                (OutboxMessage.status == OutboxStatus.PENDING)
+                & (OutboxMessage.next_attempt_at <= now),
+                (OutboxMessage.status == OutboxStatus.SENDING)
+                & (OutboxMessage.claimed_until < now),
+            )
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    db.session.rollback()
+    for row_id in due_ids:
+        if not _claim(row_id):
+            continue
+        row = db.session.get(OutboxMessage, row_id)
+        row.attempts += 1
+        try:
+            backend.send(build_message(row), row.id)
+        except Exception as exc:  # noqa: BLE001 - any failure of a backend is retried
+            log.warning("outbox row %s failed (attempt %s): %s", row.id, row.attempts, exc)
+            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            row.claimed_until = None
+            if row.attempts >= max_attempts:
+                row.status = OutboxStatus.FAILED
+                report.failed += 1
+            else:
+                row.status = OutboxStatus.PENDING
+                row.next_attempt_at = utcnow() + _backoff(row.attempts)
+                report.retried += 1
+        else:
+            row.status = OutboxStatus.SENT
+            row.sent_at = utcnow()
+            row.claimed_until = None
+            row.last_error = None
+            report.sent += 1
+        db.session.commit()
+    return report
+
+
+def sent_messages() -> list[EmailMessage]:
+    """What the memory backend has sent (tests)."""
+    return current_app.extensions.setdefault("lms_mail_memory", [])

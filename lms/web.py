@@ -1,0 +1,105 @@
+"""What every feature's views share: role checks, the navigation, form errors, filters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+
+from flask import Flask, abort, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from lms.accounts.models import Role
+from lms.clock import to_london
+from lms.errors import DomainError
+
+
+class EmptyForm(FlaskForm):
+    """A form with nothing but the CSRF token, for POST-only buttons."""
+
+
+def role_required(*roles: Role):
+    """Signed-in people holding any of ``roles`` get in; others signed in get 403."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not any(current_user.has_role(role) for role in roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def show_error(form: FlaskForm, error: DomainError) -> None:
+    """Put a service's error on the form field it names, or on the form as a whole."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*(field.errors or []), error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    endpoint: str
+    visible: Callable[[object], bool]
+    order: int = 50
+
+
+_NAV: list[NavItem] = []
+
+
+def add_nav_item(label: str, endpoint: str, visible: Callable[[object], bool],
+                 order: int = 50) -> None:
+    """Features add their own links to the header navigation (once, at import)."""
+    if all(item.endpoint != endpoint for item in _NAV):
+        _NAV.append(NavItem(label, endpoint, visible, order))
+        _NAV.sort(key=lambda item: item.order)
+
+
+def signed_in(user) -> bool:
+    return bool(user.is_authenticated)
+
+
+def signed_out(user) -> bool:
+    return not user.is_authenticated
+
+
+def holds(role: Role) -> Callable[[object], bool]:
+    return lambda user: bool(user.is_authenticated and user.has_role(role))
+
+
+def london(moment: datetime | None, fmt: str = "%-d %B %Y, %-I:%M%p") -> str:
+    """Jinja filter: a UTC time as shown on clocks in Europe/London."""
+    if moment is None:
+        return ""
+    text = to_london(moment).strftime(fmt)
+    return text.replace("AM", "am").replace("PM", "pm")
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Navigation and filters available to every template."""
+    app.jinja_env.filters["london"] = london
+
+    @app.context_processor
+    def navigation():
+        def nav_items():
+            items = []
+            for item in _NAV:
+                if item.visible(current_user):
+                    href = url_for(item.endpoint)
+                    items.append(
+                        {"label": item.label, "href": href,
+                         "current": request.path == href
+                         or (href != "/" and request.path.startswith(href))}
+                    )
+            return items
+
+        return {"nav_items": nav_items, "Role": Role}
