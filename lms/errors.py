@@ -21,6 +21,35 @@ class DomainError(Exception):
         self.field = field
 
 
+class InvalidInput(DomainError):
+    """Several fields are wrong at once; ``errors`` lists (field, message) pairs in form order."""
+
+    def __init__(self, errors: list[tuple[str | None, str]]):
+        super().__init__(errors[0][1], errors[0][0])
+        self.errors = errors
+
+
+class ErrorCollector:
+    """Run each field's check, keep every message, and raise them together, so a person sees
+    all that is wrong with a form at once rather than one error per attempt."""
+
+    def __init__(self) -> None:
+        self.errors: list[tuple[str | None, str]] = []
+
+    def check(self, check, *args, **kwargs):
+        try:
+            return check(*args, **kwargs)
+        except InvalidInput as error:
+            self.errors.extend(error.errors)
+        except DomainError as error:
+            self.errors.append((error.field, error.message))
+        return None
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise InvalidInput(self.errors)
+
+
 class NotAllowed(DomainError):
     """The person may not do this (views answer 403 or 404)."""
 

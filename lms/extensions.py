@@ -71,13 +71,48 @@ def configure_sqlite(engine) -> None:
 
 
 def begin_write() -> None:
-    """Start the session's transaction as a write transaction.
+    """Make the session's transaction a write transaction before a read-then-write.
 
-    On SQLite this takes the write lock at once (``BEGIN IMMEDIATE``), so two requests that
-    read-then-write cannot both read the same state; on PostgreSQL it is a no-op and services
-    use row locks or conditional updates instead. Call it before the first query of a service
-    that changes contended rows.
+    On SQLite a transaction that has only read holds a snapshot; upgrading it to write after
+    another connection committed fails with "database is locked" whatever the busy timeout.
+    So on SQLite this ends a read-only transaction (nothing is lost: it wrote nothing) and
+    begins again with ``BEGIN IMMEDIATE``, which waits for the write lock up front. A
+    transaction that has already written holds the lock and carries on. On PostgreSQL it is a
+    no-op: services there use row locks or conditional updates.
     """
-    if db.session.in_transaction():
+    session = db.session()
+    if session.get_bind().dialect.name != "sqlite":
         return
-    db.session.connection(execution_options={"lms_immediate": True})
+    if session.in_transaction():
+        if session.info.get("lms_wrote") or session.new or session.dirty or session.deleted:
+            return
+        session.rollback()
+    session.connection(execution_options={"lms_immediate": True})
+
+
+def _track_writes(session_factory) -> None:
+    """Remember, per transaction, whether the session has flushed anything."""
+    from sqlalchemy import event
+
+    @event.listens_for(session_factory, "after_flush")
+    def _wrote(session, _context):
+        session.info["lms_wrote"] = True
+
+    @event.listens_for(session_factory, "do_orm_execute")
+    def _wrote_by_statement(state):
+        if state.is_update or state.is_delete or state.is_insert:
+            state.session.info["lms_wrote"] = True
+
+    @event.listens_for(session_factory, "after_transaction_end")
+    def _ended(session, transaction):
+        if transaction.parent is None:
+            session.info.pop("lms_wrote", None)
+
+
+def _install_write_tracking() -> None:
+    from flask_sqlalchemy.session import Session
+
+    _track_writes(Session)
+
+
+_install_write_tracking()

@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 
 from lms.accounts.models import Role
 from lms.clock import to_london
-from lms.errors import DomainError
+from lms.errors import DomainError, InvalidInput
 
 
 class EmptyForm(FlaskForm):
@@ -38,11 +38,13 @@ def role_required(*roles: Role):
 
 def show_error(form: FlaskForm, error: DomainError) -> None:
     """Put a service's error on the form field it names, or on the form as a whole."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*(field.errors or []), error.message]
-    else:
-        form.form_errors.append(error.message)
+    pairs = error.errors if isinstance(error, InvalidInput) else [(error.field, error.message)]
+    for name, message in pairs:
+        field = getattr(form, name, None) if name else None
+        if field is not None:
+            field.errors = [*(field.errors or []), message]
+        else:
+            form.form_errors.append(message)
 
 
 @dataclass(frozen=True)

@@ -64,10 +64,13 @@ class UserSearchForm(FlaskForm):
         csrf = False
 
     q = SearchField("Name or email")
-    role = SelectField("Role", choices=[("", "Any role"), *ROLE_LABELS.items()],
-                       validate_choice=False)
+    role = SelectField("Role", validate_choice=False)
     organisation_id = SelectField("Organisation", coerce=_optional_int, validate_choice=False)
     page = IntegerField(default=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = [("", "Any role"), *ROLE_LABELS.items()]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -76,5 +79,9 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class UserAdminForm(FlaskForm):
-    roles = MultiCheckboxField("Roles", choices=list(ROLE_LABELS.items()), validate_choice=False)
+    roles = MultiCheckboxField("Roles", validate_choice=False)
     organisation_id = SelectField("Organisation", coerce=_optional_int, validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.roles.choices = list(ROLE_LABELS.items())

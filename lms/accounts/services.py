@@ -24,7 +24,7 @@ from lms.accounts.models import (
     UserRole,
 )
 from lms.clock import utcnow
-from lms.errors import DomainError, NotAllowed, NotFound
+from lms.errors import DomainError, ErrorCollector, NotAllowed, NotFound
 from lms.extensions import db
 from lms.notifications.services import queue_email
 
@@ -197,11 +197,14 @@ def sign_up(form: SignUp) -> User | None:
     instead, so the page cannot be used to find out who has an account. Returns the new user,
     or ``None`` in that case.
     """
-    email = normalise_email(form.email)
-    full_name = _clean_text(form.full_name, "full name", "full_name", required=True)
-    job_title = _clean_text(form.job_title, "job title", "job_title", required=False)
-    organisation = _organisation(form.organisation_id)
-    check_new_password(form.password, form.confirm)
+    errors = ErrorCollector()
+    full_name = errors.check(_clean_text, form.full_name, "full name", "full_name", required=True)
+    email = errors.check(normalise_email, form.email)
+    job_title = errors.check(_clean_text, form.job_title, "job title", "job_title",
+                             required=False)
+    organisation = errors.check(_organisation, form.organisation_id)
+    errors.check(check_new_password, form.password, form.confirm)
+    errors.raise_any()
 
     existing = get_user_by_email(email)
     if existing is not None:
@@ -360,9 +363,11 @@ def change_password(user: User, current: str, password: str, confirm: str) -> No
 def update_profile(user: User, full_name: str, job_title: str, organisation_id: int | None) -> None:
     """Change one's own name, job title and organisation. A DSU lead's organisation is fixed
     (their role is tied to it), so only an admin can move them."""
-    full_name = _clean_text(full_name, "full name", "full_name", required=True)
-    job_title = _clean_text(job_title, "job title", "job_title", required=False)
-    organisation = _organisation(organisation_id)
+    errors = ErrorCollector()
+    full_name = errors.check(_clean_text, full_name, "full name", "full_name", required=True)
+    job_title = errors.check(_clean_text, job_title, "job title", "job_title", required=False)
+    organisation = errors.check(_organisation, organisation_id)
+    errors.raise_any()
     if organisation.id != user.organisation_id and user.is_dsu_lead:
         raise DomainError(
             "DSU leads cannot change their own organisation. Ask an admin.", "organisation_id"

@@ -13,7 +13,7 @@ from flask import current_app, render_template
 from sqlalchemy import or_, select, update
 
 from lms.clock import utcnow
-from lms.extensions import db
+from lms.extensions import begin_write, db
 from lms.notifications.backends import get_backend
 from lms.notifications.models import OutboxMessage, OutboxStatus
 
@@ -75,9 +75,11 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** (attempts - 1), 60))
 
 
-def _claim(row_id: int) -> bool:
-    """Take a row for sending, unless another process has it. Commits."""
+def _claim(row_id: int) -> OutboxMessage | None:
+    """Take a row for sending unless another process has it, counting the attempt.
+    Commits, and returns the row (loaded) or ``None``."""
     now = utcnow()
+    begin_write()
     claimed = db.session.execute(
         update(OutboxMessage)
         .where(
@@ -88,16 +90,29 @@ def _claim(row_id: int) -> bool:
                 & (OutboxMessage.claimed_until < now),
             ),
         )
-        .values(status=OutboxStatus.SENDING, claimed_until=now + LEASE)
+        .values(status=OutboxStatus.SENDING, claimed_until=now + LEASE,
+                attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
+    row = db.session.get(OutboxMessage, row_id, populate_existing=True) if claimed == 1 else None
     db.session.commit()
-    return claimed == 1
+    return row
+
+
+def _record(row_id: int, **values) -> None:
+    """Write a row's outcome in a transaction of its own."""
+    begin_write()
+    db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def deliver_outbox(limit: int | None = None) -> DeliveryReport:
     """Send the due rows. Safe to run in several processes at once: each row is claimed by a
     conditional UPDATE before it is sent, and marked sent as soon as the backend accepts it.
+    No transaction is open while a backend talks to a mail server.
 
     Commits, because each row's fate must be recorded on its own.
     """
@@ -121,30 +136,26 @@ def deliver_outbox(limit: int | None = None) -> DeliveryReport:
     ).all()
     db.session.rollback()
     for row_id in due_ids:
-        if not _claim(row_id):
+        row = _claim(row_id)
+        if row is None:
             continue
-        row = db.session.get(OutboxMessage, row_id)
-        row.attempts += 1
+        attempts, message = row.attempts, build_message(row)
         try:
-            backend.send(build_message(row), row.id)
+            backend.send(message, row_id)
         except Exception as exc:  # noqa: BLE001 - any failure of a backend is retried
-            log.warning("outbox row %s failed (attempt %s): %s", row.id, row.attempts, exc)
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            row.claimed_until = None
-            if row.attempts >= max_attempts:
-                row.status = OutboxStatus.FAILED
+            log.warning("outbox row %s failed (attempt %s): %s", row_id, attempts, exc)
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            if attempts >= max_attempts:
+                _record(row_id, status=OutboxStatus.FAILED, claimed_until=None, last_error=error)
                 report.failed += 1
             else:
-                row.status = OutboxStatus.PENDING
-                row.next_attempt_at = utcnow() + _backoff(row.attempts)
+                _record(row_id, status=OutboxStatus.PENDING, claimed_until=None,
+                        last_error=error, next_attempt_at=utcnow() + _backoff(attempts))
                 report.retried += 1
         else:
-            row.status = OutboxStatus.SENT
-            row.sent_at = utcnow()
-            row.claimed_until = None
-            row.last_error = None
+            _record(row_id, status=OutboxStatus.SENT, sent_at=utcnow(), claimed_until=None,
+                    last_error=None)
             report.sent += 1
-        db.session.commit()
     return report
 
 

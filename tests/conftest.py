@@ -1,0 +1,247 @@
+"""Fixtures shared by the whole suite.
+
+- ``app``: one app per session (``create_app("testing")``) on a SQLite file, schema made once;
+  every test starts from empty tables plus the region's organisations.
+- ``ctx``: an app context for service tests. View tests do not use it: the test client would
+  share its ``g`` and session across requests.
+- ``client``, ``runner``, ``login``; factories ``make_user``; ``people`` (one per role for the
+  authorisation table); ``mailbox`` (deliver the outbox, read what was sent).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from itertools import count
+
+import pytest
+from flask import Flask, has_app_context
+from flask.testing import FlaskClient
+from sqlalchemy import delete, select
+
+from lms import create_app
+from lms.accounts.models import Organisation, Role, User, UserRole
+from lms.accounts.services import ensure_organisations, hash_password
+from lms.clock import utcnow
+from lms.extensions import db
+from lms.notifications.services import deliver_outbox, sent_messages
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    folder = tmp_path_factory.mktemp("lms")
+    app = create_app(
+        "testing",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'test.sqlite3'}",
+        MAIL_OUTBOX_DIR=str(folder / "outbox"),
+    )
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+def reset_database() -> None:
+    """Empty every table, then put back the organisations every install has."""
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(delete(table))
+    ensure_organisations()
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_database(app: Flask) -> Iterator[None]:
+    with app.app_context():
+        reset_database()
+        sent_messages().clear()
+    yield
+    with app.app_context():
+        db.session.rollback()
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[Flask]:
+    """An app context (and its database session) for testing services directly."""
+    with app.test_request_context():
+        yield app
+        db.session.rollback()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+def organisation(code: str) -> Organisation:
+    return db.session.scalar(select(Organisation).where(Organisation.code == code))
+
+
+_serial = count(1)
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    """Create a verified user. Inside ``ctx`` the user stays in the test's session (flushed);
+    outside, it is committed in its own context and returned detached with its data loaded."""
+
+    def make(
+        *roles: Role,
+        org: str = "BSOL",
+        email: str | None = None,
+        name: str | None = None,
+        password: str = PASSWORD,
+        verified: bool = True,
+    ) -> User:
+        def build() -> User:
+            n = next(_serial)
+            user = User(
+                email=(email or f"person{n}@example.nhs.uk").lower(),
+                full_name=name or f"Person {n}",
+                job_title="Analyst",
+                organisation=organisation(org),
+                password_hash=hash_password(password),
+                email_verified_at=utcnow() if verified else None,
+            )
+            user.role_rows.extend(UserRole(role=r) for r in {Role.LEARNER, *roles})
+            db.session.add(user)
+            db.session.flush()
+            return user
+
+        if has_app_context():
+            return build()
+        with app.app_context():
+            user = build()
+            db.session.commit()
+            user = db.session.scalar(select(User).where(User.id == user.id))
+            _ = (user.organisation.name, user.role_rows)
+            db.session.expunge_all()
+            return user
+
+    return make
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Callable[[User | None], FlaskClient]:
+    """Sign ``user`` in on the test client (or sign out with ``None``)."""
+
+    def do(user: User | None, on: FlaskClient | None = None) -> FlaskClient:
+        target = on or client
+        with target.session_transaction() as session:
+            session.clear()
+            if user is not None:
+                session["_user_id"] = user.get_id()
+                session["_fresh"] = True
+        return target
+
+    return do
+
+
+@dataclass
+class People:
+    learner: User
+    dsu_same: User
+    dsu_other: User
+    faculty: User
+    admin: User
+
+    def by_role(self, role: str) -> User | None:
+        return None if role == "anonymous" else getattr(self, role)
+
+
+ROLES = ["anonymous", "learner", "dsu_same", "dsu_other", "faculty", "admin"]
+
+
+@pytest.fixture
+def people(make_user) -> People:
+    """One person per column of the authorisation table. The learner (Birmingham and
+    Solihull) is whose data is at stake; ``dsu_same`` leads that ICS, ``dsu_other`` another."""
+    return People(
+        learner=make_user(org="BSOL", name="Lena Learner"),
+        dsu_same=make_user(Role.DSU_LEAD, org="BSOL", name="Sam Samelead"),
+        dsu_other=make_user(Role.DSU_LEAD, org="BC", name="Olu Otherlead"),
+        faculty=make_user(Role.FACULTY, org="SU", name="Fay Faculty"),
+        admin=make_user(Role.ADMIN, org="SU", name="Ada Admin"),
+    )
+
+
+class Mailbox:
+    """Deliver the outbox through the memory backend and read what arrived."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def deliver(self) -> list[EmailMessage]:
+        with self.app.app_context():
+            deliver_outbox()
+            return list(sent_messages())
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.deliver() if m["To"] == address]
+
+    def last_link(self, address: str, path_fragment: str) -> str:
+        """The path of the last link containing ``path_fragment`` emailed to ``address``."""
+        for message in reversed(self.to(address)):
+            body = message.get_body(("plain",)).get_content()
+            for url in re.findall(r"https?://\S+", body):
+                if path_fragment in url:
+                    return re.sub(r"^https?://[^/]+", "", url)
+        raise AssertionError(f"no link with {path_fragment!r} emailed to {address}")
+
+
+@pytest.fixture
+def mailbox(app: Flask) -> Mailbox:
+    return Mailbox(app)
+
+
+# ---------------------------------------------------------------------------- PostgreSQL
+# Tests that use these fixtures are marked ``@pytest.mark.postgres``. A missing PostgreSQL is a
+# failure, not a skip: `make test` installs it, so its absence means the setup is broken.
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throw-away PostgreSQL 15 server for the session (see ``tests/postgres.py``)."""
+    from tests.postgres import PostgresServer, PostgresUnavailable
+
+    server = PostgresServer()
+    problem = None
+    try:
+        server.start()
+    except PostgresUnavailable as error:
+        problem = str(error)
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_app(postgres_server, tmp_path) -> Iterator[Flask]:
+    """An app on a fresh PostgreSQL database of its own: schema from the models plus the
+    region's organisations. The database is dropped afterwards."""
+    name = postgres_server.unique_name()
+    url = postgres_server.create_database(name)
+    pg = create_app(
+        "testing", SQLALCHEMY_DATABASE_URI=url, MAIL_OUTBOX_DIR=str(tmp_path / "outbox")
+    )
+    try:
+        with pg.app_context():
+            db.create_all()
+            ensure_organisations()
+            db.session.commit()
+        yield pg
+    finally:
+        with pg.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        postgres_server.drop_database(name)

@@ -1,0 +1,215 @@
+"""The outbox: written with the change that causes it, delivered once, retried with backoff."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from datetime import timedelta
+from email import message_from_bytes, policy
+
+import pytest
+import time_machine
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
+
+from lms.clock import utcnow
+from lms.extensions import db
+from lms.notifications import backends
+from lms.notifications.models import OutboxMessage, OutboxStatus
+from lms.notifications.services import deliver_outbox, queue_email, sent_messages
+
+
+def queue(n: int = 1, to: str = "someone@example.nhs.uk") -> None:
+    for i in range(n):
+        queue_email(to, f"Test {i}", "accounts/password_changed", user={"full_name": "Sam"})
+
+
+def rows() -> list[OutboxMessage]:
+    return list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def test_an_email_leaves_only_if_its_transaction_commits(ctx):
+    queue()
+    db.session.rollback()
+    assert rows() == []
+    queue()
+    db.session.commit()
+    assert deliver_outbox().sent == 1
+    [message] = sent_messages()
+    assert message["To"] == "someone@example.nhs.uk"
+    assert "Dear Sam" in message.get_body(("plain",)).get_content()
+
+
+def test_delivery_sends_each_row_once(ctx):
+    queue(3)
+    db.session.commit()
+    assert deliver_outbox().sent == 3
+    assert deliver_outbox().sent == 0
+    assert len(sent_messages()) == 3
+    assert {r.status for r in rows()} == {OutboxStatus.SENT}
+
+
+class FlakyBackend:
+    """Fails the first ``failures`` sends."""
+
+    def __init__(self, failures: int):
+        self.failures = failures
+        self.sent: list = []
+
+    def send(self, message, row_id):
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionRefusedError("SMTP server down")
+        self.sent.append(message)
+
+
+def test_failures_are_retried_with_growing_waits(ctx, monkeypatch):
+    backend = FlakyBackend(failures=2)
+    monkeypatch.setattr("lms.notifications.services.get_backend", lambda: backend)
+    queue()
+    db.session.commit()
+    start = utcnow()
+    with time_machine.travel(start, tick=False) as clock:
+        report = deliver_outbox()
+        assert (report.sent, report.retried) == (0, 1)
+        [row] = rows()
+        assert row.next_attempt_at == start + timedelta(minutes=1)
+        assert "SMTP server down" in row.last_error
+        assert deliver_outbox().retried == 0  # not due yet
+        clock.shift(timedelta(minutes=1, seconds=1))
+        assert deliver_outbox().retried == 1
+        db.session.expire_all()
+        assert rows()[0].next_attempt_at == utcnow() + timedelta(minutes=2)
+        clock.shift(timedelta(minutes=2, seconds=1))
+        assert deliver_outbox().sent == 1
+    db.session.expire_all()
+    [row] = rows()
+    assert (row.status, row.attempts, row.last_error) == ("sent", 3, None)
+    assert len(backend.sent) == 1
+
+
+def test_a_row_that_keeps_failing_is_given_up(ctx, monkeypatch, app):
+    monkeypatch.setattr("lms.notifications.services.get_backend", lambda: FlakyBackend(99))
+    monkeypatch.setitem(app.config, "OUTBOX_MAX_ATTEMPTS", 3)
+    queue()
+    db.session.commit()
+    moment = utcnow()
+    for _ in range(3):
+        with time_machine.travel(moment):
+            deliver_outbox()
+        moment += timedelta(hours=2)
+    db.session.expire_all()
+    assert rows()[0].status == OutboxStatus.FAILED
+    with time_machine.travel(moment):
+        assert deliver_outbox().retried == 0
+
+
+def test_a_row_claimed_by_a_crashed_sender_is_sent_after_its_lease(ctx):
+    queue()
+    db.session.commit()
+    row = rows()[0]
+    row.status, row.claimed_until = OutboxStatus.SENDING, utcnow() + timedelta(minutes=5)
+    db.session.commit()
+    assert deliver_outbox().sent == 0
+    with time_machine.travel(utcnow() + timedelta(minutes=6)):
+        assert deliver_outbox().sent == 1
+
+
+def test_two_senders_at_once_send_every_row_exactly_once(app, monkeypatch):
+    """Two scheduler processes by mistake: the conditional claim stops double sending."""
+    with app.app_context():
+        queue(60)
+        db.session.commit()
+    sent_ids: list[str] = []
+    lock = threading.Lock()
+
+    class Recording:
+        def send(self, message, row_id):
+            with lock:
+                sent_ids.append(message["Message-ID"])
+
+    monkeypatch.setattr("lms.notifications.services.get_backend", Recording)
+
+    def worker():
+        with app.app_context():
+            deliver_outbox()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(sent_ids) == 60
+    assert len(set(sent_ids)) == 60
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(
+            OutboxMessage.status == OutboxStatus.SENT)) == 60
+
+
+def test_file_backend_writes_one_eml_per_row(ctx, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "file")
+    monkeypatch.setitem(app.config, "MAIL_OUTBOX_DIR", str(tmp_path))
+    queue(2)
+    db.session.commit()
+    deliver_outbox()
+    files = sorted(tmp_path.glob("*.eml"))
+    assert len(files) == 2
+    parsed = message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    assert parsed["Subject"] == "Test 0"
+
+
+class Sink:
+    """A real SMTP server on loopback that keeps what it receives."""
+
+    def __init__(self):
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_sink():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield sink, port
+    finally:
+        controller.stop()
+
+
+def test_smtp_backend_delivers_to_a_real_server(ctx, app, monkeypatch, smtp_sink):
+    sink, port = smtp_sink
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "smtp")
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", port)
+    queue(2, to="inbox@example.nhs.uk")
+    db.session.commit()
+    assert deliver_outbox().sent == 2
+    assert deliver_outbox().sent == 0
+    assert len(sink.messages) == 2
+    received = message_from_bytes(sink.messages[0], policy=policy.default)
+    assert received["To"] == "inbox@example.nhs.uk"
+    assert received["Message-ID"] == rows()[0].message_id
+
+
+def test_smtp_server_down_means_retry_not_loss(ctx, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "smtp")
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", 9)  # discard port: nothing listens
+    monkeypatch.setitem(app.config, "SMTP_TIMEOUT", 2)
+    queue()
+    db.session.commit()
+    assert deliver_outbox().retried == 1
+    assert rows()[0].status == OutboxStatus.PENDING
+
+
+def test_unknown_backend_is_a_clear_error(ctx, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "pigeon")
+    with pytest.raises(RuntimeError, match="MAIL_BACKEND='pigeon'"):
+        backends.get_backend()
