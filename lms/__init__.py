@@ -75,7 +75,9 @@ def _refuse_insecure_production(app: Flask) -> None:
 def _import_models() -> None:
     """Every feature's models, so the metadata (and Alembic) sees the whole schema."""
     import lms.accounts.models
-    import lms.notifications.models  # noqa: F401
+    import lms.courses.models
+    import lms.notifications.models
+    import lms.offerings.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -245,3 +245,37 @@ def pg_app(postgres_server, tmp_path) -> Iterator[Flask]:
             db.session.remove()
             db.engine.dispose()
         postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def count_queries(app: Flask):
+    """``with count_queries() as counted: ...`` then ``counted.n`` is the number of SQL
+    statements sent to the database inside the block (any thread, this app's engine)."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    class Counter:
+        n = 0
+        statements: list[str] = []
+
+    @contextmanager
+    def counting():
+        counter = Counter()
+        counter.statements = []
+        with app.app_context():
+            engine = db.engine
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            if statement.strip().upper() in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"):
+                return
+            counter.n += 1
+            counter.statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            yield counter
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+
+    return counting

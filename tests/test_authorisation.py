@@ -1,55 +1,27 @@
 """Every route, for every kind of person: who gets in, who is sent to sign in, who is refused.
 
-A route missing from ROUTES fails the build, so a new page cannot ship without deciding who
-may see it. Statuses are the first response, without following redirects.
+A route missing from the table fails the build, so a new page cannot ship without deciding who
+may see it. Statuses are the first response, without following redirects. Each feature keeps
+its part of the table in ``tests/authz/<feature>.py``: a ``ROUTES`` list and a ``world(app,
+people)`` function that creates the data its URLs point at.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import importlib
+import pkgutil
 
 import pytest
 
-from tests.conftest import ROLES, People
+import tests.authz
+from tests.authz import FORBIDDEN, MISSING, OK, REDIRECT, Route
+from tests.conftest import ROLES
 
-OK, REDIRECT, BAD, FORBIDDEN, MISSING = 200, 302, 400, 403, 404
-
-EVERYONE_OK = dict.fromkeys(ROLES, OK)
-SIGNED_IN_OK = {"anonymous": REDIRECT, **dict.fromkeys(ROLES[1:], OK)}
-ANONYMOUS_ONLY = {"anonymous": OK, **dict.fromkeys(ROLES[1:], REDIRECT)}
-ADMIN_ONLY = {"anonymous": REDIRECT, "learner": FORBIDDEN, "dsu_same": FORBIDDEN,
-              "dsu_other": FORBIDDEN, "faculty": FORBIDDEN, "admin": OK}
-
-
-@dataclass(frozen=True)
-class Route:
-    endpoint: str
-    url: Callable[[People], str]
-    expect: dict[str, int]
-    method: str = "GET"
-    data: dict | None = None
-
-
-ROUTES: list[Route] = [
-    Route("home.index", lambda p: "/", EVERYONE_OK),
-    Route("home.healthz", lambda p: "/healthz", EVERYONE_OK),
-    Route("accounts.sign_up", lambda p: "/sign-up", ANONYMOUS_ONLY),
-    Route("accounts.check_email", lambda p: "/sign-up/check-your-email", EVERYONE_OK),
-    Route("accounts.verify_email", lambda p: "/confirm-email/not-a-token",
-          dict.fromkeys(ROLES, BAD)),
-    Route("accounts.resend_verification", lambda p: "/confirm-email/resend", EVERYONE_OK),
-    Route("accounts.sign_in", lambda p: "/sign-in", ANONYMOUS_ONLY),
-    Route("accounts.sign_out", lambda p: "/sign-out", dict.fromkeys(ROLES, REDIRECT),
-          method="POST"),
-    Route("accounts.forgot_password", lambda p: "/forgot-password", EVERYONE_OK),
-    Route("accounts.reset_password", lambda p: "/reset-password/not-a-token",
-          dict.fromkeys(ROLES, BAD)),
-    Route("accounts.profile", lambda p: "/profile", SIGNED_IN_OK),
-    Route("accounts.change_password", lambda p: "/profile/password", SIGNED_IN_OK),
-    Route("admin.users", lambda p: "/admin/users", ADMIN_ONLY),
-    Route("admin.user", lambda p: f"/admin/users/{p.learner.id}", ADMIN_ONLY),
+MODULES = [
+    importlib.import_module(f"tests.authz.{info.name}")
+    for info in pkgutil.iter_modules(tests.authz.__path__)
 ]
+ROUTES: list[tuple[object, Route]] = [(m, r) for m in MODULES for r in m.ROUTES]
 
 # Routes served by Flask itself, not by the service.
 NOT_PAGES = {"static"}
@@ -57,22 +29,23 @@ NOT_PAGES = {"static"}
 
 def test_every_route_is_in_the_table(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - NOT_PAGES
-    in_table = {route.endpoint for route in ROUTES}
+    in_table = {route.endpoint for _, route in ROUTES}
     assert endpoints - in_table == set(), "routes with no entry in the authorisation table"
     assert in_table - endpoints == set(), "table entries for routes that do not exist"
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.endpoint)
+@pytest.mark.parametrize(("module", "route"), ROUTES, ids=lambda x: getattr(x, "endpoint", ""))
 @pytest.mark.parametrize("role", ROLES)
-def test_route_answers_each_role_as_the_table_says(client, login, people, route, role):
+def test_route_answers_each_role_as_the_table_says(app, client, login, people, module, route,
+                                                    role):
+    world = module.world(app, people)
     login(people.by_role(role))
-    response = client.open(route.url(people), method=route.method, data=route.data)
+    response = client.open(route.url(people, world), method=route.method, data=route.data)
     assert response.status_code == route.expect[role], (route.endpoint, role)
     if response.status_code == REDIRECT and role == "anonymous" and route.expect[
         "learner"
     ] in (OK, FORBIDDEN):
         assert "/sign-in" in response.location
-
 
 def test_a_missing_person_is_404_for_an_admin(client, login, people):
     login(people.admin)

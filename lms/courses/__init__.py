@@ -1,0 +1,1 @@
+"""Courses: the catalogue (programmes and short courses) and their cohorts."""
