@@ -84,10 +84,12 @@ def _register_blueprints(app: Flask) -> None:
     from lms.accounts.views import admin_bp
     from lms.accounts.views import bp as accounts_bp
     from lms.home.views import bp as home_bp
+    from lms.offerings.views import bp as offerings_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(offerings_bp)
 
 
 def _register_cli(app: Flask) -> None:

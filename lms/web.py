@@ -89,6 +89,7 @@ def london(moment: datetime | None, fmt: str = "%-d %B %Y, %-I:%M%p") -> str:
 def register_template_helpers(app: Flask) -> None:
     """Navigation and filters available to every template."""
     app.jinja_env.filters["london"] = london
+    app.jinja_env.globals["offering_url"] = offering_url
 
     @app.context_processor
     def navigation():
@@ -105,3 +106,17 @@ def register_template_helpers(app: Flask) -> None:
             return items
 
         return {"nav_items": nav_items, "Role": Role}
+
+
+_OFFERING_PAGES: dict[str, str] = {}
+
+
+def register_offering_page(kind: str, endpoint: str) -> None:
+    """Each kind of offering (cohort, webinar, ...) says which page shows it, taking ``id``."""
+    _OFFERING_PAGES[kind] = endpoint
+
+
+def offering_url(offering) -> str:
+    """The public page of an offering of any kind."""
+    endpoint = _OFFERING_PAGES.get(offering.kind)
+    return url_for(endpoint, id=offering.id) if endpoint else "#"

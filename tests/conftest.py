@@ -279,3 +279,51 @@ def count_queries(app: Flask):
             event.remove(engine, "before_cursor_execute", before)
 
     return counting
+
+
+_course_serial = count(1)
+
+
+@pytest.fixture
+def make_cohort(app: Flask):
+    """Create an open cohort of a new course with one session a month ahead.
+
+    ``quotas`` maps ICS codes to reserved places. Inside ``ctx`` the cohort stays in the test's
+    session (flushed); outside, it is committed and its id returned in a detached object."""
+    from datetime import timedelta
+
+    from lms.courses.models import Cohort, Course
+    from lms.offerings.models import OfferingQuota, Session
+
+    def make(capacity: int | None = 20, mode: str = "open", status: str = "open",
+             quotas: dict[str, int] | None = None, starts_in: timedelta = timedelta(days=30),
+             **fields):
+        def build():
+            n = next(_course_serial)
+            course = Course(title=f"Course {n}", summary="A course", kind="short_course",
+                            strand="analytical_capability", format="online")
+            cohort = Cohort(course=course, name=f"Cohort {n}", title=f"Course {n}: Cohort {n}",
+                            capacity=capacity, booking_mode=mode, status=status, **fields)
+            start = utcnow() + starts_in
+            cohort.sessions.append(Session(starts_at=start, ends_at=start + timedelta(hours=2),
+                                           title="Session 1"))
+            for code, places in (quotas or {}).items():
+                cohort.quotas.append(OfferingQuota(organisation_id=organisation(code).id,
+                                                   places=places))
+            db.session.add(cohort)
+            db.session.flush()
+            return cohort
+
+        if has_app_context():
+            return build()
+        with app.app_context():
+            cohort = build()
+            db.session.commit()
+            cohort_id = cohort.id
+            db.session.expunge_all()
+            cohort = db.session.get(Cohort, cohort_id)
+            _ = (cohort.course.title, cohort.sessions, cohort.quotas, cohort.lead_rows)
+            db.session.expunge_all()
+            return cohort
+
+    return make

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -26,7 +26,7 @@ from lms.accounts.models import (
 from lms.clock import utcnow
 from lms.errors import DomainError, ErrorCollector, NotAllowed, NotFound
 from lms.extensions import db
-from lms.notifications.services import queue_email
+from lms.notifications.services import link, queue_email
 
 MIN_PASSWORD_LENGTH = 12
 BAD_SIGN_IN = "Enter a correct email address and password"
@@ -213,8 +213,8 @@ def sign_up(form: SignUp) -> User | None:
             "You already have an MDSN Learning & Events account",
             "accounts/already_registered",
             user=existing,
-            sign_in_url=url_for("accounts.sign_in", _external=True),
-            reset_url=url_for("accounts.forgot_password", _external=True),
+            sign_in_url=link("accounts.sign_in"),
+            reset_url=link("accounts.forgot_password"),
         )
         return None
 
@@ -241,7 +241,7 @@ def send_verification(user: User) -> None:
         "Confirm your email address",
         "accounts/verify_email",
         user=user,
-        link=url_for("accounts.verify_email", token=token, _external=True),
+        link=link("accounts.verify_email", token=token),
         hours=hours,
     )
 
@@ -314,7 +314,7 @@ def request_password_reset(email: str) -> None:
         "Reset your password",
         "accounts/reset_password",
         user=user,
-        link=url_for("accounts.reset_password", token=token, _external=True),
+        link=link("accounts.reset_password", token=token),
         minutes=minutes,
     )
 

@@ -22,6 +22,14 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 
 
+def link(endpoint: str, **values) -> str:
+    """An absolute link for an email, on ``BASE_URL``. Works inside a request and in the
+    scheduler, which has none."""
+    adapter = current_app.url_map.bind("localhost", script_name="/")
+    path = adapter.build(endpoint, values, force_external=False)
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
 def queue_email(to: str, subject: str, template: str, **context) -> OutboxMessage:
     """Add an email to the outbox in the caller's transaction; it leaves only if that commits.
 

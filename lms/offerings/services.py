@@ -1,0 +1,860 @@
+"""The enrolment engine: one set of rules for places on every kind of offering.
+
+Capacity, waiting lists with automatic offers, approvals, nominations and per-ICS quotas.
+Every change that touches an offering's places first takes that offering's lock
+(``lock_offering``: ``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite),
+so concurrent bookings are serialised per offering and counts read under the lock are true.
+Services validate, raise domain errors, record history, queue emails and flush; views commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, select, update
+
+from lms.accounts.models import Organisation, User
+from lms.clock import utcnow
+from lms.errors import DomainError, NotAllowed, NotFound
+from lms.extensions import begin_write, db
+from lms.notifications.services import link, queue_email
+from lms.offerings.models import (
+    ACTIVE,
+    HOLDS_PLACE,
+    BookingMode,
+    Enrolment,
+    EnrolmentEvent,
+    EnrolmentState,
+    Offering,
+    OfferingQuota,
+    OfferingStatus,
+)
+
+S = EnrolmentState
+
+
+class OfferingFull(DomainError):
+    """No place is free."""
+
+
+class QuotaExceeded(DomainError):
+    """The ICS has used all the places reserved for it."""
+
+
+class AlreadyBooked(DomainError):
+    """The person already has a place, request, nomination or queue position."""
+
+
+class BookingClosed(DomainError):
+    """The offering does not take bookings now."""
+
+
+# ---------------------------------------------------------------------------- permissions
+
+
+def can_manage(user, offering: Offering | None = None) -> bool:
+    """Faculty and admins manage offerings: places, approvals, waiting lists."""
+    return bool(user.is_authenticated and (user.is_faculty or user.is_admin))
+
+
+def can_nominate_for(lead: User, person: User) -> bool:
+    """A DSU lead nominates only people of their own ICS."""
+    return bool(lead.is_dsu_lead and lead.organisation.is_ics
+                and person.organisation_id == lead.organisation_id)
+
+
+# ---------------------------------------------------------------------------- counting
+
+
+def _holding_count(offering_id: int, organisation_id: int | None = None) -> int:
+    stmt = select(func.count(Enrolment.id)).where(
+        Enrolment.offering_id == offering_id, Enrolment.state.in_(HOLDS_PLACE)
+    )
+    if organisation_id is not None:
+        stmt = stmt.where(Enrolment.quota_organisation_id == organisation_id)
+    return db.session.scalar(stmt) or 0
+
+
+def count_holding(offering: Offering) -> int:
+    """How many places are held (booked, offered, nominated, approved, completed)."""
+    return _holding_count(offering.id)
+
+
+def quotas_in_force(offering: Offering, now: datetime | None = None) -> bool:
+    """ICS quotas reserve places until the release date."""
+    if not offering.quotas or offering.quotas_released:
+        return False
+    now = now or utcnow()
+    return offering.quota_release_at is None or now < offering.quota_release_at
+
+
+def quota_for(offering: Offering, organisation_id: int) -> OfferingQuota | None:
+    return next((q for q in offering.quotas if q.organisation_id == organisation_id), None)
+
+
+def quota_used(offering: Offering, organisation_id: int) -> int:
+    """Places held by nominees of this ICS."""
+    return _holding_count(offering.id, organisation_id)
+
+
+def _reserved_unused(offering: Offering) -> int:
+    """Quota places not yet used, still held back for their ICSs."""
+    if not quotas_in_force(offering):
+        return 0
+    used = dict(
+        db.session.execute(
+            select(Enrolment.quota_organisation_id, func.count(Enrolment.id))
+            .where(Enrolment.offering_id == offering.id, Enrolment.state.in_(HOLDS_PLACE),
+                   Enrolment.quota_organisation_id.is_not(None))
+            .group_by(Enrolment.quota_organisation_id)
+        ).all()
+    )
+    return sum(max(0, q.places - used.get(q.organisation_id, 0)) for q in offering.quotas)
+
+
+def free_open_places(offering: Offering) -> int | None:
+    """Places anyone may take now (not reserved for an ICS); None when unlimited."""
+    if offering.capacity is None:
+        return None
+    return max(0, offering.capacity - count_holding(offering) - _reserved_unused(offering))
+
+
+def places_left_for(offering_ids: list[int]) -> dict[int, int | None]:
+    """Places left per offering, in one query, as the catalogue shows them: the open pool for
+    open and approval booking; every free place for nomination. None means unlimited."""
+    if not offering_ids:
+        return {}
+    holding = (
+        select(Enrolment.offering_id.label("offering_id"), func.count(Enrolment.id).label("n"))
+        .where(Enrolment.state.in_(HOLDS_PLACE), Enrolment.offering_id.in_(offering_ids))
+        .group_by(Enrolment.offering_id)
+        .subquery()
+    )
+    used = (
+        select(Enrolment.offering_id.label("offering_id"),
+               Enrolment.quota_organisation_id.label("organisation_id"),
+               func.count(Enrolment.id).label("n"))
+        .where(Enrolment.state.in_(HOLDS_PLACE), Enrolment.offering_id.in_(offering_ids),
+               Enrolment.quota_organisation_id.is_not(None))
+        .group_by(Enrolment.offering_id, Enrolment.quota_organisation_id)
+        .subquery()
+    )
+    unused = OfferingQuota.places - func.coalesce(used.c.n, 0)
+    reserved = (
+        select(OfferingQuota.offering_id.label("offering_id"),
+               func.sum(case((unused > 0, unused), else_=0)).label("n"))
+        .outerjoin(used, and_(used.c.offering_id == OfferingQuota.offering_id,
+                              used.c.organisation_id == OfferingQuota.organisation_id))
+        .where(OfferingQuota.offering_id.in_(offering_ids))
+        .group_by(OfferingQuota.offering_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Offering.id, Offering.capacity, Offering.booking_mode, Offering.quotas_released,
+               Offering.quota_release_at, func.coalesce(holding.c.n, 0),
+               func.coalesce(reserved.c.n, 0))
+        .outerjoin(holding, holding.c.offering_id == Offering.id)
+        .outerjoin(reserved, reserved.c.offering_id == Offering.id)
+        .where(Offering.id.in_(offering_ids))
+    ).all()
+    now = utcnow()
+    result: dict[int, int | None] = {}
+    for oid, capacity, mode, released, release_at, held, held_back in rows:
+        if capacity is None:
+            result[oid] = None
+            continue
+        in_force = not released and (release_at is None or now < release_at)
+        held_back = held_back if in_force and mode != BookingMode.NOMINATION else 0
+        result[oid] = max(0, capacity - held - int(held_back))
+    return result
+
+
+def places_left(offering: Offering) -> int | None:
+    return places_left_for([offering.id]).get(offering.id)
+
+
+def waitlist_length(offering_id: int) -> int:
+    return db.session.scalar(
+        select(func.count(Enrolment.id)).where(Enrolment.offering_id == offering_id,
+                                               Enrolment.state == S.WAITLISTED)
+    ) or 0
+
+
+# ---------------------------------------------------------------------------- locking
+
+
+def lock_offering(offering_id: int) -> Offering:
+    """Take the offering's lock for the rest of the transaction and return it fresh."""
+    begin_write()
+    locked = db.session.scalar(
+        select(Offering.id).where(Offering.id == offering_id).with_for_update()
+    )
+    if locked is None:
+        raise NotFound("No such course, cohort or event")
+    return db.session.get(Offering, offering_id, populate_existing=True)
+
+
+def _locked(enrolment: Enrolment) -> tuple[Offering, Enrolment]:
+    """Lock an enrolment's offering and reload the enrolment under that lock."""
+    offering = lock_offering(enrolment.offering_id)
+    fresh = db.session.get(Enrolment, enrolment.id, populate_existing=True)
+    return offering, fresh
+
+
+# ---------------------------------------------------------------------------- history, email
+
+
+def _transition(enrolment: Enrolment, to: EnrolmentState, actor: User | None,
+                reason: str = "") -> None:
+    """Change state and write the history row. Position and deadline follow the state."""
+    before = enrolment.state
+    enrolment.state = to
+    if to != S.WAITLISTED:
+        enrolment.waitlist_position = None
+    if to != S.OFFERED:
+        enrolment.offer_expires_at = None
+    db.session.add(EnrolmentEvent(
+        enrolment=enrolment, from_state=before, to_state=to,
+        waitlist_position=enrolment.waitlist_position,
+        actor_id=actor.id if actor else None, reason=reason or "",
+    ))
+
+
+def _email(enrolment: Enrolment, template: str, subject: str, to: User | None = None,
+           **context) -> None:
+    person = to or enrolment.user
+    queue_email(
+        person.email, subject, f"offerings/{template}",
+        person=person, learner=enrolment.user, enrolment=enrolment,
+        offering=enrolment.offering,
+        my_learning_url=link("offerings.my_learning"),
+        **context,
+    )
+
+
+# ---------------------------------------------------------------------------- the waiting list
+
+
+def _close_gap(offering_id: int, position: int) -> None:
+    """Move everyone behind ``position`` up one place."""
+    db.session.execute(
+        update(Enrolment)
+        .where(Enrolment.offering_id == offering_id, Enrolment.state == S.WAITLISTED,
+               Enrolment.waitlist_position > position)
+        .values(waitlist_position=Enrolment.waitlist_position - 1)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def _join_waitlist(enrolment: Enrolment, actor: User | None) -> None:
+    enrolment.waitlist_position = waitlist_length(enrolment.offering_id) + 1
+    _transition(enrolment, S.WAITLISTED, actor)
+    db.session.flush()
+    _email(enrolment, "waitlisted",
+           f"You are on the waiting list: {enrolment.offering.title}")
+
+
+def promote_waitlist(offering: Offering, actor: User | None = None) -> list[Enrolment]:
+    """Offer each free open place to the first person waiting, with a deadline. The caller
+    holds the offering's lock."""
+    offered: list[Enrolment] = []
+    if offering.status not in (OfferingStatus.OPEN, OfferingStatus.RUNNING):
+        return offered
+    while True:
+        free = free_open_places(offering)
+        if free is not None and free <= 0:
+            break
+        first = db.session.scalar(
+            select(Enrolment).where(Enrolment.offering_id == offering.id,
+                                    Enrolment.state == S.WAITLISTED)
+            .order_by(Enrolment.waitlist_position).limit(1)
+        )
+        if first is None:
+            break
+        position = first.waitlist_position
+        first.offer_expires_at = utcnow() + timedelta(hours=offering.offer_hours)
+        _transition(first, S.OFFERED, actor, reason="A place became free")
+        db.session.flush()
+        _close_gap(offering.id, position)
+        _email(first, "offered", f"A place is available for you: {offering.title}",
+               deadline=first.offer_expires_at)
+        offered.append(first)
+    return offered
+
+
+def move_in_waitlist(actor: User, enrolment: Enrolment, new_position: int, reason: str) -> None:
+    """Faculty move someone up or down the queue, saying why."""
+    if not can_manage(actor, enrolment.offering):
+        raise NotAllowed("Only faculty can reorder the waiting list")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise DomainError("Give a reason for moving this person", "reason")
+    offering, enrolment = _locked(enrolment)
+    if enrolment.state != S.WAITLISTED:
+        raise DomainError("This person is not on the waiting list")
+    length = waitlist_length(offering.id)
+    if not 1 <= new_position <= length:
+        raise DomainError(f"Choose a position from 1 to {length}", "position")
+    old = enrolment.waitlist_position
+    if new_position == old:
+        return
+    if new_position < old:
+        shift, lo, hi = 1, new_position, old - 1
+    else:
+        shift, lo, hi = -1, old + 1, new_position
+    db.session.execute(
+        update(Enrolment)
+        .where(Enrolment.offering_id == offering.id, Enrolment.state == S.WAITLISTED,
+               Enrolment.waitlist_position.between(lo, hi))
+        .values(waitlist_position=Enrolment.waitlist_position + shift)
+        .execution_options(synchronize_session="fetch")
+    )
+    enrolment.waitlist_position = new_position
+    db.session.add(EnrolmentEvent(
+        enrolment=enrolment, from_state=S.WAITLISTED, to_state=S.WAITLISTED,
+        waitlist_position=new_position, actor_id=actor.id,
+        reason=f"Moved from {old} to {new_position}: {reason}",
+    ))
+    db.session.flush()
+    _email(enrolment, "waitlist_moved",
+           f"Your place in the waiting list has changed: {offering.title}",
+           old=old, new=new_position)
+
+
+def message_waitlist(actor: User, offering: Offering, subject: str, body: str) -> int:
+    """Faculty email everyone waiting; returns how many were written to."""
+    if not can_manage(actor, offering):
+        raise NotAllowed("Only faculty can message the waiting list")
+    subject = " ".join((subject or "").split())
+    body = (body or "").strip()
+    errors = []
+    if not subject:
+        errors.append(("subject", "Enter a subject"))
+    elif len(subject) > 150:
+        errors.append(("subject", "Subject must be 150 characters or fewer"))
+    if not body:
+        errors.append(("body", "Enter a message"))
+    elif len(body) > 5000:
+        errors.append(("body", "Message must be 5,000 characters or fewer"))
+    if errors:
+        from lms.errors import InvalidInput
+
+        raise InvalidInput(errors)
+    waiting = db.session.scalars(
+        select(Enrolment).where(Enrolment.offering_id == offering.id,
+                                Enrolment.state == S.WAITLISTED)
+        .order_by(Enrolment.waitlist_position)
+    ).all()
+    for enrolment in waiting:
+        _email(enrolment, "waitlist_message", subject, body=body, sender=actor)
+    return len(waiting)
+
+
+# ---------------------------------------------------------------------------- booking
+
+
+def _check_open(offering: Offering) -> None:
+    if offering.status == OfferingStatus.CANCELLED:
+        raise BookingClosed("This has been cancelled")
+    if offering.status != OfferingStatus.OPEN:
+        raise BookingClosed("Booking is not open")
+    if not getattr(offering, "late_joining", False):
+        starts = offering.starts_at
+        if starts is not None and starts <= utcnow():
+            raise BookingClosed("This has already started, so it cannot be booked")
+    ends = offering.ends_at
+    if ends is not None and ends <= utcnow():
+        raise BookingClosed("This has finished")
+
+
+def _existing(offering: Offering, user: User) -> Enrolment | None:
+    return db.session.scalar(
+        select(Enrolment).where(Enrolment.offering_id == offering.id,
+                                Enrolment.user_id == user.id)
+    )
+
+
+def _check_not_active(offering: Offering, user: User, who: str = "You already have") -> None:
+    existing = _existing(offering, user)
+    if existing is not None and existing.is_active:
+        raise AlreadyBooked(f"{who} {_a(existing)} for this")
+
+
+def _start(offering: Offering, user: User, to: EnrolmentState, actor: User,
+           **fields) -> Enrolment:
+    """Create the person's enrolment (or reuse their old, inactive one) in state ``to``."""
+    enrolment = _existing(offering, user)
+    if enrolment is None:
+        enrolment = Enrolment(offering=offering, user=user, state=to)
+        db.session.add(enrolment)
+        before = None
+    else:
+        before = enrolment.state
+    for name, value in fields.items():
+        setattr(enrolment, name, value)
+    enrolment.state = to
+    if to != S.WAITLISTED:
+        enrolment.waitlist_position = None
+    if to != S.OFFERED:
+        enrolment.offer_expires_at = None
+    db.session.add(EnrolmentEvent(
+        enrolment=enrolment, from_state=before, to_state=to,
+        waitlist_position=enrolment.waitlist_position, actor_id=actor.id,
+    ))
+    db.session.flush()
+    return enrolment
+
+
+def _a(enrolment: Enrolment) -> str:
+    return {
+        S.REQUESTED: "a request", S.NOMINATED: "a nomination", S.APPROVED: "a nomination",
+        S.WAITLISTED: "a place on the waiting list", S.OFFERED: "an offer of a place",
+    }.get(EnrolmentState(enrolment.state), "a place")
+
+
+def book(user: User, offering: Offering) -> Enrolment:
+    """A person books for themselves: a place if one is free (open booking), a request
+    (approval booking), or a place on the waiting list when full."""
+    offering = lock_offering(offering.id)
+    _check_open(offering)
+    if offering.booking_mode == BookingMode.NOMINATION:
+        raise NotAllowed("Places are by nomination: ask the DSU lead of your ICS")
+    _check_not_active(offering, user)
+    plain = {"quota_organisation_id": None, "nominated_by_id": None}
+    if offering.booking_mode == BookingMode.APPROVAL:
+        enrolment = _start(offering, user, S.REQUESTED, user, **plain)
+        _email(enrolment, "requested", f"Your request has been received: {offering.title}")
+        return enrolment
+    free = free_open_places(offering)
+    if free is None or free > 0:
+        enrolment = _start(offering, user, S.ENROLLED, user, **plain)
+        _email(enrolment, "enrolled", f"Your place is booked: {offering.title}")
+        return enrolment
+    position = waitlist_length(offering.id) + 1
+    enrolment = _start(offering, user, S.WAITLISTED, user, waitlist_position=position, **plain)
+    _email(enrolment, "waitlisted", f"You are on the waiting list: {offering.title}")
+    return enrolment
+
+
+def nominate(lead: User, offering: Offering, person: User) -> Enrolment:
+    """A DSU lead puts someone of their own ICS forward, within the ICS's quota and while the
+    nomination window is open."""
+    if not can_nominate_for(lead, person):
+        raise NotAllowed("You can nominate only people in your own ICS")
+    offering = lock_offering(offering.id)
+    _check_open(offering)
+    if offering.booking_mode != BookingMode.NOMINATION:
+        raise DomainError("This does not take nominations: people book for themselves")
+    now = utcnow()
+    if offering.nomination_opens_at and now < offering.nomination_opens_at:
+        raise BookingClosed("Nominations have not opened yet")
+    if offering.nomination_closes_at and now >= offering.nomination_closes_at:
+        raise BookingClosed("Nominations have closed")
+    _check_not_active(offering, person, f"{person.full_name} already has")
+    org_id = person.organisation_id
+    quota = quota_for(offering, org_id)
+    if quotas_in_force(offering) and quota is not None:
+        if quota_used(offering, org_id) >= quota.places:
+            raise QuotaExceeded(
+                f"Your ICS has used all {quota.places} of its places on this cohort"
+            )
+    else:
+        free = free_open_places(offering)
+        if free is not None and free <= 0:
+            raise OfferingFull("There are no places left")
+    enrolment = _start(offering, person, S.NOMINATED, lead, quota_organisation_id=org_id,
+                       nominated_by=lead)
+    _email(enrolment, "nominated", f"You have been nominated: {offering.title}")
+    return enrolment
+
+
+def approve(actor: User, enrolment: Enrolment) -> Enrolment:
+    """Faculty approve a request (it takes a place, or the waiting list when full) or a
+    nomination (the nominee then confirms)."""
+    if not can_manage(actor, enrolment.offering):
+        raise NotAllowed("Only faculty can approve")
+    offering, enrolment = _locked(enrolment)
+    if enrolment.state == S.NOMINATED:
+        _transition(enrolment, S.APPROVED, actor)
+        db.session.flush()
+        _email(enrolment, "nomination_approved",
+               f"Please confirm your place: {offering.title}")
+        if enrolment.nominated_by:
+            _email(enrolment, "nomination_approved_lead",
+                   f"Nomination approved: {enrolment.user.full_name}",
+                   to=enrolment.nominated_by)
+        return enrolment
+    if enrolment.state != S.REQUESTED:
+        raise DomainError("Only requests and nominations can be approved")
+    free = free_open_places(offering)
+    if free is None or free > 0:
+        _transition(enrolment, S.ENROLLED, actor, reason="Request approved")
+        db.session.flush()
+        _email(enrolment, "enrolled", f"Your place is booked: {offering.title}")
+    else:
+        _join_waitlist(enrolment, actor)
+    return enrolment
+
+
+def reject(actor: User, enrolment: Enrolment, reason: str) -> Enrolment:
+    """Faculty decline a request or a nomination, saying why."""
+    if not can_manage(actor, enrolment.offering):
+        raise NotAllowed("Only faculty can decline")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise DomainError("Give a reason, so the person knows why", "reason")
+    offering, enrolment = _locked(enrolment)
+    if enrolment.state not in (S.REQUESTED, S.NOMINATED):
+        raise DomainError("Only requests and nominations can be declined")
+    _transition(enrolment, S.REJECTED, actor, reason)
+    db.session.flush()
+    _email(enrolment, "rejected", f"Your place was not approved: {offering.title}",
+           reason=reason)
+    if enrolment.nominated_by:
+        _email(enrolment, "rejected", f"Nomination not approved: {enrolment.user.full_name}",
+               to=enrolment.nominated_by, reason=reason)
+    promote_waitlist(offering, actor)
+    return enrolment
+
+
+def _own(user: User, enrolment: Enrolment) -> None:
+    if enrolment.user_id != user.id:
+        raise NotFound("No such booking")
+
+
+def confirm_nomination(user: User, enrolment: Enrolment) -> Enrolment:
+    """The nominee takes the approved place."""
+    _own(user, enrolment)
+    offering, enrolment = _locked(enrolment)
+    if enrolment.state != S.APPROVED:
+        raise DomainError("There is no approved nomination to confirm")
+    _transition(enrolment, S.ENROLLED, user, reason="Nomination confirmed")
+    db.session.flush()
+    _email(enrolment, "enrolled", f"Your place is booked: {offering.title}")
+    if enrolment.nominated_by:
+        _email(enrolment, "nomination_confirmed_lead",
+               f"{user.full_name} confirmed their place", to=enrolment.nominated_by)
+    return enrolment
+
+
+def accept_offer(user: User, enrolment: Enrolment) -> Enrolment:
+    """Take a place offered from the waiting list, before its deadline."""
+    _own(user, enrolment)
+    offering, enrolment = _locked(enrolment)
+    if enrolment.state != S.OFFERED:
+        raise DomainError("There is no offer of a place to accept")
+    if enrolment.offer_expires_at <= utcnow():
+        raise DomainError("This offer has expired")
+    _transition(enrolment, S.ENROLLED, user, reason="Offer accepted")
+    db.session.flush()
+    _email(enrolment, "enrolled", f"Your place is booked: {offering.title}")
+    return enrolment
+
+
+def decline(user: User, enrolment: Enrolment) -> Enrolment:
+    """Say no to a nomination or an offered place; the place goes back (to the ICS quota, or
+    to the next person waiting)."""
+    _own(user, enrolment)
+    offering, enrolment = _locked(enrolment)
+    if enrolment.state not in (S.NOMINATED, S.APPROVED, S.OFFERED):
+        raise DomainError("There is nothing to decline")
+    _transition(enrolment, S.DECLINED, user)
+    db.session.flush()
+    _email(enrolment, "declined", f"You declined: {offering.title}")
+    if enrolment.nominated_by:
+        _email(enrolment, "declined_lead", f"{user.full_name} declined their nomination",
+               to=enrolment.nominated_by)
+    promote_waitlist(offering, user)
+    return enrolment
+
+
+def withdraw(actor: User, enrolment: Enrolment) -> Enrolment:
+    """Give up a place, a request, a nomination or a queue position. The person themselves,
+    or the DSU lead who made the nomination (or leads that ICS), may do it."""
+    is_self = enrolment.user_id == actor.id
+    is_lead = (enrolment.quota_organisation_id is not None
+               and can_nominate_for(actor, enrolment.user)
+               and enrolment.state in (S.NOMINATED, S.APPROVED))
+    if not (is_self or is_lead):
+        raise NotFound("No such booking")
+    offering, enrolment = _locked(enrolment)
+    if not enrolment.is_active or enrolment.state == S.COMPLETED:
+        raise DomainError("There is nothing to withdraw from")
+    position = enrolment.waitlist_position
+    _transition(enrolment, S.WITHDRAWN, actor)
+    db.session.flush()
+    if position is not None:
+        _close_gap(offering.id, position)
+    _email(enrolment, "withdrawn", f"You have withdrawn: {offering.title}")
+    if is_lead and not is_self:
+        _email(enrolment, "withdrawn", f"Nomination withdrawn: {enrolment.user.full_name}",
+               to=actor)
+    promote_waitlist(offering, actor)
+    return enrolment
+
+
+def cancel_offering(offering: Offering, actor: User, reason: str) -> int:
+    """Cancel the whole offering: every active enrolment is cancelled and told why.
+    Returns how many people were told."""
+    if not can_manage(actor, offering):
+        raise NotAllowed("Only faculty can cancel")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise DomainError("Give a reason for cancelling", "reason")
+    offering = lock_offering(offering.id)
+    if offering.status == OfferingStatus.CANCELLED:
+        raise DomainError("This is already cancelled")
+    offering.status = OfferingStatus.CANCELLED
+    offering.cancelled_reason = reason
+    active = db.session.scalars(
+        select(Enrolment).where(Enrolment.offering_id == offering.id,
+                                Enrolment.state.in_([s for s in ACTIVE if s != S.COMPLETED]))
+    ).all()
+    for enrolment in active:
+        _transition(enrolment, S.CANCELLED, actor, reason)
+    db.session.flush()
+    for enrolment in active:
+        _email(enrolment, "offering_cancelled", f"Cancelled: {offering.title}", reason=reason)
+    return len(active)
+
+
+def change_capacity(offering: Offering, capacity: int | None) -> None:
+    """Set the capacity; never below the places held. More places go to people waiting."""
+    offering = lock_offering(offering.id)
+    if capacity is not None:
+        if capacity < 0:
+            raise DomainError("Capacity cannot be negative", "capacity")
+        held = count_holding(offering)
+        if capacity < held:
+            raise DomainError(
+                f"Capacity cannot be lower than the {held} places already taken", "capacity"
+            )
+        reserved = sum(q.places for q in offering.quotas)
+        if capacity < reserved and quotas_in_force(offering):
+            raise DomainError(
+                f"Capacity cannot be lower than the {reserved} places reserved for ICSs",
+                "capacity",
+            )
+    offering.capacity = capacity
+    db.session.flush()
+    promote_waitlist(offering)
+
+
+# ---------------------------------------------------------------------------- jobs
+
+
+def lapse_offers(now: datetime | None = None) -> int:
+    """Offers past their deadline lapse, and the place goes to the next person. Idempotent:
+    each offering is handled under its lock, and only offers still open are lapsed."""
+    now = now or utcnow()
+    offering_ids = db.session.scalars(
+        select(Enrolment.offering_id).where(Enrolment.state == S.OFFERED,
+                                            Enrolment.offer_expires_at <= now).distinct()
+    ).all()
+    db.session.rollback()
+    lapsed = 0
+    for offering_id in offering_ids:
+        offering = lock_offering(offering_id)
+        due = db.session.scalars(
+            select(Enrolment).where(Enrolment.offering_id == offering_id,
+                                    Enrolment.state == S.OFFERED,
+                                    Enrolment.offer_expires_at <= now)
+        ).all()
+        for enrolment in due:
+            _transition(enrolment, S.LAPSED, None, reason="Offer not accepted in time")
+            db.session.flush()
+            _email(enrolment, "lapsed", f"Your offer of a place has lapsed: {offering.title}")
+            lapsed += 1
+        promote_waitlist(offering)
+        db.session.commit()
+    return lapsed
+
+
+def release_quotas(now: datetime | None = None) -> int:
+    """After each offering's release date, unused ICS quota places go to the open pool and
+    the waiting list. Idempotent through ``quotas_released``."""
+    now = now or utcnow()
+    offering_ids = db.session.scalars(
+        select(Offering.id).where(Offering.quotas_released.is_(False),
+                                  Offering.quota_release_at.is_not(None),
+                                  Offering.quota_release_at <= now)
+    ).all()
+    db.session.rollback()
+    released = 0
+    for offering_id in offering_ids:
+        offering = lock_offering(offering_id)
+        if offering.quotas_released:
+            db.session.rollback()
+            continue
+        offering.quotas_released = True
+        db.session.flush()
+        promote_waitlist(offering)
+        db.session.commit()
+        released += 1
+    return released
+
+
+# ---------------------------------------------------------------------------- pages
+
+
+@dataclass
+class BookingPanel:
+    """What the booking box on an offering's page shows one person."""
+
+    offering: Offering
+    enrolment: Enrolment | None
+    places_left: int | None
+    action: str | None = None  # book | request | waitlist
+    message: str = ""
+    actions: list[str] = field(default_factory=list)  # withdraw, accept, decline, confirm
+
+
+def booking_panel(user, offering: Offering) -> BookingPanel:
+    """The person's standing on an offering and what they can do next."""
+    panel = BookingPanel(offering, None, places_left(offering))
+    if user.is_authenticated:
+        panel.enrolment = _existing(offering, user)
+    e = panel.enrolment
+    if e is not None and e.is_active:
+        panel.message = {
+            S.ENROLLED: "You have a place.",
+            S.COMPLETED: "You have completed this.",
+            S.REQUESTED: "You have asked for a place. Faculty will approve or decline it.",
+            S.NOMINATED: "You have been nominated. Faculty will approve the nomination.",
+            S.APPROVED: "Your nomination is approved. Confirm that you will take the place.",
+            S.WAITLISTED: f"You are number {e.waitlist_position} on the waiting list.",
+            S.OFFERED: "A place is offered to you. Accept it before the deadline.",
+        }[EnrolmentState(e.state)]
+        panel.actions = {
+            S.ENROLLED: ["withdraw"], S.REQUESTED: ["withdraw"], S.NOMINATED: ["decline"],
+            S.APPROVED: ["confirm", "decline"], S.WAITLISTED: ["withdraw"],
+            S.OFFERED: ["accept", "decline"], S.COMPLETED: [],
+        }[EnrolmentState(e.state)]
+        return panel
+    try:
+        _check_open(offering)
+    except BookingClosed as closed:
+        panel.message = closed.message + "."
+        return panel
+    if offering.booking_mode == BookingMode.NOMINATION:
+        panel.message = "Places are by nomination. Ask the DSU lead of your ICS."
+    elif offering.booking_mode == BookingMode.APPROVAL:
+        panel.action = "request"
+    elif panel.places_left is not None and panel.places_left <= 0:
+        panel.action = "waitlist"
+        panel.message = f"This is full. {waitlist_length(offering.id)} people are waiting."
+    else:
+        panel.action = "book"
+    return panel
+
+
+def get_enrolment(enrolment_id: int) -> Enrolment:
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        raise NotFound("No such booking")
+    return enrolment
+
+
+def get_offering(offering_id: int) -> Offering:
+    offering = db.session.get(Offering, offering_id)
+    if offering is None:
+        raise NotFound("No such course, cohort or event")
+    return offering
+
+
+def my_enrolments(user: User) -> list[Enrolment]:
+    """Everything a person has booked, asked for, been nominated to or is waiting for,
+    newest first; finished ones too."""
+    return list(db.session.scalars(
+        select(Enrolment).where(Enrolment.user_id == user.id)
+        .order_by(Enrolment.updated_at.desc(), Enrolment.id.desc())
+    ))
+
+
+@dataclass
+class QuotaView:
+    offering: Offering
+    quota: int | None
+    used: int
+    in_force: bool
+    nominations: list[Enrolment]
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.quota is None else max(0, self.quota - self.used)
+
+
+def nomination_offerings(lead: User) -> list[QuotaView]:
+    """Offerings taking nominations that a DSU lead can see, with their ICS's quota use."""
+    if not lead.is_dsu_lead:
+        raise NotAllowed("Only DSU leads nominate")
+    offerings = db.session.scalars(
+        select(Offering).where(Offering.booking_mode == BookingMode.NOMINATION,
+                               Offering.status.in_([OfferingStatus.OPEN,
+                                                    OfferingStatus.CLOSED,
+                                                    OfferingStatus.RUNNING]))
+        .order_by(Offering.id)
+    ).all()
+    return [quota_view(lead, o) for o in offerings]
+
+
+def quota_view(lead: User, offering: Offering) -> QuotaView:
+    """A DSU lead's view of one offering: their ICS's quota, use and nominations."""
+    if not lead.is_dsu_lead:
+        raise NotAllowed("Only DSU leads nominate")
+    org_id = lead.organisation_id
+    quota = quota_for(offering, org_id)
+    nominations = list(db.session.scalars(
+        select(Enrolment).join(User, Enrolment.user_id == User.id)
+        .where(Enrolment.offering_id == offering.id,
+               Enrolment.quota_organisation_id == org_id)
+        .order_by(User.full_name)
+    ))
+    return QuotaView(offering, quota.places if quota else None,
+                     sum(1 for e in nominations if e.holds_place),
+                     quotas_in_force(offering), nominations)
+
+
+def nominable_people(lead: User, offering: Offering, query: str = "") -> list[User]:
+    """People of the lead's own ICS who have no active place on the offering."""
+    active = select(Enrolment.user_id).where(Enrolment.offering_id == offering.id,
+                                             Enrolment.state.in_(ACTIVE))
+    stmt = select(User).where(User.organisation_id == lead.organisation_id,
+                              User.is_active_account.is_(True), User.id.not_in(active))
+    text = " ".join((query or "").split())[:100].lower()
+    if text:
+        cleaned = text.replace("%", "").replace("_", "").replace("\\", "")
+        stmt = stmt.where(func.lower(User.full_name).like(f"%{cleaned}%")
+                          | User.email.like(f"%{cleaned}%"))
+    return list(db.session.scalars(stmt.order_by(User.full_name).limit(200)))
+
+
+def people_on(offering: Offering) -> dict[str, list[Enrolment]]:
+    """Faculty's view of an offering's people, grouped: requests, nominations, places,
+    waiting list, and everyone else (history)."""
+    rows = db.session.scalars(
+        select(Enrolment).join(User, Enrolment.user_id == User.id)
+        .where(Enrolment.offering_id == offering.id)
+        .order_by(Enrolment.waitlist_position, User.full_name)
+    ).all()
+    groups: dict[str, list[Enrolment]] = {"requests": [], "nominations": [], "places": [],
+                                          "waiting": [], "others": []}
+    for e in rows:
+        if e.state == S.REQUESTED:
+            groups["requests"].append(e)
+        elif e.state in (S.NOMINATED, S.APPROVED):
+            groups["nominations"].append(e)
+        elif e.state in (S.ENROLLED, S.OFFERED, S.COMPLETED):
+            groups["places"].append(e)
+        elif e.state == S.WAITLISTED:
+            groups["waiting"].append(e)
+        else:
+            groups["others"].append(e)
+    return groups
+
+
+def organisation_name(organisation_id: int) -> str:
+    org = db.session.get(Organisation, organisation_id)
+    return org.name if org else ""
+

@@ -1,0 +1,271 @@
+"""Places: booking and its answers, My learning, DSU lead nominations, faculty's people page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from lms.accounts.models import Role
+from lms.accounts.services import get_user
+from lms.errors import DomainError, NotAllowed, NotFound
+from lms.extensions import db
+from lms.offerings import services
+from lms.offerings.forms import MoveForm, PeopleSearchForm, ReasonForm, WaitlistMessageForm
+from lms.web import EmptyForm, add_nav_item, holds, offering_url, role_required, show_error
+
+bp = Blueprint("offerings", __name__)
+
+add_nav_item("My learning", "offerings.my_learning", holds(Role.LEARNER), order=20)
+add_nav_item("Nominations", "offerings.nominations", holds(Role.DSU_LEAD), order=40)
+
+LEARNER_ACTIONS = {
+    "withdraw": services.withdraw,
+    "accept": services.accept_offer,
+    "decline": services.decline,
+    "confirm": services.confirm_nomination,
+}
+DONE = {
+    "withdraw": "You have withdrawn.",
+    "accept": "You have accepted the place.",
+    "decline": "You have declined.",
+    "confirm": "You have confirmed your place.",
+}
+
+
+def _offering_or_404(offering_id: int):
+    try:
+        return services.get_offering(offering_id)
+    except NotFound:
+        abort(404)
+
+
+def _back(offering) -> str:
+    target = request.form.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return offering_url(offering)
+
+
+@bp.route("/offerings/<int:id>/book", methods=["POST"])
+@login_required
+def book(id: int):
+    """Book a place, ask for one, or join the waiting list."""
+    offering = _offering_or_404(id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        enrolment = services.book(current_user, offering)
+    except NotAllowed as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(enrolment.state_label + ". We have sent you an email.", "success")
+    return redirect(_back(offering))
+
+
+@bp.route("/enrolments/<int:id>/<any(withdraw, accept, decline, confirm):action>",
+          methods=["POST"])
+@login_required
+def answer(id: int, action: str):
+    """A learner withdraws, accepts an offer, declines, or confirms a nomination."""
+    try:
+        enrolment = services.get_enrolment(id)
+        if enrolment.user_id != current_user.id:
+            raise NotFound("No such booking")
+    except NotFound:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        LEARNER_ACTIONS[action](current_user, enrolment)
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(DONE[action], "success")
+    return redirect(_back(enrolment.offering))
+
+
+@bp.route("/my-learning")
+@login_required
+def my_learning():
+    """A person's bookings, requests, nominations and queue positions, with actions."""
+    enrolments = services.my_enrolments(current_user)
+    current = [e for e in enrolments if e.is_active]
+    past = [e for e in enrolments if not e.is_active]
+    return render_template("offerings/my_learning.html", current=current, past=past,
+                           form=EmptyForm())
+
+
+@bp.route("/nominations")
+@role_required(Role.DSU_LEAD)
+def nominations():
+    """A DSU lead's cohorts taking nominations, with their ICS's quota use."""
+    views = services.nomination_offerings(current_user)
+    return render_template("offerings/nominations.html", views=views)
+
+
+@bp.route("/nominations/<int:id>", methods=["GET", "POST"])
+@role_required(Role.DSU_LEAD)
+def nominate(id: int):
+    """Nominate people of one's own ICS to an offering."""
+    offering = _offering_or_404(id)
+    if offering.booking_mode != "nomination" or offering.status == "draft":
+        abort(404)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            person = get_user(int(request.form.get("person_id", "0") or 0))
+            services.nominate(current_user, offering, person)
+        except (NotFound, ValueError):
+            db.session.rollback()
+            abort(404)
+        except NotAllowed:
+            db.session.rollback()
+            abort(403)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(f"{person.full_name} has been nominated.", "success")
+        return redirect(url_for("offerings.nominate", id=id))
+    search = PeopleSearchForm(request.args)
+    return render_template(
+        "offerings/nominate.html", offering=offering, form=form, search=search,
+        view=services.quota_view(current_user, offering),
+        people=services.nominable_people(current_user, offering, search.q.data or ""),
+    )
+
+
+@bp.route("/nominations/enrolments/<int:id>/withdraw", methods=["POST"])
+@role_required(Role.DSU_LEAD)
+def withdraw_nomination(id: int):
+    """A DSU lead withdraws a nomination of someone in their ICS."""
+    try:
+        enrolment = services.get_enrolment(id)
+    except NotFound:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        services.withdraw(current_user, enrolment)
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"The nomination of {enrolment.user.full_name} has been withdrawn.", "success")
+    return redirect(url_for("offerings.nominate", id=enrolment.offering_id))
+
+
+@bp.route("/faculty/offerings/<int:id>/people")
+@role_required(Role.FACULTY, Role.ADMIN)
+def people(id: int):
+    """Faculty see everyone on an offering: requests, nominations, places, the queue."""
+    offering = _offering_or_404(id)
+    return render_template(
+        "offerings/people.html", offering=offering, groups=services.people_on(offering),
+        form=EmptyForm(), reason_form=ReasonForm(), move_form=MoveForm(),
+        message_form=WaitlistMessageForm(), places_left=services.places_left(offering),
+    )
+
+
+def _faculty_enrolment(id: int):
+    try:
+        return services.get_enrolment(id)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/faculty/enrolments/<int:id>/approve", methods=["POST"])
+@role_required(Role.FACULTY, Role.ADMIN)
+def approve(id: int):
+    """Approve a request or a nomination."""
+    enrolment = _faculty_enrolment(id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        services.approve(current_user, enrolment)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"Approved: {enrolment.user.full_name} ({enrolment.state_label}).", "success")
+    return redirect(url_for("offerings.people", id=enrolment.offering_id))
+
+
+@bp.route("/faculty/enrolments/<int:id>/reject", methods=["POST"])
+@role_required(Role.FACULTY, Role.ADMIN)
+def reject(id: int):
+    """Decline a request or a nomination, with a reason."""
+    enrolment = _faculty_enrolment(id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.reject(current_user, enrolment, form.reason.data)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"Declined: {enrolment.user.full_name}.", "success")
+    return redirect(url_for("offerings.people", id=enrolment.offering_id))
+
+
+@bp.route("/faculty/enrolments/<int:id>/move", methods=["POST"])
+@role_required(Role.FACULTY, Role.ADMIN)
+def move(id: int):
+    """Move someone in the waiting list, with a reason."""
+    enrolment = _faculty_enrolment(id)
+    form = MoveForm()
+    if not form.validate_on_submit():
+        flash("Enter the new position as a number", "error")
+        return redirect(url_for("offerings.people", id=enrolment.offering_id))
+    try:
+        services.move_in_waitlist(current_user, enrolment, form.position.data,
+                                  form.reason.data)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{enrolment.user.full_name} is now number {form.position.data}.", "success")
+    return redirect(url_for("offerings.people", id=enrolment.offering_id))
+
+
+@bp.route("/faculty/offerings/<int:id>/message-waitlist", methods=["POST"])
+@role_required(Role.FACULTY, Role.ADMIN)
+def message_waitlist(id: int):
+    """Email everyone on the waiting list."""
+    offering = _offering_or_404(id)
+    form = WaitlistMessageForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        sent = services.message_waitlist(current_user, offering, form.subject.data,
+                                         form.body.data)
+    except DomainError as error:
+        db.session.rollback()
+        show_error(form, error)
+        return render_template(
+            "offerings/people.html", offering=offering, groups=services.people_on(offering),
+            form=EmptyForm(), reason_form=ReasonForm(), move_form=MoveForm(),
+            message_form=form, places_left=services.places_left(offering),
+        ), 200
+    db.session.commit()
+    flash(f"Your message was sent to {sent} {'person' if sent == 1 else 'people'}.", "success")
+    return redirect(url_for("offerings.people", id=id))
