@@ -46,9 +46,27 @@ def deliver_outbox_job() -> None:
                  report.failed)
 
 
+def lapse_offers_job() -> None:
+    """Offers of places not accepted in time go to the next person waiting."""
+    from lms.offerings.services import lapse_offers
+
+    if lapsed := lapse_offers():
+        log.info("offers: %s lapsed", lapsed)
+
+
+def release_quotas_job() -> None:
+    """Unused ICS quota places go to everyone after each cohort's release date."""
+    from lms.offerings.services import release_quotas
+
+    if released := release_quotas():
+        log.info("quotas: released on %s offerings", released)
+
+
 JOBS = [
     # (function, seconds between runs)
     (deliver_outbox_job, 5),
+    (lapse_offers_job, 60),
+    (release_quotas_job, 300),
 ]
 
 
@@ -56,7 +74,10 @@ def configure(scheduler: BaseScheduler, app: Flask) -> BaseScheduler:
     """Add every job to ``scheduler``."""
     for job, seconds in JOBS:
         scheduler.add_job(_in_app(app, job), "interval", seconds=seconds, id=job.__name__,
-                          max_instances=1, coalesce=True, replace_existing=True)
+                          name=job.__name__, max_instances=1, coalesce=True,
+                          replace_existing=True)
+    # Each run is logged by the jobs themselves when they did something.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     return scheduler
 
 
