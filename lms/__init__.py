@@ -48,8 +48,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     _register_blueprints(app)
     _register_cli(app)
     from lms.errors import register_error_handlers
+    from lms.security import register_security
     from lms.web import register_template_helpers
 
+    register_security(app)
     register_error_handlers(app)
     register_template_helpers(app)
     if not app.debug and not app.testing:
@@ -83,12 +85,14 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from lms.accounts.views import admin_bp
     from lms.accounts.views import bp as accounts_bp
+    from lms.courses.views import bp as courses_bp
     from lms.home.views import bp as home_bp
     from lms.offerings.views import bp as offerings_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(courses_bp)
     app.register_blueprint(offerings_bp)
 
 

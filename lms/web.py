@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from lms.accounts.models import Role
-from lms.clock import to_london
+from lms.clock import to_london, utcnow
 from lms.errors import DomainError, InvalidInput
 
 
@@ -90,6 +90,7 @@ def register_template_helpers(app: Flask) -> None:
     """Navigation and filters available to every template."""
     app.jinja_env.filters["london"] = london
     app.jinja_env.globals["offering_url"] = offering_url
+    app.jinja_env.globals["now_utc"] = utcnow
 
     @app.context_processor
     def navigation():

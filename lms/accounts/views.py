@@ -21,6 +21,7 @@ from lms.accounts.forms import (
 from lms.accounts.models import Role, TokenPurpose
 from lms.errors import DomainError, NotFound
 from lms.extensions import db, login_manager
+from lms.security import start_session
 from lms.web import (
     EmptyForm,
     add_nav_item,
@@ -142,6 +143,7 @@ def sign_in():
             next_url = _safe_next(request.args.get("next"))
             session.clear()  # a fresh session for the signed-in person
             login_user(user)
+            start_session()
             return redirect(next_url)
     return render_template("accounts/sign_in.html", form=form, unverified=unverified)
 

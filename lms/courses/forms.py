@@ -1,0 +1,290 @@
+"""Course, cohort and session forms: shape only. The rules are in ``lms.courses.services``
+and ``lms.offerings.schedule``.
+
+The typed fields below turn text into numbers, dates and times and keep what was typed when
+it is not one, so the page can show it back with a message. An empty box is ``None``: the
+services say what is missing, so a person sees every problem at once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    Field,
+    RadioField,
+    SearchField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+
+from lms.accounts.forms import MultiCheckboxField
+from lms.courses.models import FORMAT_LABELS, KIND_LABELS, STRAND_LABELS
+from lms.courses.services import BOOKING_MODE_LABELS
+
+# ---------------------------------------------------------------------------- typed fields
+
+
+class _TypedField(StringField):
+    """Text in, a value out; on bad text ``data`` keeps the text and the field has an error."""
+
+    message = "Enter a valid value"
+
+    def __init__(self, label=None, validators=None, message: str | None = None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        if message:
+            self.message = message
+
+    def parse(self, text: str):
+        raise NotImplementedError
+
+    def show(self, value) -> str:
+        return str(value)
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "") or ""
+        text = text.strip()
+        if not text:
+            self.data = None
+            return
+        try:
+            self.data = self.parse(text)
+        except (ValueError, ArithmeticError):
+            self.data = text
+            raise ValueError(self.message) from None
+
+    def _value(self) -> str:
+        if self.data is None:
+            return ""
+        if isinstance(self.data, str):
+            return self.data
+        return self.show(self.data)
+
+
+class WholeNumberField(_TypedField):
+    message = "Enter a whole number"
+
+    def parse(self, text: str) -> int:
+        if not re.fullmatch(r"[0-9]{1,9}", text.replace(",", "")):
+            raise ValueError(text)
+        return int(text.replace(",", ""))
+
+
+class DecimalTextField(_TypedField):
+    message = "Enter a number, like 6 or 7.5"
+
+    def parse(self, text: str) -> Decimal:
+        if not re.fullmatch(r"[0-9]{1,6}(\.[0-9]+)?", text):
+            raise ValueError(text)
+        return Decimal(text)
+
+    def show(self, value) -> str:
+        return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
+
+
+class IdListField(_TypedField):
+    message = "Enter whole numbers separated by commas, like 3, 7, 12"
+
+    def parse(self, text: str) -> list[int]:
+        parts = [p for p in re.split(r"[\s,]+", text) if p]
+        if not all(re.fullmatch(r"[0-9]{1,9}", p) for p in parts):
+            raise ValueError(text)
+        return [int(p) for p in parts]
+
+    def show(self, value) -> str:
+        return ", ".join(str(v) for v in value)
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is None:
+            self.data = []
+
+    def _value(self) -> str:
+        return "" if self.data == [] else super()._value()
+
+
+class LocalDateField(_TypedField):
+    """A date: what ``<input type="date">`` sends (2027-03-29), or typed as 29/3/2027."""
+
+    message = "Enter a real date, like 29/3/2027"
+
+    def parse(self, text: str) -> date:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+        match = re.fullmatch(r"(\d{1,2})[/. -](\d{1,2})[/. -](\d{4})", text)
+        if match:
+            day, month, year = (int(g) for g in match.groups())
+            return date(year, month, day)
+        raise ValueError(text)
+
+    def show(self, value) -> str:
+        return value.isoformat()
+
+
+class LocalTimeField(_TypedField):
+    """A 24-hour clock time: what ``<input type="time">`` sends (09:30), or 9.30."""
+
+    message = "Enter a real time, like 09:30 or 14:00"
+
+    def parse(self, text: str) -> time:
+        match = re.fullmatch(r"(\d{1,2})[:.](\d{2})(?::(\d{2}))?", text)
+        if not match:
+            raise ValueError(text)
+        hour, minute = int(match.group(1)), int(match.group(2))
+        return time(hour, minute)
+
+    def show(self, value) -> str:
+        return value.strftime("%H:%M") if isinstance(value, time | datetime) else str(value)
+
+
+class GroupErrors(Field):
+    """Never rendered: holds errors for a group of inputs (its id is the group's)."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+
+
+def _choices(labels: dict) -> list[tuple[str, str]]:
+    return [(str(key), label) for key, label in labels.items()]
+
+
+# ---------------------------------------------------------------------------- the catalogue
+
+
+class CatalogueFilterForm(FlaskForm):
+    """The catalogue's filters, sent as GET parameters."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField("Search courses")
+    kind = SelectField("Kind", validate_choice=False)
+    strand = SelectField("Strand", validate_choice=False)
+    format = SelectField("Format", validate_choice=False)
+    starts_after = LocalDateField("Starting on or after")
+    has_places = BooleanField("Only show courses with places left")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [("", "Any kind"), *_choices(KIND_LABELS)]
+        self.strand.choices = [("", "Any strand"), *_choices(STRAND_LABELS)]
+        self.format.choices = [("", "Any format"), *_choices(FORMAT_LABELS)]
+
+
+# ---------------------------------------------------------------------------- courses
+
+
+class CourseForm(FlaskForm):
+    title = StringField("Title")
+    summary = TextAreaField("Summary")
+    description = TextAreaField("Description (optional)")
+    kind = RadioField("Kind of course", validate_choice=False)
+    strand = RadioField("Strand", validate_choice=False)
+    format = RadioField("Format", validate_choice=False)
+    target_audience = StringField("Who it is for (optional)")
+    cpd_hours = DecimalTextField("CPD hours", message="Enter the CPD hours as a number, "
+                                                      "like 6 or 7.5")
+    competency_ids = IdListField("Competencies it builds (optional)",
+                                 message="Enter competency ids as whole numbers separated by "
+                                         "commas, like 3, 7, 12")
+    min_attendance_percent = WholeNumberField(
+        "Attendance needed to complete (%)",
+        message="Enter the attendance needed as a whole number from 0 to 100")
+    requires_feedback = BooleanField("Learners must give feedback to complete")
+    requires_signoff = BooleanField("Faculty must sign off each learner to complete")
+    published = BooleanField("Show this course in the catalogue")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = _choices(KIND_LABELS)
+        self.strand.choices = _choices(STRAND_LABELS)
+        self.format.choices = _choices(FORMAT_LABELS)
+
+
+# ---------------------------------------------------------------------------- cohorts
+
+
+class _SessionFields:
+    """The fields of one session, named ``{prefix}day`` etc."""
+
+    @staticmethod
+    def add(form_class: type, prefix: str, heading: str = "") -> None:
+        setattr(form_class, f"{prefix}title", StringField(f"{heading}Session title (optional)"))
+        setattr(form_class, f"{prefix}day", LocalDateField(f"{heading}Date"))
+        setattr(form_class, f"{prefix}start", LocalTimeField(f"{heading}Start time"))
+        setattr(form_class, f"{prefix}end", LocalTimeField(f"{heading}End time"))
+        setattr(form_class, f"{prefix}location", StringField(f"{heading}Location (optional)"))
+        setattr(form_class, f"{prefix}join_url",
+                StringField(f"{heading}Joining link (optional)"))
+        setattr(form_class, f"{prefix}capacity",
+                WholeNumberField(f"{heading}Session capacity (optional)",
+                                 message="Enter the session's capacity as a whole number"))
+
+
+class CohortSettingsForm(FlaskForm):
+    """Settings of a cohort. Quota fields (``quota_<organisation id>``) are added per ICS by
+    ``cohort_settings_form``."""
+
+    name = StringField("Cohort name")
+    capacity = WholeNumberField("Number of places (optional for open and approval booking)",
+                                message="Enter the number of places as a whole number, "
+                                        "like 24")
+    booking_mode = RadioField("How people get a place", validate_choice=False)
+    offer_hours = WholeNumberField("Hours to accept a place offered from the waiting list",
+                                   message="Enter the hours as a whole number, like 48")
+    nomination_opens = LocalDateField("Nominations open")
+    nomination_closes = LocalDateField("Nominations close (at the end of the day)")
+    quota_release = LocalDateField("Release unused quota places on")
+    quotas = GroupErrors()
+    lead_ids = MultiCheckboxField("Cohort leads", coerce=int, validate_choice=False)
+    status = RadioField("Status", validate_choice=False)
+
+    quota_fields: list[tuple[int, str]] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.booking_mode.choices = _choices(BOOKING_MODE_LABELS)
+
+    def quota_inputs(self) -> list[Field]:
+        return [getattr(self, f"quota_{org_id}") for org_id, _ in self.quota_fields]
+
+    def quota_values(self) -> dict[int, int]:
+        """The quotas typed in; blank boxes are no quota."""
+        return {org_id: getattr(self, f"quota_{org_id}").data
+                for org_id, _ in self.quota_fields
+                if getattr(self, f"quota_{org_id}").data is not None}
+
+
+def cohort_settings_form(icss: list[tuple[int, str]], with_first_session: bool = False,
+                         **kwargs) -> CohortSettingsForm:
+    """The settings form with a quota box for each ICS (and, for a new cohort, the fields
+    of its first session, named ``session1_day`` and so on)."""
+    form_class = type("CohortForm", (CohortSettingsForm,), {"quota_fields": list(icss)})
+    for org_id, name in icss:
+        setattr(form_class, f"quota_{org_id}",
+                WholeNumberField(name, message=f"Enter the places for {name} as a whole "
+                                               "number, or leave it blank"))
+    if with_first_session:
+        _SessionFields.add(form_class, "session1_")
+    return form_class(**kwargs)
+
+
+class SessionForm(FlaskForm):
+    pass
+
+
+_SessionFields.add(SessionForm, "")
+
+
+class DuplicateCohortForm(FlaskForm):
+    name = StringField("Name of the new cohort")
+    first_day = LocalDateField("Date of its first session")
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField("Reason")

@@ -1,0 +1,351 @@
+"""Course pages: the public catalogue, course and cohort pages, and faculty's pages to build
+courses, cohorts and sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from lms.accounts.models import Role
+from lms.clock import utcnow
+from lms.courses import services
+from lms.courses.forms import (
+    CancelForm,
+    CatalogueFilterForm,
+    CourseForm,
+    DuplicateCohortForm,
+    SessionForm,
+    cohort_settings_form,
+)
+from lms.courses.models import Cohort
+from lms.errors import DomainError, NotAllowed, NotFound
+from lms.extensions import db
+from lms.offerings import schedule
+from lms.offerings import services as engine
+from lms.offerings.models import EnrolmentState, OfferingStatus
+from lms.web import add_nav_item, register_offering_page, role_required, show_error
+
+bp = Blueprint("courses", __name__)
+MANAGERS = (Role.FACULTY, Role.ADMIN)
+
+add_nav_item("Courses", "courses.catalogue", lambda user: True, order=10)
+add_nav_item("Manage courses", "courses.manage_courses", services.can_manage_courses, order=60)
+register_offering_page("cohort", "courses.cohort")
+
+
+
+
+@bp.context_processor
+def labels() -> dict:
+    """Words for statuses and booking modes, for every page of this blueprint."""
+    return {"status_labels": services.STATUS_LABELS,
+            "booking_mode_labels": services.BOOKING_MODE_LABELS}
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+@dataclass
+class Done:
+    """A service ran and its change was committed."""
+
+    value: Any
+
+
+def _submit(form: FlaskForm, action: Callable[[], Any]) -> Done | None:
+    """On a valid POST run ``action`` and commit once; on a ``DomainError`` roll back and put
+    its messages on the form. ``None`` means show the form (again)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        value = action()
+    except NotAllowed:
+        db.session.rollback()
+        abort(403)
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except DomainError as error:
+        db.session.rollback()
+        show_error(form, error)
+        return None
+    db.session.commit()
+    return Done(value)
+
+
+def _found(load: Callable[..., Any], *args) -> Any:
+    try:
+        return load(*args)
+    except NotFound:
+        abort(404)
+
+
+def _managed_cohort(cohort_id: int) -> Cohort:
+    cohort = _found(services.get_cohort, cohort_id, current_user)
+    if not engine.can_manage(current_user, cohort):
+        abort(403)
+    return cohort
+
+
+def _icss() -> list[tuple[int, str]]:
+    return [(o.id, o.name) for o in services.ics_organisations()]
+
+
+def _course_details(form: CourseForm) -> services.CourseDetails:
+    return services.CourseDetails(
+        title=form.title.data, summary=form.summary.data, kind=form.kind.data,
+        strand=form.strand.data, format=form.format.data, description=form.description.data,
+        target_audience=form.target_audience.data, cpd_hours=form.cpd_hours.data,
+        competency_ids=form.competency_ids.data or [],
+        min_attendance_percent=form.min_attendance_percent.data,
+        requires_feedback=form.requires_feedback.data,
+        requires_signoff=form.requires_signoff.data, published=form.published.data,
+    )
+
+
+def _settings(form) -> services.CohortSettings:
+    return services.CohortSettings(
+        name=form.name.data, capacity=form.capacity.data, booking_mode=form.booking_mode.data,
+        offer_hours=form.offer_hours.data, nomination_opens=form.nomination_opens.data,
+        nomination_closes=form.nomination_closes.data, quota_release=form.quota_release.data,
+        quotas=form.quota_values(), lead_ids=form.lead_ids.data or [],
+    )
+
+
+def _settings_data(settings: services.CohortSettings) -> dict:
+    data = asdict(settings)
+    quotas = data.pop("quotas")
+    data.update({f"quota_{org_id}": places for org_id, places in quotas.items()})
+    return data
+
+
+def _session_details(form: FlaskForm, prefix: str = "") -> schedule.SessionDetails:
+    def value(name: str):
+        return getattr(form, prefix + name).data
+
+    return schedule.SessionDetails(
+        day=value("day"), start=value("start"), end=value("end"), title=value("title") or "",
+        location=value("location") or "", join_url=value("join_url") or "",
+        capacity=value("capacity"),
+    )
+
+
+def _leads_and_status(form, cohort: Cohort | None) -> None:
+    form.lead_ids.choices = [(u.id, u.full_name) for u in services.faculty_people()]
+    if cohort is not None:
+        current = OfferingStatus(cohort.status)
+        form.status.choices = [
+            (status.value, services.STATUS_LABELS[status])
+            for status in OfferingStatus
+            if status == current or status in services.STATUS_CHANGES[current]
+        ]
+
+
+# ---------------------------------------------------------------------------- public pages
+
+
+@bp.route("/courses")
+def catalogue():
+    """The catalogue: every published course with its next run, filtered and searched."""
+    form = CatalogueFilterForm(request.args)
+    form.validate()
+    starts_after = form.starts_after.data
+    filters = services.CatalogueFilters(
+        kind=form.kind.data or None, strand=form.strand.data or None,
+        format=form.format.data or None, has_places=bool(form.has_places.data),
+        starts_after=starts_after if isinstance(starts_after, date) else None,
+        text=form.q.data or "",
+    )
+    entries = services.catalogue(filters)
+    return render_template("courses/catalogue.html", form=form, entries=entries,
+                           filtered=filters != services.CatalogueFilters())
+
+
+@bp.route("/courses/<int:course_id>")
+def course(course_id: int):
+    """A course and its cohorts."""
+    page = _found(services.course_page, course_id, current_user)
+    return render_template("courses/course.html", page=page, course=page.course)
+
+
+@bp.route("/cohorts/<int:id>")
+def cohort(id: int):
+    """A cohort: its sessions, places and the booking panel."""
+    cohort = _found(services.get_cohort, id, current_user)
+    # The panel carries the places left, so the page does not count them twice.
+    panel = engine.booking_panel(current_user, cohort)
+    can_manage = engine.can_manage(current_user, cohort)
+    has_place = panel.enrolment is not None and panel.enrolment.state in (
+        EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
+    return render_template("courses/cohort.html", cohort=cohort, panel=panel, offering=cohort,
+                           can_manage=can_manage, show_join_links=can_manage or has_place,
+                           settings=services.settings_of(cohort))
+
+
+# ---------------------------------------------------------------------------- faculty: courses
+
+
+@bp.route("/faculty/courses")
+@role_required(*MANAGERS)
+def manage_courses():
+    """Every course, published or not, with its cohorts counted."""
+    return render_template("faculty/courses/courses.html", rows=services.courses_for_faculty())
+
+
+@bp.route("/faculty/courses/new", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+def new_course():
+    """Add a course to the catalogue."""
+    form = CourseForm(data={"requires_feedback": True, "published": True,
+                            "min_attendance_percent": 75})
+    done = _submit(form, lambda: services.create_course(_course_details(form)))
+    if done:
+        flash(f"“{done.value.title}” has been added. Now add its first cohort.", "success")
+        return redirect(url_for("courses.new_cohort", course_id=done.value.id))
+    return render_template("faculty/courses/course_form.html", form=form, course=None)
+
+
+@bp.route("/faculty/courses/<int:course_id>/edit", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+def edit_course(course_id: int):
+    """Change a course's details."""
+    course = _found(services.get_course, course_id, current_user)
+    form = CourseForm(data=asdict(services.details_of(course)))
+    done = _submit(form, lambda: services.update_course(course, _course_details(form)))
+    if done:
+        flash(f"“{course.title}” has been saved.", "success")
+        return redirect(url_for("courses.course", course_id=course.id))
+    summaries = services.cohort_summaries(course, include_drafts=True)
+    return render_template("faculty/courses/course_form.html", form=form, course=course,
+                           cohorts=summaries)
+
+
+# ---------------------------------------------------------------------------- faculty: cohorts
+
+
+@bp.route("/faculty/courses/<int:course_id>/cohorts/new", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+def new_cohort(course_id: int):
+    """A new cohort (in draft) with its first session."""
+    course = _found(services.get_course, course_id, current_user)
+    form = cohort_settings_form(_icss(), with_first_session=True,
+                                data={"booking_mode": "open", "offer_hours": 48,
+                                      "lead_ids": [current_user.id]})
+    _leads_and_status(form, None)
+    done = _submit(form, lambda: services.create_cohort(
+        course, _settings(form), [_session_details(form, "session1_")]))
+    if done:
+        flash(f"“{done.value.name}” has been created as a draft. Add its other sessions, "
+              "then open it for booking.", "success")
+        return redirect(url_for("courses.manage_cohort", cohort_id=done.value.id))
+    return render_template("faculty/courses/cohort_new.html", form=form, course=course)
+
+
+@bp.route("/faculty/cohorts/<int:cohort_id>", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+def manage_cohort(cohort_id: int):
+    """A cohort's settings, quotas, leads and status, and its sessions."""
+    cohort = _managed_cohort(cohort_id)
+    form = cohort_settings_form(_icss(), data={**_settings_data(services.settings_of(cohort)),
+                                               "status": cohort.status})
+    _leads_and_status(form, cohort)
+    done = _submit(form, lambda: services.update_cohort(cohort, _settings(form),
+                                                        form.status.data))
+    if done:
+        flash(f"“{cohort.name}” has been saved.", "success")
+        return redirect(url_for("courses.manage_cohort", cohort_id=cohort.id))
+    return render_template("faculty/courses/cohort.html", form=form, cohort=cohort,
+                           overview=services.cohort_overview(cohort),
+                           now=utcnow())
+
+
+@bp.route("/faculty/cohorts/<int:cohort_id>/duplicate", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+def duplicate_cohort(cohort_id: int):
+    """A new draft cohort like this one, its dates moved to a new first day."""
+    cohort = _managed_cohort(cohort_id)
+    form = DuplicateCohortForm()
+    done = _submit(form, lambda: services.duplicate_cohort(cohort, form.name.data,
+                                                           form.first_day.data))
+    if done:
+        flash(f"“{done.value.name}” has been created as a draft copy of “{cohort.name}”.",
+              "success")
+        return redirect(url_for("courses.manage_cohort", cohort_id=done.value.id))
+    return render_template("faculty/courses/cohort_duplicate.html", form=form, cohort=cohort)
+
+
+@bp.route("/faculty/cohorts/<int:cohort_id>/cancel", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+def cancel_cohort(cohort_id: int):
+    """Cancel the cohort: everyone with a place, request or nomination is told why."""
+    cohort = _managed_cohort(cohort_id)
+    form = CancelForm()
+    done = _submit(form, lambda: services.cancel_cohort(cohort, current_user,
+                                                        form.reason.data))
+    if done:
+        flash(f"“{cohort.name}” has been cancelled and {done.value} "
+              f"{'person has' if done.value == 1 else 'people have'} been told.", "success")
+        return redirect(url_for("courses.manage_cohort", cohort_id=cohort.id))
+    return render_template("faculty/courses/cohort_cancel.html", form=form, cohort=cohort)
+
+
+# ---------------------------------------------------------------------------- faculty: sessions
+
+
+@bp.route("/faculty/cohorts/<int:cohort_id>/sessions/new", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+def new_session(cohort_id: int):
+    """Add a session to a cohort."""
+    cohort = _managed_cohort(cohort_id)
+    form = SessionForm()
+    done = _submit(form, lambda: schedule.add_session(
+        cohort, **asdict(_session_details(form)), allow_past=schedule.allows_past(cohort)))
+    if done:
+        flash("The session has been added.", "success")
+        return redirect(url_for("courses.manage_cohort", cohort_id=cohort.id))
+    return render_template("faculty/courses/session_form.html", form=form, cohort=cohort,
+                           session=None)
+
+
+@bp.route("/faculty/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+def edit_session(session_id: int):
+    """Change a session; people with places are emailed if it moved or changed."""
+    session = _found(services.get_session, session_id)
+    cohort = _managed_cohort(session.offering_id)
+    day, start = schedule.local_day_and_time(session.starts_at)
+    form = SessionForm(data={"title": session.title, "day": day, "start": start,
+                             "end": schedule.local_day_and_time(session.ends_at)[1],
+                             "location": session.location, "join_url": session.join_url,
+                             "capacity": session.capacity})
+    done = _submit(form, lambda: schedule.update_session(
+        session, **asdict(_session_details(form)), allow_past=schedule.allows_past(cohort)))
+    if done:
+        flash("The session has been saved" + (" and the people booked have been emailed."
+                                               if done.value else "."), "success")
+        return redirect(url_for("courses.manage_cohort", cohort_id=cohort.id))
+    return render_template("faculty/courses/session_form.html", form=form, cohort=cohort,
+                           session=session)
+
+
+@bp.route("/faculty/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+def cancel_session(session_id: int):
+    """Cancel one session, saying why; people with places are emailed."""
+    session = _found(services.get_session, session_id)
+    cohort = _managed_cohort(session.offering_id)
+    form = CancelForm()
+    done = _submit(form, lambda: schedule.cancel_session(session, current_user,
+                                                         form.reason.data))
+    if done:
+        flash(f"The session has been cancelled and {done.value} "
+              f"{'person has' if done.value == 1 else 'people have'} been emailed.", "success")
+        return redirect(url_for("courses.manage_cohort", cohort_id=cohort.id))
+    return render_template("faculty/courses/session_cancel.html", form=form, cohort=cohort,
+                           session=session)
