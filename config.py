@@ -33,6 +33,9 @@ class Config:
     OUTBOX_BATCH = 200
 
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a hashing method, not a password
+    SIGN_IN_WINDOW_MINUTES = 15
+    SIGN_IN_MAX_PER_ACCOUNT = 5
+    SIGN_IN_MAX_PER_ADDRESS = 30
     VERIFY_TOKEN_HOURS = 48
     RESET_TOKEN_MINUTES = 60
 

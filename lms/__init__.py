@@ -77,7 +77,9 @@ def _refuse_insecure_production(app: Flask) -> None:
 def _import_models() -> None:
     """Every feature's models, so the metadata (and Alembic) sees the whole schema."""
     import lms.accounts.models
+    import lms.attendance.models
     import lms.courses.models
+    import lms.feedback.models
     import lms.notifications.models
     import lms.offerings.models  # noqa: F401
 
@@ -85,7 +87,9 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from lms.accounts.views import admin_bp
     from lms.accounts.views import bp as accounts_bp
+    from lms.attendance.views import bp as attendance_bp
     from lms.courses.views import bp as courses_bp
+    from lms.feedback.views import bp as feedback_bp
     from lms.home.views import bp as home_bp
     from lms.offerings.views import bp as offerings_bp
 
@@ -94,9 +98,13 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(offerings_bp)
+    app.register_blueprint(feedback_bp)
+    app.register_blueprint(attendance_bp)
 
 
 def _register_cli(app: Flask) -> None:
     from lms.cli import lms_cli
+    from lms.feedback.cli import feedback_cli
 
+    lms_cli.add_command(feedback_cli)
     app.cli.add_command(lms_cli)

@@ -62,11 +62,29 @@ def release_quotas_job() -> None:
         log.info("quotas: released on %s offerings", released)
 
 
+def completion_job() -> None:
+    """Completion fires (once) for offerings whose sessions have just been held."""
+    from lms.attendance.services import refresh_all
+
+    if fired := refresh_all():
+        log.info("completion: %s people completed", fired)
+
+
+def survey_reminders_job() -> None:
+    """People who have not answered an open survey are reminded (capped, each once)."""
+    from lms.feedback.services import send_reminders
+
+    if sent := send_reminders():
+        log.info("surveys: %s reminders queued", sent)
+
+
 JOBS = [
     # (function, seconds between runs)
     (deliver_outbox_job, 5),
     (lapse_offers_job, 60),
     (release_quotas_job, 300),
+    (survey_reminders_job, 300),
+    (completion_job, 3600),
 ]
 
 

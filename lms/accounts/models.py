@@ -169,3 +169,19 @@ class AccountToken(db.Model):
 def count_users() -> int:
     """How many people have accounts."""
     return db.session.scalar(db.select(func.count(User.id))) or 0
+
+
+class SignInAttempt(db.Model):
+    """A failed sign-in, counted per email and per address to slow down guessing. Kept in
+    the database so the limit holds across every worker and host."""
+
+    __tablename__ = "sign_in_attempt"
+    __table_args__ = (
+        Index("ix_sign_in_attempt_email_at", "email", "at"),
+        Index("ix_sign_in_attempt_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

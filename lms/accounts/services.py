@@ -19,6 +19,7 @@ from lms.accounts.models import (
     AccountToken,
     Organisation,
     Role,
+    SignInAttempt,
     TokenPurpose,
     User,
     UserRole,
@@ -30,6 +31,8 @@ from lms.notifications.services import link, queue_email
 
 MIN_PASSWORD_LENGTH = 12
 BAD_SIGN_IN = "Enter a correct email address and password"
+TOO_MANY = ("There have been too many attempts to sign in. Wait 15 minutes and try again, "
+            "or reset your password")
 # A dummy hash to check against when the email is unknown, so both answers take as long.
 _DUMMY_HASH_CACHE: dict[str, str] = {}
 
@@ -68,8 +71,9 @@ def _clean_text(raw: str | None, label: str, field: str, required: bool, limit: 
     return value
 
 
-def check_new_password(password: str, confirm: str | None = None, field: str = "password") -> None:
-    """A new password must be long enough and typed the same twice."""
+def check_new_password(password: str, confirm: str | None = None, field: str = "password",
+                       email: str = "") -> None:
+    """A new password must be long enough, not a common one, and typed the same twice."""
     if not password:
         raise DomainError("Enter a password", field)
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -78,8 +82,27 @@ def check_new_password(password: str, confirm: str | None = None, field: str = "
         )
     if len(password) > 256:
         raise DomainError("Password must be 256 characters or fewer", field)
+    if is_common_password(password, email):
+        raise DomainError("This password is too easy to guess. Choose a few unrelated words",
+                          field)
     if confirm is not None and password != confirm:
         raise DomainError("Passwords do not match", "confirm")
+
+
+def is_common_password(password: str, email: str = "") -> bool:
+    """True for passwords found in breach lists or built from the obvious: a common password
+    with digits around it, one character repeated, a keyboard run, or the person's email."""
+    from lms.accounts.common_passwords import COMMON
+
+    lowered = password.lower()
+    core = lowered.strip("0123456789!@#$%^&*.?_- ")
+    if lowered in COMMON or core in COMMON or len(set(lowered)) <= 3:
+        return True
+    runs = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm", "abcdefghijklmnopqrstuvwxyz")
+    if any(lowered in run * 2 or (core and core in run) for run in runs):
+        return True
+    local = email.split("@", 1)[0].lower()
+    return bool(local) and len(local) >= 4 and local in lowered and len(lowered) - len(local) < 6
 
 
 def hash_password(password: str) -> str:
@@ -203,7 +226,7 @@ def sign_up(form: SignUp) -> User | None:
     job_title = errors.check(_clean_text, form.job_title, "job title", "job_title",
                              required=False)
     organisation = errors.check(_organisation, form.organisation_id)
-    errors.check(check_new_password, form.password, form.confirm)
+    errors.check(check_new_password, form.password, form.confirm, email=form.email or "")
     errors.raise_any()
 
     existing = get_user_by_email(email)
@@ -273,9 +296,37 @@ def _dummy_hash() -> str:
     return _DUMMY_HASH_CACHE[method]
 
 
-def authenticate(email: str, password: str) -> User:
+def _throttled(email: str, address: str) -> bool:
+    cfg = current_app.config
+    since = utcnow() - timedelta(minutes=cfg["SIGN_IN_WINDOW_MINUTES"])
+    by_email = db.session.scalar(select(func.count(SignInAttempt.id)).where(
+        SignInAttempt.email == email, SignInAttempt.at >= since)) or 0
+    if by_email >= cfg["SIGN_IN_MAX_PER_ACCOUNT"]:
+        return True
+    by_address = db.session.scalar(select(func.count(SignInAttempt.id)).where(
+        SignInAttempt.address == address, SignInAttempt.at >= since)) or 0
+    return by_address >= cfg["SIGN_IN_MAX_PER_ADDRESS"]
+
+
+class TooManyAttempts(DomainError):
+    """Sign-in is paused for this account or address."""
+
+
+def record_failed_sign_in(email: str, address: str) -> None:
+    """Count a failure. The caller commits it even though the sign-in failed."""
+    db.session.add(SignInAttempt(email=(email or "").strip().lower()[:254],
+                                 address=(address or "unknown")[:64]))
+    db.session.flush()
+
+
+def authenticate(email: str, password: str, address: str = "unknown") -> User:
     """The user these credentials belong to. Unknown email and wrong password raise the same
-    error, after the same amount of work."""
+    error, after the same amount of work; after repeated failures for an account or from an
+    address, every attempt is refused for a while with the same message whether or not the
+    account exists."""
+    raw_email = (email or "").strip().lower()[:254]
+    if _throttled(raw_email, address):
+        raise TooManyAttempts(TOO_MANY, "email")
     try:
         email = normalise_email(email)
     except DomainError:
@@ -322,7 +373,8 @@ def request_password_reset(email: str) -> None:
 def reset_password(token: str, password: str, confirm: str) -> User:
     """Set a new password from an emailed link; the link then stops working, and every
     session the person had is ended."""
-    check_new_password(password, confirm)
+    live = check_token(token, TokenPurpose.RESET_PASSWORD)
+    check_new_password(password, confirm, email=live.user.email if live else "")
     row = _redeem_token(token, TokenPurpose.RESET_PASSWORD)
     user = row.user
     user.password_hash = hash_password(password)
@@ -350,7 +402,7 @@ def change_password(user: User, current: str, password: str, confirm: str) -> No
     """Change a password, knowing the current one; other sessions are ended."""
     if not check_password_hash(user.password_hash or _dummy_hash(), current or ""):
         raise DomainError("Your current password is not correct", "current_password")
-    check_new_password(password, confirm)
+    check_new_password(password, confirm, email=user.email)
     user.password_hash = hash_password(password)
     end_sessions(user)
     queue_email(user.email, "Your password has been changed", "accounts/password_changed",

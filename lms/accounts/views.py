@@ -133,11 +133,17 @@ def sign_in():
     unverified = False
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data, form.password.data)
+            user = services.authenticate(form.email.data, form.password.data,
+                                         request.remote_addr or "unknown")
         except services.EmailNotVerified as error:
             unverified = True
             show_error(form, error)
+        except services.TooManyAttempts as error:
+            show_error(form, error)
         except DomainError as error:
+            db.session.rollback()
+            services.record_failed_sign_in(form.email.data or "", request.remote_addr or "")
+            db.session.commit()
             show_error(form, error)
         else:
             next_url = _safe_next(request.args.get("next"))

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.clock import UTCDateTime, utcnow
@@ -107,6 +107,7 @@ class Cohort(Offering):
     """A run of a course: an Offering with a name such as "Spring 2027"."""
 
     __tablename__ = "cohort"
+    __table_args__ = (UniqueConstraint("course_id", "name", name="uq_cohort_course_name"),)
 
     id: Mapped[int] = mapped_column(ForeignKey("offering.id", ondelete="CASCADE"),
                                     primary_key=True)

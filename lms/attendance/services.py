@@ -1,0 +1,523 @@
+"""Registers, self check-in, report import and completion.
+
+Services validate, raise domain errors and flush; views commit once, so an import is one
+transaction: a bad file leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from lms.accounts.models import User
+from lms.accounts.services import get_user_by_email
+from lms.attendance import reports
+from lms.attendance.models import (
+    ATTENDED,
+    Attendance,
+    AttendanceImport,
+    AttendanceWarning,
+    CheckInCode,
+    Completion,
+    Mark,
+    SignOff,
+    Source,
+    UnmatchedRow,
+)
+from lms.clock import utcnow
+from lms.errors import DomainError, NotAllowed, NotFound
+from lms.extensions import db
+from lms.notifications.services import link, queue_email
+from lms.offerings.models import (
+    HOLDS_PLACE,
+    Enrolment,
+    EnrolmentEvent,
+    EnrolmentState,
+    Offering,
+    Session,
+)
+from lms.offerings.services import can_manage
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+MAX_WARNINGS = 2
+
+
+# ---------------------------------------------------------------------------- look-ups
+
+
+def get_session(session_id: int) -> Session:
+    session = db.session.get(Session, session_id)
+    if session is None:
+        raise NotFound("No such session")
+    return session
+
+
+def _require_manager(actor: User, session: Session) -> None:
+    if not can_manage(actor, session.offering):
+        raise NotAllowed("Only faculty can take registers")
+
+
+def _holders(offering_id: int) -> list[Enrolment]:
+    return list(db.session.scalars(
+        select(Enrolment).join(User, Enrolment.user_id == User.id)
+        .where(Enrolment.offering_id == offering_id, Enrolment.state.in_(HOLDS_PLACE))
+        .order_by(User.full_name)
+    ))
+
+
+# ---------------------------------------------------------------------------- registers
+
+
+@dataclass
+class RegisterRow:
+    user: User
+    attendance: Attendance | None
+    has_place: bool
+
+
+def register(session: Session) -> list[RegisterRow]:
+    """Everyone with a place, plus anyone else recorded at the session, by name."""
+    marks = {a.user_id: a for a in db.session.scalars(
+        select(Attendance).where(Attendance.session_id == session.id))}
+    rows = [RegisterRow(e.user, marks.pop(e.user_id, None), True)
+            for e in _holders(session.offering_id)]
+    rows += [RegisterRow(a.user, a, False) for a in marks.values()]
+    rows.sort(key=lambda r: r.user.full_name.lower())
+    return rows
+
+
+def _mark(session: Session, user_id: int, status: str, source: str, actor: User | None,
+          note: str = "", minutes: int | None = None) -> Attendance:
+    row = db.session.scalar(select(Attendance).where(Attendance.session_id == session.id,
+                                                     Attendance.user_id == user_id))
+    if row is None:
+        row = Attendance(session_id=session.id, user_id=user_id, status=status, source=source)
+        db.session.add(row)
+    row.status, row.source, row.note = status, source, note
+    if minutes is not None:
+        row.minutes = minutes
+    row.recorded_by_id = actor.id if actor else None
+    return row
+
+
+def record_register(actor: User, session: Session, marks: dict[int, tuple[str, str]]) -> int:
+    """Save a register: ``marks`` maps user ids to (status, note). Only people on the
+    register may be marked. Returns how many marks were saved."""
+    _require_manager(actor, session)
+    if session.is_cancelled:
+        raise DomainError("This session was cancelled")
+    allowed = {row.user.id for row in register(session)}
+    errors = []
+    for user_id, (status, note) in marks.items():
+        if user_id not in allowed:
+            raise NotFound("That person is not on this register")
+        if status not in set(Mark):
+            errors.append("Choose present, late, absent or excused for every person")
+        if len(note or "") > 500:
+            errors.append("Notes must be 500 characters or fewer")
+    if errors:
+        raise DomainError(errors[0], "marks")
+    for user_id, (status, note) in marks.items():
+        _mark(session, user_id, status, Source.REGISTER, actor, " ".join((note or "").split()))
+    db.session.flush()
+    refresh_completion(session.offering)
+    return len(marks)
+
+
+def mark_all_present(actor: User, session: Session) -> int:
+    """Everyone with a place and no mark yet is marked present."""
+    _require_manager(actor, session)
+    if session.is_cancelled:
+        raise DomainError("This session was cancelled")
+    unmarked = [row.user.id for row in register(session) if row.attendance is None]
+    for user_id in unmarked:
+        _mark(session, user_id, Mark.PRESENT, Source.REGISTER, actor)
+    db.session.flush()
+    refresh_completion(session.offering)
+    return len(unmarked)
+
+
+def add_to_register(actor: User, session: Session, email: str, status: str = Mark.LATE) -> User:
+    """Add someone who came without a place (a late arrival) by their email address."""
+    _require_manager(actor, session)
+    if status not in (Mark.PRESENT, Mark.LATE):
+        raise DomainError("Choose present or late", "status")
+    person = get_user_by_email(email or "")
+    if person is None:
+        raise DomainError("No one has an account with that email address", "email")
+    _mark(session, person.id, status, Source.REGISTER, actor, "Added to the register")
+    db.session.flush()
+    return person
+
+
+# ---------------------------------------------------------------------------- check-in
+
+
+def check_in_code(session: Session) -> CheckInCode:
+    """The session's check-in code, made on first use."""
+    code = db.session.get(CheckInCode, session.id)
+    if code is None:
+        while True:
+            candidate = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+            taken = db.session.scalar(select(CheckInCode).where(CheckInCode.code == candidate))
+            if taken is None:
+                break
+        code = CheckInCode(session_id=session.id, code=candidate)
+        db.session.add(code)
+        db.session.flush()
+    return code
+
+
+def check_in_window(session: Session, code: CheckInCode) -> tuple[datetime, datetime]:
+    return session.starts_at - timedelta(minutes=code.opens_minutes_before), session.ends_at
+
+
+def check_in(user: User, raw_code: str) -> Session:
+    """Mark a signed-in person present by a session's code, inside its window, if they have
+    a place. Checking in twice changes nothing."""
+    cleaned = "".join(ch for ch in (raw_code or "").upper() if ch.isalnum())
+    if not cleaned:
+        raise DomainError("Enter the code shown in the session", "code")
+    code = db.session.scalar(select(CheckInCode).where(CheckInCode.code == cleaned))
+    if code is None:
+        raise DomainError("That code is not right. Check it and try again", "code")
+    session = code.session
+    opens, closes = check_in_window(session, code)
+    now = utcnow()
+    if session.is_cancelled:
+        raise DomainError("This session was cancelled", "code")
+    if now < opens:
+        raise DomainError("Check-in has not opened yet. It opens "
+                          f"{code.opens_minutes_before} minutes before the start", "code")
+    if now > closes:
+        raise DomainError("Check-in for this session has closed", "code")
+    has_place = db.session.scalar(select(func.count(Enrolment.id)).where(
+        Enrolment.offering_id == session.offering_id, Enrolment.user_id == user.id,
+        Enrolment.state.in_(HOLDS_PLACE)))
+    if not has_place:
+        raise DomainError("You do not have a place at this session", "code")
+    existing = db.session.scalar(select(Attendance).where(
+        Attendance.session_id == session.id, Attendance.user_id == user.id))
+    if existing is None or existing.status not in ATTENDED:
+        _mark(session, user.id, Mark.PRESENT, Source.CHECK_IN, user)
+        db.session.flush()
+    return session
+
+
+# ---------------------------------------------------------------------------- import
+
+
+@dataclass
+class ImportResult:
+    attendance_import: AttendanceImport
+    matched: int
+    present: int
+    unmatched: int
+
+
+def session_minutes(session: Session) -> int:
+    return max(1, int((session.ends_at - session.starts_at).total_seconds() // 60))
+
+
+def import_report(actor: User, session: Session, data: bytes, filename: str,
+                  min_percent: int | None = None) -> ImportResult:
+    """Import a Teams or Zoom attendance report for a session, all or nothing. People are
+    matched by email regardless of case; the rest are kept for faculty to match or ignore.
+    A mark faculty made on the register is kept; only its minutes are filled in."""
+    _require_manager(actor, session)
+    if min_percent is None:
+        min_percent = current_app.config.get("ATTENDANCE_MIN_PERCENT", 50)
+    if not 0 < min_percent <= 100:
+        raise DomainError("Enter a share of the session from 1 to 100 percent", "min_percent")
+    if session.is_cancelled:
+        raise DomainError("This session was cancelled", "report")
+    digest = hashlib.sha256(data or b"").hexdigest()
+    if db.session.scalar(select(AttendanceImport).where(
+            AttendanceImport.session_id == session.id, AttendanceImport.sha256 == digest)):
+        raise DomainError("This report has already been imported for this session. "
+                          "Nothing has changed", "report")
+    report = reports.read_report(data or b"", filename or "")
+    by_email, no_email = reports.merge(report.rows)
+    record = AttendanceImport(session_id=session.id, kind=report.kind,
+                              filename=(filename or "")[:255], sha256=digest,
+                              min_percent=min_percent, imported_by_id=actor.id)
+    db.session.add(record)
+    needed = session_minutes(session) * min_percent / 100
+    users = {u.email: u for u in db.session.scalars(
+        select(User).where(User.email.in_(list(by_email))))} if by_email else {}
+    holders = {e.user_id for e in _holders(session.offering_id)}
+    present = 0
+    for email, row in by_email.items():
+        person = users.get(email)
+        if person is not None and person.id not in holders and (person.is_faculty
+                                                                or person.is_admin):
+            continue  # the organiser or host running the session, not a participant
+        if person is None:
+            record.unmatched.append(UnmatchedRow(name=row.name, email=email,
+                                                 minutes=row.minutes))
+            continue
+        present += _apply_minutes(session, person.id, row.minutes, needed, actor)
+        record.matched += 1
+    for row in no_email:
+        record.unmatched.append(UnmatchedRow(name=row.name, email="", minutes=row.minutes))
+    db.session.flush()
+    refresh_completion(session.offering)
+    return ImportResult(record, record.matched, present, len(record.unmatched))
+
+
+def _apply_minutes(session: Session, user_id: int, minutes: int, needed: float,
+                   actor: User) -> int:
+    existing = db.session.scalar(select(Attendance).where(
+        Attendance.session_id == session.id, Attendance.user_id == user_id))
+    if existing is not None and existing.source == Source.REGISTER:
+        existing.minutes = minutes
+        return int(existing.status in ATTENDED)
+    status = Mark.PRESENT if minutes >= needed else Mark.ABSENT
+    _mark(session, user_id, status, Source.IMPORT, actor, minutes=minutes)
+    return int(status == Mark.PRESENT)
+
+
+def get_unmatched(row_id: int) -> UnmatchedRow:
+    row = db.session.get(UnmatchedRow, row_id)
+    if row is None:
+        raise NotFound("No such row")
+    return row
+
+
+def resolve_unmatched(actor: User, row: UnmatchedRow, email: str | None) -> None:
+    """Match a report row to a person by their email, or ignore it (``email`` None)."""
+    session = row.attendance_import.session
+    _require_manager(actor, session)
+    if row.resolution != "open":
+        raise DomainError("This row has already been dealt with")
+    if email is None:
+        row.resolution = "ignored"
+        db.session.flush()
+        return
+    person = get_user_by_email(email)
+    if person is None:
+        raise DomainError("No one has an account with that email address", "email")
+    needed = session_minutes(session) * row.attendance_import.min_percent / 100
+    _apply_minutes(session, person.id, row.minutes, needed, actor)
+    row.resolution, row.matched_user_id = "matched", person.id
+    row.attendance_import.matched += 1
+    db.session.flush()
+    refresh_completion(session.offering)
+
+
+# ---------------------------------------------------------------------------- completion
+
+
+@dataclass(frozen=True)
+class CompletionRule:
+    min_attendance_percent: int = 50
+    requires_feedback: bool = False
+    requires_signoff: bool = False
+
+
+def rule_for(offering: Offering) -> CompletionRule:
+    """A course's cohorts use the course's rule; other offerings need half the sessions."""
+    course = getattr(offering, "course", None)
+    if course is not None:
+        return CompletionRule(course.min_attendance_percent, course.requires_feedback,
+                              course.requires_signoff)
+    return CompletionRule()
+
+
+@dataclass
+class Progress:
+    enrolment: Enrolment
+    rule: CompletionRule
+    held: int
+    total: int
+    attended: int
+    excused: int
+    feedback_given: bool
+    signed_off: bool
+    completed: Completion | None
+    marks: dict[int, str] = field(default_factory=dict)  # session id -> status
+
+    @property
+    def percent(self) -> int | None:
+        counted = self.held - self.excused
+        if self.held == 0:
+            return None
+        if counted <= 0:
+            return 100
+        return round(100 * self.attended / counted)
+
+    @property
+    def attendance_ok(self) -> bool:
+        return self.percent is not None and self.percent >= self.rule.min_attendance_percent
+
+    @property
+    def all_held(self) -> bool:
+        return self.total > 0 and self.held == self.total
+
+    @property
+    def complete(self) -> bool:
+        return (self.all_held and self.attendance_ok
+                and (self.feedback_given or not self.rule.requires_feedback)
+                and (self.signed_off or not self.rule.requires_signoff))
+
+    @property
+    def below_threshold(self) -> bool:
+        return self.percent is not None and not self.attendance_ok
+
+
+def _answered(offering_id: int) -> set[int]:
+    from lms.feedback.services import answered_user_ids
+
+    return answered_user_ids(offering_id)
+
+
+def progress_for(offering: Offering, enrolments: list[Enrolment] | None = None,
+                 now: datetime | None = None) -> list[Progress]:
+    """Each person's progress against the rule, in a fixed number of queries."""
+    now = now or utcnow()
+    enrolments = enrolments if enrolments is not None else list(_holders(offering.id))
+    if not enrolments:
+        return []
+    live = offering.live_sessions
+    held = [s for s in live if s.ends_at <= now]
+    held_ids = {s.id for s in held}
+    user_ids = [e.user_id for e in enrolments]
+    marks: dict[int, dict[int, str]] = {}
+    if held_ids:
+        for user_id, session_id, status in db.session.execute(
+            select(Attendance.user_id, Attendance.session_id, Attendance.status)
+            .where(Attendance.session_id.in_(held_ids), Attendance.user_id.in_(user_ids))
+        ):
+            marks.setdefault(user_id, {})[session_id] = status
+    enrolment_ids = [e.id for e in enrolments]
+    signed = set(db.session.scalars(select(SignOff.enrolment_id).where(
+        SignOff.enrolment_id.in_(enrolment_ids))))
+    done = {c.enrolment_id: c for c in db.session.scalars(
+        select(Completion).where(Completion.enrolment_id.in_(enrolment_ids)))}
+    rule = rule_for(offering)
+    answered = _answered(offering.id) if rule.requires_feedback else set()
+    result = []
+    for e in enrolments:
+        mine = marks.get(e.user_id, {})
+        result.append(Progress(
+            enrolment=e, rule=rule, held=len(held), total=len(live),
+            attended=sum(1 for s in mine.values() if s in ATTENDED),
+            excused=sum(1 for s in mine.values() if s == Mark.EXCUSED),
+            feedback_given=e.user_id in answered, signed_off=e.id in signed,
+            completed=done.get(e.id), marks=mine,
+        ))
+    return result
+
+
+# Features that act when someone completes (certificates, competency evidence) register here.
+COMPLETION_HOOKS: list[Callable[[Completion], None]] = []
+
+
+def refresh_completion(offering: Offering) -> list[Completion]:
+    """Fire completion once for everyone who has reached it, and warn (a capped number of
+    times) those whose attendance has fallen below the rule. Returns new completions."""
+    fired: list[Completion] = []
+    for p in progress_for(offering):
+        if p.completed is None and p.complete and p.enrolment.state == EnrolmentState.ENROLLED:
+            fired.append(_complete(p))
+        elif p.below_threshold and p.completed is None and p.held >= 1:
+            _warn(p)
+    db.session.flush()
+    return fired
+
+
+def _complete(p: Progress) -> Completion:
+    enrolment = p.enrolment
+    completion = Completion(enrolment_id=enrolment.id, attendance_percent=p.percent or 0)
+    db.session.add(completion)
+    db.session.add(EnrolmentEvent(enrolment_id=enrolment.id, from_state=enrolment.state,
+                                  to_state=EnrolmentState.COMPLETED,
+                                  reason="Completion rule met"))
+    enrolment.state = EnrolmentState.COMPLETED
+    db.session.flush()
+    queue_email(enrolment.user.email, f"You have completed {enrolment.offering.title}",
+                "attendance/completed", person=enrolment.user, offering=enrolment.offering,
+                percent=p.percent, my_learning_url=link("offerings.my_learning"))
+    for hook in COMPLETION_HOOKS:
+        hook(completion)
+    return completion
+
+
+def _warn(p: Progress) -> None:
+    warning = db.session.get(AttendanceWarning, p.enrolment.id)
+    if warning is None:
+        warning = AttendanceWarning(enrolment_id=p.enrolment.id, sent=0, sessions_held=0)
+        db.session.add(warning)
+    if warning.sent >= MAX_WARNINGS or warning.sessions_held >= p.held:
+        return
+    warning.sent += 1
+    warning.sessions_held = p.held
+    warning.last_sent_at = utcnow()
+    queue_email(p.enrolment.user.email,
+                f"Your attendance on {p.enrolment.offering.title}",
+                "attendance/below_threshold", person=p.enrolment.user,
+                offering=p.enrolment.offering, percent=p.percent,
+                needed=p.rule.min_attendance_percent, held=p.held,
+                my_learning_url=link("offerings.my_learning"))
+
+
+def sign_off(actor: User, enrolment: Enrolment, note: str = "") -> None:
+    """Faculty sign a person off (where the rule needs it); completion may then fire."""
+    if not can_manage(actor, enrolment.offering):
+        raise NotAllowed("Only faculty can sign people off")
+    if enrolment.state not in (EnrolmentState.ENROLLED, EnrolmentState.COMPLETED):
+        raise DomainError("Only people with a place can be signed off")
+    if db.session.get(SignOff, enrolment.id) is None:
+        db.session.add(SignOff(enrolment_id=enrolment.id, signed_off_by_id=actor.id,
+                               note=" ".join((note or "").split())[:1000]))
+        db.session.flush()
+    refresh_completion(enrolment.offering)
+
+
+def my_progress(user: User, enrolment_id: int) -> Progress:
+    """A person's own progress on one of their enrolments (404 for anyone else's)."""
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    if enrolment is None or enrolment.user_id != user.id:
+        raise NotFound("No such booking")
+    return progress_for(enrolment.offering, [enrolment])[0]
+
+
+def refresh_all(now: datetime | None = None) -> int:
+    """The scheduler's daily pass: offerings with a session that ended in the last two days."""
+    now = now or utcnow()
+    offering_ids = db.session.scalars(
+        select(Session.offering_id).where(Session.ends_at <= now,
+                                          Session.ends_at > now - timedelta(days=2)).distinct()
+    ).all()
+    fired = 0
+    for offering_id in offering_ids:
+        fired += len(refresh_completion(db.session.get(Offering, offering_id)))
+        db.session.commit()
+    return fired
+
+
+def imports_for(session: Session) -> list[AttendanceImport]:
+    """A session's imports, newest first, with their unmatched rows."""
+    return list(db.session.scalars(
+        select(AttendanceImport).where(AttendanceImport.session_id == session.id)
+        .order_by(AttendanceImport.id.desc())))
+
+
+def _on_feedback_answered(sender, user_id: int, offering_id: int, **_extra) -> None:
+    """Giving feedback may be the last thing someone needed to complete."""
+    offering = db.session.get(Offering, offering_id)
+    if offering is not None:
+        refresh_completion(offering)
+
+
+def connect_feedback() -> None:
+    """Listen for submitted feedback (feedback cannot import attendance, so it signals)."""
+    from lms.feedback.services import answered
+
+    answered.connect(_on_feedback_answered, weak=False)

@@ -1,0 +1,254 @@
+"""Registers, check-in, report import and completion pages."""
+
+from __future__ import annotations
+
+import io
+
+import segno
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from lms.accounts.models import Role
+from lms.attendance import services
+from lms.attendance.forms import AddPersonForm, CheckInForm, ImportForm, MatchForm, SignOffForm
+from lms.attendance.models import MARK_LABELS
+from lms.errors import DomainError, NotAllowed, NotFound
+from lms.extensions import db
+from lms.notifications.services import link
+from lms.offerings.services import get_enrolment, get_offering
+from lms.web import EmptyForm, add_nav_item, role_required, show_error, signed_in
+
+bp = Blueprint("attendance", __name__)
+faculty = role_required(Role.FACULTY, Role.ADMIN)
+
+add_nav_item("Check in", "attendance.check_in", signed_in, order=26)
+
+
+def _session_or_404(session_id: int):
+    try:
+        return services.get_session(session_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/faculty/sessions/<int:id>/register", methods=["GET", "POST"])
+@faculty
+def register(id: int):
+    """Take a session's register: present, late, absent or excused, with a note."""
+    session = _session_or_404(id)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        marks = {}
+        for key, value in request.form.items():
+            if key.startswith("status-") and key[7:].isdigit():
+                user_id = int(key[7:])
+                marks[user_id] = (value, request.form.get(f"note-{user_id}", ""))
+        try:
+            saved = services.record_register(current_user, session, marks)
+        except NotFound:
+            db.session.rollback()
+            abort(404)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(f"The register is saved ({saved} marked).", "success")
+            return redirect(url_for("attendance.register", id=id))
+    return render_template("attendance/register.html", session=session,
+                           rows=services.register(session), labels=MARK_LABELS, form=form,
+                           add_form=AddPersonForm())
+
+
+@bp.route("/faculty/sessions/<int:id>/register/all-present", methods=["POST"])
+@faculty
+def all_present(id: int):
+    """Mark everyone not yet marked as present."""
+    session = _session_or_404(id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        count = services.mark_all_present(current_user, session)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{count} {'person' if count == 1 else 'people'} marked present.", "success")
+    return redirect(url_for("attendance.register", id=id))
+
+
+@bp.route("/faculty/sessions/<int:id>/register/add", methods=["POST"])
+@faculty
+def add_person(id: int):
+    """Add a late arrival without a place."""
+    session = _session_or_404(id)
+    form = AddPersonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        person = services.add_to_register(current_user, session, form.email.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        show_error(form, error)
+        return render_template("attendance/register.html", session=session,
+                               rows=services.register(session), labels=MARK_LABELS,
+                               form=EmptyForm(), add_form=form)
+    db.session.commit()
+    flash(f"{person.full_name} has been added as late.", "success")
+    return redirect(url_for("attendance.register", id=id))
+
+
+@bp.route("/faculty/sessions/<int:id>/check-in")
+@faculty
+def check_in_display(id: int):
+    """The code and QR code to show in the room or on screen."""
+    session = _session_or_404(id)
+    code = services.check_in_code(session)
+    db.session.commit()
+    target = link("attendance.check_in_code", code=code.code)
+    svg = io.BytesIO()
+    segno.make(target, error="m").save(svg, kind="svg", scale=8, xmldecl=False,
+                                       svgns=True, title=f"QR code for check-in code "
+                                       f"{code.code}", nl=False)
+    opens, closes = services.check_in_window(session, code)
+    return render_template("attendance/check_in_display.html", session=session,
+                           code=code, qr=Markup(svg.getvalue().decode()),  # noqa: S704 - segno SVG of our own URL
+                           target=target, opens=opens,
+                           closes=closes)
+
+
+def _do_check_in(form: CheckInForm):
+    try:
+        session = services.check_in(current_user, form.code.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        show_error(form, error)
+        return None
+    db.session.commit()
+    flash(f"You are checked in to {session.offering.title}.", "success")
+    return redirect(url_for("offerings.my_learning"))
+
+
+@bp.route("/check-in", methods=["GET", "POST"])
+@login_required
+def check_in():
+    """Type the code shown in the session."""
+    form = CheckInForm()
+    if form.validate_on_submit() and (done := _do_check_in(form)):
+        return done
+    return render_template("attendance/check_in.html", form=form)
+
+
+@bp.route("/check-in/<code>", methods=["GET", "POST"])
+@login_required
+def check_in_code(code: str):
+    """Where the QR code leads: confirm with one button."""
+    form = CheckInForm(data={"code": code[:12]})
+    if request.method == "POST" and form.validate_on_submit() and (done := _do_check_in(form)):
+        return done
+    return render_template("attendance/check_in.html", form=form)
+
+
+@bp.route("/faculty/sessions/<int:id>/import", methods=["GET", "POST"])
+@faculty
+def import_report(id: int):
+    """Upload a Teams or Zoom attendance report."""
+    session = _session_or_404(id)
+    form = ImportForm()
+    result = None
+    if form.validate_on_submit():
+        upload = form.report.data
+        data = upload.read(services.reports.MAX_BYTES + 1) if upload else b""
+        try:
+            result = services.import_report(current_user, session, data,
+                                            upload.filename if upload else "",
+                                            form.min_percent.data)
+        except DomainError as error:
+            db.session.rollback()
+            if not error.field:
+                error.field = "report"
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Imported: {result.matched} matched, {result.present} present, "
+                  f"{result.unmatched} to check.", "success")
+            return redirect(url_for("attendance.import_report", id=id))
+    elif request.method == "POST":
+        form.min_percent.errors = ["Enter the share as a whole number from 1 to 100"]
+    imports = services.imports_for(session)
+    return render_template("attendance/import.html", session=session, form=form,
+                           imports=imports, match_form=MatchForm())
+
+
+def _row_or_404(row_id: int):
+    try:
+        return services.get_unmatched(row_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/faculty/attendance-rows/<int:id>/<any(match, ignore):action>", methods=["POST"])
+@faculty
+def resolve_row(id: int, action: str):
+    """Match an unmatched report row to a person, or ignore it."""
+    row = _row_or_404(id)
+    form = MatchForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.resolve_unmatched(current_user, row,
+                                   form.email.data if action == "match" else None)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash("Matched." if action == "match" else "Ignored.", "success")
+    return redirect(url_for("attendance.import_report", id=row.attendance_import.session_id))
+
+
+@bp.route("/faculty/offerings/<int:id>/completion")
+@faculty
+def completion(id: int):
+    """Everyone's progress against the completion rule."""
+    try:
+        offering = get_offering(id)
+    except NotFound:
+        abort(404)
+    return render_template("attendance/completion.html", offering=offering,
+                           progress=services.progress_for(offering), form=SignOffForm())
+
+
+@bp.route("/faculty/enrolments/<int:id>/sign-off", methods=["POST"])
+@faculty
+def sign_off(id: int):
+    """Faculty sign-off for one person."""
+    try:
+        enrolment = get_enrolment(id)
+    except NotFound:
+        abort(404)
+    form = SignOffForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.sign_off(current_user, enrolment, form.note.data or "")
+    except (DomainError, NotAllowed) as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{enrolment.user.full_name} is signed off.", "success")
+    return redirect(url_for("attendance.completion", id=enrolment.offering_id))
+
+
+@bp.route("/my-learning/<int:id>/progress")
+@login_required
+def progress(id: int):
+    """A person's own progress: sessions attended and what completion needs."""
+    try:
+        mine = services.my_progress(current_user, id)
+    except NotFound:
+        abort(404)
+    return render_template("attendance/progress.html", p=mine, labels=MARK_LABELS)

@@ -1,0 +1,1 @@
+"""Feedback: survey builder, answers (anonymous by design), reminders, results and charts."""

@@ -1,0 +1,95 @@
+"""Attendance pages through the test client."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from pathlib import Path
+
+import time_machine
+from sqlalchemy import func, select
+
+from lms.accounts.models import Role
+from lms.attendance.models import Attendance, AttendanceImport, CheckInCode
+from lms.extensions import db
+
+TEAMS = (Path(__file__).parent / "data" / "teams_attendance_report.csv").read_bytes()
+
+
+def attendance(app) -> dict[int, str]:
+    with app.app_context():
+        return dict(db.session.execute(select(Attendance.user_id, Attendance.status)).all())
+
+
+def test_register_on_the_page(app, client, login, make_user, make_cohort):
+    faculty = make_user(Role.FACULTY, org="SU")
+    cohort = make_cohort(capacity=5)
+    a, b = make_user(name="Alma Ames"), make_user(name="Bo Bright")
+    for person in (a, b):
+        login(person)
+        client.post(f"/offerings/{cohort.id}/book")
+    login(faculty)
+    sid = cohort.sessions[0].id
+    page = client.get(f"/faculty/sessions/{sid}/register").get_data(as_text=True)
+    assert "Alma Ames" in page and "Bo Bright" in page and f'name="status-{a.id}"' in page
+    client.post(f"/faculty/sessions/{sid}/register", data={
+        f"status-{a.id}": "late", f"note-{a.id}": "Train delayed"})
+    assert attendance(app) == {a.id: "late"}
+    client.post(f"/faculty/sessions/{sid}/register/all-present")
+    assert attendance(app) == {a.id: "late", b.id: "present"}
+    bad = client.post(f"/faculty/sessions/{sid}/register/add",
+                      data={"email": "ghost@example.nhs.uk"}).get_data(as_text=True)
+    assert "There is a problem" in bad and "No one has an account" in bad
+
+
+def test_check_in_by_qr_link_and_by_typing(app, client, login, make_user, make_cohort):
+    faculty = make_user(Role.FACULTY, org="SU")
+    learner = make_user()
+    cohort = make_cohort(capacity=5)
+    login(learner)
+    client.post(f"/offerings/{cohort.id}/book")
+    login(faculty)
+    sid = cohort.sessions[0].id
+    shown = client.get(f"/faculty/sessions/{sid}/check-in").get_data(as_text=True)
+    assert "<svg" in shown
+    with app.app_context():
+        code = db.session.scalar(select(CheckInCode.code))
+    assert code in shown
+    login(learner)
+    with app.app_context():
+        starts = cohort.sessions[0].starts_at
+    with time_machine.travel(starts - timedelta(minutes=5)):
+        login(learner)  # sessions older than 12 hours are refused, and we jumped ahead
+        page = client.get(f"/check-in/{code}").get_data(as_text=True)
+        assert f'value="{code}"' in page
+        done = client.post(f"/check-in/{code}", data={"code": code}, follow_redirects=True)
+        assert "You are checked in" in done.get_data(as_text=True)
+        wrong = client.post("/check-in", data={"code": "nope"}).get_data(as_text=True)
+        assert "Error: Check in" in wrong
+    assert attendance(app) == {learner.id: "present"}
+
+
+def test_import_page_upload_and_errors(app, client, login, make_user, make_cohort):
+    faculty = make_user(Role.FACULTY, org="SU")
+    asha = make_user(email="asha.patel@example.nhs.uk")
+    cohort = make_cohort(capacity=5)
+    login(asha)
+    client.post(f"/offerings/{cohort.id}/book")
+    login(faculty)
+    sid = cohort.sessions[0].id
+    done = client.post(f"/faculty/sessions/{sid}/import", data={
+        "report": (io.BytesIO(TEAMS), "Attendance report.csv"), "min_percent": "50"},
+        content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)
+    assert "Imported: 1 matched, 1 present" in done
+    assert "Guest Phone User" in done
+    again = client.post(f"/faculty/sessions/{sid}/import", data={
+        "report": (io.BytesIO(TEAMS), "Attendance report.csv"), "min_percent": "50"},
+        content_type="multipart/form-data").get_data(as_text=True)
+    assert "already been imported" in again and 'href="#report"' in again
+    empty = client.post(f"/faculty/sessions/{sid}/import", data={
+        "report": (io.BytesIO(b""), "empty.csv"), "min_percent": "50"},
+        content_type="multipart/form-data").get_data(as_text=True)
+    assert "The file is empty" in empty
+    with app.app_context():
+        assert db.session.scalar(select(func.count(AttendanceImport.id))) == 1
+    assert attendance(app) == {asha.id: "present"}

@@ -1,0 +1,69 @@
+"""Sign-in throttling counted in the database, and common passwords refused."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from lms.accounts import services
+from lms.clock import utcnow
+from lms.errors import DomainError
+from tests.conftest import PASSWORD
+
+
+def fail(client, email: str, address: str = "203.0.113.7"):
+    return client.post("/sign-in", data={"email": email, "password": "wrong password!"},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_an_account_is_paused_after_five_failures_with_the_same_message_as_unknown(
+    app, client, make_user
+):
+    make_user(email="target@example.nhs.uk")
+    for _ in range(5):
+        assert "Enter a correct email" in fail(client, "target@example.nhs.uk").get_data(
+            as_text=True)
+    for _ in range(5):
+        fail(client, "ghost@example.nhs.uk", address="198.51.100.9")
+    locked = client.post("/sign-in", data={"email": "target@example.nhs.uk",
+                                           "password": PASSWORD},
+                         environ_base={"REMOTE_ADDR": "192.0.2.1"}).get_data(as_text=True)
+    ghost = fail(client, "ghost@example.nhs.uk", address="192.0.2.2").get_data(as_text=True)
+    assert "too many attempts" in locked and "too many attempts" in ghost  # no way to tell
+    with time_machine.travel(utcnow() + timedelta(minutes=16)):
+        ok = client.post("/sign-in", data={"email": "target@example.nhs.uk",
+                                           "password": PASSWORD},
+                         environ_base={"REMOTE_ADDR": "192.0.2.1"})
+        assert ok.status_code == 302
+
+
+def test_an_address_is_paused_after_many_failures_across_accounts(app, client, make_user,
+                                                                 monkeypatch):
+    monkeypatch.setitem(app.config, "SIGN_IN_MAX_PER_ADDRESS", 6)
+    make_user(email="innocent@example.nhs.uk")
+    for n in range(6):
+        fail(client, f"guess{n}@example.nhs.uk", address="203.0.113.50")
+    refused = client.post("/sign-in", data={"email": "innocent@example.nhs.uk",
+                                            "password": PASSWORD},
+                          environ_base={"REMOTE_ADDR": "203.0.113.50"})
+    assert "too many attempts" in refused.get_data(as_text=True)
+    elsewhere = client.post("/sign-in", data={"email": "innocent@example.nhs.uk",
+                                              "password": PASSWORD},
+                            environ_base={"REMOTE_ADDR": "203.0.113.51"})
+    assert elsewhere.status_code == 302
+
+
+@pytest.mark.parametrize("password", ["password1234", "Password1234!", "qwertyuiop12",
+                                      "aaaaaaaaaaaa", "123456789012", "Welcome12345",
+                                      "nia.newcomer2026"])
+def test_common_and_obvious_passwords_are_refused(ctx, password):
+    with pytest.raises(DomainError, match="too easy to guess"):
+        services.check_new_password(password, password, email="nia.newcomer@example.nhs.uk")
+
+
+@pytest.mark.parametrize("password", ["river lantern oboe", "Nine blue teapots!",
+                                      "correct-staple-orbit-7"])
+def test_ordinary_strong_passwords_are_accepted(ctx, password):
+    services.check_new_password(password, password, email="nia@example.nhs.uk")
