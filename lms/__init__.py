@@ -79,6 +79,7 @@ def _import_models() -> None:
     import lms.accounts.models
     import lms.attendance.models
     import lms.courses.models
+    import lms.events.models
     import lms.feedback.models
     import lms.notifications.models
     import lms.offerings.models  # noqa: F401
@@ -89,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.accounts.views import bp as accounts_bp
     from lms.attendance.views import bp as attendance_bp
     from lms.courses.views import bp as courses_bp
+    from lms.events.views import bp as events_bp
     from lms.feedback.views import bp as feedback_bp
     from lms.home.views import bp as home_bp
     from lms.offerings.views import bp as offerings_bp
@@ -99,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(courses_bp)
     app.register_blueprint(offerings_bp)
     app.register_blueprint(feedback_bp)
+    app.register_blueprint(events_bp)
     app.register_blueprint(attendance_bp)
 
 

@@ -11,6 +11,7 @@ def seed_demo() -> dict[str, int]:
     """Load every feature's demo data (idempotent) and commit once."""
     from lms.accounts import demo as accounts_demo
     from lms.courses import demo as courses_demo
+    from lms.events import demo as events_demo
     from lms.feedback import demo as feedback_demo
     from lms.notifications.models import OutboxMessage
     from lms.offerings import demo as offerings_demo
@@ -21,6 +22,7 @@ def seed_demo() -> dict[str, int]:
     summary.update(accounts_demo.seed())
     summary.update(courses_demo.seed())
     summary.update(offerings_demo.seed())
+    summary.update(events_demo.seed())
     # Feedback comes after every feature that makes offerings and places: it surveys them.
     summary.update(feedback_demo.seed())
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.id >= first_new_email))

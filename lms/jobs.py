@@ -62,6 +62,14 @@ def release_quotas_job() -> None:
         log.info("quotas: released on %s offerings", released)
 
 
+def send_reminders_job() -> None:
+    """Reminders before sessions and emails after them, each exactly once."""
+    from lms.events.reminders import send_due_reminders
+
+    if sent := send_due_reminders():
+        log.info("reminders: %s queued", sent)
+
+
 def completion_job() -> None:
     """Completion fires (once) for offerings whose sessions have just been held."""
     from lms.attendance.services import refresh_all
@@ -83,6 +91,7 @@ JOBS = [
     (deliver_outbox_job, 5),
     (lapse_offers_job, 60),
     (release_quotas_job, 300),
+    (send_reminders_job, 60),
     (survey_reminders_job, 300),
     (completion_job, 3600),
 ]

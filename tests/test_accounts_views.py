@@ -178,9 +178,9 @@ def test_admin_finds_a_person_and_changes_their_role(app, client, login, people)
 @pytest.mark.parametrize(
     ("who", "shown", "hidden"),
     [
-        (None, ["Sign in", "Create an account"], ["Users", "Your profile"]),
-        ("learner", ["Your profile", "Sign out"], ["Users", "Create an account"]),
-        ("admin", ["Your profile", "Users"], ["Create an account"]),
+        (None, ["Sign in", "Create an account"], ["Users", "My learning"]),
+        ("learner", ["My learning", "Sign out"], ["Users", "Create an account"]),
+        ("admin", ["My learning", "Users"], ["Create an account"]),
     ],
 )
 def test_navigation_by_role(client, login, people, who, shown, hidden):

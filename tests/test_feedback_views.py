@@ -161,10 +161,9 @@ def test_someone_without_a_place_gets_404(app, client, login, setting, make_user
                        data={"action": "save"}).status_code == 404
 
 
-def test_feedback_is_in_the_navigation_when_signed_in(client, login, make_user):
-    assert 'href="/feedback"' not in client.get("/").get_data(as_text=True)
+def test_feedback_is_linked_from_my_learning(client, login, make_user):
     login(make_user())
-    assert 'href="/feedback"' in client.get("/").get_data(as_text=True)
+    assert 'href="/feedback"' in client.get("/my-learning").get_data(as_text=True)
 
 
 # ---------------------------------------------------------------------------- faculty: building

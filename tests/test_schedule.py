@@ -259,3 +259,36 @@ def test_the_last_live_session_cannot_be_cancelled(ctx, frozen, make_user):
                                                   utc(2027, 3, 30, 9, 0)], cancelled=(0,))
     with pytest.raises(InvalidInput, match="only session left"):
         schedule.cancel_session(cohort.sessions[1], make_user(), "Clash")
+
+
+def test_session_changes_and_cancellations_carry_calendar_updates(ctx, make_user, make_cohort):
+    """A change sends METHOD:REQUEST with a higher SEQUENCE, a cancellation METHOD:CANCEL with
+    STATUS:CANCELLED, both for the session's stable UID."""
+    from datetime import timedelta
+
+    import icalendar
+    from sqlalchemy import select
+
+    from lms.accounts.models import Role
+    from lms.notifications.models import OutboxAttachment
+    from lms.offerings import services as places
+
+    faculty = make_user(Role.FACULTY, org="SU")
+    learner = make_user()
+    cohort = make_cohort(capacity=5)
+    start = cohort.sessions[0].starts_at
+    cohort.sessions.append(Session(starts_at=start + timedelta(days=7),
+                                   ends_at=start + timedelta(days=7, hours=2)))
+    db.session.flush()
+    places.book(learner, cohort)
+    first = cohort.sessions[0]
+    day, at = schedule.local_day_and_time(first.starts_at + timedelta(hours=1))
+    _, end = schedule.local_day_and_time(first.ends_at + timedelta(hours=1))
+    schedule.update_session(first, first.title, day, at, end, "", "", None)
+    schedule.cancel_session(first, faculty, "Speaker unwell")
+    calendars = [icalendar.Calendar.from_ical(a.content) for a in db.session.scalars(
+        select(OutboxAttachment).order_by(OutboxAttachment.id))]
+    mine = [(str(c["METHOD"]), e) for c in calendars for e in c.walk("VEVENT")
+            if str(e["UID"]).startswith(f"session-{first.id}@")]
+    assert [(m, int(e["SEQUENCE"])) for m, e in mine][-2:] == [("REQUEST", 1), ("CANCEL", 2)]
+    assert str(mine[-1][1]["STATUS"]) == "CANCELLED"

@@ -28,14 +28,12 @@ from lms.web import (
     holds,
     role_required,
     show_error,
-    signed_in,
     signed_out,
 )
 
 bp = Blueprint("accounts", __name__)
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-add_nav_item("Your profile", "accounts.profile", signed_in, order=80)
 add_nav_item("Users", "admin.users", holds(Role.ADMIN), order=90)
 add_nav_item("Sign in", "accounts.sign_in", signed_out, order=95)
 add_nav_item("Create an account", "accounts.sign_up", signed_out, order=96)

@@ -17,12 +17,11 @@ from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import db
 from lms.notifications.services import link
 from lms.offerings.services import get_enrolment, get_offering
-from lms.web import EmptyForm, add_nav_item, role_required, show_error, signed_in
+from lms.web import EmptyForm, role_required, show_error
 
 bp = Blueprint("attendance", __name__)
 faculty = role_required(Role.FACULTY, Role.ADMIN)
 
-add_nav_item("Check in", "attendance.check_in", signed_in, order=26)
 
 
 def _session_or_404(session_id: int):

@@ -36,12 +36,11 @@ from lms.feedback.forms import (
 )
 from lms.feedback.models import QuestionKind
 from lms.offerings.services import get_offering
-from lms.web import EmptyForm, add_nav_item, role_required, show_error, signed_in
+from lms.web import EmptyForm, add_nav_item, role_required, show_error
 
 bp = Blueprint("feedback", __name__)
 MANAGERS = (Role.FACULTY, Role.ADMIN)
 
-add_nav_item("Feedback", "feedback.my_surveys", signed_in, order=30)
 add_nav_item("Surveys", "feedback.faculty_home", services.can_manage_surveys, order=65)
 
 

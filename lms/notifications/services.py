@@ -15,7 +15,7 @@ from sqlalchemy import or_, select, update
 from lms.clock import utcnow
 from lms.extensions import begin_write, db
 from lms.notifications.backends import get_backend
-from lms.notifications.models import OutboxMessage, OutboxStatus
+from lms.notifications.models import OutboxAttachment, OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,17 @@ def link(endpoint: str, **values) -> str:
     return current_app.config["BASE_URL"].rstrip("/") + path
 
 
-def queue_email(to: str, subject: str, template: str, **context) -> OutboxMessage:
+Attachment = tuple[str, str, bytes]  # (filename, mimetype with parameters, content)
+
+
+def queue_email(to: str, subject: str, template: str,
+                attachments: list[Attachment] | None = None, **context) -> OutboxMessage:
     """Add an email to the outbox in the caller's transaction; it leaves only if that commits.
 
     ``template`` names ``templates/email/<template>.txt`` (required) and ``.html`` (optional);
-    both get ``context`` plus ``base_url``.
+    both get ``context`` plus ``base_url``. ``attachments`` are ``(filename, mimetype,
+    bytes)``; a calendar invitation is ``("invitation.ics", "text/calendar; method=REQUEST;
+    charset=UTF-8", ...)``.
     """
     context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
     body_text = render_template(f"email/{template}.txt", **context)
@@ -52,6 +58,10 @@ def queue_email(to: str, subject: str, template: str, **context) -> OutboxMessag
         body_html=body_html,
         message_id=f"<{secrets.token_hex(16)}@{domain}>",
     )
+    for filename, mimetype, content in attachments or ():
+        row.attachments.append(
+            OutboxAttachment(filename=filename, mimetype=mimetype, content=content)
+        )
     db.session.add(row)
     db.session.flush()
     return row
@@ -68,7 +78,37 @@ def build_message(row: OutboxMessage) -> EmailMessage:
     message.set_content(row.body_text)
     if row.body_html:
         message.add_alternative(row.body_html, subtype="html")
+    invitations = [a for a in row.attachments if _calendar_method(a.mimetype)]
+    if len(invitations) == 1:
+        # Shown inline too, so mail programs offer "add to calendar" on the message itself.
+        invitation = invitations[0]
+        message.add_alternative(invitation.content.decode("utf-8"), subtype="calendar",
+                                params={"method": _calendar_method(invitation.mimetype)})
+    for attachment in row.attachments:
+        maintype, subtype, params = _split_mimetype(attachment.mimetype)
+        params.pop("charset", None)
+        message.add_attachment(attachment.content, maintype=maintype, subtype=subtype,
+                               filename=attachment.filename, params=params)
     return message
+
+
+def _split_mimetype(mimetype: str) -> tuple[str, str, dict[str, str]]:
+    """"text/calendar; method=REQUEST" -> ("text", "calendar", {"method": "REQUEST"})."""
+    kind, *rest = (part.strip() for part in mimetype.split(";"))
+    maintype, _, subtype = kind.partition("/")
+    params = {}
+    for part in rest:
+        name, _, value = part.partition("=")
+        if name:
+            params[name.strip().lower()] = value.strip().strip('"')
+    return maintype or "application", subtype or "octet-stream", params
+
+
+def _calendar_method(mimetype: str) -> str | None:
+    maintype, subtype, params = _split_mimetype(mimetype)
+    if (maintype, subtype) == ("text", "calendar"):
+        return params.get("method")
+    return None
 
 
 @dataclass

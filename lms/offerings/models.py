@@ -7,12 +7,14 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     ForeignKey,
     Index,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -77,6 +79,9 @@ STATE_LABELS = {
     EnrolmentState.COMPLETED: "Completed",
 }
 
+# A day and an hour before each session.
+DEFAULT_REMINDER_MINUTES = (1440, 60)
+
 _STATES_SQL = ", ".join(f"'{s.value}'" for s in EnrolmentState)
 _STATUS_SQL = ", ".join(f"'{s.value}'" for s in OfferingStatus)
 _MODES_SQL = ", ".join(f"'{m.value}'" for m in BookingMode)
@@ -116,6 +121,15 @@ class Offering(db.Model):
     cancelled_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Reminders to people with a place, in minutes before each session (a day and an hour by
+    # default; see lms.events.reminders), and whether an "after the session" email (such as
+    # a request for feedback) may be sent.
+    reminder_minutes: Mapped[list[int]] = mapped_column(
+        JSON, default=lambda: list(DEFAULT_REMINDER_MINUTES),
+        server_default=text("'[1440, 60]'"),
+    )
+    after_session_emails: Mapped[bool] = mapped_column(default=True,
+                                                       server_default=text("true"))
 
     sessions: Mapped[list[Session]] = relationship(
         back_populates="offering", cascade="all, delete-orphan",
@@ -301,3 +315,55 @@ class EnrolmentEvent(db.Model):
 
     enrolment: Mapped[Enrolment] = relationship(back_populates="history")
     actor: Mapped[User | None] = relationship()
+
+
+# ---------------------------------------------------------------------------- session bookings
+
+
+class BookingState(enum.StrEnum):
+    BOOKED = "booked"  # has a place at the session
+    WAITLISTED = "waitlisted"  # in the session's queue, with a position
+    CANCELLED = "cancelled"  # the person cancelled or left the queue
+
+
+BOOKING_STATE_LABELS = {
+    BookingState.BOOKED: "Booked",
+    BookingState.WAITLISTED: "On the waiting list",
+    BookingState.CANCELLED: "Cancelled",
+}
+
+
+class Booking(db.Model):
+    """A person's place (or queue position) at one session, for offerings whose sessions are
+    booked one by one (the festival). Their place on the offering itself is an Enrolment."""
+
+    __tablename__ = "session_booking"
+    __table_args__ = (
+        UniqueConstraint("session_id", "user_id", name="uq_session_booking_session_user"),
+        CheckConstraint("state IN ('booked', 'waitlisted', 'cancelled')", name="state_known"),
+        CheckConstraint(
+            "(state = 'waitlisted') = (waitlist_position IS NOT NULL)",
+            name="position_only_when_waiting",
+        ),
+        CheckConstraint("waitlist_position IS NULL OR waitlist_position >= 1",
+                        name="position_positive"),
+        Index("ix_session_booking_session_state", "session_id", "state"),
+        Index("ix_session_booking_user_state", "user_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("offering_session.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(12))
+    waitlist_position: Mapped[int | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    session: Mapped[Session] = relationship(lazy="joined", innerjoin=True)
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def state_label(self) -> str:
+        return BOOKING_STATE_LABELS[BookingState(self.state)]

@@ -255,7 +255,8 @@ def update_session(session: Session, title: str, day: date | None, start: time |
     # Correcting the record of a session that is over (before and after) tells nobody.
     if max(before["ends_at"], checked.ends_at) > utcnow():
         _tell_holders(session, "session_changed", f"Session changed: {offering.title}",
-                      before=before, changes={k for k in after if after[k] != before[k]})
+                      method="REQUEST", before=before,
+                      changes={k for k in after if after[k] != before[k]})
     return True
 
 
@@ -286,7 +287,7 @@ def cancel_session(session: Session, actor: User, reason: str) -> int:
     session.sequence = (session.sequence or 0) + 1
     db.session.flush()
     return _tell_holders(session, "session_cancelled",
-                         f"Session cancelled: {offering.title}", reason=reason,
+                         f"Session cancelled: {offering.title}", method="CANCEL", reason=reason,
                          cancelled_by=actor)
 
 
@@ -299,12 +300,18 @@ def holders(offering: Offering) -> list[User]:
     ))
 
 
-def _tell_holders(session: Session, template: str, subject: str, **context) -> int:
+def _tell_holders(session: Session, template: str, subject: str, method: str | None = None,
+                  **context) -> int:
+    """Email everyone with a place at ``session``; confirmed places get a calendar invitation
+    ("REQUEST") or cancellation ("CANCEL") for the session's UID at its new SEQUENCE."""
+    from lms.offerings.calendar import invitation, people_with_places
+
     offering = session.offering
-    people = holders(offering)
-    for person in people:
+    people = people_with_places(session)
+    for person, confirmed in people:
+        attachments = [invitation(session, person, method)] if method and confirmed else []
         queue_email(
-            person.email, subject, f"offerings/{template}",
+            person.email, subject, f"offerings/{template}", attachments=attachments,
             person=person, offering=offering, session=session,
             my_learning_url=link("offerings.my_learning"),
             **context,

@@ -224,8 +224,14 @@ def _transition(enrolment: Enrolment, to: EnrolmentState, actor: User | None,
 def _email(enrolment: Enrolment, template: str, subject: str, to: User | None = None,
            **context) -> None:
     person = to or enrolment.user
+    attachments = []
+    if template == "enrolled" and person.id == enrolment.user_id:
+        # The place is confirmed: invitations for the learner's calendar, with joining links.
+        from lms.offerings.calendar import invitations_for_place
+
+        attachments = invitations_for_place(enrolment.offering, person)
     queue_email(
-        person.email, subject, f"offerings/{template}",
+        person.email, subject, f"offerings/{template}", attachments=attachments,
         person=person, learner=enrolment.user, enrolment=enrolment,
         offering=enrolment.offering,
         my_learning_url=link("offerings.my_learning"),

@@ -132,11 +132,11 @@ def test_new_person_signs_up_confirms_signs_in_out_and_resets_password(
     expect(page).to_have_url(re.compile(r"/$"))
     visits.see("home", "MDSN Learning & Events")
     expect(_account(page).get_by_role("link", name=NAME)).to_be_visible()
-    expect(_menu(page).get_by_role("link", name="Your profile")).to_be_visible()
+    expect(_menu(page).get_by_role("link", name="My learning")).to_be_visible()
     expect(_menu(page).get_by_role("link", name="Sign in")).to_have_count(0)
 
-    # Their profile, from the navigation.
-    _menu(page).get_by_role("link", name="Your profile").click()
+    # Their profile, from their name in the header.
+    _account(page).get_by_role("link", name=NAME).click()
     visits.see("profile", "Your profile")
     expect(page.locator("main")).to_contain_text(EMAIL)
     expect(page.get_by_label("Full name")).to_have_value(NAME)

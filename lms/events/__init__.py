@@ -1,0 +1,1 @@
+"""Events: webinars, network series, the INSIGHT festival; calendars and reminders."""

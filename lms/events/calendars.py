@@ -1,0 +1,108 @@
+"""Personal calendar addresses (their secrets), and what events add to calendar entries.
+
+The feed itself is built by ``lms.offerings.calendar``, which knows every kind of offering;
+this module keeps the secret tokens and tells that module about speakers, presenters and
+festival tracks.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from lms.accounts.models import User
+from lms.events.models import CalendarFeedToken, FestivalSession, FestivalTrack, Speaker
+from lms.extensions import db
+from lms.notifications.services import link
+from lms.offerings import services as engine
+from lms.offerings.models import Offering, OfferingStatus
+
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
+def token_of(user: User) -> str | None:
+    """The person's current calendar secret, if they have made one."""
+    return db.session.scalar(
+        select(CalendarFeedToken.token).where(CalendarFeedToken.user_id == user.id))
+
+
+def new_token(user: User) -> str:
+    """Make (or replace) the person's calendar secret. The old one stops working as soon as
+    this commits."""
+    token = secrets.token_urlsafe(32)
+    row = db.session.get(CalendarFeedToken, user.id)
+    if row is None:
+        db.session.add(CalendarFeedToken(user_id=user.id, token=token))
+    else:
+        row.token = token
+    db.session.flush()
+    return token
+
+
+def owner_of(token: str) -> User | None:
+    """Whose feed a secret opens, or None (wrong, reset, or the account is closed)."""
+    if not TOKEN_PATTERN.fullmatch(token or ""):
+        return None
+    user = db.session.scalar(
+        select(User).join(CalendarFeedToken, CalendarFeedToken.user_id == User.id)
+        .where(CalendarFeedToken.token == token))
+    if user is None or not user.is_active_account:
+        return None
+    return user
+
+
+@dataclass(frozen=True)
+class FeedAddresses:
+    https: str
+    webcal: str
+
+
+def addresses(token: str) -> FeedAddresses:
+    """The feed's address, and the same as a webcal:// link that calendar programs open."""
+    url = link("events.feed", token=token)
+    parts = urlsplit(url)
+    return FeedAddresses(url, "webcal://" + parts.netloc + parts.path)
+
+
+def can_see_offering(user, offering: Offering) -> bool:
+    """Drafts only for those who manage them; everything else, open or not, is public."""
+    return offering.status != OfferingStatus.DRAFT or engine.can_manage(user, offering)
+
+
+def file_name(title: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-").lower()
+    return name[:60] or "calendar"
+
+
+# ---------------------------------------------------------------------------- descriptions
+
+
+def _speaker_text(speaker: Speaker) -> str:
+    extra = ", ".join(part for part in (speaker.role, speaker.organisation) if part)
+    return f"{speaker.name} ({extra})" if extra else speaker.name
+
+
+def speaker_lines(session_ids: list[int]) -> dict[int, list[str]]:
+    """Calendar description lines: the speakers of each session, in one query."""
+    found: dict[int, list[str]] = {}
+    for speaker in db.session.scalars(
+        select(Speaker).where(Speaker.session_id.in_(session_ids))
+        .order_by(Speaker.session_id, Speaker.position)
+    ):
+        found.setdefault(speaker.session_id, []).append(_speaker_text(speaker))
+    return {sid: ["Speakers: " + "; ".join(names)] for sid, names in found.items()}
+
+
+def festival_details_lines(session_ids: list[int]) -> dict[int, list[str]]:
+    """Calendar description lines for festival sessions: their track and speakers."""
+    found = {sid: [f"Track: {name}"] for sid, name in db.session.execute(
+        select(FestivalSession.session_id, FestivalTrack.name)
+        .join(FestivalTrack, FestivalTrack.id == FestivalSession.track_id)
+        .where(FestivalSession.session_id.in_(session_ids)))}
+    for sid, lines in speaker_lines(session_ids).items():
+        found.setdefault(sid, []).extend(lines)
+    return found

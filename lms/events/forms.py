@@ -1,0 +1,209 @@
+"""Event forms: shape only. The rules are in ``lms.events.services`` and ``recurrence``.
+
+Typed boxes (numbers, dates, times) keep what was typed when it is not valid, so the page can
+show it back with its message; an empty box is ``None`` and the services say what is missing,
+so a person sees every problem at once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+
+from lms.accounts.forms import MultiCheckboxField
+from lms.events.recurrence import FREQUENCY_LABELS, ORDINALS, WEEKDAY_LABELS
+from lms.events.services import EDITABLE_STATUSES, MAX_SPEAKERS, STATUS_LABELS
+
+REMINDER_CHOICES = [(10080, "1 week before"), (2880, "2 days before"), (1440, "1 day before"),
+                    (180, "3 hours before"), (60, "1 hour before"), (15, "15 minutes before")]
+STATUS_CHOICES = [(s.value, STATUS_LABELS[s]) for s in EDITABLE_STATUSES]
+
+
+# ---------------------------------------------------------------------------- typed boxes
+
+
+class _Typed(StringField):
+    message = "Enter a valid value"
+
+    def __init__(self, label=None, validators=None, message: str | None = None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.message = message or self.message
+
+    def parse(self, text: str):
+        raise NotImplementedError
+
+    def show(self, value) -> str:
+        return str(value)
+
+    def process_formdata(self, valuelist):
+        text = ((valuelist[0] if valuelist else "") or "").strip()
+        if not text:
+            self.data = None
+            return
+        try:
+            self.data = self.parse(text)
+        except (ValueError, ArithmeticError):
+            self.data = text
+            raise ValueError(self.message) from None
+
+    def _value(self) -> str:
+        if self.data is None:
+            return ""
+        return self.data if isinstance(self.data, str) else self.show(self.data)
+
+
+class NumberField(_Typed):
+    message = "Enter a whole number"
+
+    def parse(self, text: str) -> int:
+        if not re.fullmatch(r"[0-9]{1,9}", text.replace(",", "")):
+            raise ValueError(text)
+        return int(text.replace(",", ""))
+
+
+class DayField(_Typed):
+    """A date as ``<input type="date">`` sends it (2027-03-29) or typed as 29/3/2027."""
+
+    message = "Enter a real date, like 29/3/2027"
+
+    def parse(self, text: str) -> date:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+        match = re.fullmatch(r"(\d{1,2})[/. -](\d{1,2})[/. -](\d{4})", text)
+        if not match:
+            raise ValueError(text)
+        day, month, year = (int(g) for g in match.groups())
+        return date(year, month, day)
+
+    def show(self, value) -> str:
+        return value.isoformat()
+
+
+class ClockField(_Typed):
+    """A 24-hour clock time: 09:30, or 9.30."""
+
+    message = "Enter a real time, like 09:30 or 14:00"
+
+    def parse(self, text: str) -> time:
+        match = re.fullmatch(r"(\d{1,2})[:.](\d{2})(?::\d{2})?", text)
+        if not match:
+            raise ValueError(text)
+        return time(int(match.group(1)), int(match.group(2)))
+
+    def show(self, value) -> str:
+        return value.strftime("%H:%M") if isinstance(value, time | datetime) else str(value)
+
+
+# ---------------------------------------------------------------------------- speakers
+
+
+def _with_speakers(cls: type) -> type:
+    """Boxes for up to ``MAX_SPEAKERS`` speakers: ``speaker0_name``, ``speaker0_role`` ..."""
+    for i in range(MAX_SPEAKERS):
+        n = i + 1
+        setattr(cls, f"speaker{i}_name", StringField(f"Speaker {n}: name"))
+        setattr(cls, f"speaker{i}_role", StringField(f"Speaker {n}: role (optional)"))
+        setattr(cls, f"speaker{i}_organisation",
+                StringField(f"Speaker {n}: organisation (optional)"))
+        setattr(cls, f"speaker{i}_bio", TextAreaField(f"Speaker {n}: short biography "
+                                                      "(optional)"))
+    return cls
+
+
+# ---------------------------------------------------------------------------- events
+
+
+class _EventFields(FlaskForm):
+    title = StringField("Title")
+    summary = TextAreaField("Summary")
+    description = TextAreaField("Description (optional)")
+    capacity = NumberField("Number of places (optional)",
+                           message="Enter the number of places as a whole number, like 100")
+    status = RadioField("Status", choices=STATUS_CHOICES, validate_choice=False)
+    reminder_minutes = MultiCheckboxField("Reminders to people with a place", coerce=int,
+                                          validate_choice=False, choices=REMINDER_CHOICES)
+    after_session_emails = BooleanField("Email people after each session (for example, to "
+                                        "ask for feedback when there is a survey)")
+
+
+@_with_speakers
+class WebinarForm(_EventFields):
+    day = DayField("Date")
+    start = ClockField("Start time")
+    end = ClockField("End time")
+    join_url = StringField("Joining link")
+    location = StringField("Location (optional)")
+
+
+class NetworkForm(_EventFields):
+    first_day = DayField("First meeting on or after")
+    local_start = ClockField("Start time")
+    duration_minutes = NumberField("Length of each meeting, in minutes",
+                                   message="Enter the length in minutes, like 60")
+    frequency = RadioField("How often", validate_choice=False,
+                           choices=list(FREQUENCY_LABELS.items()))
+    interval = NumberField("Every how many weeks or months",
+                           message="Enter a whole number, like 2")
+    weekdays = MultiCheckboxField("Day of the week", validate_choice=False,
+                                  choices=list(WEEKDAY_LABELS.items()))
+    ordinal = SelectField("For monthly meetings: which week of the month",
+                          validate_choice=False,
+                          choices=[("", "Not monthly"),
+                                   *((str(k), v) for k, v in ORDINALS.items())])
+    ends = RadioField("Ends", validate_choice=False,
+                      choices=[("count", "After a number of meetings"),
+                               ("until", "On a date")])
+    count = NumberField("Number of meetings", message="Enter a whole number, like 26")
+    until = DayField("Date of the last meeting")
+    join_url = StringField("Joining link for every meeting (optional)")
+    location = StringField("Location (optional)")
+
+
+class FestivalForm(_EventFields):
+    first_day = DayField("First day")
+    last_day = DayField("Last day")
+    tracks = TextAreaField("Tracks, one per line")
+
+
+@_with_speakers
+class FestivalSessionForm(FlaskForm):
+    track_id = SelectField("Track", validate_choice=False)
+    title = StringField("Title")
+    description = TextAreaField("Description (optional)")
+    day = DayField("Date")
+    start = ClockField("Start time")
+    end = ClockField("End time")
+    location = StringField("Room or location (optional)")
+    join_url = StringField("Joining link (optional)")
+    capacity = NumberField("Places at this session (optional)",
+                           message="Enter the number of places as a whole number, like 40")
+
+
+class OccurrenceForm(FlaskForm):
+    topic = StringField("Topic")
+    presenter = StringField("Presenter (optional)")
+    day = DayField("Date")
+    start = ClockField("Start time")
+    end = ClockField("End time")
+    location = StringField("Location (optional)")
+    join_url = StringField("Joining link (optional)")
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField("Reason")
+
+
+class RecordingForm(FlaskForm):
+    url = StringField("Recording link")
+
+
+class EventFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    kind = SelectField("Show", validate_choice=False,
+                       choices=[("", "All events"), ("webinar", "Webinars"),
+                                ("network", "Network meetings"), ("festival", "Festivals")])

@@ -1,0 +1,261 @@
+"""Reminders before sessions, and emails after them (such as a request for feedback).
+
+Each (session, person, kind) is sent exactly once. A sweep claims it by inserting a
+``ReminderSent`` row (``INSERT ... ON CONFLICT DO NOTHING`` on a unique constraint) and queues
+the outbox email in the same transaction: both exist or neither does. So two sweeps at once
+(two schedulers by mistake) cannot both send, and a sweep killed mid-run sends, when run
+again, only what the killed one had not committed. Work is done in batches, each committed.
+
+Before a session: by default a day and an hour before (``Offering.reminder_minutes``), to
+everyone with a confirmed place. A reminder whose moment passed without being sent (the
+scheduler was down) is still sent until the next one is due; never after the session starts.
+
+After a session: features register senders (``register_after_session``) saying for which
+sessions they have something to send, e.g. the feedback feature for sessions with a survey.
+``Offering.after_session_emails`` turns them off per offering.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from lms.accounts.models import User
+from lms.clock import utcnow
+from lms.events.models import ReminderSent
+from lms.extensions import begin_write, db
+from lms.notifications.services import queue_email
+from lms.offerings import calendar
+from lms.offerings.models import (
+    Booking,
+    BookingState,
+    Enrolment,
+    Offering,
+    OfferingStatus,
+    Session,
+    SessionStatus,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+# Offerings may ask for reminders at most this long before.
+MAX_LEAD = timedelta(days=7)
+LIVE = (OfferingStatus.OPEN, OfferingStatus.CLOSED, OfferingStatus.RUNNING)
+
+
+def before_kind(minutes: int) -> str:
+    return f"before:{minutes}"
+
+
+def lead_time_words(minutes: int) -> str:
+    """60 -> "1 hour", 1440 -> "1 day", 90 -> "1 hour 30 minutes"."""
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    parts = []
+    for n, unit in ((days, "day"), (hours, "hour"), (mins, "minute")):
+        if n:
+            parts.append(f"{n} {unit}{'s' if n != 1 else ''}")
+    return " ".join(parts) or "0 minutes"
+
+
+# ---------------------------------------------------------------------------- after sessions
+
+
+@dataclass(frozen=True)
+class AfterSessionSender:
+    """Something to email people after a session they had a place at.
+
+    ``kind`` names it in ``ReminderSent`` (e.g. "feedback"); ``sessions_with(ids)`` returns
+    which of those ended sessions it has something for (one query: e.g. those with an open
+    survey); ``template`` and ``subject(session)`` make the email, whose context gains
+    ``context(session, person)``. Sent ``delay`` after the session ends, and not at all once
+    ``window`` has passed (a scheduler down for a week does not send stale requests).
+    """
+
+    kind: str
+    sessions_with: Callable[[list[int]], set[int]]
+    template: str
+    subject: Callable[[Session], str]
+    context: Callable[[Session, User], dict] = lambda session, person: {}
+    delay: timedelta = timedelta(minutes=5)
+    window: timedelta = timedelta(days=3)
+
+
+_AFTER: dict[str, AfterSessionSender] = {}
+
+
+def register_after_session(sender: AfterSessionSender) -> None:
+    """Add (or replace) an after-session sender; features call this at import."""
+    _AFTER[sender.kind] = sender
+
+
+def unregister_after_session(kind: str) -> None:
+    _AFTER.pop(kind, None)
+
+
+def after_session_senders() -> list[AfterSessionSender]:
+    return list(_AFTER.values())
+
+
+# ---------------------------------------------------------------------------- what is due
+
+
+@dataclass(frozen=True)
+class Due:
+    session_id: int
+    user_id: int
+    kind: str
+
+
+def _recipients(session_ids: list[int], kinds_by_session: dict[int, list[str]]) -> list[Due]:
+    """People with a confirmed place at each session, less those already sent each kind."""
+    if not session_ids:
+        return []
+    per_session = calendar.session_booked_kinds()
+    by_enrolment = (
+        select(Session.id.label("session_id"), Enrolment.user_id.label("user_id"))
+        .join(Offering, Offering.id == Session.offering_id)
+        .join(Enrolment, Enrolment.offering_id == Offering.id)
+        .where(Session.id.in_(session_ids), Enrolment.state.in_(calendar.CONFIRMED),
+               Offering.kind.not_in(per_session))
+    )
+    by_booking = (
+        select(Session.id.label("session_id"), Booking.user_id.label("user_id"))
+        .join(Booking, Booking.session_id == Session.id)
+        .join(Enrolment, and_(Enrolment.offering_id == Session.offering_id,
+                              Enrolment.user_id == Booking.user_id))
+        .where(Session.id.in_(session_ids), Booking.state == BookingState.BOOKED,
+               Enrolment.state.in_(calendar.CONFIRMED))
+    )
+    people = by_enrolment.union_all(by_booking).subquery()
+    already = {(r.session_id, r.user_id, r.kind) for r in db.session.execute(
+        select(ReminderSent.session_id, ReminderSent.user_id, ReminderSent.kind)
+        .where(ReminderSent.session_id.in_(session_ids)))}
+    due = []
+    for session_id, user_id in db.session.execute(
+        select(people.c.session_id, people.c.user_id)
+        .order_by(people.c.session_id, people.c.user_id)
+    ):
+        for kind in kinds_by_session.get(session_id, []):
+            if (session_id, user_id, kind) not in already:
+                due.append(Due(session_id, user_id, kind))
+    return due
+
+
+def due_before(now: datetime) -> list[Due]:
+    """Reminders due now: for each session about to start, the nearest reminder whose moment
+    has come (an earlier one not sent in time is dropped once a nearer one is due)."""
+    rows = db.session.execute(
+        select(Session.id, Session.starts_at, Offering.reminder_minutes)
+        .join(Offering, Offering.id == Session.offering_id)
+        .where(Session.status == SessionStatus.SCHEDULED, Offering.status.in_(LIVE),
+               Session.starts_at > now, Session.starts_at <= now + MAX_LEAD)
+    ).all()
+    kinds: dict[int, list[str]] = {}
+    for session_id, starts_at, minutes in rows:
+        offsets = sorted(int(m) for m in (minutes or []))  # nearest first
+        for offset in offsets:
+            if starts_at - timedelta(minutes=offset) <= now:
+                kinds[session_id] = [before_kind(offset)]
+                break
+    return _recipients(sorted(kinds), kinds)
+
+
+def due_after(now: datetime) -> list[Due]:
+    """After-session emails due now, from every registered sender."""
+    senders = after_session_senders()
+    if not senders:
+        return []
+    widest = max(s.window for s in senders)
+    rows = db.session.execute(
+        select(Session.id, Session.ends_at)
+        .join(Offering, Offering.id == Session.offering_id)
+        .where(Session.status == SessionStatus.SCHEDULED, Offering.after_session_emails,
+               Offering.status != OfferingStatus.CANCELLED,
+               Session.ends_at <= now, Session.ends_at > now - widest)
+    ).all()
+    kinds: dict[int, list[str]] = {}
+    for sender in senders:
+        ready = [sid for sid, ends_at in rows
+                 if ends_at + sender.delay <= now < ends_at + sender.window]
+        for session_id in sorted(sender.sessions_with(ready)) if ready else []:
+            kinds.setdefault(session_id, []).append(sender.kind)
+    return _recipients(sorted(kinds), kinds)
+
+
+# ---------------------------------------------------------------------------- sending
+
+
+def _claim(due: Due) -> bool:
+    """Insert the ReminderSent row unless one exists; True if this transaction made it."""
+    values = {"session_id": due.session_id, "user_id": due.user_id, "kind": due.kind,
+              "sent_at": utcnow()}
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(ReminderSent).values(**values).on_conflict_do_nothing(
+        index_elements=["session_id", "user_id", "kind"])
+    # RETURNING says whether this statement made the row (rowcount is not reliable through
+    # the ORM on every driver).
+    return db.session.execute(statement.returning(ReminderSent.id)).first() is not None
+
+
+def _email(due: Due, session: Session, person: User) -> None:
+    offering = session.offering
+    page = calendar.page_url(offering.kind, offering.id)
+    summary = calendar.summary_of(offering.title, session.title)
+    if due.kind.startswith("before:"):
+        minutes = int(due.kind.split(":", 1)[1])
+        queue_email(person.email, f"Reminder: {summary}", "events/reminder",
+                    person=person, session=session, offering=offering, page_url=page,
+                    lead_time=lead_time_words(minutes))
+        return
+    sender = _AFTER[due.kind]
+    queue_email(person.email, sender.subject(session), sender.template,
+                person=person, session=session, offering=offering, page_url=page,
+                **sender.context(session, person))
+
+
+def _send(batch: list[Due]) -> int:
+    """Claim and queue one batch in one transaction, then commit. Returns how many went."""
+    begin_write()
+    sessions = {s.id: s for s in db.session.scalars(
+        select(Session).where(Session.id.in_({d.session_id for d in batch})))}
+    people = {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_({d.user_id for d in batch})))}
+    sent = 0
+    for due in batch:
+        if due.kind not in _AFTER and not due.kind.startswith("before:"):
+            continue
+        session, person = sessions.get(due.session_id), people.get(due.user_id)
+        if session is None or person is None or not person.is_active_account:
+            continue
+        if _claim(due):
+            _email(due, session, person)
+            sent += 1
+    db.session.commit()
+    return sent
+
+
+def send_due_reminders(now: datetime | None = None, batch_size: int | None = None,
+                       after_batch: Callable[[int], None] | None = None) -> int:
+    """Send every reminder and after-session email that is due, each exactly once.
+    Commits after each batch; safe to run in several processes at once. Returns how many
+    emails this run queued. ``after_batch`` (tests) is called with the running total."""
+    now = now or utcnow()
+    batch_size = batch_size or current_app.config.get("REMINDER_BATCH", BATCH)
+    due = due_before(now) + due_after(now)
+    db.session.rollback()
+    sent = 0
+    for start in range(0, len(due), batch_size):
+        sent += _send(due[start:start + batch_size])
+        if after_batch is not None:
+            after_batch(sent)
+    return sent

@@ -1,0 +1,475 @@
+"""iCalendar (RFC 5545) for every kind of offering: downloads, invitations, personal feeds.
+
+- Each session is one VEVENT whose UID is ``session-<id>@<host of BASE_URL>``, stable for the
+  life of the session, and whose SEQUENCE is ``Session.sequence`` (bumped on each change).
+- Times are written on London clocks (``DTSTART;TZID=Europe/London``) with the VTIMEZONE,
+  so a 12:30 meeting stays at 12:30 across the clock changes in every calendar program.
+- The joining link goes only to people with a confirmed place (and to faculty): everyone else
+  gets the times and a link to the page.
+- Invitations (``METHOD:REQUEST``) and cancellations (``METHOD:CANCEL``) carry one UID each,
+  as RFC 5546 asks, so a change to one session updates exactly that entry.
+
+The text is written here rather than through ``icalendar``'s object model: a personal feed of
+hundreds of sessions must be built in a few milliseconds and its serialiser is several times
+slower. The tests read every kind of output back with ``icalendar`` and with ``vobject``.
+
+This module knows offerings, sessions, enrolments and session bookings only. Kinds of offering
+whose sessions are booked one by one (the festival) say so with ``books_sessions = True`` on
+their class; kinds that want more in a session's description register a ``details`` loader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import func, literal, select, union_all
+
+from lms.accounts.models import User
+from lms.clock import to_london, utcnow
+from lms.extensions import db
+from lms.notifications.services import Attachment, link
+from lms.offerings.models import (
+    HOLDS_PLACE,
+    Booking,
+    BookingState,
+    Enrolment,
+    EnrolmentState,
+    Offering,
+    OfferingStatus,
+    Session,
+    SessionStatus,
+)
+
+PRODID = "-//Midlands Decision Support Network//MDSN Learning & Events//EN"
+TZID = "Europe/London"
+# Europe/London since 1996 (EU rules): BST from 01:00 UTC on the last Sunday of March,
+# GMT from 01:00 UTC on the last Sunday of October.
+VTIMEZONE_LONDON = [
+    "BEGIN:VTIMEZONE",
+    f"TZID:{TZID}",
+    "BEGIN:DAYLIGHT",
+    "TZOFFSETFROM:+0000",
+    "TZOFFSETTO:+0100",
+    "TZNAME:BST",
+    "DTSTART:19960331T010000",
+    "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
+    "END:DAYLIGHT",
+    "BEGIN:STANDARD",
+    "TZOFFSETFROM:+0100",
+    "TZOFFSETTO:+0000",
+    "TZNAME:GMT",
+    "DTSTART:19961027T020000",
+    "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
+    "END:STANDARD",
+    "END:VTIMEZONE",
+]
+# How often subscribed calendars should fetch the feed again.
+FEED_REFRESH = "PT1H"
+# Sessions that ended longer ago than this drop out of personal feeds.
+FEED_HISTORY = timedelta(days=180)
+# Change when the feed's layout changes, so every ETag changes with it.
+FEED_VERSION = "1"
+# Enrolment states whose holders may see a joining link (a nomination or an offer is not yet
+# a place; those people see the session as tentative, without the link).
+CONFIRMED = (EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
+# A booking confirmation carries one invitation per session up to this many; beyond it, one
+# calendar file with them all (and the personal feed keeps them up to date).
+MAX_INVITATIONS = 6
+
+CALENDAR_MIME = "text/calendar; charset=UTF-8"
+
+
+def invitation_mime(method: str) -> str:
+    return f"text/calendar; method={method}; charset=UTF-8"
+
+
+# ---------------------------------------------------------------------------- kinds
+
+
+def session_booked_kinds() -> list[str]:
+    """Kinds of offering whose sessions are booked one by one (``books_sessions = True``)."""
+    return sorted(
+        mapper.polymorphic_identity
+        for mapper in Offering.__mapper__.self_and_descendants
+        if getattr(mapper.class_, "books_sessions", False)
+    )
+
+
+def books_sessions(offering: Offering) -> bool:
+    return bool(getattr(offering, "books_sessions", False))
+
+
+DetailsLoader = Callable[[list[int]], dict[int, list[str]]]
+_DETAILS: dict[str, DetailsLoader] = {}
+
+
+def register_details(kind: str, loader: DetailsLoader) -> None:
+    """A kind of offering adds lines to its sessions' descriptions (a presenter, speakers,
+    a track): ``loader(session_ids)`` returns the lines per session id, in one query."""
+    _DETAILS[kind] = loader
+
+
+def _details(kind_of: dict[int, str]) -> dict[int, list[str]]:
+    by_kind: dict[str, list[int]] = {}
+    for session_id, kind in kind_of.items():
+        if kind in _DETAILS:
+            by_kind.setdefault(kind, []).append(session_id)
+    found: dict[int, list[str]] = {}
+    for kind, ids in by_kind.items():
+        found.update(_DETAILS[kind](ids))
+    return found
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def uid_host() -> str:
+    return urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+
+
+def session_uid(session_id: int, host: str | None = None) -> str:
+    """The UID of a session's VEVENT: the same for the whole life of the session."""
+    return f"session-{session_id}@{host or uid_host()}"
+
+
+def _escape(text: str) -> str:
+    return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
+
+
+def _param(text: str) -> str:
+    """A parameter value, quoted (it may hold commas or colons; quotes are not allowed)."""
+    return '"' + text.replace('"', "'").replace("\n", " ") + '"'
+
+
+def _fold(line: str) -> str:
+    """Lines longer than 75 octets are folded, never inside a UTF-8 character."""
+    raw = line.encode("utf-8")
+    if len(raw) <= 75:
+        return line
+    parts, start, limit = [], 0, 75
+    while start < len(raw):
+        end = min(start + limit, len(raw))
+        while end < len(raw) and (raw[end] & 0xC0) == 0x80:
+            end -= 1
+        parts.append(raw[start:end].decode("utf-8"))
+        start, limit = end, 74  # continuation lines start with a space
+    return "\r\n ".join(parts)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _local(moment: datetime) -> str:
+    return to_london(moment).strftime("%Y%m%dT%H%M%S")
+
+
+@dataclass
+class CalendarEvent:
+    """What one VEVENT says."""
+
+    session_id: int
+    sequence: int
+    starts_at: datetime
+    ends_at: datetime
+    summary: str
+    cancelled: bool = False
+    tentative: bool = False
+    location: str = ""
+    join_url: str = ""  # only when the reader may have it
+    page_url: str = ""
+    details: list[str] = field(default_factory=list)
+
+    def lines(self, host: str, dtstamp: str, organizer: str | None = None,
+              attendee: User | None = None) -> list[str]:
+        description = [*self.details]
+        if self.join_url:
+            description.append(f"Joining link: {self.join_url}")
+        if self.page_url:
+            description.append(f"Details: {self.page_url}")
+        if self.cancelled:
+            status = "CANCELLED"
+        elif self.tentative:
+            status = "TENTATIVE"
+        else:
+            status = "CONFIRMED"
+        location = self.location or (self.join_url and "Online") or ""
+        out = [
+            "BEGIN:VEVENT",
+            f"UID:{session_uid(self.session_id, host)}",
+            f"DTSTAMP:{dtstamp}",
+            f"SEQUENCE:{self.sequence}",
+            f"DTSTART;TZID={TZID}:{_local(self.starts_at)}",
+            f"DTEND;TZID={TZID}:{_local(self.ends_at)}",
+            "SUMMARY:" + _escape(("Cancelled: " if self.cancelled else "") + self.summary),
+            f"STATUS:{status}",
+        ]
+        if location:
+            out.append("LOCATION:" + _escape(location))
+        if description:
+            out.append("DESCRIPTION:" + _escape("\n".join(description)))
+        if self.page_url:
+            out.append("URL:" + self.page_url)
+        if self.join_url and not self.cancelled:
+            # Teams, Zoom and others read this to show a "join" button.
+            out.append("X-MICROSOFT-SKYPETEAMSMEETINGURL:" + self.join_url)
+        if organizer:
+            out.append(organizer)
+        if attendee is not None:
+            partstat = "DECLINED" if self.cancelled else "ACCEPTED"
+            out.append(f"ATTENDEE;CN={_param(attendee.full_name)};ROLE=REQ-PARTICIPANT;"
+                       f"PARTSTAT={partstat};RSVP=FALSE:mailto:{attendee.email}")
+        if self.cancelled:
+            out.append("TRANSP:TRANSPARENT")
+        out.append("END:VEVENT")
+        return out
+
+
+def write_calendar(events: Iterable[CalendarEvent], *, method: str | None = None,
+                   name: str | None = None, feed: bool = False,
+                   attendee: User | None = None) -> bytes:
+    """A whole VCALENDAR. ``method`` makes it an iTIP message (REQUEST, CANCEL); ``feed``
+    adds the refresh hints subscribed calendars read."""
+    host = uid_host()
+    dtstamp = _utc(utcnow())
+    organizer = None
+    if method:
+        sender = current_app.config["MAIL_SENDER"]
+        address = sender.rsplit("<", 1)[-1].rstrip(">").strip()
+        organizer = f"ORGANIZER;CN={_param('MDSN Learning & Events')}:mailto:{address}"
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN"]
+    if method:
+        lines.append(f"METHOD:{method}")
+    if name:
+        lines.append("X-WR-CALNAME:" + _escape(name))
+    if feed:
+        lines += [f"REFRESH-INTERVAL;VALUE=DURATION:{FEED_REFRESH}",
+                  f"X-PUBLISHED-TTL:{FEED_REFRESH}"]
+    lines += VTIMEZONE_LONDON
+    for event in events:
+        lines += event.lines(host, dtstamp, organizer, attendee)
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(_fold(line) for line in lines) + "\r\n").encode("utf-8")
+
+
+# ---------------------------------------------------------------------------- sessions
+
+
+def page_url(kind: str, offering_id: int) -> str:
+    """The absolute address of an offering's page, outside a request too."""
+    from lms.web import _OFFERING_PAGES  # the registry of pages per kind (lms.web)
+
+    endpoint = _OFFERING_PAGES.get(kind)
+    base = current_app.config["BASE_URL"].rstrip("/")
+    return link(endpoint, id=offering_id) if endpoint else base + "/"
+
+
+def summary_of(offering_title: str, session_title: str) -> str:
+    if session_title and session_title != offering_title:
+        return f"{offering_title}: {session_title}"
+    return offering_title
+
+
+def event_for(session: Session, *, with_join: bool, tentative: bool = False,
+              details: list[str] | None = None) -> CalendarEvent:
+    """The VEVENT of one session, for someone who may (``with_join``) see its link."""
+    offering = session.offering
+    return CalendarEvent(
+        session_id=session.id, sequence=session.sequence or 0,
+        starts_at=session.starts_at, ends_at=session.ends_at,
+        summary=summary_of(offering.title, session.title),
+        cancelled=session.is_cancelled or offering.status == OfferingStatus.CANCELLED,
+        tentative=tentative, location=session.location,
+        join_url=session.join_url if with_join else "",
+        page_url=page_url(offering.kind, offering.id),
+        details=details if details is not None else _details({session.id: offering.kind}).get(
+            session.id, []),
+    )
+
+
+def invitation(session: Session, person: User, method: str = "REQUEST") -> Attachment:
+    """One session's invitation (or, with ``CANCEL``, its cancellation) for one person with
+    a place: an email attachment."""
+    event = event_for(session, with_join=method != "CANCEL")
+    if method == "CANCEL":
+        event.cancelled = True
+    content = write_calendar([event], method=method, attendee=person)
+    name = "cancellation.ics" if method == "CANCEL" else "invitation.ics"
+    return name, invitation_mime(method), content
+
+
+def invitations_for_place(offering: Offering, person: User) -> list[Attachment]:
+    """What a booking confirmation carries: an invitation for each session still to come, or,
+    when there are many, one calendar file with them all. Nothing for offerings whose
+    sessions are booked one by one (each booking sends its own)."""
+    if books_sessions(offering):
+        return []
+    now = utcnow()
+    coming = [s for s in offering.live_sessions if s.ends_at > now]
+    if not coming:
+        return []
+    if len(coming) <= MAX_INVITATIONS:
+        attachments = []
+        for number, session in enumerate(coming, start=1):
+            name, mime, content = invitation(session, person)
+            if len(coming) > 1:
+                name = f"invitation-{number}-{to_london(session.starts_at):%Y-%m-%d}.ics"
+            attachments.append((name, mime, content))
+        return attachments
+    details = _details({s.id: offering.kind for s in coming})
+    events = [event_for(s, with_join=True, details=details.get(s.id, [])) for s in coming]
+    return [("sessions.ics", CALENDAR_MIME, write_calendar(events, name=offering.title))]
+
+
+def people_with_places(session: Session) -> list[tuple[User, bool]]:
+    """Everyone to tell about a change to ``session``, with whether their place is confirmed
+    (only confirmed places get calendar invitations and joining links): for sessions booked
+    one by one, those who booked it and are still registered; otherwise everyone holding a
+    place on the offering."""
+    offering = session.offering
+    if books_sessions(offering):
+        people = db.session.scalars(
+            select(User).join(Booking, Booking.user_id == User.id)
+            .join(Enrolment, (Enrolment.user_id == User.id)
+                  & (Enrolment.offering_id == offering.id))
+            .where(Booking.session_id == session.id, Booking.state == BookingState.BOOKED,
+                   Enrolment.state.in_(CONFIRMED))
+            .order_by(User.full_name, User.id)
+        ).all()
+        return [(person, True) for person in people]
+    rows = db.session.execute(
+        select(User, Enrolment.state).join(Enrolment, Enrolment.user_id == User.id)
+        .where(Enrolment.offering_id == offering.id, Enrolment.state.in_(HOLDS_PLACE))
+        .order_by(User.full_name, User.id)
+    ).all()
+    return [(person, state in CONFIRMED) for person, state in rows]
+
+
+def has_confirmed_place(user, offering: Offering) -> bool:
+    """Whether ``user`` holds a confirmed place on the offering."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return db.session.scalar(
+        select(func.count(Enrolment.id)).where(
+            Enrolment.offering_id == offering.id, Enrolment.user_id == user.id,
+            Enrolment.state.in_(CONFIRMED))
+    ) > 0
+
+
+def booked_session_ids(user, offering: Offering) -> set[int]:
+    """The sessions of an offering ``user`` has booked one by one."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return set(db.session.scalars(
+        select(Booking.session_id).join(Session, Session.id == Booking.session_id)
+        .where(Session.offering_id == offering.id, Booking.user_id == user.id,
+               Booking.state == BookingState.BOOKED)
+    ))
+
+
+def offering_calendar(offering: Offering, viewer, sessions: list[Session] | None = None,
+                      can_manage: bool = False) -> bytes:
+    """A download of an offering's sessions (or some of them). Joining links only for faculty
+    and for people with a place (at that session, for sessions booked one by one)."""
+    sessions = offering.sessions if sessions is None else sessions
+    if can_manage:
+        joinable = {s.id for s in sessions}
+    elif books_sessions(offering):
+        joinable = booked_session_ids(viewer, offering) if has_confirmed_place(
+            viewer, offering) else set()
+    else:
+        joinable = {s.id for s in sessions} if has_confirmed_place(viewer, offering) else set()
+    details = _details({s.id: offering.kind for s in sessions})
+    events = [event_for(s, with_join=s.id in joinable, details=details.get(s.id, []))
+              for s in sessions]
+    return write_calendar(events, name=offering.title)
+
+
+# ---------------------------------------------------------------------------- personal feeds
+
+
+def _feed_rows(user_id: int, cutoff: datetime):
+    """Every session the person has a place at, as plain columns, in one statement: through
+    an enrolment (offerings whose place covers every session) or a booking (sessions booked
+    one by one, while the person still holds a place on the offering)."""
+    per_session = session_booked_kinds()
+    columns = (Session.id, Session.title, Session.starts_at, Session.ends_at,
+               Session.location, Session.join_url, Session.status, Session.sequence,
+               Offering.id.label("offering_id"), Offering.title.label("offering_title"),
+               Offering.kind, Offering.status.label("offering_status"),
+               Offering.updated_at.label("offering_updated"))
+    by_enrolment = (
+        select(*columns, Enrolment.state.label("state"),
+               Enrolment.updated_at.label("changed_at"))
+        .join(Offering, Offering.id == Session.offering_id)
+        .join(Enrolment, Enrolment.offering_id == Offering.id)
+        .where(Enrolment.user_id == user_id, Enrolment.state.in_(HOLDS_PLACE),
+               Offering.kind.not_in(per_session), Session.ends_at >= cutoff)
+    )
+    by_booking = (
+        select(*columns, literal(EnrolmentState.ENROLLED.value).label("state"),
+               Booking.updated_at.label("changed_at"))
+        .join(Offering, Offering.id == Session.offering_id)
+        .join(Booking, Booking.session_id == Session.id)
+        .join(Enrolment, Enrolment.offering_id == Offering.id)
+        .where(Booking.user_id == user_id, Booking.state == BookingState.BOOKED,
+               Enrolment.user_id == user_id, Enrolment.state.in_(CONFIRMED),
+               Session.ends_at >= cutoff)
+    )
+    return union_all(by_enrolment, by_booking).subquery()
+
+
+def feed_cutoff(now: datetime | None = None) -> datetime:
+    """Feeds hold sessions that ended after this (a day boundary, so it moves once a day)."""
+    now = now or utcnow()
+    day = (now - FEED_HISTORY).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day
+
+
+def feed_etag(user_id: int, token: str, now: datetime | None = None) -> str:
+    """A strong validator for a person's feed from one aggregate query, without building it:
+    it changes when a session is added, dropped, changed (its sequence), when a place changes
+    or an offering is renamed."""
+    cutoff = feed_cutoff(now)
+    rows = _feed_rows(user_id, cutoff)
+    count, sequences, top, changed, renamed = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(rows.c.sequence), 0),
+               func.coalesce(func.max(rows.c.id), 0), func.max(rows.c.changed_at),
+               func.max(rows.c.offering_updated))
+    ).one()
+    seed = "|".join(str(part) for part in (
+        FEED_VERSION, user_id, token, cutoff.date(), count, sequences, top,
+        changed.isoformat() if changed else "", renamed.isoformat() if renamed else "",
+    ))
+    return hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+def personal_feed(user: User, now: datetime | None = None) -> bytes:
+    """The person's calendar: every session they have a place at (the joining link where the
+    place is confirmed; tentative where it is not yet), cancelled ones marked cancelled."""
+    rows = _feed_rows(user.id, feed_cutoff(now))
+    records = db.session.execute(select(rows).order_by(rows.c.starts_at, rows.c.id)).all()
+    details = _details({r.id: r.kind for r in records})
+    pages: dict[tuple[str, int], str] = {}
+    events = []
+    for r in records:
+        key = (r.kind, r.offering_id)
+        if key not in pages:
+            pages[key] = page_url(r.kind, r.offering_id)
+        confirmed = r.state in CONFIRMED
+        events.append(CalendarEvent(
+            session_id=r.id, sequence=r.sequence or 0, starts_at=r.starts_at,
+            ends_at=r.ends_at, summary=summary_of(r.offering_title, r.title),
+            cancelled=(r.status == SessionStatus.CANCELLED
+                       or r.offering_status == OfferingStatus.CANCELLED),
+            tentative=not confirmed, location=r.location,
+            join_url=r.join_url if confirmed else "", page_url=pages[key],
+            details=details.get(r.id, []),
+        ))
+    return write_calendar(events, name=f"MDSN Learning & Events: {user.full_name}", feed=True)
