@@ -6,7 +6,9 @@ import logging
 import os
 import sys
 
-from flask import Flask
+from flask import Flask, Request
+from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
+from werkzeug.routing import IntegerConverter
 
 import config as config_module
 from lms.extensions import configure_sqlite, csrf, db, login_manager, migrate
@@ -45,6 +47,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
         configure_sqlite(db.engine)
 
     _import_models()
+    app.request_class = TextRequest
+    app.url_map.converters["int"] = DatabaseIdConverter
     _register_blueprints(app)
     _register_cli(app)
     from lms.errors import register_error_handlers
@@ -57,6 +61,31 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
     return app
+
+
+class _WithoutNul(ImmutableMultiDict):
+    """Form and query values with NUL characters taken out: nobody types one, and PostgreSQL
+    refuses them in text, so one sent on purpose would otherwise fail the query (a 500).
+    Uploaded files are left as they are."""
+
+    def __init__(self, mapping=None):
+        if mapping is not None:
+            mapping = [(key.replace("\x00", "") if isinstance(key, str) else key,
+                        value.replace("\x00", "") if isinstance(value, str) else value)
+                       for key, value in iter_multi_items(mapping)]
+        super().__init__(mapping)
+
+
+class TextRequest(Request):
+    parameter_storage_class = _WithoutNul
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` in a URL: at most what an ``INTEGER`` column holds. A bigger number is
+    no page (404), rather than an overflow in the database driver (500)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits, min, 2**31 - 1 if max is None else max, signed)
 
 
 def _refuse_insecure_production(app: Flask) -> None:
@@ -77,7 +106,11 @@ def _refuse_insecure_production(app: Flask) -> None:
 def _import_models() -> None:
     """Every feature's models, so the metadata (and Alembic) sees the whole schema."""
     import lms.accounts.models
+    import lms.api.models
     import lms.attendance.models
+    import lms.audit.models
+    import lms.certificates.models
+    import lms.competencies.models
     import lms.courses.models
     import lms.events.models
     import lms.feedback.models
@@ -88,12 +121,22 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from lms.accounts.views import admin_bp
     from lms.accounts.views import bp as accounts_bp
+    from lms.api.pages import bp as api_tokens_bp
+    from lms.api.views import bp as api_bp
     from lms.attendance.views import bp as attendance_bp
+    from lms.audit.services import install as install_audit
+    from lms.audit.views import bp as audit_bp
+    from lms.certificates import connect_completion
+    from lms.certificates.views import bp as certificates_bp
+    from lms.competencies.services import register_completion_hook
+    from lms.competencies.views import bp as competencies_bp
     from lms.courses.views import bp as courses_bp
     from lms.events.views import bp as events_bp
     from lms.feedback.views import bp as feedback_bp
     from lms.home.views import bp as home_bp
     from lms.offerings.views import bp as offerings_bp
+    from lms.privacy.views import bp as privacy_bp
+    from lms.reports.views import bp as reports_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(accounts_bp)
@@ -103,11 +146,28 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(feedback_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(attendance_bp)
+    app.register_blueprint(competencies_bp)
+    app.register_blueprint(certificates_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(privacy_bp)
+    # Every faculty and admin change is written to the audit log, in its own transaction.
+    install_audit()
+    # Completing a course adds competency evidence, in the completion's transaction.
+    register_completion_hook()
+    # Completing anything issues its certificate, in the completion's transaction too.
+    connect_completion()
 
 
 def _register_cli(app: Flask) -> None:
+    from lms.bench_cli import seed_bench_command
+    from lms.certificates.cli import certificates_cli
     from lms.cli import lms_cli
     from lms.feedback.cli import feedback_cli
 
     lms_cli.add_command(feedback_cli)
+    lms_cli.add_command(certificates_cli)
+    lms_cli.add_command(seed_bench_command)
     app.cli.add_command(lms_cli)

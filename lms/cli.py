@@ -1,6 +1,8 @@
-"""``flask lms ...``: demo data, the scheduler, the outbox, the development server."""
+"""``flask lms ...``: demo data, the scheduler, the outbox, the development server, backups."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -87,3 +89,45 @@ def serve_command(host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
     run_simple(host, port, app, use_reloader=False, threaded=True)
+
+
+@lms_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH if it already exists.")
+def backup_command(path: Path, force: bool) -> None:
+    """Write a consistent copy of the whole database to PATH, while the service runs
+    (SQLite's online backup; pg_dump -Fc on PostgreSQL)."""
+    from lms.backup import BackupError, backup, count_rows
+    from lms.extensions import db
+
+    try:
+        written = backup(db.engine, path, force=force, pg_bin=current_app.config.get("PG_BIN"))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    counts = count_rows(db.engine)
+    click.echo(f"Backed up {len(counts)} tables, {sum(counts.values()):,} rows, to {written} "
+               f"({written.stat().st_size:,} bytes).")
+
+
+@lms_cli.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True,
+              help="Replace a database that already holds data. Stop the service first.")
+def restore_command(path: Path, force: bool) -> None:
+    """Replace the database's contents with the backup at PATH. Refuses a database that
+    already holds data unless --force is given."""
+    from lms.audit.models import AuditAction
+    from lms.audit.services import record
+    from lms.backup import BackupError, restore
+    from lms.extensions import db
+
+    db.session.remove()
+    try:
+        counts = restore(db.engine, path, force=force, pg_bin=current_app.config.get("PG_BIN"))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    record(AuditAction.RESTORED, "Database", after={"backup": path.name,
+                                                    "tables": counts.tables,
+                                                    "rows": counts.rows})
+    db.session.commit()
+    click.echo(f"Restored {counts.tables} tables, {counts.rows:,} rows, from {path}.")

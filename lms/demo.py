@@ -10,6 +10,8 @@ from lms.extensions import db
 def seed_demo() -> dict[str, int]:
     """Load every feature's demo data (idempotent) and commit once."""
     from lms.accounts import demo as accounts_demo
+    from lms.certificates import demo as certificates_demo
+    from lms.competencies import demo as competencies_demo
     from lms.courses import demo as courses_demo
     from lms.events import demo as events_demo
     from lms.feedback import demo as feedback_demo
@@ -25,6 +27,10 @@ def seed_demo() -> dict[str, int]:
     summary.update(events_demo.seed())
     # Feedback comes after every feature that makes offerings and places: it surveys them.
     summary.update(feedback_demo.seed())
+    # Certificates complete the finished offerings' people, so they come before competencies.
+    summary.update(certificates_demo.seed())
+    # Competencies come after every feature that makes courses, places and completions.
+    summary.update(competencies_demo.seed())
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.id >= first_new_email))
     db.session.commit()
     return summary

@@ -62,20 +62,20 @@ def release_quotas_job() -> None:
         log.info("quotas: released on %s offerings", released)
 
 
-def send_reminders_job() -> None:
-    """Reminders before sessions and emails after them, each exactly once."""
-    from lms.events.reminders import send_due_reminders
-
-    if sent := send_due_reminders():
-        log.info("reminders: %s queued", sent)
-
-
 def completion_job() -> None:
     """Completion fires (once) for offerings whose sessions have just been held."""
     from lms.attendance.services import refresh_all
 
     if fired := refresh_all():
         log.info("completion: %s people completed", fired)
+
+
+def certificate_batches_job() -> None:
+    """Bulk issues of certificates that faculty started (or that a crash left unfinished)."""
+    from lms.certificates.bulk import run_due_batches
+
+    if ran := run_due_batches():
+        log.info("certificates: %s bulk issues run", ran)
 
 
 def survey_reminders_job() -> None:
@@ -86,6 +86,14 @@ def survey_reminders_job() -> None:
         log.info("surveys: %s reminders queued", sent)
 
 
+def send_reminders_job() -> None:
+    """Reminders before sessions and emails after them, each exactly once."""
+    from lms.events.reminders import send_due_reminders
+
+    if sent := send_due_reminders():
+        log.info("reminders: %s queued", sent)
+
+
 JOBS = [
     # (function, seconds between runs)
     (deliver_outbox_job, 5),
@@ -94,6 +102,7 @@ JOBS = [
     (send_reminders_job, 60),
     (survey_reminders_job, 300),
     (completion_job, 3600),
+    (certificate_batches_job, 10),
 ]
 
 

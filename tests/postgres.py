@@ -177,29 +177,39 @@ class PostgresServer:
         # The free port can be taken between finding it and the server binding it; retry.
         for attempt in range(1, attempts + 1):
             port = free_port()
-            options = (
-                f"-p {port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-            )
-            result = self._run(
-                "pg_ctl",
-                "-D",
-                str(self.data_dir),
-                "-l",
-                str(self.log_file),
-                "-o",
-                options,
-                "-w",
-                "-t",
-                "60",
-                "start",
-            )
+            result = self._pg_ctl_start(port)
             if result.returncode == 0:
                 self.port = port
                 return
             self._kill_postmaster()  # a half-started server must not be left behind
             if attempt == attempts:
                 raise self._fail("pg_ctl start", result)
+
+    def _pg_ctl_start(self, port: int) -> subprocess.CompletedProcess:
+        options = (
+            f"-p {port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        return self._run(
+            "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-o", options,
+            "-w", "-t", "60", "start",
+        )
+
+    def pause(self) -> None:
+        """Shut the server down (fast) but keep its cluster and port, as if the database
+        went away; ``resume`` brings it back on the same port with the same data."""
+        assert self.running, "server not started"
+        result = self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop",
+                           timeout=60)
+        if result.returncode != 0:
+            raise self._fail("pg_ctl stop", result)
+
+    def resume(self) -> None:
+        """Start a paused server again, on the port it had."""
+        assert self.running, "server not started"
+        result = self._pg_ctl_start(self.port)
+        if result.returncode != 0:
+            raise self._fail("pg_ctl start", result)
 
     def stop(self) -> None:
         """Stop the server (fast shutdown) and remove its folder. Safe to call twice."""

@@ -351,7 +351,10 @@ def _feed_data(app, scale: int) -> str:
         return token
 
 
-def test_the_feed_runs_a_fixed_number_of_queries_and_304_fewer(client, count_queries, app):
+def test_the_feed_runs_a_fixed_number_of_queries_and_304_fewer(client, count_queries, app,
+                                                                monkeypatch):
+    # Build the feed every time (no cache of built feeds), to count what building costs.
+    monkeypatch.setitem(app.config, "FEED_CACHE_BYTES", 0)
     counts, conditional = [], []
     for scale in (1, 10):
         token = _feed_data(app, scale)
@@ -368,3 +371,23 @@ def test_the_feed_runs_a_fixed_number_of_queries_and_304_fewer(client, count_que
     assert counts[0] == counts[1], counts
     assert conditional[0] == conditional[1] < counts[0], (conditional, counts)
     print("feed queries:", counts, "304:", conditional)
+
+
+def test_a_built_feed_is_reused_until_its_etag_changes(client, count_queries, app):
+    token = _feed_data(app, 1)
+    url = f"/calendar/feed/{token}.ics"
+    first = client.get(url)
+    with count_queries() as counted:
+        again = client.get(url)
+    with count_queries() as conditional:
+        client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    # Served from the cache: the same bytes, for no more than the 304 costs.
+    assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+    assert counted.n == conditional.n
+    with app.app_context():
+        member = calendars.owner_of(token)
+        engine.book(member, make_webinar(title="A later webinar"))
+        db.session.commit()
+    changed = client.get(url)
+    assert changed.headers["ETag"] != first.headers["ETag"]
+    assert b"A later webinar" in changed.data and b"A later webinar" not in first.data

@@ -18,10 +18,12 @@ from lms.accounts.models import ROLE_LABELS
 
 
 def _optional_int(value):
+    """A chosen id, or ``None`` for no choice (including numbers no id can be)."""
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    return number if number is None or 0 < number < 2**31 else None
 
 
 class SignUpForm(FlaskForm):
@@ -85,3 +87,15 @@ class UserAdminForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.roles.choices = list(ROLE_LABELS.items())
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField("Security code")
+
+
+class TwoFactorSetUpForm(FlaskForm):
+    code = StringField("Code from your authenticator app")
+
+
+class TwoFactorOffForm(FlaskForm):
+    password = PasswordField("Your password")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
@@ -13,8 +14,11 @@ from lms.accounts.forms import (
     EmailForm,
     ProfileForm,
     ResetPasswordForm,
+    SecondFactorForm,
     SignInForm,
     SignUpForm,
+    TwoFactorOffForm,
+    TwoFactorSetUpForm,
     UserAdminForm,
     UserSearchForm,
 )
@@ -146,10 +150,48 @@ def sign_in():
         else:
             next_url = _safe_next(request.args.get("next"))
             session.clear()  # a fresh session for the signed-in person
+            if user.has_two_factor:
+                # The password was right; the code from their app comes next.
+                session["second_factor"] = {"user": user.get_id(), "since": int(time.time()),
+                                            "next": next_url}
+                return redirect(url_for("accounts.sign_in_code"))
             login_user(user)
             start_session()
             return redirect(next_url)
     return render_template("accounts/sign_in.html", form=form, unverified=unverified)
+
+
+@bp.route("/sign-in/code", methods=["GET", "POST"])
+def sign_in_code():
+    """The second step of signing in, for people with two-step verification on."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    pending = session.get("second_factor") or {}
+    user = services.pending_second_factor(pending.get("user"), pending.get("since"))
+    if user is None:
+        session.pop("second_factor", None)
+        flash("Sign in again to carry on.", "info")
+        return redirect(url_for("accounts.sign_in"))
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        address = request.remote_addr or "unknown"
+        try:
+            services.check_second_factor(user, form.code.data, address)
+        except services.TooManyAttempts as error:
+            show_error(form, error)
+        except DomainError as error:
+            db.session.rollback()
+            services.record_failed_sign_in(user.email, address)
+            db.session.commit()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            next_url = _safe_next(pending.get("next"))
+            session.clear()
+            login_user(user)
+            start_session()
+            return redirect(next_url)
+    return render_template("accounts/sign_in_code.html", form=form)
 
 
 @bp.route("/sign-out", methods=["POST"])
@@ -242,6 +284,53 @@ def change_password():
             flash("Your password has been changed.", "success")
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/change_password.html", form=form)
+
+
+@bp.route("/profile/two-step-verification", methods=["GET", "POST"])
+@login_required
+def two_factor():
+    """Whether two-step verification is on; turning it off (with the password)."""
+    form = TwoFactorOffForm()
+    if form.validate_on_submit():
+        try:
+            services.turn_off_two_factor(current_user, form.password.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            login_user(current_user._get_current_object())  # this browser carries on
+            flash("Two-step verification is off.", "success")
+            return redirect(url_for("accounts.two_factor"))
+    left = services.recovery_codes_left(current_user) if current_user.has_two_factor else 0
+    return render_template("accounts/two_factor.html", form=form, codes_left=left)
+
+
+@bp.route("/profile/two-step-verification/set-up", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def two_factor_set_up():
+    """Scan a QR code into an authenticator app and confirm with a code from it."""
+    if current_user.has_two_factor:
+        return redirect(url_for("accounts.two_factor"))
+    form = TwoFactorSetUpForm()
+    secret = session.get("totp_set_up")
+    if form.validate_on_submit():
+        try:
+            codes = services.turn_on_two_factor(current_user, secret or "", form.code.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            session.pop("totp_set_up", None)
+            login_user(current_user._get_current_object())
+            return render_template("accounts/two_factor_codes.html", codes=codes)
+    if not secret:
+        secret = session["totp_set_up"] = services.new_totp_secret()
+    uri = services.totp_uri(current_user, secret)
+    return render_template("accounts/two_factor_set_up.html", form=form,
+                           qr_svg=services.totp_qr_svg(uri),
+                           key=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)))
 
 
 @admin_bp.route("/users")

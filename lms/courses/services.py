@@ -482,7 +482,7 @@ def course_page(course_id: int, viewer) -> CoursePage:
 def get_cohort(cohort_id: int, viewer) -> Cohort:
     """A cohort this person may see, or ``NotFound``. Its course, sessions, quotas and leads
     come with it (a fixed number of queries)."""
-    cohort = db.session.get(Cohort, cohort_id)
+    cohort = db.session.get(Cohort, cohort_id, options=[engine.leads_loaded()])
     if cohort is None or not can_see_cohort(viewer, cohort):
         raise NotFound("No such cohort")
     return cohort

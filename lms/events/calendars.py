@@ -12,7 +12,8 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import lazyload
 
 from lms.accounts.models import User
 from lms.events.models import CalendarFeedToken, FestivalSession, FestivalTrack, Speaker
@@ -43,13 +44,25 @@ def new_token(user: User) -> str:
     return token
 
 
+_owner: list = []
+
+
+def _owner_statement():
+    """Whose token it is, built once (it runs on every fetch of every feed). The feed needs
+    the person's id and name, not their roles."""
+    if not _owner:
+        _owner.append(
+            select(User).join(CalendarFeedToken, CalendarFeedToken.user_id == User.id)
+            .where(CalendarFeedToken.token == bindparam("feed_token"))
+            .options(lazyload(User.role_rows)))
+    return _owner[0]
+
+
 def owner_of(token: str) -> User | None:
     """Whose feed a secret opens, or None (wrong, reset, or the account is closed)."""
     if not TOKEN_PATTERN.fullmatch(token or ""):
         return None
-    user = db.session.scalar(
-        select(User).join(CalendarFeedToken, CalendarFeedToken.user_id == User.id)
-        .where(CalendarFeedToken.token == token))
+    user = db.session.scalar(_owner_statement(), {"feed_token": token})
     if user is None or not user.is_active_account:
         return None
     return user

@@ -12,6 +12,7 @@ from datetime import date, datetime, time
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from lms.accounts.forms import MultiCheckboxField
 from lms.events.recurrence import FREQUENCY_LABELS, ORDINALS, WEEKDAY_LABELS
@@ -20,6 +21,11 @@ from lms.events.services import EDITABLE_STATUSES, MAX_SPEAKERS, STATUS_LABELS
 REMINDER_CHOICES = [(10080, "1 week before"), (2880, "2 days before"), (1440, "1 day before"),
                     (180, "3 hours before"), (60, "1 hour before"), (15, "15 minutes before")]
 STATUS_CHOICES = [(s.value, STATUS_LABELS[s]) for s in EDITABLE_STATUSES]
+
+
+def _choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms 3.3 wants them."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 # ---------------------------------------------------------------------------- typed boxes
@@ -122,9 +128,9 @@ class _EventFields(FlaskForm):
     description = TextAreaField("Description (optional)")
     capacity = NumberField("Number of places (optional)",
                            message="Enter the number of places as a whole number, like 100")
-    status = RadioField("Status", choices=STATUS_CHOICES, validate_choice=False)
+    status = RadioField("Status", choices=_choices(STATUS_CHOICES), validate_choice=False)
     reminder_minutes = MultiCheckboxField("Reminders to people with a place", coerce=int,
-                                          validate_choice=False, choices=REMINDER_CHOICES)
+                                          validate_choice=False, choices=_choices(REMINDER_CHOICES))
     after_session_emails = BooleanField("Email people after each session (for example, to "
                                         "ask for feedback when there is a survey)")
 
@@ -144,18 +150,18 @@ class NetworkForm(_EventFields):
     duration_minutes = NumberField("Length of each meeting, in minutes",
                                    message="Enter the length in minutes, like 60")
     frequency = RadioField("How often", validate_choice=False,
-                           choices=list(FREQUENCY_LABELS.items()))
+                           choices=_choices(FREQUENCY_LABELS.items()))
     interval = NumberField("Every how many weeks or months",
                            message="Enter a whole number, like 2")
     weekdays = MultiCheckboxField("Day of the week", validate_choice=False,
-                                  choices=list(WEEKDAY_LABELS.items()))
+                                  choices=_choices(WEEKDAY_LABELS.items()))
     ordinal = SelectField("For monthly meetings: which week of the month",
                           validate_choice=False,
-                          choices=[("", "Not monthly"),
-                                   *((str(k), v) for k, v in ORDINALS.items())])
+                          choices=_choices([("", "Not monthly"),
+                                            *((str(k), v) for k, v in ORDINALS.items())]))
     ends = RadioField("Ends", validate_choice=False,
-                      choices=[("count", "After a number of meetings"),
-                               ("until", "On a date")])
+                      choices=_choices([("count", "After a number of meetings"),
+                                        ("until", "On a date")]))
     count = NumberField("Number of meetings", message="Enter a whole number, like 26")
     until = DayField("Date of the last meeting")
     join_url = StringField("Joining link for every meeting (optional)")
@@ -205,5 +211,6 @@ class EventFilterForm(FlaskForm):
         csrf = False
 
     kind = SelectField("Show", validate_choice=False,
-                       choices=[("", "All events"), ("webinar", "Webinars"),
-                                ("network", "Network meetings"), ("festival", "Festivals")])
+                       choices=_choices([("", "All events"), ("webinar", "Webinars"),
+                                         ("network", "Network meetings"),
+                                         ("festival", "Festivals")]))

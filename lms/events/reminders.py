@@ -26,6 +26,7 @@ from flask import current_app
 from sqlalchemy import and_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import User
 from lms.clock import utcnow
@@ -42,6 +43,7 @@ from lms.offerings.models import (
     Session,
     SessionStatus,
 )
+from lms.offerings.services import leads_loaded
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +229,8 @@ def _send(batch: list[Due]) -> int:
     """Claim and queue one batch in one transaction, then commit. Returns how many went."""
     begin_write()
     sessions = {s.id: s for s in db.session.scalars(
-        select(Session).where(Session.id.in_({d.session_id for d in batch})))}
+        select(Session).where(Session.id.in_({d.session_id for d in batch}))
+        .options(leads_loaded(selectinload(Session.offering))))}
     people = {u.id: u for u in db.session.scalars(
         select(User).where(User.id.in_({d.user_id for d in batch})))}
     sent = 0

@@ -1125,7 +1125,7 @@ def recordings_for(session_ids: list[int]) -> dict[int, SessionRecording]:
 
 
 def get_event(event_id: int, kind: type[Offering] | None = None) -> Offering:
-    offering = db.session.get(Offering, event_id)
+    offering = db.session.get(Offering, event_id, options=[engine.leads_loaded()])
     if offering is None or offering.kind not in EVENT_KINDS or (
             kind is not None and not isinstance(offering, kind)):
         raise NotFound("No such event")

@@ -360,7 +360,7 @@ def feed(token: str):
         response = Response(status=304, headers=headers)
         response.set_etag(etag)
         return response
-    response = Response(calendar.personal_feed(owner), mimetype="text/calendar",
+    response = Response(calendar.cached_personal_feed(owner, etag), mimetype="text/calendar",
                         headers={**headers,
                                  "Content-Disposition": 'inline; filename="mdsn.ics"'})
     response.set_etag(etag)

@@ -27,6 +27,7 @@ from blinker import Namespace
 from flask import current_app
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import User
 from lms.clock import to_london, utcnow
@@ -46,7 +47,7 @@ from lms.feedback.models import (
 )
 from lms.notifications.services import link, queue_email
 from lms.offerings.models import HOLDS_PLACE, Enrolment, Offering
-from lms.offerings.services import can_manage
+from lms.offerings.services import can_manage, leads_loaded
 
 SHORT_TEXT_LIMIT = 300
 LONG_TEXT_LIMIT = 5000
@@ -92,7 +93,8 @@ def holds_place(user_id: int, offering_id: int) -> bool:
 
 def get_survey(survey_id: int) -> Survey:
     """A survey or template by id, or ``NotFound``."""
-    survey = db.session.get(Survey, survey_id)
+    survey = db.session.get(Survey, survey_id,
+                            options=[leads_loaded(joinedload(Survey.offering))])
     if survey is None:
         raise NotFound("No such survey")
     return survey

@@ -21,13 +21,15 @@ their class; kinds that want more in a session's description register a ``detail
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import bindparam, func, literal, select, union_all
 
 from lms.accounts.models import User
 from lms.clock import to_london, utcnow
@@ -432,17 +434,31 @@ def feed_cutoff(now: datetime | None = None) -> datetime:
     return day
 
 
+_prebuilt: dict[str, object] = {}
+
+
+def _feed_statements():
+    """The feed's two statements, built once with the person and the cutoff as parameters
+    (``feed_user``, ``feed_cutoff``): building a union this size, and its cache key, cost
+    more than running it, on every request."""
+    if not _prebuilt:
+        rows = _feed_rows(bindparam("feed_user"), bindparam("feed_cutoff"))
+        _prebuilt["etag"] = select(
+            func.count(), func.coalesce(func.sum(rows.c.sequence), 0),
+            func.coalesce(func.max(rows.c.id), 0), func.max(rows.c.changed_at),
+            func.max(rows.c.offering_updated))
+        _prebuilt["feed"] = select(rows).order_by(rows.c.starts_at, rows.c.id)
+    return _prebuilt["etag"], _prebuilt["feed"]
+
+
 def feed_etag(user_id: int, token: str, now: datetime | None = None) -> str:
     """A strong validator for a person's feed from one aggregate query, without building it:
     it changes when a session is added, dropped, changed (its sequence), when a place changes
     or an offering is renamed."""
     cutoff = feed_cutoff(now)
-    rows = _feed_rows(user_id, cutoff)
+    statement, _ = _feed_statements()
     count, sequences, top, changed, renamed = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(rows.c.sequence), 0),
-               func.coalesce(func.max(rows.c.id), 0), func.max(rows.c.changed_at),
-               func.max(rows.c.offering_updated))
-    ).one()
+        statement, {"feed_user": user_id, "feed_cutoff": cutoff}).one()
     seed = "|".join(str(part) for part in (
         FEED_VERSION, user_id, token, cutoff.date(), count, sequences, top,
         changed.isoformat() if changed else "", renamed.isoformat() if renamed else "",
@@ -450,11 +466,41 @@ def feed_etag(user_id: int, token: str, now: datetime | None = None) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
+# Built feeds, by person and ETag, least recently used first. A feed whose ETag has not
+# changed has not changed (``feed_etag`` covers everything it shows: places, sessions through
+# their SEQUENCE, offering titles, the day), so a fetch without ``If-None-Match`` (many
+# calendar programs poll hourly without one) is answered from here, not built again. Per
+# process and bounded by ``FEED_CACHE_BYTES`` (0 turns it off).
+_feed_cache: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+_feed_cache_lock = threading.Lock()
+
+
+def cached_personal_feed(user: User, etag: str) -> bytes:
+    """``personal_feed(user)``, built at most once per ETag in this process."""
+    limit = int(current_app.config.get("FEED_CACHE_BYTES", 16 * 1024 * 1024))
+    key = (user.id, etag)
+    with _feed_cache_lock:
+        body = _feed_cache.get(key)
+        if body is not None:
+            _feed_cache.move_to_end(key)
+            return body
+    body = personal_feed(user)
+    if 0 < len(body) <= limit:
+        with _feed_cache_lock:
+            _feed_cache[key] = body
+            size = sum(len(cached) for cached in _feed_cache.values())
+            while size > limit:
+                _, dropped = _feed_cache.popitem(last=False)
+                size -= len(dropped)
+    return body
+
+
 def personal_feed(user: User, now: datetime | None = None) -> bytes:
     """The person's calendar: every session they have a place at (the joining link where the
     place is confirmed; tentative where it is not yet), cancelled ones marked cancelled."""
-    rows = _feed_rows(user.id, feed_cutoff(now))
-    records = db.session.execute(select(rows).order_by(rows.c.starts_at, rows.c.id)).all()
+    _, statement = _feed_statements()
+    records = db.session.execute(statement, {"feed_user": user.id,
+                                             "feed_cutoff": feed_cutoff(now)}).all()
     details = _details({r.id: r.kind for r in records})
     pages: dict[tuple[str, int], str] = {}
     events = []

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from lms.accounts.models import Organisation, User
 from lms.clock import utcnow
@@ -27,8 +28,11 @@ from lms.offerings.models import (
     EnrolmentEvent,
     EnrolmentState,
     Offering,
+    OfferingLead,
     OfferingQuota,
     OfferingStatus,
+    Session,
+    SessionStatus,
 )
 
 S = EnrolmentState
@@ -181,6 +185,23 @@ def waitlist_length(offering_id: int) -> int:
     ) or 0
 
 
+# ---------------------------------------------------------------------------- loading
+
+
+def leads_loaded(via=None):
+    """The loader option to load offerings (directly, or ``via`` a loader option that
+    reaches them) with their leads' accounts by an inner join.
+
+    ``OfferingLead.user`` is eagerly joined as an outer join, around ``User.organisation``'s
+    inner join; SQLite evaluates such a nested join over every account (about 20 ms at 3,000
+    people, growing with the region) where this takes a fraction of a millisecond. Making
+    ``OfferingLead.user`` ``innerjoin=True`` in the model would make this option unneeded.
+    """
+    start = via.selectinload(Offering.lead_rows) if via is not None else selectinload(
+        Offering.lead_rows)
+    return start.joinedload(OfferingLead.user, innerjoin=True)
+
+
 # ---------------------------------------------------------------------------- locking
 
 
@@ -192,7 +213,8 @@ def lock_offering(offering_id: int) -> Offering:
     )
     if locked is None:
         raise NotFound("No such course, cohort or event")
-    return db.session.get(Offering, offering_id, populate_existing=True)
+    return db.session.get(Offering, offering_id, populate_existing=True,
+                          options=[leads_loaded()])
 
 
 def _locked(enrolment: Enrolment) -> tuple[Offering, Enrolment]:
@@ -375,9 +397,12 @@ def _check_open(offering: Offering) -> None:
 
 
 def _existing(offering: Offering, user: User) -> Enrolment | None:
+    # Both are already in the session: loading them again through the enrolment's eager
+    # joins would run the offering's (and the person's) collection loads a second time.
     return db.session.scalar(
         select(Enrolment).where(Enrolment.offering_id == offering.id,
                                 Enrolment.user_id == user.id)
+        .options(lazyload(Enrolment.offering), lazyload(Enrolment.user))
     )
 
 
@@ -763,7 +788,7 @@ def get_enrolment(enrolment_id: int) -> Enrolment:
 
 
 def get_offering(offering_id: int) -> Offering:
-    offering = db.session.get(Offering, offering_id)
+    offering = db.session.get(Offering, offering_id, options=[leads_loaded()])
     if offering is None:
         raise NotFound("No such course, cohort or event")
     return offering
@@ -771,11 +796,26 @@ def get_offering(offering_id: int) -> Offering:
 
 def my_enrolments(user: User) -> list[Enrolment]:
     """Everything a person has booked, asked for, been nominated to or is waiting for,
-    newest first; finished ones too."""
+    newest first; finished ones too. Each offering comes with its title and kind only (not
+    its sessions, quotas and leads: see ``first_session_starts``). One query."""
     return list(db.session.scalars(
         select(Enrolment).where(Enrolment.user_id == user.id)
+        .options(joinedload(Enrolment.offering).lazyload("*"), lazyload(Enrolment.user))
         .order_by(Enrolment.updated_at.desc(), Enrolment.id.desc())
     ))
+
+
+def first_session_starts(offering_ids: list[int]) -> dict[int, datetime]:
+    """When each offering's first session that is not cancelled starts (as
+    ``Offering.starts_at``), for many offerings in one query."""
+    if not offering_ids:
+        return {}
+    return dict(db.session.execute(
+        select(Session.offering_id, func.min(Session.starts_at))
+        .where(Session.offering_id.in_(offering_ids),
+               Session.status != SessionStatus.CANCELLED)
+        .group_by(Session.offering_id)
+    ).tuples().all())
 
 
 @dataclass

@@ -101,8 +101,9 @@ def my_learning():
     enrolments = services.my_enrolments(current_user)
     current = [e for e in enrolments if e.is_active]
     past = [e for e in enrolments if not e.is_active]
+    starts = services.first_session_starts([e.offering_id for e in current])
     return render_template("offerings/my_learning.html", current=current, past=past,
-                           form=EmptyForm())
+                           starts=starts, form=EmptyForm())
 
 
 @bp.route("/nominations")

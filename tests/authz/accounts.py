@@ -33,6 +33,11 @@ ROUTES: list[Route] = [
           dict.fromkeys(ROLES, BAD)),
     Route("accounts.profile", lambda p, w: "/profile", SIGNED_IN_OK),
     Route("accounts.change_password", lambda p, w: "/profile/password", SIGNED_IN_OK),
+    # Without a password just given, the code step sends everyone back to sign in.
+    Route("accounts.sign_in_code", lambda p, w: "/sign-in/code", dict.fromkeys(ROLES, REDIRECT)),
+    Route("accounts.two_factor", lambda p, w: "/profile/two-step-verification", SIGNED_IN_OK),
+    Route("accounts.two_factor_set_up", lambda p, w: "/profile/two-step-verification/set-up",
+          ADMIN_ONLY),
     Route("admin.users", lambda p, w: "/admin/users", ADMIN_ONLY),
     Route("admin.user", lambda p, w: f"/admin/users/{p.learner.id}", ADMIN_ONLY),
 ]

@@ -1,0 +1,330 @@
+"""``make bench``: generate region-scale data, measure, print one table, write
+``bench/results.json``.
+
+    python -m bench.run                      # everything (a few minutes)
+    python -m bench.run --only pages         # some sections: pages, http, certificates,
+                                             #   booking, reminders
+    python -m bench.run --profile register   # a pyinstrument profile of one page, scale 1
+
+Databases are made in ``instance/bench/`` (SQLite, schema from the models) and remade on each
+run. Timings are wall-clock on a shared 2-core machine: the load average is recorded with
+them, and query counts (which do not depend on the machine) are the sturdier signal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import pages as page_timing
+from bench.generate import DEFAULT_SEED, generate
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "instance" / "bench"
+RESULTS = ROOT / "bench" / "results.json"
+SECTIONS = ("pages", "http", "certificates", "booking", "reminders")
+THROUGHPUT_TARGETS = {"catalogue": 0.20, "cohort": 0.20, "feed_304": 0.60}
+CERTIFICATE_RATIO = 1.2
+BULK_SECONDS = 35
+WORKER_MB = 250
+REMINDER_SECONDS = 10
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def database_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def make_database(scale: float, seed: int) -> tuple[Path, dict, float]:
+    """A new SQLite database of the given scale: (path, rows per table, seconds)."""
+    from bench.workloads import bench_app
+    from lms.extensions import db
+
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / f"scale-{scale:g}.sqlite3"
+    for stale in DATA.glob(f"{path.name}*"):
+        stale.unlink()
+    app = bench_app(database_url(path), DATA / "outbox")
+    with app.app_context():
+        db.create_all()
+        started = time.perf_counter()
+        counts = generate(scale, seed)
+        seconds = time.perf_counter() - started
+        db.session.remove()
+        db.engine.dispose()
+    return path, counts, seconds
+
+
+def copy_database(source: Path, name: str) -> Path:
+    """A consistent copy (SQLite's backup API), for workloads that write."""
+    target = DATA / name
+    for stale in DATA.glob(f"{name}*"):
+        stale.unlink()
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return target
+
+
+# ---------------------------------------------------------------------------- the table
+
+
+def _ms(timing: dict | None) -> str:
+    if not timing:
+        return "-"
+    return (f"{timing['median_ms']:.1f} / {timing['p95_ms']:.1f} "
+            f"({timing['cpu_median_ms']:.1f})")
+
+
+def _yes(ok: bool | None) -> str:
+    return "-" if ok is None else ("yes" if ok else "NO")
+
+
+SECTION = "\x00"  # marks a row that starts a section of the table
+
+
+def rows_for(results: dict) -> list[tuple[str, str, str, str, str]]:
+    """(measurement, small scale, scale 1, target, met) for every line of the table; a
+    section's first row has its measurement prefixed with ``SECTION``."""
+    rows: list[tuple[str, str, str, str, str]] = []
+    scales = results.get("scales", [])
+    small, large = (scales[0], scales[-1]) if scales else (None, None)
+    pages = results.get("pages", {})
+    if pages:
+        rows.append((SECTION + "PAGES (in-process, warm): ms median / p95 (CPU median)",
+                     f"scale {small}", f"scale {large}", "", ""))
+        for key, label in results.get("page_labels", {}).items():
+            a = pages.get(str(small), {}).get(key)
+            b = pages.get(str(large), {}).get(key)
+            target = b["target_ms"] if b else 50
+            timing_ok = b is not None and b["p95_ms"] < target and b["status"] in (200, 304)
+            if key == "bare":
+                rows.append((f"{label}: ms", _ms(a), _ms(b), "", "-"))
+                continue
+            rows.append((f"{label}: ms", _ms(a), _ms(b), f"p95 < {target}", _yes(timing_ok)))
+            same = a is not None and b is not None and a["queries"] == b["queries"] \
+                and not a["queries_vary"] and not b["queries_vary"]
+            flag = "" if same else "  <- differs"
+            rows.append((f"{label}: queries", str(a["queries"]) if a else "-",
+                         (str(b["queries"]) if b else "-") + flag, "equal", _yes(same)))
+    http = results.get("http")
+    if http:
+        rows.append((SECTION + "THROUGHPUT (gunicorn, 2 sync workers; wrk): req/s (of bare)",
+                     "", f"scale {large}", "", ""))
+        bare = http.get("bare", {}).get("requests_per_second") or 0
+        for key, load in http.items():
+            share = load["requests_per_second"] / bare if bare else 0
+            target = THROUGHPUT_TARGETS.get(key)
+            bad = load["bad_responses"] + load["socket_errors"]
+            value = f"{load['requests_per_second']:.0f} ({share:.0%})" + (
+                f" {bad} errors" if bad else "")
+            rows.append((results["page_labels"].get(key, key), "", value,
+                         f">= {target:.0%}" if target else ("ceiling" if key == "bare" else ""),
+                         _yes(share >= target) if target else "-"))
+    certificates = results.get("certificates")
+    if certificates:
+        rows.append((SECTION + "CERTIFICATES", "", f"scale {large}", "", ""))
+        rows.append(("One certificate: bare WeasyPrint / app ms", "",
+                     f"{certificates['bare_ms']:.0f} / {certificates['app_ms']:.0f}", "", ""))
+        rows.append(("One certificate: app / bare", "", f"{certificates['ratio']:.2f}x",
+                     f"<= {CERTIFICATE_RATIO}x", _yes(certificates["ratio"] <= CERTIFICATE_RATIO)))
+        rows.append((f"Bulk issue of {certificates['bulk_count']:,}: seconds", "",
+                     f"{certificates['bulk_seconds']:.1f} ({certificates['bulk_status']})",
+                     f"< {BULK_SECONDS}",
+                     _yes(certificates["bulk_seconds"] < BULK_SECONDS
+                          and certificates["bulk_status"].startswith("done"))))
+        peaks = certificates["worker_peak_rss_mb"]
+        rows.append(("Bulk issue: peak RSS per worker MB", "",
+                     ", ".join(f"{m:.0f}" for m in peaks) or "(rendered in process)",
+                     f"< {WORKER_MB}", _yes(bool(peaks) and max(peaks) < WORKER_MB)))
+    booking = results.get("booking")
+    if booking:
+        rows.append((SECTION + "BOOKING: 200 at once for 20 places", "", "", "", ""))
+        for result in booking:
+            rows.append((f"{result['backend']}: seconds, enrolled, waiting list", "",
+                         f"{result['seconds']:.2f} s, {result['enrolled']}, "
+                         f"{'1..180 ok' if result['waiting_positions_ok'] else 'WRONG'}"
+                         + (f", {len(result['errors'])} errors" if result["errors"] else ""),
+                         "exact", _yes(result["exact"])))
+    reminders = results.get("reminders")
+    if reminders:
+        two = reminders["two_schedulers"]
+        rows.append((SECTION + "REMINDERS", "", "", "", ""))
+        rows.append((f"Sweep of {reminders['due']:,} due: seconds", "",
+                     f"{reminders['seconds']:.1f} ({reminders['sent']:,} sent)",
+                     f"< {REMINDER_SECONDS}",
+                     _yes(reminders["seconds"] < REMINDER_SECONDS
+                          and reminders["sent"] == reminders["due"])))
+        rows.append((f"Two schedulers, {two['due']:,} due: sent by each, seconds", "",
+                     f"{' + '.join(str(n) for n in two['sent_by_each'])}, "
+                     f"{two['seconds']:.1f} s", "exactly once", _yes(two["exactly_once"])))
+    for name, error in results.get("errors", {}).items():
+        rows.append((f"{name}: FAILED", "", error.splitlines()[-1][:60], "", "NO"))
+    return rows
+
+
+def render_table(results: dict) -> str:
+    rows = rows_for(results)
+    header = ("measurement", "", "", "target", "met")
+    rows = [(r[0].lstrip(SECTION), *r[1:]) if r[0].startswith(SECTION) else r
+            for r in rows]
+    starts = {i for i, r in enumerate(rows_for(results)) if r[0].startswith(SECTION)}
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
+    line = "+-" + "-+-".join("-" * w for w in widths) + "-+"
+    out = [line, "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
+           + " |"]
+    for index, row in enumerate(rows):
+        if index in starts and index:
+            out.append(line)
+        out.append("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True))
+                   + " |")
+    out.append(line)
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------- running
+
+
+def run(args: argparse.Namespace) -> dict:
+    from bench.workloads import bench_app
+
+    scales = sorted(float(s) for s in args.scales.split(","))
+    sections = set(args.only.split(",")) if args.only else set(SECTIONS)
+    results: dict = {
+        "meta": {"started": datetime.now(UTC).isoformat(timespec="seconds"),
+                 "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+                 "cores": os.cpu_count(), "load_average_start": os.getloadavg(),
+                 "seed": args.seed, "runs_per_page": args.runs},
+        "scales": [f"{s:g}" for s in scales], "generated": {}, "pages": {}, "errors": {},
+    }
+    databases: dict[float, Path] = {}
+    for scale in scales:
+        log(f"generating scale {scale:g}")
+        path, counts, seconds = make_database(scale, args.seed)
+        databases[scale] = path
+        results["generated"][f"{scale:g}"] = {"seconds": round(seconds, 1), "rows": counts}
+        log(f"  {seconds:.1f} s: " + ", ".join(f"{n:,} {t}" for t, n in counts.items()))
+    largest = databases[scales[-1]]
+    apps = {scale: bench_app(database_url(path), DATA / "outbox")
+            for scale, path in databases.items()}
+    found = page_timing.find_pages(apps[scales[-1]])
+    results["page_labels"] = {p.key: p.label for p in found}
+
+    if "pages" in sections:
+        for scale in scales:
+            log(f"timing pages at scale {scale:g}")
+            for page in page_timing.find_pages(apps[scale]):
+                runs = args.runs if not page.dashboard else max(10, args.runs // 2)
+                timing = page_timing.time_page(apps[scale], page, runs=runs)
+                results["pages"].setdefault(f"{scale:g}", {})[page.key] = timing.as_dict()
+                log(f"  {page.key}: {timing.median_ms:.1f} / {timing.p95_ms:.1f} ms, "
+                    f"{timing.queries} queries, status {timing.status}")
+
+    def section(name: str, work) -> None:
+        if name not in sections:
+            return
+        log(f"{name}")
+        try:
+            results[name] = work()
+        except Exception:  # noqa: BLE001 - one section failing must not lose the others
+            results["errors"][name] = traceback.format_exc()
+            log(f"  {name} failed:\n{results['errors'][name]}")
+
+    def http() -> dict:
+        from bench.loadtest import throughput
+
+        loads = throughput(database_url(largest), found, DATA, seconds=args.seconds,
+                           connections=args.connections)
+        return {load.key: load.as_dict() for load in loads}
+
+    section("http", http)
+    work_db = copy_database(largest, "work.sqlite3") if sections & {
+        "certificates", "booking", "reminders"} else None
+    work_app = bench_app(database_url(work_db), DATA / "outbox") if work_db else None
+
+    def certificates() -> dict:
+        from bench.workloads import certificates as run_certificates
+
+        return run_certificates(work_app).as_dict()
+
+    def booking() -> list:
+        from bench.workloads import booking as run_booking
+        from bench.workloads import booking_postgres
+
+        outcomes = [run_booking(work_app, "sqlite").as_dict()]
+        try:
+            outcomes.append(booking_postgres(DATA).as_dict())
+        except Exception:  # noqa: BLE001 - PostgreSQL may be missing; say so in the table
+            results["errors"]["booking on PostgreSQL"] = traceback.format_exc()
+        return outcomes
+
+    def reminders() -> dict:
+        from bench.workloads import reminders as run_reminders
+
+        return run_reminders(work_app, DATA).as_dict()
+
+    section("certificates", certificates)
+    section("booking", booking)
+    section("reminders", reminders)
+    results["meta"]["load_average_end"] = os.getloadavg()
+    results["meta"]["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return results
+
+
+def profile(args: argparse.Namespace) -> None:
+    """Print a pyinstrument profile of one page at the largest scale."""
+    from bench.workloads import bench_app
+
+    scale = max(float(s) for s in args.scales.split(","))
+    path = DATA / f"scale-{scale:g}.sqlite3"
+    if not path.exists():
+        log(f"generating scale {scale:g}")
+        path, _, _ = make_database(scale, args.seed)
+    app = bench_app(database_url(path), DATA / "outbox")
+    page = next(p for p in page_timing.find_pages(app) if p.key == args.profile)
+    print(page_timing.profile_page(app, page))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import logging
+
+    # A bare WeasyPrint call cannot find the app's fonts (that is the point of it); quiet.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", default="0.1,1", help="comma-separated (default 0.1,1)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--runs", type=int, default=30, help="timed requests per page")
+    parser.add_argument("--seconds", type=int, default=5, help="wrk duration per endpoint")
+    parser.add_argument("--connections", type=int, default=4, help="wrk connections")
+    parser.add_argument("--only", default="", help=f"some of: {','.join(SECTIONS)}")
+    parser.add_argument("--profile", default="", help="profile one page key and stop")
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    if args.profile:
+        profile(args)
+        return 0
+    started = time.perf_counter()
+    results = run(args)
+    results["meta"]["seconds"] = round(time.perf_counter() - started, 1)
+    Path(args.out).write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(render_table(results))
+    print(f"\nWritten to {args.out} in {results['meta']['seconds']:.0f} s "
+          f"(load average {results['meta']['load_average_start'][0]:.1f} at the start, "
+          f"{results['meta']['load_average_end'][0]:.1f} at the end).")
+    return 1 if results["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

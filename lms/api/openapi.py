@@ -1,0 +1,666 @@
+"""The OpenAPI 3.1 document of the API, written by hand so that it is a promise the code is
+held to: a test checks that every route of the ``api`` blueprint is described here and every
+path described here is a route, and schemathesis checks every response against it.
+
+The documentation page (``/api/v1/docs``) is rendered from this document too.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+
+from lms.api.params import DEFAULT_PER_PAGE, FIRST_YEAR, LAST_YEAR, MAX_ID, MAX_PAGE, MAX_PER_PAGE
+from lms.api.problems import PROBLEM_JSON, PROBLEM_TYPES
+from lms.courses.models import CourseFormat, CourseKind, Strand
+from lms.offerings.models import BookingMode, EnrolmentState, OfferingStatus
+
+SERVER = "/api/v1"
+OFFERING_KINDS = ["cohort", "webinar", "network", "festival"]
+ATTENDANCE_MARKS = ["present", "late", "absent", "excused"]
+ATTENDANCE_SOURCES = ["register", "check_in", "import"]
+
+
+def _values(kind) -> list[str]:
+    return [member.value for member in kind]
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _string(description: str = "", **extra) -> dict:
+    return {"type": "string", **({"description": description} if description else {}), **extra}
+
+
+def _nullable(type_: str, description: str = "", **extra) -> dict:
+    return {"type": [type_, "null"], **({"description": description} if description else {}),
+            **extra}
+
+
+def _integer(description: str = "", **extra) -> dict:
+    return {"type": "integer", **({"description": description} if description else {}),
+            **extra}
+
+
+def _object(properties: dict, description: str = "", required: list[str] | None = None) -> dict:
+    schema = {"type": "object", "properties": properties,
+              "required": required if required is not None else list(properties)}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+MOMENT = "A moment in UTC, RFC 3339 (like 2027-03-29T09:30:00+00:00)"
+LINK = _string("An absolute address", format="uri")
+
+
+# ---------------------------------------------------------------------------- schemas
+
+SCHEMAS: dict[str, dict] = {
+    "Problem": _object({
+        "type": _string("A link to this kind of problem on the documentation page"),
+        "title": _string("What kind of problem it is, in a few words"),
+        "status": _integer("The HTTP status"),
+        "detail": _string("What went wrong this time, and what to do about it"),
+        "instance": _string("The address that was called"),
+        "errors": {"type": "array", "description": "Each parameter or field that is wrong",
+                   "items": _object({"field": _string("The parameter or field"),
+                                     "message": _string("What is wrong with it")})},
+    }, "An error, as RFC 9457 problem details",
+        required=["type", "title", "status", "detail", "instance"]),
+    "PageLinks": _object({
+        "self": LINK, "first": LINK, "last": LINK,
+        "prev": _nullable("string", "The previous page; null on the first", format="uri"),
+        "next": _nullable("string", "The next page; null on the last", format="uri"),
+    }, "Addresses of other pages of the same list, with the same filters"),
+    "PageMeta": _object({
+        "page": _integer("This page's number, from 1", minimum=1),
+        "per_page": _integer("Items per page", minimum=1, maximum=MAX_PER_PAGE),
+        "total": _integer("Items in the whole list", minimum=0),
+        "pages": _integer("Pages in the whole list (at least 1)", minimum=1),
+    }),
+    "Index": _object({
+        "name": _string(), "version": _string(),
+        "links": {"type": "object", "additionalProperties": LINK,
+                  "description": "Where to start"},
+    }, "Where things are"),
+    "Me": _object({
+        "id": _integer(), "name": _string(), "email": _string(),
+        "organisation": _object({"code": _string(), "name": _string(),
+                                 "is_ics": {"type": "boolean"}}),
+        "roles": {"type": "array", "items": _string(enum=["learner", "dsu_lead", "faculty",
+                                                          "admin"])},
+        "authenticated_by": _string("How this call was signed in",
+                                    enum=["token", "session"]),
+        "token": {"oneOf": [
+            {"type": "null"},
+            _object({"name": _string(), "prefix": _string("The token's public part"),
+                     "scope": _string(enum=["read", "read_write"]),
+                     "expires_at": _string(MOMENT, format="date-time")}),
+        ], "description": "The token used, if any"},
+        "csrf_token": _nullable("string", "For browser sessions: send it as X-CSRFToken on "
+                                          "calls that change something"),
+    }, "You, as the API sees you"),
+    "Course": _object({
+        "id": _integer(), "title": _string(), "summary": _string(), "description": _string(),
+        "kind": _string(enum=_values(CourseKind)),
+        "strand": _string("One of the network's four strands", enum=_values(Strand)),
+        "strand_label": _string("The strand in words"),
+        "format": _string(enum=_values(CourseFormat)),
+        "target_audience": _string(),
+        "cpd_hours": {"type": "number", "minimum": 0, "description": "CPD hours on completion"},
+        "published": {"type": "boolean",
+                      "description": "False only for faculty and admins' eyes"},
+        "links": _object({"self": LINK, "offerings": LINK, "page": LINK}),
+    }, "A course or programme in the catalogue"),
+    "OfferingRef": _object({
+        "id": _integer(), "kind": _string(enum=OFFERING_KINDS), "title": _string(),
+        "status": _string(enum=_values(OfferingStatus)),
+        "links": _object({"self": LINK}),
+    }, "An offering in brief"),
+    "Offering": _object({
+        "id": _integer(),
+        "kind": _string("A cohort of a course, or an event", enum=OFFERING_KINDS),
+        "title": _string(),
+        "status": _string(enum=_values(OfferingStatus)),
+        "booking_mode": _string("open: book yourself; approval: ask and faculty approve; "
+                                "nomination: DSU leads nominate", enum=_values(BookingMode)),
+        "course_id": _nullable("integer", "The course of a cohort; null for events"),
+        "capacity": _nullable("integer", "Places in all; null when unlimited", minimum=0),
+        "places_left": _nullable("integer", "Places anyone may still book (not held back "
+                                            "for ICS quotas); null when unlimited", minimum=0),
+        "starts_at": _nullable("string", "When the first session (not cancelled) starts",
+                               format="date-time"),
+        "ends_at": _nullable("string", "When the last session (not cancelled) ends",
+                             format="date-time"),
+        "session_count": _integer("Sessions not cancelled", minimum=0),
+        "links": _object({"self": LINK, "sessions": LINK, "book": LINK, "page": LINK}),
+    }, "Something people get a place on: a cohort of a course, a webinar, a network's "
+       "meetings or the festival"),
+    "Session": _object({
+        "id": _integer(), "offering": ref("OfferingRef"), "title": _string(),
+        "starts_at": _string(MOMENT, format="date-time"),
+        "ends_at": _string(MOMENT, format="date-time"),
+        "location": _string("A place, or empty for online sessions"),
+        "status": _string(enum=["scheduled", "cancelled"]),
+        "capacity": _nullable("integer", "The session's own places (festival sessions); "
+                                         "null otherwise", minimum=0),
+        "places_left": _nullable("integer", "Of the session's own places", minimum=0),
+    }, "One dated meeting of an offering. Joining links are in your calendar, not here"),
+    "Booking": _object({
+        "id": _integer(), "offering": ref("OfferingRef"),
+        "state": _string("Where the booking stands", enum=_values(EnrolmentState)),
+        "state_label": _string("The state in words"),
+        "waitlist_position": _nullable("integer", "Your place in the queue, while waiting",
+                                       minimum=1),
+        "offer_expires_at": _nullable("string", "When an offered place lapses",
+                                      format="date-time"),
+        "created_at": _string(MOMENT, format="date-time"),
+        "updated_at": _string(MOMENT, format="date-time"),
+        "links": _object({"self": LINK}),
+    }, "Your place, request, nomination or place on a waiting list"),
+    "CalendarEntry": _object({
+        "session_id": _integer(),
+        "offering": ref("OfferingRef"),
+        "title": _string(),
+        "starts_at": _string(MOMENT, format="date-time"),
+        "ends_at": _string(MOMENT, format="date-time"),
+        "location": _string(),
+        "join_url": _nullable("string", "The joining link, once your place is confirmed"),
+        "status": _string(enum=["scheduled", "cancelled"]),
+        "place": _string("The state of your place", enum=_values(EnrolmentState)),
+        "confirmed": {"type": "boolean", "description": "Whether your place is confirmed"},
+    }, "A session you have a place at"),
+    "Person": _object({"id": _integer(), "name": _string(), "email": _string(),
+                       "organisation": _string("The code of their organisation")}),
+    "Attendance": _object({
+        "id": _integer(),
+        "session": _object({"id": _integer(), "title": _string(),
+                            "starts_at": _string(MOMENT, format="date-time")}),
+        "person": ref("Person"),
+        "status": _string(enum=ATTENDANCE_MARKS),
+        "source": _string("How it was recorded", enum=ATTENDANCE_SOURCES),
+        "minutes": _nullable("integer", "Minutes online, from a meeting report", minimum=0),
+        "recorded_at": _string(MOMENT, format="date-time"),
+    }, "One person at one session"),
+    "Completion": _object({
+        "booking_id": _integer(), "person": ref("Person"),
+        "state": _string(enum=_values(EnrolmentState)),
+        "sessions_total": _integer("Sessions not cancelled", minimum=0),
+        "sessions_held": _integer("Of those, how many have ended", minimum=0),
+        "attended": _integer("Sessions attended (present or late)", minimum=0),
+        "excused": _integer(minimum=0),
+        "attendance_percent": _nullable("integer", "Attendance over the sessions held so far, "
+                                                   "excused ones left out; null before any"),
+        "attendance_needed_percent": _integer("What the completion rule needs"),
+        "feedback_given": {"type": "boolean"},
+        "signed_off": {"type": "boolean"},
+        "complete": {"type": "boolean", "description": "Whether they have completed"},
+        "completed_at": _nullable("string", "When they completed", format="date-time"),
+    }, "A person's progress against the completion rule"),
+    "Table": _object({
+        "key": _string("The table's name, as in the dashboard's downloads"),
+        "title": _string(),
+        "columns": {"type": "array", "items": _string()},
+        "rows": {"type": "array", "description": "Each row an object keyed by the column "
+                                                 "headings",
+                 "items": {"type": "object", "additionalProperties": {
+                     "type": ["string", "number", "boolean", "null"]}}},
+        "row_keys": {"type": "array", "items": _string(),
+                     "description": "Names of the rows (ICS codes, person ids), where they "
+                                    "have them; empty otherwise"},
+    }, "A table of a dashboard, cell for cell as its page shows it"),
+    "IcsFigures": _object({
+        "organisation": _object({"code": _string(), "name": _string()}),
+        "from": _nullable("string", format="date"),
+        "to": _nullable("string", format="date"),
+        "people": _integer("People of the ICS with accounts"),
+        "region_people": _integer("People of every ICS with accounts"),
+        "places": _integer("Places held and completed by the ICS's people"),
+        "attendances": _integer("Attendances of the ICS's people at sessions"),
+        "completions": _integer(),
+        "tables": {"type": "array", "items": ref("Table")},
+    }, "An ICS's figures, as its dashboard shows them"),
+    "RegionFigures": _object({
+        "from": _string(format="date"), "to": _string(format="date"),
+        "tables": {"type": "array", "items": ref("Table")},
+    }, "The region's figures, as its dashboard shows them"),
+}
+
+
+def _list(item: str) -> dict:
+    return _object({"data": {"type": "array", "items": ref(item)},
+                    "meta": ref("PageMeta"), "links": ref("PageLinks")},
+                   f"A page of {item} items")
+
+
+for _name in ("Course", "Offering", "Session", "Booking", "CalendarEntry", "Attendance",
+              "Completion"):
+    SCHEMAS[f"{_name}List"] = _list(_name)
+SCHEMAS["OfferingDetail"] = {
+    "allOf": [ref("Offering"), {"type": "object", "required": ["sessions"], "properties": {
+        "sessions": {"type": "array", "items": ref("Session")}}}],
+    "description": "An offering and all its sessions",
+}
+
+
+# ---------------------------------------------------------------------------- parameters
+
+
+def _query(name: str, description: str, schema: dict, example=None) -> dict:
+    parameter = {"name": name, "in": "query", "required": False, "description": description,
+                 "schema": schema}
+    if example is not None:
+        parameter["example"] = example
+    return parameter
+
+
+def _path(name: str, description: str, schema: dict, example) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": schema, "example": example}
+
+
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+DATE_SCHEMA = {"type": "string", "format": "date"}
+PARAMETERS: dict[str, dict] = {
+    "page": _query("page", f"Which page, from 1 (at most {MAX_PAGE})",
+                   {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}),
+    "per_page": _query("per_page", f"Items per page, up to {MAX_PER_PAGE}",
+                       {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE,
+                        "default": DEFAULT_PER_PAGE}),
+    "from": _query("from", f"From this date (London), YYYY-MM-DD, {FIRST_YEAR} to {LAST_YEAR}",
+                   DATE_SCHEMA, "2027-01-01"),
+    "to": _query("to", "To this date (London), included, YYYY-MM-DD", DATE_SCHEMA,
+                 "2027-12-31"),
+    "ics": _query("ics", "Only people of this ICS, by its code (like BSOL)",
+                  {"type": "string", "maxLength": 20}, "BSOL"),
+    "course": _query("course", "Only this course or programme, by id", ID_SCHEMA),
+    "offering": _query("offering", "Only this offering's sessions, by id", ID_SCHEMA),
+    "offering_kind": _query("kind", "Only this kind of offering",
+                            {"type": "string", "enum": OFFERING_KINDS}),
+    "offering_status": _query("status", "Only offerings in this status",
+                              {"type": "string", "enum": _values(OfferingStatus)}),
+    "course_kind": _query("kind", "Only programmes or only short courses",
+                          {"type": "string", "enum": _values(CourseKind)}),
+    "strand": _query("strand", "Only this strand",
+                     {"type": "string", "enum": _values(Strand)}),
+    "offering_id": _path("offering_id", "The offering's id", ID_SCHEMA, 1),
+    "course_id": _path("course_id", "The course's id", ID_SCHEMA, 1),
+    "booking_id": _path("booking_id", "The booking's id", ID_SCHEMA, 1),
+    "code": _path("code", "The ICS's code (like BSOL)",
+                  {"type": "string", "minLength": 1, "maxLength": 20,
+                   "pattern": "^[A-Za-z0-9-]+$"}, "BSOL"),
+}
+
+
+def param(name: str) -> dict:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+# ---------------------------------------------------------------------------- responses
+
+
+def _problem(description: str, headers: dict | None = None) -> dict:
+    response = {"description": description,
+                "content": {PROBLEM_JSON: {"schema": ref("Problem")}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+RATE_HEADERS = {
+    "RateLimit-Limit": {"description": "Calls allowed per minute (reads and writes apart)",
+                        "schema": {"type": "integer"}},
+    "RateLimit-Remaining": {"description": "Calls left this minute",
+                            "schema": {"type": "integer"}},
+    "RateLimit-Reset": {"description": "Seconds until the minute is over",
+                        "schema": {"type": "integer"}},
+}
+RESPONSES: dict[str, dict] = {
+    "NotModified": {"description": "Not modified: the ETag sent in If-None-Match is still "
+                                   "current"},
+    "BadRequest": _problem("A query parameter is not valid"),
+    "Unauthorised": _problem("Sign-in needed, or the token is not valid, expired or revoked",
+                             {"WWW-Authenticate": {"schema": {"type": "string"}}}),
+    "Forbidden": _problem("Not allowed: your role does not allow it, the token is read-only, "
+                          "or a browser session sent no CSRF token"),
+    "NotFound": _problem("No such thing, or not one you may see"),
+    "Conflict": _problem("A booking rule says no (already booked, booking closed, full, "
+                         "quota used up); detail is the service's own message"),
+    "Unprocessable": _problem("Another rule says no; detail says which"),
+    "TooManyRequests": _problem("Too many calls this minute", {
+        "Retry-After": {"description": "Seconds to wait", "required": True,
+                        "schema": {"type": "integer"}}}),
+}
+
+
+def response(name: str) -> dict:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
+def _ok(schema: str, description: str, status_headers: dict | None = None) -> dict:
+    headers = {"ETag": {"description": "The version of this answer, for If-None-Match",
+                        "required": True, "schema": {"type": "string"}}, **RATE_HEADERS,
+               **(status_headers or {})}
+    return {"description": description, "headers": headers,
+            "content": {"application/json": {"schema": ref(schema)}}}
+
+
+# ---------------------------------------------------------------------------- operations
+
+PUBLIC = [{}, {"bearerAuth": []}, {"sessionCookie": []}]
+SIGNED_IN = [{"bearerAuth": []}, {"sessionCookie": []}]
+WRITE = [{"bearerAuth": ["read_write"]}, {"sessionCookie": []}]
+LIST = [param("page"), param("per_page")]
+LINK_HEADER = {"Link": {"description": "RFC 8288 links to the first, previous, next and "
+                                       "last pages", "schema": {"type": "string"}}}
+
+
+def _operation(operation_id: str, tag: str, summary: str, description: str, access: str,
+               ok: dict, *, parameters: list | None = None, security: list | None = None,
+               errors: tuple[str, ...] = (), conditional: bool = True,
+               status: str = "200") -> dict:
+    responses = {status: ok}
+    if conditional:
+        responses["304"] = response("NotModified")
+    if parameters and any("$ref" in p and p["$ref"].split("/")[-1] in QUERY_NAMES
+                          for p in parameters):
+        responses["400"] = response("BadRequest")
+    responses["401"] = response("Unauthorised")
+    for code, name in (("403", "Forbidden"), ("404", "NotFound"), ("409", "Conflict"),
+                       ("422", "Unprocessable")):
+        if name in errors:
+            responses[code] = response(name)
+    responses["429"] = response("TooManyRequests")
+    return {
+        "operationId": operation_id,
+        "tags": [tag],
+        "summary": summary,
+        "description": description,
+        "x-access": access,
+        "security": security if security is not None else PUBLIC,
+        "parameters": parameters or [],
+        "responses": dict(sorted(responses.items())),
+    }
+
+
+QUERY_NAMES = {name for name, p in PARAMETERS.items() if p["in"] == "query"}
+ANYONE = "Anyone, signed in or not"
+SIGNED_IN_ONLY = "Anyone signed in (a token, or a browser session)"
+FACULTY = "Faculty and admins"
+
+PATHS: dict[str, dict] = {
+    "/": {"get": _operation(
+        "index", "About", "Where things are",
+        "Links to the lists and to this documentation.", ANYONE,
+        _ok("Index", "Where things are"))},
+    "/openapi.json": {"get": _operation(
+        "openapi", "About", "This OpenAPI document",
+        "The OpenAPI 3.1 document that describes the API, for tools that read it.", ANYONE,
+        {"description": "The OpenAPI document", "headers": {"ETag": {
+            "required": True, "schema": {"type": "string"}}},
+         "content": {"application/json": {"schema": {"type": "object"}}}})},
+    "/docs": {"get": _operation(
+        "docs", "About", "The documentation page",
+        "This document as a page to read.", ANYONE,
+        {"description": "The documentation page",
+         "content": {"text/html": {"schema": {"type": "string"}}}}, conditional=False)},
+    "/me": {"get": _operation(
+        "me", "You", "Who you are",
+        "Your name, organisation and roles, and how this call was signed in. For a browser "
+        "session it also gives the CSRF token to send with changes.", SIGNED_IN_ONLY,
+        _ok("Me", "You"), security=SIGNED_IN)},
+    "/me/bookings": {"get": _operation(
+        "my_bookings", "You", "Your bookings",
+        "Everything you have booked, asked for, been nominated to or are waiting for, "
+        "finished ones too, oldest first.", SIGNED_IN_ONLY,
+        _ok("BookingList", "A page of your bookings", LINK_HEADER), parameters=LIST,
+        security=SIGNED_IN)},
+    "/me/bookings/{booking_id}": {
+        "parameters": [param("booking_id")],
+        "get": _operation(
+            "my_booking", "You", "One of your bookings",
+            "One of your own bookings. Anyone else's answers 404.", SIGNED_IN_ONLY,
+            _ok("Booking", "The booking"), security=SIGNED_IN, errors=("NotFound",)),
+        "delete": _operation(
+            "withdraw", "Booking", "Withdraw",
+            "Give up your place, request or place on the waiting list, by the same rules as "
+            "the Withdraw button. A freed place is offered to the first person waiting. "
+            "Needs a read and write token (or a browser session with its CSRF token).",
+            SIGNED_IN_ONLY,
+            {"description": "Withdrawn: the booking as it is now",
+             "content": {"application/json": {"schema": ref("Booking")}}},
+            security=WRITE, errors=("Forbidden", "NotFound", "Conflict", "Unprocessable"),
+            conditional=False),
+    },
+    "/me/calendar": {"get": _operation(
+        "my_calendar", "You", "Your calendar",
+        "Every session you have a place at, by start time, as in your calendar feed: "
+        "courses, webinars, every meeting of your networks and the festival sessions you "
+        "booked. The joining link is there once your place is confirmed.", SIGNED_IN_ONLY,
+        _ok("CalendarEntryList", "A page of your sessions", LINK_HEADER),
+        parameters=[*LIST, param("from"), param("to")], security=SIGNED_IN)},
+    "/courses": {"get": _operation(
+        "courses", "Catalogue", "Courses",
+        "Courses and programmes in the catalogue, by title.", ANYONE,
+        _ok("CourseList", "A page of courses", LINK_HEADER),
+        parameters=[*LIST, param("course_kind"), param("strand")])},
+    "/courses/{course_id}": {
+        "parameters": [param("course_id")],
+        "get": _operation(
+            "course", "Catalogue", "A course", "One course or programme.", ANYONE,
+            _ok("Course", "The course"), errors=("NotFound",))},
+    "/offerings": {"get": _operation(
+        "offerings", "Catalogue", "Cohorts and events, with places left",
+        "Cohorts of courses and events (webinars, networks, the festival), by id, with "
+        "their dates and the places left. With from and to: only those with a session "
+        "starting in that range.", ANYONE,
+        _ok("OfferingList", "A page of offerings", LINK_HEADER),
+        parameters=[*LIST, param("from"), param("to"), param("offering_kind"),
+                    param("offering_status"), param("course")])},
+    "/offerings/{offering_id}": {
+        "parameters": [param("offering_id")],
+        "get": _operation(
+            "offering", "Catalogue", "An offering and its sessions",
+            "One cohort or event, its places left and all its sessions.", ANYONE,
+            _ok("OfferingDetail", "The offering"), errors=("NotFound",))},
+    "/offerings/{offering_id}/bookings": {
+        "parameters": [param("offering_id")],
+        "post": _operation(
+            "book", "Booking", "Book",
+            "Book a place for yourself, by the same rules as the Book button: a place if one "
+            "is free, a request where faculty approve places, a place on the waiting list "
+            "when full. Booking twice, or something closed or by nomination, is refused with "
+            "the same message the page shows. Needs a read and write token (or a browser "
+            "session with its CSRF token).", SIGNED_IN_ONLY,
+            {"description": "Booked (or requested, or waiting): the new booking",
+             "headers": {"Location": {"description": "The booking's address",
+                                      "required": True, "schema": {"type": "string"}}},
+             "content": {"application/json": {"schema": ref("Booking")}}},
+            security=WRITE, errors=("Forbidden", "NotFound", "Conflict", "Unprocessable"),
+            conditional=False, status="201")},
+    "/offerings/{offering_id}/attendance": {
+        "parameters": [param("offering_id")],
+        "get": _operation(
+            "attendance", "Faculty", "Attendance at an offering",
+            "Every attendance recorded at the offering's sessions, by session start then "
+            "record, with how it was recorded.", FACULTY,
+            _ok("AttendanceList", "A page of attendance records", LINK_HEADER),
+            parameters=[*LIST, param("from"), param("to"), param("ics")],
+            security=SIGNED_IN, errors=("Forbidden", "NotFound"))},
+    "/offerings/{offering_id}/completions": {
+        "parameters": [param("offering_id")],
+        "get": _operation(
+            "completions", "Faculty", "Completions on an offering",
+            "Each person holding a place: attendance against the completion rule, feedback, "
+            "sign-off, and whether and when they completed.", FACULTY,
+            _ok("CompletionList", "A page of people's progress", LINK_HEADER),
+            parameters=[*LIST, param("ics")], security=SIGNED_IN,
+            errors=("Forbidden", "NotFound"))},
+    "/sessions": {"get": _operation(
+        "sessions", "Catalogue", "Sessions",
+        "Sessions of cohorts and events, by start time, with places left where a session "
+        "has its own (festival sessions).", ANYONE,
+        _ok("SessionList", "A page of sessions", LINK_HEADER),
+        parameters=[*LIST, param("from"), param("to"), param("offering")])},
+    "/ics/{code}/figures": {
+        "parameters": [param("code")],
+        "get": _operation(
+            "ics_figures", "Figures", "An ICS's figures",
+            "An ICS's people: places, attendance and completions by course and event, "
+            "nominations against its quotas, each person's activity and competency coverage "
+            "beside the region's. A DSU lead sees their own ICS only: any other answers 404. "
+            "Faculty and admins see any ICS.",
+            "DSU leads (their own ICS), faculty and admins",
+            _ok("IcsFigures", "The ICS's figures"),
+            parameters=[param("from"), param("to"), param("course")], security=SIGNED_IN,
+            errors=("Forbidden", "NotFound"))},
+    "/region/figures": {"get": _operation(
+        "region_figures", "Figures", "The region's figures",
+        "Participation by ICS and by month, course completions, feedback scores and the "
+        "uptake of quota places. Without dates: the last twelve months.", FACULTY,
+        _ok("RegionFigures", "The region's figures"),
+        parameters=[param("from"), param("to"), param("course")], security=SIGNED_IN,
+        errors=("Forbidden",))},
+}
+
+TAGS = [
+    {"name": "About", "description": "This API and its documents."},
+    {"name": "Catalogue", "description": "Courses, cohorts, events, sessions and places left: "
+                                         "public, like the catalogue pages."},
+    {"name": "You", "description": "Your own bookings and calendar."},
+    {"name": "Booking", "description": "Booking and withdrawing, by the same rules as the "
+                                       "pages."},
+    {"name": "Faculty", "description": "Registers and completions, for faculty and admins."},
+    {"name": "Figures", "description": "The dashboards' figures: an ICS's for its DSU leads, "
+                                       "the region's for faculty and admins."},
+]
+
+DESCRIPTION = (
+    "The MDSN Learning & Events API: the catalogue, your bookings and calendar, registers "
+    "and completions, and the dashboards' figures, for analysts' tools (Power BI, R, Python) "
+    "and other systems.\n\n"
+    "Sign in with a personal token from your profile, sent as `Authorization: Bearer "
+    "<token>`. Lists come a page at a time; reads carry an `ETag`; errors are RFC 9457 "
+    "problem details."
+)
+
+
+def document() -> dict:
+    """The OpenAPI 3.1 document (a fresh copy each time: callers may change it)."""
+    return deepcopy({
+        "openapi": "3.1.0",
+        "info": {"title": "MDSN Learning & Events API", "version": "1.0.0",
+                 "description": DESCRIPTION},
+        "servers": [{"url": SERVER}],
+        "tags": TAGS,
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "parameters": PARAMETERS,
+            "responses": RESPONSES,
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer",
+                               "description": "A personal API token from your profile. "
+                                              "Read-only tokens cannot book or withdraw."},
+                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "session",
+                                  "description": "A signed-in browser session. Calls that "
+                                                 "change something need the X-CSRFToken "
+                                                 "header too."},
+            },
+        },
+        "x-problem-types": [
+            {"slug": p.slug, "status": p.status, "title": p.title,
+             "description": p.description} for p in PROBLEM_TYPES],
+    })
+
+
+# ---------------------------------------------------------------------------- the docs page
+
+
+def type_text(schema: dict) -> str:
+    """A schema in words, for the documentation page."""
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1]
+    if "allOf" in schema:
+        return " with ".join(type_text(part) for part in schema["allOf"])
+    if "oneOf" in schema:
+        return " or ".join(type_text(part) for part in schema["oneOf"])
+    kind = schema.get("type", "object")
+    kinds = kind if isinstance(kind, list) else [kind]
+    words = []
+    for one in kinds:
+        if one == "array":
+            words.append(f"list of {type_text(schema.get('items', {}))}")
+        elif one == "string" and "format" in schema:
+            words.append({"date-time": "time (UTC)", "date": "date (YYYY-MM-DD)",
+                          "uri": "address"}.get(schema["format"], "text"))
+        else:
+            words.append({"string": "text", "integer": "whole number", "number": "number",
+                          "boolean": "true or false", "null": "null",
+                          "object": "object"}.get(one, one))
+    text = " or ".join(words)
+    if "enum" in schema:
+        text += ": one of " + ", ".join(str(v) for v in schema["enum"])
+    if "minimum" in schema and "maximum" in schema:
+        text += f", {schema['minimum']} to {schema['maximum']}"
+    return text
+
+
+def _resolve(item: dict, components: dict, kind: str) -> dict:
+    if "$ref" in item:
+        return components[kind][item["$ref"].rsplit("/", 1)[-1]]
+    return item
+
+
+def for_page(doc: dict) -> dict:
+    """The document arranged for reading: operations under their tags, parameters and
+    responses resolved, schemas as tables of fields."""
+    components = doc["components"]
+    sections = {tag["name"]: {"name": tag["name"], "description": tag["description"],
+                              "id": "section-" + tag["name"].lower(), "operations": []}
+                for tag in doc["tags"]}
+    for path, item in doc["paths"].items():
+        shared = item.get("parameters", [])
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            parameters = [_resolve(p, components, "parameters")
+                          for p in [*shared, *operation["parameters"]]]
+            responses = []
+            for code, answer in operation["responses"].items():
+                answer = _resolve(answer, components, "responses")
+                content = answer.get("content", {})
+                media, body = next(iter(content.items()), (None, None))
+                text = type_text(body["schema"]) if body else ""
+                target = text.removesuffix("List") if text in components["schemas"] else None
+                if target and text.endswith("List"):
+                    text = f"a page of {target}"
+                responses.append({"code": code, "description": answer["description"],
+                                  "media": media, "schema": text,
+                                  "target": "schema-" + target.lower() if target else None})
+            sections[operation["tags"][0]]["operations"].append({
+                "id": "operation-" + operation["operationId"],
+                "method": method.upper(),
+                "path": doc["servers"][0]["url"] + path,
+                "summary": operation["summary"],
+                "description": operation["description"],
+                "access": operation["x-access"],
+                "writes": method not in ("get", "head"),
+                "parameters": [{"name": p["name"], "in": p["in"], "required": p["required"],
+                                "description": p["description"],
+                                "type": type_text(p["schema"])} for p in parameters],
+                "responses": responses,
+            })
+    schemas = []
+    for name, schema in components["schemas"].items():
+        if name.endswith("List") or "properties" not in schema:
+            continue
+        required = set(schema.get("required", []))
+        schemas.append({"name": name, "id": "schema-" + name.lower(),
+                        "description": schema.get("description", ""),
+                        "fields": [{"name": field, "type": type_text(spec),
+                                    "description": spec.get("description", ""),
+                                    "always": field in required}
+                                   for field, spec in schema["properties"].items()]})
+    return {"sections": list(sections.values()), "schemas": schemas}

@@ -1,0 +1,31 @@
+"""The admins' audit log page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from lms.accounts.models import Role
+from lms.audit import services
+from lms.audit.forms import AuditFilterForm
+from lms.web import add_nav_item, holds, role_required
+
+bp = Blueprint("audit", __name__, url_prefix="/admin")
+
+add_nav_item("Audit log", "audit.log", holds(Role.ADMIN), order=92)
+
+
+@bp.route("/audit")
+@role_required(Role.ADMIN)
+def log():
+    """Every faculty and admin change, newest first, filtered by person, record, change and
+    dates."""
+    form = AuditFilterForm(request.args, models=services.models_in_log())
+    form.validate()
+    page = min(max(form.page.data or 1, 1), 100_000) if not form.page.errors else 1
+    filters = services.AuditFilters(
+        person=form.person.data or "", subject_user_id=form.subject_id,
+        model=form.model.data or "", action=form.action.data or "",
+        starts=form.date_value(form.starts), ends=form.date_value(form.ends))
+    entries, total = services.find_entries(filters, page=page)
+    return render_template("audit/log.html", form=form, entries=entries, total=total,
+                           page=page, per_page=services.PER_PAGE, filters=filters)

@@ -1,0 +1,286 @@
+"""Certificate PDFs: sandboxed templates, a URL fetcher that loads only the app's own static
+files, and WeasyPrint state kept per process.
+
+This module needs no app and no database, so the worker processes of a bulk issue import it
+alone: they get a plain ``context`` dict (see ``context_for``) and return PDF bytes. Each
+process (each thread, in a threaded web server) keeps one ``Renderer``: one sandboxed Jinja
+environment, one ``FontConfiguration`` with the shipped fonts loaded, the stylesheet parsed
+once, and one WeasyPrint image cache.
+
+``render_pdf(certificate)`` is the app's path; ``bare_render(html)`` is a plain WeasyPrint
+call, for the benchmark to compare the two.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import logging
+import mimetypes
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import segno
+import weasyprint
+from jinja2 import BaseLoader, FileSystemLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+from weasyprint.text.fonts import FontConfiguration
+
+from lms.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+STATIC_ROOT = (Path(__file__).resolve().parents[1] / "static").resolve()
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "certificates" / "pdf"
+STYLESHEET = "certificate.css"
+# Documents are rendered against this base, so ``/static/fonts/x.ttf`` in a template or the
+# stylesheet becomes ``https://static.certificate.invalid/static/fonts/x.ttf``, which the
+# fetcher maps to a file under lms/static. ``.invalid`` is reserved (RFC 2606): it names no
+# real host, and the fetcher never opens a connection anyway.
+STATIC_HOST = "static.certificate.invalid"
+BASE_URL = f"https://{STATIC_HOST}/"
+
+TITLES = {
+    "programme": "Certificate of completion",
+    "course": "Certificate of completion",
+    "webinar": "Certificate of attendance",
+    "festival": "Certificate of attendance",
+}
+
+
+class FetchRefused(ValueError):
+    """A certificate asked for something other than one of the app's static files."""
+
+
+class CertificateTemplateError(DomainError):
+    """A certificate template failed to render for a person."""
+
+    def __init__(self, template: str, holder: str, reason: str):
+        super().__init__(
+            f"The certificate template “{template}” could not be rendered for {holder}: "
+            f"{reason}"
+        )
+        self.template = template
+        self.holder = holder
+
+
+def fetch_static(url: str) -> dict:
+    """WeasyPrint's URL fetcher for certificates: files under lms/static, nothing else.
+
+    ``file:``, ``http(s):`` to any real host, ``data:`` and every other scheme are refused
+    with an error (WeasyPrint then leaves the resource out), as are paths that climb out of
+    the static folder.
+    """
+    parts = urlsplit(url)
+    if (parts.scheme != "https" or parts.netloc != STATIC_HOST
+            or not parts.path.startswith("/static/") or parts.query):
+        raise FetchRefused(f"certificates may load only the app's static files, not {url[:80]!r}")
+    relative = unquote(parts.path.removeprefix("/static/"))
+    path = (STATIC_ROOT / relative).resolve()
+    if not path.is_relative_to(STATIC_ROOT) or not path.is_file():
+        raise FetchRefused(f"no static file {relative[:80]!r}")
+    mime_type, _ = mimetypes.guess_type(path.name)
+    if path.suffix in (".ttf", ".otf", ".woff", ".woff2"):
+        mime_type = f"font/{path.suffix[1:]}"
+    return {"string": path.read_bytes(), "mime_type": mime_type, "redirected_url": url}
+
+
+def _long_date(value: str | date) -> str:
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{day.day} {day:%B %Y}"
+
+
+def _hours(value) -> str:
+    """3.0 -> "3", 1.5 -> "1.5"."""
+    text = f"{float(value):.1f}"
+    return text.removesuffix(".0")
+
+
+def qr_png(url: str) -> bytes:
+    """The QR code of ``url`` as a PNG with one pixel per module: the template prints it at
+    its size with ``image-rendering: pixelated``, so it stays sharp at a few hundred bytes
+    (cheaper to lay out than the same code as an SVG path)."""
+    buffer = io.BytesIO()
+    # A fixed mask: any of the eight is valid, and scoring all eight to pick one took a tenth
+    # of a certificate's rendering time.
+    segno.make(url, error="m", micro=False, mask=0).save(buffer, kind="png", scale=1, border=0)
+    return buffer.getvalue()
+
+
+def qr_url(code: str) -> str:
+    """Where a certificate's QR image is, for the fetcher. One address per certificate:
+    WeasyPrint caches images by address."""
+    return f"{BASE_URL}certificate/{code}/qr.png"
+
+
+class Renderer:
+    """One process's (or thread's) rendering state; see the module docstring."""
+
+    def __init__(self, loader: BaseLoader | None = None):
+        self.env = SandboxedEnvironment(
+            loader=loader or FileSystemLoader(TEMPLATE_DIR),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["long_date"] = _long_date
+        self.env.filters["hours"] = _hours
+        self.css_text = (TEMPLATE_DIR / STYLESHEET).read_text(encoding="utf-8")
+        self.font_config = FontConfiguration()
+        self.stylesheet = weasyprint.CSS(string=self.css_text, base_url=BASE_URL,
+                                         url_fetcher=fetch_static,
+                                         font_config=self.font_config)
+        self.cache: dict = {}
+
+    def html(self, context: dict, *, qr: bool = True, standalone: bool = False) -> str:
+        """The certificate as HTML. ``qr=False`` leaves the QR code out (the check made at
+        issue, which must be quick); ``standalone`` inlines the stylesheet and the QR code
+        (for ``bare_render``, which has neither the fetcher nor the parsed stylesheet)."""
+        name = context["template"]
+        qr_src = ""
+        if qr and standalone:
+            qr_src = "data:image/png;base64," + base64.b64encode(
+                qr_png(context["verify_url"])).decode()
+        elif qr:
+            qr_src = qr_url(context["code"])
+        try:
+            template = self.env.get_template(f"{name}.html")
+            return template.render(
+                c=context,
+                heading=TITLES.get(name, "Certificate"),
+                qr_src=qr_src,
+                inline_css=Markup(self.css_text) if standalone else None,  # noqa: S704
+            )
+        except Exception as error:  # noqa: BLE001 - any template failure is reported
+            raise CertificateTemplateError(
+                f"{name}.html", context.get("holder_name", "?"),
+                f"{type(error).__name__}: {error}") from error
+
+    def pdf(self, html: str, *, images: dict[str, bytes] | None = None, holder: str = "?",
+            template: str = "?") -> bytes:
+        """HTML to PDF with this process's fonts, stylesheet and cache. ``images`` are PNGs
+        made for this certificate (its QR code), by address: the fetcher serves those and
+        the static files, nothing else."""
+        images = images or {}
+
+        def fetch(url: str) -> dict:
+            if url in images:
+                return {"string": images[url], "mime_type": "image/png", "redirected_url": url}
+            return fetch_static(url)
+
+        try:
+            document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=fetch)
+            return document.write_pdf(stylesheets=[self.stylesheet],
+                                      font_config=self.font_config, cache=self.cache)
+        except Exception as error:  # noqa: BLE001 - any WeasyPrint failure is reported
+            raise CertificateTemplateError(template, holder,
+                                           f"{type(error).__name__}: {error}") from error
+        finally:
+            self._forget(images)
+
+    def _forget(self, images: dict[str, bytes]) -> None:
+        """Keep the cache for what is shared (static images), not each certificate's QR
+        code, so a long run's memory stays flat."""
+        if not images:
+            return
+        ids = {hashlib.md5(url.encode(), usedforsecurity=False).hexdigest() for url in images}
+        for key in [k for k in self.cache
+                    if k in images or (isinstance(k, str) and k[:32] in ids)]:
+            del self.cache[key]
+        if len(self.cache) > 256:  # a safety net, whatever WeasyPrint's keys become
+            self.cache.clear()
+
+
+_local = threading.local()
+
+
+def renderer() -> Renderer:
+    """This thread's renderer, made on first use. (WeasyPrint's font configuration is not
+    safe to share between threads, so a threaded web server has one per thread.)"""
+    current = getattr(_local, "renderer", None)
+    if current is None:
+        current = _local.renderer = Renderer()
+    return current
+
+
+@contextmanager
+def using(loader: BaseLoader) -> Iterator[Renderer]:
+    """Render with other templates for a while (tests: a broken or hostile template)."""
+    before = getattr(_local, "renderer", None)
+    _local.renderer = Renderer(loader)
+    try:
+        yield _local.renderer
+    finally:
+        _local.renderer = before
+
+
+def render_context(context: dict) -> bytes:
+    """A certificate's PDF from its plain context (see ``context_for``)."""
+    current = renderer()
+    html = current.html(context)
+    return current.pdf(html, images={qr_url(context["code"]): qr_png(context["verify_url"])},
+                       holder=context["holder_name"], template=f"{context['template']}.html")
+
+
+def render_job(context: dict) -> tuple[int, bytes | None, str]:
+    """A bulk-issue worker's task: (certificate id, PDF or None, error message)."""
+    try:
+        return context["id"], render_context(context), ""
+    except CertificateTemplateError as error:
+        return context["id"], None, error.message
+
+
+def warm_up() -> None:
+    """Pool initializer: load fonts and parse the stylesheet before the first task."""
+    renderer()
+
+
+# ---------------------------------------------------------------------------- with the app
+
+
+def context_for(certificate, verify_url: str) -> dict:
+    """Everything a template may print, as plain data: templates never see the database."""
+    return {
+        "id": certificate.id,
+        "template": certificate.template,
+        "serial": certificate.serial,
+        "code": certificate.code,
+        "verify_url": verify_url,
+        "holder_name": certificate.holder_name,
+        "achievement": certificate.achievement,
+        "title": certificate.title,
+        "achieved_on": certificate.achieved_on.isoformat(),
+        "cpd_hours": str(certificate.cpd_hours),
+        "details": dict(certificate.details or {}),
+        "revoked": not certificate.is_live,
+    }
+
+
+def certificate_context(certificate) -> dict:
+    """``context_for`` with the public verification address on ``BASE_URL``."""
+    from lms.notifications.services import link
+
+    return context_for(certificate, link("certificates.verify", code=certificate.code))
+
+
+def certificate_html(certificate, *, standalone: bool = False) -> str:
+    """The certificate's HTML as the app renders it (``standalone``: stylesheet inlined)."""
+    return renderer().html(certificate_context(certificate), standalone=standalone)
+
+
+def render_pdf(certificate) -> bytes:
+    """Render a certificate's PDF through the app's path (always renders; see
+    ``lms.certificates.services.pdf_of`` for the stored copy)."""
+    return render_context(certificate_context(certificate))
+
+
+def bare_render(html: str) -> bytes:
+    """A plain WeasyPrint call, for the benchmark's comparison."""
+    return weasyprint.HTML(string=html).write_pdf()

@@ -1,0 +1,689 @@
+"""Certificates: who may have one (completion decides), issuing, revoking and reissuing,
+verification, PDFs and zips.
+
+Services validate, raise domain errors, queue emails and flush; views and the CLI commit.
+Issuing checks that the template renders (as HTML, quickly) before anything is written, and
+the unique index on live certificates makes issuing idempotent whatever runs it twice. PDFs
+are rendered later (lazily on download, or by a bulk issue's worker processes), never inside
+the transaction that completes someone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from io import RawIOBase
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+
+from lms.accounts.models import User
+from lms.attendance.models import ATTENDED, Attendance, Completion
+from lms.certificates import rendering
+from lms.certificates.models import (
+    Certificate,
+    CertificatePdf,
+    CertificateStatus,
+    CertificateTemplate,
+    SerialCounter,
+    TemplateChoice,
+)
+from lms.clock import to_london, utcnow
+from lms.errors import DomainError, NotAllowed, NotFound
+from lms.extensions import begin_write, db
+from lms.notifications.services import link, queue_email
+from lms.offerings.models import (
+    Booking,
+    BookingState,
+    Enrolment,
+    Offering,
+    Session,
+    SessionStatus,
+)
+from lms.offerings.services import can_manage
+
+log = logging.getLogger(__name__)
+
+T = CertificateTemplate
+ACHIEVEMENTS = {
+    T.PROGRAMME: "Completed the development programme",
+    T.COURSE: "Completed the course",
+    T.WEBINAR: "Attended",
+    T.FESTIVAL: "Attended the festival",
+}
+KIND_LABELS = {"webinar": "Webinar", "network": "Network meetings", "festival": "Festival"}
+
+
+class NotEligible(DomainError):
+    """The person has not completed, so may not have a certificate."""
+
+
+class AlreadyIssued(DomainError):
+    """The person already has a live certificate for this completion."""
+
+
+# ---------------------------------------------------------------------------- templates
+
+
+def default_template(offering: Offering) -> str:
+    """Programmes get the programme template, short courses the course one, webinars and
+    network meetings the webinar (attendance) one, the festival its own."""
+    course = getattr(offering, "course", None)
+    if course is not None:
+        return T.PROGRAMME if course.kind == "programme" else T.COURSE
+    if offering.kind == "festival":
+        return T.FESTIVAL
+    if offering.kind in ("webinar", "network"):
+        return T.WEBINAR
+    return T.COURSE
+
+
+def _choice_for(offering: Offering) -> TemplateChoice | None:
+    course = getattr(offering, "course", None)
+    if course is not None:
+        return db.session.scalar(select(TemplateChoice).where(
+            TemplateChoice.course_id == course.id))
+    return db.session.scalar(select(TemplateChoice).where(
+        TemplateChoice.offering_id == offering.id))
+
+
+def template_for(offering: Offering) -> str:
+    """The template this offering's certificates use: its course's (or event's) choice,
+    else the default for its kind."""
+    choice = _choice_for(offering)
+    return choice.template if choice is not None else default_template(offering)
+
+
+def choose_template(actor: User, offering: Offering, template: str) -> None:
+    """Faculty pick the template: for a cohort it is the course's choice (all its cohorts);
+    for an event, the event's. Certificates already issued keep theirs."""
+    if not can_manage(actor, offering):
+        raise NotAllowed("Only faculty can choose certificate templates")
+    if template not in set(T):
+        raise DomainError("Choose one of the certificate templates", "template")
+    write_lock()
+    choice = _choice_for(offering)
+    if template == default_template(offering):
+        if choice is not None:
+            db.session.delete(choice)
+    else:
+        if choice is None:
+            course = getattr(offering, "course", None)
+            choice = TemplateChoice(course_id=course.id if course is not None else None,
+                                    offering_id=None if course is not None else offering.id)
+            db.session.add(choice)
+        choice.template = template
+    db.session.flush()
+
+
+# ---------------------------------------------------------------------------- look-ups
+
+
+# What the pages show of a certificate besides its own columns, loaded with it: templates
+# never query.
+SHOWN = (selectinload(Certificate.replaced_by), selectinload(Certificate.issued_by),
+         selectinload(Certificate.revoked_by), selectinload(Certificate.offering))
+
+
+def get_certificate(certificate_id: int) -> Certificate:
+    certificate = db.session.scalar(select(Certificate).where(Certificate.id == certificate_id)
+                                    .options(*SHOWN))
+    if certificate is None:
+        raise NotFound("No such certificate")
+    return certificate
+
+
+def get_by_code(code: str) -> Certificate:
+    """The certificate a verification code belongs to (``NotFound`` for any other)."""
+    code = (code or "").strip()
+    certificate = None
+    if 0 < len(code) <= 43:
+        certificate = db.session.scalar(select(Certificate).where(Certificate.code == code)
+                                        .options(selectinload(Certificate.replaced_by)))
+    if certificate is None:
+        raise NotFound("No certificate has this verification code")
+    return certificate
+
+
+def own_certificate(user: User, certificate_id: int) -> Certificate:
+    """A certificate its holder may download: theirs and live. Anyone else's is 'not found'.
+    Faculty may download any."""
+    certificate = db.session.get(Certificate, certificate_id)
+    if certificate is None:
+        raise NotFound("No such certificate")
+    if can_manage(user, certificate.offering):
+        return certificate
+    if certificate.user_id != user.id or not certificate.is_live:
+        raise NotFound("No such certificate")
+    return certificate
+
+
+def my_certificates(user: User) -> list[Certificate]:
+    """A person's certificates, newest first, revoked ones included (they say so)."""
+    return list(db.session.scalars(
+        select(Certificate).where(Certificate.user_id == user.id)
+        .options(selectinload(Certificate.replaced_by))
+        .order_by(Certificate.achieved_on.desc(), Certificate.id.desc())))
+
+
+def live_certificate(completion_id: int) -> Certificate | None:
+    return db.session.scalar(select(Certificate).where(
+        Certificate.completion_id == completion_id,
+        Certificate.status == CertificateStatus.ISSUED))
+
+
+def history(certificate: Certificate) -> list[Certificate]:
+    """Every certificate ever issued for the same completion, oldest first."""
+    return list(db.session.scalars(
+        select(Certificate).where(Certificate.completion_id == certificate.completion_id)
+        .options(*SHOWN).order_by(Certificate.id)))
+
+
+def completion_of(enrolment: Enrolment) -> Completion | None:
+    return db.session.scalar(select(Completion).where(Completion.enrolment_id == enrolment.id))
+
+
+def eligible_completions(offering_id: int) -> list[Completion]:
+    """Everyone who has completed the offering: they are the ones a certificate is for."""
+    return list(db.session.scalars(
+        select(Completion).join(Enrolment, Completion.enrolment_id == Enrolment.id)
+        .where(Enrolment.offering_id == offering_id).order_by(Completion.id)))
+
+
+def count_eligible(offering_id: int) -> int:
+    return db.session.scalar(
+        select(func.count(Completion.id)).join(Enrolment, Completion.enrolment_id == Enrolment.id)
+        .where(Enrolment.offering_id == offering_id)) or 0
+
+
+def count_rendered(offering_id: int) -> int:
+    """Live certificates of the offering whose PDF is stored."""
+    return db.session.scalar(
+        select(func.count(Certificate.id))
+        .join(CertificatePdf, CertificatePdf.certificate_id == Certificate.id)
+        .where(Certificate.offering_id == offering_id,
+               Certificate.status == CertificateStatus.ISSUED)) or 0
+
+
+def missing_completion_ids(offering_id: int) -> list[int]:
+    """Completions of the offering without a live certificate."""
+    live = select(Certificate.completion_id).where(
+        Certificate.offering_id == offering_id, Certificate.status == CertificateStatus.ISSUED)
+    return list(db.session.scalars(
+        select(Completion.id).join(Enrolment, Completion.enrolment_id == Enrolment.id)
+        .where(Enrolment.offering_id == offering_id, Completion.id.not_in(live))
+        .order_by(Completion.id)))
+
+
+def unrendered_ids(offering_id: int) -> list[int]:
+    """Live certificates of the offering without a stored PDF."""
+    stored = select(CertificatePdf.certificate_id)
+    return list(db.session.scalars(
+        select(Certificate.id).where(Certificate.offering_id == offering_id,
+                                     Certificate.status == CertificateStatus.ISSUED,
+                                     Certificate.id.not_in(stored))
+        .order_by(Certificate.id)))
+
+
+@dataclass
+class OfferingRow:
+    """One line of faculty's list of offerings with completions."""
+
+    offering: Offering
+    completed: int
+    issued: int
+    last_completed_at: datetime
+
+
+def offerings_with_completions() -> list[OfferingRow]:
+    """Every offering someone has completed, most recent completion first, with how many
+    completed and how many hold a valid certificate. Three queries."""
+    completed = db.session.execute(
+        select(Enrolment.offering_id, func.count(Completion.id), func.max(Completion.completed_at))
+        .join(Completion, Completion.enrolment_id == Enrolment.id)
+        .group_by(Enrolment.offering_id)
+    ).all()
+    issued = dict(db.session.execute(
+        select(Certificate.offering_id, func.count(Certificate.id))
+        .where(Certificate.status == CertificateStatus.ISSUED)
+        .group_by(Certificate.offering_id)
+    ).all())
+    offerings = {o.id: o for o in db.session.scalars(
+        select(Offering).where(Offering.id.in_([row[0] for row in completed])))}
+    rows = [OfferingRow(offerings[oid], n, issued.get(oid, 0), last)
+            for oid, n, last in completed if oid in offerings]
+    rows.sort(key=lambda row: row.last_completed_at, reverse=True)
+    return rows
+
+
+class PersonRow:
+    """One line of faculty's certificates page."""
+
+    def __init__(self, enrolment: Enrolment, completion: Completion | None,
+                 certificate: Certificate | None, rendered: bool):
+        self.enrolment = enrolment
+        self.completion = completion
+        self.certificate = certificate
+        self.rendered = rendered
+
+
+def people_for(offering: Offering) -> list[PersonRow]:
+    """Everyone who completed or holds a place, with their live certificate if any. Four
+    queries, whatever the number of people."""
+    enrolments = list(db.session.scalars(
+        select(Enrolment).join(User, Enrolment.user_id == User.id)
+        .where(Enrolment.offering_id == offering.id,
+               Enrolment.state.in_(("enrolled", "completed")))
+        .order_by(User.full_name)))
+    ids = [e.id for e in enrolments]
+    completions = {c.enrolment_id: c for c in db.session.scalars(
+        select(Completion).where(Completion.enrolment_id.in_(ids)))}
+    live = {c.completion_id: c for c in db.session.scalars(
+        select(Certificate).where(Certificate.offering_id == offering.id,
+                                  Certificate.status == CertificateStatus.ISSUED))}
+    rendered = set(db.session.scalars(
+        select(CertificatePdf.certificate_id).where(
+            CertificatePdf.certificate_id.in_([c.id for c in live.values()]))))
+    rows = []
+    for e in enrolments:
+        completion = completions.get(e.id)
+        certificate = live.get(completion.id) if completion else None
+        rows.append(PersonRow(e, completion, certificate,
+                              certificate is not None and certificate.id in rendered))
+    return rows
+
+
+# ---------------------------------------------------------------------------- issuing
+
+
+def write_lock() -> None:
+    """``begin_write``, unless this transaction already holds the write lock (calling it
+    again in a transaction that has only read would roll back, savepoints included)."""
+    session = db.session()
+    if (session.in_transaction()
+            and session.connection().get_execution_options().get("lms_immediate")):
+        return
+    begin_write()
+
+
+def _next_serials(year: int, n: int = 1) -> list[str]:
+    """``n`` new serials, MDSN-<year>-<number>: one counter row per year, moved on atomically
+    (an upsert), so concurrent issuers never share a number. A rolled-back issue leaves a
+    gap, which is fine."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(SerialCounter).values(year=year, last=n)
+        .on_conflict_do_update(index_elements=[SerialCounter.year],
+                               set_={"last": SerialCounter.last + n})
+        .returning(SerialCounter.last)
+    )
+    last = db.session.execute(stmt).scalar_one()
+    return [f"MDSN-{year}-{number:06d}" for number in range(last - n + 1, last + 1)]
+
+
+def _hours_between(start: datetime, end: datetime) -> Decimal:
+    return (Decimal((end - start).total_seconds()) / Decimal(3600)).quantize(Decimal("0.1"))
+
+
+def _sessions_attended(offering: Offering, user_ids: list[int],
+                       until: datetime) -> dict[int, list[Session]]:
+    """Per person, the offering's sessions they were marked at (present or late). Without a
+    register (older data): the sessions they booked (festival), or every session held. Two
+    queries, however many people."""
+    attended: dict[int, list[Session]] = {}
+    for user_id, session in db.session.execute(
+        select(Attendance.user_id, Session).join(Attendance, Attendance.session_id == Session.id)
+        .where(Session.offering_id == offering.id, Attendance.user_id.in_(user_ids),
+               Attendance.status.in_(ATTENDED), Session.status != SessionStatus.CANCELLED)
+        .order_by(Session.starts_at)
+    ).all():
+        attended.setdefault(user_id, []).append(session)
+    held = [s for s in offering.live_sessions if s.ends_at <= until]
+    booked: dict[int, set[int]] = {}
+    if offering.kind == "festival":
+        for user_id, session_id in db.session.execute(
+            select(Booking.user_id, Booking.session_id).join(
+                Session, Booking.session_id == Session.id)
+            .where(Session.offering_id == offering.id, Booking.user_id.in_(user_ids),
+                   Booking.state == BookingState.BOOKED)
+        ).all():
+            booked.setdefault(user_id, set()).add(session_id)
+    for user_id in user_ids:
+        if user_id not in attended:
+            attended[user_id] = ([s for s in held if s.id in booked.get(user_id, set())]
+                                 if offering.kind == "festival" else held)
+    return attended
+
+
+def _snapshot(completion: Completion, template: str, sessions: list[Session]) -> dict:
+    """What the certificate will say, fixed at issue."""
+    enrolment = completion.enrolment
+    offering = enrolment.offering
+    person = enrolment.user
+    course = getattr(offering, "course", None)
+    details: dict = {}
+    if course is not None:
+        title = f"{course.title} ({offering.name})"
+        cpd = Decimal(course.cpd_hours or 0)
+        details.update(kind_label=course.kind_label, strand=course.strand_label)
+    else:
+        title = offering.title
+        cpd = sum((_hours_between(s.starts_at, s.ends_at) for s in sessions), Decimal("0"))
+        details["kind_label"] = KIND_LABELS.get(offering.kind, "Event")
+    details["sessions"] = [
+        {"title": s.title or offering.title, "date": to_london(s.starts_at).date().isoformat(),
+         "hours": str(_hours_between(s.starts_at, s.ends_at))}
+        for s in sessions
+    ]
+    # The day it was achieved: the last session held by the time of completion (completion
+    # itself may fire a day later, in the scheduler's pass).
+    ended = [s.ends_at for s in offering.live_sessions if s.ends_at <= completion.completed_at]
+    achieved = max(ended) if ended else completion.completed_at
+    achievement = ACHIEVEMENTS[T(template)]
+    if template == T.WEBINAR and offering.kind == "webinar":
+        achievement = "Attended the webinar"
+    elif template == T.WEBINAR and offering.kind == "network":
+        achievement = "Attended the network's meetings"
+    return {
+        "template": template,
+        "holder_name": person.full_name,
+        "achievement": achievement,
+        "title": title[:300],
+        "achieved_on": to_london(achieved).date(),
+        "cpd_hours": cpd,
+        "details": details,
+    }
+
+
+def _email_issued(certificate: Certificate, replaces: Certificate | None = None) -> None:
+    queue_email(
+        certificate.user.email, f"Your certificate: {certificate.title}",
+        "certificates/issued", person=certificate.user, certificate=certificate,
+        replaces=replaces,
+        download_url=link("certificates.download", id=certificate.id),
+        certificates_url=link("certificates.mine"),
+        verify_url=link("certificates.verify", code=certificate.code),
+    )
+
+
+def _build(completion: Completion, actor: User | None, template: str,
+           sessions: list[Session]) -> Certificate:
+    """A certificate for a completion, not yet added, with a placeholder serial, after
+    checking that its template renders (as HTML: quick)."""
+    certificate = Certificate(
+        completion_id=completion.id, user_id=completion.enrolment.user_id,
+        offering_id=completion.enrolment.offering_id, serial="MDSN-0000-000000",
+        code=secrets.token_urlsafe(16), status=CertificateStatus.ISSUED, issued_at=utcnow(),
+        issued_by_id=actor.id if actor else None,
+        **_snapshot(completion, template, sessions),
+    )
+    rendering.renderer().html(rendering.context_for(certificate, "https://verify.invalid/"),
+                              qr=False)
+    return certificate
+
+
+def issue_certificate(completion: Completion, actor: User | None = None, *,
+                      notify: bool = True, replaces: Certificate | None = None) -> Certificate:
+    """Issue the certificate for a completion and email its holder a link.
+
+    ``actor`` is the faculty member issuing it, or None when the system does (on completion,
+    in a bulk issue, from the CLI). Raises ``AlreadyIssued`` if a live certificate exists and
+    ``CertificateTemplateError`` (naming the template and the person) if the template does
+    not render, before anything is written; the caller rolls back in any case, so nothing is
+    half-issued.
+    """
+    offering = completion.enrolment.offering
+    if actor is not None and not can_manage(actor, offering):
+        raise NotAllowed("Only faculty can issue certificates")
+    write_lock()
+    existing = live_certificate(completion.id)
+    if existing is not None:
+        raise AlreadyIssued(f"{completion.enrolment.user.full_name} already has certificate "
+                            f"{existing.serial}")
+    user_id = completion.enrolment.user_id
+    sessions = _sessions_attended(offering, [user_id], completion.completed_at)[user_id]
+    certificate = _build(completion, actor, template_for(offering), sessions)
+    certificate.serial = _next_serials(to_london(certificate.issued_at).year)[0]
+    db.session.add(certificate)
+    certificate.replaces = replaces
+    db.session.flush()
+    if notify:
+        _email_issued(certificate, replaces)
+    return certificate
+
+
+def issue_many(completion_ids: list[int], actor: User | None = None, *,
+               notify: bool = True) -> list[Certificate]:
+    """Bulk issue: the certificates of these completions (of one offering) that have none,
+    with the same rules as ``issue_certificate`` in a handful of queries. All or nothing:
+    a template that fails stops it before anything is written. If another process issued
+    some of them meanwhile, falls back to one at a time (``ensure_certificate``). Returns
+    the new certificates."""
+    write_lock()
+    completions = list(db.session.scalars(
+        select(Completion).where(Completion.id.in_(completion_ids),
+                                 Completion.id.not_in(select(Certificate.completion_id).where(
+                                     Certificate.status == CertificateStatus.ISSUED)))
+        .options(joinedload(Completion.enrolment)).order_by(Completion.id)))
+    if not completions:
+        return []
+    offering = completions[0].enrolment.offering
+    if any(c.enrolment.offering_id != offering.id for c in completions):
+        raise ValueError("issue_many takes the completions of one offering")
+    if actor is not None and not can_manage(actor, offering):
+        raise NotAllowed("Only faculty can issue certificates")
+    template = template_for(offering)
+    until = max(c.completed_at for c in completions)
+    sessions = _sessions_attended(offering, [c.enrolment.user_id for c in completions], until)
+    certificates = [_build(c, actor, template, sessions[c.enrolment.user_id])
+                    for c in completions]
+    year = to_london(utcnow()).year
+    try:
+        with db.session.begin_nested():
+            for certificate, serial in zip(certificates, _next_serials(year, len(certificates)),
+                                           strict=True):
+                certificate.serial = serial
+            db.session.add_all(certificates)
+            db.session.flush()
+    except IntegrityError:
+        issued = [ensure_certificate(c, actor, notify=notify) for c in completions]
+        return [certificate for certificate, new in issued if new]
+    if notify:
+        for certificate in certificates:
+            _email_issued(certificate)
+    return certificates
+
+
+def issue_for(actor: User, enrolment: Enrolment) -> Certificate:
+    """Faculty issue one person's certificate. Only people who completed are eligible."""
+    if not can_manage(actor, enrolment.offering):
+        raise NotAllowed("Only faculty can issue certificates")
+    completion = completion_of(enrolment)
+    if completion is None:
+        raise NotEligible(f"{enrolment.user.full_name} has not completed "
+                          f"{enrolment.offering.title}, so cannot have a certificate yet")
+    return issue_certificate(completion, actor)
+
+
+def ensure_certificate(completion: Completion, actor: User | None = None, *,
+                       notify: bool = True) -> tuple[Certificate, bool]:
+    """The live certificate for a completion, issuing it if there is none. Safe to call
+    again, and against a concurrent issuer: the second insert fails on the unique index
+    inside a savepoint and the winner's certificate is returned. (Certificate, new?)"""
+    write_lock()
+    existing = live_certificate(completion.id)
+    if existing is not None:
+        return existing, False
+    try:
+        with db.session.begin_nested():
+            return issue_certificate(completion, actor, notify=notify), True
+    except IntegrityError:
+        existing = live_certificate(completion.id)
+        if existing is None:
+            raise
+        return existing, False
+
+
+def issue_on_completion(completion: Completion) -> None:
+    """The completion hook: issue the certificate in the completing transaction. A failure
+    here (a broken template) must not undo the completion: it is logged, the savepoint
+    leaves nothing behind, and faculty can issue later from the certificates page."""
+    try:
+        ensure_certificate(completion)
+    except DomainError as error:
+        log.warning("certificate not issued on completion %s: %s", completion.id, error.message)
+    except Exception:  # noqa: BLE001 - certificates must never stop a register being saved
+        log.exception("certificate not issued on completion %s", completion.id)
+
+
+def _reason(reason: str) -> str:
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise DomainError("Give a reason", "reason")
+    if len(reason) > 1000:
+        raise DomainError("The reason must be 1,000 characters or fewer", "reason")
+    return reason
+
+
+def revoke(actor: User, certificate: Certificate, reason: str, *, notify: bool = True) -> None:
+    """Faculty revoke a certificate, saying why. The row stays; verification shows
+    'revoked'."""
+    if not can_manage(actor, certificate.offering):
+        raise NotAllowed("Only faculty can revoke certificates")
+    reason = _reason(reason)
+    if not certificate.is_live:
+        raise DomainError(f"Certificate {certificate.serial} is already revoked")
+    write_lock()
+    certificate.status = CertificateStatus.REVOKED
+    certificate.revoked_at = utcnow()
+    certificate.revoked_by_id = actor.id
+    certificate.revoked_reason = reason
+    db.session.flush()
+    if notify:
+        queue_email(certificate.user.email, f"Your certificate has been revoked: "
+                    f"{certificate.title}", "certificates/revoked",
+                    person=certificate.user, certificate=certificate,
+                    certificates_url=link("certificates.mine"))
+
+
+def reissue(actor: User, certificate: Certificate, reason: str) -> Certificate:
+    """Replace a certificate with a new one (new serial and code, what it says taken afresh,
+    e.g. after a name is corrected). The old one is revoked, and kept."""
+    if not can_manage(actor, certificate.offering):
+        raise NotAllowed("Only faculty can reissue certificates")
+    reason = _reason(reason)
+    if certificate.replaced_by is not None:
+        raise DomainError(f"Certificate {certificate.serial} was already replaced by "
+                          f"{certificate.replaced_by.serial}")
+    if certificate.is_live:
+        revoke(actor, certificate, f"Reissued: {reason}", notify=False)
+    elif live_certificate(certificate.completion_id) is not None:
+        raise DomainError("This person already has a live certificate for this; reissue "
+                          "that one instead")
+    return issue_certificate(certificate.completion, actor, replaces=certificate)
+
+
+# ---------------------------------------------------------------------------- PDFs
+
+
+def stored_pdf(certificate_id: int) -> bytes | None:
+    return db.session.scalar(select(CertificatePdf.pdf).where(
+        CertificatePdf.certificate_id == certificate_id))
+
+
+def store_pdfs(pdfs: list[tuple[int, bytes]]) -> None:
+    """Keep rendered PDFs, (certificate id, bytes) each, in one statement. A PDF another
+    process stored first is left as it is. (Core, not ORM: a batch of thousands never
+    holds the bytes in the session.)"""
+    if not pdfs:
+        return
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = utcnow()
+    db.session.execute(
+        insert(CertificatePdf).on_conflict_do_nothing(
+            index_elements=[CertificatePdf.certificate_id]),
+        [{"certificate_id": i, "pdf": pdf, "size": len(pdf), "rendered_at": now}
+         for i, pdf in pdfs],
+    )
+
+
+def pdf_of(certificate: Certificate, *, store: bool = True) -> bytes:
+    """The certificate's PDF: the stored one, or rendered now (and stored, unless told not
+    to: the caller commits)."""
+    pdf = stored_pdf(certificate.id)
+    if pdf is None:
+        pdf = rendering.render_pdf(certificate)
+        if store and certificate.is_live:
+            write_lock()
+            store_pdfs([(certificate.id, pdf)])
+    return pdf
+
+
+def filename_of(certificate: Certificate) -> str:
+    """A safe file name such as ``MDSN-2026-000123 Lena Learner.pdf`` (accents dropped:
+    "Zoë" is "Zoe", so the header stays plain ASCII)."""
+    plain = unicodedata.normalize("NFKD", certificate.holder_name).encode("ascii", "ignore")
+    name = re.sub(r"[^A-Za-z0-9 .'-]+", "", plain.decode()).strip() or "certificate"
+    return f"{certificate.serial} {name[:60]}.pdf"
+
+
+class _Sink(RawIOBase):
+    """An unseekable buffer that zipfile writes into and the response drains."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        return data
+
+
+def zip_stream(files: Iterable[tuple[str, bytes]]) -> Iterator[bytes]:
+    """Yield a zip of ``files`` piece by piece: each file as soon as it is written, so the
+    whole archive is never in memory. Stored, not deflated: PDFs are compressed already."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in files:
+            archive.writestr(name, data)
+            yield sink.take()
+    yield sink.take()
+
+
+def offering_pdfs(offering: Offering) -> Iterator[tuple[str, bytes]]:
+    """(file name, PDF) of each live certificate of the offering, loaded one at a time;
+    any not yet rendered are rendered on the way (and not stored: this runs while the
+    response streams)."""
+    ids = list(db.session.scalars(
+        select(Certificate.id).where(Certificate.offering_id == offering.id,
+                                     Certificate.status == CertificateStatus.ISSUED)
+        .order_by(Certificate.serial)))
+    for certificate_id in ids:
+        certificate = db.session.get(Certificate, certificate_id)
+        pdf = stored_pdf(certificate_id) or rendering.render_pdf(certificate)
+        yield filename_of(certificate), pdf
+        db.session.expunge(certificate)
+
+
+def count_live(offering_id: int) -> int:
+    return db.session.scalar(select(func.count(Certificate.id)).where(
+        Certificate.offering_id == offering_id,
+        Certificate.status == CertificateStatus.ISSUED)) or 0

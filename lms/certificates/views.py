@@ -1,0 +1,264 @@
+"""Certificate pages: My certificates and downloads, the public verification page, and
+faculty's certificates page for an offering (template, issue, bulk issue with progress, zip,
+revoke and reissue)."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from lms.accounts.models import Role
+from lms.certificates import bulk, services
+from lms.certificates.forms import ReasonForm, TemplateForm, VerifyForm
+from lms.certificates.models import TEMPLATE_LABELS
+from lms.certificates.rendering import CertificateTemplateError
+from lms.errors import DomainError, NotFound
+from lms.extensions import db
+from lms.offerings.services import can_manage, get_enrolment, get_offering
+from lms.web import EmptyForm, role_required, show_error
+
+bp = Blueprint("certificates", __name__)
+faculty = role_required(Role.FACULTY, Role.ADMIN)
+
+
+
+def _or_404(load, *args):
+    try:
+        return load(*args)
+    except NotFound:
+        abort(404)
+
+
+def _pdf_response(pdf: bytes, filename: str) -> Response:
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "private, no-store",
+    })
+
+
+# ---------------------------------------------------------------------------- learners
+
+
+@bp.route("/my-certificates")
+@login_required
+def mine():
+    """A person's certificates, with downloads."""
+    return render_template("certificates/mine.html",
+                           certificates=services.my_certificates(current_user))
+
+
+@bp.route("/certificates/<int:id>/pdf")
+@login_required
+def download(id: int):
+    """Download a certificate: the holder (while it is valid) or faculty. Else 404."""
+    certificate = _or_404(services.own_certificate, current_user, id)
+    try:
+        pdf = services.pdf_of(certificate)
+    except CertificateTemplateError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        if can_manage(current_user, certificate.offering):
+            return redirect(url_for("certificates.detail", id=id))
+        return redirect(url_for("certificates.mine"))
+    filename = services.filename_of(certificate)
+    db.session.commit()
+    return _pdf_response(pdf, filename)
+
+
+# ---------------------------------------------------------------------------- verification
+
+
+@bp.route("/verify")
+def verify_form():
+    """Type a verification code (or arrive with ``?code=``)."""
+    form = VerifyForm(request.args)
+    code = (form.code.data or "").strip()
+    if code:
+        return redirect(url_for("certificates.verify", code=code))
+    return render_template("certificates/verify_form.html", form=form)
+
+
+@bp.route("/verify/<code>")
+def verify(code: str):
+    """Public: the holder's name, what was achieved, the date, valid or revoked. No more."""
+    try:
+        certificate = services.get_by_code(code)
+    except NotFound:
+        return render_template("certificates/verify_unknown.html", form=VerifyForm()), 404
+    return render_template("certificates/verify.html", certificate=certificate)
+
+
+# ---------------------------------------------------------------------------- faculty
+
+
+@bp.route("/faculty/certificates")
+@faculty
+def faculty_index():
+    """Offerings people have completed, with their certificates so far."""
+    return render_template("certificates/faculty_index.html",
+                           rows=services.offerings_with_completions())
+
+
+def _offering_page(offering, template_form=None, status: int = 200):
+    batch = bulk.latest_batch(offering.id)
+    return render_template(
+        "certificates/offering.html", offering=offering,
+        rows=services.people_for(offering), template=services.template_for(offering),
+        default_template=services.default_template(offering), labels=TEMPLATE_LABELS,
+        template_form=template_form or TemplateForm(template=services.template_for(offering)),
+        batch=batch, progress=bulk.progress_of(batch) if batch else None,
+        live=services.count_live(offering.id), form=EmptyForm(),
+    ), status
+
+
+@bp.route("/faculty/offerings/<int:id>/certificates")
+@faculty
+def offering(id: int):
+    """An offering's certificates: who completed, who has one, the template, bulk issue."""
+    return _offering_page(_or_404(get_offering, id))
+
+
+@bp.route("/faculty/offerings/<int:id>/certificates/template", methods=["POST"])
+@faculty
+def choose_template(id: int):
+    """Pick the template for the course (all its cohorts) or the event."""
+    offering = _or_404(get_offering, id)
+    form = TemplateForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.choose_template(current_user, offering, form.template.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        show_error(form, error)
+        return _offering_page(offering, form, 400)
+    db.session.commit()
+    flash(f"Certificates will use the {TEMPLATE_LABELS[form.template.data].lower()} template.",
+          "success")
+    return redirect(url_for("certificates.offering", id=id))
+
+
+@bp.route("/faculty/offerings/<int:id>/certificates/issue-all", methods=["POST"])
+@faculty
+def issue_all(id: int):
+    """Start a bulk issue; it runs in the background and the page shows its progress."""
+    offering = _or_404(get_offering, id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        bulk.start_batch(current_user, offering)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash("Certificates are being issued. Everyone will get an email with a link.",
+              "success")
+    return redirect(url_for("certificates.offering", id=id))
+
+
+@bp.route("/faculty/certificate-batches/<int:id>/progress")
+@faculty
+def batch_progress(id: int):
+    """The progress bar's numbers, as JSON, for the page's script to poll."""
+    batch = _or_404(bulk.get_batch, id)
+    response = jsonify(bulk.progress_of(batch))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/faculty/enrolments/<int:id>/certificate", methods=["POST"])
+@faculty
+def issue_one(id: int):
+    """Issue one person's certificate."""
+    enrolment = _or_404(get_enrolment, id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        certificate = services.issue_for(current_user, enrolment)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"Certificate {certificate.serial} issued to {enrolment.user.full_name}, who "
+              "has been emailed a link.", "success")
+    return redirect(url_for("certificates.offering", id=enrolment.offering_id))
+
+
+def _detail_page(certificate, revoke_form=None, reissue_form=None, status: int = 200):
+    return render_template(
+        "certificates/detail.html", certificate=certificate,
+        history=services.history(certificate),
+        revoke_form=revoke_form or ReasonForm(prefix="revoke"),
+        reissue_form=reissue_form or ReasonForm(prefix="reissue"),
+    ), status
+
+
+@bp.route("/faculty/certificates/<int:id>")
+@faculty
+def detail(id: int):
+    """One certificate: what it says, its history, revoke and reissue."""
+    return _detail_page(_or_404(services.get_certificate, id))
+
+
+@bp.route("/faculty/certificates/<int:id>/revoke", methods=["POST"])
+@faculty
+def revoke(id: int):
+    """Revoke a certificate, with a reason."""
+    certificate = _or_404(services.get_certificate, id)
+    form = ReasonForm(prefix="revoke")
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.revoke(current_user, certificate, form.reason.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        show_error(form, error)
+        return _detail_page(certificate, revoke_form=form, status=400)
+    db.session.commit()
+    flash(f"Certificate {certificate.serial} is revoked.", "success")
+    return redirect(url_for("certificates.detail", id=id))
+
+
+@bp.route("/faculty/certificates/<int:id>/reissue", methods=["POST"])
+@faculty
+def reissue(id: int):
+    """Reissue a certificate: a new serial and code; the old one is revoked and kept."""
+    certificate = _or_404(services.get_certificate, id)
+    form = ReasonForm(prefix="reissue")
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        new = services.reissue(current_user, certificate, form.reason.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        show_error(form, error)
+        return _detail_page(certificate, reissue_form=form, status=400)
+    db.session.commit()
+    flash(f"Certificate {new.serial} issued in place of {certificate.serial}.", "success")
+    return redirect(url_for("certificates.detail", id=new.id))
+
+
+@bp.route("/faculty/offerings/<int:id>/certificates.zip")
+@faculty
+def offering_zip(id: int):
+    """Every valid certificate of the offering as one zip, streamed as it is written."""
+    offering = _or_404(get_offering, id)
+    name = f"certificates-offering-{offering.id}.zip"
+    body = stream_with_context(services.zip_stream(services.offering_pdfs(offering)))
+    return Response(body, mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "private, no-store",
+    })

@@ -1,0 +1,1 @@
+"""Competencies: the framework, what each course builds, evidence, and the learning record."""

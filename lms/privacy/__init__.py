@@ -1,0 +1,1 @@
+"""UK GDPR: a person's own data, and erasure by an admin."""

@@ -1,0 +1,1 @@
+"""Dashboards for DSU leads, faculty and the region, and their spreadsheet downloads."""

@@ -1,0 +1,114 @@
+"""The benchmark runs: its generator at tiny scales (counts grow with the scale), the
+``seed-bench`` command (refused in production and on a database with people), and the
+in-process page timing, whose query counts must not depend on the scale. No timings are
+asserted: ``make bench`` measures them."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from bench.generate import DEFAULT_SEED, generate
+from bench.pages import find_pages, time_page
+from bench.run import render_table
+from bench.workloads import NO_FEED_CACHE
+from lms import create_app
+from lms.extensions import db
+
+SMALL, LARGE = 0.02, 0.04
+# The pages of the features this benchmark watches most closely; the dashboards are timed
+# by `make bench` too.
+PAGES = ("catalogue", "course", "cohort", "my_learning", "register", "survey_results",
+         "feed", "feed_304")
+GROWS = ("user_account", "cohort", "enrolment", "session_booking", "attendance",
+         "completion", "survey_answer", "certificate", "competency_evidence")
+
+
+@pytest.fixture(scope="module")
+def scaled(tmp_path_factory: pytest.TempPathFactory) -> dict[float, tuple[Flask, dict]]:
+    """A benchmark database at each of two tiny scales, with an app on each."""
+    made = {}
+    for scale in (SMALL, LARGE):
+        folder: Path = tmp_path_factory.mktemp(f"bench-{scale:g}")
+        app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'b.sqlite3'}",
+                         MAIL_OUTBOX_DIR=str(folder / "outbox"), **NO_FEED_CACHE)
+        with app.app_context():
+            db.create_all()
+            counts = generate(scale)
+            db.session.remove()
+        made[scale] = (app, counts)
+    return made
+
+
+def test_the_generator_counts_grow_with_the_scale(scaled):
+    small, large = scaled[SMALL][1], scaled[LARGE][1]
+    assert small["user_account"] == round(3000 * SMALL)
+    assert small["organisation"] == large["organisation"] == 14
+    for table in GROWS:
+        assert small[table] > 0, table
+        assert 1.6 <= large[table] / small[table] <= 2.4, (table, small[table], large[table])
+
+
+def fingerprint(scale: float, seed: int = DEFAULT_SEED) -> str:
+    """A digest of what the generator wrote at ``scale`` with ``seed``, in a fresh database."""
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI="sqlite://")
+    digest = hashlib.sha256()
+    with app.app_context():
+        db.create_all()
+        generate(scale, seed)
+        for statement in (
+            "SELECT email, organisation_id FROM user_account ORDER BY id",
+            "SELECT offering_id, user_id, state, waitlist_position FROM enrolment ORDER BY id",
+            "SELECT session_id, user_id, status FROM attendance ORDER BY id",
+            "SELECT id, question_id, number, text FROM survey_answer ORDER BY id",
+            "SELECT serial, code, user_id FROM certificate ORDER BY id",
+        ):
+            for row in db.session.execute(text(statement)):
+                digest.update(repr(tuple(row)).encode())
+        db.session.remove()
+    return digest.hexdigest()
+
+
+def test_the_generator_is_deterministic():
+    assert fingerprint(SMALL) == fingerprint(SMALL)
+    assert fingerprint(SMALL, seed=1) != fingerprint(SMALL)
+
+
+def test_pages_cost_the_same_number_of_queries_at_both_scales(scaled):
+    timings = {}
+    for scale, (app, _) in scaled.items():
+        pages = {p.key: p for p in find_pages(app)}
+        timings[scale] = {key: time_page(app, pages[key], runs=2, warm=1) for key in PAGES}
+    for key in PAGES:
+        small, large = timings[SMALL][key], timings[LARGE][key]
+        assert small.status == large.status == small.page.expect, (key, small.status,
+                                                                   large.status)
+        assert not small.queries_vary and not large.queries_vary, key
+        assert small.queries == large.queries, (key, small.queries, large.queries)
+    assert timings[LARGE]["feed_304"].queries < timings[LARGE]["feed"].queries
+    table = render_table({
+        "scales": [f"{SMALL:g}", f"{LARGE:g}"],
+        "page_labels": {key: timings[SMALL][key].page.label for key in PAGES},
+        "pages": {f"{scale:g}": {key: t.as_dict() for key, t in found.items()}
+                  for scale, found in timings.items()},
+    })
+    assert "Personal feed, 304: queries" in table
+
+
+def test_seed_bench_fills_an_empty_database_once(app, runner):
+    result = runner.invoke(args=["lms", "seed-bench", "--scale", str(SMALL)])
+    assert result.exit_code == 0, result.output
+    assert f"{round(3000 * SMALL)} user_account" in result.output
+    again = runner.invoke(args=["lms", "seed-bench", "--scale", str(SMALL)])
+    assert again.exit_code != 0 and "without people" in again.output
+
+
+def test_seed_bench_refuses_the_production_config(app, runner, monkeypatch):
+    monkeypatch.setitem(app.config, "LMS_CONFIG_NAME", "production")
+    result = runner.invoke(args=["lms", "seed-bench", "--scale", str(SMALL)])
+    assert result.exit_code != 0
+    assert "production" in result.output

@@ -1,0 +1,129 @@
+"""Faults: PostgreSQL going away while the service runs gives the NHS "service unavailable"
+page (503, never a 500 with a trace) and nothing half-saved; when it comes back, the next
+requests work again without restarting anything (``pool_pre_ping`` replaces dead
+connections).
+
+The test runs its own PostgreSQL server, so stopping it cannot upset other tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from lms import create_app
+from lms.accounts.models import User
+from lms.accounts.services import ensure_organisations, hash_password
+from lms.clock import utcnow
+from lms.courses.models import Cohort, Course
+from lms.extensions import db
+from lms.offerings.models import Enrolment, Session
+from tests.conftest import PASSWORD, organisation
+from tests.postgres import PostgresServer
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(scope="module")
+def own_server() -> Iterator[PostgresServer]:
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def service(own_server, tmp_path) -> Flask:
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=own_server.create_database(),
+                     MAIL_OUTBOX_DIR=str(tmp_path / "outbox"))
+    with app.app_context():
+        db.create_all()
+        ensure_organisations()
+        db.session.add(User(email="lena@example.nhs.uk", full_name="Lena Learner",
+                            organisation=organisation("BSOL"), job_title="Analyst",
+                            password_hash=hash_password(PASSWORD), email_verified_at=utcnow()))
+        course = Course(title="Forecasting", summary="s", kind="short_course",
+                        strand="analytical_capability", format="online", published=True)
+        cohort = Cohort(course=course, name="Autumn", title="Forecasting: Autumn",
+                        capacity=10, status="open", booking_mode="open")
+        start = utcnow() + timedelta(days=30)
+        cohort.sessions.append(Session(starts_at=start, ends_at=start + timedelta(hours=2)))
+        db.session.add(cohort)
+        db.session.commit()
+        app.config["COHORT_ID"] = cohort.id
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def unavailable(response) -> bool:
+    html = response.get_data(as_text=True)
+    return (response.status_code == 503
+            and "<h1>Sorry, the service is unavailable</h1>" in html
+            and 'class="nhsuk-header' in html
+            and "Traceback" not in html and "psycopg" not in html)
+
+
+def places(app: Flask) -> int:
+    with app.app_context():
+        n = db.session.scalar(select(func.count(Enrolment.id)))
+        db.session.rollback()
+        return n
+
+
+def test_the_database_going_away_gives_503_and_the_service_recovers(service, own_server):
+    cohort = service.config["COHORT_ID"]
+    visitor, lena = service.test_client(), service.test_client()
+    assert lena.post("/sign-in", data={"email": "lena@example.nhs.uk",
+                                       "password": PASSWORD}).status_code == 302
+    pages = ["/courses", f"/cohorts/{cohort}", "/events"]
+    for path in pages:
+        assert visitor.get(path).status_code == 200, path
+    assert lena.get("/my-learning").status_code == 200  # connections now pooled
+
+    own_server.pause()
+    try:
+        down_since = time.monotonic()
+        while time.monotonic() - down_since < 3:  # "a few seconds"
+            for path in pages:
+                started = time.monotonic()
+                response = visitor.get(path)
+                assert unavailable(response), (path, response.status_code)
+                assert time.monotonic() - started < 5, "an answer, not a hang"
+            assert unavailable(lena.get("/my-learning"))
+            assert visitor.get("/").status_code == 200  # the home page needs no database
+            assert unavailable(lena.post(f"/offerings/{cohort}/book"))
+            health = visitor.get("/healthz")
+            assert health.status_code == 503 and health.get_json()["database"] == "unreachable"
+            time.sleep(0.5)
+    finally:
+        own_server.resume()
+
+    # Back: the very next requests work, with nobody restarting the app.
+    for path in pages:
+        assert visitor.get(path).status_code == 200, path
+    assert visitor.get("/healthz").status_code == 200
+    my_learning = lena.get("/my-learning")
+    assert my_learning.status_code == 200, "still signed in: the session outlived the outage"
+    assert places(service) == 0, "nothing was half-saved while the database was away"
+    assert lena.post(f"/offerings/{cohort}/book").status_code == 302
+    assert places(service) == 1
+
+
+def test_the_database_going_away_between_requests_of_a_form(service, own_server):
+    """A person loads a form, the database restarts, they submit: it just works."""
+    cohort = service.config["COHORT_ID"]
+    lena = service.test_client()
+    lena.post("/sign-in", data={"email": "lena@example.nhs.uk", "password": PASSWORD})
+    assert lena.get(f"/cohorts/{cohort}").status_code == 200
+    own_server.pause()
+    own_server.resume()
+    assert lena.post(f"/offerings/{cohort}/book").status_code == 302
+    assert places(service) == 1
