@@ -196,17 +196,23 @@ def due_after(now: datetime) -> list[Due]:
 # ---------------------------------------------------------------------------- sending
 
 
-def _claim(due: Due) -> bool:
-    """Insert the ReminderSent row unless one exists; True if this transaction made it."""
-    values = {"session_id": due.session_id, "user_id": due.user_id, "kind": due.kind,
-              "sent_at": utcnow()}
+def _claim(dues: list[Due]) -> set[tuple[int, int, str]]:
+    """Insert the ReminderSent rows that do not exist yet, in one statement; returns the
+    (session, person, kind) of those this transaction made (the others were already sent, or
+    are being sent by a sweep that got there first)."""
+    if not dues:
+        return set()
+    now = utcnow()
+    values = [{"session_id": d.session_id, "user_id": d.user_id, "kind": d.kind,
+               "sent_at": now} for d in dues]
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(ReminderSent).values(**values).on_conflict_do_nothing(
+    statement = insert(ReminderSent).values(values).on_conflict_do_nothing(
         index_elements=["session_id", "user_id", "kind"])
-    # RETURNING says whether this statement made the row (rowcount is not reliable through
-    # the ORM on every driver).
-    return db.session.execute(statement.returning(ReminderSent.id)).first() is not None
+    # RETURNING says which rows this statement made (rowcount is not reliable through the
+    # ORM on every driver, and would not say which).
+    return {(row.session_id, row.user_id, row.kind) for row in db.session.execute(
+        statement.returning(ReminderSent.session_id, ReminderSent.user_id, ReminderSent.kind))}
 
 
 def _email(due: Due, session: Session, person: User) -> None:
@@ -215,12 +221,12 @@ def _email(due: Due, session: Session, person: User) -> None:
     summary = calendar.summary_of(offering.title, session.title)
     if due.kind.startswith("before:"):
         minutes = int(due.kind.split(":", 1)[1])
-        queue_email(person.email, f"Reminder: {summary}", "events/reminder",
+        queue_email(person.email, f"Reminder: {summary}", "events/reminder", flush=False,
                     person=person, session=session, offering=offering, page_url=page,
                     lead_time=lead_time_words(minutes))
         return
     sender = _AFTER[due.kind]
-    queue_email(person.email, sender.subject(session), sender.template,
+    queue_email(person.email, sender.subject(session), sender.template, flush=False,
                 person=person, session=session, offering=offering, page_url=page,
                 **sender.context(session, person))
 
@@ -233,15 +239,20 @@ def _send(batch: list[Due]) -> int:
         .options(leads_loaded(selectinload(Session.offering))))}
     people = {u.id: u for u in db.session.scalars(
         select(User).where(User.id.in_({d.user_id for d in batch})))}
-    sent = 0
-    for due in batch:
+    wanted = []
+    for due in dict.fromkeys(batch):
         if due.kind not in _AFTER and not due.kind.startswith("before:"):
             continue
-        session, person = sessions.get(due.session_id), people.get(due.user_id)
-        if session is None or person is None or not person.is_active_account:
+        person = people.get(due.user_id)
+        if due.session_id not in sessions or person is None or not person.is_active_account:
             continue
-        if _claim(due):
-            _email(due, session, person)
+        wanted.append(due)
+    # One statement claims the whole batch; the emails go in the same transaction.
+    claimed = _claim(wanted)
+    sent = 0
+    for due in wanted:
+        if (due.session_id, due.user_id, due.kind) in claimed:
+            _email(due, sessions[due.session_id], people[due.user_id])
             sent += 1
     db.session.commit()
     return sent

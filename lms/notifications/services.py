@@ -34,13 +34,15 @@ Attachment = tuple[str, str, bytes]  # (filename, mimetype with parameters, cont
 
 
 def queue_email(to: str, subject: str, template: str,
-                attachments: list[Attachment] | None = None, **context) -> OutboxMessage:
+                attachments: list[Attachment] | None = None, *, flush: bool = True,
+                **context) -> OutboxMessage:
     """Add an email to the outbox in the caller's transaction; it leaves only if that commits.
 
     ``template`` names ``templates/email/<template>.txt`` (required) and ``.html`` (optional);
     both get ``context`` plus ``base_url``. ``attachments`` are ``(filename, mimetype,
     bytes)``; a calendar invitation is ``("invitation.ics", "text/calendar; method=REQUEST;
-    charset=UTF-8", ...)``.
+    charset=UTF-8", ...)``. ``flush=False`` leaves the row to the next flush (a caller
+    queueing many emails in one transaction writes them in one statement).
     """
     context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
     body_text = render_template(f"email/{template}.txt", **context)
@@ -63,7 +65,8 @@ def queue_email(to: str, subject: str, template: str,
             OutboxAttachment(filename=filename, mimetype=mimetype, content=content)
         )
     db.session.add(row)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return row
 
 
