@@ -193,11 +193,11 @@ def test_pages_cost_the_same_queries_at_ten_times_the_data(app, client, login, c
 
 
 @pytest.mark.parametrize(("role", "shown", "hidden"), [
-    ("learner", ["Learning record"], ["My ICS", "Reports"]),
-    ("dsu_same", ["Learning record", "My ICS"], ["Reports"]),
-    ("faculty", ["Learning record", "Reports"], ["My ICS"]),
-    ("admin", ["Learning record", "Reports"], ["My ICS"]),
-    ("anonymous", [], ["Learning record", "My ICS", "Reports"]),
+    ("learner", ["My learning"], ["My ICS", "Reports"]),
+    ("dsu_same", ["My learning", "My ICS"], ["Reports"]),
+    ("faculty", ["My learning", "Reports"], ["My ICS"]),
+    ("admin", ["My learning", "Reports"], ["My ICS"]),
+    ("anonymous", [], ["My learning", "My ICS", "Reports"]),
 ])
 def test_the_header_offers_each_role_its_own_links(client, login, people, role, shown, hidden):
     login(people.by_role(role))

@@ -105,9 +105,13 @@ def current_actor() -> Actor | None:
     if has_request_context():
         user = current_user._get_current_object()
         if not getattr(user, "is_authenticated", False):
+            # A call to the JSON API with a token: the token's holder is acting.
+            user = getattr(g.get("api_caller"), "user", None)
+        if user is None or not getattr(user, "is_authenticated", False):
             return None
-        identity = inspect(user).identity
-        user_id = identity[0] if identity else user.id
+        state = inspect(user, raiseerr=False)
+        identity = state.identity if state is not None else None
+        user_id = identity[0] if identity else getattr(user, "id", None)
         # Roles are read once a request: a flush must not wait on lazy loads.
         cache = g.setdefault("_audit_actors", {})
         if user_id not in cache:
