@@ -39,6 +39,10 @@ from lms.extensions import db
 from lms.notifications.services import deliver_outbox, sent_messages
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# A busy CI machine can take more than Playwright's default 5 s to finish a POST, redirect and
+# render; assertions wait longer rather than fail on a slow moment.
+expect.set_options(timeout=15_000)
+
 AXE_JS = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
