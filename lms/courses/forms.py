@@ -9,7 +9,6 @@ services say what is missing, so a person sees every problem at once.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
@@ -26,53 +25,10 @@ from wtforms import (
 from lms.accounts.forms import MultiCheckboxField
 from lms.courses.models import FORMAT_LABELS, KIND_LABELS, STRAND_LABELS
 from lms.courses.services import BOOKING_MODE_LABELS
+from lms.form_fields import ClockField, DayField, WholeNumberField
+from lms.form_fields import TypedField as _TypedField
 
 # ---------------------------------------------------------------------------- typed fields
-
-
-class _TypedField(StringField):
-    """Text in, a value out; on bad text ``data`` keeps the text and the field has an error."""
-
-    message = "Enter a valid value"
-
-    def __init__(self, label=None, validators=None, message: str | None = None, **kwargs):
-        super().__init__(label, validators, **kwargs)
-        if message:
-            self.message = message
-
-    def parse(self, text: str):
-        raise NotImplementedError
-
-    def show(self, value) -> str:
-        return str(value)
-
-    def process_formdata(self, valuelist):
-        text = (valuelist[0] if valuelist else "") or ""
-        text = text.strip()
-        if not text:
-            self.data = None
-            return
-        try:
-            self.data = self.parse(text)
-        except (ValueError, ArithmeticError):
-            self.data = text
-            raise ValueError(self.message) from None
-
-    def _value(self) -> str:
-        if self.data is None:
-            return ""
-        if isinstance(self.data, str):
-            return self.data
-        return self.show(self.data)
-
-
-class WholeNumberField(_TypedField):
-    message = "Enter a whole number"
-
-    def parse(self, text: str) -> int:
-        if not re.fullmatch(r"[0-9]{1,9}", text.replace(",", "")):
-            raise ValueError(text)
-        return int(text.replace(",", ""))
 
 
 class DecimalTextField(_TypedField):
@@ -108,38 +64,12 @@ class IdListField(_TypedField):
         return "" if self.data == [] else super()._value()
 
 
-class LocalDateField(_TypedField):
+class LocalDateField(DayField):
     """A date: what ``<input type="date">`` sends (2027-03-29), or typed as 29/3/2027."""
 
-    message = "Enter a real date, like 29/3/2027"
 
-    def parse(self, text: str) -> date:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return date.fromisoformat(text)
-        match = re.fullmatch(r"(\d{1,2})[/. -](\d{1,2})[/. -](\d{4})", text)
-        if match:
-            day, month, year = (int(g) for g in match.groups())
-            return date(year, month, day)
-        raise ValueError(text)
-
-    def show(self, value) -> str:
-        return value.isoformat()
-
-
-class LocalTimeField(_TypedField):
+class LocalTimeField(ClockField):
     """A 24-hour clock time: what ``<input type="time">`` sends (09:30), or 9.30."""
-
-    message = "Enter a real time, like 09:30 or 14:00"
-
-    def parse(self, text: str) -> time:
-        match = re.fullmatch(r"(\d{1,2})[:.](\d{2})(?::(\d{2}))?", text)
-        if not match:
-            raise ValueError(text)
-        hour, minute = int(match.group(1)), int(match.group(2))
-        return time(hour, minute)
-
-    def show(self, value) -> str:
-        return value.strftime("%H:%M") if isinstance(value, time | datetime) else str(value)
 
 
 class GroupErrors(Field):

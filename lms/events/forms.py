@@ -7,9 +7,6 @@ so a person sees every problem at once.
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, time
-
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -17,6 +14,8 @@ from wtforms.fields.choices import SelectChoice
 from lms.accounts.forms import MultiCheckboxField
 from lms.events.recurrence import FREQUENCY_LABELS, ORDINALS, WEEKDAY_LABELS
 from lms.events.services import EDITABLE_STATUSES, MAX_SPEAKERS, STATUS_LABELS
+from lms.form_fields import ClockField, DayField
+from lms.form_fields import WholeNumberField as NumberField
 
 REMINDER_CHOICES = [(10080, "1 week before"), (2880, "2 days before"), (1440, "1 day before"),
                     (180, "3 hours before"), (60, "1 hour before"), (15, "15 minutes before")]
@@ -26,81 +25,6 @@ STATUS_CHOICES = [(s.value, STATUS_LABELS[s]) for s in EDITABLE_STATUSES]
 def _choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms 3.3 wants them."""
     return [SelectChoice(value, label) for value, label in pairs]
-
-
-# ---------------------------------------------------------------------------- typed boxes
-
-
-class _Typed(StringField):
-    message = "Enter a valid value"
-
-    def __init__(self, label=None, validators=None, message: str | None = None, **kwargs):
-        super().__init__(label, validators, **kwargs)
-        self.message = message or self.message
-
-    def parse(self, text: str):
-        raise NotImplementedError
-
-    def show(self, value) -> str:
-        return str(value)
-
-    def process_formdata(self, valuelist):
-        text = ((valuelist[0] if valuelist else "") or "").strip()
-        if not text:
-            self.data = None
-            return
-        try:
-            self.data = self.parse(text)
-        except (ValueError, ArithmeticError):
-            self.data = text
-            raise ValueError(self.message) from None
-
-    def _value(self) -> str:
-        if self.data is None:
-            return ""
-        return self.data if isinstance(self.data, str) else self.show(self.data)
-
-
-class NumberField(_Typed):
-    message = "Enter a whole number"
-
-    def parse(self, text: str) -> int:
-        if not re.fullmatch(r"[0-9]{1,9}", text.replace(",", "")):
-            raise ValueError(text)
-        return int(text.replace(",", ""))
-
-
-class DayField(_Typed):
-    """A date as ``<input type="date">`` sends it (2027-03-29) or typed as 29/3/2027."""
-
-    message = "Enter a real date, like 29/3/2027"
-
-    def parse(self, text: str) -> date:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return date.fromisoformat(text)
-        match = re.fullmatch(r"(\d{1,2})[/. -](\d{1,2})[/. -](\d{4})", text)
-        if not match:
-            raise ValueError(text)
-        day, month, year = (int(g) for g in match.groups())
-        return date(year, month, day)
-
-    def show(self, value) -> str:
-        return value.isoformat()
-
-
-class ClockField(_Typed):
-    """A 24-hour clock time: 09:30, or 9.30."""
-
-    message = "Enter a real time, like 09:30 or 14:00"
-
-    def parse(self, text: str) -> time:
-        match = re.fullmatch(r"(\d{1,2})[:.](\d{2})(?::\d{2})?", text)
-        if not match:
-            raise ValueError(text)
-        return time(int(match.group(1)), int(match.group(2)))
-
-    def show(self, value) -> str:
-        return value.strftime("%H:%M") if isinstance(value, time | datetime) else str(value)
 
 
 # ---------------------------------------------------------------------------- speakers

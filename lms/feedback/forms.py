@@ -7,83 +7,25 @@ checks (with ``EmptyForm`` for the CSRF token).
 
 from __future__ import annotations
 
-import re
-from datetime import date, time
-
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from lms.feedback.models import KIND_LABELS
-
-YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
-
-
-class _TypedField(StringField):
-    """Text in, a value out; on bad text ``data`` keeps the text and the field has an error,
-    so the page can show back what was typed."""
-
-    message = "Enter a valid value"
-
-    def __init__(self, label=None, validators=None, message: str | None = None, **kwargs):
-        super().__init__(label, validators, **kwargs)
-        if message:
-            self.message = message
-
-    def parse(self, text: str):
-        raise NotImplementedError
-
-    def show(self, value) -> str:
-        return str(value)
-
-    def process_formdata(self, valuelist):
-        text = ((valuelist[0] if valuelist else "") or "").strip()
-        if not text:
-            self.data = None
-            return
-        try:
-            self.data = self.parse(text)
-        except ValueError:
-            self.data = text
-            raise ValueError(self.message) from None
-
-    def _value(self) -> str:
-        if self.data is None:
-            return ""
-        return self.data if isinstance(self.data, str) else self.show(self.data)
+from lms.form_fields import ClockField, DayField
 
 
-class UKDateField(_TypedField):
-    """A date: what ``<input type="date">`` sends (2027-03-29), or typed as 29/3/2027."""
-
-    message = "Enter a real date, like 29/3/2027"
-
-    def parse(self, text: str) -> date:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return date.fromisoformat(text)
-        match = re.fullmatch(r"(\d{1,2})[/. -](\d{1,2})[/. -](\d{4})", text)
-        if not match:
-            raise ValueError(text)
-        day, month, year = (int(g) for g in match.groups())
-        return date(year, month, day)
-
-    def show(self, value) -> str:
-        return value.isoformat()
+class UKDateField(DayField):
+    """A date typed or picked in a survey's settings."""
 
 
-class UKTimeField(_TypedField):
-    """A 24-hour clock time: what ``<input type="time">`` sends (09:30), or 9.30."""
+class UKTimeField(ClockField):
+    """A time of day in a survey's settings."""
 
     message = "Enter a real time, like 09:30 or 17:00"
 
-    def parse(self, text: str) -> time:
-        match = re.fullmatch(r"(\d{1,2})[:.](\d{2})(?::\d{2})?", text)
-        if not match:
-            raise ValueError(text)
-        return time(int(match.group(1)), int(match.group(2)))
 
-    def show(self, value) -> str:
-        return value.strftime("%H:%M")
+YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 
 
 class NewSurveyForm(FlaskForm):
