@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
 
-from flask import Flask, abort, request, url_for
+from flask import Flask, abort, flash, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
@@ -121,3 +121,19 @@ def offering_url(offering) -> str:
     """The public page of an offering of any kind."""
     endpoint = _OFFERING_PAGES.get(offering.kind)
     return url_for(endpoint, id=offering.id) if endpoint else "#"
+
+
+def perform(action: Callable, *args, done: str | Callable[[], str]) -> bool:
+    """Run one service call for a POST-only button: on a domain error roll back and show its
+    message; otherwise commit once and show ``done``. Returns whether it worked."""
+    from lms.extensions import db
+
+    try:
+        action(*args)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return False
+    db.session.commit()
+    flash(done() if callable(done) else done, "success")
+    return True

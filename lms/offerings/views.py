@@ -11,7 +11,15 @@ from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import db
 from lms.offerings import services
 from lms.offerings.forms import MoveForm, PeopleSearchForm, ReasonForm, WaitlistMessageForm
-from lms.web import EmptyForm, add_nav_item, holds, offering_url, role_required, show_error
+from lms.web import (
+    EmptyForm,
+    add_nav_item,
+    holds,
+    offering_url,
+    perform,
+    role_required,
+    show_error,
+)
 
 bp = Blueprint("offerings", __name__)
 
@@ -197,14 +205,8 @@ def approve(id: int):
     enrolment = _faculty_enrolment(id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        services.approve(current_user, enrolment)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"Approved: {enrolment.user.full_name} ({enrolment.state_label}).", "success")
+    perform(services.approve, current_user, enrolment,
+            done=lambda: f"Approved: {enrolment.user.full_name} ({enrolment.state_label}).")
     return redirect(url_for("offerings.people", id=enrolment.offering_id))
 
 
@@ -216,14 +218,8 @@ def reject(id: int):
     form = ReasonForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.reject(current_user, enrolment, form.reason.data)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"Declined: {enrolment.user.full_name}.", "success")
+    perform(services.reject, current_user, enrolment, form.reason.data,
+            done=f"Declined: {enrolment.user.full_name}.")
     return redirect(url_for("offerings.people", id=enrolment.offering_id))
 
 
@@ -236,15 +232,9 @@ def move(id: int):
     if not form.validate_on_submit():
         flash("Enter the new position as a number", "error")
         return redirect(url_for("offerings.people", id=enrolment.offering_id))
-    try:
-        services.move_in_waitlist(current_user, enrolment, form.position.data,
-                                  form.reason.data)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{enrolment.user.full_name} is now number {form.position.data}.", "success")
+    perform(services.move_in_waitlist, current_user, enrolment, form.position.data,
+            form.reason.data,
+            done=f"{enrolment.user.full_name} is now number {form.position.data}.")
     return redirect(url_for("offerings.people", id=enrolment.offering_id))
 
 
