@@ -469,3 +469,24 @@ def test_admins_cannot_erase_themselves(app, client, history):
     assert response.status_code == 200
     assert "You cannot erase your own account" in response.get_data(as_text=True)
     assert client.get("/admin/users/999999/erase").status_code == 404
+
+
+def test_an_erased_person_is_no_longer_offered_to_their_dsu_lead(app, history):
+    """Erasure withdraws their future place, which would make them nominable again: the
+    erased account is unconfirmed, so it is not."""
+    with app.app_context():
+        lead_id = _person("dee@example.nhs.uk", "Dee Lead", Role.DSU_LEAD).id
+        pat_id = _person("pat@example.nhs.uk", "Pat Placeless").id
+        db.session.commit()
+
+    def nominable() -> set[int]:
+        with app.app_context():
+            return {u.id for u in places.nominable_people(
+                db.session.get(User, lead_id), db.session.get(Cohort, history.future_id))}
+
+    assert pat_id in nominable()
+    _erase(app, history)
+    assert history.learner_id not in nominable() and pat_id in nominable()
+    with app.app_context(), pytest.raises(DomainError, match="no confirmed account"):
+        places.nominate(db.session.get(User, lead_id), db.session.get(Cohort, history.future_id),
+                        db.session.get(User, history.learner_id))

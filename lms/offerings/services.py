@@ -473,6 +473,8 @@ def nominate(lead: User, offering: Offering, person: User) -> Enrolment:
     nomination window is open."""
     if not can_nominate_for(lead, person):
         raise NotAllowed("You can nominate only people in your own ICS")
+    if not person.is_active_account or person.email_verified_at is None:
+        raise DomainError(f"{person.full_name} has no confirmed account, so cannot be nominated")
     offering = lock_offering(offering.id)
     _check_open(offering)
     if offering.booking_mode != BookingMode.NOMINATION:
@@ -863,11 +865,13 @@ def quota_view(lead: User, offering: Offering) -> QuotaView:
 
 
 def nominable_people(lead: User, offering: Offering, query: str = "") -> list[User]:
-    """People of the lead's own ICS who have no active place on the offering."""
+    """Confirmed accounts of the lead's own ICS with no active place on the offering (an
+    erased person's account is unconfirmed, so it is not offered)."""
     active = select(Enrolment.user_id).where(Enrolment.offering_id == offering.id,
                                              Enrolment.state.in_(ACTIVE))
     stmt = select(User).where(User.organisation_id == lead.organisation_id,
-                              User.is_active_account.is_(True), User.id.not_in(active))
+                              User.is_active_account.is_(True),
+                              User.email_verified_at.is_not(None), User.id.not_in(active))
     text = " ".join((query or "").split())[:100].lower()
     if text:
         cleaned = text.replace("%", "").replace("_", "").replace("\\", "")
