@@ -50,6 +50,10 @@ class Config:
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
 
     SCHEDULER_IN_PROCESS = False
+    # How many reverse proxies (e.g. nginx) stand in front of gunicorn and set X-Forwarded-For
+    # and X-Forwarded-Proto. 0 trusts none of those headers; set LMS_TRUSTED_PROXIES=1 behind
+    # one proxy, so throttles see each person's address rather than the proxy's.
+    TRUSTED_PROXIES = 0
     DEMO_PASSWORD = "mdsn-demo-2026"  # noqa: S105 - demo accounts only; seed refuses in production
 
 

@@ -8,6 +8,7 @@ import sys
 
 from flask import Flask, Request
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import config as config_module
@@ -58,6 +59,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     register_security(app)
     register_error_handlers(app)
     register_template_helpers(app)
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
     return app

@@ -67,3 +67,46 @@ def test_common_and_obvious_passwords_are_refused(ctx, password):
                                       "correct-staple-orbit-7"])
 def test_ordinary_strong_passwords_are_accepted(ctx, password):
     services.check_new_password(password, password, email="nia@example.nhs.uk")
+
+
+def _behind_one_proxy(app):
+    from lms import create_app
+
+    return create_app("testing", TRUSTED_PROXIES=1, SIGN_IN_MAX_PER_ADDRESS=3,
+                      SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+                      MAIL_OUTBOX_DIR=app.config["MAIL_OUTBOX_DIR"])
+
+
+def _fail_through_proxy(client, email: str, forwarded_for: str):
+    return client.post("/sign-in", data={"email": email, "password": "wrong password!"},
+                       environ_base={"REMOTE_ADDR": "10.0.0.2"},  # the proxy
+                       headers={"X-Forwarded-For": forwarded_for})
+
+
+def test_behind_a_trusted_proxy_each_person_is_throttled_by_their_own_address(app, make_user):
+    make_user(email="innocent@example.nhs.uk")
+    proxied_app = _behind_one_proxy(app)
+    proxied = proxied_app.test_client()
+    for n in range(3):
+        _fail_through_proxy(proxied, f"guess{n}@example.nhs.uk", "198.51.100.7")
+    ok = proxied.post("/sign-in", data={"email": "innocent@example.nhs.uk",
+                                        "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "10.0.0.2"},
+                      headers={"X-Forwarded-For": "198.51.100.8"})
+    assert ok.status_code == 302  # someone else behind the same proxy is not paused
+    refused = _fail_through_proxy(proxied_app.test_client(), "innocent@example.nhs.uk",
+                                  "198.51.100.7")
+    assert "too many attempts" in refused.get_data(as_text=True)
+
+
+def test_without_a_trusted_proxy_a_forwarded_address_is_ignored(app, client, make_user,
+                                                               monkeypatch):
+    monkeypatch.setitem(app.config, "SIGN_IN_MAX_PER_ADDRESS", 3)
+    make_user(email="innocent@example.nhs.uk")
+    for n in range(3):  # an attacker cannot dodge the address pause by inventing headers
+        _fail_through_proxy(client, f"guess{n}@example.nhs.uk", f"198.51.100.{n}")
+    refused = client.post("/sign-in", data={"email": "innocent@example.nhs.uk",
+                                            "password": PASSWORD},
+                          environ_base={"REMOTE_ADDR": "10.0.0.2"},
+                          headers={"X-Forwarded-For": "198.51.100.99"})
+    assert "too many attempts" in refused.get_data(as_text=True)
