@@ -175,6 +175,18 @@ def test_admin_finds_a_person_and_changes_their_role(app, client, login, people)
     assert "must belong to one of the 11 ICSs" in refused.get_data(as_text=True)
 
 
+def test_the_users_list_pages_and_keeps_its_search(client, login, people, make_user):
+    for n in range(30):
+        make_user(name=f"Paged Person {n:02d}", email=f"paged{n}@example.nhs.uk")
+    login(people.admin)
+    first = client.get("/admin/users?q=paged").get_data(as_text=True)
+    assert "Paged Person 00" in first and "Paged Person 25" not in first
+    assert "Page 2 of 2" in first and "/admin/users?page=2&amp;q=paged" in first
+    second = client.get("/admin/users?q=paged&page=2").get_data(as_text=True)
+    assert "Paged Person 25" in second and "Paged Person 00" not in second
+    assert "Page 1 of 2" in second and "Page 3" not in second
+
+
 @pytest.mark.parametrize(
     ("who", "shown", "hidden"),
     [
