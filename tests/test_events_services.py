@@ -337,19 +337,55 @@ def test_a_full_session_offers_its_waiting_list_and_promotes_automatically(ctx, 
     assert b"METHOD:CANCEL" in messages_to(a)[-1].attachments[0].content
 
 
-def test_people_who_leave_the_festival_give_their_session_places_back(ctx, festival):
-    talk = add_session(festival, "Workshop", capacity=1)
-    a, b, c = person("a"), person("b"), person("c")
-    enrolment = register(a, festival)
-    register(b, festival)
-    register(c, festival)
-    ev.book_session(a, talk)
-    waiting = ev.book_session(b, talk)
-    engine.withdraw(a, enrolment)
-    # The next booking action under the festival's lock tidies up behind the engine.
-    other = add_session(festival, "Other", start=time(14, 0), end=time(15, 0))
-    ev.book_session(c, other)
-    assert waiting.state == "booked"
+def test_withdrawing_from_the_festival_gives_session_places_back_at_once(ctx, festival):
+    workshop = add_session(festival, "Workshop", capacity=1)
+    panel = add_session(festival, "Panel", start=time(14, 0), end=time(15, 0), capacity=1,
+                        track=1)
+    leaver, waiter, second, panellist = (person("leaver"), person("waiter"),
+                                         person("second"), person("panellist"))
+    enrolment = register(leaver, festival)
+    for p in (waiter, second, panellist):
+        register(p, festival)
+    ev.book_session(leaver, workshop)
+    first_waiting = ev.book_session(waiter, workshop)
+    second_waiting = ev.book_session(second, workshop)
+    ev.book_session(panellist, panel)
+    leaver_waiting = ev.book_session(leaver, panel)
+    behind = ev.book_session(second, panel)
+    assert (leaver_waiting.waitlist_position, behind.waitlist_position) == (1, 2)
+    before = len(messages_to(leaver))
+
+    engine.withdraw(leaver, enrolment)
+
+    # No other booking needed: the seat is free and the first waiter has it, told by email
+    # with an invitation; the queue behind moves up; the leaver has nothing left.
+    assert (first_waiting.state, second_waiting.waitlist_position) == ("booked", 1)
+    assert db.session.scalar(select(func.count(Booking.id)).where(
+        Booking.session_id == workshop.id, Booking.state == "booked")) == 1
+    promoted = messages_to(waiter)[-1]
+    assert promoted.subject == "A place is now yours: INSIGHT festival: Workshop"
+    assert b"METHOD:REQUEST" in promoted.attachments[0].content
+    assert behind.waitlist_position == 1  # the leaver was ahead on the panel's queue
+    assert ev.agenda(leaver, festival) == []
+    # The leaver hears they have withdrawn and gets a calendar cancellation for the session
+    # they had booked (leaving a queue needs none).
+    sent = messages_to(leaver)[before:]
+    assert [m.subject for m in sent] == ["You have withdrawn: INSIGHT festival",
+                                         "Booking cancelled: INSIGHT festival: Workshop"]
+    cancellation = sent[1].attachments[0].content
+    assert b"METHOD:CANCEL" in cancellation and b"STATUS:CANCELLED" in cancellation
+
+
+def test_withdrawing_mid_festival_keeps_the_sessions_already_held(ctx, festival):
+    opening = add_session(festival, "Opening", day=0)
+    closing = add_session(festival, "Closing", day=2)
+    someone = person("a")
+    enrolment = register(someone, festival)
+    held = ev.book_session(someone, opening)
+    coming = ev.book_session(someone, closing)
+    with time_machine.travel(opening.ends_at + timedelta(days=1)):
+        engine.withdraw(someone, enrolment)
+    assert (held.state, coming.state) == ("booked", "cancelled")
 
 
 def test_someone_elses_booking_cannot_be_cancelled(ctx, festival):
