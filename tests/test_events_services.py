@@ -81,6 +81,51 @@ def test_a_webinar_ending_before_it_starts_is_refused(ctx):
     assert count(Offering) == 0
 
 
+def test_a_change_ending_before_it_starts_is_refused_and_nothing_changes(ctx):
+    webinar = make_webinar(title="Before")
+    booked = person(1)
+    engine.book(booked, webinar)
+    db.session.flush()
+    starts, sent = webinar.session.starts_at, count(OutboxMessage)
+    details = ev.webinar_details(webinar)
+    details.title = "After"
+    details.speakers = [ev.SpeakerDetails("Someone else")]
+    details.session.start, details.session.end = time(15, 0), time(14, 0)
+    with pytest.raises(InvalidInput) as caught:
+        ev.update_webinar(faculty(), webinar, details)
+    assert ("end", "The session must end after it starts") in caught.value.errors
+    db.session.expire_all()
+    assert (webinar.title, webinar.session.starts_at, webinar.session.sequence) == (
+        "Before", starts, 0)
+    assert [s.name for s in db.session.scalars(select(Speaker))] == ["Dr Amara Okafor"]
+    assert count(OutboxMessage) == sent
+
+
+def test_a_meeting_moved_to_end_before_it_starts_is_refused_and_nothing_changes(ctx):
+    series = make_network(count=3)
+    meeting = series.sessions[1]
+    starts, ends = meeting.starts_at, meeting.ends_at
+    details = ev.occurrence_details(meeting)
+    details.topic, details.presenter = "New topic", "New presenter"
+    details.start, details.end = time(14, 0), time(13, 0)
+    with pytest.raises(InvalidInput) as caught:
+        ev.update_occurrence(faculty(), meeting, details)
+    assert any(field == "end" for field, _ in caught.value.errors), caught.value.errors
+    db.session.expire_all()
+    assert (meeting.starts_at, meeting.ends_at, meeting.sequence) == (starts, ends, 0)
+    assert meeting.title != "New topic"
+    assert db.session.get(NetworkOccurrence, meeting.id).presenter != "New presenter"
+
+
+def test_a_festival_ending_before_it_starts_is_refused(ctx):
+    first = london_day(30)
+    with pytest.raises(DomainError, match="last day must be on or after the first day"):
+        ev.create_festival(faculty(), ev.FestivalDetails(
+            title="Backwards", summary="s", status="open", first_day=first,
+            last_day=first - timedelta(days=1), tracks=["One"]))
+    assert count(Offering) == 0
+
+
 def test_moving_a_webinar_sends_an_update_with_a_higher_sequence(ctx):
     webinar = make_webinar()
     booked = person(1)
@@ -403,6 +448,13 @@ def test_a_session_crossing_midnight_is_refused(ctx, festival):
         add_session(festival, "Late night", start=time(23, 0), end=time(0, 30))
     assert ("end", "A festival session must end on the day it starts: it cannot run past "
                    "midnight") in caught.value.errors
+    assert count(Session) == 0
+
+
+def test_a_festival_session_with_no_length_is_refused(ctx, festival):
+    with pytest.raises(InvalidInput) as caught:
+        add_session(festival, "Instant", start=time(10, 0), end=time(10, 0))
+    assert any(field == "end" for field, _ in caught.value.errors), caught.value.errors
     assert count(Session) == 0
 
 
