@@ -14,7 +14,7 @@ from lms.events import services as ev
 from lms.events.models import ReminderSent
 from lms.extensions import db
 from lms.feedback import after_session, builder
-from lms.feedback.models import Survey
+from lms.feedback.models import Survey, SurveyRespondent
 from lms.offerings import services as engine
 from tests.test_events_support import (
     add_session,
@@ -109,6 +109,22 @@ def test_no_email_without_an_open_survey_when_turned_off_or_after_leaving(ctx):
     assert feedback_subjects(stayed) == ["Please give feedback: Open survey"]
     assert feedback_subjects(left) == []
     assert sweep(end + timedelta(days=1)) == 0
+
+
+def test_people_who_already_answered_are_not_asked_again(ctx):
+    """A survey already open before the session (as one open across a network's meetings
+    would be): whoever has answered it is not asked again; the others are."""
+    webinar = make_webinar()
+    answered, not_yet = person("answered"), person("not-yet")
+    for who in (answered, not_yet):
+        engine.book(who, webinar)
+    end = webinar.session.ends_at
+    survey = attach_survey(webinar, end - timedelta(days=1), end + timedelta(days=7))
+    db.session.add(SurveyRespondent(survey_id=survey.id, user_id=answered.id))
+    db.session.commit()
+    assert sweep(end + timedelta(minutes=10)) == 1
+    assert feedback_subjects(answered) == []
+    assert len(feedback_subjects(not_yet)) == 1
 
 
 def test_a_survey_that_opens_later_is_asked_about_once_it_opens(ctx):

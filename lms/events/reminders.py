@@ -79,9 +79,10 @@ class AfterSessionSender:
     returns which of those ended sessions it has something for at the sweep's ``now`` (one
     query: e.g. those with a survey open to answers); ``template`` and ``subject(session)``
     make the email, whose context gains ``context(session, now)`` (called once per session in
-    a batch, so a query there is not repeated for each person). Sent ``delay`` after the
-    session ends, and not at all once ``window`` has passed (a scheduler down for a week does
-    not send stale requests).
+    a batch, so a query there is not repeated for each person). ``skip(ids, now)``, if given,
+    names the (session, person) pairs that need nothing (e.g. they have already answered the
+    survey). Sent ``delay`` after the session ends, and not at all once ``window`` has passed
+    (a scheduler down for a week does not send stale requests).
     """
 
     kind: str
@@ -89,6 +90,7 @@ class AfterSessionSender:
     template: str
     subject: Callable[[Session], str]
     context: Callable[[Session, datetime], dict] = lambda session, now: {}
+    skip: Callable[[list[int], datetime], set[tuple[int, int]]] | None = None
     delay: timedelta = timedelta(minutes=5)
     window: timedelta = timedelta(days=3)
 
@@ -119,8 +121,10 @@ class Due:
     kind: str
 
 
-def _recipients(session_ids: list[int], kinds_by_session: dict[int, list[str]]) -> list[Due]:
-    """People with a confirmed place at each session, less those already sent each kind."""
+def _recipients(session_ids: list[int], kinds_by_session: dict[int, list[str]],
+                skip: set[tuple[int, int, str]] | None = None) -> list[Due]:
+    """People with a confirmed place at each session, less those already sent each kind (or
+    who need nothing of that kind: ``skip``)."""
     if not session_ids:
         return []
     per_session = calendar.session_booked_kinds()
@@ -142,7 +146,7 @@ def _recipients(session_ids: list[int], kinds_by_session: dict[int, list[str]]) 
     people = by_enrolment.union_all(by_booking).subquery()
     already = {(r.session_id, r.user_id, r.kind) for r in db.session.execute(
         select(ReminderSent.session_id, ReminderSent.user_id, ReminderSent.kind)
-        .where(ReminderSent.session_id.in_(session_ids)))}
+        .where(ReminderSent.session_id.in_(session_ids)))} | (skip or set())
     due = []
     for session_id, user_id in db.session.execute(
         select(people.c.session_id, people.c.user_id)
@@ -187,12 +191,16 @@ def due_after(now: datetime) -> list[Due]:
                Session.ends_at <= now, Session.ends_at > now - widest)
     ).all()
     kinds: dict[int, list[str]] = {}
+    skip: set[tuple[int, int, str]] = set()
     for sender in senders:
         ready = [sid for sid, ends_at in rows
                  if ends_at + sender.delay <= now < ends_at + sender.window]
-        for session_id in sorted(sender.sessions_with(ready, now)) if ready else []:
+        found = sorted(sender.sessions_with(ready, now)) if ready else []
+        for session_id in found:
             kinds.setdefault(session_id, []).append(sender.kind)
-    return _recipients(sorted(kinds), kinds)
+        if found and sender.skip is not None:
+            skip |= {(sid, uid, sender.kind) for sid, uid in sender.skip(found, now)}
+    return _recipients(sorted(kinds), kinds, skip)
 
 
 # ---------------------------------------------------------------------------- sending

@@ -2,9 +2,10 @@
 
 The events reminder sweep (``lms.events.reminders``) sends it, exactly once per session and
 person, to everyone who had a place, a few minutes after the session ends; this module only
-says for which sessions (``sessions_with``) and which survey the email links to. ``install``
-registers it; the app factory calls it, so every process that runs the sweep (the scheduler,
-``make run``, tests) has it. ``Offering.after_session_emails`` turns it off per offering.
+says for which sessions (``sessions_with``), who has already answered (``answered``: not
+asked again) and which survey the email links to. ``install`` registers it; the app factory
+calls it, so every process that runs the sweep (the scheduler, ``make run``, tests) has it.
+``Offering.after_session_emails`` turns it off per offering.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy import and_, exists, or_, select
 
 from lms.clock import to_london
 from lms.extensions import db
-from lms.feedback.models import Survey
+from lms.feedback.models import Survey, SurveyRespondent
 from lms.notifications.services import link
 from lms.offerings import calendar
 from lms.offerings.models import Session
@@ -42,6 +43,18 @@ def sessions_with(session_ids: list[int], now: datetime) -> set[int]:
         select(Session.id).where(Session.id.in_(session_ids),
                                  exists().where(_survey_for_session(now)))
     ))
+
+
+def answered(session_ids: list[int], now: datetime) -> set[tuple[int, int]]:
+    """(session, person) for people who have already answered a survey the email would
+    ask about (one query): they are not asked again."""
+    if not session_ids:
+        return set()
+    return {(sid, uid) for sid, uid in db.session.execute(
+        select(Session.id, SurveyRespondent.user_id)
+        .join(Survey, _survey_for_session(now))
+        .join(SurveyRespondent, SurveyRespondent.survey_id == Survey.id)
+        .where(Session.id.in_(session_ids)))}
 
 
 def open_survey_for(session: Session, now: datetime) -> Survey | None:
@@ -73,5 +86,5 @@ def install() -> None:
 
     register_after_session(AfterSessionSender(
         kind=KIND, sessions_with=sessions_with, template="feedback/after_session",
-        subject=subject, context=context,
+        subject=subject, context=context, skip=answered,
     ))
