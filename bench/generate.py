@@ -3,10 +3,11 @@
 At scale 1: the 11 ICSs (and the region's other organisations), 3,000 people, 60 courses, 200
 cohorts of 6 sessions, two years of fortnightly Analyst Network huddles (and a year ahead of
 the bimonthly Evaluation and Knowledge Mobilisation networks) with ~250 people at each huddle,
-146 webinars, an INSIGHT festival of 60 sessions with 1,500 session bookings, ~80,000
-attendance marks, ~20,000 survey answers, 5,000 certificates (rows only: PDFs are rendered
-when first downloaded) and competency evidence. Counts scale linearly with ``scale`` (sizes of
-the fixed series, such as huddle attendance, scale with it too).
+146 webinars, an INSIGHT festival of 60 sessions with 1,500 session bookings (and last
+year's, finished, with 2,200 people and a feedback survey of 2,000 responses: the busiest
+survey), ~80,000 attendance marks, ~30,000 survey answers, 5,000 certificates (rows only: PDFs
+are rendered when first downloaded) and competency evidence. Counts scale linearly with
+``scale`` (sizes of the fixed series, such as huddle attendance, scale with it too).
 
 Rows are written with ORM bulk inserts (``session.execute(insert(Model), [dicts])``) in
 chunks, with ids chosen here, so no row is read back; nothing goes through the services (no
@@ -638,6 +639,23 @@ class Generator:
                      created_at=at, updated_at=at)
             made += 1
 
+    def past_festival(self) -> None:
+        """Last year's INSIGHT festival, finished: 2,200 people registered, whose feedback
+        survey (in ``surveys``) is the busiest, with 2,000 responses. Its programme is not
+        generated: only its places and feedback are measured."""
+        first_day = _on_weekday(self.today - timedelta(days=300), 1)
+        self.past_festival_id = self.offering(
+            Festival, title="INSIGHT festival (last year)", status="finished",
+            summary="Three days of talks and workshops.", description="The programme.",
+            first_day=first_day, last_day=first_day + timedelta(days=2))
+        self.past_festival_ends = _local(first_day + timedelta(days=2), 18, 0)
+        others = self.learners[1:]
+        self.past_festival_people = self.rng.sample(
+            others, max(0, min(len(others), self.n(2200))))
+        at = self.past_festival_ends - timedelta(days=60)
+        for user_id in self.past_festival_people:
+            self.enrol(self.past_festival_id, user_id, "enrolled", at)
+
     # ------------------------------------------------------------------------ feedback
 
     def surveys(self) -> None:
@@ -658,6 +676,10 @@ class Generator:
         for webinar_id, attended, ends in self.past_webinars:
             count = min(len(attended), self.n(8))
             self._survey(webinar_id, self.rng.sample(attended, count), ends, None, None)
+        people = self.past_festival_people
+        self._survey(self.past_festival_id,
+                     self.rng.sample(people, min(len(people), self.n(2000))),
+                     self.past_festival_ends, None, None, title="INSIGHT festival: feedback")
         members = self.network_members[self.huddle_network]
         count = min(len(members), max(6, self.n(400)))
         self._survey(self.huddle_network, self.rng.sample(members, count),
@@ -774,6 +796,7 @@ class Generator:
         self.networks()
         self.webinars()
         self.festival()
+        self.past_festival()
         self.flush(Cohort, NetworkSeries, Webinar, Festival, OfferingLead, OfferingQuota,
                    FestivalTrack, Session, NetworkOccurrence, FestivalSession, Speaker,
                    Enrolment, EnrolmentEvent, Booking, Attendance, Completion)

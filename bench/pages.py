@@ -28,6 +28,8 @@ from lms.offerings.models import HOLDS_PLACE, Enrolment, Session
 
 PAGE_TARGET_MS = 50
 DASHBOARD_TARGET_MS = 150
+# Issue #5: the results of a survey with 2,000 responses in under 100 ms.
+SURVEY_RESULTS_TARGET_MS = 100
 NOT_COUNTED = ("BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
 
 
@@ -42,9 +44,12 @@ class Page:
     headers: dict[str, str] = field(default_factory=dict)
     dashboard: bool = False
     expect: int = 200
+    target: int | None = None  # ms, if not the default for its kind
 
     @property
     def target_ms(self) -> int:
+        if self.target is not None:
+            return self.target
         return DASHBOARD_TARGET_MS if self.dashboard else PAGE_TARGET_MS
 
 
@@ -96,10 +101,12 @@ def find_pages(app: Flask) -> list[Page]:
             select(Session.id).where(Session.offering_id == huddles,
                                      Session.ends_at < utcnow())
             .order_by(Session.starts_at.desc()).limit(1))
-        survey_id = db.session.scalar(
-            select(Survey.id).join(SurveyResponse, SurveyResponse.survey_id == Survey.id)
-            .group_by(Survey.id).order_by(func.count(SurveyResponse.id).desc(), Survey.id)
-            .limit(1))
+        responses = func.count(SurveyResponse.id)
+        survey_id, survey_responses = db.session.execute(
+            select(Survey.id, responses)
+            .join(SurveyResponse, SurveyResponse.survey_id == Survey.id)
+            .group_by(Survey.id).order_by(responses.desc(), Survey.id)
+            .limit(1)).one()
         token = db.session.scalar(
             select(CalendarFeedToken.token).join(User, User.id == CalendarFeedToken.user_id)
             .where(User.email == LEARNER))
@@ -113,8 +120,9 @@ def find_pages(app: Flask) -> list[Page]:
         Page("my_learning", "My learning", "/my-learning", LEARNER),
         Page("register", "Register (latest huddle)", f"/faculty/sessions/{register}/register",
              FACULTY),
-        Page("survey_results", "Survey results", f"/faculty/surveys/{survey_id}/results",
-             FACULTY),
+        Page("survey_results", f"Survey results ({survey_responses:,} responses)",
+             f"/faculty/surveys/{survey_id}/results", FACULTY,
+             target=SURVEY_RESULTS_TARGET_MS),
         Page("dsu_dashboard", "DSU lead dashboard", "/ics/BSOL", DSU_LEAD, dashboard=True),
         Page("region_dashboard", "Region dashboard", "/reports", FACULTY, dashboard=True),
         Page("feed", "Personal feed", feed),

@@ -3,7 +3,7 @@
 
     python -m bench.run                      # everything (a few minutes)
     python -m bench.run --only pages         # some sections: pages, http, certificates,
-                                             #   booking, reminders
+                                             #   booking, reminders, teams_import
     python -m bench.run --profile register   # a pyinstrument profile of one page, scale 1
 
 Databases are made in ``instance/bench/`` (SQLite, schema from the models) and remade on each
@@ -30,12 +30,13 @@ from bench.generate import DEFAULT_SEED, generate
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "instance" / "bench"
 RESULTS = ROOT / "bench" / "results.json"
-SECTIONS = ("pages", "http", "certificates", "booking", "reminders")
+SECTIONS = ("pages", "http", "certificates", "booking", "reminders", "teams_import")
 THROUGHPUT_TARGETS = {"catalogue": 0.20, "cohort": 0.20, "feed_304": 0.60}
 CERTIFICATE_RATIO = 1.2
 BULK_SECONDS = 35
 WORKER_MB = 250
 REMINDER_SECONDS = 10
+IMPORT_SECONDS = 2
 
 
 def log(message: str) -> None:
@@ -168,6 +169,22 @@ def rows_for(results: dict) -> list[tuple[str, str, str, str, str]]:
         rows.append((f"Two schedulers, {two['due']:,} due: sent by each, seconds", "",
                      f"{' + '.join(str(n) for n in two['sent_by_each'])}, "
                      f"{two['seconds']:.1f} s", "exactly once", _yes(two["exactly_once"])))
+    teams = results.get("teams_import")
+    if teams:
+        rows.append((SECTION + "TEAMS ATTENDANCE IMPORT (in-process)", "", f"scale {large}",
+                     "", ""))
+        rows.append((f"Import of a {teams['rows']:,}-row Teams report: s median / max (CPU)",
+                     "", f"{teams['median_s']:.2f} / {teams['max_s']:.2f} "
+                     f"({teams['cpu_median_s']:.2f}), {teams['queries']:,} queries",
+                     f"< {IMPORT_SECONDS} s", _yes(teams["median_s"] < IMPORT_SECONDS)))
+        rows.append(("  matched, present, unmatched", "",
+                     f"{teams['matched']}, {teams['present']}, {teams['unmatched']}",
+                     f"{teams['rows']}, -, {teams['unmatched_rows']}",
+                     _yes(teams["matched"] == teams["rows"]
+                          and teams["unmatched"] == teams["unmatched_rows"])))
+        rows.append(("  the same file again: s (refused, nothing changes)", "",
+                     f"{teams['reimport_s']:.3f}", "refused",
+                     _yes(bool(teams["reimport_refused"]))))
     for name, error in results.get("errors", {}).items():
         rows.append((f"{name}: FAILED", "", error.splitlines()[-1][:60], "", "NO"))
     return rows
@@ -249,7 +266,7 @@ def run(args: argparse.Namespace) -> dict:
 
     section("http", http)
     work_db = copy_database(largest, "work.sqlite3") if sections & {
-        "certificates", "booking", "reminders"} else None
+        "certificates", "booking", "reminders", "teams_import"} else None
     work_app = bench_app(database_url(work_db), DATA / "outbox") if work_db else None
 
     def certificates() -> dict:
@@ -273,9 +290,15 @@ def run(args: argparse.Namespace) -> dict:
 
         return run_reminders(work_app, DATA).as_dict()
 
+    def teams_import() -> dict:
+        from bench.workloads import teams_import as run_teams_import
+
+        return run_teams_import(work_app).as_dict()
+
     section("certificates", certificates)
     section("booking", booking)
     section("reminders", reminders)
+    section("teams_import", teams_import)
     results["meta"]["load_average_end"] = os.getloadavg()
     results["meta"]["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     return results

@@ -21,7 +21,7 @@ from sqlalchemy import func, insert, select
 from lms import create_app
 from lms.accounts.models import Organisation, User
 from lms.attendance.models import Attendance, Completion
-from lms.clock import utcnow
+from lms.clock import LONDON, utcnow
 from lms.courses.models import Cohort, Course
 from lms.events.models import ReminderSent, Webinar
 from lms.extensions import db
@@ -429,3 +429,189 @@ def reminders(app: Flask, log_dir: Path, sessions: int = 20, per_session: int = 
         two_due=two_due, two_sent=[n for n, _, _ in outcomes],
         two_seconds=max(end for _, _, end in outcomes) - min(s for _, s, _ in outcomes),
         claims=len(claims), distinct_claims=len(set(claims)), emails=emails or 0)
+
+
+# ---------------------------------------------------------------------------- Teams import
+
+
+@dataclass
+class ImportTiming:
+    rows: int
+    unmatched_rows: int
+    bytes: int
+    seconds: list[float]
+    cpu_seconds: list[float]
+    queries: int
+    matched: int
+    present: int
+    unmatched: int
+    reimport_seconds: float
+    reimport_refused: str
+
+    def as_dict(self) -> dict:
+        return {"rows": self.rows, "unmatched_rows": self.unmatched_rows, "bytes": self.bytes,
+                "median_s": round(statistics.median(self.seconds), 3),
+                "max_s": round(max(self.seconds), 3),
+                "cpu_median_s": round(statistics.median(self.cpu_seconds), 3),
+                "runs": len(self.seconds), "queries": self.queries, "matched": self.matched,
+                "present": self.present, "unmatched": self.unmatched,
+                "reimport_s": round(self.reimport_seconds, 3),
+                "reimport_refused": self.reimport_refused}
+
+
+def _teams_time(moment: datetime) -> str:
+    """A time as Teams writes it for an organiser in the UK: ``12/1/27, 9:58:41 AM``."""
+    local = moment.astimezone(LONDON)
+    return f"{local.month}/{local.day}/{local:%y}, {local.hour % 12 or 12}:{local:%M:%S %p}"
+
+
+def _teams_duration(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return " ".join(f"{n}{unit}" for n, unit in ((hours, "h"), (minutes, "m"), (secs, "s"))
+                    if n) or "0s"
+
+
+def teams_report(title: str, starts: datetime, ends: datetime,
+                 people: list[tuple[str, str]], seed: int = 5) -> bytes:
+    """A Teams attendance report as Teams writes it (UTF-16 with a byte order mark, tabs,
+    CRLF; a summary, a participants table and an in-meeting activities table, as in
+    ``tests/data/teams_attendance_report.csv``) for a meeting organised by the bench faculty
+    member and attended by ``people`` (name, email). Some leave and rejoin: two activity rows,
+    one participant row with the total. Deterministic for a given ``seed``."""
+    import random
+
+    rng = random.Random(seed)
+    length = int((ends - starts).total_seconds())
+    organiser = ("Bench Faculty", "bench-faculty@example.nhs.uk")
+    participants, activities, total = [], [], 0
+    for number, (name, email) in enumerate([organiser, *people]):
+        role = "Organizer" if number == 0 else "Attendee"
+        joined = starts - timedelta(seconds=rng.randint(0, 300)) if number == 0 else \
+            starts + timedelta(seconds=rng.randint(-120, length // 2))
+        left = ends if number == 0 else min(
+            ends + timedelta(seconds=60), joined + timedelta(seconds=rng.randint(600, length)))
+        # One in six drops out for a while and comes back: two activity rows.
+        spans = [(joined, left)]
+        if number and rng.random() < 1 / 6 and (left - joined).total_seconds() > 1200:
+            gap_at = joined + (left - joined) / 3
+            spans = [(joined, gap_at), (gap_at + timedelta(minutes=5), left)]
+        seconds = sum(int((b - a).total_seconds()) for a, b in spans)
+        total += seconds
+        shown = email.title() if number % 7 == 3 else email  # Teams keeps the case typed
+        participants.append("\t".join((name, _teams_time(joined), _teams_time(left),
+                                       _teams_duration(seconds), shown, email, role)))
+        for a, b in spans:
+            activities.append("\t".join((name, _teams_time(a), _teams_time(b),
+                                         _teams_duration(int((b - a).total_seconds())),
+                                         shown, role)))
+    count = len(participants)
+    lines = [
+        "1. Summary",
+        f"Meeting title\t{title}",
+        f"Attended participants\t{count}",
+        f"Start time\t{_teams_time(starts)}",
+        f"End time\t{_teams_time(ends)}",
+        f"Meeting duration\t{_teams_duration(length)}",
+        f"Average attendance time\t{_teams_duration(total // count)}",
+        "",
+        "2. Participants",
+        "Name\tFirst Join\tLast Leave\tIn-Meeting Duration\tEmail\tParticipant ID (UPN)\tRole",
+        *participants,
+        "",
+        "3. In-Meeting Activities",
+        "Name\tJoin Time\tLeave Time\tDuration\tEmail\tRole",
+        *activities,
+        "",
+    ]
+    return "\r\n".join(lines).encode("utf-16")
+
+
+def _import_session() -> tuple[int, list[tuple[str, str]]]:
+    """The latest Analyst Network huddle that has taken place (the network with the most
+    members), and the people to list in its report: its members first, then other learners
+    if the network is smaller than the report."""
+    from lms.events.models import NetworkSeries
+
+    series = db.session.scalar(select(NetworkSeries.id).where(
+        NetworkSeries.title == "Midlands Analyst Network huddles"))
+    session_id = db.session.scalar(
+        select(Session.id).where(Session.offering_id == series, Session.ends_at < utcnow())
+        .order_by(Session.starts_at.desc()).limit(1))
+    members = db.session.execute(
+        select(User.full_name, User.email).join(Enrolment, Enrolment.user_id == User.id)
+        .where(Enrolment.offering_id == series, Enrolment.state == "enrolled")
+        .order_by(User.id)).all()
+    others = db.session.execute(
+        select(User.full_name, User.email).where(User.id.in_(_learners(5000)))
+        .order_by(User.id)).all()
+    seen = {email for _, email in members}
+    people = [tuple(r) for r in members] + [tuple(r) for r in others if r[1] not in seen]
+    return session_id, people
+
+
+def teams_import(app: Flask, rows: int = 600, unmatched: int = 5, runs: int = 5
+                 ) -> ImportTiming:
+    """Import a ``rows``-row Teams report (people in the database, plus ``unmatched`` who
+    are not) into the latest huddle with ``import_report``: ``runs`` times, each on a fresh
+    session and rolled back, so each is a first import; then once committed, and the same
+    file again, which is refused and changes nothing (timed too). Runs on a copy of the
+    database: it writes."""
+    from bench.pages import counting_queries
+    from lms.attendance.services import import_report, refresh_completion
+    from lms.errors import DomainError
+
+    with app.app_context():
+        session_id, people = _import_session()
+        session = db.session.get(Session, session_id)
+        # The scheduler's daily completion pass has run since the earlier meetings (the
+        # generator writes marks, not the warnings that pass sends), so the import does what
+        # it would in production, not a first-ever pass over two years of huddles.
+        refresh_completion(session.offering)
+        db.session.commit()
+        listed = people[:rows] + [(f"Visitor {n}", f"visitor{n}@consultancy.example")
+                                  for n in range(unmatched)]
+        data = teams_report(session.title, session.starts_at, session.ends_at, listed)
+        db.session.remove()
+
+    def once(commit: bool) -> tuple[float, float, int, object]:
+        with app.app_context(), counting_queries(app) as counted:
+            actor = db.session.scalar(select(User).where(User.email.like("bench-faculty@%")))
+            session = db.session.get(Session, session_id)
+            started, cpu_started = time.perf_counter(), time.thread_time()
+            result = import_report(actor, session, data, "attendance-report.csv")
+            if commit:
+                db.session.commit()
+            else:
+                db.session.flush()
+            seconds, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
+            db.session.rollback()
+            db.session.remove()
+        return seconds, cpu, counted[0], result
+
+    seconds, cpu = [], []
+    queries, result = 0, None
+    for _ in range(runs):
+        s, c, queries, result = once(commit=False)
+        seconds.append(s)
+        cpu.append(c)
+    s, c, _, result = once(commit=True)
+    seconds.append(s)
+    cpu.append(c)
+    with app.app_context():
+        actor = db.session.scalar(select(User).where(User.email.like("bench-faculty@%")))
+        session = db.session.get(Session, session_id)
+        started = time.perf_counter()
+        try:
+            import_report(actor, session, data, "attendance-report.csv")
+            refused = ""
+        except DomainError as error:
+            refused = error.message
+        reimport = time.perf_counter() - started
+        db.session.rollback()
+        db.session.remove()
+    return ImportTiming(rows=min(rows, len(people)), unmatched_rows=unmatched, bytes=len(data),
+                        seconds=seconds, cpu_seconds=cpu, queries=queries,
+                        matched=result.matched, present=result.present,
+                        unmatched=result.unmatched, reimport_seconds=reimport,
+                        reimport_refused=refused)

@@ -135,7 +135,9 @@ def _register_blueprints(app: Flask) -> None:
     from lms.competencies.services import register_completion_hook
     from lms.competencies.views import bp as competencies_bp
     from lms.courses.views import bp as courses_bp
+    from lms.events.services import connect_withdrawal
     from lms.events.views import bp as events_bp
+    from lms.feedback.after_session import install as install_feedback_requests
     from lms.feedback.views import bp as feedback_bp
     from lms.home.views import bp as home_bp
     from lms.offerings.views import bp as offerings_bp
@@ -163,6 +165,10 @@ def _register_blueprints(app: Flask) -> None:
     register_completion_hook()
     # Completing anything issues its certificate, in the completion's transaction too.
     connect_completion()
+    # The reminder sweep asks for feedback after sessions that have an open survey.
+    install_feedback_requests()
+    # Withdrawing from a festival gives back its session bookings, in the same transaction.
+    connect_withdrawal()
 
 
 def _register_cli(app: Flask) -> None:

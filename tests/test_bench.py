@@ -6,6 +6,8 @@ asserted: ``make bench`` measures them."""
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,8 +17,9 @@ from sqlalchemy import text
 from bench.generate import DEFAULT_SEED, generate
 from bench.pages import find_pages, time_page
 from bench.run import render_table
-from bench.workloads import NO_FEED_CACHE
+from bench.workloads import NO_FEED_CACHE, teams_import, teams_report
 from lms import create_app
+from lms.attendance.reports import read_report
 from lms.extensions import db
 
 SMALL, LARGE = 0.02, 0.04
@@ -112,3 +115,43 @@ def test_seed_bench_refuses_the_production_config(app, runner, monkeypatch):
     result = runner.invoke(args=["lms", "seed-bench", "--scale", str(SMALL)])
     assert result.exit_code != 0
     assert "production" in result.output
+
+
+def test_the_busiest_survey_has_2000_responses_at_scale_1(scaled):
+    app, _ = scaled[LARGE]
+    page = {p.key: p for p in find_pages(app)}["survey_results"]
+    assert page.label == f"Survey results ({round(2000 * LARGE)} responses)"
+    assert page.target_ms == 100
+
+
+def test_the_bench_teams_report_is_read_as_teams_writes_it():
+    people = [(f"Person {n}", f"p{n}@example.nhs.uk") for n in range(40)]
+    starts = datetime(2027, 1, 12, 10, 0, tzinfo=UTC)
+    data = teams_report("Huddle", starts, starts + timedelta(hours=1), people)
+    assert data[:2] == b"\xff\xfe"  # UTF-16 with a byte order mark
+    text = data.decode("utf-16")
+    assert "1. Summary\r\n" in text and "2. Participants\r\n" in text
+    assert "3. In-Meeting Activities\r\n" in text
+    report = read_report(data, "meeting-attendance.csv")
+    assert report.kind == "teams"
+    assert sorted(r.email for r in report.rows) == sorted(e for _, e in people)
+    assert all(0 < r.minutes <= 61 for r in report.rows)
+
+
+def test_the_teams_import_section_runs_at_a_tiny_scale(scaled, tmp_path):
+    """On a copy of the tiny database (the section writes): every listed person with an
+    account is matched, the visitors are not, and the same file again is refused."""
+    source, _ = scaled[LARGE]
+    copy = tmp_path / "work.sqlite3"
+    with sqlite3.connect(source.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+                         ) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{copy}",
+                     MAIL_OUTBOX_DIR=str(tmp_path / "outbox"))
+    result = teams_import(app, rows=600, unmatched=3, runs=2).as_dict()
+    assert 0 < result["rows"] <= 600
+    assert (result["matched"], result["unmatched"]) == (result["rows"], 3)
+    assert result["runs"] == 3 and result["queries"] > 0
+    assert "already been imported" in result["reimport_refused"]
+    table = render_table({"scales": [f"{LARGE:g}"], "teams_import": result})
+    assert f"Import of a {result['rows']:,}-row Teams report" in table

@@ -81,6 +81,51 @@ def test_a_webinar_ending_before_it_starts_is_refused(ctx):
     assert count(Offering) == 0
 
 
+def test_a_change_ending_before_it_starts_is_refused_and_nothing_changes(ctx):
+    webinar = make_webinar(title="Before")
+    booked = person(1)
+    engine.book(booked, webinar)
+    db.session.flush()
+    starts, sent = webinar.session.starts_at, count(OutboxMessage)
+    details = ev.webinar_details(webinar)
+    details.title = "After"
+    details.speakers = [ev.SpeakerDetails("Someone else")]
+    details.session.start, details.session.end = time(15, 0), time(14, 0)
+    with pytest.raises(InvalidInput) as caught:
+        ev.update_webinar(faculty(), webinar, details)
+    assert ("end", "The session must end after it starts") in caught.value.errors
+    db.session.expire_all()
+    assert (webinar.title, webinar.session.starts_at, webinar.session.sequence) == (
+        "Before", starts, 0)
+    assert [s.name for s in db.session.scalars(select(Speaker))] == ["Dr Amara Okafor"]
+    assert count(OutboxMessage) == sent
+
+
+def test_a_meeting_moved_to_end_before_it_starts_is_refused_and_nothing_changes(ctx):
+    series = make_network(count=3)
+    meeting = series.sessions[1]
+    starts, ends = meeting.starts_at, meeting.ends_at
+    details = ev.occurrence_details(meeting)
+    details.topic, details.presenter = "New topic", "New presenter"
+    details.start, details.end = time(14, 0), time(13, 0)
+    with pytest.raises(InvalidInput) as caught:
+        ev.update_occurrence(faculty(), meeting, details)
+    assert any(field == "end" for field, _ in caught.value.errors), caught.value.errors
+    db.session.expire_all()
+    assert (meeting.starts_at, meeting.ends_at, meeting.sequence) == (starts, ends, 0)
+    assert meeting.title != "New topic"
+    assert db.session.get(NetworkOccurrence, meeting.id).presenter != "New presenter"
+
+
+def test_a_festival_ending_before_it_starts_is_refused(ctx):
+    first = london_day(30)
+    with pytest.raises(DomainError, match="last day must be on or after the first day"):
+        ev.create_festival(faculty(), ev.FestivalDetails(
+            title="Backwards", summary="s", status="open", first_day=first,
+            last_day=first - timedelta(days=1), tracks=["One"]))
+    assert count(Offering) == 0
+
+
 def test_moving_a_webinar_sends_an_update_with_a_higher_sequence(ctx):
     webinar = make_webinar()
     booked = person(1)
@@ -337,19 +382,55 @@ def test_a_full_session_offers_its_waiting_list_and_promotes_automatically(ctx, 
     assert b"METHOD:CANCEL" in messages_to(a)[-1].attachments[0].content
 
 
-def test_people_who_leave_the_festival_give_their_session_places_back(ctx, festival):
-    talk = add_session(festival, "Workshop", capacity=1)
-    a, b, c = person("a"), person("b"), person("c")
-    enrolment = register(a, festival)
-    register(b, festival)
-    register(c, festival)
-    ev.book_session(a, talk)
-    waiting = ev.book_session(b, talk)
-    engine.withdraw(a, enrolment)
-    # The next booking action under the festival's lock tidies up behind the engine.
-    other = add_session(festival, "Other", start=time(14, 0), end=time(15, 0))
-    ev.book_session(c, other)
-    assert waiting.state == "booked"
+def test_withdrawing_from_the_festival_gives_session_places_back_at_once(ctx, festival):
+    workshop = add_session(festival, "Workshop", capacity=1)
+    panel = add_session(festival, "Panel", start=time(14, 0), end=time(15, 0), capacity=1,
+                        track=1)
+    leaver, waiter, second, panellist = (person("leaver"), person("waiter"),
+                                         person("second"), person("panellist"))
+    enrolment = register(leaver, festival)
+    for p in (waiter, second, panellist):
+        register(p, festival)
+    ev.book_session(leaver, workshop)
+    first_waiting = ev.book_session(waiter, workshop)
+    second_waiting = ev.book_session(second, workshop)
+    ev.book_session(panellist, panel)
+    leaver_waiting = ev.book_session(leaver, panel)
+    behind = ev.book_session(second, panel)
+    assert (leaver_waiting.waitlist_position, behind.waitlist_position) == (1, 2)
+    before = len(messages_to(leaver))
+
+    engine.withdraw(leaver, enrolment)
+
+    # No other booking needed: the seat is free and the first waiter has it, told by email
+    # with an invitation; the queue behind moves up; the leaver has nothing left.
+    assert (first_waiting.state, second_waiting.waitlist_position) == ("booked", 1)
+    assert db.session.scalar(select(func.count(Booking.id)).where(
+        Booking.session_id == workshop.id, Booking.state == "booked")) == 1
+    promoted = messages_to(waiter)[-1]
+    assert promoted.subject == "A place is now yours: INSIGHT festival: Workshop"
+    assert b"METHOD:REQUEST" in promoted.attachments[0].content
+    assert behind.waitlist_position == 1  # the leaver was ahead on the panel's queue
+    assert ev.agenda(leaver, festival) == []
+    # The leaver hears they have withdrawn and gets a calendar cancellation for the session
+    # they had booked (leaving a queue needs none).
+    sent = messages_to(leaver)[before:]
+    assert [m.subject for m in sent] == ["You have withdrawn: INSIGHT festival",
+                                         "Booking cancelled: INSIGHT festival: Workshop"]
+    cancellation = sent[1].attachments[0].content
+    assert b"METHOD:CANCEL" in cancellation and b"STATUS:CANCELLED" in cancellation
+
+
+def test_withdrawing_mid_festival_keeps_the_sessions_already_held(ctx, festival):
+    opening = add_session(festival, "Opening", day=0)
+    closing = add_session(festival, "Closing", day=2)
+    someone = person("a")
+    enrolment = register(someone, festival)
+    held = ev.book_session(someone, opening)
+    coming = ev.book_session(someone, closing)
+    with time_machine.travel(opening.ends_at + timedelta(days=1)):
+        engine.withdraw(someone, enrolment)
+    assert (held.state, coming.state) == ("booked", "cancelled")
 
 
 def test_someone_elses_booking_cannot_be_cancelled(ctx, festival):
@@ -367,6 +448,13 @@ def test_a_session_crossing_midnight_is_refused(ctx, festival):
         add_session(festival, "Late night", start=time(23, 0), end=time(0, 30))
     assert ("end", "A festival session must end on the day it starts: it cannot run past "
                    "midnight") in caught.value.errors
+    assert count(Session) == 0
+
+
+def test_a_festival_session_with_no_length_is_refused(ctx, festival):
+    with pytest.raises(InvalidInput) as caught:
+        add_session(festival, "Instant", start=time(10, 0), end=time(10, 0))
+    assert any(field == "end" for field, _ in caught.value.errors), caught.value.errors
     assert count(Session) == 0
 
 

@@ -137,8 +137,8 @@ def test_a_cancelled_session_or_network_meeting_gets_no_reminder(ctx):
 
 
 def test_after_session_senders_are_an_extension_point(ctx):
-    """The feedback feature will register a sender for sessions with a survey; here a test
-    sender stands in for it, for the sessions it names."""
+    """Any feature may register a sender (the feedback feature does, for sessions with a
+    survey); here a test sender says which sessions it has something for."""
     webinar = make_webinar(title="With survey")
     other = make_webinar(title="Without survey")
     for w in (webinar, other):
@@ -146,14 +146,14 @@ def test_after_session_senders_are_an_extension_point(ctx):
     db.session.commit()
     asked: list[list[int]] = []
 
-    def with_survey(ids: list[int]) -> set[int]:
+    def with_survey(ids: list[int], now: datetime) -> set[int]:
         asked.append(ids)
         return {webinar.session.id} & set(ids)
 
     reminders.register_after_session(reminders.AfterSessionSender(
-        kind="feedback", sessions_with=with_survey, template="events/reminder",
+        kind="test-after", sessions_with=with_survey, template="events/reminder",
         subject=lambda s: f"Please give feedback: {s.offering.title}",
-        context=lambda s, p: {"lead_time": "0 minutes"}))
+        context=lambda s, now: {"lead_time": "0 minutes"}))
     try:
         end = webinar.session.ends_at
         with time_machine.travel(end + timedelta(minutes=1), tick=False):
@@ -164,10 +164,10 @@ def test_after_session_senders_are_an_extension_point(ctx):
         with time_machine.travel(end + timedelta(days=4), tick=False):
             assert reminders.send_due_reminders() == 0
         other.after_session_emails = False
-        assert [k for _, _, k in reminder_rows() if k == "feedback"] == ["feedback"]
+        assert [k for _, _, k in reminder_rows() if k == "test-after"] == ["test-after"]
         assert any(ids for ids in asked)
     finally:
-        reminders.unregister_after_session("feedback")
+        reminders.unregister_after_session("test-after")
 
 
 # ---------------------------------------------------------------------------- exactly once

@@ -119,10 +119,16 @@ def register(session: Session) -> list[RegisterRow]:
     return rows
 
 
+_UNKNOWN = object()
+
+
 def _mark(session: Session, user_id: int, status: str, source: str, actor: User | None,
-          note: str = "", minutes: int | None = None) -> Attendance:
-    row = db.session.scalar(select(Attendance).where(Attendance.session_id == session.id,
-                                                     Attendance.user_id == user_id))
+          note: str = "", minutes: int | None = None, row=_UNKNOWN) -> Attendance:
+    """Set a person's mark. ``row``: their mark already loaded (``None``: they have none), so
+    a caller marking many people looks them up in one query."""
+    if row is _UNKNOWN:
+        row = db.session.scalar(select(Attendance).where(Attendance.session_id == session.id,
+                                                         Attendance.user_id == user_id))
     if row is None:
         row = Attendance(session_id=session.id, user_id=user_id, status=status, source=source)
         db.session.add(row)
@@ -278,19 +284,25 @@ def import_report(actor: User, session: Session, data: bytes, filename: str,
     needed = session_minutes(session) * min_percent / 100
     users = {u.email: u for u in db.session.scalars(
         select(User).where(User.email.in_(list(by_email))))} if by_email else {}
-    holders = {e.user_id for e in _holders(session.offering_id)}
+    holders = set(db.session.scalars(select(Enrolment.user_id).where(
+        Enrolment.offering_id == session.offering_id, Enrolment.state.in_(HOLDS_PLACE))))
+    # Every mark the session has, in one query: hundreds of rows need no query each.
+    marks = {a.user_id: a for a in db.session.scalars(
+        select(Attendance).where(Attendance.session_id == session.id))}
     present = 0
-    for email, row in by_email.items():
-        person = users.get(email)
-        if person is not None and person.id not in holders and (person.is_faculty
-                                                                or person.is_admin):
-            continue  # the organiser or host running the session, not a participant
-        if person is None:
-            record.unmatched.append(UnmatchedRow(name=row.name, email=email,
-                                                 minutes=row.minutes))
-            continue
-        present += _apply_minutes(session, person.id, row.minutes, needed, actor)
-        record.matched += 1
+    with db.session.no_autoflush:
+        for email, row in by_email.items():
+            person = users.get(email)
+            if person is not None and person.id not in holders and (person.is_faculty
+                                                                    or person.is_admin):
+                continue  # the organiser or host running the session, not a participant
+            if person is None:
+                record.unmatched.append(UnmatchedRow(name=row.name, email=email,
+                                                     minutes=row.minutes))
+                continue
+            present += _apply_minutes(session, person.id, row.minutes, needed, actor,
+                                      marks.get(person.id))
+            record.matched += 1
     for row in no_email:
         record.unmatched.append(UnmatchedRow(name=row.name, email="", minutes=row.minutes))
     db.session.flush()
@@ -299,14 +311,16 @@ def import_report(actor: User, session: Session, data: bytes, filename: str,
 
 
 def _apply_minutes(session: Session, user_id: int, minutes: int, needed: float,
-                   actor: User) -> int:
-    existing = db.session.scalar(select(Attendance).where(
-        Attendance.session_id == session.id, Attendance.user_id == user_id))
+                   actor: User, existing=_UNKNOWN) -> int:
+    """``existing``: the person's mark if the caller loaded it (``None``: none)."""
+    if existing is _UNKNOWN:
+        existing = db.session.scalar(select(Attendance).where(
+            Attendance.session_id == session.id, Attendance.user_id == user_id))
     if existing is not None and existing.source == Source.REGISTER:
         existing.minutes = minutes
         return int(existing.status in ATTENDED)
     status = Mark.PRESENT if minutes >= needed else Mark.ABSENT
-    _mark(session, user_id, status, Source.IMPORT, actor, minutes=minutes)
+    _mark(session, user_id, status, Source.IMPORT, actor, minutes=minutes, row=existing)
     return int(status == Mark.PRESENT)
 
 
@@ -450,11 +464,17 @@ def refresh_completion(offering: Offering) -> list[Completion]:
     """Fire completion once for everyone who has reached it, and warn (a capped number of
     times) those whose attendance has fallen below the rule. Returns new completions."""
     fired: list[Completion] = []
-    for p in progress_for(offering):
+    progress = progress_for(offering)
+    # The warnings already sent, in one query (not one per person).
+    warned = {w.enrolment_id: w for w in db.session.scalars(
+        select(AttendanceWarning).where(AttendanceWarning.enrolment_id.in_(
+            [p.enrolment.id for p in progress if p.below_threshold])))}
+    for p in progress:
         if p.completed is None and p.complete and p.enrolment.state == EnrolmentState.ENROLLED:
             fired.append(_complete(p))
         elif p.below_threshold and p.completed is None and p.held >= 1:
-            _warn(p)
+            with db.session.no_autoflush:
+                _warn(p, warned.get(p.enrolment.id))
     db.session.flush()
     return fired
 
@@ -476,8 +496,9 @@ def _complete(p: Progress) -> Completion:
     return completion
 
 
-def _warn(p: Progress) -> None:
-    warning = db.session.get(AttendanceWarning, p.enrolment.id)
+def _warn(p: Progress, warning: AttendanceWarning | None) -> None:
+    """Warn a person below the threshold, unless warned enough or since the last session
+    held. ``warning``: their warning row, if they have one."""
     if warning is None:
         warning = AttendanceWarning(enrolment_id=p.enrolment.id, sent=0, sessions_held=0)
         db.session.add(warning)
@@ -488,7 +509,7 @@ def _warn(p: Progress) -> None:
     warning.last_sent_at = utcnow()
     queue_email(p.enrolment.user.email,
                 f"Your attendance on {p.enrolment.offering.title}",
-                "attendance/below_threshold", person=p.enrolment.user,
+                "attendance/below_threshold", flush=False, person=p.enrolment.user,
                 offering=p.enrolment.offering, percent=p.percent,
                 needed=p.rule.min_attendance_percent, held=p.held,
                 my_learning_url=link("offerings.my_learning"))

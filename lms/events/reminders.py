@@ -75,18 +75,22 @@ def lead_time_words(minutes: int) -> str:
 class AfterSessionSender:
     """Something to email people after a session they had a place at.
 
-    ``kind`` names it in ``ReminderSent`` (e.g. "feedback"); ``sessions_with(ids)`` returns
-    which of those ended sessions it has something for (one query: e.g. those with an open
-    survey); ``template`` and ``subject(session)`` make the email, whose context gains
-    ``context(session, person)``. Sent ``delay`` after the session ends, and not at all once
-    ``window`` has passed (a scheduler down for a week does not send stale requests).
+    ``kind`` names it in ``ReminderSent`` (e.g. "feedback"); ``sessions_with(ids, now)``
+    returns which of those ended sessions it has something for at the sweep's ``now`` (one
+    query: e.g. those with a survey open to answers); ``template`` and ``subject(session)``
+    make the email, whose context gains ``context(session, now)`` (called once per session in
+    a batch, so a query there is not repeated for each person). ``skip(ids, now)``, if given,
+    names the (session, person) pairs that need nothing (e.g. they have already answered the
+    survey). Sent ``delay`` after the session ends, and not at all once ``window`` has passed
+    (a scheduler down for a week does not send stale requests).
     """
 
     kind: str
-    sessions_with: Callable[[list[int]], set[int]]
+    sessions_with: Callable[[list[int], datetime], set[int]]
     template: str
     subject: Callable[[Session], str]
-    context: Callable[[Session, User], dict] = lambda session, person: {}
+    context: Callable[[Session, datetime], dict] = lambda session, now: {}
+    skip: Callable[[list[int], datetime], set[tuple[int, int]]] | None = None
     delay: timedelta = timedelta(minutes=5)
     window: timedelta = timedelta(days=3)
 
@@ -117,8 +121,10 @@ class Due:
     kind: str
 
 
-def _recipients(session_ids: list[int], kinds_by_session: dict[int, list[str]]) -> list[Due]:
-    """People with a confirmed place at each session, less those already sent each kind."""
+def _recipients(session_ids: list[int], kinds_by_session: dict[int, list[str]],
+                skip: set[tuple[int, int, str]] | None = None) -> list[Due]:
+    """People with a confirmed place at each session, less those already sent each kind (or
+    who need nothing of that kind: ``skip``)."""
     if not session_ids:
         return []
     per_session = calendar.session_booked_kinds()
@@ -140,7 +146,7 @@ def _recipients(session_ids: list[int], kinds_by_session: dict[int, list[str]]) 
     people = by_enrolment.union_all(by_booking).subquery()
     already = {(r.session_id, r.user_id, r.kind) for r in db.session.execute(
         select(ReminderSent.session_id, ReminderSent.user_id, ReminderSent.kind)
-        .where(ReminderSent.session_id.in_(session_ids)))}
+        .where(ReminderSent.session_id.in_(session_ids)))} | (skip or set())
     due = []
     for session_id, user_id in db.session.execute(
         select(people.c.session_id, people.c.user_id)
@@ -185,12 +191,16 @@ def due_after(now: datetime) -> list[Due]:
                Session.ends_at <= now, Session.ends_at > now - widest)
     ).all()
     kinds: dict[int, list[str]] = {}
+    skip: set[tuple[int, int, str]] = set()
     for sender in senders:
         ready = [sid for sid, ends_at in rows
                  if ends_at + sender.delay <= now < ends_at + sender.window]
-        for session_id in sorted(sender.sessions_with(ready)) if ready else []:
+        found = sorted(sender.sessions_with(ready, now)) if ready else []
+        for session_id in found:
             kinds.setdefault(session_id, []).append(sender.kind)
-    return _recipients(sorted(kinds), kinds)
+        if found and sender.skip is not None:
+            skip |= {(sid, uid, sender.kind) for sid, uid in sender.skip(found, now)}
+    return _recipients(sorted(kinds), kinds, skip)
 
 
 # ---------------------------------------------------------------------------- sending
@@ -215,7 +225,7 @@ def _claim(dues: list[Due]) -> set[tuple[int, int, str]]:
         statement.returning(ReminderSent.session_id, ReminderSent.user_id, ReminderSent.kind))}
 
 
-def _email(due: Due, session: Session, person: User) -> None:
+def _email(due: Due, session: Session, person: User, extra: dict) -> None:
     offering = session.offering
     page = calendar.page_url(offering.kind, offering.id)
     summary = calendar.summary_of(offering.title, session.title)
@@ -227,11 +237,10 @@ def _email(due: Due, session: Session, person: User) -> None:
         return
     sender = _AFTER[due.kind]
     queue_email(person.email, sender.subject(session), sender.template, flush=False,
-                person=person, session=session, offering=offering, page_url=page,
-                **sender.context(session, person))
+                person=person, session=session, offering=offering, page_url=page, **extra)
 
 
-def _send(batch: list[Due]) -> int:
+def _send(batch: list[Due], now: datetime) -> int:
     """Claim and queue one batch in one transaction, then commit. Returns how many went."""
     begin_write()
     sessions = {s.id: s for s in db.session.scalars(
@@ -250,9 +259,13 @@ def _send(batch: list[Due]) -> int:
     # One statement claims the whole batch; the emails go in the same transaction.
     claimed = _claim(wanted)
     sent = 0
+    extras: dict[tuple[str, int], dict] = {}
     for due in wanted:
         if (due.session_id, due.user_id, due.kind) in claimed:
-            _email(due, sessions[due.session_id], people[due.user_id])
+            session = sessions[due.session_id]
+            if due.kind in _AFTER and (due.kind, session.id) not in extras:
+                extras[due.kind, session.id] = _AFTER[due.kind].context(session, now)
+            _email(due, session, people[due.user_id], extras.get((due.kind, session.id), {}))
             sent += 1
     db.session.commit()
     return sent
@@ -269,7 +282,7 @@ def send_due_reminders(now: datetime | None = None, batch_size: int | None = Non
     db.session.rollback()
     sent = 0
     for start in range(0, len(due), batch_size):
-        sent += _send(due[start:start + batch_size])
+        sent += _send(due[start:start + batch_size], now)
         if after_batch is not None:
             after_batch(sent)
     return sent

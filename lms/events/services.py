@@ -925,8 +925,9 @@ def clash_message(other: Session, state: str) -> str:
 
 def _release_lapsed_registrations(festival: Festival) -> None:
     """Bookings of people no longer registered for the festival give their places back.
-    (Withdrawing from the festival is the engine's; this tidies up behind it, under the
-    festival's lock, whenever bookings change.)"""
+    (Withdrawing releases them at once, through ``release_bookings_on_withdrawal``; this is a
+    safety net, under the festival's lock whenever bookings change, for a place lost any
+    other way.)"""
     registered = select(Enrolment.user_id).where(
         Enrolment.offering_id == festival.id, Enrolment.state.in_(calendar.CONFIRMED))
     stale = db.session.scalars(
@@ -1021,15 +1022,55 @@ def cancel_booking(user: User, booking: Booking) -> Booking:
     _leave(booking)
     db.session.flush()
     if was_booked:
-        attachments = [] if session.is_cancelled else [
-            calendar.invitation(session, user, "CANCEL")]
-        _email_booking(booking, "session_booking_cancelled",
-                       f"Booking cancelled: {summary_of(session)}", attachments=attachments)
+        _email_booking_cancelled(booking)
         _promote_session_waitlist(session)
     else:
         _email_booking(booking, "session_left_waitlist",
                        f"You have left the waiting list: {summary_of(session)}")
     return booking
+
+
+def _email_booking_cancelled(booking: Booking) -> None:
+    """Tell the person their booking is cancelled, with a calendar cancellation that takes
+    the session out of their calendar (none needed if the session itself was cancelled)."""
+    session = booking.session
+    attachments = [] if session.is_cancelled else [
+        calendar.invitation(session, booking.user, "CANCEL")]
+    _email_booking(booking, "session_booking_cancelled",
+                   f"Booking cancelled: {summary_of(session)}", attachments=attachments)
+
+
+def release_bookings_on_withdrawal(enrolment: Enrolment, actor: User | None = None) -> None:
+    """Someone withdrew from a festival (the engine calls this under the festival's lock, in
+    the withdrawal's transaction): their bookings of sessions not yet over are cancelled as
+    if they had cancelled each one (a calendar cancellation for each booked session; leaving
+    a waiting list needs none, the withdrawal email covers it) and each freed place goes to
+    the next person waiting. Sessions already held keep their bookings, for the record."""
+    if not calendar.books_sessions(enrolment.offering):
+        return
+    bookings = db.session.scalars(
+        select(Booking).join(Session, Session.id == Booking.session_id)
+        .where(Session.offering_id == enrolment.offering_id,
+               Booking.user_id == enrolment.user_id,
+               Booking.state.in_([B.BOOKED, B.WAITLISTED]), Session.ends_at > utcnow())
+        .order_by(Session.starts_at, Session.id)
+    ).all()
+    freed: list[Session] = []
+    for booking in bookings:
+        was_booked = booking.state == B.BOOKED
+        _leave(booking)
+        if was_booked:
+            _email_booking_cancelled(booking)
+            freed.append(booking.session)
+    db.session.flush()
+    for session in freed:
+        _promote_session_waitlist(session)
+
+
+def connect_withdrawal() -> None:
+    """Have the engine release festival bookings when someone withdraws (once per process)."""
+    if release_bookings_on_withdrawal not in engine.WITHDRAWAL_HOOKS:
+        engine.WITHDRAWAL_HOOKS.append(release_bookings_on_withdrawal)
 
 
 def _promote_session_waitlist(session: Session) -> list[Booking]:

@@ -9,6 +9,7 @@ Services validate, raise domain errors, record history, queue emails and flush; 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -602,6 +603,12 @@ def decline(user: User, enrolment: Enrolment) -> Enrolment:
     return enrolment
 
 
+# Features that keep things hanging off a place (a festival's session bookings) register here;
+# each is called with the enrolment and the actor when someone withdraws, under the offering's
+# lock and in the same transaction, before the freed place is offered on.
+WITHDRAWAL_HOOKS: list[Callable[[Enrolment, User], None]] = []
+
+
 def withdraw(actor: User, enrolment: Enrolment) -> Enrolment:
     """Give up a place, a request, a nomination or a queue position. The person themselves,
     or the DSU lead who made the nomination (or leads that ICS), may do it."""
@@ -623,6 +630,8 @@ def withdraw(actor: User, enrolment: Enrolment) -> Enrolment:
     if is_lead and not is_self:
         _email(enrolment, "withdrawn", f"Nomination withdrawn: {enrolment.user.full_name}",
                to=actor)
+    for hook in WITHDRAWAL_HOOKS:
+        hook(enrolment, actor)
     promote_waitlist(offering, actor)
     return enrolment
 
