@@ -125,7 +125,7 @@ def _tomorrow_at(hour: int) -> datetime:
     return datetime.combine(day, time(hour, 0), tzinfo=LONDON)
 
 
-def _short_course(faculty_id: int, day: date, start: time, end: time):
+def _short_course(day: date, start: time, end: time):
     """A published short course (feedback needed to complete) with one open cohort of one
     online session, and its check-in code; as faculty would build it."""
     course = courses.create_course(courses.CourseDetails(
@@ -184,7 +184,7 @@ def _learner_journey(clock, page, make_page, live_app, live_user, live_mail, che
         from lms.accounts.models import User
 
         fay = db.session.get(User, faculty.id)
-        cohort, session, code = _short_course(fay.id, today, time(10, 20), time(10, 50))
+        cohort, session, code = _short_course(today, time(10, 20), time(10, 50))
         _survey(fay, cohort, session, opens=session.ends_at)
         make_network(title=NETWORK, count=6)
         _festival()
@@ -354,3 +354,120 @@ def _learner_journey(clock, page, make_page, live_app, live_user, live_mail, che
     expect(courses_table).to_contain_text("3")
 
     assert len(journey.titles) >= 20, journey.titles
+
+
+# ---------------------------------------------------------------------------- journey 5
+
+# Where focus is, and whether it shows: a visible outline (not transparent, not zero wide)
+# or a box shadow (NHS.UK's links and buttons draw their focus as a yellow and black shadow).
+# NHS.UK's radios and checkboxes hide the input itself and draw the focus on its label.
+_FOCUS = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body || el === document.documentElement) return null;
+  const drawn = el.matches('.nhsuk-checkboxes__input, .nhsuk-radios__input')
+    ? getComputedStyle(el.labels[0], '::before') : getComputedStyle(el);
+  const outline = drawn.outlineStyle !== 'none' && parseFloat(drawn.outlineWidth) > 0
+    && !['transparent', 'rgba(0, 0, 0, 0)'].includes(drawn.outlineColor);
+  return {
+    tag: el.tagName.toLowerCase(), id: el.id, classes: String(el.className),
+    text: (el.innerText || el.value || el.getAttribute('aria-label') || '').trim(),
+    href: el.getAttribute('href'), inMain: !!el.closest('main'),
+    visible: outline || drawn.boxShadow !== 'none',
+    style: `outline: ${drawn.outlineStyle} ${drawn.outlineWidth} ${drawn.outlineColor}; `
+      + `box-shadow: ${drawn.boxShadow}`,
+  };
+}"""
+
+
+class Keyboard:
+    """Move through a page with Tab and Shift+Tab only, checking that every stop shows
+    its focus."""
+
+    def __init__(self, page: Page):
+        self.page = page
+        self.stops = 0
+
+    def press(self, key: str) -> dict:
+        self.page.keyboard.press(key)
+        stop = self.page.evaluate(_FOCUS)
+        assert stop is not None, f"{key} on {self.page.url} left focus nowhere"
+        assert stop["visible"], f"focus is not visible on {self.page.url}: {stop}"
+        self.stops += 1
+        return stop
+
+    def first_stop_is_the_skip_link(self) -> dict:
+        stop = self.press("Tab")
+        assert "nhsuk-skip-link" in stop["classes"], f"first stop on {self.page.url}: {stop}"
+        assert stop["text"] == "Skip to main content" and stop["href"] == "#maincontent"
+        return stop
+
+    def tab_to(self, wanted: Callable[[dict], bool], what: str, limit: int = 80) -> dict:
+        for _ in range(limit):
+            stop = self.press("Tab")
+            if wanted(stop):
+                return stop
+        raise AssertionError(f"{limit} presses of Tab on {self.page.url} never reached {what}")
+
+
+def _link(text: str) -> Callable[[dict], bool]:
+    return lambda stop: stop["tag"] == "a" and stop["text"] == text
+
+
+def test_booking_journey_by_keyboard_alone(page: Page, live_app, live_user, check_page):
+    learner = live_user(name="Kim Keyboard")
+    with live_app.app_context():
+        _short_course(to_london(utcnow()).date() + timedelta(days=14), time(9, 30),
+                      time(12, 30))
+        db.session.commit()
+    journey = Journey(page, check_page)
+    keys = Keyboard(page)
+
+    # Home: the skip link comes first; then the menu's "Sign in".
+    page.goto("/")
+    journey.see("home", "MDSN Learning & Events")
+    keys.first_stop_is_the_skip_link()
+    keys.tab_to(_link("Sign in"), "the Sign in link")
+    page.keyboard.press("Enter")
+    journey.see("sign in", "Sign in")
+    keys.first_stop_is_the_skip_link()
+    keys.tab_to(lambda s: s["id"] == "email", "the email field")
+    page.keyboard.type(learner.email)
+    keys.tab_to(lambda s: s["id"] == "password", "the password field")
+    page.keyboard.type(learner.password)
+    # Back and forth: Shift+Tab returns to the email field, Tab to the password again.
+    assert keys.press("Shift+Tab")["id"] == "email"
+    assert keys.press("Tab")["id"] == "password"
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_role("navigation", name="Account")).to_contain_text(learner.name)
+    journey.see("home", "MDSN Learning & Events")
+
+    # The catalogue from the menu; the skip link takes focus past the header to the page.
+    keys.first_stop_is_the_skip_link()
+    keys.tab_to(_link("Courses"), "the Courses link")
+    page.keyboard.press("Enter")
+    journey.see("catalogue", "Courses and programmes")
+    keys.first_stop_is_the_skip_link()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    stop = keys.press("Tab")
+    assert stop["inMain"], f"after the skip link, focus went to {stop}"
+    keys.tab_to(_link(COURSE), f"the link to {COURSE}")
+    page.keyboard.press("Enter")
+
+    # The course, its cohort, and the booking button pressed with Space.
+    journey.see("course", re.compile(COURSE))
+    keys.first_stop_is_the_skip_link()
+    keys.tab_to(lambda s: s["tag"] == "a" and s["text"].startswith(COHORT), "the cohort link")
+    page.keyboard.press("Enter")
+    journey.see("cohort", re.compile(COHORT))
+    keys.first_stop_is_the_skip_link()
+    button = keys.tab_to(lambda s: s["tag"] == "button" and s["text"] == "Book a place",
+                         "the Book a place button")
+    assert button["inMain"]
+    page.keyboard.press("Space")
+    banner = page.locator(".nhsuk-notification-banner--success")
+    expect(banner).to_contain_text("We have sent you an email")
+    expect(page.locator("#booking")).to_contain_text("You have a place")
+    journey.see("cohort", re.compile(COHORT))
+    assert keys.stops >= 10
