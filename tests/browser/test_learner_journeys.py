@@ -471,3 +471,80 @@ def test_booking_journey_by_keyboard_alone(page: Page, live_app, live_user, chec
     expect(page.locator("#booking")).to_contain_text("You have a place")
     journey.see("cohort", re.compile(COHORT))
     assert keys.stops >= 10
+
+
+# ---------------------------------------------------------------------------- journey 6
+
+
+def test_learner_pages_on_a_phone(make_page, live_app, live_user, check_page):
+    # Tomorrow at 10:00 in London; the cohort's session runs 10:10 to 11:00, so check-in
+    # (15 minutes before the start) is open and the cohort can still be booked.
+    with time_machine.travel(_tomorrow_at(10), tick=True):
+        _phone_journey(make_page, live_app, live_user, check_page)
+
+
+def _phone_journey(make_page, live_app, live_user, check_page):
+    learner = live_user(name="Pat Phone")
+    with live_app.app_context():
+        _, _, code = _short_course(to_london(utcnow()).date(), time(10, 10), time(11, 0))
+        _festival()
+        db.session.commit()
+    phone = make_page(PHONE)
+    journey = Journey(phone, check_page)
+
+    def see(label: str, h1: str | re.Pattern, error: bool = False) -> None:
+        journey.see(label, h1, error)
+        _no_sideways_scroll(phone)
+
+    _sign_in(phone, learner.email, learner.password)
+    see("home", "MDSN Learning & Events")
+
+    # The catalogue, filtered; the course; its cohort; booking.
+    phone.goto("/courses")
+    see("catalogue", "Courses and programmes")
+    phone.get_by_label("Format").select_option(label="Online")
+    phone.get_by_role("button", name="Apply filters").click()
+    expect(phone.get_by_role("status")).to_have_text("1 course found")
+    see("catalogue, filtered", "Courses and programmes")
+    phone.get_by_role("link", name=COURSE, exact=True).click()
+    see("course", re.compile(COURSE))
+    phone.get_by_role("link", name=COHORT).click()
+    see("cohort", re.compile(COHORT))
+    phone.get_by_role("button", name="Book a place").click()
+    expect(phone.locator(".nhsuk-notification-banner--success")).to_contain_text(
+        "We have sent you an email")
+    see("cohort", re.compile(COHORT))
+
+    # Check-in, from My learning.
+    phone.goto("/my-learning")
+    see("my learning", "My learning")
+    phone.get_by_role("link", name="Check in to a session").click()
+    see("check in", "Check in to a session")
+    phone.get_by_role("button", name="Check in").click()
+    see("check in", "Check in to a session", error=True)
+    phone.get_by_label("Check-in code").fill(code)
+    phone.get_by_role("button", name="Check in").click()
+    expect(phone.locator(".nhsuk-notification-banner--success")).to_contain_text(
+        f"You are checked in to {COURSE}")
+    see("my learning", "My learning")
+
+    # The festival's timetable: register, book, see a clash refused, then the agenda.
+    phone.goto("/events")
+    see("events", "Events")
+    phone.get_by_role("link", name=FESTIVAL).click()
+    see("festival", re.compile(FESTIVAL))
+    expect(phone.get_by_role("button", name="Book Opening keynote")).to_have_count(0)
+    phone.get_by_role("button", name="Register for the festival").click()
+    expect(phone.get_by_text("You are registered.").first).to_be_visible()
+    see("festival", re.compile(FESTIVAL))
+    phone.get_by_role("button", name="Book Opening keynote").click()
+    expect(phone.get_by_text("You are booked on “Opening keynote”")).to_be_visible()
+    see("festival", re.compile(FESTIVAL))
+    phone.get_by_role("button", name="Book Forecasting workshop").click()
+    expect(phone.locator(".nhsuk-notification-banner")).to_contain_text(
+        re.compile(r"This clashes with Opening keynote at 09:30"))
+    see("festival", re.compile(FESTIVAL))
+    phone.get_by_role("link", name="your agenda").click()
+    see("agenda", re.compile("My agenda"))
+    expect(phone.get_by_role("main").get_by_role("heading", name="Opening keynote")
+           ).to_be_visible()
