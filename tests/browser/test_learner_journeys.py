@@ -324,11 +324,21 @@ def _learner_journey(clock, page, make_page, live_app, live_user, live_mail, che
     expect(_banner(page)).to_contain_text("Thank you. Your answers have been sent.")
     journey.see("feedback", "Feedback")
 
-    # The certificate: issued on completion; download it, then check it as an employer would.
+    # The certificate was issued the moment the feedback completed the course, and emailed.
+    subjects = [m["Subject"] for m in live_mail.messages(EMAIL)]
+    assert f"You have completed {COURSE} – {COHORT}" in subjects, subjects
+    assert f"Your certificate: {COURSE} ({COHORT})" in subjects, subjects
+
+    # Download it, then check it as an employer would, at the address printed on it.
     _menu(page).get_by_role("link", name="My learning").click()
     page.get_by_role("link", name="Your certificates").click()
     journey.see("certificates", "My certificates")
-    expect(page.get_by_role("main")).to_contain_text(COURSE)
+    row = page.get_by_role("main").locator("tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(COURSE)
+    expect(row).to_contain_text("Valid")
+    serial = row.locator("td").nth(2).inner_text().removeprefix("Certificate number").strip()
+    assert re.fullmatch(r"[A-Z0-9-]+", serial), serial
     with page.expect_download() as download:
         page.get_by_role("link", name=re.compile("Download PDF")).click()
     assert download.value.suggested_filename.endswith(f"{NAME}.pdf")
@@ -349,11 +359,13 @@ def _learner_journey(clock, page, make_page, live_app, live_user, live_mail, che
     _menu(page).get_by_role("link", name="My learning").click()
     page.get_by_role("link", name="Your learning record").click()
     journey.see("learning record", "Your learning record")
-    courses_table = page.locator("#courses + table")
-    expect(courses_table).to_contain_text(f"{COURSE} – {COHORT}")
-    expect(courses_table).to_contain_text("3")
+    completed = page.locator("#courses + table tbody tr")
+    expect(completed).to_have_count(1)
+    expect(completed.locator("th")).to_contain_text(f"{COURSE} – {COHORT}")
+    expect(completed.locator("td").last).to_have_text(re.compile(r"CPD hours\s*3$"))
+    expect(page.get_by_role("main")).to_contain_text(f"serial {serial}")
 
-    assert len(journey.titles) >= 20, journey.titles
+    assert len(journey.titles) == 21, journey.titles
 
 
 # ---------------------------------------------------------------------------- journey 5
