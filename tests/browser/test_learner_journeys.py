@@ -76,6 +76,8 @@ class Journey:
             return document.querySelector(focusable).className;
         }""")
         assert first == "nhsuk-skip-link", f"{page.url}: the first link is {first!r}"
+        if error:
+            self._errors_lead_to_their_fields()
         base = title.removeprefix("Error: ")
         if label in self.titles:
             assert self.titles[label] == base, f"{label} changed title: {base!r}"
@@ -84,6 +86,28 @@ class Journey:
             assert not clash, f"{label} has the same title as {clash}: {base!r}"
             self.titles[label] = base
         return title
+
+
+    def _errors_lead_to_their_fields(self) -> None:
+        """The error summary has focus; each of its errors links to a field that says what is
+        wrong (``aria-describedby`` to its error message), and following the first link puts
+        the cursor in that field."""
+        page = self.page
+        summary = page.locator(".nhsuk-error-summary")
+        expect(summary).to_be_focused()
+        links = summary.locator("a")
+        assert links.count() >= 1, f"{page.url}: the error summary links to no field"
+        targets = [links.nth(n).get_attribute("href") for n in range(links.count())]
+        for target in targets:
+            assert target and target.startswith("#"), f"{page.url}: error link {target!r}"
+            field = page.locator(target)
+            expect(field).to_have_count(1)
+            described = field.evaluate(
+                "el => (el.closest('fieldset') || el).getAttribute('aria-describedby') || ''")
+            assert f"{target[1:]}-error" in described.split(), (
+                f"{page.url}: {target} is not described by its error message")
+        links.first.click()
+        expect(page.locator(targets[0])).to_be_focused()
 
 
 def _menu(page: Page):
