@@ -23,7 +23,7 @@ import pytest
 import time_machine
 from playwright.sync_api import Page, expect
 
-from lms.accounts.models import Role
+from lms.accounts.models import Role, User
 from lms.attendance import services as attendance
 from lms.clock import LONDON, to_london, utcnow
 from lms.courses import services as courses
@@ -193,20 +193,18 @@ def _festival() -> None:
 
 
 def test_learner_journey_from_sign_up_to_learning_record(
-    page: Page, make_page, live_app, live_user, live_mail, check_page
+    page: Page, live_app, live_user, live_mail, check_page
 ):
     # The clock: tomorrow, 10:00 in London, ticking. The cohort's one session runs 10:20 to
     # 10:50; check-in opens 15 minutes before it starts; feedback opens when it ends.
     with time_machine.travel(_tomorrow_at(10), tick=True) as clock:
-        _learner_journey(clock, page, make_page, live_app, live_user, live_mail, check_page)
+        _learner_journey(clock, page, live_app, live_user, live_mail, check_page)
 
 
-def _learner_journey(clock, page, make_page, live_app, live_user, live_mail, check_page):
+def _learner_journey(clock, page, live_app, live_user, live_mail, check_page):
     faculty = live_user(Role.FACULTY, name="Fay Faculty", org="SU")
     today = to_london(utcnow()).date()
     with live_app.app_context():
-        from lms.accounts.models import User
-
         fay = db.session.get(User, faculty.id)
         cohort, session, code = _short_course(today, time(10, 20), time(10, 50))
         _survey(fay, cohort, session, opens=session.ends_at)
