@@ -12,8 +12,6 @@ session can start, be checked in to and end within the test.
 from __future__ import annotations
 
 import re
-import subprocess
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -30,6 +28,7 @@ from lms.courses import services as courses
 from lms.extensions import db
 from lms.feedback import builder
 from lms.offerings.schedule import SessionDetails
+from tests.test_certificates_support import pdf_text
 from tests.test_events_support import add_session, make_festival, make_network
 
 pytestmark = pytest.mark.browser
@@ -131,15 +130,6 @@ def _sign_in(page: Page, email: str, password: str) -> None:
     expect(page).to_have_url(re.compile(r"/$"))
 
 
-def _pdf_text(pdf: bytes) -> str:
-    """The text of a PDF, by poppler's ``pdftotext``."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "file.pdf"
-        path.write_bytes(pdf)
-        return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                              text=True, check=True).stdout
-
-
 # ---------------------------------------------------------------------------- the world
 
 
@@ -193,15 +183,15 @@ def _festival() -> None:
 
 
 def test_learner_journey_from_sign_up_to_learning_record(
-    page: Page, live_app, live_user, live_mail, check_page
+    page: Page, live_app, live_user, live_mail, check_page, tmp_path: Path
 ):
     # The clock: tomorrow, 10:00 in London, ticking. The cohort's one session runs 10:20 to
     # 10:50; check-in opens 15 minutes before it starts; feedback opens when it ends.
     with time_machine.travel(_tomorrow_at(10), tick=True) as clock:
-        _learner_journey(clock, page, live_app, live_user, live_mail, check_page)
+        _learner_journey(clock, page, live_app, live_user, live_mail, check_page, tmp_path)
 
 
-def _learner_journey(clock, page, live_app, live_user, live_mail, check_page):
+def _learner_journey(clock, page, live_app, live_user, live_mail, check_page, tmp_path):
     faculty = live_user(Role.FACULTY, name="Fay Faculty", org="SU")
     today = to_london(utcnow()).date()
     with live_app.app_context():
@@ -366,7 +356,7 @@ def _learner_journey(clock, page, live_app, live_user, live_mail, check_page):
     assert download.value.suggested_filename.endswith(f"{NAME}.pdf")
     pdf = Path(download.value.path()).read_bytes()
     assert pdf.startswith(b"%PDF-")
-    text = _pdf_text(pdf)
+    text = pdf_text(pdf, tmp_path)
     assert NAME in text and COURSE in text, text
     verify_url = re.search(r"https?://\S+/verify/[A-Za-z0-9_-]+", text)
     assert verify_url, text
