@@ -125,6 +125,20 @@ def test_cohort_page_shows_sessions_in_london_time_and_the_booking_panel(
     assert 'id="booking"' in page and "Sign in to book" in page
 
 
+def test_cohort_page_offers_its_sessions_as_a_calendar_file(client, catalogue_world):
+    page = html(client.get(f"/cohorts/{catalogue_world['soon']}"))
+    link = re.search(r'<a href="([^"]+)" download>Add every session to my calendar', page)
+    assert link, "the cohort page has no calendar file link"
+    response = client.get(link.group(1))
+    assert response.status_code == 200
+    assert response.mimetype == "text/calendar"
+    body = response.get_data(as_text=True)
+    assert body.count("BEGIN:VEVENT") == 1
+    assert "SUMMARY:Time-series forecasting with R – Spring: Session 1" in body
+    # 23:30 UTC on 31 March is 00:30 on 1 April on London clocks.
+    assert "DTSTART;TZID=Europe/London:20270401T003000" in body
+
+
 @pytest.mark.parametrize("key", ["hidden", "draft"])
 def test_unpublished_and_draft_pages_are_404_for_learners_but_not_faculty(
     client, catalogue_world, login, people, key
