@@ -40,7 +40,8 @@ def register(id: int):
     if form.validate_on_submit():
         marks = {}
         for key, value in request.form.items():
-            if key.startswith("status-") and key[7:].isdigit():
+            # "Not marked" (empty) leaves a person as they are.
+            if key.startswith("status-") and key[7:].isdigit() and value:
                 user_id = int(key[7:])
                 marks[user_id] = (value, request.form.get(f"note-{user_id}", ""))
         try:

@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from lms.accounts.models import Organisation, OrganisationKind, User
@@ -169,21 +169,23 @@ def course_choices() -> list[tuple[int, str]]:
 
 
 def _offering_conditions(filters: ReportFilters, offering_id) -> list:
-    """Conditions on an offering id column: of the chosen course, with a session in range
-    (an ``EXISTS`` the database answers from the sessions' (offering, start) index)."""
+    """Conditions on an offering id column: of the chosen course, with a session in range.
+
+    The range is an ``IN`` over the sessions in range (found from the sessions' start index,
+    once per query), not a correlated ``EXISTS``: SQLite ran that once per place or
+    attendance counted, thousands of times on an ICS dashboard."""
     conditions = []
     if filters.course_id is not None:
         conditions.append(offering_id.in_(
             select(_COHORT.c.id).where(_COHORT.c.course_id == filters.course_id)))
     start, end = filters.window
     if start or end:
-        held = select(Session.id).where(Session.offering_id == offering_id,
-                                        Session.status != SessionStatus.CANCELLED)
+        held = select(Session.offering_id).where(Session.status != SessionStatus.CANCELLED)
         if start:
             held = held.where(Session.starts_at >= start)
         if end:
             held = held.where(Session.starts_at < end)
-        conditions.append(exists(held))
+        conditions.append(offering_id.in_(held))
     return conditions
 
 
@@ -282,7 +284,6 @@ def ics_dashboard(organisation: Organisation, filters: ReportFilters) -> IcsDash
     org_id = organisation.id
     staff = _staff_counts()
     ics_ids = set(db.session.scalars(_ics_ids()))
-    offering_filter = _offering_conditions(filters, Offering.id)
 
     # Places per offering and state, and attendance at sessions in range. Webinars (one
     # session each, and many of them) count together as one row.
@@ -298,15 +299,21 @@ def ics_dashboard(organisation: Organisation, filters: ReportFilters) -> IcsDash
                 "states": defaultdict(int), "attended": 0, "people": 0}
         return per_offering[key_value]
 
+    # The ICS's places are counted per offering and state first (from the index of places
+    # by person, state and offering), so each offering is looked up once, not once a place.
+    places = (select(Enrolment.offering_id.label("offering_id"),
+                     Enrolment.state.label("state"), func.count().label("n"))
+              .join(User, User.id == Enrolment.user_id)
+              .where(User.organisation_id == org_id,
+                     *_offering_conditions(filters, Enrolment.offering_id))
+              .group_by(Enrolment.offering_id, Enrolment.state).subquery())
     for key_value, first_title, first_kind, state, n in db.session.execute(
-        select(key, title, kind, Enrolment.state, func.count(Enrolment.id))
-        .select_from(Enrolment)
-        .join(User, User.id == Enrolment.user_id)
-        .join(Offering, Offering.id == Enrolment.offering_id)
-        .where(User.organisation_id == org_id, *offering_filter)
-        .group_by(key, Enrolment.state)
+        select(key, title, kind, places.c.state, func.sum(places.c.n))
+        .select_from(places)
+        .join(Offering, Offering.id == places.c.offering_id)
+        .group_by(key, places.c.state)
     ).tuples():
-        entry(key_value, first_title, first_kind)["states"][state] += n
+        entry(key_value, first_title, first_kind)["states"][state] += int(n)
     for key_value, first_title, first_kind, n, people in db.session.execute(
         select(key, title, kind, func.count(Attendance.id),
                func.count(func.distinct(Attendance.user_id)))
@@ -389,9 +396,8 @@ def _people_table(org_id: int, filters: ReportFilters) -> Table:
         select(User.id, User.full_name, User.job_title, booked, waiting, done)
         .select_from(Enrolment)
         .join(User, User.id == Enrolment.user_id)
-        .join(Offering, Offering.id == Enrolment.offering_id)
         .where(User.organisation_id == org_id,
-               *_offering_conditions(filters, Offering.id))
+               *_offering_conditions(filters, Enrolment.offering_id))
         .group_by(User.id, User.full_name, User.job_title)
     ).tuples():
         people[user_id] = [name, title, n_booked, n_waiting, n_done, 0]
@@ -510,6 +516,7 @@ def region_dashboard(filters: ReportFilters) -> RegionDashboard:
         filters = ReportFilters(filters.course_id, *region_dates(filters.starts, filters.ends))
     organisations = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
     ics = [o for o in organisations if o.is_ics]
+    ics_ids = {o.id for o in ics}
     staff = _staff_counts()
     months = _months(filters.starts, filters.ends)
     sessions = _session_conditions(filters)
@@ -562,13 +569,16 @@ def region_dashboard(filters: ReportFilters) -> RegionDashboard:
         .join(User, User.id == Enrolment.user_id)
         .join(_COHORT, _COHORT.c.id == Enrolment.offering_id)
         .join(Course, Course.id == _COHORT.c.course_id)
-        .where(*_completion_conditions(filters))
+        # Redundant with the join, but it leads SQLite to start from the (few) cohorts'
+        # places rather than scan every completion of every webinar and network meeting.
+        .where(Enrolment.offering_id.in_(select(_COHORT.c.id)),
+               *_completion_conditions(filters))
         .group_by(User.organisation_id, Course.id, Course.title)
     ).tuples():
         done_by_org[org_id] += n
         entry = done_by_course.setdefault(course_id, {"title": title, "n": 0, "orgs": set()})
         entry["n"] += n
-        if org_id in {o.id for o in ics}:
+        if org_id in ics_ids:
             entry["orgs"].add(org_id)
 
     others = [o for o in organisations if not o.is_ics]
