@@ -71,7 +71,8 @@ def cell_text(value: Cell) -> Markup:
 _HEADING = Markup('<span class="nhsuk-table-responsive__heading" aria-hidden="true">{} </span>')
 _CELL = Markup('<td class="nhsuk-table__cell">')
 _NUMERIC_CELL = Markup('<td class="nhsuk-table__cell nhsuk-table__cell--numeric">')
-_LINK_KEY = "__row_key__"
+# A stand-in row key that every URL converter (numbers or text) accepts.
+_LINK_KEY = "2147483647"
 
 
 def table_rows(table: Table, *, headings: bool = True, link: tuple[str, str] | None = None

@@ -533,24 +533,35 @@ def region_dashboard(filters: ReportFilters) -> RegionDashboard:
         .where(Attendance.status.in_(ATTENDED), *sessions)
         .group_by(Attendance.session_id, User.organisation_id)
     ).subquery()
+    # Then each (organisation, month, network or not) is summed: one CASE per session and
+    # organisation picks the month (sessions are already in range, and the months follow
+    # each other, so the first month ending after the session's start is its month).
     held = aliased(Session)
-    per_month = [func.sum(case((and_(held.starts_at >= start, held.starts_at < end),
-                                per_session.c.n)))
-                 for start, end in _month_bounds(filters.starts, filters.ends)]
-    by_month: dict[tuple[int, str], int] = {}
-    attendances: dict[int, int] = {}
-    at_networks: dict[int, int] = {}
-    for org_id, n, network, *monthly in db.session.execute(
-        select(per_session.c.organisation_id, func.sum(per_session.c.n),
-               func.sum(case((Offering.kind == "network", per_session.c.n))), *per_month)
+    starts = held.starts_at
+    month = case(*[(starts < end, index)
+                   for index, (_, end) in enumerate(_month_bounds(filters.starts,
+                                                                  filters.ends))])
+    by_kind = (
+        select(per_session.c.organisation_id.label("organisation_id"),
+               month.label("month"),
+               case((Offering.kind == "network", 1), else_=0).label("network"),
+               per_session.c.n.label("n"))
         .select_from(per_session)
         .join(held, held.id == per_session.c.session_id)
         .join(Offering, Offering.id == held.offering_id)
-        .group_by(per_session.c.organisation_id)
+    ).subquery()
+    by_month: dict[tuple[int, str], int] = defaultdict(int)
+    attendances: dict[int, int] = defaultdict(int)
+    at_networks: dict[int, int] = defaultdict(int)
+    for org_id, index, network, n in db.session.execute(
+        select(by_kind.c.organisation_id, by_kind.c.month, by_kind.c.network,
+               func.sum(by_kind.c.n))
+        .group_by(by_kind.c.organisation_id, by_kind.c.month, by_kind.c.network)
     ).tuples():
-        attendances[org_id], at_networks[org_id] = int(n or 0), int(network or 0)
-        for key, count in zip(months, monthly, strict=True):
-            by_month[(org_id, key)] = int(count or 0)
+        attendances[org_id] += int(n)
+        if network:
+            at_networks[org_id] += int(n)
+        by_month[(org_id, months[index])] += int(n)
     # How many different people came, per organisation.
     came = (select(Attendance.user_id)
             .join(Session, Session.id == Attendance.session_id)
