@@ -11,6 +11,10 @@ counts differently fails here.
 
 from __future__ import annotations
 
+import csv
+import html
+import io
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -18,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bench.generate import generate
@@ -37,6 +42,7 @@ from lms.courses.models import Cohort, Course
 from lms.extensions import db
 from lms.offerings.models import HOLDS_PLACE, Enrolment, Offering, OfferingQuota, Session
 from lms.reports import services as reports
+from lms.reports.exports import XLSX_MIMETYPE
 from lms.reports.services import BOOKED, PENDING, WAITING, ReportFilters
 
 S = reports.S
@@ -376,3 +382,100 @@ def test_a_date_range_that_selects_nothing_gives_empty_tables_not_errors(world):
     assert board.offerings.rows == board.people.rows == board.quotas.rows == []
     region = reports.region_dashboard(far)
     assert region.participation.rows[-1][2:7] == [0, 0, 0, 0, 0]
+
+
+# ---------------------------------------------------------------------------- charts, downloads
+
+
+def test_every_chart_shows_the_numbers_of_its_table(world):
+    """Issue #7, point 8: each bar is a number of the table beside it."""
+    today = to_london(utcnow()).date()
+    region = reports.region_dashboard(ReportFilters(None, today - timedelta(days=365), today))
+    participation = region.participation.rows[:-1]
+    assert [(b.label, b.value) for b in region.participation_bars] == [
+        (row[0], row[4]) for row in participation]
+    assert [b.value for b in region.month_bars] == region.over_time.rows[-1][1:]
+    assert [(b.label, b.value) for b in region.uptake_bars] == [
+        (row[0], row[3]) for row in region.quota_uptake.rows]
+    latest = {}
+    for course, _, _, _, agree, _ in region.feedback.rows:  # oldest first per course
+        if agree is not None:
+            latest[course] = agree
+    assert {b.label: b.value for b in region.feedback_bars} == latest
+    organisation = next(o for o in world.orgs.values() if o.code == "BSOL")
+    board = reports.ics_dashboard(organisation, ReportFilters())
+    assert [(b.label, b.first, b.second) for b in board.coverage_bars] == [
+        (row[0], row[3], row[4]) for row in board.coverage.rows]
+    assert any(b.value for b in region.participation_bars) and board.coverage_bars
+
+
+def _svg_texts(page: str, chart_id: str) -> list[str]:
+    svg = re.search(rf'<svg[^>]*aria-labelledby="{chart_id}".*?</svg>', page, re.S).group(0)
+    return re.findall(r'<text x="\d+" y="\d+" font-size="\d+" fill="[^"]+">([^<]*)</text>',
+                      svg)
+
+
+def test_the_region_page_draws_its_charts_from_the_tables_figures(world_app):
+    from bench.generate import FACULTY
+    from bench.pages import signed_in_client
+
+    client = signed_in_client(world_app, FACULTY)
+    today = to_london(utcnow()).date()
+    starts = today - timedelta(days=365)
+    page = client.get(f"/reports?starts={starts}&ends={today}").get_data(as_text=True)
+    with world_app.app_context():
+        region = reports.region_dashboard(ReportFilters(None, starts, today))
+        for chart_id, bars in (("chart-participation", region.participation_bars),
+                               ("chart-months", region.month_bars),
+                               ("chart-uptake", region.uptake_bars)):
+            texts = [html.unescape(t) for t in _svg_texts(page, chart_id)]
+            assert texts == [x for b in bars for x in (reports_short(b.label), b.text)], \
+                chart_id
+        db.session.rollback()
+
+
+def reports_short(label: str) -> str:
+    from lms.reports.charts import _short
+
+    return _short(label)
+
+
+def test_every_table_downloads_as_csv_and_excel_cell_for_cell(world_app):
+    """Issue #7, point 8: every table of every dashboard, in both formats, with the rows the
+    page shows (numbers as numbers in Excel)."""
+    from bench.generate import FACULTY
+    from bench.pages import signed_in_client
+
+    client = signed_in_client(world_app, FACULTY)
+    with world_app.app_context():
+        organisation = db.session.scalar(select(Organisation).where(
+            Organisation.code == "BSOL"))
+        ics = reports.ics_dashboard(organisation, ReportFilters(
+            None, *reports.ics_dates(None, None)))
+        region = reports.region_dashboard(ReportFilters(None, *reports.region_dates(None,
+                                                                                    None)))
+        cohort = db.session.get(Cohort, max(
+            db.session.scalars(select(Enrolment.offering_id).where(
+                Enrolment.offering_id.in_(select(Cohort.id)),
+                Enrolment.state.in_(HOLDS_PLACE)))))
+        matrix = reports.cohort_matrix(cohort).table
+        cohort_id = cohort.id
+        db.session.rollback()
+    wanted = [(f"/ics/BSOL/{key}", table) for key, table in ics.tables.items()]
+    wanted += [(f"/reports/{key}", table) for key, table in region.tables.items()]
+    wanted.append((f"/reports/cohorts/{cohort_id}/matrix", matrix))
+    assert len(wanted) == len(reports.ICS_TABLES) + len(reports.REGION_TABLES) + 1
+    for path, table in wanted:
+        text = client.get(f"{path}.csv").get_data().decode("utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text)))
+        assert rows[0] == table.header, path
+        assert len(rows) == 1 + len(table.rows), path
+        book = client.get(f"{path}.xlsx")
+        assert book.mimetype == XLSX_MIMETYPE, path
+        sheet = list(load_workbook(io.BytesIO(book.get_data())).active.iter_rows(
+            values_only=True))
+        assert list(sheet[0]) == table.header, path
+        for got, row in zip(sheet[1:], table.rows, strict=True):
+            numbers = [c for c in row if isinstance(c, int) and not isinstance(c, bool)]
+            assert [c for c in got if isinstance(c, int)] == numbers, path
+    assert any(len(table.rows) for _, table in wanted)
