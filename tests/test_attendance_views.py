@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -40,6 +41,36 @@ def test_register_on_the_page(app, client, login, make_user, make_cohort):
     bad = client.post(f"/faculty/sessions/{sid}/register/add",
                       data={"email": "ghost@example.nhs.uk"}).get_data(as_text=True)
     assert "There is a problem" in bad and "No one has an account" in bad
+
+
+def test_register_shows_each_mark_and_note_and_a_browser_post_keeps_unmarked_people(
+        app, client, login, make_user, make_cohort):
+    faculty = make_user(Role.FACULTY, org="SU")
+    cohort = make_cohort(capacity=5)
+    a, b = make_user(name="Alma Ames"), make_user(name="Bo <Bright>")
+    for person in (a, b):
+        login(person)
+        client.post(f"/offerings/{cohort.id}/book")
+    login(faculty)
+    sid = cohort.sessions[0].id
+    client.post(f"/faculty/sessions/{sid}/register", data={
+        f"status-{a.id}": "late", f"note-{a.id}": "Train \"delayed\""})
+    page = client.get(f"/faculty/sessions/{sid}/register").get_data(as_text=True)
+    # Each person's choice shows their mark, and is labelled by the column and their name.
+    select_a = re.search(rf'<select[^>]*name="status-{a.id}"[^>]*>(.*?)</select>', page).group(0)
+    select_b = re.search(rf'<select[^>]*name="status-{b.id}"[^>]*>(.*?)</select>', page).group(0)
+    assert '<option value="late" selected>Late</option>' in select_a
+    assert '<option value="" selected>Not marked</option>' in select_b
+    assert " selected" not in select_b.replace('value="" selected', "")
+    assert f'aria-labelledby="mark-heading person-{a.id}"' in select_a
+    assert f'id="person-{b.id}">Bo &lt;Bright&gt;' in page and 'id="mark-heading"' in page
+    assert f'name="note-{a.id}" type="text" aria-labelledby="note-heading person-{a.id}" ' \
+           'value="Train &#34;delayed&#34;"' in page
+    # The whole form as a browser sends it: Bo is left "Not marked", so stays unmarked.
+    client.post(f"/faculty/sessions/{sid}/register", data={
+        f"status-{a.id}": "late", f"note-{a.id}": "Train", f"status-{b.id}": "",
+        f"note-{b.id}": ""})
+    assert attendance(app) == {a.id: "late"}
 
 
 def test_check_in_by_qr_link_and_by_typing(app, client, login, make_user, make_cohort):

@@ -191,3 +191,56 @@ def test_the_learning_record_downloads_as_pdf_and_csv(app, client, login, people
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(CompetencyEvidence)) == 1
+
+
+def test_the_record_shows_certificates_and_who_when_and_why_of_each_piece_of_evidence(
+        app, client, login, people, make_cohort):
+    """Issue #7, point 4 and 6: the learner's record (and faculty's view of it) lists their
+    certificates and, under each competency, every piece of evidence with who recorded it,
+    when and why."""
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from lms.accounts.models import User
+    from lms.attendance.models import Completion
+    from lms.certificates import services as certificates
+    from lms.offerings.models import Enrolment
+
+    ids = seed(app)
+    cohort = make_cohort()
+    with app.app_context():
+        learner = db.session.get(User, people.learner.id)
+        faculty = db.session.get(User, people.faculty.id)
+        services.set_course_levels(db.session.get(Course, cohort.course_id),
+                                   {ids["data-visualisation"]: 2})
+        enrolment = Enrolment(offering_id=cohort.id, user_id=learner.id, state="completed")
+        db.session.add(enrolment)
+        db.session.flush()
+        with time_machine.travel(datetime(2027, 5, 4, 10, tzinfo=UTC), tick=False):
+            completion = Completion(enrolment_id=enrolment.id, attendance_percent=100,
+                                    completed_at=datetime(2027, 5, 4, 10, tzinfo=UTC))
+            db.session.add(completion)
+            db.session.flush()
+            services.record_course_evidence(completion)
+            certificate = certificates.issue_certificate(completion, notify=False)
+            services.rate(faculty, learner, ids["forecasting"], 3, "Led the winter forecast")
+            services.self_assess(learner, ids["forecasting"], 4, "I run our forecasting")
+        serial = certificate.serial
+        db.session.commit()
+    for viewer, path in ((people.learner, "/learning-record"),
+                         (people.faculty, f"/faculty/people/{people.learner.id}/"
+                                          "learning-record")):
+        login(viewer)
+        text = client.get(path).get_data(as_text=True)
+        assert serial in text, path
+        assert ("Faculty rating: Practitioner</strong>, 4 May 2027, by Fay Faculty<br>"
+                "Led the winter forecast") in text, path
+        assert ("Self-assessment: Expert</strong>, 4 May 2027, by Lena Learner<br>"
+                "I run our forecasting") in text, path
+        assert re.search(r"Course completed: Working</strong>, 4 May 2027, recorded "
+                         r"automatically<br>Completed [^<]+", text), path
+    login(people.learner)
+    rows = list(csv.reader(io.StringIO(client.get("/learning-record.csv").get_data().decode(
+        "utf-8-sig"))))
+    assert any(row[0] == "Certificate" and row[-1] == f"Serial {serial}" for row in rows)

@@ -42,7 +42,11 @@ class Attendance(db.Model):
                         name="status_known"),
         CheckConstraint("source IN ('register', 'check_in', 'import')", name="source_known"),
         CheckConstraint("minutes IS NULL OR minutes >= 0", name="minutes_not_negative"),
-        Index("ix_attendance_user", "user_id"),
+        # Covering indexes for the dashboards: a person's (or an ICS's people's) attendances
+        # and a session's attendances are counted by status from the index alone, without
+        # reading each row (on SQLite, and index-only scans on PostgreSQL).
+        Index("ix_attendance_user_status_session", "user_id", "status", "session_id"),
+        Index("ix_attendance_session_status_user", "session_id", "status", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

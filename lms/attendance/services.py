@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.orm import lazyload, selectinload
+from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import User
 from lms.accounts.services import get_user_by_email
@@ -85,10 +85,19 @@ class RegisterPerson:
     full_name: str
 
 
+@dataclass(frozen=True)
+class RegisterMark:
+    """A mark already on the register: all the page shows of it."""
+
+    status: str
+    note: str
+    minutes: int | None
+
+
 @dataclass
 class RegisterRow:
     user: RegisterPerson
-    attendance: Attendance | None
+    attendance: RegisterMark | None
     has_place: bool
 
 
@@ -96,16 +105,18 @@ def register(session: Session) -> list[RegisterRow]:
     """Everyone with a place, plus anyone else recorded at the session, by name.
 
     Two queries of plain columns, whatever the size: a network's register lists hundreds of
-    members, and loading each as a full account (organisation, roles) cost more than the
-    page itself."""
-    marks: dict[int, Attendance] = {}
+    members, and loading each as a full account (organisation, roles), or each mark as an
+    ``Attendance`` entity, cost more than the page itself."""
+    marks: dict[int, RegisterMark] = {}
     names: dict[int, str] = {}
-    for attendance, name in db.session.execute(
-        select(Attendance, User.full_name).join(User, User.id == Attendance.user_id)
-        .where(Attendance.session_id == session.id).options(lazyload(Attendance.user))
+    for user_id, name, status, note, minutes in db.session.execute(
+        select(Attendance.user_id, User.full_name, Attendance.status, Attendance.note,
+               Attendance.minutes)
+        .join(User, User.id == Attendance.user_id)
+        .where(Attendance.session_id == session.id)
     ).tuples():
-        marks[attendance.user_id] = attendance
-        names[attendance.user_id] = name
+        marks[user_id] = RegisterMark(status, note, minutes)
+        names[user_id] = name
     holders = db.session.execute(
         select(User.id, User.full_name).join(Enrolment, Enrolment.user_id == User.id)
         .where(Enrolment.offering_id == session.offering_id,

@@ -13,6 +13,7 @@ from lms.accounts.models import Role
 from lms.attendance import services
 from lms.attendance.forms import AddPersonForm, CheckInForm, ImportForm, MatchForm, SignOffForm
 from lms.attendance.models import MARK_LABELS
+from lms.attendance.register_rows import register_rows
 from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import db
 from lms.notifications.services import link
@@ -21,6 +22,12 @@ from lms.web import EmptyForm, role_required, show_error
 
 bp = Blueprint("attendance", __name__)
 faculty = role_required(Role.FACULTY, Role.ADMIN)
+
+
+@bp.context_processor
+def helpers() -> dict:
+    """The register's row writer for this blueprint's pages."""
+    return {"register_rows": register_rows}
 
 
 
@@ -40,7 +47,8 @@ def register(id: int):
     if form.validate_on_submit():
         marks = {}
         for key, value in request.form.items():
-            if key.startswith("status-") and key[7:].isdigit():
+            # "Not marked" (empty) leaves a person as they are.
+            if key.startswith("status-") and key[7:].isdigit() and value:
                 user_id = int(key[7:])
                 marks[user_id] = (value, request.form.get(f"note-{user_id}", ""))
         try:

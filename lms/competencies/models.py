@@ -142,7 +142,10 @@ class CompetencyEvidence(db.Model):
                         name="completion_only_for_course"),
         UniqueConstraint("completion_id", "competency_id",
                          name="uq_competency_evidence_completion_competency"),
-        Index("ix_competency_evidence_user_competency", "user_id", "competency_id"),
+        # Covering: current levels (the highest counted level per person and competency)
+        # are worked out from the index alone.
+        Index("ix_competency_evidence_user_competency_level", "user_id", "competency_id",
+              "source", "level"),
         Index("ix_competency_evidence_competency_source", "competency_id", "source"),
     )
 

@@ -254,7 +254,9 @@ class Enrolment(db.Model):
         CheckConstraint("(state = 'offered') = (offer_expires_at IS NOT NULL)",
                         name="deadline_only_when_offered"),
         Index("ix_enrolment_offering_state", "offering_id", "state"),
-        Index("ix_enrolment_user_state", "user_id", "state"),
+        # With the offering, so an ICS's places per offering and state are counted from the
+        # index alone (the dashboards); it still serves lookups by person and state.
+        Index("ix_enrolment_user_state_offering", "user_id", "state", "offering_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

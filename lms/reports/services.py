@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from lms.accounts.models import Organisation, OrganisationKind, User
@@ -169,21 +169,23 @@ def course_choices() -> list[tuple[int, str]]:
 
 
 def _offering_conditions(filters: ReportFilters, offering_id) -> list:
-    """Conditions on an offering id column: of the chosen course, with a session in range
-    (an ``EXISTS`` the database answers from the sessions' (offering, start) index)."""
+    """Conditions on an offering id column: of the chosen course, with a session in range.
+
+    The range is an ``IN`` over the sessions in range (found from the sessions' start index,
+    once per query), not a correlated ``EXISTS``: SQLite ran that once per place or
+    attendance counted, thousands of times on an ICS dashboard."""
     conditions = []
     if filters.course_id is not None:
         conditions.append(offering_id.in_(
             select(_COHORT.c.id).where(_COHORT.c.course_id == filters.course_id)))
     start, end = filters.window
     if start or end:
-        held = select(Session.id).where(Session.offering_id == offering_id,
-                                        Session.status != SessionStatus.CANCELLED)
+        held = select(Session.offering_id).where(Session.status != SessionStatus.CANCELLED)
         if start:
             held = held.where(Session.starts_at >= start)
         if end:
             held = held.where(Session.starts_at < end)
-        conditions.append(exists(held))
+        conditions.append(offering_id.in_(held))
     return conditions
 
 
@@ -282,7 +284,6 @@ def ics_dashboard(organisation: Organisation, filters: ReportFilters) -> IcsDash
     org_id = organisation.id
     staff = _staff_counts()
     ics_ids = set(db.session.scalars(_ics_ids()))
-    offering_filter = _offering_conditions(filters, Offering.id)
 
     # Places per offering and state, and attendance at sessions in range. Webinars (one
     # session each, and many of them) count together as one row.
@@ -298,15 +299,21 @@ def ics_dashboard(organisation: Organisation, filters: ReportFilters) -> IcsDash
                 "states": defaultdict(int), "attended": 0, "people": 0}
         return per_offering[key_value]
 
+    # The ICS's places are counted per offering and state first (from the index of places
+    # by person, state and offering), so each offering is looked up once, not once a place.
+    places = (select(Enrolment.offering_id.label("offering_id"),
+                     Enrolment.state.label("state"), func.count().label("n"))
+              .join(User, User.id == Enrolment.user_id)
+              .where(User.organisation_id == org_id,
+                     *_offering_conditions(filters, Enrolment.offering_id))
+              .group_by(Enrolment.offering_id, Enrolment.state).subquery())
     for key_value, first_title, first_kind, state, n in db.session.execute(
-        select(key, title, kind, Enrolment.state, func.count(Enrolment.id))
-        .select_from(Enrolment)
-        .join(User, User.id == Enrolment.user_id)
-        .join(Offering, Offering.id == Enrolment.offering_id)
-        .where(User.organisation_id == org_id, *offering_filter)
-        .group_by(key, Enrolment.state)
+        select(key, title, kind, places.c.state, func.sum(places.c.n))
+        .select_from(places)
+        .join(Offering, Offering.id == places.c.offering_id)
+        .group_by(key, places.c.state)
     ).tuples():
-        entry(key_value, first_title, first_kind)["states"][state] += n
+        entry(key_value, first_title, first_kind)["states"][state] += int(n)
     for key_value, first_title, first_kind, n, people in db.session.execute(
         select(key, title, kind, func.count(Attendance.id),
                func.count(func.distinct(Attendance.user_id)))
@@ -389,9 +396,8 @@ def _people_table(org_id: int, filters: ReportFilters) -> Table:
         select(User.id, User.full_name, User.job_title, booked, waiting, done)
         .select_from(Enrolment)
         .join(User, User.id == Enrolment.user_id)
-        .join(Offering, Offering.id == Enrolment.offering_id)
         .where(User.organisation_id == org_id,
-               *_offering_conditions(filters, Offering.id))
+               *_offering_conditions(filters, Enrolment.offering_id))
         .group_by(User.id, User.full_name, User.job_title)
     ).tuples():
         people[user_id] = [name, title, n_booked, n_waiting, n_done, 0]
@@ -510,6 +516,7 @@ def region_dashboard(filters: ReportFilters) -> RegionDashboard:
         filters = ReportFilters(filters.course_id, *region_dates(filters.starts, filters.ends))
     organisations = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
     ics = [o for o in organisations if o.is_ics]
+    ics_ids = {o.id for o in ics}
     staff = _staff_counts()
     months = _months(filters.starts, filters.ends)
     sessions = _session_conditions(filters)
@@ -526,24 +533,35 @@ def region_dashboard(filters: ReportFilters) -> RegionDashboard:
         .where(Attendance.status.in_(ATTENDED), *sessions)
         .group_by(Attendance.session_id, User.organisation_id)
     ).subquery()
+    # Then each (organisation, month, network or not) is summed: one CASE per session and
+    # organisation picks the month (sessions are already in range, and the months follow
+    # each other, so the first month ending after the session's start is its month).
     held = aliased(Session)
-    per_month = [func.sum(case((and_(held.starts_at >= start, held.starts_at < end),
-                                per_session.c.n)))
-                 for start, end in _month_bounds(filters.starts, filters.ends)]
-    by_month: dict[tuple[int, str], int] = {}
-    attendances: dict[int, int] = {}
-    at_networks: dict[int, int] = {}
-    for org_id, n, network, *monthly in db.session.execute(
-        select(per_session.c.organisation_id, func.sum(per_session.c.n),
-               func.sum(case((Offering.kind == "network", per_session.c.n))), *per_month)
+    starts = held.starts_at
+    month = case(*[(starts < end, index)
+                   for index, (_, end) in enumerate(_month_bounds(filters.starts,
+                                                                  filters.ends))])
+    by_kind = (
+        select(per_session.c.organisation_id.label("organisation_id"),
+               month.label("month"),
+               case((Offering.kind == "network", 1), else_=0).label("network"),
+               per_session.c.n.label("n"))
         .select_from(per_session)
         .join(held, held.id == per_session.c.session_id)
         .join(Offering, Offering.id == held.offering_id)
-        .group_by(per_session.c.organisation_id)
+    ).subquery()
+    by_month: dict[tuple[int, str], int] = defaultdict(int)
+    attendances: dict[int, int] = defaultdict(int)
+    at_networks: dict[int, int] = defaultdict(int)
+    for org_id, index, network, n in db.session.execute(
+        select(by_kind.c.organisation_id, by_kind.c.month, by_kind.c.network,
+               func.sum(by_kind.c.n))
+        .group_by(by_kind.c.organisation_id, by_kind.c.month, by_kind.c.network)
     ).tuples():
-        attendances[org_id], at_networks[org_id] = int(n or 0), int(network or 0)
-        for key, count in zip(months, monthly, strict=True):
-            by_month[(org_id, key)] = int(count or 0)
+        attendances[org_id] += int(n)
+        if network:
+            at_networks[org_id] += int(n)
+        by_month[(org_id, months[index])] += int(n)
     # How many different people came, per organisation.
     came = (select(Attendance.user_id)
             .join(Session, Session.id == Attendance.session_id)
@@ -562,13 +580,16 @@ def region_dashboard(filters: ReportFilters) -> RegionDashboard:
         .join(User, User.id == Enrolment.user_id)
         .join(_COHORT, _COHORT.c.id == Enrolment.offering_id)
         .join(Course, Course.id == _COHORT.c.course_id)
-        .where(*_completion_conditions(filters))
+        # Redundant with the join, but it leads SQLite to start from the (few) cohorts'
+        # places rather than scan every completion of every webinar and network meeting.
+        .where(Enrolment.offering_id.in_(select(_COHORT.c.id)),
+               *_completion_conditions(filters))
         .group_by(User.organisation_id, Course.id, Course.title)
     ).tuples():
         done_by_org[org_id] += n
         entry = done_by_course.setdefault(course_id, {"title": title, "n": 0, "orgs": set()})
         entry["n"] += n
-        if org_id in {o.id for o in ics}:
+        if org_id in ics_ids:
             entry["orgs"].add(org_id)
 
     others = [o for o in organisations if not o.is_ics]

@@ -28,7 +28,7 @@ add_nav_item("Reports", "reports.region", services.can_see_region, order=65)
 def helpers() -> dict:
     """The chart drawers and the table cell writer for this blueprint's pages."""
     return {"bar_chart": bar_chart, "paired_bar_chart": paired_bar_chart,
-            "cell_text": exports.cell_text}
+            "cell_text": exports.cell_text, "table_rows": exports.table_rows}
 
 
 def _filters(form: ReportFilterForm, max_months: int | None = None, fill=None
