@@ -7,8 +7,10 @@
 - ``browser`` (session) and ``page`` (a new context per test, 1280x900); ``make_page`` for
   other viewports. On failure each page's screenshot and HTML go to ``test-artifacts/``.
 - ``axe_check(page)``: run axe-core; fail on serious or critical violations, record all.
-- ``check_page(page)``: axe plus one ``h1``, a non-empty ``<title>``, "Error: " in the title
-  exactly when an error summary shows, and no JavaScript errors or failed assets.
+  ``axe_check(page, impacts="all")`` fails on a violation of any impact.
+- ``check_page(page)``: axe (``impacts="all"`` passed on) plus one ``h1``, a non-empty
+  ``<title>``, "Error: " in the title exactly when an error summary shows, and no JavaScript
+  errors or failed assets.
 - ``live_user(...)``: a verified person with roles, straight into the live database.
 - ``live_mail``: deliver the live app's outbox and read links from the plain-text bodies.
 """
@@ -345,11 +347,12 @@ def _axe_source() -> str:
 
 @pytest.fixture
 def axe_check(_axe_records: list[dict], _axe_source: str,
-              request: pytest.FixtureRequest) -> Callable[[Page], list[dict]]:
+              request: pytest.FixtureRequest) -> Callable[..., list[dict]]:
     """``axe_check(page)``: run axe on the page as it is now; fail on any serious or critical
-    violation (listing them all), and record every violation for the session summary."""
+    violation (listing them all), and record every violation for the session summary.
+    ``impacts="all"`` fails on a violation of any impact (minor and moderate too)."""
 
-    def check(page: Page) -> list[dict]:
+    def check(page: Page, impacts: str = "blocking") -> list[dict]:
         if not page.evaluate("() => typeof window.axe !== 'undefined'"):
             pytest.fail("axe-core was not injected into the page")
         results = page.evaluate(
@@ -366,9 +369,13 @@ def axe_check(_axe_records: list[dict], _axe_source: str,
         ]
         _axe_records.append({"test": request.node.nodeid, "url": page.url,
                              "title": page.title(), "violations": violations})
-        blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+        if impacts not in ("blocking", "all"):
+            raise ValueError(f"impacts must be 'blocking' or 'all', not {impacts!r}")
+        blocking = [v for v in violations
+                    if impacts == "all" or v["impact"] in BLOCKING_IMPACTS]
         if blocking:
-            lines = [f"axe found {len(blocking)} serious/critical violation(s) on {page.url}:"]
+            kind = "" if impacts == "all" else " serious/critical"
+            lines = [f"axe found {len(blocking)}{kind} violation(s) on {page.url}:"]
             for v in blocking:
                 lines.append(f"- {v['id']} ({v['impact']}): {v['help']}")
                 lines.extend(f"    {target}" for target in v["targets"])
@@ -379,10 +386,11 @@ def axe_check(_axe_records: list[dict], _axe_source: str,
 
 
 @pytest.fixture
-def check_page(axe_check: Callable[[Page], list[dict]]) -> Callable[[Page], str]:
-    """``check_page(page)``: the checks every page must pass; returns its title."""
+def check_page(axe_check: Callable[..., list[dict]]) -> Callable[..., str]:
+    """``check_page(page)``: the checks every page must pass; returns its title.
+    ``check_page(page, impacts="all")`` also fails on minor and moderate axe violations."""
 
-    def check(page: Page) -> str:
+    def check(page: Page, impacts: str = "blocking") -> str:
         page.wait_for_load_state("load")
         # NHS.UK's script ran (it refuses to start without the body class the layout sets).
         expect(page.locator("header.nhsuk-header")).to_have_attribute(
@@ -397,7 +405,7 @@ def check_page(axe_check: Callable[[Page], list[dict]]) -> Callable[[Page], str]
         assert title.startswith("Error: ") == has_errors, (
             f"{page.url}: title {title!r} and error summary shown={has_errors} disagree"
         )
-        axe_check(page)
+        axe_check(page, impacts=impacts)
         return title
 
     return check
