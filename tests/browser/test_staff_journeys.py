@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from lms.accounts.models import Role, User
-from lms.clock import utcnow
+from lms.clock import to_london, utcnow
 from lms.extensions import db
 
 pytestmark = pytest.mark.browser
@@ -90,6 +91,122 @@ def _error_is_linked(page: Page, visit: Visits, field_id: str, message: str | re
 
 def _success(page: Page) -> None:
     return page.locator(".nhsuk-notification-banner--success")
+
+
+def _cells(row) -> list[str]:
+    """A table row's cells as a person hears them (without the hidden responsive headings)."""
+    return row.locator("th, td").evaluate_all(
+        """cells => cells.map(cell => {
+             const copy = cell.cloneNode(true);
+             copy.querySelectorAll("[aria-hidden=true]").forEach(node => node.remove());
+             return copy.textContent.replace(/\\s+/g, " ").trim();
+           })""")
+
+
+def _row(page: Page, table: str, first_cell: str) -> list[str]:
+    """The cells of the row of the table named ``table`` that starts with ``first_cell``."""
+    rows = page.get_by_role("table", name=table).locator("tbody tr").filter(
+        has=page.get_by_role("rowheader", name=first_cell, exact=True)
+        .or_(page.get_by_role("cell", name=first_cell, exact=True)))
+    expect(rows).to_have_count(1)
+    return _cells(rows)
+
+
+# ---------------------------------------------------------------------------- 2. DSU lead
+
+
+def test_dsu_lead_nominates_within_quota_and_reads_the_ics_dashboard(
+    page: Page, live_app, live_user, visit
+):
+    from tests import catalogue_builders as build
+
+    lead = live_user(Role.DSU_LEAD, name="Dana Lead", org="BSOL")
+    for name in ("Asha Patel", "Ben Okafor", "Chloe Singh"):
+        live_user(name=name, org="BSOL")
+    live_user(name="Sam Other", org="BC")  # another ICS: not Dana's to nominate
+    with live_app.app_context():
+        programme = build.course("Analytical leaders programme", kind="programme",
+                                 strand="analytical_leaders")
+        cohort = build.cohort(programme, "Cohort 3", mode="nomination", capacity=12,
+                              quotas={"BSOL": 2, "BC": 3},
+                              starts=[utcnow() + timedelta(days=30),
+                                      utcnow() + timedelta(days=44)])
+        db.session.commit()
+        cohort_id, title = cohort.id, cohort.title
+
+    _sign_in(page, lead)
+    _menu_link(page, "Nominations")
+    expect(page.locator("h1")).to_have_text("Nominations")
+    visit(page)
+    assert _row(page, "Cohorts taking nominations and your ICS's quota", title)[2:] == [
+        "2", "0"]
+
+    page.get_by_role("link", name=title).click()
+    expect(page.locator("h1")).to_have_text(f"Nominate for {title}")
+    expect(page.locator("main")).to_contain_text("0 of 2 places used")
+    expect(page.locator("main")).to_contain_text("You have not nominated anyone yet.")
+    visit(page)
+    people = page.locator("main form.lms-person-row")
+    expect(people.filter(has_text="Sam Other")).to_have_count(0)
+
+    # Two people, one found by searching.
+    page.get_by_role("searchbox").fill("okafor")
+    page.get_by_role("button", name="Search").click()
+    expect(people).to_have_count(1)
+    visit(page)
+    page.get_by_role("button", name="Nominate Ben Okafor").click()
+    expect(_success(page)).to_contain_text("Ben Okafor has been nominated.")
+    page.get_by_role("button", name="Nominate Asha Patel").click()
+    expect(_success(page)).to_contain_text("Asha Patel has been nominated.")
+    expect(page.locator("main")).to_contain_text("2 of 2 places used")
+    visit(page)
+
+    # A third is over the quota: refused, with the reason, and nothing saved.
+    page.get_by_role("button", name="Nominate Chloe Singh").click()
+    refusal = page.locator(".nhsuk-notification-banner").filter(
+        has_text="Your ICS has used all 2 of its places on this cohort")
+    expect(refusal).to_be_visible()
+    expect(page.locator("main")).to_contain_text("2 of 2 places used")
+    visit(page)
+
+    # The nominations and their states.
+    nominations = "People of your ICS nominated for this cohort"
+    assert _row(page, nominations, "Asha Patel")[:2] == ["Asha Patel", "Nominated"]
+    assert _row(page, nominations, "Ben Okafor")[:2] == ["Ben Okafor", "Nominated"]
+    expect(page.get_by_role("table", name=nominations).locator("tbody tr")).to_have_count(2)
+    with live_app.app_context():
+        from sqlalchemy import func, select
+
+        from lms.offerings.models import Enrolment
+
+        assert db.session.scalar(select(func.count(Enrolment.id)).where(
+            Enrolment.offering_id == cohort_id)) == 2
+        db.session.rollback()
+    page.get_by_role("link", name="Back to nominations").click()
+    assert _row(page, "Cohorts taking nominations and your ICS's quota", title)[2:] == [
+        "2", "2"]
+
+    # The ICS dashboard counts them.
+    _menu_link(page, "My ICS")
+    expect(page.locator("h1")).to_contain_text("Birmingham and Solihull")
+    visit(page)
+    assert _row(page, "Nominations against your quota, by cohort", title)[1:5] == [
+        "2", "2", "2", "0"]
+    offering = _row(page, "Places, attendance and completions by course and event "
+                          "(webinars together)", title)
+    assert offering[2:5] == ["0", "0", "2"]  # places held, waiting, not yet confirmed
+    people_table = "Your people's places and attendance"
+    assert _row(page, people_table, "Asha Patel")[2:4] == ["0", "1"]
+    assert _row(page, people_table, "Ben Okafor")[2:4] == ["0", "1"]
+    expect(page.get_by_role("table", name=people_table).locator("tbody tr")).to_have_count(2)
+
+    # Dates the wrong way round (the date boxes take only real dates).
+    today = to_london(utcnow()).date()
+    page.get_by_label("From", exact=True).fill((today + timedelta(days=40)).isoformat())
+    page.get_by_label("To", exact=True).fill((today + timedelta(days=10)).isoformat())
+    page.get_by_role("button", name="Apply filters").click()
+    _error_is_linked(page, visit, "ends",
+                     "The end date must be the same as or after the start date")
 
 
 # ---------------------------------------------------------------------------- 4. admin
