@@ -172,7 +172,11 @@ def test_admin_finds_a_person_and_changes_their_role(app, client, login, people)
         assert db.session.get(User, people.learner.id).roles == {Role.LEARNER, Role.FACULTY}
     refused = client.post(f"/admin/users/{people.learner.id}", data={
         "roles": ["dsu_lead"], "organisation_id": str(org_id(app, "SU"))})
-    assert "must belong to one of the 11 ICSs" in refused.get_data(as_text=True)
+    page = refused.get_data(as_text=True)
+    assert '<a href="#roles">A DSU lead must belong to one of the 11 ICSs' in page
+    # The summary's link goes to the first box (an input can take the focus; a div cannot).
+    assert re.search(r'<input class="nhsuk-checkboxes__input" id="roles" name="roles"', page)
+    assert 'id="roles-2"' in page
 
 
 def test_the_users_list_pages_and_keeps_its_search(client, login, people, make_user):

@@ -330,6 +330,10 @@ def test_add_change_and_cancel_sessions_email_people_with_places(app, client, lo
     edit = f"/faculty/sessions/{session_id}/edit"
     page = html(client.get(edit))
     assert 'value="2027-04-07"' in page and 'value="09:30"' in page
+    # A cohort's sessions have pages of their own titles: the date tells them apart.
+    assert "<title>Change the session on 7 April 2027 – " in page
+    assert "<title>Cancel the session on 7 April 2027 – " in html(
+        client.get(f"/faculty/sessions/{session_id}/cancel"))
     response = client.post(edit, data={"title": "Part 2", "day": "2027-04-08",
                                        "start": "09:30", "end": "12:30", "location": "Room 1",
                                        "join_url": "", "capacity": ""})

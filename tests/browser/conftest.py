@@ -6,9 +6,10 @@
   cleared before each test; a test fails if the server raised an unhandled exception.
 - ``browser`` (session) and ``page`` (a new context per test, 1280x900); ``make_page`` for
   other viewports. On failure each page's screenshot and HTML go to ``test-artifacts/``.
-- ``axe_check(page)``: run axe-core; fail on serious or critical violations, record all;
-  ``axe_check(page, impacts="all")`` fails on a violation of any impact (minor included).
-- ``check_page(page)``: axe (``impacts`` as for ``axe_check``) plus one ``h1``, a non-empty
+- ``axe_check(page)``: run axe-core with the WCAG 2.2 A/AA rules; fail on a violation of any
+  impact (WCAG 2.2 AA means zero), record all; ``impacts="blocking"`` fails only on serious
+  or critical ones.
+- ``check_page(page)``: axe (``impacts`` passed on) plus one ``h1``, a non-empty
   ``<title>``, "Error: " in the title exactly when an error summary shows, and no JavaScript
   errors or failed assets.
 - ``live_user(...)``: a verified person with roles, straight into the live database.
@@ -348,11 +349,11 @@ def _axe_source() -> str:
 @pytest.fixture
 def axe_check(_axe_records: list[dict], _axe_source: str,
               request: pytest.FixtureRequest) -> Callable[..., list[dict]]:
-    """``axe_check(page)``: run axe on the page as it is now; fail on any serious or critical
-    violation (listing them all), and record every violation for the session summary.
-    ``impacts="all"`` fails on any violation at all (WCAG 2.2 AA means zero)."""
+    """``axe_check(page)``: run axe on the page as it is now; fail on any violation (listing
+    them all), and record every violation for the session summary. ``impacts="blocking"``
+    fails only on serious or critical ones."""
 
-    def check(page: Page, impacts: str = "blocking") -> list[dict]:
+    def check(page: Page, impacts: str = "all") -> list[dict]:
         if not page.evaluate("() => typeof window.axe !== 'undefined'"):
             pytest.fail("axe-core was not injected into the page")
         results = page.evaluate(
@@ -369,11 +370,13 @@ def axe_check(_axe_records: list[dict], _axe_source: str,
         ]
         _axe_records.append({"test": request.node.nodeid, "url": page.url,
                              "title": page.title(), "violations": violations})
+        if impacts not in ("blocking", "all"):
+            raise ValueError(f"impacts must be 'blocking' or 'all', not {impacts!r}")
         blocking = [v for v in violations
                     if impacts == "all" or v["impact"] in BLOCKING_IMPACTS]
         if blocking:
-            which = "" if impacts == "all" else " serious/critical"
-            lines = [f"axe found {len(blocking)}{which} violation(s) on {page.url}:"]
+            kind = "" if impacts == "all" else " serious/critical"
+            lines = [f"axe found {len(blocking)}{kind} violation(s) on {page.url}:"]
             for v in blocking:
                 lines.append(f"- {v['id']} ({v['impact']}): {v['help']}")
                 lines.extend(f"    {target}" for target in v["targets"])
@@ -386,9 +389,9 @@ def axe_check(_axe_records: list[dict], _axe_source: str,
 @pytest.fixture
 def check_page(axe_check: Callable[..., list[dict]]) -> Callable[..., str]:
     """``check_page(page)``: the checks every page must pass; returns its title.
-    ``check_page(page, impacts="all")`` fails on axe violations of any impact."""
+    ``impacts`` as for ``axe_check``."""
 
-    def check(page: Page, impacts: str = "blocking") -> str:
+    def check(page: Page, impacts: str = "all") -> str:
         page.wait_for_load_state("load")
         # NHS.UK's script ran (it refuses to start without the body class the layout sets).
         expect(page.locator("header.nhsuk-header")).to_have_attribute(
