@@ -272,3 +272,24 @@ def test_completion_that_needs_feedback_fires_when_the_feedback_arrives(course):
         assert count(Completion) == 0  # attended, but no feedback yet
         feedback.submit(asha, survey, {f"q{question.id}": "9"})
         assert count(Completion) == 1
+
+
+def test_a_network_member_who_misses_huddles_is_not_warned(ctx):
+    """Huddles are drop-in: missing most of them is not "falling behind" as on a course."""
+    from lms.offerings import services as engine
+    from tests.test_events_support import faculty, make_network, person
+
+    series = make_network(count=4)
+    member = person("drop-in")
+    engine.book(member, series)
+    sessions = sorted(series.sessions, key=lambda s: s.starts_at)
+    for s in sessions[:3]:
+        with time_machine.travel(s.ends_at + timedelta(minutes=5)):
+            att.record_register(faculty(), s, {member.id: ("absent", "")})
+            att.refresh_completion(series)
+            progress = next(p for p in att.progress_for(series)
+                            if p.enrolment.user_id == member.id)
+    assert progress.below_threshold and progress.held == 3  # a course would have warned
+    assert db.session.scalar(select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.to_address == member.email,
+        OutboxMessage.subject.like("Your attendance on%"))) == 0

@@ -371,14 +371,18 @@ class CompletionRule:
     min_attendance_percent: int = 50
     requires_feedback: bool = False
     requires_signoff: bool = False
+    # Courses warn people falling behind; a network's huddles, a webinar or a festival are
+    # drop-in, so nobody is told off for missing some.
+    warns: bool = False
 
 
 def rule_for(offering: Offering) -> CompletionRule:
-    """A course's cohorts use the course's rule; other offerings need half the sessions."""
+    """A course's cohorts use the course's rule (and warn); other offerings need half the
+    sessions and send no warnings."""
     course = getattr(offering, "course", None)
     if course is not None:
         return CompletionRule(course.min_attendance_percent, course.requires_feedback,
-                              course.requires_signoff)
+                              course.requires_signoff, warns=True)
     return CompletionRule()
 
 
@@ -483,7 +487,7 @@ def refresh_completion(offering: Offering) -> list[Completion]:
     for p in progress:
         if p.completed is None and p.complete and p.enrolment.state == EnrolmentState.ENROLLED:
             fired.append(_complete(p))
-        elif p.below_threshold and p.completed is None and p.held >= 1:
+        elif p.rule.warns and p.below_threshold and p.completed is None and p.held >= 1:
             with db.session.no_autoflush:
                 _warn(p, warned.get(p.enrolment.id))
     db.session.flush()
