@@ -241,6 +241,21 @@ def test_joining_after_the_first_meeting_is_allowed_and_every_meeting_is_yours(c
     parsed = [e.uid.value for e in vevents(attachment.content)]
     assert parsed == [f"session-{s.id}@127.0.0.1" for s in coming]
     parse_both(attachment.content)
+    # The email says the person joined, and lists the next meetings, not all of them.
+    assert message.subject == f"You have joined: {series.title}"
+    assert "You have joined the network" in message.body_text
+    listed = [line for line in message.body_text.splitlines() if line.startswith("- ")]
+    assert len(coming) > 6 and len(listed) == 7 and listed[-1] == f"- and {len(coming) - 6} more"
+    first_coming = to_london(coming[0].starts_at).strftime("%A %-d %B %Y, %H:%M")
+    assert listed[0].startswith(f"- {first_coming}")
+
+
+def test_registering_for_the_festival_says_so(ctx):
+    festival = make_festival()
+    add_session(festival, "Opening keynote")
+    learner = person(1)
+    engine.book(learner, festival)
+    assert subjects_to(learner) == [f"You are registered for: {festival.title}"]
 
 
 def test_one_meeting_moves_and_another_is_cancelled_without_touching_the_rest(ctx):

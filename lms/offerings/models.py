@@ -153,6 +153,14 @@ class Offering(db.Model):
         return [s for s in self.sessions if s.status != SessionStatus.CANCELLED]
 
     @property
+    def sessions_to_come(self) -> list[Session]:
+        """Live sessions not yet over; all live ones once the offering is over (emails list
+        these, not two years of past huddles)."""
+        now = utcnow()
+        live = self.live_sessions
+        return [s for s in live if s.ends_at > now] or live
+
+    @property
     def starts_at(self) -> datetime | None:
         live = self.live_sessions
         return live[0].starts_at if live else None

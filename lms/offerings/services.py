@@ -244,6 +244,12 @@ def _transition(enrolment: Enrolment, to: EnrolmentState, actor: User | None,
     ))
 
 
+def _booked_subject(offering: Offering) -> str:
+    """A network is joined and a festival registered for; anything else has a place."""
+    what = {"network": "You have joined", "festival": "You are registered for"}
+    return f"{what.get(offering.kind, 'Your place is booked')}: {offering.title}"
+
+
 def _email(enrolment: Enrolment, template: str, subject: str, to: User | None = None,
            **context) -> None:
     person = to or enrolment.user
@@ -461,7 +467,7 @@ def book(user: User, offering: Offering) -> Enrolment:
     free = free_open_places(offering)
     if free is None or free > 0:
         enrolment = _start(offering, user, S.ENROLLED, user, **plain)
-        _email(enrolment, "enrolled", f"Your place is booked: {offering.title}")
+        _email(enrolment, "enrolled", _booked_subject(offering))
         return enrolment
     position = waitlist_length(offering.id) + 1
     enrolment = _start(offering, user, S.WAITLISTED, user, waitlist_position=position, **plain)
@@ -525,7 +531,7 @@ def approve(actor: User, enrolment: Enrolment) -> Enrolment:
     if free is None or free > 0:
         _transition(enrolment, S.ENROLLED, actor, reason="Request approved")
         db.session.flush()
-        _email(enrolment, "enrolled", f"Your place is booked: {offering.title}")
+        _email(enrolment, "enrolled", _booked_subject(offering))
     else:
         _join_waitlist(enrolment, actor)
     return enrolment
@@ -565,7 +571,7 @@ def confirm_nomination(user: User, enrolment: Enrolment) -> Enrolment:
         raise DomainError("There is no approved nomination to confirm")
     _transition(enrolment, S.ENROLLED, user, reason="Nomination confirmed")
     db.session.flush()
-    _email(enrolment, "enrolled", f"Your place is booked: {offering.title}")
+    _email(enrolment, "enrolled", _booked_subject(offering))
     if enrolment.nominated_by:
         _email(enrolment, "nomination_confirmed_lead",
                f"{user.full_name} confirmed their place", to=enrolment.nominated_by)
@@ -582,7 +588,7 @@ def accept_offer(user: User, enrolment: Enrolment) -> Enrolment:
         raise DomainError("This offer has expired")
     _transition(enrolment, S.ENROLLED, user, reason="Offer accepted")
     db.session.flush()
-    _email(enrolment, "enrolled", f"Your place is booked: {offering.title}")
+    _email(enrolment, "enrolled", _booked_subject(offering))
     return enrolment
 
 
