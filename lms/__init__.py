@@ -134,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.events.views import bp as events_bp
     from lms.feedback.views import bp as feedback_bp
     from lms.home.views import bp as home_bp
+    from lms.offerings.stamp import install as install_offer_stamp
     from lms.offerings.views import bp as offerings_bp
     from lms.privacy.views import bp as privacy_bp
     from lms.reports.views import bp as reports_bp
@@ -155,6 +156,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_bp)
     # Every faculty and admin change is written to the audit log, in its own transaction.
     install_audit()
+    # Pages kept per process are kept under the offer stamp; changes write a new one.
+    install_offer_stamp()
     # Completing a course adds competency evidence, in the completion's transaction.
     register_completion_hook()
     # Completing anything issues its certificate, in the completion's transaction too.

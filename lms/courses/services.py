@@ -30,6 +30,7 @@ from lms.courses.models import (
 from lms.errors import DomainError, ErrorCollector, NotAllowed, NotFound
 from lms.extensions import begin_write, db
 from lms.offerings import services as engine
+from lms.offerings import stamp as offer_stamp
 from lms.offerings.models import (
     ACTIVE,
     HOLDS_PLACE,
@@ -73,6 +74,10 @@ STATUS_CHANGES = {
     OfferingStatus.FINISHED: set(),
     OfferingStatus.CANCELLED: set(),
 }
+
+# The catalogue and cohort pages show courses and cohorts (lms.offerings.stamp).
+offer_stamp.watch("course")
+offer_stamp.watch("cohort")
 
 
 # ---------------------------------------------------------------------------- permissions
@@ -350,6 +355,15 @@ def _like(words: str) -> list:
     return conditions
 
 
+@dataclass(frozen=True)
+class CatalogueListing:
+    """The catalogue's entries, and until when they hold as time passes: the first start of
+    any next run found (when it starts, the course's next run is another one)."""
+
+    entries: list[CatalogueEntry]
+    valid_until: datetime | None
+
+
 def catalogue(filters: CatalogueFilters) -> list[CatalogueEntry]:
     """Published courses matching the filters, by title, each with its next run and the
     places left on it. Two queries, however much data there is.
@@ -357,6 +371,11 @@ def catalogue(filters: CatalogueFilters) -> list[CatalogueEntry]:
     "Has places" means the next run has a place free (or no limit); "starts after" moves the
     horizon of the next run to that London date, and both leave out courses with no such run.
     """
+    return catalogue_listing(filters).entries
+
+
+def catalogue_listing(filters: CatalogueFilters) -> CatalogueListing:
+    """``catalogue(filters)`` and until when it holds if nothing is changed."""
     now = utcnow()
     horizon = now
     if filters.starts_after is not None:
@@ -398,9 +417,10 @@ def catalogue(filters: CatalogueFilters) -> list[CatalogueEntry]:
                        places.get(cohort_id) if cohort_id is not None else None)
         for course, cohort_id, name, first_start, mode in rows
     ]
+    starts = [e.next_starts_at for e in entries if e.next_starts_at is not None]
     if filters.has_places:
         entries = [e for e in entries if not e.is_full]
-    return entries
+    return CatalogueListing(entries, min(starts) if starts else None)
 
 
 # ---------------------------------------------------------------------------- course page
