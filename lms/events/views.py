@@ -353,17 +353,22 @@ def feed(token: str):
     found = calendars.feed_validator(token)
     if found is None:
         abort(404)
-    _, etag = found
+    owner_id, etag = found
     headers = {"Cache-Control": "private, max-age=0, must-revalidate",
                "X-Robots-Tag": "noindex"}
     if request.if_none_match.contains(etag):
         response = Response(status=304, headers=headers)
         response.set_etag(etag)
         return response
-    owner = calendars.owner_of(token)
-    if owner is None:
-        abort(404)
-    response = Response(calendar.cached_personal_feed(owner, etag), mimetype="text/calendar",
+
+    def build() -> bytes:
+        owner = calendars.owner_of(token)
+        if owner is None:
+            abort(404)
+        return calendar.personal_feed(owner)
+
+    response = Response(calendar.cached_personal_feed(owner_id, etag, build),
+                        mimetype="text/calendar",
                         headers={**headers,
                                  "Content-Disposition": 'inline; filename="mdsn.ics"'})
     response.set_etag(etag)
