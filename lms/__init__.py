@@ -37,6 +37,11 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.update(config_module.env_overrides(config_class))
     app.config.update(overrides)
     _refuse_insecure_production(app)
+    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        # A SQLite file never drops a connection: pinging it at every checkout is pure cost
+        # (PostgreSQL keeps the ping, which replaces connections a restart killed).
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "pool_pre_ping": False}
     os.makedirs(app.instance_path, exist_ok=True)
 
     db.init_app(app)

@@ -15,6 +15,7 @@ from datetime import timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.accounts.models import (
@@ -133,7 +134,8 @@ def load_user_from_session(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(":")
     if not (user_id.isdigit() and version.isdigit()):
         return None
-    user = db.session.get(User, int(user_id))
+    # Roles joined in (not a second query): this runs on every signed-in request.
+    user = db.session.get(User, int(user_id), options=[joinedload(User.role_rows)])
     if user is None or user.session_version != int(version) or not user.is_active_account:
         return None
     return user

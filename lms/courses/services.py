@@ -95,8 +95,11 @@ def can_see_course(user, course: Course) -> bool:
 
 def can_see_cohort(user, cohort: Cohort) -> bool:
     """Draft cohorts, and every cohort of an unpublished course, are for managers only."""
-    if engine.can_manage(user, cohort):
-        return True
+    return engine.can_manage(user, cohort) or is_public(cohort)
+
+
+def is_public(cohort: Cohort) -> bool:
+    """Whether everyone may see the cohort (not a draft, and its course is published)."""
     return cohort.course.published and cohort.status != OfferingStatus.DRAFT
 
 
@@ -502,10 +505,15 @@ def course_page(course_id: int, viewer) -> CoursePage:
 def get_cohort(cohort_id: int, viewer) -> Cohort:
     """A cohort this person may see, or ``NotFound``. Its course, sessions, quotas and leads
     come with it (a fixed number of queries)."""
-    cohort = db.session.get(Cohort, cohort_id, options=[engine.leads_loaded()])
+    cohort = load_cohort(cohort_id)
     if cohort is None or not can_see_cohort(viewer, cohort):
         raise NotFound("No such cohort")
     return cohort
+
+
+def load_cohort(cohort_id: int) -> Cohort | None:
+    """A cohort whoever may see it, with its course, sessions, quotas and leads; or None."""
+    return db.session.get(Cohort, cohort_id, options=[engine.leads_loaded()])
 
 
 def get_session(session_id: int) -> Session:

@@ -199,16 +199,49 @@ def course(course_id: int):
 
 @bp.route("/cohorts/<int:id>")
 def cohort(id: int):
-    """A cohort: its sessions, places and the booking panel."""
-    cohort = _found(services.get_cohort, id, current_user)
-    # The panel carries the places left, so the page does not count them twice.
-    panel = engine.booking_panel(current_user, cohort)
-    can_manage = engine.can_manage(current_user, cohort)
+    """A cohort: its sessions, places and the booking panel. What everyone sees is kept per
+    process under the offer stamp; per request only the viewer's enrolment is read and
+    their booking panel made."""
+    page = page_cache("cohort").get_or_build(offer_stamp.current(), id,
+                                             lambda: _cohort_page(id))
+    can_manage = engine.can_manage(current_user)
+    if page is None or not (page.public or can_manage):
+        abort(404)
+    panel = engine.panel_for(page.standing, engine.viewer_place(current_user, id))
     has_place = panel.enrolment is not None and panel.enrolment.state in (
         EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
-    return render_template("courses/cohort.html", cohort=cohort, panel=panel, offering=cohort,
-                           can_manage=can_manage, show_join_links=can_manage or has_place,
-                           settings=services.settings_of(cohort))
+    main = page.main[(can_manage or has_place, can_manage)]
+    return render_template("courses/cohort.html", page=page, main=main, panel=panel)
+
+
+@dataclass(frozen=True)
+class _CohortPage:
+    """A cohort's page as everyone sees it, but for the booking panel: the main column for
+    each (joining links shown, may manage)."""
+
+    public: bool
+    title: str
+    course_id: int
+    course_title: str
+    main: dict[tuple[bool, bool], Markup]
+    standing: engine.Standing
+
+
+def _cohort_page(cohort_id: int) -> tuple[_CohortPage | None, datetime | None]:
+    cohort = services.load_cohort(cohort_id)
+    if cohort is None:
+        return None, None
+    standing = engine.standing(cohort)
+    settings = services.settings_of(cohort)
+    main = {
+        (links, manage): Markup(render_template(  # noqa: S704 - autoescaped template output
+            "courses/_cohort_main.html", cohort=cohort, places_left=standing.places_left,
+            can_manage=manage, show_join_links=links, settings=settings))
+        for links, manage in ((False, False), (True, False), (True, True))
+    }
+    page = _CohortPage(services.is_public(cohort), f"{cohort.course.title}: {cohort.name}",
+                       cohort.course_id, cohort.course.title, main, standing)
+    return page, standing.until
 
 
 # ---------------------------------------------------------------------------- faculty: courses
