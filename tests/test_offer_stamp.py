@@ -258,3 +258,20 @@ def _nonce(page: str) -> str:
     import re
 
     return re.search(r'nonce="([^"]+)"', page).group(1)
+
+
+@pytest.mark.postgres
+def test_the_stamp_and_the_kept_catalogue_on_postgresql(pg_app):
+    client = pg_app.test_client()
+    with pg_app.app_context():
+        course = build.course("Forecasting with R")
+        cohort = build.cohort(course, "Spring", capacity=3)
+        db.session.commit()
+        first = offer_stamp.current()
+        assert first is not None
+        assert "3 places left" in text_of(client.get("/courses"))
+        engine.book(build.person(), db.session.get(Cohort, cohort.id))
+        db.session.commit()
+        assert offer_stamp.current() != first
+        assert "2 places left" in text_of(client.get("/courses"))
+        db.session.remove()
