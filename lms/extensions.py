@@ -6,7 +6,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, exc
 from sqlalchemy.orm import DeclarativeBase
 
 # A naming convention keeps constraint names identical on SQLite and PostgreSQL,
@@ -136,8 +136,10 @@ def read_row(statement, **params) -> tuple | None:
     _, compiled, positions = found
     values = compiled.construct_params(params, _check=False)
     sql_params = values if positions is None else tuple(values[k] for k in positions)
-    connection = engine.raw_connection()
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    connection = None
     try:
+        connection = engine.raw_connection()
         cursor = connection.cursor()
         try:
             if engine.dispatch.before_cursor_execute:  # statement counters still see it
@@ -147,6 +149,14 @@ def read_row(statement, **params) -> tuple | None:
             row = cursor.fetchone()
         finally:
             cursor.close()
+    except dbapi_error as error:
+        # As the engine would: a dead connection leaves the pool, and the error is
+        # SQLAlchemy's (the error pages answer "service unavailable" to those).
+        if connection is not None and engine.dialect.is_disconnect(error, connection, None):
+            connection.invalidate(error)
+        raise exc.DBAPIError.instance(compiled.string, sql_params, error,
+                                      dbapi_error) from error
     finally:
-        connection.close()
+        if connection is not None:
+            connection.close()
     return tuple(row) if row is not None else None
