@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 from lms.accounts.models import Organisation, User
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed, NotFound
-from lms.extensions import begin_write, db
+from lms.extensions import begin_write, db, read_row
 from lms.notifications.services import link, queue_email
 from lms.offerings.models import (
     ACTIVE,
@@ -799,11 +799,11 @@ _place_statement = (
 
 def viewer_place(user, offering_id: int) -> Place | None:
     """The person's enrolment on an offering (any state), or None; None for anonymous. One
-    query of plain columns: it runs on every view of a cached offering page."""
+    query of plain columns on a driver cursor (``read_row``: committed data, so not after a
+    write in the same request): it runs on every view of a kept offering page."""
     if not user.is_authenticated:
         return None
-    row = db.session.execute(_place_statement,
-                             {"offering_id": offering_id, "user_id": user.id}).first()
+    row = read_row(_place_statement, offering_id=offering_id, user_id=user.id)
     return Place(*row) if row is not None else None
 
 
