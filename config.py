@@ -81,6 +81,8 @@ class ProductionConfig(Config):
 
     SECRET_KEY = ""
     MAIL_BACKEND = "smtp"
+    # Templates compiled once per worker, never checked for changes on disk.
+    TEMPLATES_AUTO_RELOAD = False
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
 

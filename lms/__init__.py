@@ -38,6 +38,11 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.update(config_module.env_overrides(config_class))
     app.config.update(overrides)
     _refuse_insecure_production(app)
+    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        # A SQLite file never drops a connection: pinging it at every checkout is pure cost
+        # (PostgreSQL keeps the ping, which replaces connections a restart killed).
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "pool_pre_ping": False}
     os.makedirs(app.instance_path, exist_ok=True)
 
     db.init_app(app)
@@ -140,6 +145,7 @@ def _register_blueprints(app: Flask) -> None:
     from lms.feedback.after_session import install as install_feedback_requests
     from lms.feedback.views import bp as feedback_bp
     from lms.home.views import bp as home_bp
+    from lms.offerings.stamp import install as install_offer_stamp
     from lms.offerings.views import bp as offerings_bp
     from lms.privacy.views import bp as privacy_bp
     from lms.reports.views import bp as reports_bp
@@ -161,6 +167,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(privacy_bp)
     # Every faculty and admin change is written to the audit log, in its own transaction.
     install_audit()
+    # Pages kept per process are kept under the offer stamp; changes write a new one.
+    install_offer_stamp()
     # Completing a course adds competency evidence, in the completion's transaction.
     register_completion_hook()
     # Completing anything issues its certificate, in the completion's transaction too.

@@ -92,13 +92,23 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["offering_url"] = offering_url
     app.jinja_env.globals["now_utc"] = utcnow
 
+    # The menu's addresses take no arguments, so they are the same on every request under
+    # one script root: built once, not ~8 times per page.
+    hrefs: dict[tuple[str, str], str] = {}
+
+    def href_of(endpoint: str) -> str:
+        key = (endpoint, request.script_root)
+        if key not in hrefs:
+            hrefs[key] = url_for(endpoint)
+        return hrefs[key]
+
     @app.context_processor
     def navigation():
         def nav_items():
             items = []
             for item in _NAV:
                 if item.visible(current_user):
-                    href = url_for(item.endpoint)
+                    href = href_of(item.endpoint)
                     items.append(
                         {"label": item.label, "href": href,
                          "current": request.path == href

@@ -14,7 +14,8 @@ from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.accounts.models import (
@@ -128,12 +129,19 @@ def get_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
+# Built once, roles joined in (not a second query): it runs on every signed-in request, and
+# building the statement and its options cost more than running it.
+_signed_in_statement = (select(User).options(joinedload(User.role_rows))
+                        .where(User.id == bindparam("user_id")))
+
+
 def load_user_from_session(session_id: str) -> User | None:
     """Flask-Login's loader: ``"<id>:<version>"`` must match the user's current version."""
     user_id, _, version = session_id.partition(":")
     if not (user_id.isdigit() and version.isdigit()):
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.execute(_signed_in_statement, {"user_id": int(user_id)}
+                              ).unique().scalar_one_or_none()
     if user is None or user.session_version != int(version) or not user.is_active_account:
         return None
     return user

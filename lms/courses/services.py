@@ -30,6 +30,7 @@ from lms.courses.models import (
 from lms.errors import DomainError, ErrorCollector, NotAllowed, NotFound
 from lms.extensions import begin_write, db
 from lms.offerings import services as engine
+from lms.offerings import stamp as offer_stamp
 from lms.offerings.models import (
     ACTIVE,
     HOLDS_PLACE,
@@ -74,6 +75,10 @@ STATUS_CHANGES = {
     OfferingStatus.CANCELLED: set(),
 }
 
+# The catalogue and cohort pages show courses and cohorts (lms.offerings.stamp).
+offer_stamp.watch("course")
+offer_stamp.watch("cohort")
+
 
 # ---------------------------------------------------------------------------- permissions
 
@@ -90,8 +95,11 @@ def can_see_course(user, course: Course) -> bool:
 
 def can_see_cohort(user, cohort: Cohort) -> bool:
     """Draft cohorts, and every cohort of an unpublished course, are for managers only."""
-    if engine.can_manage(user, cohort):
-        return True
+    return engine.can_manage(user, cohort) or is_public(cohort)
+
+
+def is_public(cohort: Cohort) -> bool:
+    """Whether everyone may see the cohort (not a draft, and its course is published)."""
     return cohort.course.published and cohort.status != OfferingStatus.DRAFT
 
 
@@ -350,6 +358,15 @@ def _like(words: str) -> list:
     return conditions
 
 
+@dataclass(frozen=True)
+class CatalogueListing:
+    """The catalogue's entries, and until when they hold as time passes: the first start of
+    any next run found (when it starts, the course's next run is another one)."""
+
+    entries: list[CatalogueEntry]
+    valid_until: datetime | None
+
+
 def catalogue(filters: CatalogueFilters) -> list[CatalogueEntry]:
     """Published courses matching the filters, by title, each with its next run and the
     places left on it. Two queries, however much data there is.
@@ -357,6 +374,11 @@ def catalogue(filters: CatalogueFilters) -> list[CatalogueEntry]:
     "Has places" means the next run has a place free (or no limit); "starts after" moves the
     horizon of the next run to that London date, and both leave out courses with no such run.
     """
+    return catalogue_listing(filters).entries
+
+
+def catalogue_listing(filters: CatalogueFilters) -> CatalogueListing:
+    """``catalogue(filters)`` and until when it holds if nothing is changed."""
     now = utcnow()
     horizon = now
     if filters.starts_after is not None:
@@ -398,9 +420,10 @@ def catalogue(filters: CatalogueFilters) -> list[CatalogueEntry]:
                        places.get(cohort_id) if cohort_id is not None else None)
         for course, cohort_id, name, first_start, mode in rows
     ]
+    starts = [e.next_starts_at for e in entries if e.next_starts_at is not None]
     if filters.has_places:
         entries = [e for e in entries if not e.is_full]
-    return entries
+    return CatalogueListing(entries, min(starts) if starts else None)
 
 
 # ---------------------------------------------------------------------------- course page
@@ -482,10 +505,15 @@ def course_page(course_id: int, viewer) -> CoursePage:
 def get_cohort(cohort_id: int, viewer) -> Cohort:
     """A cohort this person may see, or ``NotFound``. Its course, sessions, quotas and leads
     come with it (a fixed number of queries)."""
-    cohort = db.session.get(Cohort, cohort_id, options=[engine.leads_loaded()])
+    cohort = load_cohort(cohort_id)
     if cohort is None or not can_see_cohort(viewer, cohort):
         raise NotFound("No such cohort")
     return cohort
+
+
+def load_cohort(cohort_id: int) -> Cohort | None:
+    """A cohort whoever may see it, with its course, sessions, quotas and leads; or None."""
+    return db.session.get(Cohort, cohort_id, options=[engine.leads_loaded()])
 
 
 def get_session(session_id: int) -> Session:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 
 from lms.accounts.models import Role
 from lms.clock import utcnow
@@ -28,7 +29,9 @@ from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import db
 from lms.offerings import schedule
 from lms.offerings import services as engine
+from lms.offerings import stamp as offer_stamp
 from lms.offerings.models import EnrolmentState, OfferingStatus
+from lms.offerings.stamp import page_cache
 from lms.web import add_nav_item, register_offering_page, role_required, show_error
 
 bp = Blueprint("courses", __name__)
@@ -152,7 +155,22 @@ def _leads_and_status(form, cohort: Cohort | None) -> None:
 
 @bp.route("/courses")
 def catalogue():
-    """The catalogue: every published course with its next run, filtered and searched."""
+    """The catalogue: every published course with its next run, filtered and searched. Its
+    content is the same for everyone sending the same filters, so it is kept per process
+    under the offer stamp (one query) and only the page around it is made per request."""
+    key = tuple(sorted(request.args.items(multi=True)))
+    listing = page_cache("catalogue").get_or_build(offer_stamp.current(), key,
+                                                   _catalogue_listing)
+    return render_template("courses/catalogue.html", listing=listing)
+
+
+@dataclass(frozen=True)
+class _Listing:
+    title: str
+    body: Markup
+
+
+def _catalogue_listing() -> tuple[_Listing, datetime | None]:
     form = CatalogueFilterForm(request.args)
     form.validate()
     starts_after = form.starts_after.data
@@ -162,9 +180,14 @@ def catalogue():
         starts_after=starts_after if isinstance(starts_after, date) else None,
         text=form.q.data or "",
     )
-    entries = services.catalogue(filters)
-    return render_template("courses/catalogue.html", form=form, entries=entries,
-                           filtered=filters != services.CatalogueFilters())
+    found = services.catalogue_listing(filters)
+    filtered = filters != services.CatalogueFilters()
+    title = ("Error: " if form.errors else "") + "Courses and programmes" + (
+        " (filtered)" if filtered else "")
+    body = Markup(render_template(  # noqa: S704 - autoescaped template output
+        "courses/_catalogue_listing.html", form=form,
+        entries=found.entries, filtered=filtered))
+    return _Listing(title, body), found.valid_until
 
 
 @bp.route("/courses/<int:course_id>")
@@ -176,16 +199,49 @@ def course(course_id: int):
 
 @bp.route("/cohorts/<int:id>")
 def cohort(id: int):
-    """A cohort: its sessions, places and the booking panel."""
-    cohort = _found(services.get_cohort, id, current_user)
-    # The panel carries the places left, so the page does not count them twice.
-    panel = engine.booking_panel(current_user, cohort)
-    can_manage = engine.can_manage(current_user, cohort)
+    """A cohort: its sessions, places and the booking panel. What everyone sees is kept per
+    process under the offer stamp; per request only the viewer's enrolment is read and
+    their booking panel made."""
+    page = page_cache("cohort").get_or_build(offer_stamp.current(), id,
+                                             lambda: _cohort_page(id))
+    can_manage = engine.can_manage(current_user)
+    if page is None or not (page.public or can_manage):
+        abort(404)
+    panel = engine.panel_for(page.standing, engine.viewer_place(current_user, id))
     has_place = panel.enrolment is not None and panel.enrolment.state in (
         EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
-    return render_template("courses/cohort.html", cohort=cohort, panel=panel, offering=cohort,
-                           can_manage=can_manage, show_join_links=can_manage or has_place,
-                           settings=services.settings_of(cohort))
+    main = page.main[(can_manage or has_place, can_manage)]
+    return render_template("courses/cohort.html", page=page, main=main, panel=panel)
+
+
+@dataclass(frozen=True)
+class _CohortPage:
+    """A cohort's page as everyone sees it, but for the booking panel: the main column for
+    each (joining links shown, may manage)."""
+
+    public: bool
+    title: str
+    course_id: int
+    course_title: str
+    main: dict[tuple[bool, bool], Markup]
+    standing: engine.Standing
+
+
+def _cohort_page(cohort_id: int) -> tuple[_CohortPage | None, datetime | None]:
+    cohort = services.load_cohort(cohort_id)
+    if cohort is None:
+        return None, None
+    standing = engine.standing(cohort)
+    settings = services.settings_of(cohort)
+    main = {
+        (links, manage): Markup(render_template(  # noqa: S704 - autoescaped template output
+            "courses/_cohort_main.html", cohort=cohort, places_left=standing.places_left,
+            can_manage=manage, show_join_links=links, settings=settings))
+        for links, manage in ((False, False), (True, False), (True, True))
+    }
+    page = _CohortPage(services.is_public(cohort), f"{cohort.course.title}: {cohort.name}",
+                       cohort.course_id, cohort.course.title, main, standing)
+    return page, standing.until
 
 
 # ---------------------------------------------------------------------------- faculty: courses

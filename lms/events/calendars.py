@@ -17,10 +17,12 @@ from sqlalchemy.orm import lazyload
 
 from lms.accounts.models import User
 from lms.events.models import CalendarFeedToken, FestivalSession, FestivalTrack, Speaker
-from lms.extensions import db
+from lms.extensions import db, read_row
 from lms.notifications.services import link
+from lms.offerings import calendar
 from lms.offerings import services as engine
-from lms.offerings.models import Offering, OfferingStatus
+from lms.offerings.models import Offering, OfferingStatus, OfferStamp
+from lms.offerings.stamp import page_cache
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
@@ -66,6 +68,41 @@ def owner_of(token: str) -> User | None:
     if user is None or not user.is_active_account:
         return None
     return user
+
+
+_validator: list = []
+
+
+def _validator_statement():
+    """Whose token it is and the offer stamp, as plain columns in one indexed read (built
+    once): no ORM entity is loaded on a calendar program's poll."""
+    if not _validator:
+        tokens, users = CalendarFeedToken.__table__, User.__table__
+        stamps = OfferStamp.__table__
+        _validator.append(
+            select(tokens.c.user_id, stamps.c.stamp)
+            .join(users, users.c.id == tokens.c.user_id)
+            .outerjoin(stamps, stamps.c.id == 1)
+            .where(tokens.c.token == bindparam("feed_token"),
+                   users.c.is_active_account.is_(True)))
+    return _validator[0]
+
+
+def feed_validator(token: str) -> tuple[int, str] | None:
+    """(owner's id, the feed's ETag) for a secret, or None like ``owner_of``. The ETag is kept
+    per process under the offer stamp and the feed's day (it is built from offerings,
+    sessions and places, which all change the stamp), so a poll whose feed has not changed
+    costs one query and builds nothing."""
+    if not TOKEN_PATTERN.fullmatch(token or ""):
+        return None
+    row = read_row(_validator_statement(), feed_token=token)
+    if row is None:
+        return None
+    user_id, stamp = row
+    key = (token, calendar.feed_cutoff().date())
+    etag = page_cache("feed_etags", size=50_000).get_or_build(
+        stamp, key, lambda: (calendar.feed_etag(user_id, token), None))
+    return user_id, etag
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from lms.extensions import db
 from lms.notifications.services import Attachment, link, queue_email
 from lms.offerings import calendar
 from lms.offerings import services as engine
+from lms.offerings import stamp as offer_stamp
 from lms.offerings.models import (
     HOLDS_PLACE,
     Booking,
@@ -68,6 +69,11 @@ STATUS_LABELS = {
 # Statuses faculty choose on the event forms (cancelling has its own page and reason).
 EDITABLE_STATUSES = [OfferingStatus.DRAFT, OfferingStatus.OPEN, OfferingStatus.CLOSED,
                      OfferingStatus.RUNNING, OfferingStatus.FINISHED]
+
+# Events' pages and feeds show these too (lms.offerings.stamp).
+for _table in ("webinar", "network_series", "network_occurrence", "festival", "festival_track",
+               "festival_session", "event_speaker"):
+    offer_stamp.watch(_table)
 
 
 class SessionClash(DomainError):

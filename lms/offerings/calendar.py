@@ -475,16 +475,17 @@ _feed_cache: OrderedDict[tuple[int, str], bytes] = OrderedDict()
 _feed_cache_lock = threading.Lock()
 
 
-def cached_personal_feed(user: User, etag: str) -> bytes:
-    """``personal_feed(user)``, built at most once per ETag in this process."""
+def cached_personal_feed(user_id: int, etag: str, build: Callable[[], bytes]) -> bytes:
+    """The person's feed (``build()``, e.g. ``personal_feed(user)``), built at most once per
+    ETag in this process."""
     limit = int(current_app.config.get("FEED_CACHE_BYTES", 16 * 1024 * 1024))
-    key = (user.id, etag)
+    key = (user_id, etag)
     with _feed_cache_lock:
         body = _feed_cache.get(key)
         if body is not None:
             _feed_cache.move_to_end(key)
             return body
-    body = personal_feed(user)
+    body = build()
     if 0 < len(body) <= limit:
         with _feed_cache_lock:
             _feed_cache[key] = body

@@ -13,13 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from lms.accounts.models import Organisation, User
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed, NotFound
-from lms.extensions import begin_write, db
+from lms.extensions import begin_write, db, read_row
 from lms.notifications.services import link, queue_email
 from lms.offerings.models import (
     ACTIVE,
@@ -750,20 +750,84 @@ def release_quotas(now: datetime | None = None) -> int:
 class BookingPanel:
     """What the booking box on an offering's page shows one person."""
 
-    offering: Offering
-    enrolment: Enrolment | None
+    offering_id: int
+    enrolment: Enrolment | Place | None
     places_left: int | None
     action: str | None = None  # book | request | waitlist
     message: str = ""
     actions: list[str] = field(default_factory=list)  # withdraw, accept, decline, confirm
 
 
-def booking_panel(user, offering: Offering) -> BookingPanel:
-    """The person's standing on an offering and what they can do next."""
-    panel = BookingPanel(offering, None, places_left(offering))
-    if user.is_authenticated:
-        panel.enrolment = _existing(offering, user)
-    e = panel.enrolment
+@dataclass(frozen=True)
+class Standing:
+    """What the booking box of an offering shows everyone, whoever looks: the places left,
+    why booking is closed (or None), and the waiting list when it is full. It holds until
+    the offering, its sessions or its places change (see ``lms.offerings.stamp``), or until
+    ``until``, when time closes booking."""
+
+    offering_id: int
+    booking_mode: str
+    places_left: int | None
+    closed: str | None
+    waiting: int | None
+    until: datetime | None
+
+
+def standing(offering: Offering) -> Standing:
+    """The offering's standing now, for ``panel_for``."""
+    places = places_left(offering)
+    try:
+        _check_open(offering)
+        closed = None
+    except BookingClosed as error:
+        closed = error.message + "."
+    now = utcnow()
+    moments = [offering.ends_at]
+    if not getattr(offering, "late_joining", False):
+        moments.append(offering.starts_at)
+    later = [m for m in moments if m is not None and m > now]
+    full_and_open = (closed is None and offering.booking_mode == BookingMode.OPEN
+                     and places is not None and places <= 0)
+    return Standing(offering.id, offering.booking_mode, places, closed,
+                    waitlist_length(offering.id) if full_and_open else None,
+                    min(later) if later and closed is None else None)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A person's enrolment as their booking box shows it (plain columns, no entity)."""
+
+    id: int
+    state: str
+    waitlist_position: int | None
+    offer_expires_at: datetime | None
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE
+
+
+_place_statement = (
+    select(Enrolment.id, Enrolment.state, Enrolment.waitlist_position,
+           Enrolment.offer_expires_at)
+    .where(Enrolment.offering_id == bindparam("offering_id"),
+           Enrolment.user_id == bindparam("user_id")))
+
+
+def viewer_place(user, offering_id: int) -> Place | None:
+    """The person's enrolment on an offering (any state), or None; None for anonymous. One
+    query of plain columns on a driver cursor (``read_row``: committed data, so not after a
+    write in the same request): it runs on every view of a kept offering page."""
+    if not user.is_authenticated:
+        return None
+    row = read_row(_place_statement, offering_id=offering_id, user_id=user.id)
+    return Place(*row) if row is not None else None
+
+
+def panel_for(standing: Standing, enrolment: Enrolment | Place | None) -> BookingPanel:
+    """One person's booking box from the offering's standing and their enrolment."""
+    panel = BookingPanel(standing.offering_id, enrolment, standing.places_left)
+    e = enrolment
     if e is not None and e.is_active:
         panel.message = {
             S.ENROLLED: "You have a place.",
@@ -780,21 +844,24 @@ def booking_panel(user, offering: Offering) -> BookingPanel:
             S.OFFERED: ["accept", "decline"], S.COMPLETED: [],
         }[EnrolmentState(e.state)]
         return panel
-    try:
-        _check_open(offering)
-    except BookingClosed as closed:
-        panel.message = closed.message + "."
-        return panel
-    if offering.booking_mode == BookingMode.NOMINATION:
+    if standing.closed is not None:
+        panel.message = standing.closed
+    elif standing.booking_mode == BookingMode.NOMINATION:
         panel.message = "Places are by nomination. Ask the DSU lead of your ICS."
-    elif offering.booking_mode == BookingMode.APPROVAL:
+    elif standing.booking_mode == BookingMode.APPROVAL:
         panel.action = "request"
     elif panel.places_left is not None and panel.places_left <= 0:
         panel.action = "waitlist"
-        panel.message = f"This is full. {waitlist_length(offering.id)} people are waiting."
+        panel.message = f"This is full. {standing.waiting} people are waiting."
     else:
         panel.action = "book"
     return panel
+
+
+def booking_panel(user, offering: Offering) -> BookingPanel:
+    """The person's standing on an offering and what they can do next."""
+    enrolment = _existing(offering, user) if user.is_authenticated else None
+    return panel_for(standing(offering), enrolment)
 
 
 def get_enrolment(enrolment_id: int) -> Enrolment:

@@ -1,0 +1,277 @@
+"""The offer stamp and the pages kept under it (catalogue, cohort page, feed validators): a
+change to a course, a cohort, a session or a place shows at once, in this process and in
+another one (gunicorn runs two workers), and a page nobody changed costs one query."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from sqlalchemy import select, update
+
+from lms.accounts.models import User
+from lms.courses.models import Cohort, Course
+from lms.extensions import db
+from lms.offerings import services as engine
+from lms.offerings import stamp as offer_stamp
+from lms.offerings.models import Enrolment
+from tests import catalogue_builders as build
+
+NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def commit(app, make):
+    """Run ``make`` in its own context and commit; return what it returns."""
+    with app.app_context():
+        result = make()
+        db.session.commit()
+        return result
+
+
+def text_of(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+@pytest.fixture
+def shelf(app, frozen) -> dict:
+    def make():
+        course = build.course("Forecasting with R")
+        cohort = build.cohort(course, "Spring", starts=[NOW + timedelta(days=10)], capacity=3)
+        build.enrol(cohort)
+        later = build.cohort(course, "Autumn", starts=[NOW + timedelta(days=100)],
+                             capacity=9)
+        return {"course": course.id, "cohort": cohort.id, "later": later.id}
+
+    return commit(app, make)
+
+
+def stamp_now(app) -> str | None:
+    with app.app_context():
+        return offer_stamp.current()
+
+
+# ---------------------------------------------------------------------------- the stamp
+
+
+def test_changes_to_the_offer_write_a_new_stamp_and_others_and_rollbacks_do_not(app, shelf):
+    first = stamp_now(app)
+    assert first is not None
+    with app.app_context():  # a change nobody keeps
+        db.session.get(Course, shelf["course"]).title = "Not kept"
+        db.session.flush()
+        db.session.rollback()
+    assert stamp_now(app) == first
+    with app.app_context():  # a column no offer page shows
+        user = db.session.scalar(select(User).limit(1))
+        user.email_verified_at = NOW
+        db.session.commit()
+    assert stamp_now(app) == first
+    with app.app_context():  # a name, which offering pages show for their leads
+        db.session.scalar(select(User).limit(1)).full_name = "A new name"
+        db.session.commit()
+    second = stamp_now(app)
+    assert second != first
+    with app.app_context():  # an UPDATE statement counts as much as a flushed object
+        db.session.execute(update(Enrolment).values(state="withdrawn"))
+        db.session.commit()
+    assert stamp_now(app) not in (first, second)
+
+
+# ---------------------------------------------------------------------------- catalogue
+
+
+def test_the_catalogue_is_kept_and_shows_every_change_at_once(app, client, shelf,
+                                                             count_queries):
+    page = text_of(client.get("/courses"))
+    assert "2 places left" in page and "Forecasting with R" in page
+    with count_queries() as counted:
+        again = text_of(client.get("/courses"))
+    assert again == page.replace(_nonce(page), _nonce(again))
+    assert counted.n == 1  # the stamp: nothing else is read
+
+    # A booking changes the places left.
+    commit(app, lambda: engine.book(build.person(), db.session.get(Cohort, shelf["cohort"])))
+    assert "1 place left" in text_of(client.get("/courses"))
+
+    # A new published course appears; a course unpublished disappears.
+    def publish():
+        build.course("Bayesian methods", summary="Priors")
+    commit(app, publish)
+    assert "Bayesian methods" in text_of(client.get("/courses"))
+    commit(app, lambda: setattr(db.session.get(Course, shelf["course"]), "published", False))
+    assert "Forecasting with R" not in text_of(client.get("/courses"))
+    commit(app, lambda: setattr(db.session.get(Course, shelf["course"]), "published", True))
+
+    # Cancelling the next run makes the later one the next run.
+    def cancel():
+        faculty = build.person(role="faculty")
+        engine.cancel_offering(db.session.get(Cohort, shelf["cohort"]), faculty, "No room")
+    commit(app, cancel)
+    page = text_of(client.get("/courses"))
+    assert "(Autumn)" in page and "(Spring)" not in page
+
+
+def test_each_filter_is_kept_apart(app, client, shelf):
+    assert "1 course found" in text_of(client.get("/courses?q=forecasting"))
+    assert "0 courses found" in text_of(client.get("/courses?q=juggling"))
+    assert "1 course found" in text_of(client.get("/courses"))
+
+
+def test_the_next_run_moves_on_when_it_starts_without_any_change(app, client, shelf, frozen):
+    assert "(Spring)" in text_of(client.get("/courses"))
+    frozen.move_to(NOW + timedelta(days=11))
+    page = text_of(client.get("/courses"))
+    assert "(Autumn)" in page and "(Spring)" not in page
+
+
+def test_a_change_made_by_another_process_shows_at_once(app, client, shelf):
+    """gunicorn's other worker: a separate Python process with its own app and caches."""
+    assert "2 places left" in text_of(client.get("/courses"))
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    script = textwrap.dedent(f"""
+        from lms import create_app
+        from lms.extensions import db
+        from lms.courses.models import Cohort, Course
+        app = create_app("testing", SQLALCHEMY_DATABASE_URI={url!r})
+        with app.app_context():
+            db.session.get(Cohort, {shelf["cohort"]}).capacity = 7
+            db.session.get(Course, {shelf["course"]}).title = "Forecasting in Python"
+            db.session.commit()
+    """)
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True, timeout=120,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    page = text_of(client.get("/courses"))
+    assert "Forecasting in Python" in page and "6 places left" in page
+
+
+# ---------------------------------------------------------------------------- cohort page
+
+
+def test_the_cohort_page_is_kept_for_everyone_but_the_panel_is_each_viewers(
+        app, client, login, shelf, count_queries):
+    def people():
+        holder = build.person()
+        cohort = db.session.get(Cohort, shelf["cohort"])
+        cohort.sessions[0].join_url = "https://teams.example.com/l/spring"
+        engine.book(holder, cohort)
+        return holder.id, build.person().id
+    holder_id, other_id = commit(app, people)
+    with app.app_context():
+        holder, other = db.session.get(User, holder_id), db.session.get(User, other_id)
+        _ = (holder.role_rows, other.role_rows)
+        db.session.expunge_all()
+    url = f"/cohorts/{shelf['cohort']}"
+
+    login(holder)
+    page = text_of(client.get(url))
+    assert "You have a place." in page and "teams.example.com/l/spring" in page
+    assert "1 place left" in page
+
+    login(other)
+    with count_queries() as counted:
+        page = text_of(client.get(url))
+    assert "teams.example.com/l/spring" not in page and "You have a place." not in page
+    assert "Book a place" in page
+    assert counted.n == 3, counted.statements  # the viewer, the stamp, the viewer's place
+
+    login(None)
+    page = text_of(client.get(url))
+    assert "Sign in to book" in page and "teams.example.com" not in page
+
+    # The other person books the last place: every view changes at once.
+    commit(app, lambda: engine.book(db.session.get(User, other_id),
+                                    db.session.get(Cohort, shelf["cohort"])))
+    page = text_of(client.get(url))
+    assert "Full – join the waiting list" in page and "This is full." in page
+
+
+def test_a_cohort_made_a_draft_is_404_for_learners_at_once(app, client, login, shelf):
+    url = f"/cohorts/{shelf['cohort']}"
+    assert client.get(url).status_code == 200
+    commit(app, lambda: setattr(db.session.get(Cohort, shelf["cohort"]), "status", "draft"))
+    assert client.get(url).status_code == 404
+    faculty_id = commit(app, lambda: build.person(role="faculty").id)
+    with app.app_context():
+        faculty = db.session.get(User, faculty_id)
+        _ = faculty.role_rows
+        db.session.expunge_all()
+    login(faculty)
+    assert "Manage this cohort" in text_of(client.get(url))
+    login(None)
+    assert client.get(url).status_code == 404
+    assert client.get("/cohorts/999999").status_code == 404
+
+
+def test_booking_closes_when_the_cohort_starts_without_any_change(app, client, shelf, frozen):
+    url = f"/cohorts/{shelf['cohort']}"
+    assert "Sign in to book" in text_of(client.get(url))
+    frozen.move_to(NOW + timedelta(days=10, hours=1))
+    page = text_of(client.get(url))
+    assert "already started" in page and "Sign in to book" not in page
+
+
+# ---------------------------------------------------------------------------- feed 304
+
+
+def test_a_feed_304_is_one_query_and_sets_no_cookie(app, client, shelf, count_queries):
+    from lms.events import calendars
+
+    def member():
+        person = build.person()
+        engine.book(person, db.session.get(Cohort, shelf["later"]))
+        return calendars.new_token(person)
+    token = commit(app, member)
+    url = f"/calendar/feed/{token}.ics"
+    first = client.get(url)
+    etag = first.headers["ETag"]
+    with count_queries() as counted:
+        response = client.get(url, headers={"If-None-Match": etag})
+    assert response.status_code == 304 and response.data == b""
+    assert counted.n == 1, counted.statements
+    assert "Set-Cookie" not in response.headers and "Set-Cookie" not in first.headers
+    # A change to a session they have a place at: a new ETag and the new feed, at once.
+    def move():
+        session = db.session.get(Cohort, shelf["later"]).sessions[0]
+        session.starts_at += timedelta(hours=1)
+        session.ends_at += timedelta(hours=1)
+        session.sequence = (session.sequence or 0) + 1
+    commit(app, move)
+    changed = client.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+
+
+def _nonce(page: str) -> str:
+    import re
+
+    return re.search(r'nonce="([^"]+)"', page).group(1)
+
+
+@pytest.mark.postgres
+def test_the_stamp_and_the_kept_catalogue_on_postgresql(pg_app):
+    client = pg_app.test_client()
+    with pg_app.app_context():
+        course = build.course("Forecasting with R")
+        cohort = build.cohort(course, "Spring", capacity=3)
+        db.session.commit()
+        first = offer_stamp.current()
+        assert first is not None
+        assert "3 places left" in text_of(client.get("/courses"))
+        engine.book(build.person(), db.session.get(Cohort, cohort.id))
+        db.session.commit()
+        assert offer_stamp.current() != first
+        assert "2 places left" in text_of(client.get("/courses"))
+        db.session.remove()
