@@ -39,12 +39,15 @@ log = logging.getLogger(__name__)
 STATIC_ROOT = (Path(__file__).resolve().parents[1] / "static").resolve()
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "certificates" / "pdf"
 STYLESHEET = "certificate.css"
-# Documents are rendered against this base, so ``/static/fonts/x.ttf`` in a template or the
-# stylesheet becomes ``https://static.certificate.invalid/static/fonts/x.ttf``, which the
-# fetcher maps to a file under lms/static. ``.invalid`` is reserved (RFC 2606): it names no
-# real host, and the fetcher never opens a connection anyway.
+# Documents are rendered against this base, so ``static/fonts/x.ttf`` (or ``/static/...``) in
+# a template or the stylesheet becomes ``https://static.certificate.invalid/static/fonts/x.ttf``,
+# which the fetcher maps to a file under lms/static. ``.invalid`` is reserved (RFC 2606): it
+# names no real host, and the fetcher never opens a connection anyway.
 STATIC_HOST = "static.certificate.invalid"
 BASE_URL = f"https://{STATIC_HOST}/"
+# What a plain WeasyPrint call would use to reach the same files with its default fetcher:
+# the folder holding ``static/``, so the stylesheet's relative ``static/fonts/x.ttf`` is found.
+BARE_BASE_URL = STATIC_ROOT.parent.as_uri() + "/"
 
 TITLES = {
     "programme": "Certificate of completion",
@@ -282,5 +285,8 @@ def render_pdf(certificate) -> bytes:
 
 
 def bare_render(html: str) -> bytes:
-    """A plain WeasyPrint call, for the benchmark's comparison."""
-    return weasyprint.HTML(string=html).write_pdf()
+    """A plain WeasyPrint call, for the benchmark's comparison: what a naive caller writes,
+    with the same fonts reachable (a ``file:`` base URL and WeasyPrint's default fetcher; a
+    fresh font configuration and cache for each call). Never for untrusted templates: the
+    default fetcher opens any ``file:`` or ``http:`` address."""
+    return weasyprint.HTML(string=html, base_url=BARE_BASE_URL).write_pdf()
