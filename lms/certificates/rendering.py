@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import logging
 import mimetypes
+import struct
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -109,11 +110,30 @@ def qr_png(url: str) -> bytes:
     """The QR code of ``url`` as a PNG with one pixel per module: the template prints it at
     its size with ``image-rendering: pixelated``, so it stays sharp at a few hundred bytes
     (cheaper to lay out than the same code as an SVG path)."""
-    buffer = io.BytesIO()
     # A fixed mask: any of the eight is valid, and scoring all eight to pick one took a tenth
     # of a certificate's rendering time.
-    segno.make(url, error="m", micro=False, mask=0).save(buffer, kind="png", scale=1, border=0)
-    return buffer.getvalue()
+    matrix = segno.make(url, error="m", micro=False, mask=0).matrix
+    return _png_1bit(matrix)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    body = kind + data
+    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+
+def _png_1bit(rows) -> bytes:
+    """A black-and-white PNG (1 bit a pixel) of rows of truthy (dark) and falsy modules:
+    a few lines of ``zlib`` instead of segno's general PNG writer, which cost as much as
+    making the code."""
+    width, height = len(rows[0]), len(rows)
+    raw = bytearray()
+    for row in rows:
+        bits = "".join("0" if module else "1" for module in row).ljust(-(-width // 8) * 8, "1")
+        raw.append(0)  # filter: none
+        raw += int(bits, 2).to_bytes(len(bits) // 8, "big")
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
+            + _png_chunk(b"IDAT", zlib.compress(bytes(raw), 9)) + _png_chunk(b"IEND", b""))
 
 
 def qr_url(code: str) -> str:
@@ -129,6 +149,7 @@ class Renderer:
         self.env = SandboxedEnvironment(
             loader=loader or FileSystemLoader(TEMPLATE_DIR),
             autoescape=True,
+            auto_reload=False,  # templates are compiled once per process, not stat'ed each time
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
