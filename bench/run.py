@@ -156,6 +156,10 @@ def rows_for(results: dict) -> list[tuple[str, str, str, str, str]]:
         rows.append(("Bulk issue: CPU seconds, parent / workers", "",
                      f"{certificates['bulk_cpu_parent_s']:.1f} / "
                      f"{certificates['bulk_cpu_workers_s']:.1f}", "", ""))
+        per_worker = certificates.get("pdfs_per_worker", [])
+        rows.append(("Bulk issue: PDFs rendered per worker process", "",
+                     " / ".join(str(n) for n in per_worker) or "(in process)",
+                     "2 workers", _yes(len(per_worker) == 2)))
         peaks = certificates["worker_peak_rss_mb"]
         rows.append(("Bulk issue: peak RSS per worker MB", "",
                      ", ".join(f"{m:.0f}" for m in peaks) or "(rendered in process)",

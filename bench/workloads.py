@@ -102,6 +102,7 @@ class CertificateResult:
     bulk_cpu_workers: float = 0.0
     warnings: list[str] = field(default_factory=list)
     equivalent: str = ""
+    rendered_by: list[int] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -121,6 +122,7 @@ class CertificateResult:
                 "bulk_cpu_parent_s": round(self.bulk_cpu_parent, 1),
                 "bulk_cpu_workers_s": round(self.bulk_cpu_workers, 1),
                 "worker_peak_rss_mb": [round(m, 1) for m in self.worker_peak_mb],
+                "pdfs_per_worker": self.rendered_by,
                 "parent_peak_rss_mb": round(self.parent_peak_mb, 1)}
 
 
@@ -276,6 +278,7 @@ def certificates(app: Flask, renders: int = 8, bulk_count: int = 1000,
         after_self = resource.getrusage(resource.RUSAGE_SELF)
         after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
         status = f"{batch.status}: {batch.done} of {batch.total}"
+        rendered_by = sorted(getattr(batch, "rendered_by", {}).values(), reverse=True)
         db.session.rollback()
     return CertificateResult(
         statistics.median(bare), statistics.median(through_app),
@@ -287,7 +290,7 @@ def certificates(app: Flask, renders: int = 8, bulk_count: int = 1000,
         (after_self.ru_utime + after_self.ru_stime) - (before_self.ru_utime + before_self.ru_stime),
         (after_children.ru_utime + after_children.ru_stime)
         - (before_children.ru_utime + before_children.ru_stime),
-        caught.messages, equivalent)
+        caught.messages, equivalent, rendered_by)
 
 
 # ---------------------------------------------------------------------------- booking

@@ -17,11 +17,12 @@ import base64
 import hashlib
 import logging
 import mimetypes
+import os
 import struct
 import threading
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -253,17 +254,23 @@ def render_context(context: dict) -> bytes:
                        holder=context["holder_name"], template=f"{context['template']}.html")
 
 
-def render_job(context: dict) -> tuple[int, bytes | None, str]:
-    """A bulk-issue worker's task: (certificate id, PDF or None, error message)."""
+def render_job(context: dict) -> tuple[int, bytes | None, str, int]:
+    """A bulk-issue worker's task: (certificate id, PDF or None, error message, the id of
+    the process that rendered it)."""
     try:
-        return context["id"], render_context(context), ""
+        return context["id"], render_context(context), "", os.getpid()
     except CertificateTemplateError as error:
-        return context["id"], None, error.message
+        return context["id"], None, error.message, os.getpid()
 
 
-def warm_up() -> None:
-    """Pool initializer: load fonts and parse the stylesheet before the first task."""
+def warm_up(ready=None) -> None:
+    """Pool initializer: load fonts and parse the stylesheet before the first task, then
+    wait (a little) for the other workers, so every worker takes work from the first chunk
+    on instead of the first one warm taking it all."""
     renderer()
+    if ready is not None:
+        with suppress(threading.BrokenBarrierError):  # one never came: go on alone
+            ready.wait(timeout=30)
 
 
 # ---------------------------------------------------------------------------- with the app
