@@ -300,6 +300,25 @@ def test_the_festival_certificate_lists_the_sessions_attended_and_cpd_hours(ctx,
     assert "CPD HOURS" in text.upper() and "2.5" in text
 
 
+def test_fonts_and_logo_load_without_a_warning_and_the_bare_call_matches(ctx, caplog):
+    """The app's path embeds the shipped fonts and the logo with WeasyPrint silent; the
+    benchmark's bare call (default fetcher, fresh font configuration) reaches the same
+    files and gives the same pages and fonts, so the comparison is like with like."""
+    from bench.workloads import pdf_shape
+
+    cohort, (enrolment,) = finished_cohort(names=["Fern Fonts"])
+    certificate = services.issue_certificate(completion_of(enrolment))
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        app_pdf = rendering.render_pdf(certificate)
+        bare_pdf = rendering.bare_render(rendering.certificate_html(certificate,
+                                                                    standalone=True))
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")] == []
+    pages, fonts = pdf_shape(app_pdf)
+    assert (pages, fonts) == (1, ["Certificate-Sans (emb yes)",
+                                  "Certificate-Sans-Bold (emb yes)"])
+    assert pdf_shape(bare_pdf) == (pages, fonts)
+
+
 def test_pdf_of_renders_once_then_serves_the_stored_copy(ctx, monkeypatch):
     cohort, (enrolment,) = finished_cohort(1)
     certificate = services.issue_certificate(completion_of(enrolment))
