@@ -112,3 +112,25 @@ def test_seed_bench_refuses_the_production_config(app, runner, monkeypatch):
     result = runner.invoke(args=["lms", "seed-bench", "--scale", str(SMALL)])
     assert result.exit_code != 0
     assert "production" in result.output
+
+
+def test_the_certificates_rows_say_what_was_compared():
+    """The table's certificate rows from a result as the workload returns it: wall and CPU
+    ratios, whether the two PDFs matched with no WeasyPrint warning, and PDFs per worker."""
+    from bench.workloads import CertificateResult
+
+    result = CertificateResult(bare_ms=80, app_ms=40, bare_cpu_ms=70, app_cpu_ms=35,
+                               bulk_count=1000, bulk_seconds=30.0, bulk_status="done: 1000 of 1000",
+                               worker_peak_mb=[110.0, 112.0], bulk_cpu_parent=6.0,
+                               bulk_cpu_workers=38.0, warnings=[],
+                               equivalent="same: 1 page(s), Certificate-Sans (emb yes)",
+                               rendered_by=[501, 499])
+    table = render_table({"scales": ["1"], "page_labels": {}, "pages": {},
+                          "certificates": result.as_dict()})
+    assert "0.50x (0.50x)" in table and "same: 1 page(s)" in table and "0 warnings" in table
+    assert "501 / 499" in table and "6.0 / 38.0" in table
+    warned = CertificateResult(80, 40, 70, 35, 1000, 30.0, "done", warnings=["Ignored src"],
+                               equivalent="same", rendered_by=[1000])
+    rows = render_table({"scales": ["1"], "page_labels": {}, "pages": {},
+                         "certificates": warned.as_dict()})
+    assert "1 warnings" in rows and rows.count("| NO ") >= 2
