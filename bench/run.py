@@ -156,6 +156,9 @@ def rows_for(results: dict) -> list[tuple[str, str, str, str, str]]:
         rows.append(("Bulk issue: CPU seconds, parent / workers", "",
                      f"{certificates['bulk_cpu_parent_s']:.1f} / "
                      f"{certificates['bulk_cpu_workers_s']:.1f}", "", ""))
+        schedule = certificates.get("worker_on_cpu_waiting_s", [])
+        rows.append(("Bulk issue: per worker, s on a core / s waiting for one", "",
+                     ", ".join(f"{a:.1f} / {b:.1f}" for a, b in schedule) or "-", "", ""))
         per_worker = certificates.get("pdfs_per_worker", [])
         rows.append(("Bulk issue: PDFs rendered per worker process", "",
                      " / ".join(str(n) for n in per_worker) or "(in process)",

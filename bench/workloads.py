@@ -103,6 +103,9 @@ class CertificateResult:
     warnings: list[str] = field(default_factory=list)
     equivalent: str = ""
     rendered_by: list[int] = field(default_factory=list)
+    # per worker, from /proc/<pid>/schedstat: seconds on a core, seconds runnable but waiting
+    # for one (the other helpers' load): wall time minus the waiting is what free cores give
+    worker_schedule: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -123,6 +126,8 @@ class CertificateResult:
                 "bulk_cpu_workers_s": round(self.bulk_cpu_workers, 1),
                 "worker_peak_rss_mb": [round(m, 1) for m in self.worker_peak_mb],
                 "pdfs_per_worker": self.rendered_by,
+                "worker_on_cpu_waiting_s": [[round(a, 1), round(b, 1)]
+                                            for a, b in self.worker_schedule],
                 "parent_peak_rss_mb": round(self.parent_peak_mb, 1)}
 
 
@@ -192,6 +197,7 @@ class PeakMemory:
     def __init__(self, interval: float = 0.2):
         self.interval = interval
         self.peaks: dict[int, int] = {}
+        self.schedule: dict[int, tuple[float, float]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -200,6 +206,11 @@ class PeakMemory:
         while not self._stop.is_set():
             for child in _children(me):
                 self.peaks[child] = max(self.peaks.get(child, 0), _status_kb(child, "VmHWM"))
+                try:  # seconds on a core, and runnable but waiting for one (other load)
+                    on_cpu, waiting, _ = Path(f"/proc/{child}/schedstat").read_text().split()
+                    self.schedule[child] = (int(on_cpu) / 1e9, int(waiting) / 1e9)
+                except (OSError, ValueError):
+                    pass
             self._stop.wait(self.interval)
 
     def __enter__(self) -> PeakMemory:
@@ -290,7 +301,7 @@ def certificates(app: Flask, renders: int = 8, bulk_count: int = 1000,
         (after_self.ru_utime + after_self.ru_stime) - (before_self.ru_utime + before_self.ru_stime),
         (after_children.ru_utime + after_children.ru_stime)
         - (before_children.ru_utime + before_children.ru_stime),
-        caught.messages, equivalent, rendered_by)
+        caught.messages, equivalent, rendered_by, sorted(memory.schedule.values()))
 
 
 # ---------------------------------------------------------------------------- booking

@@ -124,11 +124,12 @@ def test_the_certificates_rows_say_what_was_compared():
                                worker_peak_mb=[110.0, 112.0], bulk_cpu_parent=6.0,
                                bulk_cpu_workers=38.0, warnings=[],
                                equivalent="same: 1 page(s), Certificate-Sans (emb yes)",
-                               rendered_by=[501, 499])
+                               rendered_by=[501, 499],
+                               worker_schedule=[(20.5, 3.25), (21.0, 2.0)])
     table = render_table({"scales": ["1"], "page_labels": {}, "pages": {},
                           "certificates": result.as_dict()})
     assert "0.50x (0.50x)" in table and "same: 1 page(s)" in table and "0 warnings" in table
-    assert "501 / 499" in table and "6.0 / 38.0" in table
+    assert "501 / 499" in table and "6.0 / 38.0" in table and "20.5 / 3.2, 21.0 / 2.0" in table
     warned = CertificateResult(80, 40, 70, 35, 1000, 30.0, "done", warnings=["Ignored src"],
                                equivalent="same", rendered_by=[1000])
     rows = render_table({"scales": ["1"], "page_labels": {}, "pages": {},
