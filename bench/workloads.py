@@ -6,8 +6,10 @@ PostgreSQL server), never on the databases the page timings read.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import resource
 import statistics
 import threading
 import time
@@ -89,22 +91,77 @@ def _webinar(title: str, starts: datetime, ends: datetime, status: str, people: 
 class CertificateResult:
     bare_ms: float
     app_ms: float
+    bare_cpu_ms: float
+    app_cpu_ms: float
     bulk_count: int
     bulk_seconds: float
     bulk_status: str
     worker_peak_mb: list[float] = field(default_factory=list)
     parent_peak_mb: float = 0.0
+    bulk_cpu_parent: float = 0.0
+    bulk_cpu_workers: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    equivalent: str = ""
+    rendered_by: list[int] = field(default_factory=list)
+    # per worker, from /proc/<pid>/schedstat: seconds on a core, seconds runnable but waiting
+    # for one (the other helpers' load): wall time minus the waiting is what free cores give
+    worker_schedule: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
         return self.app_ms / self.bare_ms if self.bare_ms else 0.0
 
+    @property
+    def cpu_ratio(self) -> float:
+        return self.app_cpu_ms / self.bare_cpu_ms if self.bare_cpu_ms else 0.0
+
     def as_dict(self) -> dict:
         return {"bare_ms": round(self.bare_ms, 1), "app_ms": round(self.app_ms, 1),
-                "ratio": round(self.ratio, 3), "bulk_count": self.bulk_count,
+                "ratio": round(self.ratio, 3), "bare_cpu_ms": round(self.bare_cpu_ms, 1),
+                "app_cpu_ms": round(self.app_cpu_ms, 1), "cpu_ratio": round(self.cpu_ratio, 3),
+                "weasyprint_warnings": self.warnings[:10], "equivalent": self.equivalent,
+                "bulk_count": self.bulk_count,
                 "bulk_seconds": round(self.bulk_seconds, 2), "bulk_status": self.bulk_status,
+                "bulk_cpu_parent_s": round(self.bulk_cpu_parent, 1),
+                "bulk_cpu_workers_s": round(self.bulk_cpu_workers, 1),
                 "worker_peak_rss_mb": [round(m, 1) for m in self.worker_peak_mb],
+                "pdfs_per_worker": self.rendered_by,
+                "worker_on_cpu_waiting_s": [[round(a, 1), round(b, 1)]
+                                            for a, b in self.worker_schedule],
                 "parent_peak_rss_mb": round(self.parent_peak_mb, 1)}
+
+
+class _Warnings(logging.Handler):
+    """Collects what WeasyPrint logs at WARNING and above (an ignored font, image or
+    stylesheet) while the comparison runs: a fair comparison logs nothing."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage()[:200])
+
+
+def pdf_shape(pdf: bytes) -> tuple[int, list[str]]:
+    """(page count, fonts embedded) of a PDF, read by poppler's ``pdfinfo`` and ``pdffonts``;
+    subset tags (``ABCDEF+``) left out, so two renderings of one page compare equal."""
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as file:
+        file.write(pdf)
+        file.flush()
+        info = subprocess.run(["pdfinfo", file.name], capture_output=True, text=True,
+                              check=True).stdout
+        fonts = subprocess.run(["pdffonts", file.name], capture_output=True, text=True,
+                               check=True).stdout
+    pages = next(int(line.split()[-1]) for line in info.splitlines()
+                 if line.startswith("Pages:"))
+    embedded = sorted(f"{line.split()[0].partition('+')[2] or line.split()[0]}"
+                      f" (emb {line.split()[-5]})"
+                      for line in fonts.splitlines()[2:] if line.strip())
+    return pages, embedded
 
 
 def _status_kb(pid: int, field_name: str) -> int:
@@ -140,6 +197,7 @@ class PeakMemory:
     def __init__(self, interval: float = 0.2):
         self.interval = interval
         self.peaks: dict[int, int] = {}
+        self.schedule: dict[int, tuple[float, float]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -148,6 +206,11 @@ class PeakMemory:
         while not self._stop.is_set():
             for child in _children(me):
                 self.peaks[child] = max(self.peaks.get(child, 0), _status_kb(child, "VmHWM"))
+                try:  # seconds on a core, and runnable but waiting for one (other load)
+                    on_cpu, waiting, _ = Path(f"/proc/{child}/schedstat").read_text().split()
+                    self.schedule[child] = (int(on_cpu) / 1e9, int(waiting) / 1e9)
+                except (OSError, ValueError):
+                    pass
             self._stop.wait(self.interval)
 
     def __enter__(self) -> PeakMemory:
@@ -180,39 +243,65 @@ def _bulk_offering(count: int) -> int:
 
 def certificates(app: Flask, renders: int = 8, bulk_count: int = 1000,
                  workers: int = 2) -> CertificateResult:
-    """One certificate rendered by a bare WeasyPrint call and by the app (interleaved, warm),
+    """One certificate rendered by a bare WeasyPrint call and by the app (interleaved, warm,
+    wall and CPU time), checked to give the same pages and fonts with no WeasyPrint warning;
     then a bulk issue of ``bulk_count`` with ``workers`` processes."""
     from lms.certificates import bulk, rendering
     from lms.certificates.models import Certificate
     from lms.offerings.services import get_offering
 
+    caught = _Warnings()
+    weasy_log = logging.getLogger("weasyprint")
+    weasy_log.addHandler(caught)
+    try:
+        with app.test_request_context():
+            certificate = db.session.scalar(select(Certificate).where(
+                Certificate.template == "course").order_by(Certificate.id).limit(1))
+            html = rendering.certificate_html(certificate, standalone=True)
+            bare_pdf = rendering.bare_render(html)
+            app_pdf = rendering.render_pdf(certificate)
+            bare, through_app, bare_cpu, app_cpu = [], [], [], []
+            for _ in range(renders):
+                wall, cpu = time.perf_counter(), time.process_time()
+                rendering.bare_render(html)
+                bare.append((time.perf_counter() - wall) * 1000)
+                bare_cpu.append((time.process_time() - cpu) * 1000)
+                wall, cpu = time.perf_counter(), time.process_time()
+                rendering.render_pdf(certificate)
+                through_app.append((time.perf_counter() - wall) * 1000)
+                app_cpu.append((time.process_time() - cpu) * 1000)
+    finally:
+        weasy_log.removeHandler(caught)
+    bare_shape, app_shape = pdf_shape(bare_pdf), pdf_shape(app_pdf)
+    equivalent = (f"same: {app_shape[0]} page(s), {', '.join(app_shape[1])}"
+                  if bare_shape == app_shape else f"DIFFERENT: bare {bare_shape}, app {app_shape}")
+
     with app.test_request_context():
-        certificate = db.session.scalar(select(Certificate).where(
-            Certificate.template == "course").order_by(Certificate.id).limit(1))
-        html = rendering.certificate_html(certificate, standalone=True)
-        rendering.bare_render(html)
-        rendering.render_pdf(certificate)
-        bare, through_app = [], []
-        for _ in range(renders):
-            started = time.perf_counter()
-            rendering.bare_render(html)
-            bare.append((time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
-            rendering.render_pdf(certificate)
-            through_app.append((time.perf_counter() - started) * 1000)
         offering_id = _bulk_offering(bulk_count)
         batch = bulk.start_batch(None, get_offering(offering_id))
         db.session.commit()
+        before_self = resource.getrusage(resource.RUSAGE_SELF)
+        before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
         with PeakMemory() as memory:
             started = time.perf_counter()
             batch = bulk.run_batch(batch.id, workers=workers)
             seconds = time.perf_counter() - started
+        after_self = resource.getrusage(resource.RUSAGE_SELF)
+        after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
         status = f"{batch.status}: {batch.done} of {batch.total}"
+        rendered_by = sorted(getattr(batch, "rendered_by", {}).values(), reverse=True)
         db.session.rollback()
-    return CertificateResult(statistics.median(bare), statistics.median(through_app),
-                             bulk_count, seconds, status,
-                             sorted(kb / 1024 for kb in memory.peaks.values()),
-                             _status_kb(os.getpid(), "VmHWM") / 1024)
+    return CertificateResult(
+        statistics.median(bare), statistics.median(through_app),
+        statistics.median(bare_cpu), statistics.median(app_cpu),
+        bulk_count, seconds, status,
+        sorted(kb / 1024 for kb in memory.peaks.values()),
+        _status_kb(os.getpid(), "VmHWM") / 1024,
+        # The parent's CPU includes the sampling thread's (small: /proc every 0.2 s).
+        (after_self.ru_utime + after_self.ru_stime) - (before_self.ru_utime + before_self.ru_stime),
+        (after_children.ru_utime + after_children.ru_stime)
+        - (before_children.ru_utime + before_children.ru_stime),
+        caught.messages, equivalent, rendered_by, sorted(memory.schedule.values()))
 
 
 # ---------------------------------------------------------------------------- booking

@@ -155,3 +155,26 @@ def test_the_teams_import_section_runs_at_a_tiny_scale(scaled, tmp_path):
     assert "already been imported" in result["reimport_refused"]
     table = render_table({"scales": [f"{LARGE:g}"], "teams_import": result})
     assert f"Import of a {result['rows']:,}-row Teams report" in table
+
+
+def test_the_certificates_rows_say_what_was_compared():
+    """The table's certificate rows from a result as the workload returns it: wall and CPU
+    ratios, whether the two PDFs matched with no WeasyPrint warning, and PDFs per worker."""
+    from bench.workloads import CertificateResult
+
+    result = CertificateResult(bare_ms=80, app_ms=40, bare_cpu_ms=70, app_cpu_ms=35,
+                               bulk_count=1000, bulk_seconds=30.0, bulk_status="done: 1000 of 1000",
+                               worker_peak_mb=[110.0, 112.0], bulk_cpu_parent=6.0,
+                               bulk_cpu_workers=38.0, warnings=[],
+                               equivalent="same: 1 page(s), Certificate-Sans (emb yes)",
+                               rendered_by=[501, 499],
+                               worker_schedule=[(20.5, 3.25), (21.0, 2.0)])
+    table = render_table({"scales": ["1"], "page_labels": {}, "pages": {},
+                          "certificates": result.as_dict()})
+    assert "0.50x (0.50x)" in table and "same: 1 page(s)" in table and "0 warnings" in table
+    assert "501 / 499" in table and "6.0 / 38.0" in table and "20.5 / 3.2, 21.0 / 2.0" in table
+    warned = CertificateResult(80, 40, 70, 35, 1000, 30.0, "done", warnings=["Ignored src"],
+                               equivalent="same", rendered_by=[1000])
+    rows = render_table({"scales": ["1"], "page_labels": {}, "pages": {},
+                         "certificates": warned.as_dict()})
+    assert "1 warnings" in rows and rows.count("| NO ") >= 2

@@ -132,6 +132,10 @@ def test_bulk_rendering_uses_two_worker_processes(ctx, tmp_path):
     cohort, enrolments = finished_cohort(14)
     batch = bulk.run_batch(bulk.start_batch(None, cohort).id, workers=2, chunk=5)
     assert (batch.status, batch.done) == ("done", 14)
+    # Both workers rendered (each waits for the other to be warm before taking work), and
+    # this process rendered none.
+    assert len(batch.rendered_by) == 2 and os.getpid() not in batch.rendered_by
+    assert sum(batch.rendered_by.values()) == 14 and min(batch.rendered_by.values()) >= 1
     assert_each_completion_has_exactly_one_certificate(cohort.id)
     sample = services.live_certificate(completion_of(enrolments[7]).id)
     text = pdf_text(services.stored_pdf(sample.id), tmp_path)

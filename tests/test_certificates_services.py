@@ -88,6 +88,23 @@ def test_completing_issues_a_certificate_in_the_same_transaction(ctx, make_user,
     assert count(Certificate) == 1
 
 
+def test_the_email_links_to_the_pdf_and_the_verification_page(ctx):
+    """One issued alone and two issued in bulk (whose emails are written in one statement):
+    each person's email carries their own download and verification links."""
+    cohort, enrolments = finished_cohort(names=["Ena Email", "Bea Bulk", "Cai Bulk"])
+    alone = services.issue_certificate(completion_of(enrolments[0]))
+    many = services.issue_many([completion_of(e).id for e in enrolments[1:]])
+    assert len(many) == 2
+    for certificate in (alone, *many):
+        bodies = list(db.session.scalars(select(OutboxMessage.body_text).where(
+            OutboxMessage.to_address == certificate.user.email)))
+        assert len(bodies) == 1, certificate.holder_name
+        body = bodies[0]
+        assert f"http://127.0.0.1:5000/certificates/{certificate.id}/pdf" in body
+        assert f"http://127.0.0.1:5000/verify/{certificate.code}" in body
+        assert certificate.serial in body and certificate.holder_name in body
+
+
 def test_serials_count_up_and_codes_are_unguessable(ctx):
     cohort, enrolments = finished_cohort(3)
     issued = [services.issue_certificate(completion_of(e)) for e in enrolments]
@@ -232,8 +249,8 @@ def test_the_pdf_says_who_what_and_its_serial(ctx, tmp_path):
 
 
 def qr_in(pdf: bytes, tmp_path) -> str:
-    """The address whose QR code is the PDF's one image (compared module by module with
-    segno's, as no QR reader is installed)."""
+    """The address whose QR code is one of the PDF's two images (the other is the NHS
+    logo), compared module by module with segno's, as no QR reader is installed."""
     import subprocess
 
     import segno
@@ -243,15 +260,17 @@ def qr_in(pdf: bytes, tmp_path) -> str:
     subprocess.run(["pdfimages", "-png", str(tmp_path / "qr.pdf"), str(tmp_path / "img")],
                    check=True)
     images = sorted(tmp_path.glob("img-*.png"))
-    assert len(images) == 1
-    picture = Image.open(images[0]).convert("L")
-    printed = [[picture.getpixel((x, y)) < 128 for x in range(picture.width)]
-               for y in range(picture.height)]
-    for code in re.findall(r"/verify/([A-Za-z0-9_-]+)", pdf_text(pdf, tmp_path)):
-        url = f"http://127.0.0.1:5000/verify/{code}"
-        matrix = segno.make(url, error="m", micro=False, mask=0).matrix
-        if [[bool(m) for m in row] for row in matrix] == printed:
-            return url
+    assert len(images) == 2
+    codes = re.findall(r"/verify/([A-Za-z0-9_-]+)", pdf_text(pdf, tmp_path))
+    for image in images:
+        picture = Image.open(image).convert("L")
+        printed = [[picture.getpixel((x, y)) < 128 for x in range(picture.width)]
+                   for y in range(picture.height)]
+        for code in codes:
+            url = f"http://127.0.0.1:5000/verify/{code}"
+            matrix = segno.make(url, error="m", micro=False, mask=0).matrix
+            if [[bool(m) for m in row] for row in matrix] == printed:
+                return url
     return ""
 
 
@@ -279,6 +298,25 @@ def test_the_festival_certificate_lists_the_sessions_attended_and_cpd_hours(ctx,
     assert "Workshop: forecasting A&E demand" in text
     assert "Panel: analysts in the boardroom" not in text
     assert "CPD HOURS" in text.upper() and "2.5" in text
+
+
+def test_fonts_and_logo_load_without_a_warning_and_the_bare_call_matches(ctx, caplog):
+    """The app's path embeds the shipped fonts and the logo with WeasyPrint silent; the
+    benchmark's bare call (default fetcher, fresh font configuration) reaches the same
+    files and gives the same pages and fonts, so the comparison is like with like."""
+    from bench.workloads import pdf_shape
+
+    cohort, (enrolment,) = finished_cohort(names=["Fern Fonts"])
+    certificate = services.issue_certificate(completion_of(enrolment))
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        app_pdf = rendering.render_pdf(certificate)
+        bare_pdf = rendering.bare_render(rendering.certificate_html(certificate,
+                                                                    standalone=True))
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")] == []
+    pages, fonts = pdf_shape(app_pdf)
+    assert (pages, fonts) == (1, ["Certificate-Sans (emb yes)",
+                                  "Certificate-Sans-Bold (emb yes)"])
+    assert pdf_shape(bare_pdf) == (pages, fonts)
 
 
 def test_pdf_of_renders_once_then_serves_the_stored_copy(ctx, monkeypatch):
@@ -446,3 +484,31 @@ def test_the_zip_holds_one_pdf_per_valid_certificate_and_is_written_in_pieces(ct
     assert sorted(n.split(" ")[0] for n in names) == sorted(c.serial for c in issued[1:])
     assert all(archive.read(n).startswith(b"%PDF") for n in names)
     assert archive.testzip() is None
+
+
+# ---------------------------------------------------------------------------- demo data
+
+
+def test_demo_data_has_certificates_for_past_cohorts_and_the_past_festival(ctx):
+    from lms.demo import seed_demo
+    from lms.offerings.models import Offering
+
+    summary = seed_demo()
+    assert summary["certificates"] > 0
+    finished = db.session.scalars(select(Offering).where(Offering.status == "finished")).all()
+    kinds = {o.kind for o in finished}
+    assert {"cohort", "festival"} <= kinds
+    for offering in finished:
+        live = db.session.scalar(select(func.count(Certificate.id)).where(
+            Certificate.offering_id == offering.id, Certificate.status == "issued"))
+        assert live > 0, offering.title
+    festival = db.session.scalar(select(Certificate).join(
+        Offering, Certificate.offering_id == Offering.id).where(
+        Offering.kind == "festival", Certificate.status == "issued").limit(1))
+    assert festival.template == "festival" and festival.details["sessions"]
+    assert float(festival.cpd_hours) > 0
+    learner = db.session.scalar(select(Certificate.user_id).where(
+        Certificate.replaces_id.is_not(None)).limit(1))
+    mine = services.my_certificates(db.session.get(type(festival.user), learner))
+    assert any(c.replaces is not None and not c.replaces.is_live for c in mine)
+    assert seed_demo()["certificates"] == 0  # seeding again issues nothing more

@@ -201,7 +201,8 @@ def _renderers(workers: int, jobs: int) -> Iterator[Callable]:
     if workers < 2 or jobs < threshold:
         yield lambda contexts: _Rendered([rendering.render_job(c) for c in contexts])
         return
-    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=rendering.warm_up)
+    spawn = multiprocessing.get_context("spawn")
+    pool = spawn.Pool(workers, initializer=rendering.warm_up, initargs=(spawn.Barrier(workers),))
     try:
         yield lambda contexts: pool.map_async(rendering.render_job, contexts, chunksize=2)
         pool.close()
@@ -236,6 +237,7 @@ def run_batch(batch_id: int, *, workers: int | None = None, chunk: int | None = 
                 done=services.count_rendered(offering_id))
     if on_progress:
         on_progress(batch)
+    rendered_by: dict[int, int] = {}  # PDFs per rendering process
     try:
         with _renderers(workers, len(to_issue) + len(to_render)) as submit:
             pending: deque = deque()
@@ -250,10 +252,11 @@ def run_batch(batch_id: int, *, workers: int | None = None, chunk: int | None = 
                 while pending and (block or pending[0].ready()):
                     # A worker that dies takes its task with it; do not wait for ever.
                     results = pending.popleft().get(timeout=CHUNK_TIMEOUT)
-                    for _, pdf, error in results:
+                    for _, pdf, error, pid in results:
                         if pdf is None:
                             raise _Stop(error)
-                    services.store_pdfs([(i, pdf) for i, pdf, _ in results])
+                        rendered_by[pid] = rendered_by.get(pid, 0) + 1
+                    services.store_pdfs([(i, pdf) for i, pdf, _, _ in results])
                     _checkpoint(batch, done=services.count_rendered(offering_id))
                     if on_progress:
                         on_progress(batch)
@@ -281,6 +284,9 @@ def run_batch(batch_id: int, *, workers: int | None = None, chunk: int | None = 
                 "Something went wrong while issuing; the details are in the server's log.")
         raise
     _finish(batch, BatchStatus.DONE)
+    log.info("certificate batch %s: PDFs rendered by process %s", batch.id,
+             ", ".join(f"{pid}: {n}" for pid, n in sorted(rendered_by.items())) or "(none)")
+    batch.rendered_by = rendered_by  # not a column: for the caller (CLI, benchmark, tests)
     if on_progress:
         on_progress(batch)
     return batch

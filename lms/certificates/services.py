@@ -405,10 +405,11 @@ def _snapshot(completion: Completion, template: str, sessions: list[Session]) ->
     }
 
 
-def _email_issued(certificate: Certificate, replaces: Certificate | None = None) -> None:
+def _email_issued(certificate: Certificate, replaces: Certificate | None = None, *,
+                  flush: bool = True) -> None:
     queue_email(
         certificate.user.email, f"Your certificate: {certificate.title}",
-        "certificates/issued", person=certificate.user, certificate=certificate,
+        "certificates/issued", flush=flush, person=certificate.user, certificate=certificate,
         replaces=replaces,
         download_url=link("certificates.download", id=certificate.id),
         certificates_url=link("certificates.mine"),
@@ -470,11 +471,14 @@ def issue_many(completion_ids: list[int], actor: User | None = None, *,
     some of them meanwhile, falls back to one at a time (``ensure_certificate``). Returns
     the new certificates."""
     write_lock()
+    live = select(Certificate.completion_id).where(
+        Certificate.completion_id.in_(completion_ids),
+        Certificate.status == CertificateStatus.ISSUED)
+    # An inner join: SQLite would otherwise build the whole enrolment-person-offering join
+    # (every enrolment in the database) to outer-join a chunk of 25 to it.
     completions = list(db.session.scalars(
-        select(Completion).where(Completion.id.in_(completion_ids),
-                                 Completion.id.not_in(select(Certificate.completion_id).where(
-                                     Certificate.status == CertificateStatus.ISSUED)))
-        .options(joinedload(Completion.enrolment)).order_by(Completion.id)))
+        select(Completion).where(Completion.id.in_(completion_ids), Completion.id.not_in(live))
+        .options(joinedload(Completion.enrolment, innerjoin=True)).order_by(Completion.id)))
     if not completions:
         return []
     offering = completions[0].enrolment.offering
@@ -500,7 +504,8 @@ def issue_many(completion_ids: list[int], actor: User | None = None, *,
         return [certificate for certificate, new in issued if new]
     if notify:
         for certificate in certificates:
-            _email_issued(certificate)
+            _email_issued(certificate, flush=False)
+        db.session.flush()  # the emails in one statement
     return certificates
 
 
