@@ -39,10 +39,12 @@ def register_rows(rows: Sequence[RegisterRow], labels: Mapping[str, str]) -> Mar
             f'<tr class="nhsuk-table__row"><th scope="row" class="nhsuk-table__header" '
             f'id="person-{uid}">{escape(row.user.full_name)}'
             f'{"" if row.has_place else no_place}{minutes}</th>'
-            f'<td class="nhsuk-table__cell"><select class="nhsuk-select" name="status-{uid}" '
+            f'<td class="nhsuk-table__cell lms-register__mark">'
+            f'<select class="nhsuk-select" name="status-{uid}" '
             f'aria-labelledby="mark-heading person-{uid}">'
             f'{options[mark.status if mark else ""]}</select></td>'
-            f'<td class="nhsuk-table__cell"><input class="nhsuk-input" name="note-{uid}" '
+            f'<td class="nhsuk-table__cell lms-register__note">'
+            f'<input class="nhsuk-input" name="note-{uid}" '
             f'type="text" aria-labelledby="note-heading person-{uid}" '
             f'value="{escape(mark.note if mark else "")}"></td></tr>\n')
     # Names, notes and labels are escaped above; the rest is fixed text and numbers.

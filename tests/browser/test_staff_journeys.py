@@ -330,14 +330,19 @@ def _no_sideways_scroll(page: Page) -> None:
     assert width <= page.viewport_size["width"], f"{page.url} scrolls sideways ({width}px)"
 
 
+def _mark_box(page: Page, name: str):
+    """A person's choice of mark on the register, found by its label (column and name)."""
+    return page.get_by_role("combobox", name=re.compile(rf"^Attendance {name}"))
+
+
+def _note_box(page: Page, name: str):
+    return page.get_by_role("textbox", name=re.compile(rf"^Note \(optional\) {name}"))
+
+
 def _register_marks(page: Page, names: list[str]) -> dict[str, str]:
-    """Each person's checked mark on the register page."""
-    marks = {}
-    for name in names:
-        group = page.get_by_role("group", name=re.compile(rf"^{name}"))
-        marks[name] = group.locator("input[type=radio]:checked").evaluate(
-            "input => input.labels[0].textContent.trim()")
-    return marks
+    """Each person's chosen mark on the register page."""
+    return {name: _mark_box(page, name).evaluate(
+        "select => select.options[select.selectedIndex].textContent.trim()") for name in names}
 
 
 def test_faculty_run_a_cohort_from_nominations_to_certificates(
@@ -450,9 +455,8 @@ def test_faculty_run_a_cohort_from_nominations_to_certificates(
     visit(phone)
     _no_sideways_scroll(phone)
     for name, mark in zip(names, ("Present", "Late", "Absent"), strict=True):
-        group = phone.get_by_role("group", name=re.compile(rf"^{name}"))
-        group.get_by_label(mark, exact=True).check()
-    phone.get_by_label("Note for Ben Okafor (optional)").fill("Train delayed")
+        _mark_box(phone, name).select_option(label=mark)
+    _note_box(phone, "Ben Okafor").fill("Train delayed")
     phone.get_by_role("button", name="Save register").click()
     expect(_success(phone)).to_contain_text("The register is saved (3 marked).")
     visit(phone)
@@ -460,7 +464,7 @@ def test_faculty_run_a_cohort_from_nominations_to_certificates(
     phone.reload()
     assert _register_marks(phone, names) == {
         "Asha Patel": "Present", "Ben Okafor": "Late", "Chloe Singh": "Absent"}
-    expect(phone.get_by_label("Note for Ben Okafor (optional)")).to_have_value("Train delayed")
+    expect(_note_box(phone, "Ben Okafor")).to_have_value("Train delayed")
     assert phone.url.endswith(f"/faculty/sessions/{first}/register")
 
     # ---- The second session was on Teams: import its attendance report.
@@ -494,7 +498,7 @@ def test_faculty_run_a_cohort_from_nominations_to_certificates(
     assert _register_marks(page, names) == {
         "Asha Patel": "Present", "Ben Okafor": "Absent", "Chloe Singh": "Present"}
     for name, minutes in (("Asha Patel", 122), ("Ben Okafor", 35), ("Chloe Singh", 70)):
-        expect(page.get_by_role("group", name=re.compile(rf"^{name}"))).to_contain_text(
+        expect(page.locator("tbody tr").filter(has_text=name)).to_contain_text(
             f"({minutes} minutes online)")
 
     # ---- A survey: built, then opened.
