@@ -52,7 +52,8 @@ def world(app, people) -> dict:
         learner = db.session.get(User, people.learner.id)
         lead = db.session.get(User, people.dsu_same.id)
         extra = [User(email=f"w{i}@example.nhs.uk", full_name=f"Waiting {i}",
-                      organisation=organisation("BSOL"), job_title="") for i in range(2)]
+                      organisation=organisation("BSOL"), job_title="",
+                      email_verified_at=utcnow()) for i in range(2)]
         db.session.add_all(extra)
         full = _cohort("Full course", "open", 1)
         place = svc.book(learner, full)
