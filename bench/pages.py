@@ -30,6 +30,9 @@ PAGE_TARGET_MS = 50
 DASHBOARD_TARGET_MS = 150
 # Issue #5: the results of a survey with 2,000 responses in under 100 ms.
 SURVEY_RESULTS_TARGET_MS = 100
+# Issue #4: a personal feed holding 300 sessions built in under 20 ms (the heavy learner's
+# feed holds 289 at scale 1; the built-feed cache is off while timing, so each run builds).
+FEED_TARGET_MS = 20
 NOT_COUNTED = ("BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
 
 
@@ -125,7 +128,7 @@ def find_pages(app: Flask) -> list[Page]:
              target=SURVEY_RESULTS_TARGET_MS),
         Page("dsu_dashboard", "DSU lead dashboard", "/ics/BSOL", DSU_LEAD, dashboard=True),
         Page("region_dashboard", "Region dashboard", "/reports", FACULTY, dashboard=True),
-        Page("feed", "Personal feed", feed),
+        Page("feed", "Personal feed", feed, target=FEED_TARGET_MS),
         Page("feed_304", "Personal feed, 304", feed, expect=304),
     ]
 
