@@ -410,3 +410,24 @@ def check_page(axe_check: Callable[..., list[dict]]) -> Callable[..., str]:
         return title
 
     return check
+
+
+# ---------------------------------------------------------------------------- page helpers
+
+
+def sign_in(page: Page, email: str, password: str = PASSWORD, home: bool = True) -> None:
+    """Fill in and send the sign-in form; with ``home`` wait for the home page (not when a
+    second step, a security code, follows)."""
+    page.goto("/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    if home:
+        expect(page).to_have_url(re.compile(r"/$"))
+        page.wait_for_load_state("load")
+
+
+def no_sideways_scroll(page: Page) -> None:
+    """The page fits its viewport's width (a phone must not scroll sideways)."""
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"{page.url} scrolls sideways ({width}px)"

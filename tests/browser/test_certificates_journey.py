@@ -14,17 +14,10 @@ from lms.accounts.models import Role, User
 from lms.attendance.models import Completion
 from lms.extensions import db
 from lms.offerings.models import Enrolment
+from tests.browser.conftest import sign_in
 from tests.test_certificates_support import finished_cohort
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page: Page, email: str, password: str) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/$"))
 
 
 def test_bulk_issue_with_progress_then_download_and_verify(page: Page, make_page, live_app,
@@ -44,7 +37,7 @@ def test_bulk_issue_with_progress_then_download_and_verify(page: Page, make_page
         db.session.commit()
         offering_id = cohort.id
 
-    _sign_in(page, faculty.email, faculty.password)
+    sign_in(page, faculty.email, faculty.password)
     page.goto(f"/faculty/offerings/{offering_id}/certificates")
     expect(page.locator("h1")).to_have_text("Certificates")
     check_page(page)
@@ -62,7 +55,7 @@ def test_bulk_issue_with_progress_then_download_and_verify(page: Page, make_page
     check_page(page)
 
     learner_page = make_page()
-    _sign_in(learner_page, learner.email, learner.password)
+    sign_in(learner_page, learner.email, learner.password)
     learner_page.get_by_role("navigation", name="Menu").get_by_role(
         "link", name="My learning").click()
     learner_page.get_by_role("link", name="Your certificates").click()

@@ -14,24 +14,11 @@ from lms.accounts.models import Role
 from lms.clock import to_london, utcnow
 from lms.courses.models import Cohort
 from lms.extensions import db
+from tests.browser.conftest import no_sideways_scroll, sign_in
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 375, "height": 812}
-
-
-def _sign_in(page: Page, email: str, password: str) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/$"))
-    page.wait_for_load_state("load")
-
-
-def _no_sideways_scroll(page: Page) -> None:
-    width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"{page.url} scrolls sideways ({width}px)"
 
 
 def test_faculty_build_a_course_and_a_learner_finds_it_on_a_phone(
@@ -42,7 +29,7 @@ def test_faculty_build_a_course_and_a_learner_finds_it_on_a_phone(
     first_day = to_london(utcnow() + timedelta(days=30)).date()
 
     # Faculty: the menu's "Manage courses", then an empty form, then a real one.
-    _sign_in(page, faculty.email, faculty.password)
+    sign_in(page, faculty.email, faculty.password)
     page.get_by_role("navigation", name="Menu").get_by_role("link",
                                                             name="Manage courses").click()
     expect(page.locator("h1")).to_have_text("Manage courses")
@@ -89,12 +76,12 @@ def test_faculty_build_a_course_and_a_learner_finds_it_on_a_phone(
 
     # A learner on a phone: the catalogue, a filter, the course, the cohort.
     phone = make_page(PHONE)
-    _sign_in(phone, learner.email, learner.password)
+    sign_in(phone, learner.email, learner.password)
     phone.goto("/courses")
     expect(phone.locator("h1")).to_have_text("Courses and programmes")
     expect(phone.get_by_role("status")).to_have_text("1 course found")
     check_page(phone)
-    _no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
     phone.get_by_label("Format").select_option(label="Online")
     phone.get_by_role("button", name="Apply filters").click()
     expect(phone.get_by_role("status")).to_have_text("0 courses found")
@@ -106,11 +93,11 @@ def test_faculty_build_a_course_and_a_learner_finds_it_on_a_phone(
     phone.get_by_role("link", name="Evaluation design", exact=True).click()
     expect(phone.locator("h1")).to_contain_text("Evaluation design")
     check_page(phone)
-    _no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
     phone.get_by_role("link", name="Nottingham cohort 1").click()
     expect(phone).to_have_url(re.compile(rf"/cohorts/{cohort_id}$"))
     check_page(phone)
-    _no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
     expect(phone.locator("main")).to_contain_text("09:30 to 16:00")
     expect(phone.get_by_role("button", name="Book a place")).to_be_visible()
 
@@ -118,7 +105,7 @@ def test_faculty_build_a_course_and_a_learner_finds_it_on_a_phone(
 def test_faculty_pages_fit_a_phone(make_page, live_app, live_user, check_page):
     faculty = live_user(Role.FACULTY, name="Fay Faculty", org="SU")
     phone = make_page(PHONE)
-    _sign_in(phone, faculty.email, faculty.password)
+    sign_in(phone, faculty.email, faculty.password)
     with live_app.app_context():
         from tests import catalogue_builders as build
 
@@ -134,4 +121,4 @@ def test_faculty_pages_fit_a_phone(make_page, live_app, live_user, check_page):
                 f"/faculty/cohorts/{ids[1]}/cancel"]:
         phone.goto(url)
         check_page(phone)
-        _no_sideways_scroll(phone)
+        no_sideways_scroll(phone)

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from lms.accounts.models import Role
 from lms.extensions import db
+from tests.browser.conftest import no_sideways_scroll, sign_in
 from tests.test_events_support import (
     add_session,
     london_day,
@@ -23,20 +24,6 @@ from tests.test_events_support import (
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 375, "height": 812}
-
-
-def _sign_in(page: Page, email: str, password: str) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/$"))
-    page.wait_for_load_state("load")
-
-
-def _no_sideways_scroll(page: Page) -> None:
-    width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"{page.url} scrolls sideways ({width}px)"
 
 
 def test_a_learner_books_festival_sessions_on_a_phone(make_page, live_app, live_user,
@@ -52,22 +39,22 @@ def test_a_learner_books_festival_sessions_on_a_phone(make_page, live_app, live_
         db.session.commit()
     learner = live_user(name="Lena Learner")
     phone = make_page(PHONE)
-    _sign_in(phone, learner.email, learner.password)
+    sign_in(phone, learner.email, learner.password)
 
     phone.goto("/events")
     check_page(phone)
-    _no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
     phone.get_by_role("link", name="INSIGHT festival").click()
     expect(phone.locator("h1")).to_contain_text("INSIGHT festival")
     check_page(phone)
-    _no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
 
     phone.get_by_role("button", name="Register for the festival").click()
     expect(phone.get_by_text("You are registered.").first).to_be_visible()
     phone.get_by_role("button", name="Book Opening keynote").click()
     expect(phone.get_by_text("You are booked on “Opening keynote”")).to_be_visible()
     check_page(phone)
-    _no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
     phone.get_by_role("button", name="Book Forecasting workshop").click()
     expect(phone.get_by_text(re.compile(r"This clashes with Opening keynote at 09:30"))
            ).to_be_visible()
@@ -77,7 +64,7 @@ def test_a_learner_books_festival_sessions_on_a_phone(make_page, live_app, live_
     expect(phone.locator("h1")).to_contain_text("My agenda")
     expect(phone.get_by_role("heading", name="Opening keynote")).to_be_visible()
     check_page(phone)
-    _no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
 
     phone.goto("/calendar")
     check_page(phone)
@@ -87,7 +74,7 @@ def test_a_learner_books_festival_sessions_on_a_phone(make_page, live_app, live_
     expect(phone.get_by_role("link", name="Open it in my calendar program")).to_have_attribute(
         "href", re.compile(r"^webcal://"))
     check_page(phone)
-    _no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
     feed = phone.request.get(address.input_value())
     assert feed.status == 200
     assert feed.text().count("BEGIN:VEVENT") == 1  # the keynote; not the clashing workshop
@@ -97,7 +84,7 @@ def test_a_learner_books_festival_sessions_on_a_phone(make_page, live_app, live_
 def test_faculty_build_a_network_series_with_the_rule_builder(page: Page, live_user,
                                                               check_page):
     faculty = live_user(Role.FACULTY, name="Fay Faculty", org="SU")
-    _sign_in(page, faculty.email, faculty.password)
+    sign_in(page, faculty.email, faculty.password)
     page.goto("/faculty/events")
     check_page(page)
     page.get_by_role("link", name="Add a network series").click()

@@ -28,6 +28,7 @@ from lms.courses import services as courses
 from lms.extensions import db
 from lms.feedback import builder
 from lms.offerings.schedule import SessionDetails
+from tests.browser.conftest import no_sideways_scroll, sign_in
 from tests.test_certificates_support import pdf_text
 from tests.test_events_support import add_session, make_festival, make_network
 
@@ -115,19 +116,6 @@ def _menu(page: Page):
 
 def _banner(page: Page):
     return page.locator(".nhsuk-notification-banner")
-
-
-def _no_sideways_scroll(page: Page) -> None:
-    width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"{page.url} scrolls sideways ({width}px)"
-
-
-def _sign_in(page: Page, email: str, password: str) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/$"))
 
 
 # ---------------------------------------------------------------------------- the world
@@ -518,9 +506,9 @@ def _phone_journey(make_page, live_app, live_user, check_page):
 
     def see(label: str, h1: str | re.Pattern, error: bool = False) -> None:
         journey.see(label, h1, error)
-        _no_sideways_scroll(phone)
+        no_sideways_scroll(phone)
 
-    _sign_in(phone, learner.email, learner.password)
+    sign_in(phone, learner.email, learner.password)
     see("home", "MDSN Learning & Events")
 
     # The catalogue, filtered; the course; its cohort; booking.

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from lms.accounts.models import Role
+from tests.browser.conftest import no_sideways_scroll, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -21,14 +22,6 @@ def _menu(page: Page):
 def _menu_labels(page: Page) -> list[str]:
     """Every link in the header menu, shown or folded under "More"."""
     return [" ".join(text.split()) for text in _menu(page).locator("a").all_text_contents()]
-
-
-def _sign_in(page: Page, email: str, password: str) -> None:
-    page.goto("/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/$"))
 
 
 def _follow_menu_link(page: Page, label: str) -> None:
@@ -53,11 +46,6 @@ def _assert_inside_viewport(page: Page, locator) -> None:
     )
 
 
-def _assert_no_sideways_scroll(page: Page) -> None:
-    scroll = page.evaluate("() => document.documentElement.scrollWidth")
-    assert scroll <= page.viewport_size["width"], f"{page.url} scrolls sideways ({scroll}px)"
-
-
 def test_users_link_only_for_admin_and_admin_can_search_people(
     page: Page, make_page, live_user, check_page
 ):
@@ -66,7 +54,7 @@ def test_users_link_only_for_admin_and_admin_can_search_people(
     live_user(Role.FACULTY, name="Fay Faculty", org="SU")
 
     # A learner: no "Users" in the menu, and the page itself is refused.
-    _sign_in(page, learner.email, learner.password)
+    sign_in(page, learner.email, learner.password)
     check_page(page)
     labels = _menu_labels(page)
     assert "My learning" in labels
@@ -78,7 +66,7 @@ def test_users_link_only_for_admin_and_admin_can_search_people(
 
     # An admin, in another browser context: "Users" is there and the search works.
     admin_page = make_page()
-    _sign_in(admin_page, admin.email, admin.password)
+    sign_in(admin_page, admin.email, admin.password)
     check_page(admin_page)
     assert "Users" in _menu_labels(admin_page)
     _follow_menu_link(admin_page, "Users")
@@ -117,18 +105,18 @@ def test_header_menu_works_on_a_phone(make_page, live_user, check_page):
     # Signed out: the sign-in page passes axe and nothing spills sideways.
     phone.goto("/sign-in")
     check_page(phone)
-    _assert_no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
     for label in ("Home", "Sign in", "Create an account"):
         assert label in _menu_labels(phone)
     _follow_menu_link(phone, "Create an account")
     expect(phone).to_have_url(re.compile(r"/sign-up$"))
     check_page(phone)
-    _assert_no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
 
     # Signed in as an admin, with more in the header: every item is still reachable.
-    _sign_in(phone, admin.email, admin.password)
+    sign_in(phone, admin.email, admin.password)
     check_page(phone)
-    _assert_no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
     account = phone.get_by_role("navigation", name="Account")
     expect(account.get_by_role("link", name="Ada Admin")).to_be_visible()
     sign_out = account.get_by_role("button", name="Sign out")
@@ -138,12 +126,12 @@ def test_header_menu_works_on_a_phone(make_page, live_user, check_page):
     _follow_menu_link(phone, "Users")
     expect(phone).to_have_url(re.compile(r"/admin/users$"))
     check_page(phone)
-    _assert_no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
 
     _follow_menu_link(phone, "My learning")
     expect(phone.locator("h1")).to_have_text("My learning")
     check_page(phone)
-    _assert_no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
 
     # The keyboard alone: the skip link comes first, then the header menu reaches "Users".
     phone.goto("/")

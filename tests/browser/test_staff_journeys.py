@@ -25,6 +25,7 @@ from lms.courses.models import Cohort
 from lms.extensions import db
 from lms.offerings.models import Enrolment
 from tests import catalogue_builders as build
+from tests.browser.conftest import no_sideways_scroll, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -64,13 +65,7 @@ def visit(check_page) -> Visits:
 
 def _sign_in(page: Page, person, home: bool = True) -> None:
     """The sign-in form; ``home=False`` when a second step (a security code) follows."""
-    page.goto("/sign-in")
-    page.get_by_label("Email address").fill(person.email)
-    page.get_by_label("Password", exact=True).fill(person.password)
-    page.get_by_role("button", name="Sign in").click()
-    if home:
-        expect(page).to_have_url(re.compile(r"/$"))
-        page.wait_for_load_state("load")
+    sign_in(page, person.email, person.password, home=home)
 
 
 def _menu_link(page: Page, label: str) -> None:
@@ -325,11 +320,6 @@ def _teams_report(emails: dict[str, str]) -> bytes:
     return text.encode("utf-16")
 
 
-def _no_sideways_scroll(page: Page) -> None:
-    width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"{page.url} scrolls sideways ({width}px)"
-
-
 def _mark_box(page: Page, name: str):
     """A person's choice of mark on the register, found by its label (column and name)."""
     return page.get_by_role("combobox", name=re.compile(rf"^Attendance {name}"))
@@ -453,14 +443,14 @@ def test_faculty_run_a_cohort_from_nominations_to_certificates(
     phone.get_by_role("link", name=re.compile(r"^Register for")).first.click()
     expect(phone.locator("h1")).to_have_text("Register")
     visit(phone)
-    _no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
     for name, mark in zip(names, ("Present", "Late", "Absent"), strict=True):
         _mark_box(phone, name).select_option(label=mark)
     _note_box(phone, "Ben Okafor").fill("Train delayed")
     phone.get_by_role("button", name="Save register").click()
     expect(_success(phone)).to_contain_text("The register is saved (3 marked).")
     visit(phone)
-    _no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
     phone.reload()
     assert _register_marks(phone, names) == {
         "Asha Patel": "Present", "Ben Okafor": "Late", "Chloe Singh": "Absent"}
