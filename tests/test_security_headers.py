@@ -52,3 +52,24 @@ def test_sessions_end_after_12_hours_even_when_busy(app, make_user):
             assert browser.get("/profile").status_code == 200
         clock.shift(timedelta(minutes=25))
         assert browser.get("/profile").status_code == 302
+
+
+def test_a_refusal_is_announced_like_a_success_and_a_note_is_not(app):
+    """After a redirect, screen readers hear "refused" and "saved" banners (role alert, which
+    NHS.UK's script also focuses); an information note is a plain region."""
+    import re
+
+    from flask import flash, render_template_string
+
+    with app.test_request_context("/"):
+        flash("Your ICS has used all its places", "error")
+        flash("The register is saved", "success")
+        flash("Nothing to import yet", "info")
+        html = render_template_string(
+            '{% extends "layout.html" %}{% block title %}T{% endblock %}'
+            '{% block content %}<h1>T</h1>{% endblock %}')
+    roles = dict((message, role) for role, message in re.findall(
+        r'<div class="nhsuk-notification-banner[^"]*" role="(\w+)".*?'
+        r'notification-banner__heading">([^<]+)<', html, re.S))
+    assert roles == {"Your ICS has used all its places": "alert",
+                     "The register is saved": "alert", "Nothing to import yet": "region"}
