@@ -68,8 +68,8 @@ def test_a_refusal_is_announced_like_a_success_and_a_note_is_not(app):
         html = render_template_string(
             '{% extends "layout.html" %}{% block title %}T{% endblock %}'
             '{% block content %}<h1>T</h1>{% endblock %}')
-    roles = dict((message, role) for role, message in re.findall(
+    roles = {message: role for role, message in re.findall(
         r'<div class="nhsuk-notification-banner[^"]*" role="(\w+)".*?'
-        r'notification-banner__heading">([^<]+)<', html, re.S))
+        r'notification-banner__heading">([^<]+)<', html, re.S)}
     assert roles == {"Your ICS has used all its places": "alert",
                      "The register is saved": "alert", "Nothing to import yet": "region"}
