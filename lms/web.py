@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
+from typing import Any
 
 from flask import Flask, abort, flash, request, url_for
 from flask_login import current_user, login_required
@@ -13,7 +14,7 @@ from flask_wtf import FlaskForm
 
 from lms.accounts.models import Role
 from lms.clock import to_london, utcnow
-from lms.errors import DomainError, InvalidInput
+from lms.errors import DomainError, InvalidInput, NotAllowed, NotFound
 
 
 class EmptyForm(FlaskForm):
@@ -133,17 +134,49 @@ def offering_url(offering) -> str:
     return url_for(endpoint, id=offering.id) if endpoint else "#"
 
 
-def perform(action: Callable, *args, done: str | Callable[[], str]) -> bool:
+@dataclass
+class Done:
+    """A service ran and its change was committed; ``value`` is what it returned."""
+
+    value: Any
+
+
+def submit(form: FlaskForm, action: Callable[[], Any]) -> Done | None:
+    """A form's POST: when it validates run ``action`` and commit once; on a ``DomainError``
+    roll back and put its messages on the form (``NotAllowed`` is a 403, ``NotFound`` a 404).
+    ``None`` means show the form (again)."""
+    from lms.extensions import db
+
+    if not form.validate_on_submit():
+        return None
+    try:
+        value = action()
+    except NotAllowed:
+        db.session.rollback()
+        abort(403)
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except DomainError as error:
+        db.session.rollback()
+        show_error(form, error)
+        return None
+    db.session.commit()
+    return Done(value)
+
+
+def perform(action: Callable, *args, done: str | Callable[[Any], str]) -> bool:
     """Run one service call for a POST-only button: on a domain error roll back and show its
-    message; otherwise commit once and show ``done``. Returns whether it worked."""
+    message; otherwise commit once and show ``done`` (or ``done(what the call returned)``).
+    Returns whether it worked."""
     from lms.extensions import db
 
     try:
-        action(*args)
+        value = action(*args)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
         return False
     db.session.commit()
-    flash(done() if callable(done) else done, "success")
+    flash(done(value) if callable(done) else done, "success")
     return True

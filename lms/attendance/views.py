@@ -18,7 +18,7 @@ from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import db
 from lms.notifications.services import link
 from lms.offerings.services import get_enrolment, get_offering
-from lms.web import EmptyForm, role_required, show_error
+from lms.web import EmptyForm, perform, role_required, show_error, submit
 
 bp = Blueprint("attendance", __name__)
 faculty = role_required(Role.FACULTY, Role.ADMIN)
@@ -73,16 +73,8 @@ def register(id: int):
 def all_present(id: int):
     """Mark everyone not yet marked as present."""
     session = _session_or_404(id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        count = services.mark_all_present(current_user, session)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{count} {'person' if count == 1 else 'people'} marked present.", "success")
+    perform(services.mark_all_present, current_user, session,
+            done=lambda count: f"{count} {'person' if count == 1 else 'people'} marked present.")
     return redirect(url_for("attendance.register", id=id))
 
 
@@ -92,18 +84,13 @@ def add_person(id: int):
     """Add a late arrival without a place."""
     session = _session_or_404(id)
     form = AddPersonForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        person = services.add_to_register(current_user, session, form.email.data or "")
-    except DomainError as error:
-        db.session.rollback()
-        show_error(form, error)
+    done = submit(form, lambda: services.add_to_register(current_user, session,
+                                                         form.email.data or ""))
+    if not done:
         return render_template("attendance/register.html", session=session,
                                rows=services.register(session), labels=MARK_LABELS,
                                form=EmptyForm(), add_form=form)
-    db.session.commit()
-    flash(f"{person.full_name} has been added as late.", "success")
+    flash(f"{done.value.full_name} has been added as late.", "success")
     return redirect(url_for("attendance.register", id=id))
 
 
@@ -127,14 +114,10 @@ def check_in_display(id: int):
 
 
 def _do_check_in(form: CheckInForm):
-    try:
-        session = services.check_in(current_user, form.code.data or "")
-    except DomainError as error:
-        db.session.rollback()
-        show_error(form, error)
+    done = submit(form, lambda: services.check_in(current_user, form.code.data or ""))
+    if not done:
         return None
-    db.session.commit()
-    flash(f"You are checked in to {session.offering.title}.", "success")
+    flash(f"You are checked in to {done.value.offering.title}.", "success")
     return redirect(url_for("offerings.my_learning"))
 
 
@@ -143,7 +126,7 @@ def _do_check_in(form: CheckInForm):
 def check_in():
     """Type the code shown in the session."""
     form = CheckInForm()
-    if form.validate_on_submit() and (done := _do_check_in(form)):
+    if done := _do_check_in(form):
         return done
     return render_template("attendance/check_in.html", form=form)
 
@@ -153,7 +136,7 @@ def check_in():
 def check_in_code(code: str):
     """Where the QR code leads: confirm with one button."""
     form = CheckInForm(data={"code": code[:12]})
-    if request.method == "POST" and form.validate_on_submit() and (done := _do_check_in(form)):
+    if done := _do_check_in(form):
         return done
     return render_template("attendance/check_in.html", form=form)
 

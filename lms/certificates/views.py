@@ -26,7 +26,7 @@ from lms.certificates.rendering import CertificateTemplateError
 from lms.errors import DomainError, NotFound
 from lms.extensions import db
 from lms.offerings.services import can_manage, get_enrolment, get_offering
-from lms.web import EmptyForm, role_required, show_error
+from lms.web import EmptyForm, perform, role_required, submit
 
 bp = Blueprint("certificates", __name__)
 faculty = role_required(Role.FACULTY, Role.ADMIN)
@@ -135,15 +135,9 @@ def choose_template(id: int):
     """Pick the template for the course (all its cohorts) or the event."""
     offering = _or_404(get_offering, id)
     form = TemplateForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        services.choose_template(current_user, offering, form.template.data or "")
-    except DomainError as error:
-        db.session.rollback()
-        show_error(form, error)
+    if not submit(form, lambda: services.choose_template(current_user, offering,
+                                                         form.template.data or "")):
         return _offering_page(offering, form, 400)
-    db.session.commit()
     flash(f"Certificates will use the {TEMPLATE_LABELS[form.template.data].lower()} template.",
           "success")
     return redirect(url_for("certificates.offering", id=id))
@@ -183,17 +177,9 @@ def batch_progress(id: int):
 def issue_one(id: int):
     """Issue one person's certificate."""
     enrolment = _or_404(get_enrolment, id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        certificate = services.issue_for(current_user, enrolment)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"Certificate {certificate.serial} issued to {enrolment.user.full_name}, who "
-              "has been emailed a link.", "success")
+    perform(services.issue_for, current_user, enrolment,
+            done=lambda certificate: f"Certificate {certificate.serial} issued to "
+                                     f"{enrolment.user.full_name}, who has been emailed a link.")
     return redirect(url_for("certificates.offering", id=enrolment.offering_id))
 
 
@@ -219,15 +205,9 @@ def revoke(id: int):
     """Revoke a certificate, with a reason."""
     certificate = _or_404(services.get_certificate, id)
     form = ReasonForm(prefix="revoke")
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        services.revoke(current_user, certificate, form.reason.data or "")
-    except DomainError as error:
-        db.session.rollback()
-        show_error(form, error)
+    if not submit(form, lambda: services.revoke(current_user, certificate,
+                                                form.reason.data or "")):
         return _detail_page(certificate, revoke_form=form, status=400)
-    db.session.commit()
     flash(f"Certificate {certificate.serial} is revoked.", "success")
     return redirect(url_for("certificates.detail", id=id))
 
@@ -238,17 +218,13 @@ def reissue(id: int):
     """Reissue a certificate: a new serial and code; the old one is revoked and kept."""
     certificate = _or_404(services.get_certificate, id)
     form = ReasonForm(prefix="reissue")
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        new = services.reissue(current_user, certificate, form.reason.data or "")
-    except DomainError as error:
-        db.session.rollback()
-        show_error(form, error)
+    done = submit(form, lambda: services.reissue(current_user, certificate,
+                                                 form.reason.data or ""))
+    if not done:
         return _detail_page(certificate, reissue_form=form, status=400)
-    db.session.commit()
-    flash(f"Certificate {new.serial} issued in place of {certificate.serial}.", "success")
-    return redirect(url_for("certificates.detail", id=new.id))
+    flash(f"Certificate {done.value.serial} issued in place of {certificate.serial}.",
+          "success")
+    return redirect(url_for("certificates.detail", id=done.value.id))
 
 
 @bp.route("/faculty/offerings/<int:id>/certificates.zip")

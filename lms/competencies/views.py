@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 
 from lms.accounts.models import Role
 from lms.accounts.services import get_user
@@ -18,9 +17,9 @@ from lms.competencies import records, services
 from lms.competencies.forms import CompetencyForm, EvidenceForm, mapping_form
 from lms.competencies.models import LEVEL_LABELS, LEVEL_MEANINGS, SOURCE_LABELS, Level
 from lms.courses.services import get_course
-from lms.errors import DomainError, NotAllowed, NotFound
+from lms.errors import DomainError, NotFound
 from lms.extensions import db
-from lms.web import EmptyForm, role_required, show_error
+from lms.web import EmptyForm, role_required, submit
 
 bp = Blueprint("competencies", __name__)
 manage = role_required(Role.FACULTY, Role.ADMIN)
@@ -42,27 +41,6 @@ def _found(load: Callable[..., Any], *args) -> Any:
         return load(*args)
     except NotFound:
         abort(404)
-
-
-def _run(form: FlaskForm, action: Callable[[], Any]) -> tuple[bool, Any]:
-    """On a valid POST run ``action`` and commit once; on a ``DomainError`` roll back and put
-    its messages on the form."""
-    if not form.validate_on_submit():
-        return False, None
-    try:
-        value = action()
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        show_error(form, error)
-        return False, None
-    db.session.commit()
-    return True, value
 
 
 def _details(form: CompetencyForm) -> services.CompetencyDetails:
@@ -103,10 +81,10 @@ def competency(id: int):
 def new_competency():
     """Add a competency to the framework."""
     form = CompetencyForm()
-    done, item = _run(form, lambda: services.create_competency(_details(form)))
+    done = submit(form, lambda: services.create_competency(_details(form)))
     if done:
-        flash(f"{item.name} has been added to the framework.", "success")
-        return redirect(url_for("competencies.competency", id=item.id))
+        flash(f"{done.value.name} has been added to the framework.", "success")
+        return redirect(url_for("competencies.competency", id=done.value.id))
     return render_template("competencies/competency_form.html", form=form, competency=None)
 
 
@@ -117,7 +95,7 @@ def edit_competency(id: int):
     item = _found(services.get_competency, id)
     details = services.details_of(item)
     form = CompetencyForm(data=vars(details))
-    done, _ = _run(form, lambda: services.update_competency(item, _details(form)))
+    done = submit(form, lambda: services.update_competency(item, _details(form)))
     if done:
         flash("Changes saved.", "success")
         return redirect(url_for("competencies.competency", id=item.id))
@@ -170,7 +148,7 @@ def course_mapping(course_id: int):
     current = {row.competency_id: row for row in services.course_mapping(course.id)}
     active = services.active_competencies()
     form = mapping_form(active, {cid: row.level for cid, row in current.items()})
-    done, _ = _run(form, lambda: services.set_course_levels(
+    done = submit(form, lambda: services.set_course_levels(
         course, {c.id: getattr(form, f"level_{c.id}").data for c in active}))
     if done:
         flash(f"Saved what {course.title} builds.", "success")
@@ -192,7 +170,7 @@ def rate(id: int):
     person = _found(get_user, id)
     form = EvidenceForm()
     form.set_competencies(services.active_competencies())
-    done, _ = _run(form, lambda: services.rate(current_user, person, form.competency.data,
+    done = submit(form, lambda: services.rate(current_user, person, form.competency.data,
                                                form.level.data, form.note.data))
     if done:
         flash(f"Your rating of {person.full_name} has been recorded.", "success")
@@ -206,7 +184,7 @@ def self_assess():
     """Add a self-assessment to your own record."""
     form = EvidenceForm()
     form.set_competencies(services.active_competencies())
-    done, _ = _run(form, lambda: services.self_assess(current_user, form.competency.data,
+    done = submit(form, lambda: services.self_assess(current_user, form.competency.data,
                                                       form.level.data, form.note.data))
     if done:
         flash("Your self-assessment has been added to your learning record.", "success")

@@ -25,14 +25,13 @@ from lms.courses.forms import (
     cohort_settings_form,
 )
 from lms.courses.models import Cohort
-from lms.errors import DomainError, NotAllowed, NotFound
-from lms.extensions import db
+from lms.errors import NotFound
 from lms.offerings import schedule
 from lms.offerings import services as engine
 from lms.offerings import stamp as offer_stamp
 from lms.offerings.models import EnrolmentState, OfferingStatus
 from lms.offerings.stamp import page_cache
-from lms.web import add_nav_item, register_offering_page, role_required, show_error
+from lms.web import add_nav_item, register_offering_page, role_required, submit
 
 bp = Blueprint("courses", __name__)
 MANAGERS = (Role.FACULTY, Role.ADMIN)
@@ -52,34 +51,6 @@ def labels() -> dict:
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-@dataclass
-class Done:
-    """A service ran and its change was committed."""
-
-    value: Any
-
-
-def _submit(form: FlaskForm, action: Callable[[], Any]) -> Done | None:
-    """On a valid POST run ``action`` and commit once; on a ``DomainError`` roll back and put
-    its messages on the form. ``None`` means show the form (again)."""
-    if not form.validate_on_submit():
-        return None
-    try:
-        value = action()
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        show_error(form, error)
-        return None
-    db.session.commit()
-    return Done(value)
 
 
 def _found(load: Callable[..., Any], *args) -> Any:
@@ -260,7 +231,7 @@ def new_course():
     """Add a course to the catalogue."""
     form = CourseForm(data={"requires_feedback": True, "published": True,
                             "min_attendance_percent": 75})
-    done = _submit(form, lambda: services.create_course(_course_details(form)))
+    done = submit(form, lambda: services.create_course(_course_details(form)))
     if done:
         flash(f"“{done.value.title}” has been added. Now add its first cohort.", "success")
         return redirect(url_for("courses.new_cohort", course_id=done.value.id))
@@ -273,7 +244,7 @@ def edit_course(course_id: int):
     """Change a course's details."""
     course = _found(services.get_course, course_id, current_user)
     form = CourseForm(data=asdict(services.details_of(course)))
-    done = _submit(form, lambda: services.update_course(course, _course_details(form)))
+    done = submit(form, lambda: services.update_course(course, _course_details(form)))
     if done:
         flash(f"“{course.title}” has been saved.", "success")
         return redirect(url_for("courses.course", course_id=course.id))
@@ -294,7 +265,7 @@ def new_cohort(course_id: int):
                                 data={"booking_mode": "open", "offer_hours": 48,
                                       "lead_ids": [current_user.id]})
     _leads_and_status(form, None)
-    done = _submit(form, lambda: services.create_cohort(
+    done = submit(form, lambda: services.create_cohort(
         course, _settings(form), [_session_details(form, "session1_")]))
     if done:
         flash(f"“{done.value.name}” has been created as a draft. Add its other sessions, "
@@ -311,7 +282,7 @@ def manage_cohort(cohort_id: int):
     form = cohort_settings_form(_icss(), data={**_settings_data(services.settings_of(cohort)),
                                                "status": cohort.status})
     _leads_and_status(form, cohort)
-    done = _submit(form, lambda: services.update_cohort(cohort, _settings(form),
+    done = submit(form, lambda: services.update_cohort(cohort, _settings(form),
                                                         form.status.data))
     if done:
         flash(f"“{cohort.name}” has been saved.", "success")
@@ -327,7 +298,7 @@ def duplicate_cohort(cohort_id: int):
     """A new draft cohort like this one, its dates moved to a new first day."""
     cohort = _managed_cohort(cohort_id)
     form = DuplicateCohortForm()
-    done = _submit(form, lambda: services.duplicate_cohort(cohort, form.name.data,
+    done = submit(form, lambda: services.duplicate_cohort(cohort, form.name.data,
                                                            form.first_day.data))
     if done:
         flash(f"“{done.value.name}” has been created as a draft copy of “{cohort.name}”.",
@@ -342,7 +313,7 @@ def cancel_cohort(cohort_id: int):
     """Cancel the cohort: everyone with a place, request or nomination is told why."""
     cohort = _managed_cohort(cohort_id)
     form = CancelForm()
-    done = _submit(form, lambda: services.cancel_cohort(cohort, current_user,
+    done = submit(form, lambda: services.cancel_cohort(cohort, current_user,
                                                         form.reason.data))
     if done:
         flash(f"“{cohort.name}” has been cancelled and {done.value} "
@@ -360,7 +331,7 @@ def new_session(cohort_id: int):
     """Add a session to a cohort."""
     cohort = _managed_cohort(cohort_id)
     form = SessionForm()
-    done = _submit(form, lambda: schedule.add_session(
+    done = submit(form, lambda: schedule.add_session(
         cohort, **asdict(_session_details(form)), allow_past=schedule.allows_past(cohort)))
     if done:
         flash("The session has been added.", "success")
@@ -380,7 +351,7 @@ def edit_session(session_id: int):
                              "end": schedule.local_day_and_time(session.ends_at)[1],
                              "location": session.location, "join_url": session.join_url,
                              "capacity": session.capacity})
-    done = _submit(form, lambda: schedule.update_session(
+    done = submit(form, lambda: schedule.update_session(
         session, **asdict(_session_details(form)), allow_past=schedule.allows_past(cohort)))
     if done:
         flash("The session has been saved" + (" and the people booked have been emailed."
@@ -397,7 +368,7 @@ def cancel_session(session_id: int):
     session = _found(services.get_session, session_id)
     cohort = _managed_cohort(session.offering_id)
     form = CancelForm()
-    done = _submit(form, lambda: schedule.cancel_session(session, current_user,
+    done = submit(form, lambda: schedule.cancel_session(session, current_user,
                                                          form.reason.data))
     if done:
         flash(f"The session has been cancelled and {done.value} "

@@ -4,7 +4,7 @@ calendar downloads and the personal feed, and faculty's pages to build and run e
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from flask import (
@@ -41,6 +41,7 @@ from lms.offerings import calendar
 from lms.offerings import services as engine
 from lms.offerings.models import Offering
 from lms.web import (
+    Done,
     EmptyForm,
     add_nav_item,
     register_offering_page,
@@ -66,11 +67,6 @@ def labels() -> dict:
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-@dataclass
-class Done:
-    value: Any
 
 
 def _submit(form: FlaskForm, action: Callable[[], Any]) -> Done | None:

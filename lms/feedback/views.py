@@ -18,12 +18,11 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from lms.accounts.models import Role
 from lms.clock import to_london
-from lms.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from lms.errors import DomainError, InvalidInput, NotFound
 from lms.extensions import db
 from lms.feedback import builder, exports, results, services
 from lms.feedback.charts import bar_chart
@@ -36,7 +35,7 @@ from lms.feedback.forms import (
 )
 from lms.feedback.models import QuestionKind
 from lms.offerings.services import get_offering
-from lms.web import EmptyForm, add_nav_item, role_required, show_error
+from lms.web import EmptyForm, add_nav_item, perform, role_required, submit
 
 bp = Blueprint("feedback", __name__)
 MANAGERS = (Role.FACULTY, Role.ADMIN)
@@ -60,41 +59,6 @@ def _found(load: Callable[..., Any], *args) -> Any:
         return load(*args)
     except NotFound:
         abort(404)
-
-
-def _run(form: FlaskForm, action: Callable[[], Any]) -> tuple[bool, Any]:
-    """On a valid POST run ``action`` and commit once; on a ``DomainError`` roll back and put
-    its messages on the form. ``(False, None)`` means show the form (again)."""
-    if not form.validate_on_submit():
-        return False, None
-    try:
-        value = action()
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        show_error(form, error)
-        return False, None
-    db.session.commit()
-    return True, value
-
-
-def _post_button(action: Callable[[], Any], done: str) -> None:
-    """A POST-only button: run ``action``, commit, and say what happened (or why not)."""
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        action()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(done, "success")
 
 
 def _survey(id: int, *, template_ok: bool = True):
@@ -131,11 +95,11 @@ def templates():
 def new_template():
     """Start an empty template."""
     form = TemplateForm()
-    done, template = _run(form, lambda: builder.create_template(
+    done = submit(form, lambda: builder.create_template(
         current_user, form.title.data, form.intro.data, form.anonymous.data != "no"))
     if done:
         flash("Template created. Add its questions.", "success")
-        return redirect(_survey_page(template))
+        return redirect(_survey_page(done.value))
     return render_template("feedback/template_new.html", form=form)
 
 
@@ -159,11 +123,11 @@ def new_survey(id: int):
     form.start_from.choices = [*choices, SelectChoice("blank", "A blank survey")]
     if request.method == "GET" and choices:
         form.start_from.data = choices[0].value
-    done, survey = _run(form, lambda: builder.create_survey(
+    done = submit(form, lambda: builder.create_survey(
         current_user, offering, form.start_from.data, form.title.data))
     if done:
         flash("Survey added. Set when it opens and closes.", "success")
-        return redirect(url_for("feedback.survey_settings", id=survey.id))
+        return redirect(url_for("feedback.survey_settings", id=done.value.id))
     return render_template("feedback/survey_new.html", offering=offering, form=form)
 
 
@@ -201,7 +165,7 @@ def survey_settings(id: int):
     if survey.offering is not None:
         form.session_id.choices = [SelectChoice("", f"The whole of {survey.offering.title}")] + [
             SelectChoice(str(s.id), _session_label(s)) for s in survey.offering.sessions]
-    done, _ = _run(form, lambda: builder.change_settings(survey, builder.SurveySettings(
+    done = submit(form, lambda: builder.change_settings(survey, builder.SurveySettings(
         title=form.title.data, intro=form.intro.data, anonymous=form.anonymous.data != "no",
         session_id=form.session_id.data,
         opens_day=form.opens_day.data, opens_time=form.opens_time.data,
@@ -221,7 +185,7 @@ def delete_survey(id: int):
     back = (url_for("feedback.templates") if survey.is_template
             else url_for("feedback.offering_surveys", id=survey.offering_id))
     form = EmptyForm()
-    done, _ = _run(form, lambda: builder.delete_survey(survey))
+    done = submit(form, lambda: builder.delete_survey(survey))
     if done:
         flash("Deleted.", "success")
         return redirect(back)
@@ -234,10 +198,10 @@ def save_as_template(id: int):
     """Keep a copy of a survey's questions as a template for other surveys."""
     survey = _survey(id)
     form = SaveAsTemplateForm()
-    done, template = _run(form, lambda: builder.save_as_template(current_user, survey,
-                                                                   form.title.data))
+    done = submit(form, lambda: builder.save_as_template(current_user, survey,
+                                                         form.title.data))
     if done:
-        flash(f"Saved as the template ‘{template.title}’.", "success")
+        flash(f"Saved as the template ‘{done.value.title}’.", "success")
         return redirect(_survey_page(survey))
     return render_template("feedback/save_as_template.html", survey=survey, form=form)
 
@@ -260,10 +224,10 @@ def new_question(id: int):
         flash("This survey has opened or has answers, so its questions cannot change.", "error")
         return redirect(_survey_page(survey))
     form = QuestionForm()
-    done, question = _run(form, lambda: builder.add_question(survey, _question_details(form)))
+    done = submit(form, lambda: builder.add_question(survey, _question_details(form)))
     if done:
         flash("Question added.", "success")
-        return redirect(_survey_page(survey) + f"#question-{question.id}")
+        return redirect(_survey_page(survey) + f"#question-{done.value.id}")
     return render_template("feedback/question_form.html", survey=survey, question=None,
                            form=form)
 
@@ -280,7 +244,7 @@ def edit_question(id: int):
     form = QuestionForm(data={"kind": question.kind, "text": question.text,
                               "hint": question.hint, "required": question.required,
                               "choices": "\n".join(question.choices)})
-    done, _ = _run(form, lambda: builder.change_question(question, _question_details(form)))
+    done = submit(form, lambda: builder.change_question(question, _question_details(form)))
     if done:
         flash("Question saved.", "success")
         return redirect(_survey_page(survey) + f"#question-{question.id}")
@@ -294,8 +258,7 @@ def move_question(id: int, direction: str):
     """Move a question up or down one place."""
     question = _found(services.get_question, id)
     survey_id = question.survey_id
-    _post_button(lambda: builder.move_question(question, direction),
-                 f"Question moved {direction}.")
+    perform(builder.move_question, question, direction, done=f"Question moved {direction}.")
     return redirect(url_for("feedback.survey", id=survey_id) + f"#question-{id}")
 
 
@@ -305,7 +268,7 @@ def delete_question(id: int):
     """Remove a question."""
     question = _found(services.get_question, id)
     survey_id = question.survey_id
-    _post_button(lambda: builder.remove_question(question), "Question removed.")
+    perform(builder.remove_question, question, done="Question removed.")
     return redirect(url_for("feedback.survey", id=survey_id))
 
 

@@ -206,7 +206,7 @@ def approve(id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     perform(services.approve, current_user, enrolment,
-            done=lambda: f"Approved: {enrolment.user.full_name} ({enrolment.state_label}).")
+            done=lambda _: f"Approved: {enrolment.user.full_name} ({enrolment.state_label}).")
     return redirect(url_for("offerings.people", id=enrolment.offering_id))
 
 
