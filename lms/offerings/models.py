@@ -187,7 +187,7 @@ class OfferingLead(db.Model):
     )
 
     offering: Mapped[Offering] = relationship(back_populates="lead_rows")
-    user: Mapped[User] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)  # user_id is required
 
 
 class OfferingQuota(db.Model):
