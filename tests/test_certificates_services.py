@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from lms.accounts.models import Role
 from lms.attendance import services as att
 from lms.attendance.models import Completion
-from lms.certificates import rendering, services
+from lms.certificates import pages, rendering, services
 from lms.certificates.models import (
     Certificate,
     CertificatePdf,
@@ -424,7 +424,7 @@ def test_reissue_gives_a_new_serial_and_keeps_the_history(ctx, faculty):
     assert (old.status, new.status, new.replaces_id) == ("revoked", "issued", old.id)
     assert old.replaced_by is new and old.revoked_reason == "Reissued: Name corrected"
     assert (old.holder_name, new.holder_name) == ("Jon Smiht", "Jon Smith")
-    assert [c.id for c in services.history(new)] == [old.id, new.id]
+    assert [c.id for c in pages.history(new)] == [old.id, new.id]
     assert services.live_certificate(old.completion_id) is new
     with pytest.raises(DomainError, match=f"already replaced by {new.serial}"):
         services.reissue(faculty, old, "twice")
@@ -509,6 +509,6 @@ def test_demo_data_has_certificates_for_past_cohorts_and_the_past_festival(ctx):
     assert float(festival.cpd_hours) > 0
     learner = db.session.scalar(select(Certificate.user_id).where(
         Certificate.replaces_id.is_not(None)).limit(1))
-    mine = services.my_certificates(db.session.get(type(festival.user), learner))
+    mine = pages.my_certificates(db.session.get(type(festival.user), learner))
     assert any(c.replaces is not None and not c.replaces.is_live for c in mine)
     assert seed_demo()["certificates"] == 0  # seeding again issues nothing more

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from lms.accounts.models import User
 from lms.attendance.models import Completion
-from lms.certificates import services
+from lms.certificates import pages, services
 from lms.certificates.models import Certificate, CertificateStatus
 from lms.clock import utcnow
 from lms.extensions import db
@@ -78,7 +78,7 @@ def _reissue_example() -> int:
     faculty = db.session.scalar(select(User).where(User.email == FACULTY))
     if learner is None or faculty is None:
         return 0
-    mine = services.my_certificates(learner)
+    mine = pages.my_certificates(learner)
     if not mine or any(not c.is_live for c in mine):
         return 0
     services.reissue(faculty, mine[-1], "Name corrected at the learner's request")

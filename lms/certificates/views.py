@@ -19,7 +19,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from lms.accounts.models import Role
-from lms.certificates import bulk, services
+from lms.certificates import bulk, pages, services
 from lms.certificates.forms import ReasonForm, TemplateForm, VerifyForm
 from lms.certificates.models import TEMPLATE_LABELS
 from lms.certificates.rendering import CertificateTemplateError
@@ -55,7 +55,7 @@ def _pdf_response(pdf: bytes, filename: str) -> Response:
 def mine():
     """A person's certificates, with downloads."""
     return render_template("certificates/mine.html",
-                           certificates=services.my_certificates(current_user))
+                           certificates=pages.my_certificates(current_user))
 
 
 @bp.route("/certificates/<int:id>/pdf")
@@ -107,14 +107,14 @@ def verify(code: str):
 def faculty_index():
     """Offerings people have completed, with their certificates so far."""
     return render_template("certificates/faculty_index.html",
-                           rows=services.offerings_with_completions())
+                           rows=pages.offerings_with_completions())
 
 
 def _offering_page(offering, template_form=None, status: int = 200):
     batch = bulk.latest_batch(offering.id)
     return render_template(
         "certificates/offering.html", offering=offering,
-        rows=services.people_for(offering), template=services.template_for(offering),
+        rows=pages.people_for(offering), template=services.template_for(offering),
         default_template=services.default_template(offering), labels=TEMPLATE_LABELS,
         template_form=template_form or TemplateForm(template=services.template_for(offering)),
         batch=batch, progress=bulk.progress_of(batch) if batch else None,
@@ -186,7 +186,7 @@ def issue_one(id: int):
 def _detail_page(certificate, revoke_form=None, reissue_form=None, status: int = 200):
     return render_template(
         "certificates/detail.html", certificate=certificate,
-        history=services.history(certificate),
+        history=pages.history(certificate),
         revoke_form=revoke_form or ReasonForm(prefix="revoke"),
         reissue_form=reissue_form or ReasonForm(prefix="reissue"),
     ), status
