@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from lms.accounts.models import Role
 from lms.attendance.models import Completion
-from lms.certificates import bulk, rendering, services
+from lms.certificates import bulk, pdfs, rendering, services
 from lms.certificates.models import Certificate, CertificateBatch, CertificatePdf
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed
@@ -138,7 +138,7 @@ def test_bulk_rendering_uses_two_worker_processes(ctx, tmp_path):
     assert sum(batch.rendered_by.values()) == 14 and min(batch.rendered_by.values()) >= 1
     assert_each_completion_has_exactly_one_certificate(cohort.id)
     sample = services.live_certificate(completion_of(enrolments[7]).id)
-    text = pdf_text(services.stored_pdf(sample.id), tmp_path)
+    text = pdf_text(pdfs.stored_pdf(sample.id), tmp_path)
     assert sample.holder_name in text and sample.serial in text
 
 
@@ -242,8 +242,8 @@ def test_issue_revoke_and_bulk_on_postgresql(pg_app):
         batch = bulk.run_batch(bulk.start_batch(None, cohort).id, workers=1, chunk=2)
         assert (batch.status, batch.done, batch.issued) == ("done", 6, 5)
         assert_each_completion_has_exactly_one_certificate(cohort.id)
-        services.store_pdfs([(first.id, b"%PDF-other")])  # already stored: left alone
-        assert services.stored_pdf(first.id).startswith(b"%PDF-1")
+        pdfs.store_pdfs([(first.id, b"%PDF-other")])  # already stored: left alone
+        assert pdfs.stored_pdf(first.id).startswith(b"%PDF-1")
         numbers = sorted(int(c.serial[-6:]) for c in db.session.scalars(select(Certificate)))
         assert numbers == list(range(1, 7))
         assert db.session.scalar(select(SerialCounter.last)) == 6

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from lms.accounts.models import Role
 from lms.attendance import services as att
 from lms.attendance.models import Completion
-from lms.certificates import pages, rendering, services
+from lms.certificates import pages, pdfs, rendering, services
 from lms.certificates.models import (
     Certificate,
     CertificatePdf,
@@ -322,10 +322,10 @@ def test_fonts_and_logo_load_without_a_warning_and_the_bare_call_matches(ctx, ca
 def test_pdf_of_renders_once_then_serves_the_stored_copy(ctx, monkeypatch):
     cohort, (enrolment,) = finished_cohort(1)
     certificate = services.issue_certificate(completion_of(enrolment))
-    first = services.pdf_of(certificate)
+    first = pdfs.pdf_of(certificate)
     assert count(CertificatePdf) == 1
     monkeypatch.setattr(rendering, "render_pdf", lambda c: pytest.fail("rendered again"))
-    assert services.pdf_of(certificate) == first
+    assert pdfs.pdf_of(certificate) == first
 
 
 # ---------------------------------------------------------------------------- the fetcher
@@ -476,8 +476,8 @@ def test_the_zip_holds_one_pdf_per_valid_certificate_and_is_written_in_pieces(ct
     cohort, enrolments = finished_cohort(4)
     issued = [services.issue_certificate(completion_of(e)) for e in enrolments]
     services.revoke(faculty, issued[0], "Duplicate")
-    services.pdf_of(issued[1])  # one stored, the others rendered on the way
-    pieces = list(services.zip_stream(services.offering_pdfs(cohort)))
+    pdfs.pdf_of(issued[1])  # one stored, the others rendered on the way
+    pieces = list(pdfs.zip_stream(pdfs.offering_pdfs(cohort)))
     assert len(pieces) >= 4  # one piece per file, then the directory
     archive = zipfile.ZipFile(io.BytesIO(b"".join(pieces)))
     names = archive.namelist()

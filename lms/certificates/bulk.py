@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import User
-from lms.certificates import rendering, services
+from lms.certificates import pdfs, rendering, services
 from lms.certificates.models import BatchStatus, Certificate, CertificateBatch
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed, NotFound
@@ -256,7 +256,7 @@ def run_batch(batch_id: int, *, workers: int | None = None, chunk: int | None = 
                         if pdf is None:
                             raise _Stop(error)
                         rendered_by[pid] = rendered_by.get(pid, 0) + 1
-                    services.store_pdfs([(i, pdf) for i, pdf, _, _ in results])
+                    pdfs.store_pdfs([(i, pdf) for i, pdf, _, _ in results])
                     _checkpoint(batch, done=services.count_rendered(offering_id))
                     if on_progress:
                         on_progress(batch)

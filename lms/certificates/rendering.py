@@ -308,7 +308,7 @@ def certificate_html(certificate, *, standalone: bool = False) -> str:
 
 def render_pdf(certificate) -> bytes:
     """Render a certificate's PDF through the app's path (always renders; see
-    ``lms.certificates.services.pdf_of`` for the stored copy)."""
+    ``lms.certificates.pdfs.pdf_of`` for the stored copy)."""
     return render_context(certificate_context(certificate))
 
 

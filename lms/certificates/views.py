@@ -19,7 +19,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from lms.accounts.models import Role
-from lms.certificates import bulk, pages, services
+from lms.certificates import bulk, pages, pdfs, services
 from lms.certificates.forms import ReasonForm, TemplateForm, VerifyForm
 from lms.certificates.models import TEMPLATE_LABELS
 from lms.certificates.rendering import CertificateTemplateError
@@ -64,14 +64,14 @@ def download(id: int):
     """Download a certificate: the holder (while it is valid) or faculty. Else 404."""
     certificate = _or_404(services.own_certificate, current_user, id)
     try:
-        pdf = services.pdf_of(certificate)
+        pdf = pdfs.pdf_of(certificate)
     except CertificateTemplateError as error:
         db.session.rollback()
         flash(error.message, "error")
         if can_manage(current_user, certificate.offering):
             return redirect(url_for("certificates.detail", id=id))
         return redirect(url_for("certificates.mine"))
-    filename = services.filename_of(certificate)
+    filename = pdfs.filename_of(certificate)
     db.session.commit()
     return _pdf_response(pdf, filename)
 
@@ -118,7 +118,7 @@ def _offering_page(offering, template_form=None, status: int = 200):
         default_template=services.default_template(offering), labels=TEMPLATE_LABELS,
         template_form=template_form or TemplateForm(template=services.template_for(offering)),
         batch=batch, progress=bulk.progress_of(batch) if batch else None,
-        live=services.count_live(offering.id), form=EmptyForm(),
+        live=pdfs.count_live(offering.id), form=EmptyForm(),
     ), status
 
 
@@ -233,7 +233,7 @@ def offering_zip(id: int):
     """Every valid certificate of the offering as one zip, streamed as it is written."""
     offering = _or_404(get_offering, id)
     name = f"certificates-offering-{offering.id}.zip"
-    body = stream_with_context(services.zip_stream(services.offering_pdfs(offering)))
+    body = stream_with_context(pdfs.zip_stream(pdfs.offering_pdfs(offering)))
     return Response(body, mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{name}"',
         "Cache-Control": "private, no-store",
