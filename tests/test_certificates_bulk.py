@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from lms.accounts.models import Role
 from lms.attendance.models import Completion
-from lms.certificates import bulk, pdfs, rendering, services
+from lms.certificates import bulk, pdfs, rendering, revocation, services
 from lms.certificates.models import Certificate, CertificateBatch, CertificatePdf
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed
@@ -247,7 +247,7 @@ def test_issue_revoke_and_bulk_on_postgresql(pg_app):
         numbers = sorted(int(c.serial[-6:]) for c in db.session.scalars(select(Certificate)))
         assert numbers == list(range(1, 7))
         assert db.session.scalar(select(SerialCounter.last)) == 6
-        new = services.reissue(_faculty(), first, "Name corrected")
+        new = revocation.reissue(_faculty(), first, "Name corrected")
         db.session.commit()
         assert services.live_certificate(first.completion_id).id == new.id
 

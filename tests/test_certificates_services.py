@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from lms.accounts.models import Role
 from lms.attendance import services as att
 from lms.attendance.models import Completion
-from lms.certificates import pages, pdfs, rendering, services
+from lms.certificates import pages, pdfs, rendering, revocation, services
 from lms.certificates.models import (
     Certificate,
     CertificatePdf,
@@ -400,17 +400,17 @@ def test_revoke_needs_a_reason_and_keeps_the_certificate(ctx, faculty):
     cohort, (enrolment,) = finished_cohort(names=["Rita Revoked"])
     certificate = services.issue_certificate(completion_of(enrolment))
     with pytest.raises(DomainError, match="Give a reason"):
-        services.revoke(faculty, certificate, "   ")
+        revocation.revoke(faculty, certificate, "   ")
     with pytest.raises(NotAllowed):
-        services.revoke(enrolment.user, certificate, "mine")
-    services.revoke(faculty, certificate, "  Issued   in error ")
+        revocation.revoke(enrolment.user, certificate, "mine")
+    revocation.revoke(faculty, certificate, "  Issued   in error ")
     assert (certificate.status, certificate.revoked_reason) == ("revoked", "Issued in error")
     assert certificate.revoked_by_id == faculty.id and certificate.revoked_at is not None
     assert services.get_by_code(certificate.code).status == "revoked"
     assert f"Your certificate has been revoked: {certificate.title}" in subjects(
         enrolment.user.email)
     with pytest.raises(DomainError, match="already revoked"):
-        services.revoke(faculty, certificate, "again")
+        revocation.revoke(faculty, certificate, "again")
     with pytest.raises(NotFound):
         services.own_certificate(enrolment.user, certificate.id)
 
@@ -419,7 +419,7 @@ def test_reissue_gives_a_new_serial_and_keeps_the_history(ctx, faculty):
     cohort, (enrolment,) = finished_cohort(names=["Jon Smiht"])
     old = services.issue_certificate(completion_of(enrolment))
     enrolment.user.full_name = "Jon Smith"
-    new = services.reissue(faculty, old, "Name corrected")
+    new = revocation.reissue(faculty, old, "Name corrected")
     assert new.serial != old.serial and new.code != old.code
     assert (old.status, new.status, new.replaces_id) == ("revoked", "issued", old.id)
     assert old.replaced_by is new and old.revoked_reason == "Reissued: Name corrected"
@@ -427,7 +427,7 @@ def test_reissue_gives_a_new_serial_and_keeps_the_history(ctx, faculty):
     assert [c.id for c in pages.history(new)] == [old.id, new.id]
     assert services.live_certificate(old.completion_id) is new
     with pytest.raises(DomainError, match=f"already replaced by {new.serial}"):
-        services.reissue(faculty, old, "twice")
+        revocation.reissue(faculty, old, "twice")
     mails = subjects(enrolment.user.email)
     assert mails.count(f"Your certificate: {new.title}") == 2  # first issue, then reissue
     assert not any("revoked" in m for m in mails)  # a reissue is one email, not two
@@ -439,8 +439,8 @@ def test_reissue_gives_a_new_serial_and_keeps_the_history(ctx, faculty):
 def test_a_revoked_certificate_can_be_reissued(ctx, faculty):
     cohort, (enrolment,) = finished_cohort(1)
     old = services.issue_certificate(completion_of(enrolment))
-    services.revoke(faculty, old, "Wrong course")
-    new = services.reissue(faculty, old, "It was the right course after all")
+    revocation.revoke(faculty, old, "Wrong course")
+    new = revocation.reissue(faculty, old, "It was the right course after all")
     assert new.is_live and old.replaced_by is new
 
 
@@ -475,7 +475,7 @@ def test_only_holders_and_faculty_get_a_certificate(ctx, faculty, make_user):
 def test_the_zip_holds_one_pdf_per_valid_certificate_and_is_written_in_pieces(ctx, faculty):
     cohort, enrolments = finished_cohort(4)
     issued = [services.issue_certificate(completion_of(e)) for e in enrolments]
-    services.revoke(faculty, issued[0], "Duplicate")
+    revocation.revoke(faculty, issued[0], "Duplicate")
     pdfs.pdf_of(issued[1])  # one stored, the others rendered on the way
     pieces = list(pdfs.zip_stream(pdfs.offering_pdfs(cohort)))
     assert len(pieces) >= 4  # one piece per file, then the directory

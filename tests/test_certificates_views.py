@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from lms.accounts.models import User
-from lms.certificates import bulk, services
+from lms.certificates import bulk, revocation, services
 from lms.certificates.models import Certificate
 from lms.extensions import db
 from tests.test_certificates_support import completion_of, finished_cohort, pdf_text
@@ -221,7 +221,7 @@ def test_pages_do_not_query_per_person(client, app, login, people, count_queries
             faculty = db.session.get(User, people.faculty.id)
             issued = [services.issue_certificate(completion_of(e)) for e in enrolments]
             for certificate in issued[:2]:
-                services.reissue(faculty, certificate, "Name corrected")
+                revocation.reissue(faculty, certificate, "Name corrected")
             db.session.commit()
             return cohort.id, issued[0].id
 

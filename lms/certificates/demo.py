@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from lms.accounts.models import User
 from lms.attendance.models import Completion
-from lms.certificates import pages, services
+from lms.certificates import pages, revocation, services
 from lms.certificates.models import Certificate, CertificateStatus
 from lms.clock import utcnow
 from lms.extensions import db
@@ -81,5 +81,5 @@ def _reissue_example() -> int:
     mine = pages.my_certificates(learner)
     if not mine or any(not c.is_live for c in mine):
         return 0
-    services.reissue(faculty, mine[-1], "Name corrected at the learner's request")
+    revocation.reissue(faculty, mine[-1], "Name corrected at the learner's request")
     return 1

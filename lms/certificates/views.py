@@ -19,7 +19,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from lms.accounts.models import Role
-from lms.certificates import bulk, pages, pdfs, services
+from lms.certificates import bulk, pages, pdfs, revocation, services
 from lms.certificates.forms import ReasonForm, TemplateForm, VerifyForm
 from lms.certificates.models import TEMPLATE_LABELS
 from lms.certificates.rendering import CertificateTemplateError
@@ -205,7 +205,7 @@ def revoke(id: int):
     """Revoke a certificate, with a reason."""
     certificate = _or_404(services.get_certificate, id)
     form = ReasonForm(prefix="revoke")
-    if not submit(form, lambda: services.revoke(current_user, certificate,
+    if not submit(form, lambda: revocation.revoke(current_user, certificate,
                                                 form.reason.data or "")):
         return _detail_page(certificate, revoke_form=form, status=400)
     flash(f"Certificate {certificate.serial} is revoked.", "success")
@@ -218,7 +218,7 @@ def reissue(id: int):
     """Reissue a certificate: a new serial and code; the old one is revoked and kept."""
     certificate = _or_404(services.get_certificate, id)
     form = ReasonForm(prefix="reissue")
-    done = submit(form, lambda: services.reissue(current_user, certificate,
+    done = submit(form, lambda: revocation.reissue(current_user, certificate,
                                                  form.reason.data or ""))
     if not done:
         return _detail_page(certificate, reissue_form=form, status=400)
