@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from lms.accounts import services
+from lms.accounts import services, two_step
 from lms.accounts.forms import (
     ChangePasswordForm,
     EmailForm,
@@ -167,7 +167,7 @@ def sign_in_code():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     pending = session.get("second_factor") or {}
-    user = services.pending_second_factor(pending.get("user"), pending.get("since"))
+    user = two_step.pending_second_factor(pending.get("user"), pending.get("since"))
     if user is None:
         session.pop("second_factor", None)
         flash("Sign in again to carry on.", "info")
@@ -176,7 +176,7 @@ def sign_in_code():
     if form.validate_on_submit():
         address = request.remote_addr or "unknown"
         try:
-            services.check_second_factor(user, form.code.data, address)
+            two_step.check_second_factor(user, form.code.data, address)
         except services.TooManyAttempts as error:
             show_error(form, error)
         except DomainError as error:
@@ -293,7 +293,7 @@ def two_factor():
     form = TwoFactorOffForm()
     if form.validate_on_submit():
         try:
-            services.turn_off_two_factor(current_user, form.password.data)
+            two_step.turn_off_two_factor(current_user, form.password.data)
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -302,7 +302,7 @@ def two_factor():
             login_user(current_user._get_current_object())  # this browser carries on
             flash("Two-step verification is off.", "success")
             return redirect(url_for("accounts.two_factor"))
-    left = services.recovery_codes_left(current_user) if current_user.has_two_factor else 0
+    left = two_step.recovery_codes_left(current_user) if current_user.has_two_factor else 0
     return render_template("accounts/two_factor.html", form=form, codes_left=left)
 
 
@@ -316,7 +316,7 @@ def two_factor_set_up():
     secret = session.get("totp_set_up")
     if form.validate_on_submit():
         try:
-            codes = services.turn_on_two_factor(current_user, secret or "", form.code.data)
+            codes = two_step.turn_on_two_factor(current_user, secret or "", form.code.data)
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -326,10 +326,10 @@ def two_factor_set_up():
             login_user(current_user._get_current_object())
             return render_template("accounts/two_factor_codes.html", codes=codes)
     if not secret:
-        secret = session["totp_set_up"] = services.new_totp_secret()
-    uri = services.totp_uri(current_user, secret)
+        secret = session["totp_set_up"] = two_step.new_totp_secret()
+    uri = two_step.totp_uri(current_user, secret)
     return render_template("accounts/two_factor_set_up.html", form=form,
-                           qr_svg=services.totp_qr_svg(uri),
+                           qr_svg=two_step.totp_qr_svg(uri),
                            key=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)))
 
 
