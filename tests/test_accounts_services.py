@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from lms.accounts import services
+from lms.accounts import administration, services
 from lms.accounts.models import AccountToken, Role, User
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed
@@ -195,11 +195,11 @@ def test_profile_update_and_dsu_leads_cannot_move_themselves(ctx, make_user):
 def test_admin_sets_roles_and_organisation(ctx, make_user):
     admin = make_user(Role.ADMIN, org="SU")
     person = make_user(org="BSOL")
-    services.set_roles_and_organisation(admin, person, {"dsu_lead", "faculty"},
+    administration.set_roles_and_organisation(admin, person, {"dsu_lead", "faculty"},
                                         organisation("NOTTS").id)
     assert person.roles == {Role.LEARNER, Role.DSU_LEAD, Role.FACULTY}
     assert person.organisation.code == "NOTTS"
-    services.set_roles_and_organisation(admin, person, set(), organisation("NOTTS").id)
+    administration.set_roles_and_organisation(admin, person, set(), organisation("NOTTS").id)
     assert person.roles == {Role.LEARNER}
 
 
@@ -214,29 +214,30 @@ def test_admin_role_rules(ctx, make_user, roles, org, message):
     admin = make_user(Role.ADMIN, org="SU")
     person = make_user(org="BSOL")
     with pytest.raises(DomainError, match=message):
-        services.set_roles_and_organisation(admin, person, roles, organisation(org).id)
+        administration.set_roles_and_organisation(admin, person, roles, organisation(org).id)
     assert person.roles == {Role.LEARNER}
 
 
 def test_admins_cannot_demote_themselves_and_others_cannot_change_roles(ctx, make_user):
     admin = make_user(Role.ADMIN, org="SU")
     with pytest.raises(DomainError, match="your own admin role"):
-        services.set_roles_and_organisation(admin, admin, set(), organisation("SU").id)
+        administration.set_roles_and_organisation(admin, admin, set(), organisation("SU").id)
     faculty = make_user(Role.FACULTY, org="SU")
     with pytest.raises(NotAllowed):
-        services.set_roles_and_organisation(faculty, faculty, {"admin"}, organisation("SU").id)
+        administration.set_roles_and_organisation(faculty, faculty, {"admin"},
+                                                  organisation("SU").id)
 
 
 def test_find_users_by_text_role_and_organisation(ctx, make_user):
     make_user(name="Priya Patel", org="LLR")
     make_user(Role.FACULTY, name="Priya Shah", org="SU")
     make_user(name="Tom Jones", org="LLR", email="tj@example.nhs.uk")
-    found, total = services.find_users("priya")
+    found, total = administration.find_users("priya")
     assert total == 2 and [u.full_name for u in found] == ["Priya Patel", "Priya Shah"]
-    assert services.find_users("priya", role="faculty")[1] == 1
-    assert services.find_users("", organisation_id=organisation("LLR").id)[1] == 2
-    assert services.find_users("TJ@example")[1] == 1
-    assert services.find_users("%")[1] == 3  # wildcards are not special
+    assert administration.find_users("priya", role="faculty")[1] == 1
+    assert administration.find_users("", organisation_id=organisation("LLR").id)[1] == 2
+    assert administration.find_users("TJ@example")[1] == 1
+    assert administration.find_users("%")[1] == 3  # wildcards are not special
 
 
 def test_ensure_organisations_is_idempotent(ctx):

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -26,7 +26,7 @@ from lms.accounts.models import (
     UserRole,
 )
 from lms.clock import utcnow
-from lms.errors import DomainError, ErrorCollector, NotAllowed, NotFound
+from lms.errors import DomainError, ErrorCollector, NotFound
 from lms.extensions import db
 from lms.notifications.services import link, queue_email
 
@@ -441,59 +441,12 @@ def update_profile(user: User, full_name: str, job_title: str, organisation_id: 
 # ---------------------------------------------------------------------------- admin
 
 
-def find_users(query: str = "", role: str = "", organisation_id: int | None = None,
-               page: int = 1, per_page: int = 25) -> tuple[list[User], int]:
-    """People matching a name or email fragment, a role and an organisation; one page of
-    them and the total count."""
-    stmt = select(User)
-    text = " ".join((query or "").split())[:100]
-    if text:
-        cleaned = text.lower().replace("\\", "").replace("%", "").replace("_", "")
-        pattern = f"%{cleaned}%"
-        stmt = stmt.where(or_(func.lower(User.full_name).like(pattern), User.email.like(pattern)))
-    if role in set(Role):
-        stmt = stmt.where(User.role_rows.any(UserRole.role == role))
-    if organisation_id:
-        stmt = stmt.where(User.organisation_id == organisation_id)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = max(page, 1)
-    users = db.session.scalars(
-        stmt.order_by(User.full_name, User.id).limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return list(users), total
-
-
 def get_user(user_id: int) -> User:
     """A user by id, or ``NotFound``."""
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("No such person")
     return user
-
-
-def set_roles_and_organisation(actor: User, user: User, roles: set[str],
-                               organisation_id: int | None) -> None:
-    """An admin changes someone's roles and organisation. Everyone stays a learner; a DSU
-    lead must belong to an ICS; admins cannot remove their own admin role."""
-    if not actor.is_admin:
-        raise NotAllowed("Only admins can change roles")
-    unknown = roles - set(Role)
-    if unknown:
-        raise DomainError("Choose roles from the list", "roles")
-    organisation = _organisation(organisation_id)
-    wanted = {Role(r) for r in roles} | {Role.LEARNER}
-    if Role.DSU_LEAD in wanted and not organisation.is_ics:
-        raise DomainError("A DSU lead must belong to one of the 11 ICSs", "roles")
-    if actor.id == user.id and Role.ADMIN not in wanted:
-        raise DomainError("You cannot remove your own admin role", "roles")
-    user.organisation = organisation
-    current = {Role(row.role): row for row in user.role_rows}
-    for role, row in current.items():
-        if role not in wanted:
-            user.role_rows.remove(row)
-    for role in wanted - current.keys():
-        user.role_rows.append(UserRole(role=role))
-    db.session.flush()
 
 
 def ensure_organisations() -> int:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from lms.accounts import services, two_step
+from lms.accounts import administration, services, two_step
 from lms.accounts.forms import (
     ChangePasswordForm,
     EmailForm,
@@ -340,7 +340,7 @@ def users():
     form = UserSearchForm(request.args)
     form.organisation_id.choices = _organisation_choices("Any organisation")
     page = max(form.page.data or 1, 1) if form.page.validate(form) else 1
-    people, total = services.find_users(form.q.data or "", form.role.data or "",
+    people, total = administration.find_users(form.q.data or "", form.role.data or "",
                                         form.organisation_id.data, page=page)
     return render_template("admin/users.html", form=form, people=people, total=total,
                            page=page, per_page=25)
@@ -358,8 +358,9 @@ def user(user_id: int):
     form.organisation_id.choices = _organisation_choices()
     if form.validate_on_submit():
         try:
-            services.set_roles_and_organisation(current_user, person, set(form.roles.data or []),
-                                                form.organisation_id.data)
+            administration.set_roles_and_organisation(current_user, person,
+                                                      set(form.roles.data or []),
+                                                      form.organisation_id.data)
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
