@@ -14,7 +14,7 @@ from lms.accounts.models import Role
 from lms.clock import utcnow
 from lms.errors import DomainError, InvalidInput, NotFound
 from lms.extensions import db
-from lms.feedback import builder
+from lms.feedback import builder, pages
 from lms.feedback import services as svc
 from lms.feedback.models import (
     QuestionKind,
@@ -284,7 +284,7 @@ def test_only_people_with_a_place_can_answer(ctx, faculty, cohort, make_user):
     survey = open_survey(faculty, cohort)
     for person in (waiting, withdrawn, stranger, faculty):
         with pytest.raises(NotFound):
-            svc.answer_sheet(person, survey)
+            pages.answer_sheet(person, survey)
         with pytest.raises(NotFound):
             svc.submit(person, survey, full_answers(survey))
     assert stored() == (0, 0, 0)
@@ -302,7 +302,7 @@ def test_an_answer_is_sent_once_and_never_changes(ctx, faculty, cohort, make_use
     with pytest.raises(svc.AlreadyAnswered):
         svc.save_draft(person, survey, {})
     assert stored() == before
-    sheet = svc.answer_sheet(person, survey)
+    sheet = pages.answer_sheet(person, survey)
     assert sheet.answered and not sheet.can_answer
     assert {q.text: words for q, words in sheet.mine}[
         "Which parts were most useful?"] == "Presentations; Practical exercises"
@@ -399,11 +399,11 @@ def test_a_draft_is_kept_to_come_back_to(ctx, faculty, cohort, make_user):
     survey = open_survey(faculty, cohort)
     rating = question(survey, "rating")
     svc.save_draft(person, survey, {f"q{rating.id}": "7", "csrf_token": "x", "action": "save"})
-    sheet = svc.answer_sheet(person, survey)
+    sheet = pages.answer_sheet(person, survey)
     assert sheet.values == {rating.id: ["7"]} and sheet.draft_saved_at is not None
     assert stored() == (0, 0, 0)
     svc.save_draft(person, survey, {f"q{rating.id}": "8"})
-    assert svc.answer_sheet(person, survey).values == {rating.id: ["8"]}
+    assert pages.answer_sheet(person, survey).values == {rating.id: ["8"]}
     svc.submit(person, survey, full_answers(survey))
     assert svc.draft_of(person, survey) is None
 
@@ -441,7 +441,7 @@ def test_anonymous_answers_carry_no_person_and_no_time_in_the_database(ctx, facu
     answers = connection.execute(text("SELECT * FROM survey_answer")).mappings().all()
     assert len(answers) == 11
     assert all(a["response_id"] == rows[0]["id"] for a in answers)
-    assert svc.answer_sheet(person, survey).mine == []
+    assert pages.answer_sheet(person, survey).mine == []
 
 
 def test_the_schema_refuses_an_anonymous_response_with_a_person_or_a_time(ctx, faculty, cohort,
@@ -597,7 +597,7 @@ def test_the_feedback_list_shows_open_surveys_on_offerings_with_a_place(ctx, fac
     open_survey(faculty, make_cohort())  # no place there
     svc.save_draft(person, mine, {})
     svc.submit(person, answered, full_answers(answered))
-    rows = {row.survey.id: row for row in svc.open_surveys_for(person)}
+    rows = {row.survey.id: row for row in pages.open_surveys_for(person)}
     assert set(rows) == {mine.id, answered.id}
     assert rows[mine.id].has_draft and not rows[mine.id].answered
     assert rows[answered.id].answered
@@ -638,5 +638,5 @@ def test_the_demo_surveys_past_and_running_offerings_once(ctx, make_user, make_c
     assert svc.state_of(now_open) == svc.SurveyState.OPEN
     assert not survey_results(past).hidden and survey_results(past).responses >= 5
     # The demo learner is left to answer the open survey themselves.
-    assert [row.survey.id for row in svc.open_surveys_for(learner)] == [now_open.id]
+    assert [row.survey.id for row in pages.open_surveys_for(learner)] == [now_open.id]
     assert demo.seed() == {"survey templates": 0, "surveys": 0, "survey responses": 0}

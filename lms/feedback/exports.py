@@ -30,8 +30,8 @@ from lms.feedback.models import (
     SurveyAnswer,
     SurveyResponse,
 )
+from lms.feedback.pages import describe
 from lms.feedback.results import SurveyResults
-from lms.feedback.services import describe
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BOLD = Font(bold=True)

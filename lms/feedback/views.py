@@ -24,7 +24,7 @@ from lms.accounts.models import Role
 from lms.clock import to_london
 from lms.errors import DomainError, InvalidInput, NotFound
 from lms.extensions import db
-from lms.feedback import builder, exports, results, services
+from lms.feedback import builder, exports, pages, results, services
 from lms.feedback.charts import bar_chart
 from lms.feedback.forms import (
     NewSurveyForm,
@@ -80,7 +80,7 @@ def _survey_page(survey) -> str:
 def faculty_home():
     """Every offering with its number of surveys, and the way to the templates."""
     return render_template("feedback/faculty_home.html",
-                           rows=services.offerings_with_surveys())
+                           rows=pages.offerings_with_surveys())
 
 
 @bp.route("/faculty/survey-templates")
@@ -110,7 +110,7 @@ def offering_surveys(id: int):
     offering = _found(get_offering, id)
     surveys = services.surveys_of(offering)
     return render_template("feedback/offering_surveys.html", offering=offering,
-                           surveys=surveys, counts=services.counts_for([s.id for s in surveys]))
+                           surveys=surveys, counts=pages.counts_for([s.id for s in surveys]))
 
 
 @bp.route("/faculty/offerings/<int:id>/surveys/new", methods=["GET", "POST"])
@@ -139,7 +139,7 @@ def new_survey(id: int):
 def survey(id: int):
     """A survey (or template): its settings, its questions in order, and what next."""
     survey = _survey(id)
-    answered = services.counts_for([survey.id]).get(survey.id, 0)
+    answered = pages.counts_for([survey.id]).get(survey.id, 0)
     return render_template(
         "feedback/survey.html", survey=survey, form=EmptyForm(), answered=answered,
         locked=builder.questions_locked(survey), eligible=services.eligible_count(survey),
@@ -333,7 +333,7 @@ def compare(id: int):
 def my_surveys():
     """The surveys open to the person now, and whether they have answered them."""
     return render_template("feedback/my_surveys.html",
-                           rows=services.open_surveys_for(current_user))
+                           rows=pages.open_surveys_for(current_user))
 
 
 @bp.route("/feedback/<int:id>", methods=["GET", "POST"])
@@ -366,7 +366,7 @@ def answer(id: int):
 
 def _answer_page(survey, error: DomainError | None = None):
     """The answer page; after refused answers, with what was given and every problem."""
-    sheet = _found(services.answer_sheet, current_user, survey)
+    sheet = _found(pages.answer_sheet, current_user, survey)
     errors: list[tuple[str | None, str]] = []
     if error is not None:
         errors = error.errors if isinstance(error, InvalidInput) else [
