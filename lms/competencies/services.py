@@ -30,7 +30,7 @@ from lms.competencies.models import (
     EvidenceSource,
     Level,
 )
-from lms.courses.models import STRAND_LABELS, Course, Strand
+from lms.courses.models import Course, Strand
 from lms.errors import DomainError, ErrorCollector, NotAllowed, NotFound
 from lms.extensions import db
 
@@ -100,27 +100,8 @@ def current_levels_select() -> Select:
 # ---------------------------------------------------------------------------- the framework
 
 
-@dataclass
-class DomainGroup:
-    strand: str
-    label: str
-    competencies: list[Competency]
-
-
 def _domain_order():
     return {strand.value: index for index, strand in enumerate(Strand)}
-
-
-def framework(include_retired: bool = False) -> list[DomainGroup]:
-    """The framework by domain (the four strands, in the network's order), competencies by
-    name. One query."""
-    stmt = select(Competency).order_by(Competency.name)
-    if not include_retired:
-        stmt = stmt.where(Competency.retired_at.is_(None))
-    groups = {s.value: DomainGroup(s.value, STRAND_LABELS[s], []) for s in Strand}
-    for competency in db.session.scalars(stmt):
-        groups[competency.domain].competencies.append(competency)
-    return list(groups.values())
 
 
 def active_competencies() -> list[Competency]:
@@ -341,22 +322,6 @@ def courses_building(competency_id: int) -> list[tuple[Course, int]]:
         select(Course, CourseCompetency.level)
         .join(CourseCompetency, CourseCompetency.course_id == Course.id)
         .where(CourseCompetency.competency_id == competency_id).order_by(Course.title))]
-
-
-@dataclass
-class CourseMappingRow:
-    course: Course
-    mapping: list[CourseCompetency]
-
-
-def courses_with_mappings() -> list[CourseMappingRow]:
-    """Every course with what it builds, for faculty. Two queries."""
-    courses = db.session.scalars(select(Course).order_by(Course.title)).all()
-    by_course: dict[int, list[CourseCompetency]] = {}
-    for row in db.session.scalars(select(CourseCompetency).join(CourseCompetency.competency)
-                                  .order_by(Competency.name)):
-        by_course.setdefault(row.course_id, []).append(row)
-    return [CourseMappingRow(course, by_course.get(course.id, [])) for course in courses]
 
 
 # ---------------------------------------------------------------------------- evidence

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from lms.accounts.models import Role
 from lms.accounts.services import get_user
 from lms.clock import to_london, utcnow
-from lms.competencies import records, services
+from lms.competencies import pages, records, services
 from lms.competencies.forms import CompetencyForm, EvidenceForm, mapping_form
 from lms.competencies.models import LEVEL_LABELS, LEVEL_MEANINGS, SOURCE_LABELS, Level
 from lms.courses.services import get_course
@@ -59,8 +59,8 @@ def framework():
     managing = services.can_manage_framework(current_user)
     return render_template(
         "competencies/framework.html", managing=managing,
-        groups=services.framework(include_retired=managing),
-        courses=services.courses_with_mappings() if managing else [])
+        groups=pages.framework(include_retired=managing),
+        courses=pages.courses_with_mappings() if managing else [])
 
 
 @bp.route("/competencies/<int:id>")
@@ -155,7 +155,7 @@ def course_mapping(course_id: int):
         return redirect(url_for("competencies.framework") + "#courses")
     retired = [row for row in current.values() if row.competency.is_retired]
     groups = [(group, [getattr(form, f"level_{c.id}") for c in group.competencies])
-              for group in services.framework() if group.competencies]
+              for group in pages.framework() if group.competencies]
     return render_template("competencies/course_mapping.html", course=course, form=form,
                            groups=groups, retired=retired)
 
