@@ -41,6 +41,7 @@ from lms.competencies.services import COUNTED_SOURCES
 from lms.courses.models import Cohort, Course
 from lms.extensions import db
 from lms.offerings.models import HOLDS_PLACE, Enrolment, Offering, OfferingQuota, Session
+from lms.reports import matrices
 from lms.reports import services as reports
 from lms.reports.exports import XLSX_MIMETYPE
 from lms.reports.services import BOOKED, PENDING, WAITING, ReportFilters
@@ -364,7 +365,7 @@ def test_a_cohort_matrix_equals_each_persons_best_counted_evidence(world):
     levels = world.levels()
     cohort_id = max(world.cohorts, key=lambda c: sum(
         1 for _, o, state, _ in world.enrolments.values() if o == c and state in HOLDS_PLACE))
-    matrix = reports.cohort_matrix(db.session.get(Cohort, cohort_id))
+    matrix = matrices.cohort_matrix(db.session.get(Cohort, cohort_id))
     members = {u for u, o, state, _ in world.enrolments.values()
                if o == cohort_id and state in HOLDS_PLACE}
     assert {row.user_id for row in matrix.rows} == members
@@ -458,7 +459,7 @@ def test_every_table_downloads_as_csv_and_excel_cell_for_cell(world_app):
             db.session.scalars(select(Enrolment.offering_id).where(
                 Enrolment.offering_id.in_(select(Cohort.id)),
                 Enrolment.state.in_(HOLDS_PLACE)))))
-        matrix = reports.cohort_matrix(cohort).table
+        matrix = matrices.cohort_matrix(cohort).table
         cohort_id = cohort.id
         db.session.rollback()
     wanted = [(f"/ics/BSOL/{key}", table) for key, table in ics.tables.items()]

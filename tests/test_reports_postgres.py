@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from lms.competencies import records
 from lms.competencies.models import CompetencyEvidence
 from lms.extensions import db
+from lms.reports import matrices
 from lms.reports import services as reports
 from lms.reports.services import ReportFilters
 from tests.test_reports_services import build_region, org
@@ -32,8 +33,8 @@ def test_dashboards_give_the_same_figures_on_postgres(pg_app):
         assert [row[4] for row in board.feedback.rows] == [4.0]
         assert {row[0]: row[1:] for row in board.quota_uptake.rows}[
             "Birmingham and Solihull"] == [5, 3, 60]
-        assert len(reports.cohort_matrix(region.cohort).rows) == 9
-        assert reports.cohorts_for_reports()[0].people == 9
+        assert len(matrices.cohort_matrix(region.cohort).rows) == 9
+        assert matrices.cohorts_for_reports()[0].people == 9
         record = records.learning_record(region.people["BSOL"][0])
         assert [c.course_title for c in record.courses] == ["Forecasting in practice"]
         assert record.events[0].sessions == 2

@@ -27,6 +27,7 @@ from lms.events.models import NetworkSeries
 from lms.extensions import db
 from lms.feedback.models import Survey, SurveyAnswer, SurveyQuestion, SurveyResponse
 from lms.offerings.models import Enrolment, OfferingQuota, Session
+from lms.reports import matrices
 from lms.reports import services as reports
 from lms.reports.services import ReportFilters
 
@@ -299,7 +300,7 @@ def test_feedback_of_surveys_with_too_few_answers_is_left_out(ctx):
 
 def test_cohort_matrix_shows_derived_levels_against_the_course(ctx):
     region = build_region()
-    matrix = reports.cohort_matrix(region.cohort)
+    matrix = matrices.cohort_matrix(region.cohort)
     assert [c.competency.name for c in matrix.columns] == ["Forecasting", "Open-source coding"]
     assert [c.target for c in matrix.columns] == [3, 2]
     levels = {row.name: row.levels for row in matrix.rows}
@@ -318,7 +319,7 @@ def test_cohort_matrix_of_an_unmapped_course_shows_competencies_in_evidence(ctx)
     region = build_region()
     competencies.set_course_levels(region.course, {region.forecasting.id: None,
                                                    region.coding.id: None})
-    matrix = reports.cohort_matrix(region.cohort)
+    matrix = matrices.cohort_matrix(region.cohort)
     assert not matrix.mapped
     assert [c.competency.name for c in matrix.columns] == ["Forecasting", "Open-source coding"]
 
@@ -341,7 +342,7 @@ def test_dashboards_cost_the_same_queries_at_ten_times_the_data(ctx, count_queri
                 board = reports.region_dashboard(ReportFilters())
                 assert board.participation.rows[-1][4] == 36 * scale
             else:
-                matrix = reports.cohort_matrix(region.cohort)
+                matrix = matrices.cohort_matrix(region.cohort)
                 assert len(matrix.rows) == 9 * scale
         counts.append(counted.n)
         db.session.rollback()

@@ -10,7 +10,7 @@ from flask_login import current_user
 from lms.accounts.models import Role
 from lms.clock import to_london, utcnow
 from lms.errors import InvalidInput, NotFound
-from lms.reports import exports, services
+from lms.reports import exports, matrices, services
 from lms.reports.charts import bar_chart, paired_bar_chart
 from lms.reports.forms import ReportFilterForm
 from lms.web import add_nav_item, holds, role_required, show_error
@@ -152,12 +152,12 @@ def region_table(key: str, fmt: str):
 @faculty
 def cohorts():
     """Cohorts with people, to open their competency matrix."""
-    return render_template("reports/cohorts.html", cohorts=services.cohorts_for_reports())
+    return render_template("reports/cohorts.html", cohorts=matrices.cohorts_for_reports())
 
 
 def _cohort(id: int):
     try:
-        return services.get_cohort(id)
+        return matrices.get_cohort(id)
     except NotFound:
         abort(404)
 
@@ -166,7 +166,7 @@ def _cohort(id: int):
 @faculty
 def cohort_matrix(id: int):
     """A cohort's people against the competencies its course builds."""
-    matrix = services.cohort_matrix(_cohort(id))
+    matrix = matrices.cohort_matrix(_cohort(id))
     return render_template("reports/cohort_matrix.html", matrix=matrix, table=matrix.table)
 
 
@@ -174,5 +174,5 @@ def cohort_matrix(id: int):
 @faculty
 def cohort_matrix_table(id: int, fmt: str):
     """A cohort's competency matrix as CSV or Excel."""
-    matrix = services.cohort_matrix(_cohort(id))
+    matrix = matrices.cohort_matrix(_cohort(id))
     return _download(matrix.table, fmt, f"cohort-{id}")
