@@ -317,6 +317,7 @@ def test_a_new_table_pointing_at_people_is_found_without_being_listed(app, make_
 def _figures(history: History) -> dict:
     """Every count the reports show about the cohort, the ICS and the region."""
     from lms.feedback.results import response_count
+    from lms.reports import regional
     from lms.reports import services as reports
 
     bsol = organisation("BSOL")
@@ -324,7 +325,7 @@ def _figures(history: History) -> dict:
     # Up to today: the cohort not yet started loses the erased person's place (next test).
     until_today = reports.ReportFilters(None, today - timedelta(days=90), today)
     ics = reports.ics_dashboard(bsol, until_today)
-    region = reports.region_dashboard(until_today)
+    region = regional.region_dashboard(until_today)
     return {
         "ics": (ics.bookings, ics.attendances, ics.completions, ics.offerings.rows,
                 ics.quotas.rows, [row[2:] for row in ics.people.rows]),

@@ -41,7 +41,7 @@ from lms.competencies.services import COUNTED_SOURCES
 from lms.courses.models import Cohort, Course
 from lms.extensions import db
 from lms.offerings.models import HOLDS_PLACE, Enrolment, Offering, OfferingQuota, Session
-from lms.reports import matrices
+from lms.reports import matrices, regional
 from lms.reports import services as reports
 from lms.reports.exports import XLSX_MIMETYPE
 from lms.reports.services import BOOKED, PENDING, WAITING, ReportFilters
@@ -257,7 +257,7 @@ def expected_region(rows: Rows, f: ReportFilters) -> dict:
     groups = [(o.name, {o.id}) for o in ics]
     groups.append(("Other organisations", {o for o, org in rows.orgs.items()
                                             if not org.is_ics}))
-    months = reports._months(f.starts, f.ends)
+    months = regional._months(f.starts, f.ends)
     attended = [(s, u) for s, u, status in rows.attendances
                 if status in ATTENDED and rows.session_in(s, f)]
     done = [(rows.enrolments[e][0], rows.cohorts[rows.enrolments[e][1]])
@@ -345,7 +345,7 @@ def test_every_ics_dashboard_figure_equals_a_count_over_the_rows(world):
 def test_every_region_dashboard_figure_equals_a_count_over_the_rows(world):
     filled = Counter()
     for f in filters_for(world)[1:]:  # the region's dates are filled in, so give them
-        board = reports.region_dashboard(f)
+        board = regional.region_dashboard(f)
         want = expected_region(world, f)
         for key, rows in want.items():
             assert board.tables[key].rows == rows, (key, f)
@@ -381,7 +381,7 @@ def test_a_date_range_that_selects_nothing_gives_empty_tables_not_errors(world):
     organisation = next(o for o in world.orgs.values() if o.code == "BSOL")
     board = reports.ics_dashboard(organisation, far)
     assert board.offerings.rows == board.people.rows == board.quotas.rows == []
-    region = reports.region_dashboard(far)
+    region = regional.region_dashboard(far)
     assert region.participation.rows[-1][2:7] == [0, 0, 0, 0, 0]
 
 
@@ -391,7 +391,7 @@ def test_a_date_range_that_selects_nothing_gives_empty_tables_not_errors(world):
 def test_every_chart_shows_the_numbers_of_its_table(world):
     """Issue #7, point 8: each bar is a number of the table beside it."""
     today = to_london(utcnow()).date()
-    region = reports.region_dashboard(ReportFilters(None, today - timedelta(days=365), today))
+    region = regional.region_dashboard(ReportFilters(None, today - timedelta(days=365), today))
     participation = region.participation.rows[:-1]
     assert [(b.label, b.value) for b in region.participation_bars] == [
         (row[0], row[4]) for row in participation]
@@ -425,7 +425,7 @@ def test_the_region_page_draws_its_charts_from_the_tables_figures(world_app):
     starts = today - timedelta(days=365)
     page = client.get(f"/reports?starts={starts}&ends={today}").get_data(as_text=True)
     with world_app.app_context():
-        region = reports.region_dashboard(ReportFilters(None, starts, today))
+        region = regional.region_dashboard(ReportFilters(None, starts, today))
         for chart_id, bars in (("chart-participation", region.participation_bars),
                                ("chart-months", region.month_bars),
                                ("chart-uptake", region.uptake_bars)):
@@ -453,7 +453,7 @@ def test_every_table_downloads_as_csv_and_excel_cell_for_cell(world_app):
             Organisation.code == "BSOL"))
         ics = reports.ics_dashboard(organisation, ReportFilters(
             None, *reports.ics_dates(None, None)))
-        region = reports.region_dashboard(ReportFilters(None, *reports.region_dates(None,
+        region = regional.region_dashboard(ReportFilters(None, *reports.region_dates(None,
                                                                                     None)))
         cohort = db.session.get(Cohort, max(
             db.session.scalars(select(Enrolment.offering_id).where(
@@ -465,7 +465,7 @@ def test_every_table_downloads_as_csv_and_excel_cell_for_cell(world_app):
     wanted = [(f"/ics/BSOL/{key}", table) for key, table in ics.tables.items()]
     wanted += [(f"/reports/{key}", table) for key, table in region.tables.items()]
     wanted.append((f"/reports/cohorts/{cohort_id}/matrix", matrix))
-    assert len(wanted) == len(reports.ICS_TABLES) + len(reports.REGION_TABLES) + 1
+    assert len(wanted) == len(reports.ICS_TABLES) + len(regional.REGION_TABLES) + 1
     for path, table in wanted:
         text = client.get(f"{path}.csv").get_data().decode("utf-8-sig")
         rows = list(csv.reader(io.StringIO(text)))

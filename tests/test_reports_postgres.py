@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from lms.competencies import records
 from lms.competencies.models import CompetencyEvidence
 from lms.extensions import db
-from lms.reports import matrices
+from lms.reports import matrices, regional
 from lms.reports import services as reports
 from lms.reports.services import ReportFilters
 from tests.test_reports_services import build_region, org
@@ -27,7 +27,7 @@ def test_dashboards_give_the_same_figures_on_postgres(pg_app):
         assert ics.quotas.rows == [["Forecasting in practice: Spring", 5, 3, 1, 2, "Reserved"]]
         coverage = {row[0]: row[2:] for row in ics.coverage.rows}
         assert coverage["Open-source coding"] == [2, 50, 50, 1, 25, 25]
-        board = reports.region_dashboard(ReportFilters())
+        board = regional.region_dashboard(ReportFilters())
         assert board.participation.rows[-1][1:] == [13, 12, 92, 36, 24, 3]
         assert sum(board.over_time.rows[-1][1:]) == 36
         assert [row[4] for row in board.feedback.rows] == [4.0]
@@ -58,7 +58,7 @@ def test_dashboards_cost_the_same_queries_on_postgres(pg_app):
             event.listen(db.engine, "before_cursor_execute", count)
             try:
                 reports.ics_dashboard(org("BSOL"), ReportFilters())
-                reports.region_dashboard(ReportFilters())
+                regional.region_dashboard(ReportFilters())
             finally:
                 event.remove(db.engine, "before_cursor_execute", count)
             counts.append(len(seen))

@@ -27,7 +27,7 @@ from lms.events.models import NetworkSeries
 from lms.extensions import db
 from lms.feedback.models import Survey, SurveyAnswer, SurveyQuestion, SurveyResponse
 from lms.offerings.models import Enrolment, OfferingQuota, Session
-from lms.reports import matrices
+from lms.reports import matrices, regional
 from lms.reports import services as reports
 from lms.reports.services import ReportFilters
 
@@ -254,7 +254,7 @@ def test_ics_dashboard_filters_by_course_and_dates(ctx):
 
 def test_region_dashboard_shows_participation_huddles_completions_feedback_and_quotas(ctx):
     region = build_region()
-    board = reports.region_dashboard(ReportFilters())
+    board = regional.region_dashboard(ReportFilters())
     participation = rows_by_first(board.participation)
     # People, attended, share, attendances, of which huddles, completions.
     assert participation["Birmingham and Solihull"][1:] == [4, 4, 100, 12, 8, 1]
@@ -287,7 +287,7 @@ def test_feedback_of_surveys_with_too_few_answers_is_left_out(ctx):
     db.session.add(summer)
     db.session.flush()
     survey(summer, [2, 2, 2, 3, 3])
-    board = reports.region_dashboard(ReportFilters())
+    board = regional.region_dashboard(ReportFilters())
     # Oldest first; Autumn's four answers are too few to show.
     assert [(row[1], row[4]) for row in board.feedback.rows] == [("Summer", 2.4),
                                                                 ("Spring", 4.0)]
@@ -339,7 +339,7 @@ def test_dashboards_cost_the_same_queries_at_ten_times_the_data(ctx, count_queri
                 board = reports.ics_dashboard(org("BSOL"), ReportFilters())
                 assert len(board.people.rows) == 4 * scale
             elif dashboard == "region":
-                board = reports.region_dashboard(ReportFilters())
+                board = regional.region_dashboard(ReportFilters())
                 assert board.participation.rows[-1][4] == 36 * scale
             else:
                 matrix = matrices.cohort_matrix(region.cohort)
@@ -354,6 +354,6 @@ def test_every_table_of_a_dashboard_can_be_downloaded_by_its_name(ctx):
     build_region()
     assert tuple(reports.ics_dashboard(org("BSOL"), ReportFilters()).tables) == \
         reports.ICS_TABLES
-    assert tuple(reports.region_dashboard(ReportFilters()).tables) == reports.REGION_TABLES
+    assert tuple(regional.region_dashboard(ReportFilters()).tables) == regional.REGION_TABLES
     with pytest.raises(NotFound):
         reports.check_table(reports.ICS_TABLES, "secrets")

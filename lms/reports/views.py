@@ -10,7 +10,7 @@ from flask_login import current_user
 from lms.accounts.models import Role
 from lms.clock import to_london, utcnow
 from lms.errors import InvalidInput, NotFound
-from lms.reports import exports, matrices, services
+from lms.reports import exports, matrices, regional, services
 from lms.reports.charts import bar_chart, paired_bar_chart
 from lms.reports.forms import ReportFilterForm
 from lms.web import add_nav_item, holds, role_required, show_error
@@ -128,7 +128,7 @@ def region():
     """The region: participation by ICS and month, completions, feedback and quota uptake."""
     form = ReportFilterForm(request.args)
     filters = _filters(form, services.MAX_MONTHS, services.region_dates)
-    board = services.region_dashboard(filters) if filters else None
+    board = regional.region_dashboard(filters) if filters else None
     return render_template("reports/region.html", form=form, board=board, query=_query())
 
 
@@ -136,12 +136,12 @@ def region():
 @faculty
 def region_table(key: str, fmt: str):
     """One table of the region's dashboard as CSV or Excel."""
-    _table(services.REGION_TABLES, key)
+    _table(regional.REGION_TABLES, key)
     filters = _filters(ReportFilterForm(request.args), services.MAX_MONTHS,
                        services.region_dates)
     if filters is None:
         return redirect(url_for("reports.region", **_query()))
-    board = services.region_dashboard(filters)
+    board = regional.region_dashboard(filters)
     return _download(board.tables[key], fmt, "region")
 
 
