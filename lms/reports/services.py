@@ -454,10 +454,7 @@ def _coverage(org_id: int, ics_ids: set[int], staff: dict[int, int],
                   f"Region at {LEVEL_LABELS[Level.PRACTITIONER]} or above (%)"], rows), bars
 
 
-# ---------------------------------------------------------------------------- the region
-
-
-# ---------------------------------------------------------------------------- faculty: cohorts
+# ---------------------------------------------------------------------------- tables
 
 
 def check_table(names: tuple[str, ...], key: str) -> str:
