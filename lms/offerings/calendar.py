@@ -34,7 +34,7 @@ from sqlalchemy import bindparam, func, literal, select, union_all
 from lms.accounts.models import User
 from lms.clock import to_london, utcnow
 from lms.extensions import db
-from lms.notifications.services import Attachment, link
+from lms.notifications.services import Attachment, link, queue_email
 from lms.offerings.models import (
     HOLDS_PLACE,
     Booking,
@@ -46,6 +46,7 @@ from lms.offerings.models import (
     Session,
     SessionStatus,
 )
+from lms.offerings.transitions import PlaceChanged
 
 PRODID = "-//Midlands Decision Support Network//MDSN Learning & Events//EN"
 TZID = "Europe/London"
@@ -324,9 +325,71 @@ def invitations_for_place(offering: Offering, person: User) -> list[Attachment]:
                 name = f"invitation-{number}-{to_london(session.starts_at):%Y-%m-%d}.ics"
             attachments.append((name, mime, content))
         return attachments
+    # Many sessions (a network's huddles): one invitation holding them all, still an iTIP
+    # REQUEST, so calendar programs add them as meetings they will hear about again.
     details = _details({s.id: offering.kind for s in coming})
     events = [event_for(s, with_join=True, details=details.get(s.id, [])) for s in coming]
-    return [("sessions.ics", CALENDAR_MIME, write_calendar(events, name=offering.title))]
+    return [("sessions.ics", invitation_mime("REQUEST"),
+             write_calendar(events, method="REQUEST", name=offering.title, attendee=person))]
+
+
+def cancellations(sessions: list[Session], person: User) -> list[Attachment]:
+    """A calendar cancellation (``METHOD:CANCEL``, the session's UID, its current SEQUENCE)
+    for each session ``person`` no longer attends; one file with them all when there are
+    many."""
+    if len(sessions) <= MAX_INVITATIONS:
+        attachments = []
+        for number, session in enumerate(sessions, start=1):
+            name, mime, content = invitation(session, person, "CANCEL")
+            if len(sessions) > 1:
+                name = f"cancellation-{number}-{to_london(session.starts_at):%Y-%m-%d}.ics"
+            attachments.append((name, mime, content))
+        return attachments
+    events = []
+    for session in sessions:
+        event = event_for(session, with_join=False)
+        event.cancelled = True
+        events.append(event)
+    return [("cancellations.ics", invitation_mime("CANCEL"),
+             write_calendar(events, method="CANCEL", attendee=person))]
+
+
+# ---------------------------------------------------------------------------- place changes
+
+
+def follow_place_change(event: PlaceChanged) -> None:
+    """The calendar side of every change to a person's place (connected in
+    ``lms.offerings.init_app``).
+
+    Each session concerned gets a higher SEQUENCE whenever someone's place at it changes, so
+    whatever is sent next for it (the invitation in a booking confirmation, a cancellation)
+    is newer than anything anyone was sent before: a cancellation is always above the
+    person's last invitation, and an invitation after a cancellation puts the meeting back.
+    When the person no longer attends, they are sent a ``METHOD:CANCEL`` for every session
+    still to come (a cancelled session has had its own). Changes to a session itself (moved,
+    cancelled) bump the SEQUENCE once where they are made and carry the calendar message in
+    their own email, so they need nothing here."""
+    if not event.changes_place or not event.session_ids:
+        return
+    sessions = [s for s in (db.session.get(Session, sid) for sid in event.session_ids)
+                if s is not None]
+    for session in sessions:
+        session.sequence = (session.sequence or 0) + 1
+    db.session.flush()
+    if not event.loses_sessions:
+        return
+    now = utcnow()
+    lost = [s for s in sessions if not s.is_cancelled and s.ends_at > now]
+    person = db.session.get(User, event.person_id)
+    if not lost or person is None:
+        return
+    offering = lost[0].offering
+    queue_email(
+        person.email, f"Removed from your calendar: {offering.title}",
+        "offerings/calendar_cancelled", attachments=cancellations(lost, person),
+        person=person, offering=offering, sessions=lost,
+        my_learning_url=link("offerings.my_learning"),
+    )
 
 
 def people_with_places(session: Session) -> list[tuple[User, bool]]:

@@ -9,7 +9,6 @@ Services validate, raise domain errors, record history, queue emails and flush; 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,6 +19,7 @@ from lms.accounts.models import Organisation, User
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import begin_write, db, read_row
+from lms.listeners import notify
 from lms.notifications.services import link, queue_email
 from lms.offerings.models import (
     ACTIVE,
@@ -34,6 +34,7 @@ from lms.offerings.models import (
     Session,
     SessionStatus,
 )
+from lms.offerings.transitions import PlaceChanged
 
 S = EnrolmentState
 
@@ -235,6 +236,29 @@ def _transition(enrolment: Enrolment, to: EnrolmentState, actor: User | None,
         waitlist_position=enrolment.waitlist_position,
         actor_id=actor.id if actor else None, reason=reason or "",
     ))
+    _place_changed(enrolment, before, to, actor, reason)
+
+
+def sessions_of_place(offering: Offering) -> tuple[int, ...]:
+    """The sessions a place on ``offering`` puts on a person's calendar: every live session
+    not yet over (none where sessions are booked one by one: each booking says its own)."""
+    from lms.offerings.calendar import books_sessions
+
+    if books_sessions(offering):
+        return ()
+    now = utcnow()
+    return tuple(s.id for s in offering.live_sessions if s.ends_at > now)
+
+
+def _place_changed(enrolment: Enrolment, before: str | None, to: str, actor: User | None,
+                   reason: str = "") -> None:
+    """Every change of an enrolment's state is told, once, to the app's listeners."""
+    db.session.flush()
+    notify(PlaceChanged(
+        person_id=enrolment.user_id, offering_id=enrolment.offering_id,
+        session_ids=sessions_of_place(enrolment.offering), from_state=before,
+        to_state=str(to), actor_id=actor.id if actor else None, reason=reason or "",
+    ))
 
 
 def _booked_subject(offering: Offering) -> str:
@@ -434,6 +458,7 @@ def _start(offering: Offering, user: User, to: EnrolmentState, actor: User,
         waitlist_position=enrolment.waitlist_position, actor_id=actor.id,
     ))
     db.session.flush()
+    _place_changed(enrolment, before, to, actor)
     return enrolment
 
 
@@ -602,15 +627,12 @@ def decline(user: User, enrolment: Enrolment) -> Enrolment:
     return enrolment
 
 
-# Features that keep things hanging off a place (a festival's session bookings) register here;
-# each is called with the enrolment and the actor when someone withdraws, under the offering's
-# lock and in the same transaction, before the freed place is offered on.
-WITHDRAWAL_HOOKS: list[Callable[[Enrolment, User], None]] = []
-
-
-def withdraw(actor: User, enrolment: Enrolment) -> Enrolment:
+def withdraw(actor: User, enrolment: Enrolment, reason: str = "") -> Enrolment:
     """Give up a place, a request, a nomination or a queue position. The person themselves,
-    or the DSU lead who made the nomination (or leads that ICS), may do it."""
+    or the DSU lead who made the nomination (or leads that ICS), may do it. What hangs off
+    the place (a festival's session bookings) is given back by listeners of the
+    ``PlaceChanged`` this sends, under the offering's lock, before the freed place is offered
+    on."""
     is_self = enrolment.user_id == actor.id
     is_lead = (enrolment.quota_organisation_id is not None
                and can_nominate_for(actor, enrolment.user)
@@ -621,7 +643,7 @@ def withdraw(actor: User, enrolment: Enrolment) -> Enrolment:
     if not enrolment.is_active or enrolment.state == S.COMPLETED:
         raise DomainError("There is nothing to withdraw from")
     position = enrolment.waitlist_position
-    _transition(enrolment, S.WITHDRAWN, actor)
+    _transition(enrolment, S.WITHDRAWN, actor, reason)
     db.session.flush()
     if position is not None:
         _close_gap(offering.id, position)
@@ -629,8 +651,6 @@ def withdraw(actor: User, enrolment: Enrolment) -> Enrolment:
     if is_lead and not is_self:
         _email(enrolment, "withdrawn", f"Nomination withdrawn: {enrolment.user.full_name}",
                to=actor)
-    for hook in WITHDRAWAL_HOOKS:
-        hook(enrolment, actor)
     promote_waitlist(offering, actor)
     return enrolment
 
