@@ -361,15 +361,17 @@ def follow_place_change(event: PlaceChanged) -> None:
     """The calendar side of every change to a person's place (connected in
     ``lms.offerings.init_app``).
 
-    Each session concerned gets a higher SEQUENCE whenever someone's place at it changes, so
-    whatever is sent next for it (the invitation in a booking confirmation, a cancellation)
-    is newer than anything anyone was sent before: a cancellation is always above the
-    person's last invitation, and an invitation after a cancellation puts the meeting back.
-    When the person no longer attends, they are sent a ``METHOD:CANCEL`` for every session
-    still to come (a cancelled session has had its own). Changes to a session itself (moved,
-    cancelled) bump the SEQUENCE once where they are made and carry the calendar message in
-    their own email, so they need nothing here."""
+    When the person no longer attends, each session concerned gets a higher SEQUENCE and
+    they are sent a ``METHOD:CANCEL`` at it for every session still to come (a cancelled
+    session has had its own): the SEQUENCE only grows, so the cancellation is above any
+    invitation they were sent. When a place comes back after such a cancellation, the
+    SEQUENCE grows again, so the next invitation is above the cancellation and puts the
+    meeting back. Changes to a session itself (moved, cancelled) bump the SEQUENCE where
+    they are made and carry the calendar message in their own email, so they need nothing
+    here; nor does a first booking (its confirmation carries the invitation)."""
     if not event.changes_place or not event.session_ids:
+        return
+    if not (event.loses_sessions or event.comes_back):
         return
     sessions = [s for s in (db.session.get(Session, sid) for sid in event.session_ids)
                 if s is not None]

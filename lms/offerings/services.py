@@ -10,7 +10,7 @@ Services validate, raise domain errors, record history, queue emails and flush; 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.orm import joinedload, lazyload, selectinload
@@ -21,6 +21,7 @@ from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import begin_write, db, read_row
 from lms.listeners import notify
 from lms.notifications.services import link, queue_email
+from lms.offerings import waitlist
 from lms.offerings.models import (
     ACTIVE,
     HOLDS_PLACE,
@@ -180,10 +181,7 @@ def places_left(offering: Offering) -> int | None:
 
 
 def waitlist_length(offering_id: int) -> int:
-    return db.session.scalar(
-        select(func.count(Enrolment.id)).where(Enrolment.offering_id == offering_id,
-                                               Enrolment.state == S.WAITLISTED)
-    ) or 0
+    return waitlist.queue_length(Enrolment, Enrolment.offering_id, offering_id)
 
 
 # ---------------------------------------------------------------------------- loading
@@ -290,13 +288,7 @@ def _email(enrolment: Enrolment, template: str, subject: str, to: User | None = 
 
 def _close_gap(offering_id: int, position: int) -> None:
     """Move everyone behind ``position`` up one place."""
-    db.session.execute(
-        update(Enrolment)
-        .where(Enrolment.offering_id == offering_id, Enrolment.state == S.WAITLISTED,
-               Enrolment.waitlist_position > position)
-        .values(waitlist_position=Enrolment.waitlist_position - 1)
-        .execution_options(synchronize_session="fetch")
-    )
+    waitlist.close_gap(Enrolment, Enrolment.offering_id, offering_id, position)
 
 
 def _join_waitlist(enrolment: Enrolment, actor: User | None) -> None:
@@ -317,15 +309,11 @@ def promote_waitlist(offering: Offering, actor: User | None = None) -> list[Enro
         free = free_open_places(offering)
         if free is not None and free <= 0:
             break
-        first = db.session.scalar(
-            select(Enrolment).where(Enrolment.offering_id == offering.id,
-                                    Enrolment.state == S.WAITLISTED)
-            .order_by(Enrolment.waitlist_position).limit(1)
-        )
+        first = waitlist.first_waiting(Enrolment, Enrolment.offering_id, offering.id)
         if first is None:
             break
         position = first.waitlist_position
-        first.offer_expires_at = utcnow() + timedelta(hours=offering.offer_hours)
+        first.offer_expires_at = waitlist.offer_deadline(offering)
         _transition(first, S.OFFERED, actor, reason="A place became free")
         db.session.flush()
         _close_gap(offering.id, position)
@@ -706,13 +694,14 @@ def change_capacity(offering: Offering, capacity: int | None) -> None:
 
 
 def lapse_offers(now: datetime | None = None) -> int:
-    """Offers past their deadline lapse, and the place goes to the next person. Idempotent:
-    each offering is handled under its lock, and only offers still open are lapsed."""
+    """Offers past their deadline lapse (places on offerings, and places at sessions booked
+    one by one), and each place goes to the next person. Idempotent: each offering is
+    handled under its lock, and only offers still open are lapsed."""
     now = now or utcnow()
-    offering_ids = db.session.scalars(
+    offering_ids = sorted(set(db.session.scalars(
         select(Enrolment.offering_id).where(Enrolment.state == S.OFFERED,
                                             Enrolment.offer_expires_at <= now).distinct()
-    ).all()
+    ).all()) | set(waitlist.offerings_with_lapsed_session_offers(now)))
     db.session.rollback()
     lapsed = 0
     for offering_id in offering_ids:
@@ -727,6 +716,7 @@ def lapse_offers(now: datetime | None = None) -> int:
             db.session.flush()
             _email(enrolment, "lapsed", f"Your offer of a place has lapsed: {offering.title}")
             lapsed += 1
+        lapsed += waitlist.lapse_session_offers(offering_id, now)
         promote_waitlist(offering)
         db.session.commit()
     return lapsed

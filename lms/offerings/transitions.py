@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lms.offerings.models import HOLDS_PLACE, BookingState
+from lms.offerings.models import HOLDS_PLACE, BookingState, EnrolmentState
 
 # What changed: a place on the offering (an enrolment), a place at one session booked on its
 # own (a festival session), or a session itself (moved, renamed, cancelled) under a place
@@ -64,9 +64,22 @@ class PlaceChanged:
         return self.had_sessions and not self.has_sessions
 
     @property
+    def comes_back(self) -> bool:
+        """The place comes back from an ended one (withdrawn, declined, lapsed, cancelled):
+        the person may have been sent a cancellation for these sessions before."""
+        return self.from_state is not None and self.from_state in _ENDED.get(self.what, ())
+
+    @property
     def changes_place(self) -> bool:
         """The person's standing at the sessions changed (not a change to the sessions)."""
         return self.what != SESSION and self.from_state != self.to_state
+
+
+_ENDED = {
+    PLACE: (EnrolmentState.WITHDRAWN, EnrolmentState.DECLINED, EnrolmentState.REJECTED,
+            EnrolmentState.LAPSED, EnrolmentState.CANCELLED),
+    SESSION_BOOKING: (BookingState.CANCELLED,),
+}
 
 
 def _holds(what: str, state: str) -> bool:
