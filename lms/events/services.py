@@ -51,7 +51,7 @@ from lms.offerings.schedule import (
     check_session,
     local_day_and_time,
 )
-from lms.offerings.transitions import PLACE, PlaceChanged
+from lms.offerings.transitions import MOVED, PLACE, SESSION_CANCELLED, PlaceChanged
 
 B = BookingState
 MAX_CAPACITY = 10_000
@@ -275,6 +275,7 @@ def _apply(session: Session, values: dict) -> set[str]:
 def _announce_change(session: Session, before: dict, changed: set[str]) -> int:
     if not changed & set(_TOLD) or session.ends_at <= utcnow():
         return 0
+    calendar.session_changed(session, MOVED)
     return _tell(session, "session_changed", f"Changed: {summary_of(session)}", "REQUEST",
                  before=before, changes=changed)
 
@@ -310,6 +311,7 @@ def cancel_event_session(session: Session, actor: User, reason: str) -> int:
     session.status = SessionStatus.CANCELLED
     session.sequence = (session.sequence or 0) + 1
     db.session.flush()
+    calendar.session_changed(session, SESSION_CANCELLED, actor)
     return _tell(session, "session_cancelled", f"Cancelled: {summary_of(session)}", "CANCEL",
                  reason=reason)
 

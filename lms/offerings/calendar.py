@@ -34,6 +34,7 @@ from sqlalchemy import bindparam, func, literal, select, union_all
 from lms.accounts.models import User
 from lms.clock import to_london, utcnow
 from lms.extensions import db
+from lms.listeners import notify
 from lms.notifications.services import Attachment, link, queue_email
 from lms.offerings.models import (
     HOLDS_PLACE,
@@ -46,7 +47,7 @@ from lms.offerings.models import (
     Session,
     SessionStatus,
 )
-from lms.offerings.transitions import PlaceChanged
+from lms.offerings.transitions import SESSION, PlaceChanged
 
 PRODID = "-//Midlands Decision Support Network//MDSN Learning & Events//EN"
 TZID = "Europe/London"
@@ -394,11 +395,10 @@ def follow_place_change(event: PlaceChanged) -> None:
     )
 
 
-def people_with_places(session: Session) -> list[tuple[User, bool]]:
-    """Everyone to tell about a change to ``session``, with whether their place is confirmed
-    (only confirmed places get calendar invitations and joining links): for sessions booked
-    one by one, those who booked it and are still registered; otherwise everyone holding a
-    place on the offering."""
+def places_at(session: Session) -> list[tuple[User, str]]:
+    """Everyone with a place at ``session``, with the state of that place: for sessions
+    booked one by one, those who booked it (``booked``) and are still registered; otherwise
+    everyone holding a place on the offering (their enrolment's state)."""
     offering = session.offering
     if books_sessions(offering):
         people = db.session.scalars(
@@ -409,13 +409,32 @@ def people_with_places(session: Session) -> list[tuple[User, bool]]:
                    Enrolment.state.in_(CONFIRMED))
             .order_by(User.full_name, User.id)
         ).all()
-        return [(person, True) for person in people]
+        return [(person, str(BookingState.BOOKED)) for person in people]
     rows = db.session.execute(
         select(User, Enrolment.state).join(Enrolment, Enrolment.user_id == User.id)
         .where(Enrolment.offering_id == offering.id, Enrolment.state.in_(HOLDS_PLACE))
         .order_by(User.full_name, User.id)
     ).all()
-    return [(person, state in CONFIRMED) for person, state in rows]
+    return [(person, state) for person, state in rows]
+
+
+def people_with_places(session: Session) -> list[tuple[User, bool]]:
+    """Everyone to tell about a change to ``session``, with whether their place is confirmed
+    (only confirmed places get calendar invitations and joining links)."""
+    return [(person, state in CONFIRMED or state == BookingState.BOOKED)
+            for person, state in places_at(session)]
+
+
+def session_changed(session: Session, reason: str, actor: User | None = None) -> None:
+    """A session moved or was cancelled under everyone's places: one ``PlaceChanged`` per
+    person at it (their state unchanged), for the app's listeners. The change's own email
+    carries the calendar message (``invitation``) at the session's new SEQUENCE."""
+    for person, state in places_at(session):
+        notify(PlaceChanged(
+            person_id=person.id, offering_id=session.offering_id, session_ids=(session.id,),
+            from_state=state, to_state=state, actor_id=actor.id if actor else None,
+            reason=reason, what=SESSION,
+        ))
 
 
 def has_confirmed_place(user, offering: Offering) -> bool:
