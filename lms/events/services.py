@@ -1250,7 +1250,7 @@ def programme(festival: Festival, user) -> Programme:
         for session_id, state, n in db.session.execute(
             select(Booking.session_id, Booking.state, func.count(Booking.id))
             .where(Booking.session_id.in_(ids),
-                   Booking.state.in_([B.BOOKED, B.WAITLISTED]))
+                   Booking.state.in_([B.BOOKED, B.OFFERED, B.WAITLISTED]))
             .group_by(Booking.session_id, Booking.state)
         ):
             counts[(session_id, state)] = n
@@ -1262,8 +1262,10 @@ def programme(festival: Festival, user) -> Programme:
             mine = {b.session_id: b for b in db.session.scalars(
                 select(Booking).where(Booking.user_id == user.id,
                                       Booking.session_id.in_(ids),
-                                      Booking.state.in_([B.BOOKED, B.WAITLISTED])))}
-    standing = {sid: SessionStanding(counts.get((sid, B.BOOKED), 0),
+                                      Booking.state.in_([B.BOOKED, B.OFFERED, B.WAITLISTED])))}
+    # An offered place is taken until it is accepted or lapses.
+    standing = {sid: SessionStanding(counts.get((sid, B.BOOKED), 0)
+                                     + counts.get((sid, B.OFFERED), 0),
                                      counts.get((sid, B.WAITLISTED), 0), mine.get(sid))
                 for sid in ids}
     tracks = list(festival.tracks)
@@ -1288,11 +1290,11 @@ class AgendaItem:
 
 
 def agenda(user: User, festival: Festival) -> list[AgendaItem]:
-    """A person's festival sessions, booked and waited for, in time order."""
+    """A person's festival sessions, booked, offered and waited for, in time order."""
     bookings = db.session.scalars(
         select(Booking).join(Session, Session.id == Booking.session_id)
         .where(Booking.user_id == user.id, Session.offering_id == festival.id,
-               Booking.state.in_([B.BOOKED, B.WAITLISTED]))
+               Booking.state.in_([B.BOOKED, B.OFFERED, B.WAITLISTED]))
         .order_by(Session.starts_at, Session.id)
     ).all()
     ids = [b.session_id for b in bookings]
