@@ -20,7 +20,7 @@ from lms.errors import DomainError
 from lms.extensions import db
 from lms.listeners import notify
 from lms.notifications.services import link, queue_email
-from lms.offerings.models import Booking, BookingState, Offering, Session
+from lms.offerings.models import Booking, BookingState, Offering, OfferingStatus, Session
 from lms.offerings.transitions import SESSION_BOOKING, PlaceChanged
 
 B = BookingState
@@ -102,7 +102,8 @@ def offer_session_places(session: Session, actor: User | None = None) -> list[Bo
     started."""
     offered: list[Booking] = []
     now = utcnow()
-    if session.is_cancelled or session.starts_at <= now:
+    if (session.is_cancelled or session.starts_at <= now
+            or session.offering.status not in (OfferingStatus.OPEN, OfferingStatus.RUNNING)):
         return offered
     while session.capacity is None or held_at(session.id) < session.capacity:
         first = first_waiting(Booking, Booking.session_id, session.id)
