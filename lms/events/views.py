@@ -256,7 +256,7 @@ def book_session(id: int):
                   "for your calendar.", "success")
         else:
             flash(f"“{session.title}” is full. You are number {booking.waitlist_position} on "
-                  "its waiting list; if a place frees, it is yours and we will email you.",
+                  "its waiting list; if a place frees, we will email you to offer it.",
                   "success")
     return redirect(_post_back(url_for("events.festival", id=session.offering_id)))
 
