@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import bindparam, func, literal, select, union_all
+from sqlalchemy import bindparam, func, literal, select, union_all, update
 
 from lms.accounts.models import User
 from lms.clock import to_london, utcnow
@@ -374,13 +374,17 @@ def follow_place_change(event: PlaceChanged) -> None:
         return
     if not (event.loses_sessions or event.comes_back):
         return
-    sessions = [s for s in (db.session.get(Session, sid) for sid in event.session_ids)
-                if s is not None]
-    for session in sessions:
-        session.sequence = (session.sequence or 0) + 1
-    db.session.flush()
+    # In SQL, not read-modify-write: a faculty edit of the session (which does not take the
+    # offering's lock) cannot lose this bump, nor this one lose theirs.
+    db.session.execute(
+        update(Session).where(Session.id.in_(event.session_ids))
+        .values(sequence=Session.sequence + 1)
+        .execution_options(synchronize_session="fetch")
+    )
     if not event.loses_sessions:
         return
+    sessions = [s for s in (db.session.get(Session, sid) for sid in event.session_ids)
+                if s is not None]
     now = utcnow()
     lost = [s for s in sessions if not s.is_cancelled and s.ends_at > now]
     person = db.session.get(User, event.person_id)
