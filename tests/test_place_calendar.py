@@ -361,3 +361,46 @@ def test_every_change_to_a_place_is_told_once(app, ctx, make_user, make_cohort):
     assert mine == [(None, "enrolled", ids), ("enrolled", "withdrawn", ids)]
     assert db.session.scalar(select(Enrolment.state).where(
         Enrolment.user_id == learner.id)) == "withdrawn"
+
+
+# ---------------------------------------------------------------------------- pages
+
+
+def test_the_agenda_shows_an_offered_session_with_its_deadline_and_takes_the_answer(
+        app, client, login):
+    """The person offered a session place sees Accept and Decline with the deadline; Accept
+    books them (with an invitation); someone else's offer is not found."""
+    with app.app_context():
+        festival = make_festival()
+        talk = add_session(festival, "Small workshop", capacity=1)
+        booked, waiting, other = person("booked"), person("waiting"), person("other")
+        for p in (booked, waiting, other):
+            register(p, festival)
+        place = ev.book_session(booked, talk)
+        ev.book_session(waiting, talk)
+        ev.cancel_booking(booked, place)
+        offer = db.session.scalar(select(Booking).where(Booking.user_id == waiting.id))
+        ids = {"festival": festival.id, "offer": offer.id, "talk": talk.id}
+        deadline = offer.offer_expires_at
+        db.session.commit()
+        waiting = db.session.get(User, waiting.id)
+        other = db.session.get(User, other.id)
+        waiting_id = waiting.id
+        login(other)
+        stranger = client.post(f"/session-bookings/{ids['offer']}/accept",
+                               data={"csrf_token": ""})
+        assert stranger.status_code == 404
+        login(waiting)
+    page = client.get(f"/festivals/{ids['festival']}/agenda").get_data(as_text=True)
+    assert "Place offered" in page
+    assert f"/session-bookings/{ids['offer']}/accept" in page
+    assert f"/session-bookings/{ids['offer']}/decline" in page
+    from lms.web import london
+
+    assert london(deadline) in page
+    response = client.post(f"/session-bookings/{ids['offer']}/accept", data={})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Booking, ids["offer"]).state == "booked"
+        talk = db.session.get(Session, ids["talk"])
+        assert invited_at(db.session.get(User, waiting_id), talk) >= talk.sequence
