@@ -56,6 +56,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.request_class = TextRequest
     app.url_map.converters["int"] = DatabaseIdConverter
     _register_blueprints(app)
+    _connect_listeners(app)
     _register_cli(app)
     from lms.errors import register_error_handlers
     from lms.security import register_security
@@ -140,7 +141,6 @@ def _register_blueprints(app: Flask) -> None:
     from lms.competencies.services import register_completion_hook
     from lms.competencies.views import bp as competencies_bp
     from lms.courses.views import bp as courses_bp
-    from lms.events.services import connect_withdrawal
     from lms.events.views import bp as events_bp
     from lms.feedback.after_session import install as install_feedback_requests
     from lms.feedback.views import bp as feedback_bp
@@ -175,8 +175,18 @@ def _register_blueprints(app: Flask) -> None:
     connect_completion()
     # The reminder sweep asks for feedback after sessions that have an open survey.
     install_feedback_requests()
-    # Withdrawing from a festival gives back its session bookings, in the same transaction.
-    connect_withdrawal()
+
+
+def _connect_listeners(app: Flask) -> None:
+    """Each feature connects its listeners (``lms.listeners``); the order here is the order
+    they run."""
+    import lms.events
+    import lms.offerings
+
+    # Calendars follow every change to a place (REQUEST / CANCEL, a growing SEQUENCE).
+    lms.offerings.init_app(app)
+    # Leaving the festival gives back its session bookings, in the same transaction.
+    lms.events.init_app(app)
 
 
 def _register_cli(app: Flask) -> None:

@@ -344,9 +344,12 @@ def test_cancel_cohort_cancels_places_and_tells_people(ctx, frozen, people):
     assert cohort.status == "cancelled" and cohort.cancelled_reason == "Not enough bookings"
     db.session.refresh(enrolment)
     assert enrolment.state == "cancelled"
-    [email] = db.session.scalars(select(OutboxMessage)).all()
-    assert email.to_address == enrolment.user.email
+    # The cancellation, with the reason, and the calendar cancellation of the sessions.
+    email, calendar_update = db.session.scalars(
+        select(OutboxMessage).order_by(OutboxMessage.subject)).all()
+    assert email.to_address == calendar_update.to_address == enrolment.user.email
     assert "Not enough bookings" in email.body_text
+    assert ["method=CANCEL" in a.mimetype for a in calendar_update.attachments] == [True]
 
 
 def test_only_managers_cancel_and_a_reason_is_needed(ctx, frozen, people):

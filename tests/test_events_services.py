@@ -391,10 +391,17 @@ def test_a_full_session_offers_its_waiting_list_and_promotes_automatically(ctx, 
     assert (first.state, second.state, third.state) == ("booked", "waitlisted", "waitlisted")
     assert (second.waitlist_position, third.waitlist_position) == (1, 2)
     ev.cancel_booking(a, first)
-    assert (second.state, second.waitlist_position) == ("booked", None)
+    # The freed place is offered to the first person waiting, with a deadline, as places on
+    # offerings are (one waiting-list engine); they accept it and are booked.
+    assert (second.state, second.waitlist_position) == ("offered", None)
+    assert second.offer_expires_at is not None
     assert third.waitlist_position == 1
+    assert subjects_to(b)[-1] == "A place is available for you: INSIGHT festival: Small workshop"
+    assert any(b"METHOD:CANCEL" in att.content for m in messages_to(a) for att in m.attachments)
+    ev.accept_session_offer(b, second)
+    assert second.state == "booked" and second.offer_expires_at is None
     assert subjects_to(b)[-1] == "A place is now yours: INSIGHT festival: Small workshop"
-    assert b"METHOD:CANCEL" in messages_to(a)[-1].attachments[0].content
+    assert b"METHOD:REQUEST" in messages_to(b)[-1].attachments[0].content
 
 
 def test_withdrawing_from_the_festival_gives_session_places_back_at_once(ctx, festival):
@@ -417,22 +424,23 @@ def test_withdrawing_from_the_festival_gives_session_places_back_at_once(ctx, fe
 
     engine.withdraw(leaver, enrolment)
 
-    # No other booking needed: the seat is free and the first waiter has it, told by email
-    # with an invitation; the queue behind moves up; the leaver has nothing left.
-    assert (first_waiting.state, second_waiting.waitlist_position) == ("booked", 1)
+    # No other booking needed: the seat is free and offered to the first waiter, told by
+    # email with the deadline; the queue behind moves up; the leaver has nothing left.
+    assert (first_waiting.state, second_waiting.waitlist_position) == ("offered", 1)
     assert db.session.scalar(select(func.count(Booking.id)).where(
-        Booking.session_id == workshop.id, Booking.state == "booked")) == 1
-    promoted = messages_to(waiter)[-1]
-    assert promoted.subject == "A place is now yours: INSIGHT festival: Workshop"
-    assert b"METHOD:REQUEST" in promoted.attachments[0].content
+        Booking.session_id == workshop.id, Booking.state == "booked")) == 0
+    offered = messages_to(waiter)[-1]
+    assert offered.subject == "A place is available for you: INSIGHT festival: Workshop"
     assert behind.waitlist_position == 1  # the leaver was ahead on the panel's queue
     assert ev.agenda(leaver, festival) == []
-    # The leaver hears they have withdrawn and gets a calendar cancellation for the session
-    # they had booked (leaving a queue needs none).
+    # The leaver hears their booking is cancelled, with a calendar cancellation for the
+    # session they had booked (leaving a queue needs none), and that they have withdrawn.
     sent = messages_to(leaver)[before:]
-    assert [m.subject for m in sent] == ["You have withdrawn: INSIGHT festival",
-                                         "Booking cancelled: INSIGHT festival: Workshop"]
-    cancellation = sent[1].attachments[0].content
+    assert sorted(m.subject for m in sent) == [
+        "Booking cancelled: INSIGHT festival: Workshop",
+        "Removed from your calendar: INSIGHT festival",
+        "You have withdrawn: INSIGHT festival"]
+    [cancellation] = [a.content for m in sent for a in m.attachments]
     assert b"METHOD:CANCEL" in cancellation and b"STATUS:CANCELLED" in cancellation
 
 
@@ -585,7 +593,8 @@ def test_cancelling_a_whole_event_cancels_its_sessions_and_places(ctx):
     engine.book(booked, webinar)
     assert ev.cancel_event(faculty(), webinar, "Speaker unavailable") == 1
     assert webinar.status == "cancelled" and webinar.session.status == "cancelled"
-    assert webinar.session.sequence == 1
+    # Once for the place cancelled (its calendar cancellation), once for the session.
+    assert webinar.session.sequence == 2
     state = db.session.scalar(select(Enrolment.state).where(Enrolment.user_id == booked.id))
     assert state == "cancelled"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 
 from lms.accounts.models import User
 from lms.clock import to_london, utcnow
@@ -32,7 +32,7 @@ from lms.events.models import (
 from lms.events.recurrence import Rule, RuleInput, check_rule, occurrences
 from lms.extensions import db
 from lms.notifications.services import Attachment, link, queue_email
-from lms.offerings import calendar
+from lms.offerings import calendar, waitlist
 from lms.offerings import services as engine
 from lms.offerings import stamp as offer_stamp
 from lms.offerings.models import (
@@ -51,6 +51,7 @@ from lms.offerings.schedule import (
     check_session,
     local_day_and_time,
 )
+from lms.offerings.transitions import MOVED, PLACE, SESSION_CANCELLED, PlaceChanged
 
 B = BookingState
 MAX_CAPACITY = 10_000
@@ -274,6 +275,7 @@ def _apply(session: Session, values: dict) -> set[str]:
 def _announce_change(session: Session, before: dict, changed: set[str]) -> int:
     if not changed & set(_TOLD) or session.ends_at <= utcnow():
         return 0
+    calendar.session_changed(session, MOVED)
     return _tell(session, "session_changed", f"Changed: {summary_of(session)}", "REQUEST",
                  before=before, changes=changed)
 
@@ -309,6 +311,7 @@ def cancel_event_session(session: Session, actor: User, reason: str) -> int:
     session.status = SessionStatus.CANCELLED
     session.sequence = (session.sequence or 0) + 1
     db.session.flush()
+    calendar.session_changed(session, SESSION_CANCELLED, actor)
     return _tell(session, "session_cancelled", f"Cancelled: {summary_of(session)}", "CANCEL",
                  reason=reason)
 
@@ -870,7 +873,7 @@ def update_festival_session(actor: User, session: Session,
     row.track_id, row.description = track.id, description
     _set_speakers(session, speakers)
     db.session.flush()
-    _promote_session_waitlist(session)
+    waitlist.offer_session_places(session)
     return _announce_change(session, before, changed)
 
 
@@ -897,22 +900,20 @@ def _registered(user: User, festival: Festival) -> bool:
 
 
 def _booked_count(session_id: int) -> int:
-    return db.session.scalar(
-        select(func.count(Booking.id)).where(Booking.session_id == session_id,
-                                             Booking.state == B.BOOKED)) or 0
+    """Places taken at a session: booked, or offered from its waiting list."""
+    return waitlist.held_at(session_id)
 
 
 def _waiting_count(session_id: int) -> int:
-    return db.session.scalar(
-        select(func.count(Booking.id)).where(Booking.session_id == session_id,
-                                             Booking.state == B.WAITLISTED)) or 0
+    return waitlist.queue_length(Booking, Booking.session_id, session_id)
 
 
 def _clash(user_id: int, session: Session) -> tuple[Session, str] | None:
-    """The person's first booked or awaited session overlapping ``session``."""
+    """The person's first booked, offered or awaited session overlapping ``session``."""
     row = db.session.execute(
         select(Session, Booking.state).join(Booking, Booking.session_id == Session.id)
-        .where(Booking.user_id == user_id, Booking.state.in_([B.BOOKED, B.WAITLISTED]),
+        .where(Booking.user_id == user_id,
+               Booking.state.in_([B.BOOKED, B.OFFERED, B.WAITLISTED]),
                Booking.session_id != session.id, Session.status == SessionStatus.SCHEDULED,
                Session.starts_at < session.ends_at, Session.ends_at > session.starts_at)
         .order_by(Session.starts_at).limit(1)
@@ -926,43 +927,34 @@ def clash_message(other: Session, state: str) -> str:
     message = f"This clashes with {other.title or other.offering.title} at {when}"
     if state == B.WAITLISTED:
         message += ", which you are on the waiting list for"
+    elif state == B.OFFERED:
+        message += ", where a place is offered to you"
     return message + ". Cancel that one first if you would rather come to this."
 
 
 def _release_lapsed_registrations(festival: Festival) -> None:
     """Bookings of people no longer registered for the festival give their places back.
-    (Withdrawing releases them at once, through ``release_bookings_on_withdrawal``; this is a
-    safety net, under the festival's lock whenever bookings change, for a place lost any
-    other way.)"""
+    (Leaving the festival releases them at once, through ``release_bookings_on_leaving``;
+    this is a safety net, under the festival's lock whenever bookings change, for a place
+    lost any other way.)"""
     registered = select(Enrolment.user_id).where(
         Enrolment.offering_id == festival.id, Enrolment.state.in_(calendar.CONFIRMED))
     stale = db.session.scalars(
         select(Booking).join(Session, Session.id == Booking.session_id)
-        .where(Session.offering_id == festival.id, Booking.state.in_([B.BOOKED, B.WAITLISTED]),
+        .where(Session.offering_id == festival.id,
+               Booking.state.in_([B.BOOKED, B.OFFERED, B.WAITLISTED]),
                Booking.user_id.not_in(registered))
     ).all()
-    touched: set[int] = set()
+    touched: dict[int, Session] = {}
     for booking in stale:
-        _leave(booking)
-        touched.add(booking.session_id)
-    db.session.flush()
+        _leave(booking, None, "No longer registered for the festival")
+        touched[booking.session_id] = booking.session
     for session_id in sorted(touched):
-        _promote_session_waitlist(db.session.get(Session, session_id))
+        waitlist.offer_session_places(touched[session_id])
 
 
-def _leave(booking: Booking) -> None:
-    position = booking.waitlist_position
-    booking.state = B.CANCELLED
-    booking.waitlist_position = None
-    db.session.flush()
-    if position is not None:
-        db.session.execute(
-            update(Booking)
-            .where(Booking.session_id == booking.session_id, Booking.state == B.WAITLISTED,
-                   Booking.waitlist_position > position)
-            .values(waitlist_position=Booking.waitlist_position - 1)
-            .execution_options(synchronize_session="fetch")
-        )
+def _leave(booking: Booking, actor: User | None, reason: str = "") -> None:
+    waitlist.set_booking_state(booking, B.CANCELLED, actor, reason)
 
 
 def book_session(user: User, session: Session) -> Booking:
@@ -989,6 +981,8 @@ def book_session(user: User, session: Session) -> Booking:
                                                       Booking.user_id == user.id))
     if booking is not None and booking.state == B.BOOKED:
         raise engine.AlreadyBooked("You have already booked this session")
+    if booking is not None and booking.state == B.OFFERED:
+        raise engine.AlreadyBooked("A place at this session is offered to you: accept it")
     if booking is not None and booking.state == B.WAITLISTED:
         raise engine.AlreadyBooked(
             f"You are already number {booking.waitlist_position} on its waiting list")
@@ -998,11 +992,11 @@ def book_session(user: User, session: Session) -> Booking:
     free = session.capacity is None or _booked_count(session.id) < session.capacity
     position = None if free else _waiting_count(session.id) + 1
     if booking is None:
+        # New, in no state yet: ``set_booking_state`` gives it its first.
         booking = Booking(session=session, user=user)
         db.session.add(booking)
-    booking.state = B.BOOKED if free else B.WAITLISTED
     booking.waitlist_position = position
-    db.session.flush()
+    waitlist.set_booking_state(booking, B.BOOKED if free else B.WAITLISTED, user)
     if free:
         _email_booking(booking, "session_booked", f"Booked: {summary_of(session)}",
                        invite=True)
@@ -1012,101 +1006,96 @@ def book_session(user: User, session: Session) -> Booking:
     return booking
 
 
-def cancel_booking(user: User, booking: Booking) -> Booking:
-    """Give up a booked session or leave its queue; a freed place goes to the next person
-    waiting, automatically."""
+def _own_booking(user: User, booking: Booking) -> Booking:
+    """The person's own booking, reloaded under the festival's lock."""
     if booking.user_id != user.id:
         raise NotFound("No such booking")
+    engine.lock_offering(booking.session.offering_id)
+    return db.session.get(Booking, booking.id, populate_existing=True)
+
+
+def cancel_booking(user: User, booking: Booking, reason: str = "") -> Booking:
+    """Give up a booked session, an offered place or a queue position; a freed place is
+    offered to the next person waiting, automatically."""
+    booking = _own_booking(user, booking)
     session = booking.session
-    engine.lock_offering(session.offering_id)
-    booking = db.session.get(Booking, booking.id, populate_existing=True)
-    if booking.state not in (B.BOOKED, B.WAITLISTED):
+    if booking.state not in (B.BOOKED, B.OFFERED, B.WAITLISTED):
         raise DomainError("There is nothing to cancel")
     if session.ends_at <= utcnow():
         raise DomainError("This session has already taken place")
+    if booking.state == B.OFFERED:
+        waitlist.decline_session_offer(booking, user)
+        return booking
     was_booked = booking.state == B.BOOKED
-    _leave(booking)
-    db.session.flush()
+    _leave(booking, user, reason)
     if was_booked:
         _email_booking_cancelled(booking)
-        _promote_session_waitlist(session)
+        waitlist.offer_session_places(session, user)
     else:
         _email_booking(booking, "session_left_waitlist",
                        f"You have left the waiting list: {summary_of(session)}")
     return booking
 
 
+def accept_session_offer(user: User, booking: Booking) -> Booking:
+    """Take a place at a festival session offered from its waiting list, before the
+    deadline; the confirmation carries the calendar invitation."""
+    booking = _own_booking(user, booking)
+    clash = _clash(user.id, booking.session)
+    if clash is not None and booking.state == B.OFFERED:
+        raise SessionClash(clash_message(*clash))
+    waitlist.accept_session_offer(booking, user)
+    _email_booking(booking, "session_promoted",
+                   f"A place is now yours: {summary_of(booking.session)}", invite=True)
+    return booking
+
+
+def decline_session_offer(user: User, booking: Booking) -> Booking:
+    """Say no to a place offered at a festival session; it goes to the next person."""
+    booking = _own_booking(user, booking)
+    waitlist.decline_session_offer(booking, user)
+    return booking
+
+
 def _email_booking_cancelled(booking: Booking) -> None:
-    """Tell the person their booking is cancelled, with a calendar cancellation that takes
-    the session out of their calendar (none needed if the session itself was cancelled)."""
-    session = booking.session
-    attachments = [] if session.is_cancelled else [
-        calendar.invitation(session, booking.user, "CANCEL")]
+    """Tell the person their booking is cancelled (the calendar cancellation follows the
+    place change: ``lms.offerings.calendar.follow_place_change``)."""
     _email_booking(booking, "session_booking_cancelled",
-                   f"Booking cancelled: {summary_of(session)}", attachments=attachments)
+                   f"Booking cancelled: {summary_of(booking.session)}")
 
 
-def release_bookings_on_withdrawal(enrolment: Enrolment, actor: User | None = None) -> None:
-    """Someone withdrew from a festival (the engine calls this under the festival's lock, in
-    the withdrawal's transaction): their bookings of sessions not yet over are cancelled as
-    if they had cancelled each one (a calendar cancellation for each booked session; leaving
-    a waiting list needs none, the withdrawal email covers it) and each freed place goes to
-    the next person waiting. Sessions already held keep their bookings, for the record."""
-    if not calendar.books_sessions(enrolment.offering):
+def release_bookings_on_leaving(event: PlaceChanged) -> None:
+    """Someone's registration for a festival ended (withdrawn, cancelled, erased; connected
+    in ``lms.events.init_app``, so it runs under the festival's lock, in the same
+    transaction): their bookings of sessions not yet over are given up as if they had
+    cancelled each one (a calendar cancellation for each booked session, through the
+    calendar's own listener) and each freed place is offered to the next person waiting.
+    Sessions already held keep their bookings, for the record."""
+    if (event.what != PLACE or event.from_state not in calendar.CONFIRMED
+            or event.to_state in calendar.CONFIRMED):
         return
+    offering = db.session.get(Offering, event.offering_id)
+    if offering is None or not calendar.books_sessions(offering):
+        return
+    actor = db.session.get(User, event.actor_id) if event.actor_id else None
     bookings = db.session.scalars(
         select(Booking).join(Session, Session.id == Booking.session_id)
-        .where(Session.offering_id == enrolment.offering_id,
-               Booking.user_id == enrolment.user_id,
-               Booking.state.in_([B.BOOKED, B.WAITLISTED]), Session.ends_at > utcnow())
+        .where(Session.offering_id == event.offering_id,
+               Booking.user_id == event.person_id,
+               Booking.state.in_([B.BOOKED, B.OFFERED, B.WAITLISTED]),
+               Session.ends_at > utcnow())
         .order_by(Session.starts_at, Session.id)
     ).all()
     freed: list[Session] = []
     for booking in bookings:
-        was_booked = booking.state == B.BOOKED
-        _leave(booking)
-        if was_booked:
+        was = booking.state
+        _leave(booking, actor, event.reason)
+        if was == B.BOOKED:
             _email_booking_cancelled(booking)
+        if was != B.WAITLISTED:
             freed.append(booking.session)
-    db.session.flush()
     for session in freed:
-        _promote_session_waitlist(session)
-
-
-def connect_withdrawal() -> None:
-    """Have the engine release festival bookings when someone withdraws (once per process)."""
-    if release_bookings_on_withdrawal not in engine.WITHDRAWAL_HOOKS:
-        engine.WITHDRAWAL_HOOKS.append(release_bookings_on_withdrawal)
-
-
-def _promote_session_waitlist(session: Session) -> list[Booking]:
-    """Give each free place to the first person waiting (the caller holds the festival's
-    lock, so the counts are true). Everyone moved up is emailed an invitation."""
-    promoted: list[Booking] = []
-    if session.is_cancelled or session.starts_at <= utcnow():
-        return promoted
-    while session.capacity is None or _booked_count(session.id) < session.capacity:
-        first = db.session.scalar(
-            select(Booking).where(Booking.session_id == session.id,
-                                  Booking.state == B.WAITLISTED)
-            .order_by(Booking.waitlist_position).limit(1)
-        )
-        if first is None:
-            break
-        position = first.waitlist_position
-        first.state, first.waitlist_position = B.BOOKED, None
-        db.session.flush()
-        db.session.execute(
-            update(Booking)
-            .where(Booking.session_id == session.id, Booking.state == B.WAITLISTED,
-                   Booking.waitlist_position > position)
-            .values(waitlist_position=Booking.waitlist_position - 1)
-            .execution_options(synchronize_session="fetch")
-        )
-        _email_booking(first, "session_promoted",
-                       f"A place is now yours: {summary_of(session)}", invite=True)
-        promoted.append(first)
-    return promoted
+        waitlist.offer_session_places(session, actor)
 
 
 def _email_booking(booking: Booking, template: str, subject: str, invite: bool = False,
@@ -1261,7 +1250,7 @@ def programme(festival: Festival, user) -> Programme:
         for session_id, state, n in db.session.execute(
             select(Booking.session_id, Booking.state, func.count(Booking.id))
             .where(Booking.session_id.in_(ids),
-                   Booking.state.in_([B.BOOKED, B.WAITLISTED]))
+                   Booking.state.in_([B.BOOKED, B.OFFERED, B.WAITLISTED]))
             .group_by(Booking.session_id, Booking.state)
         ):
             counts[(session_id, state)] = n
@@ -1273,8 +1262,10 @@ def programme(festival: Festival, user) -> Programme:
             mine = {b.session_id: b for b in db.session.scalars(
                 select(Booking).where(Booking.user_id == user.id,
                                       Booking.session_id.in_(ids),
-                                      Booking.state.in_([B.BOOKED, B.WAITLISTED])))}
-    standing = {sid: SessionStanding(counts.get((sid, B.BOOKED), 0),
+                                      Booking.state.in_([B.BOOKED, B.OFFERED, B.WAITLISTED])))}
+    # An offered place is taken until it is accepted or lapses.
+    standing = {sid: SessionStanding(counts.get((sid, B.BOOKED), 0)
+                                     + counts.get((sid, B.OFFERED), 0),
                                      counts.get((sid, B.WAITLISTED), 0), mine.get(sid))
                 for sid in ids}
     tracks = list(festival.tracks)
@@ -1299,11 +1290,11 @@ class AgendaItem:
 
 
 def agenda(user: User, festival: Festival) -> list[AgendaItem]:
-    """A person's festival sessions, booked and waited for, in time order."""
+    """A person's festival sessions, booked, offered and waited for, in time order."""
     bookings = db.session.scalars(
         select(Booking).join(Session, Session.id == Booking.session_id)
         .where(Booking.user_id == user.id, Session.offering_id == festival.id,
-               Booking.state.in_([B.BOOKED, B.WAITLISTED]))
+               Booking.state.in_([B.BOOKED, B.OFFERED, B.WAITLISTED]))
         .order_by(Session.starts_at, Session.id)
     ).all()
     ids = [b.session_id for b in bookings]

@@ -256,7 +256,7 @@ def book_session(id: int):
                   "for your calendar.", "success")
         else:
             flash(f"“{session.title}” is full. You are number {booking.waitlist_position} on "
-                  "its waiting list; if a place frees, it is yours and we will email you.",
+                  "its waiting list; if a place frees, we will email you to offer it.",
                   "success")
     return redirect(_post_back(url_for("events.festival", id=session.offering_id)))
 
@@ -287,6 +287,48 @@ def cancel_booking(id: int):
         flash(f"Your booking for “{title}” is cancelled." if was_booked
               else f"You have left the waiting list for “{title}”.", "success")
     return redirect(_post_back(url_for("events.agenda", id=booking.session.offering_id)))
+
+
+def _answer_offer(id: int, answer, done: str):
+    """Accept or decline a place offered at a festival session (one's own only)."""
+    try:
+        booking = services.get_booking(id)
+    except NotFound:
+        abort(404)
+    if booking.user_id != current_user.id:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    title = booking.session.title
+    try:
+        answer(current_user, booking)
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(done.format(title=title), "success")
+    return redirect(_post_back(url_for("events.agenda", id=booking.session.offering_id)))
+
+
+@bp.route("/session-bookings/<int:id>/accept", methods=["POST"])
+@login_required
+def accept_session_offer(id: int):
+    """Take a place offered at a festival session from its waiting list."""
+    return _answer_offer(id, services.accept_session_offer,
+                         "You are booked on “{title}”. We have emailed you an invitation for "
+                         "your calendar.")
+
+
+@bp.route("/session-bookings/<int:id>/decline", methods=["POST"])
+@login_required
+def decline_session_offer(id: int):
+    """Say no to a place offered at a festival session; it goes to the next person."""
+    return _answer_offer(id, services.decline_session_offer,
+                         "You have declined the place at “{title}”.")
 
 
 # ---------------------------------------------------------------------------- calendars

@@ -333,12 +333,14 @@ class EnrolmentEvent(db.Model):
 class BookingState(enum.StrEnum):
     BOOKED = "booked"  # has a place at the session
     WAITLISTED = "waitlisted"  # in the session's queue, with a position
-    CANCELLED = "cancelled"  # the person cancelled or left the queue
+    OFFERED = "offered"  # a freed place is held for them until a deadline
+    CANCELLED = "cancelled"  # the person cancelled, left the queue, declined or let lapse
 
 
 BOOKING_STATE_LABELS = {
     BookingState.BOOKED: "Booked",
     BookingState.WAITLISTED: "On the waiting list",
+    BookingState.OFFERED: "Place offered",
     BookingState.CANCELLED: "Cancelled",
 }
 
@@ -350,7 +352,10 @@ class Booking(db.Model):
     __tablename__ = "session_booking"
     __table_args__ = (
         UniqueConstraint("session_id", "user_id", name="uq_session_booking_session_user"),
-        CheckConstraint("state IN ('booked', 'waitlisted', 'cancelled')", name="state_known"),
+        CheckConstraint("state IN ('booked', 'waitlisted', 'offered', 'cancelled')",
+                        name="state_known"),
+        CheckConstraint("(state = 'offered') = (offer_expires_at IS NOT NULL)",
+                        name="deadline_only_when_offered"),
         CheckConstraint(
             "(state = 'waitlisted') = (waitlist_position IS NOT NULL)",
             name="position_only_when_waiting",
@@ -368,6 +373,8 @@ class Booking(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     state: Mapped[str] = mapped_column(String(12))
     waitlist_position: Mapped[int | None] = mapped_column()
+    # Until when a place offered from the session's waiting list is held (as for enrolments).
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

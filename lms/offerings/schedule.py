@@ -32,6 +32,7 @@ from lms.clock import LONDON, to_london, utcnow
 from lms.errors import DomainError, ErrorCollector
 from lms.extensions import db
 from lms.notifications.services import link, queue_email
+from lms.offerings.calendar import session_changed
 from lms.offerings.models import (
     HOLDS_PLACE,
     Enrolment,
@@ -40,6 +41,7 @@ from lms.offerings.models import (
     Session,
     SessionStatus,
 )
+from lms.offerings.transitions import MOVED, SESSION_CANCELLED
 
 MAX_SESSION_CAPACITY = 100_000
 
@@ -254,6 +256,7 @@ def update_session(session: Session, title: str, day: date | None, start: time |
     db.session.flush()
     # Correcting the record of a session that is over (before and after) tells nobody.
     if max(before["ends_at"], checked.ends_at) > utcnow():
+        session_changed(session, MOVED)
         _tell_holders(session, "session_changed", f"Session changed: {offering.title}",
                       method="REQUEST", before=before,
                       changes={k for k in after if after[k] != before[k]})
@@ -286,6 +289,7 @@ def cancel_session(session: Session, actor: User, reason: str) -> int:
     session.status = SessionStatus.CANCELLED
     session.sequence = (session.sequence or 0) + 1
     db.session.flush()
+    session_changed(session, SESSION_CANCELLED, actor)
     return _tell_holders(session, "session_cancelled",
                          f"Session cancelled: {offering.title}", method="CANCEL", reason=reason,
                          cancelled_by=actor)

@@ -9,9 +9,8 @@ Services validate, raise domain errors, record history, queue emails and flush; 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.orm import joinedload, lazyload, selectinload
@@ -20,7 +19,9 @@ from lms.accounts.models import Organisation, User
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import begin_write, db, read_row
+from lms.listeners import notify
 from lms.notifications.services import link, queue_email
+from lms.offerings import waitlist
 from lms.offerings.models import (
     ACTIVE,
     HOLDS_PLACE,
@@ -34,6 +35,7 @@ from lms.offerings.models import (
     Session,
     SessionStatus,
 )
+from lms.offerings.transitions import PlaceChanged
 
 S = EnrolmentState
 
@@ -179,10 +181,7 @@ def places_left(offering: Offering) -> int | None:
 
 
 def waitlist_length(offering_id: int) -> int:
-    return db.session.scalar(
-        select(func.count(Enrolment.id)).where(Enrolment.offering_id == offering_id,
-                                               Enrolment.state == S.WAITLISTED)
-    ) or 0
+    return waitlist.queue_length(Enrolment, Enrolment.offering_id, offering_id)
 
 
 # ---------------------------------------------------------------------------- loading
@@ -235,6 +234,29 @@ def _transition(enrolment: Enrolment, to: EnrolmentState, actor: User | None,
         waitlist_position=enrolment.waitlist_position,
         actor_id=actor.id if actor else None, reason=reason or "",
     ))
+    _place_changed(enrolment, before, to, actor, reason)
+
+
+def sessions_of_place(offering: Offering) -> tuple[int, ...]:
+    """The sessions a place on ``offering`` puts on a person's calendar: every live session
+    not yet over (none where sessions are booked one by one: each booking says its own)."""
+    from lms.offerings.calendar import books_sessions
+
+    if books_sessions(offering):
+        return ()
+    now = utcnow()
+    return tuple(s.id for s in offering.live_sessions if s.ends_at > now)
+
+
+def _place_changed(enrolment: Enrolment, before: str | None, to: str, actor: User | None,
+                   reason: str = "") -> None:
+    """Every change of an enrolment's state is told, once, to the app's listeners."""
+    db.session.flush()
+    notify(PlaceChanged(
+        person_id=enrolment.user_id, offering_id=enrolment.offering_id,
+        session_ids=sessions_of_place(enrolment.offering), from_state=before,
+        to_state=str(to), actor_id=actor.id if actor else None, reason=reason or "",
+    ))
 
 
 def _booked_subject(offering: Offering) -> str:
@@ -266,13 +288,7 @@ def _email(enrolment: Enrolment, template: str, subject: str, to: User | None = 
 
 def _close_gap(offering_id: int, position: int) -> None:
     """Move everyone behind ``position`` up one place."""
-    db.session.execute(
-        update(Enrolment)
-        .where(Enrolment.offering_id == offering_id, Enrolment.state == S.WAITLISTED,
-               Enrolment.waitlist_position > position)
-        .values(waitlist_position=Enrolment.waitlist_position - 1)
-        .execution_options(synchronize_session="fetch")
-    )
+    waitlist.close_gap(Enrolment, Enrolment.offering_id, offering_id, position)
 
 
 def _join_waitlist(enrolment: Enrolment, actor: User | None) -> None:
@@ -293,15 +309,11 @@ def promote_waitlist(offering: Offering, actor: User | None = None) -> list[Enro
         free = free_open_places(offering)
         if free is not None and free <= 0:
             break
-        first = db.session.scalar(
-            select(Enrolment).where(Enrolment.offering_id == offering.id,
-                                    Enrolment.state == S.WAITLISTED)
-            .order_by(Enrolment.waitlist_position).limit(1)
-        )
+        first = waitlist.first_waiting(Enrolment, Enrolment.offering_id, offering.id)
         if first is None:
             break
         position = first.waitlist_position
-        first.offer_expires_at = utcnow() + timedelta(hours=offering.offer_hours)
+        first.offer_expires_at = waitlist.offer_deadline(offering)
         _transition(first, S.OFFERED, actor, reason="A place became free")
         db.session.flush()
         _close_gap(offering.id, position)
@@ -434,6 +446,7 @@ def _start(offering: Offering, user: User, to: EnrolmentState, actor: User,
         waitlist_position=enrolment.waitlist_position, actor_id=actor.id,
     ))
     db.session.flush()
+    _place_changed(enrolment, before, to, actor)
     return enrolment
 
 
@@ -602,15 +615,12 @@ def decline(user: User, enrolment: Enrolment) -> Enrolment:
     return enrolment
 
 
-# Features that keep things hanging off a place (a festival's session bookings) register here;
-# each is called with the enrolment and the actor when someone withdraws, under the offering's
-# lock and in the same transaction, before the freed place is offered on.
-WITHDRAWAL_HOOKS: list[Callable[[Enrolment, User], None]] = []
-
-
-def withdraw(actor: User, enrolment: Enrolment) -> Enrolment:
+def withdraw(actor: User, enrolment: Enrolment, reason: str = "") -> Enrolment:
     """Give up a place, a request, a nomination or a queue position. The person themselves,
-    or the DSU lead who made the nomination (or leads that ICS), may do it."""
+    or the DSU lead who made the nomination (or leads that ICS), may do it. What hangs off
+    the place (a festival's session bookings) is given back by listeners of the
+    ``PlaceChanged`` this sends, under the offering's lock, before the freed place is offered
+    on."""
     is_self = enrolment.user_id == actor.id
     is_lead = (enrolment.quota_organisation_id is not None
                and can_nominate_for(actor, enrolment.user)
@@ -621,7 +631,7 @@ def withdraw(actor: User, enrolment: Enrolment) -> Enrolment:
     if not enrolment.is_active or enrolment.state == S.COMPLETED:
         raise DomainError("There is nothing to withdraw from")
     position = enrolment.waitlist_position
-    _transition(enrolment, S.WITHDRAWN, actor)
+    _transition(enrolment, S.WITHDRAWN, actor, reason)
     db.session.flush()
     if position is not None:
         _close_gap(offering.id, position)
@@ -629,8 +639,6 @@ def withdraw(actor: User, enrolment: Enrolment) -> Enrolment:
     if is_lead and not is_self:
         _email(enrolment, "withdrawn", f"Nomination withdrawn: {enrolment.user.full_name}",
                to=actor)
-    for hook in WITHDRAWAL_HOOKS:
-        hook(enrolment, actor)
     promote_waitlist(offering, actor)
     return enrolment
 
@@ -686,13 +694,14 @@ def change_capacity(offering: Offering, capacity: int | None) -> None:
 
 
 def lapse_offers(now: datetime | None = None) -> int:
-    """Offers past their deadline lapse, and the place goes to the next person. Idempotent:
-    each offering is handled under its lock, and only offers still open are lapsed."""
+    """Offers past their deadline lapse (places on offerings, and places at sessions booked
+    one by one), and each place goes to the next person. Idempotent: each offering is
+    handled under its lock, and only offers still open are lapsed."""
     now = now or utcnow()
-    offering_ids = db.session.scalars(
+    offering_ids = sorted(set(db.session.scalars(
         select(Enrolment.offering_id).where(Enrolment.state == S.OFFERED,
                                             Enrolment.offer_expires_at <= now).distinct()
-    ).all()
+    ).all()) | set(waitlist.offerings_with_lapsed_session_offers(now)))
     db.session.rollback()
     lapsed = 0
     for offering_id in offering_ids:
@@ -707,6 +716,7 @@ def lapse_offers(now: datetime | None = None) -> int:
             db.session.flush()
             _email(enrolment, "lapsed", f"Your offer of a place has lapsed: {offering.title}")
             lapsed += 1
+        lapsed += waitlist.lapse_session_offers(offering_id, now)
         promote_waitlist(offering)
         db.session.commit()
     return lapsed

@@ -40,6 +40,7 @@ from lms.audit.models import AuditAction
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed
 from lms.extensions import db
+from lms.notifications.models import OutboxAttachment, OutboxMessage
 
 ERASED_NAME = "Erased person"
 NOT_INCLUDED = "[not included]"
@@ -340,6 +341,24 @@ def preview_erasure(user: User) -> ErasurePreview:
     )
 
 
+def _keep_calendar_cancellations(found: Found, address: str, after_id: int) -> None:
+    """The calendar cancellations the erasure itself has just written (one per session the
+    person loses) are kept out of the deletion of their emails: they are the last messages to
+    the address, and without them the meetings, with their joining links, stay in the
+    person's calendar."""
+    keep = set(db.session.scalars(
+        select(OutboxMessage.id).join(OutboxAttachment,
+                                      OutboxAttachment.message_id == OutboxMessage.id)
+        .where(OutboxMessage.id > after_id, OutboxMessage.to_address == address,
+               OutboxAttachment.mimetype.like("%method=CANCEL%"))))
+    messages = found.rows.get("outbox_message", {})
+    for key in [k for k in messages if k[0] in keep]:
+        del messages[key]
+    attachments = found.rows.get("outbox_attachment", {})
+    for key in [k for k, row in attachments.items() if row["message_id"] in keep]:
+        del attachments[key]
+
+
 def erase_person(actor: User, person: User) -> dict[str, int]:
     """Erase a person's personal data, keeping what reports count.
 
@@ -354,6 +373,7 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
     """
     from lms.events import services as events
     from lms.offerings import services as places
+    from lms.offerings.transitions import ERASED
 
     if not actor.is_admin:
         raise NotAllowed("Only admins can erase a person's data")
@@ -362,16 +382,18 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
     if is_erased(person):
         raise DomainError("This person's data has already been erased")
     summary: dict[str, int] = defaultdict(int)
+    last_email = db.session.scalar(select(func.max(OutboxMessage.id))) or 0
     for booking in _future_bookings(person):
-        events.cancel_booking(person, booking)
+        events.cancel_booking(person, booking, reason=ERASED)
         summary["session bookings cancelled"] += 1
     for enrolment in _future_places(person):
-        places.withdraw(person, enrolment)
+        places.withdraw(person, enrolment, reason=ERASED)
         summary["places withdrawn"] += 1
     db.session.flush()
 
     person_id = person.id
     found = find_rows(person)
+    _keep_calendar_cancellations(found, person.email, last_email)
     tables = {t.name: t for t in _tables()}
     doomed = _to_delete(found, tables)
     for name in sorted(doomed, key=lambda n: [t.name for t in _tables()].index(n),
