@@ -214,10 +214,16 @@ def _without_saving(action: Callable[[], Any]) -> DomainError | None:
 
 def perform(action: Callable, *args, done: str | Callable[[Any], str]) -> bool:
     """Run one service call for a POST-only button: on a domain error roll back and show its
-    message; otherwise commit once and show ``done`` (or ``done(what the call returned)``).
-    Returns whether it worked. ``NotFound`` and ``NotAllowed`` go on to the app's handlers
-    (404 and 403 pages)."""
-    outcome = attempt(action, *args)
+    message (a ``NotAllowed`` too: the button's page says why it was refused); otherwise
+    commit once and show ``done`` (or ``done(what the call returned)``). Returns whether it
+    worked. ``NotFound`` goes on to the app's handler (the 404 page)."""
+    from lms.extensions import db
+
+    try:
+        outcome = attempt(action, *args)
+    except NotAllowed as error:
+        db.session.rollback()
+        outcome = error
     if not isinstance(outcome, Done):
         flash(outcome.message, "error")
         return False

@@ -7,11 +7,13 @@ from flask_login import current_user, login_required
 
 from lms.accounts.models import Role
 from lms.accounts.services import get_user
+from lms.errors import DomainError
 from lms.offerings import services
 from lms.offerings.forms import MoveForm, PeopleSearchForm, ReasonForm, WaitlistMessageForm
 from lms.web import (
     EmptyForm,
     add_nav_item,
+    attempt,
     holds,
     offering_url,
     perform,
@@ -105,8 +107,12 @@ def nominate(id: int):
         except ValueError:
             abort(404)
         person = get_user(person_id)
-        perform(services.nominate, current_user, offering, person,
-                done=f"{person.full_name} has been nominated.")
+        # Someone outside one's ICS is not offered, so nominating them is a 403 (not a message).
+        outcome = attempt(services.nominate, current_user, offering, person)
+        if isinstance(outcome, DomainError):
+            flash(outcome.message, "error")
+        else:
+            flash(f"{person.full_name} has been nominated.", "success")
         return redirect(url_for("offerings.nominate", id=id))
     search = PeopleSearchForm(request.args)
     return render_template(
