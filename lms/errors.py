@@ -52,20 +52,22 @@ class ErrorCollector:
 
 
 class NotAllowed(DomainError):
-    """The person may not do this (views answer 403 or 404)."""
+    """The person may not do this: the app answers the 403 page, saying why (a POST-only
+    button's refusal is shown on its page instead, by ``lms.web.perform``)."""
 
 
 class NotFound(DomainError):
-    """No such thing, or not one this person may see (views answer 404)."""
+    """No such thing, or not one this person may see: the app answers the 404 page."""
 
 
 def register_error_handlers(app: Flask) -> None:
     """Answer errors with pages in the service's look, never a trace.
 
-    Views do not catch ``NotFound``, ``NotAllowed`` or ``DomainError``: whatever a service
-    raises ends here, the transaction is rolled back, and the person gets the 404 page, the
-    403 page, or the rule's own message. (The JSON API's blueprint answers the same errors
-    with problem details; a blueprint's handlers come first.)"""
+    Views do not catch ``NotFound`` or ``NotAllowed``, nor a ``DomainError`` they have no form
+    to show it on (``lms.web.submit`` and ``attempt`` show theirs): it ends here, the
+    transaction is rolled back, and the person gets the 404 page, the 403 page saying why, or
+    the rule's own message on the page the form was on. (The JSON API's blueprint answers the
+    same errors with problem details; a blueprint's handlers come first.)"""
 
     @app.errorhandler(NotFound)
     def no_such_thing(_error: NotFound):
