@@ -141,7 +141,7 @@ def _page_posted_from() -> str:
     if referrer.netloc == request.host and referrer.path.startswith("/") \
             and not referrer.path.startswith("//"):
         return referrer.path + (f"?{referrer.query}" if referrer.query else "")
-    return request.path
+    return request.script_root + request.path
 
 
 def _rollback() -> None:
