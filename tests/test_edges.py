@@ -15,7 +15,7 @@ from sqlalchemy import select
 from lms import create_app
 from lms.accounts.models import Organisation
 from lms.errors import DomainError, InvalidInput, NotAllowed, NotFound
-from lms.extensions import db
+from lms.extensions import begin_write, db
 from lms.offerings.models import Enrolment
 from tests.authz.api import cohort
 from tests.test_api_views import assert_problem, bearer, build
@@ -104,6 +104,7 @@ edge = Blueprint("edge_test", __name__, url_prefix="/edge-test")
 
 def _write_then(error: Exception):
     """Write a row, as a service would before a later rule says no, then raise."""
+    begin_write()
     db.session.add(Organisation(code="HALF", name="Half-saved", kind="other"))
     db.session.flush()
     raise error
@@ -133,6 +134,11 @@ def edge_app(app: Flask) -> Flask:
     built = create_app("testing", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
                        MAIL_OUTBOX_DIR=app.config["MAIL_OUTBOX_DIR"])
     built.register_blueprint(edge)
+    # The same routes as the API's ("api." endpoints are under its blueprint, so its own
+    # checks and error handlers apply to them).
+    for name, view in (("missing", missing), ("forbidden", forbidden), ("refused", refused)):
+        built.add_url_rule(f"/api/v1/edge-test/{name}", f"api.edge_{name}", view,
+                           methods=["POST"])
     return built
 
 
@@ -219,3 +225,16 @@ def test_the_api_keeps_its_problem_details_for_the_same_errors(app, client, peop
     assert closed_body["detail"] == "Booking is not open"
     with app.app_context():
         assert db.session.scalars(select(Enrolment)).all() == []
+
+
+@pytest.mark.parametrize(("name", "status", "slug", "detail"), [
+    ("missing", 404, "not-found", "No such thing"),
+    ("forbidden", 403, "forbidden", "Only faculty can move a cohort"),
+    ("refused", 422, "rule-not-met", "There are no places left on this cohort"),
+])
+def test_the_api_answers_with_problem_details_and_saves_nothing(edge_app, people, name,
+                                                                 status, slug, detail):
+    response = edge_app.test_client().post(f"/api/v1/edge-test/{name}",
+                                           headers=bearer(edge_app, people.learner))
+    assert assert_problem(response, status, slug)["detail"] == detail
+    assert not _half_saved(edge_app)
