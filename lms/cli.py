@@ -51,7 +51,7 @@ def seed_organisations_command() -> None:
 @lms_cli.command("deliver-outbox")
 def deliver_outbox_command() -> None:
     """Send the emails that are due, once."""
-    from lms.notifications.services import deliver_outbox
+    from lms.notifications.delivery import deliver_outbox
 
     report = deliver_outbox()
     click.echo(f"{report.sent} sent, {report.retried} to retry, {report.failed} failed")

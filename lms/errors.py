@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
-from flask import Flask, render_template, request
+from flask import Flask, flash, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -51,15 +52,46 @@ class ErrorCollector:
 
 
 class NotAllowed(DomainError):
-    """The person may not do this (views answer 403 or 404)."""
+    """The person may not do this: the app answers the 403 page, saying why (a POST-only
+    button's refusal is shown on its page instead, by ``lms.web.perform``)."""
 
 
 class NotFound(DomainError):
-    """No such thing, or not one this person may see (views answer 404)."""
+    """No such thing, or not one this person may see: the app answers the 404 page."""
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Answer errors with pages in the service's look, never a trace."""
+    """Answer errors with pages in the service's look, never a trace.
+
+    Views do not catch ``NotFound`` or ``NotAllowed``, nor a ``DomainError`` they have no form
+    to show it on (``lms.web.submit`` and ``attempt`` show theirs): it ends here, the
+    transaction is rolled back, and the person gets the 404 page, the 403 page saying why, or
+    the rule's own message on the page the form was on. (The JSON API's blueprint answers the
+    same errors with problem details; a blueprint's handlers come first.)"""
+
+    @app.errorhandler(NotFound)
+    def no_such_thing(_error: NotFound):
+        _rollback()
+        return render_template("errors/404.html"), 404
+
+    @app.errorhandler(NotAllowed)
+    def not_allowed(error: NotAllowed):
+        _rollback()
+        return render_template("errors/403.html", reason=error.message), 403
+
+    @app.errorhandler(DomainError)
+    def rule_said_no(error: DomainError):
+        _rollback()
+        messages = [message for _field, message in
+                    (error.errors if isinstance(error, InvalidInput) else
+                     [(error.field, error.message)])]
+        if request.method == "POST":
+            # A button or form: back to the page it was on, with the rule's message and
+            # nothing of the change saved.
+            for message in messages:
+                flash(message, "error")
+            return redirect(_page_posted_from(), 303)
+        return render_template("errors/refused.html", messages=messages), 400
 
     @app.errorhandler(403)
     def forbidden(_error):
@@ -101,6 +133,22 @@ def register_error_handlers(app: Flask) -> None:
     def server_error(_error):
         _discard_session()
         return render_template("errors/500.html"), 500
+
+
+def _page_posted_from() -> str:
+    """The page on this site the form was on (its Referer), or else this address."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/") \
+            and not referrer.path.startswith("//"):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return request.script_root + request.path
+
+
+def _rollback() -> None:
+    """Undo whatever the request had written before the error."""
+    from lms.extensions import db
+
+    db.session.rollback()
 
 
 def _discard_session() -> None:

@@ -1,18 +1,29 @@
 """The scheduler: one process (``flask lms scheduler``) runs every feature's periodic jobs.
 
-Features never import the scheduler; this module imports their services. Each job is
-idempotent through the database (rows are claimed with conditional updates), so a second
-scheduler by mistake, or a restart mid-run, sends nothing twice.
+Features never import the scheduler; this module imports their services. Services flush
+and never commit: a job owns its transactions (here, or in the job modules named for what
+they do, whose claim-then-work protocols need a commit between steps: the outbox sender,
+session reminders, bulk certificates). Each job is idempotent through the database (rows
+are claimed with conditional updates), so a second scheduler by mistake, or a restart
+mid-run, sends nothing twice.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
+
+from lms.clock import utcnow
+
+if TYPE_CHECKING:
+    from lms.notifications.delivery import DeliveryReport
 
 log = logging.getLogger(__name__)
 
@@ -36,62 +47,104 @@ def _in_app(app: Flask, job):
     return run
 
 
-def deliver_outbox_job() -> None:
-    """Send due emails."""
-    from lms.notifications.services import deliver_outbox
+def _each_committed(ids: list[int], work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(id)`` for each id in a transaction of its own, committed before the next:
+    a lock (an offering's, say) is held only while its own work is done, and what is done
+    stays done if a later one fails. Services flush; this is where a job commits."""
+    from lms.extensions import db
+
+    db.session.rollback()  # the read that found the ids ends before the first lock
+    results = []
+    for item in ids:
+        results.append(work(item))
+        db.session.commit()
+    return results
+
+
+def deliver_outbox_job() -> DeliveryReport:
+    """Send due emails (the sender commits each row's claim and outcome itself: see
+    ``lms.notifications.delivery``)."""
+    from lms.notifications.delivery import deliver_outbox
 
     report = deliver_outbox()
     if report.sent or report.retried or report.failed:
         log.info("outbox: %s sent, %s to retry, %s failed", report.sent, report.retried,
                  report.failed)
+    return report
 
 
-def lapse_offers_job() -> None:
-    """Offers of places not accepted in time go to the next person waiting."""
-    from lms.offerings.services import lapse_offers
+def lapse_offers_job(now: datetime | None = None) -> int:
+    """Offers of places not accepted in time go to the next person waiting: each offering
+    under its lock, committed on its own."""
+    from lms.offerings import services
 
-    if lapsed := lapse_offers():
+    now = now or utcnow()
+    lapsed = sum(_each_committed(services.offerings_with_lapsed_offers(now),
+                                 lambda offering_id: services.lapse_offers(offering_id, now)))
+    if lapsed:
         log.info("offers: %s lapsed", lapsed)
+    return lapsed
 
 
-def release_quotas_job() -> None:
-    """Unused ICS quota places go to everyone after each cohort's release date."""
-    from lms.offerings.services import release_quotas
+def release_quotas_job(now: datetime | None = None) -> int:
+    """Unused ICS quota places go to everyone after each cohort's release date: each
+    offering under its lock, committed on its own."""
+    from lms.offerings import services
 
-    if released := release_quotas():
+    now = now or utcnow()
+    released = sum(_each_committed(services.offerings_due_quota_release(now),
+                                   services.release_quotas))
+    if released:
         log.info("quotas: released on %s offerings", released)
+    return released
 
 
-def completion_job() -> None:
-    """Completion fires (once) for offerings whose sessions have just been held."""
-    from lms.attendance.services import refresh_all
+def completion_job(now: datetime | None = None) -> int:
+    """Completion fires (once) for offerings whose sessions have just been held, each
+    offering committed on its own."""
+    from lms.attendance import services
+    from lms.extensions import db
+    from lms.offerings.models import Offering
 
-    if fired := refresh_all():
+    now = now or utcnow()
+    fired = sum(_each_committed(services.offerings_just_held(now), lambda offering_id: len(
+        services.refresh_completion(db.session.get(Offering, offering_id)))))
+    if fired:
         log.info("completion: %s people completed", fired)
+    return fired
 
 
-def certificate_batches_job() -> None:
-    """Bulk issues of certificates that faculty started (or that a crash left unfinished)."""
+def certificate_batches_job() -> int:
+    """Bulk issues of certificates that faculty started (or that a crash left unfinished).
+    A batch claims itself and commits in chunks (see ``lms.certificates.bulk``)."""
     from lms.certificates.bulk import run_due_batches
 
     if ran := run_due_batches():
         log.info("certificates: %s bulk issues run", ran)
+    return ran
 
 
-def survey_reminders_job() -> None:
-    """People who have not answered an open survey are reminded (capped, each once)."""
+def survey_reminders_job(now: datetime | None = None) -> int:
+    """People who have not answered an open survey are reminded (capped, each once): one
+    transaction, so a crash sends nothing and a rerun sends what is still due."""
+    from lms.extensions import db
     from lms.feedback.services import send_reminders
 
-    if sent := send_reminders():
+    sent = send_reminders(now)
+    db.session.commit()
+    if sent:
         log.info("surveys: %s reminders queued", sent)
+    return sent
 
 
-def send_reminders_job() -> None:
-    """Reminders before sessions and emails after them, each exactly once."""
+def send_reminders_job() -> int:
+    """Reminders before sessions and emails after them, each exactly once. They are claimed
+    and committed in batches (see ``lms.events.reminders``)."""
     from lms.events.reminders import send_due_reminders
 
     if sent := send_due_reminders():
         log.info("reminders: %s queued", sent)
+    return sent
 
 
 JOBS = [

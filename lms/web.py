@@ -141,42 +141,91 @@ class Done:
     value: Any
 
 
-def submit(form: FlaskForm, action: Callable[[], Any]) -> Done | None:
-    """A form's POST: when it validates run ``action`` and commit once; on a ``DomainError``
-    roll back and put its messages on the form (``NotAllowed`` is a 403, ``NotFound`` a 404).
-    ``None`` means show the form (again)."""
-    from lms.extensions import db
-
-    if not form.validate_on_submit():
-        return None
-    try:
-        value = action()
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        show_error(form, error)
-        return None
-    db.session.commit()
-    return Done(value)
-
-
-def perform(action: Callable, *args, done: str | Callable[[Any], str]) -> bool:
-    """Run one service call for a POST-only button: on a domain error roll back and show its
-    message; otherwise commit once and show ``done`` (or ``done(what the call returned)``).
-    Returns whether it worked."""
+def attempt(action: Callable[..., Any], *args: Any) -> Done | DomainError:
+    """Run one service call for a view: commit once and return ``Done``, or, when a rule
+    says no, roll back and return the ``DomainError`` for the page to show. ``NotFound`` and
+    ``NotAllowed`` go on to the app's handlers (404 and 403 pages)."""
     from lms.extensions import db
 
     try:
         value = action(*args)
+    except (NotFound, NotAllowed):
+        raise
     except DomainError as error:
         db.session.rollback()
-        flash(error.message, "error")
-        return False
+        return error
     db.session.commit()
-    flash(done(value) if callable(done) else done, "success")
+    return Done(value)
+
+
+def submit(form: FlaskForm, action: Callable[[], Any], *,
+           every_problem_at_once: bool = False) -> Done | None:
+    """A form's POST: when it validates run ``action`` and commit once; on a ``DomainError``
+    roll back and put its messages on the form. ``None`` means show the form (again).
+    ``NotFound`` and ``NotAllowed`` go on to the app's handlers (404 and 403 pages).
+
+    With ``every_problem_at_once``, boxes the form itself could not read (a date like
+    31/2/2027) are passed to the service as empty, so the person sees every problem at once,
+    not one round at a time; nothing is saved while any box is wrong.
+    """
+
+    if every_problem_at_once:
+        if request.method != "POST":
+            return None
+        form.validate()
+        unreadable = {name for name, field in form._fields.items() if field.errors}
+        if "csrf_token" in unreadable:
+            return None
+    elif form.validate_on_submit():
+        unreadable = set()
+    else:
+        return None
+    typed = {name: form[name].data for name in unreadable}
+    for name in unreadable:
+        form[name].data = None
+    outcome = attempt(action) if not unreadable else _without_saving(action)
+    if isinstance(outcome, Done):
+        return outcome
+    if outcome is not None:
+        pairs = outcome.errors if isinstance(outcome, InvalidInput) else [(outcome.field,
+                                                                           outcome.message)]
+        kept = [(field, message) for field, message in pairs if field not in unreadable]
+        if kept:
+            show_error(form, InvalidInput(kept))
+    for name, data in typed.items():
+        form[name].data = data
+    return None
+
+
+def _without_saving(action: Callable[[], Any]) -> DomainError | None:
+    """Run ``action`` only for the problems it finds, then roll back whatever it did."""
+    from lms.extensions import db
+
+    try:
+        action()
+    except (NotFound, NotAllowed):
+        raise
+    except DomainError as error:
+        return error
+    finally:
+        db.session.rollback()
+    return None
+
+
+def perform(action: Callable, *args, done: str | Callable[[Any], str]) -> bool:
+    """Run one service call for a POST-only button: on a domain error roll back and show its
+    message (a ``NotAllowed`` too: the button's page says why it was refused); otherwise
+    commit once and show ``done`` (or ``done(what the call returned)``). Returns whether it
+    worked. ``NotFound`` goes on to the app's handler (the 404 page)."""
+    from lms.extensions import db
+
+    try:
+        outcome = attempt(action, *args)
+    except NotAllowed as error:
+        db.session.rollback()
+        outcome = error
+    if not isinstance(outcome, Done):
+        flash(outcome.message, "error")
+        return False
+    flash(done(outcome.value) if callable(done) else done, "success")
     return True

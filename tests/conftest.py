@@ -26,7 +26,8 @@ from lms.accounts.models import Organisation, Role, User, UserRole
 from lms.accounts.services import ensure_organisations, hash_password
 from lms.clock import utcnow
 from lms.extensions import db
-from lms.notifications.services import deliver_outbox, sent_messages
+from lms.notifications.delivery import deliver_outbox
+from lms.notifications.services import sent_messages
 
 PASSWORD = "correct horse battery"
 

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from lms import jobs
 from lms.accounts.models import Role
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed, NotFound
@@ -100,10 +101,10 @@ def test_an_unanswered_offer_lapses_to_the_next_person(ctx, make_cohort, learner
     db.session.commit()
     start = utcnow()
     with time_machine.travel(start + timedelta(hours=47)):
-        assert svc.lapse_offers() == 0
+        assert jobs.lapse_offers_job() == 0
     with time_machine.travel(start + timedelta(hours=49)):
-        assert svc.lapse_offers() == 1
-        assert svc.lapse_offers() == 0  # a second run (or a second scheduler) does nothing
+        assert jobs.lapse_offers_job() == 1
+        assert jobs.lapse_offers_job() == 0  # a second run (or a second scheduler) does nothing
         db.session.expire_all()
         assert states(cohort)["Learner 2"] == "lapsed"
         assert states(cohort)["Learner 3"] == "offered"
@@ -276,9 +277,9 @@ def test_open_pool_excludes_reserved_quota_until_release(ctx, make_cohort, make_
     waiting = svc.book(learners[1], cohort)
     assert waiting.state == "waitlisted"
     db.session.commit()
-    assert svc.release_quotas(release - timedelta(minutes=1)) == 0
-    assert svc.release_quotas(release + timedelta(minutes=1)) == 1
-    assert svc.release_quotas(release + timedelta(minutes=2)) == 0  # once only
+    assert jobs.release_quotas_job(release - timedelta(minutes=1)) == 0
+    assert jobs.release_quotas_job(release + timedelta(minutes=1)) == 1
+    assert jobs.release_quotas_job(release + timedelta(minutes=2)) == 0  # once only
     db.session.expire_all()
     assert db.session.get(Enrolment, waiting.id).state == "offered"
 

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from lms.clock import utcnow
 from lms.extensions import db
 from lms.notifications import backends
+from lms.notifications.delivery import deliver_outbox
 from lms.notifications.models import OutboxMessage, OutboxStatus
-from lms.notifications.services import deliver_outbox, queue_email, sent_messages
+from lms.notifications.services import queue_email, sent_messages
 
 
 def queue(n: int = 1, to: str = "someone@example.nhs.uk") -> None:
@@ -65,7 +66,7 @@ class FlakyBackend:
 
 def test_failures_are_retried_with_growing_waits(ctx, monkeypatch):
     backend = FlakyBackend(failures=2)
-    monkeypatch.setattr("lms.notifications.services.get_backend", lambda: backend)
+    monkeypatch.setattr("lms.notifications.delivery.get_backend", lambda: backend)
     queue()
     db.session.commit()
     start = utcnow()
@@ -89,7 +90,7 @@ def test_failures_are_retried_with_growing_waits(ctx, monkeypatch):
 
 
 def test_a_row_that_keeps_failing_is_given_up(ctx, monkeypatch, app):
-    monkeypatch.setattr("lms.notifications.services.get_backend", lambda: FlakyBackend(99))
+    monkeypatch.setattr("lms.notifications.delivery.get_backend", lambda: FlakyBackend(99))
     monkeypatch.setitem(app.config, "OUTBOX_MAX_ATTEMPTS", 3)
     queue()
     db.session.commit()
@@ -128,7 +129,7 @@ def test_two_senders_at_once_send_every_row_exactly_once(app, monkeypatch):
             with lock:
                 sent_ids.append(message["Message-ID"])
 
-    monkeypatch.setattr("lms.notifications.services.get_backend", Recording)
+    monkeypatch.setattr("lms.notifications.delivery.get_backend", Recording)
 
     def worker():
         with app.app_context():

@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from lms import jobs
 from lms.accounts.models import Role, User
 from lms.courses import services as courses
 from lms.events import services as ev
@@ -212,7 +213,7 @@ def test_an_offer_that_lapses_cancels_its_tentative_sessions(ctx, make_user, mak
     held = {s.id: held_at(learner, s) for s in cohort.sessions}
     learner_id, ids = learner.id, [s.id for s in cohort.sessions]
     db.session.commit()  # the lapse job runs in its own transactions
-    assert engine.lapse_offers(now=NOW + timedelta(days=3)) == 1
+    assert jobs.lapse_offers_job(NOW + timedelta(days=3)) == 1
     learner = db.session.get(User, learner_id)
     for session_id in ids:
         assert_lost(learner, db.session.get(Session, session_id), held[session_id])
@@ -252,7 +253,7 @@ def test_a_freed_session_place_is_offered_with_a_deadline_and_lapses_to_the_next
     assert feed_event(first, talk) is None and not calendar_messages(first)
     first_id, second_id, talk_id = first.id, second.id, talk.id
     db.session.commit()
-    assert engine.lapse_offers(now=offer.offer_expires_at) == 1
+    assert jobs.lapse_offers_job(offer.offer_expires_at) == 1
     lapsed = db.session.scalar(select(Booking).where(Booking.user_id == first_id))
     nxt = db.session.scalar(select(Booking).where(Booking.user_id == second_id))
     assert (lapsed.state, nxt.state, nxt.waitlist_position) == ("cancelled", "offered", None)

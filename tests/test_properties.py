@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from lms import jobs
 from lms.accounts.models import Role, User
 from lms.attendance import reports as attendance_reports
 from lms.attendance import services as attendance
@@ -183,7 +184,7 @@ def test_booking_keeps_its_promises_whatever_the_order(app, make_user, make_coho
                     if action == "book":
                         places.book(person, cohort)
                     elif action == "lapse":
-                        places.lapse_offers(now=utcnow() + timedelta(days=30))
+                        jobs.lapse_offers_job(now=utcnow() + timedelta(days=30))
                     elif enrolment is None:
                         continue
                     elif action == "withdraw":

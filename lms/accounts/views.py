@@ -23,16 +23,18 @@ from lms.accounts.forms import (
     UserSearchForm,
 )
 from lms.accounts.models import Role, TokenPurpose
-from lms.errors import DomainError, NotFound
+from lms.errors import DomainError
 from lms.extensions import db, login_manager
 from lms.security import start_session
 from lms.web import (
     EmptyForm,
     add_nav_item,
+    attempt,
     holds,
     role_required,
     show_error,
     signed_out,
+    submit,
 )
 
 bp = Blueprint("accounts", __name__)
@@ -69,17 +71,10 @@ def sign_up():
         return redirect(url_for("home.index"))
     form = SignUpForm()
     form.organisation_id.choices = _organisation_choices()
-    if form.validate_on_submit():
-        try:
-            services.sign_up(services.SignUp(**{k: v for k, v in form.data.items()
-                                                if k != "csrf_token"}))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            session["check_email"] = services.normalise_email(form.email.data)
-            return redirect(url_for("accounts.check_email"))
+    if submit(form, lambda: services.sign_up(
+            services.SignUp(**{k: v for k, v in form.data.items() if k != "csrf_token"}))):
+        session["check_email"] = services.normalise_email(form.email.data)
+        return redirect(url_for("accounts.check_email"))
     return render_template("accounts/sign_up.html", form=form)
 
 
@@ -94,13 +89,10 @@ def verify_email(token: str):
     """A link from an email: a button (so mail scanners following links use nothing up)."""
     form = EmptyForm()
     if form.validate_on_submit():
-        try:
-            services.verify_email(token)
-        except DomainError as error:
-            db.session.rollback()
-            return render_template("accounts/link_expired.html", message=error.message,
+        outcome = attempt(services.verify_email, token)
+        if isinstance(outcome, DomainError):
+            return render_template("accounts/link_expired.html", message=outcome.message,
                                    resend=True), 400
-        db.session.commit()
         flash("Your email address is confirmed. You can now sign in.", "success")
         return redirect(url_for("accounts.sign_in"))
     if services.check_token(token, TokenPurpose.VERIFY_EMAIL) is None:
@@ -113,16 +105,9 @@ def verify_email(token: str):
 def resend_verification():
     """Ask for a new confirmation link."""
     form = EmailForm()
-    if form.validate_on_submit():
-        try:
-            services.resend_verification(form.email.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            session["check_email"] = services.normalise_email(form.email.data)
-            return redirect(url_for("accounts.check_email"))
+    if submit(form, lambda: services.resend_verification(form.email.data)):
+        session["check_email"] = services.normalise_email(form.email.data)
+        return redirect(url_for("accounts.check_email"))
     return render_template("accounts/resend_verification.html", form=form)
 
 
@@ -212,16 +197,9 @@ def sign_out():
 def forgot_password():
     """Ask for a reset link; the answer is the same whether or not the email has an account."""
     form = EmailForm()
-    if form.validate_on_submit():
-        try:
-            services.request_password_reset(form.email.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            return render_template("accounts/reset_sent.html",
-                                   email=services.normalise_email(form.email.data))
+    if submit(form, lambda: services.request_password_reset(form.email.data)):
+        return render_template("accounts/reset_sent.html",
+                               email=services.normalise_email(form.email.data))
     return render_template("accounts/forgot_password.html", form=form)
 
 
@@ -232,17 +210,10 @@ def reset_password(token: str):
         return render_template("accounts/link_expired.html", resend=False,
                                message="This link has expired or has already been used"), 400
     form = ResetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.reset_password(token, form.password.data, form.confirm.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            logout_user()
-            flash("Your password has been changed. Sign in with your new password.", "success")
-            return redirect(url_for("accounts.sign_in"))
+    if submit(form, lambda: services.reset_password(token, form.password.data, form.confirm.data)):
+        logout_user()
+        flash("Your password has been changed. Sign in with your new password.", "success")
+        return redirect(url_for("accounts.sign_in"))
     return render_template("accounts/reset_password.html", form=form)
 
 
@@ -252,17 +223,10 @@ def profile():
     """See and change one's own details."""
     form = ProfileForm(obj=current_user)
     form.organisation_id.choices = _organisation_choices()
-    if form.validate_on_submit():
-        try:
-            services.update_profile(current_user, form.full_name.data, form.job_title.data,
-                                    form.organisation_id.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash("Your details have been saved.", "success")
-            return redirect(url_for("accounts.profile"))
+    if submit(form, lambda: services.update_profile(
+            current_user, form.full_name.data, form.job_title.data, form.organisation_id.data)):
+        flash("Your details have been saved.", "success")
+        return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=form)
 
 
@@ -271,18 +235,11 @@ def profile():
 def change_password():
     """Change one's password; other sessions end, this one carries on."""
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.change_password(current_user, form.current_password.data,
-                                     form.password.data, form.confirm.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            login_user(current_user)  # re-issue this browser's session at the new version
-            flash("Your password has been changed.", "success")
-            return redirect(url_for("accounts.profile"))
+    if submit(form, lambda: services.change_password(
+            current_user, form.current_password.data, form.password.data, form.confirm.data)):
+        login_user(current_user)  # re-issue this browser's session at the new version
+        flash("Your password has been changed.", "success")
+        return redirect(url_for("accounts.profile"))
     return render_template("accounts/change_password.html", form=form)
 
 
@@ -291,17 +248,10 @@ def change_password():
 def two_factor():
     """Whether two-step verification is on; turning it off (with the password)."""
     form = TwoFactorOffForm()
-    if form.validate_on_submit():
-        try:
-            two_step.turn_off_two_factor(current_user, form.password.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            login_user(current_user._get_current_object())  # this browser carries on
-            flash("Two-step verification is off.", "success")
-            return redirect(url_for("accounts.two_factor"))
+    if submit(form, lambda: two_step.turn_off_two_factor(current_user, form.password.data)):
+        login_user(current_user._get_current_object())  # this browser carries on
+        flash("Two-step verification is off.", "success")
+        return redirect(url_for("accounts.two_factor"))
     left = two_step.recovery_codes_left(current_user) if current_user.has_two_factor else 0
     return render_template("accounts/two_factor.html", form=form, codes_left=left)
 
@@ -314,17 +264,12 @@ def two_factor_set_up():
         return redirect(url_for("accounts.two_factor"))
     form = TwoFactorSetUpForm()
     secret = session.get("totp_set_up")
-    if form.validate_on_submit():
-        try:
-            codes = two_step.turn_on_two_factor(current_user, secret or "", form.code.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            session.pop("totp_set_up", None)
-            login_user(current_user._get_current_object())
-            return render_template("accounts/two_factor_codes.html", codes=codes)
+    if done := submit(form, lambda: two_step.turn_on_two_factor(
+            current_user, secret or "", form.code.data)):
+        codes = done.value
+        session.pop("totp_set_up", None)
+        login_user(current_user._get_current_object())
+        return render_template("accounts/two_factor_codes.html", codes=codes)
     if not secret:
         secret = session["totp_set_up"] = two_step.new_totp_secret()
     uri = two_step.totp_uri(current_user, secret)
@@ -350,22 +295,11 @@ def users():
 @role_required(Role.ADMIN)
 def user(user_id: int):
     """Change a person's roles and organisation."""
-    try:
-        person = services.get_user(user_id)
-    except NotFound:
-        abort(404)
+    person = services.get_user(user_id)
     form = UserAdminForm(obj=person, roles=sorted(person.roles))
     form.organisation_id.choices = _organisation_choices()
-    if form.validate_on_submit():
-        try:
-            administration.set_roles_and_organisation(current_user, person,
-                                                      set(form.roles.data or []),
-                                                      form.organisation_id.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{person.full_name}'s roles and organisation have been saved.", "success")
-            return redirect(url_for("admin.user", user_id=person.id))
+    if submit(form, lambda: administration.set_roles_and_organisation(
+            current_user, person, set(form.roles.data or []), form.organisation_id.data)):
+        flash(f"{person.full_name}'s roles and organisation have been saved.", "success")
+        return redirect(url_for("admin.user", user_id=person.id))
     return render_template("admin/user.html", form=form, person=person)

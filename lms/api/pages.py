@@ -8,9 +8,8 @@ from flask_login import current_user, login_required
 
 from lms.api import services
 from lms.api.forms import NewTokenForm
-from lms.errors import DomainError, NotFound
 from lms.extensions import db
-from lms.web import EmptyForm, show_error
+from lms.web import EmptyForm, submit
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/profile/api-tokens")
 
@@ -28,18 +27,11 @@ def _page(form: NewTokenForm, new: services.NewToken | None = None, status: int 
 def tokens():
     """A person's API tokens, and a form to create one."""
     form = NewTokenForm()
-    if form.validate_on_submit():
-        try:
-            new = services.create_token(current_user, form.name.data, form.scope.data,
-                                        form.days.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-            return _page(form)
-        db.session.commit()
+    if done := submit(form, lambda: services.create_token(current_user, form.name.data,
+                                                          form.scope.data, form.days.data)):
         # Shown here, once, rather than after a redirect: the secret never goes into the
         # session cookie.
-        return _page(NewTokenForm(formdata=None), new)
+        return _page(NewTokenForm(formdata=None), done.value)
     return _page(form)
 
 
@@ -47,10 +39,7 @@ def tokens():
 @login_required
 def revoke(token_id: int):
     """Stop one of one's own tokens working."""
-    try:
-        token = services.get_own_token(current_user, token_id)
-    except NotFound:
-        abort(404)
+    token = services.get_own_token(current_user, token_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     services.revoke_token(current_user, token)

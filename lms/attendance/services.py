@@ -551,18 +551,12 @@ def my_progress(user: User, enrolment_id: int) -> Progress:
     return progress_for(enrolment.offering, [enrolment])[0]
 
 
-def refresh_all(now: datetime | None = None) -> int:
-    """The scheduler's daily pass: offerings with a session that ended in the last two days."""
-    now = now or utcnow()
-    offering_ids = db.session.scalars(
+def offerings_just_held(now: datetime) -> list[int]:
+    """The completion job's list: offerings with a session that ended in the last two days."""
+    return list(db.session.scalars(
         select(Session.offering_id).where(Session.ends_at <= now,
                                           Session.ends_at > now - timedelta(days=2)).distinct()
-    ).all()
-    fired = 0
-    for offering_id in offering_ids:
-        fired += len(refresh_completion(db.session.get(Offering, offering_id)))
-        db.session.commit()
-    return fired
+    ))
 
 
 def imports_for(session: Session) -> list[AttendanceImport]:

@@ -14,11 +14,11 @@ from lms.attendance import services
 from lms.attendance.forms import AddPersonForm, CheckInForm, ImportForm, MatchForm, SignOffForm
 from lms.attendance.models import MARK_LABELS
 from lms.attendance.register_rows import register_rows
-from lms.errors import DomainError, NotAllowed, NotFound
+from lms.errors import DomainError
 from lms.extensions import db
 from lms.notifications.services import link
 from lms.offerings.services import get_enrolment, get_offering
-from lms.web import EmptyForm, perform, role_required, show_error, submit
+from lms.web import EmptyForm, attempt, perform, role_required, show_error, submit
 
 bp = Blueprint("attendance", __name__)
 faculty = role_required(Role.FACULTY, Role.ADMIN)
@@ -30,19 +30,11 @@ def helpers() -> dict:
     return {"register_rows": register_rows}
 
 
-
-def _session_or_404(session_id: int):
-    try:
-        return services.get_session(session_id)
-    except NotFound:
-        abort(404)
-
-
 @bp.route("/faculty/sessions/<int:id>/register", methods=["GET", "POST"])
 @faculty
 def register(id: int):
     """Take a session's register: present, late, absent or excused, with a note."""
-    session = _session_or_404(id)
+    session = services.get_session(id)
     form = EmptyForm()
     if form.validate_on_submit():
         marks = {}
@@ -51,17 +43,8 @@ def register(id: int):
             if key.startswith("status-") and key[7:].isdigit() and value:
                 user_id = int(key[7:])
                 marks[user_id] = (value, request.form.get(f"note-{user_id}", ""))
-        try:
-            saved = services.record_register(current_user, session, marks)
-        except NotFound:
-            db.session.rollback()
-            abort(404)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(f"The register is saved ({saved} marked).", "success")
+        if perform(services.record_register, current_user, session, marks,
+                   done=lambda saved: f"The register is saved ({saved} marked)."):
             return redirect(url_for("attendance.register", id=id))
     return render_template("attendance/register.html", session=session,
                            rows=services.register(session), labels=MARK_LABELS, form=form,
@@ -72,7 +55,7 @@ def register(id: int):
 @faculty
 def all_present(id: int):
     """Mark everyone not yet marked as present."""
-    session = _session_or_404(id)
+    session = services.get_session(id)
     perform(services.mark_all_present, current_user, session,
             done=lambda count: f"{count} {'person' if count == 1 else 'people'} marked present.")
     return redirect(url_for("attendance.register", id=id))
@@ -82,7 +65,7 @@ def all_present(id: int):
 @faculty
 def add_person(id: int):
     """Add a late arrival without a place."""
-    session = _session_or_404(id)
+    session = services.get_session(id)
     form = AddPersonForm()
     done = submit(form, lambda: services.add_to_register(current_user, session,
                                                          form.email.data or ""))
@@ -98,7 +81,7 @@ def add_person(id: int):
 @faculty
 def check_in_display(id: int):
     """The code and QR code to show in the room or on screen."""
-    session = _session_or_404(id)
+    session = services.get_session(id)
     code = services.check_in_code(session)
     db.session.commit()
     target = link("attendance.check_in_code", code=code.code)
@@ -145,23 +128,20 @@ def check_in_code(code: str):
 @faculty
 def import_report(id: int):
     """Upload a Teams or Zoom attendance report."""
-    session = _session_or_404(id)
+    session = services.get_session(id)
     form = ImportForm()
     result = None
     if form.validate_on_submit():
         upload = form.report.data
         data = upload.read(services.reports.MAX_BYTES + 1) if upload else b""
-        try:
-            result = services.import_report(current_user, session, data,
-                                            upload.filename if upload else "",
-                                            form.min_percent.data)
-        except DomainError as error:
-            db.session.rollback()
-            if not error.field:
-                error.field = "report"
-            show_error(form, error)
+        outcome = attempt(services.import_report, current_user, session, data,
+                          upload.filename if upload else "", form.min_percent.data)
+        if isinstance(outcome, DomainError):
+            if not outcome.field:
+                outcome.field = "report"
+            show_error(form, outcome)
         else:
-            db.session.commit()
+            result = outcome.value
             flash(f"Imported: {result.matched} matched, {result.present} present, "
                   f"{result.unmatched} to check.", "success")
             return redirect(url_for("attendance.import_report", id=id))
@@ -172,30 +152,17 @@ def import_report(id: int):
                            imports=imports, match_form=MatchForm())
 
 
-def _row_or_404(row_id: int):
-    try:
-        return services.get_unmatched(row_id)
-    except NotFound:
-        abort(404)
-
-
 @bp.route("/faculty/attendance-rows/<int:id>/<any(match, ignore):action>", methods=["POST"])
 @faculty
 def resolve_row(id: int, action: str):
     """Match an unmatched report row to a person, or ignore it."""
-    row = _row_or_404(id)
+    row = services.get_unmatched(id)
     form = MatchForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.resolve_unmatched(current_user, row,
-                                   form.email.data if action == "match" else None)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash("Matched." if action == "match" else "Ignored.", "success")
+    perform(services.resolve_unmatched, current_user, row,
+            form.email.data if action == "match" else None,
+            done="Matched." if action == "match" else "Ignored.")
     return redirect(url_for("attendance.import_report", id=row.attendance_import.session_id))
 
 
@@ -203,10 +170,7 @@ def resolve_row(id: int, action: str):
 @faculty
 def completion(id: int):
     """Everyone's progress against the completion rule."""
-    try:
-        offering = get_offering(id)
-    except NotFound:
-        abort(404)
+    offering = get_offering(id)
     return render_template("attendance/completion.html", offering=offering,
                            progress=services.progress_for(offering), form=SignOffForm())
 
@@ -215,21 +179,12 @@ def completion(id: int):
 @faculty
 def sign_off(id: int):
     """Faculty sign-off for one person."""
-    try:
-        enrolment = get_enrolment(id)
-    except NotFound:
-        abort(404)
+    enrolment = get_enrolment(id)
     form = SignOffForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.sign_off(current_user, enrolment, form.note.data or "")
-    except (DomainError, NotAllowed) as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{enrolment.user.full_name} is signed off.", "success")
+    perform(services.sign_off, current_user, enrolment, form.note.data or "",
+            done=f"{enrolment.user.full_name} is signed off.")
     return redirect(url_for("attendance.completion", id=enrolment.offering_id))
 
 
@@ -237,8 +192,5 @@ def sign_off(id: int):
 @login_required
 def progress(id: int):
     """A person's own progress: sessions attended and what completion needs."""
-    try:
-        mine = services.my_progress(current_user, id)
-    except NotFound:
-        abort(404)
+    mine = services.my_progress(current_user, id)
     return render_template("attendance/progress.html", p=mine, labels=MARK_LABELS)

@@ -136,13 +136,18 @@ def get_certificate(certificate_id: int) -> Certificate:
     return certificate
 
 
+def find_by_code(code: str) -> Certificate | None:
+    """The certificate a verification code belongs to, or ``None`` for any other."""
+    code = (code or "").strip()
+    if not 0 < len(code) <= 43:
+        return None
+    return db.session.scalar(select(Certificate).where(Certificate.code == code)
+                             .options(selectinload(Certificate.replaced_by)))
+
+
 def get_by_code(code: str) -> Certificate:
     """The certificate a verification code belongs to (``NotFound`` for any other)."""
-    code = (code or "").strip()
-    certificate = None
-    if 0 < len(code) <= 43:
-        certificate = db.session.scalar(select(Certificate).where(Certificate.code == code)
-                                        .options(selectinload(Certificate.replaced_by)))
+    certificate = find_by_code(code)
     if certificate is None:
         raise NotFound("No certificate has this verification code")
     return certificate

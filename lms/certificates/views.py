@@ -22,22 +22,12 @@ from lms.accounts.models import Role
 from lms.certificates import bulk, pages, pdfs, revocation, services
 from lms.certificates.forms import ReasonForm, TemplateForm, VerifyForm
 from lms.certificates.models import TEMPLATE_LABELS
-from lms.certificates.rendering import CertificateTemplateError
-from lms.errors import DomainError, NotFound
-from lms.extensions import db
+from lms.errors import DomainError
 from lms.offerings.services import can_manage, get_enrolment, get_offering
-from lms.web import EmptyForm, perform, role_required, submit
+from lms.web import EmptyForm, attempt, perform, role_required, submit
 
 bp = Blueprint("certificates", __name__)
 faculty = role_required(Role.FACULTY, Role.ADMIN)
-
-
-
-def _or_404(load, *args):
-    try:
-        return load(*args)
-    except NotFound:
-        abort(404)
 
 
 def _pdf_response(pdf: bytes, filename: str) -> Response:
@@ -62,18 +52,14 @@ def mine():
 @login_required
 def download(id: int):
     """Download a certificate: the holder (while it is valid) or faculty. Else 404."""
-    certificate = _or_404(services.own_certificate, current_user, id)
-    try:
-        pdf = pdfs.pdf_of(certificate)
-    except CertificateTemplateError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    certificate = services.own_certificate(current_user, id)
+    outcome = attempt(pdfs.pdf_of, certificate)
+    if isinstance(outcome, DomainError):
+        flash(outcome.message, "error")
         if can_manage(current_user, certificate.offering):
             return redirect(url_for("certificates.detail", id=id))
         return redirect(url_for("certificates.mine"))
-    filename = pdfs.filename_of(certificate)
-    db.session.commit()
-    return _pdf_response(pdf, filename)
+    return _pdf_response(outcome.value, pdfs.filename_of(certificate))
 
 
 # ---------------------------------------------------------------------------- verification
@@ -92,9 +78,8 @@ def verify_form():
 @bp.route("/verify/<code>")
 def verify(code: str):
     """Public: the holder's name, what was achieved, the date, valid or revoked. No more."""
-    try:
-        certificate = services.get_by_code(code)
-    except NotFound:
+    certificate = services.find_by_code(code)
+    if certificate is None:
         return render_template("certificates/verify_unknown.html", form=VerifyForm()), 404
     return render_template("certificates/verify.html", certificate=certificate)
 
@@ -126,14 +111,14 @@ def _offering_page(offering, template_form=None, status: int = 200):
 @faculty
 def offering(id: int):
     """An offering's certificates: who completed, who has one, the template, bulk issue."""
-    return _offering_page(_or_404(get_offering, id))
+    return _offering_page(get_offering(id))
 
 
 @bp.route("/faculty/offerings/<int:id>/certificates/template", methods=["POST"])
 @faculty
 def choose_template(id: int):
     """Pick the template for the course (all its cohorts) or the event."""
-    offering = _or_404(get_offering, id)
+    offering = get_offering(id)
     form = TemplateForm()
     if not submit(form, lambda: services.choose_template(current_user, offering,
                                                          form.template.data or "")):
@@ -147,18 +132,11 @@ def choose_template(id: int):
 @faculty
 def issue_all(id: int):
     """Start a bulk issue; it runs in the background and the page shows its progress."""
-    offering = _or_404(get_offering, id)
+    offering = get_offering(id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        bulk.start_batch(current_user, offering)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash("Certificates are being issued. Everyone will get an email with a link.",
-              "success")
+    perform(bulk.start_batch, current_user, offering,
+            done="Certificates are being issued. Everyone will get an email with a link.")
     return redirect(url_for("certificates.offering", id=id))
 
 
@@ -166,7 +144,7 @@ def issue_all(id: int):
 @faculty
 def batch_progress(id: int):
     """The progress bar's numbers, as JSON, for the page's script to poll."""
-    batch = _or_404(bulk.get_batch, id)
+    batch = bulk.get_batch(id)
     response = jsonify(bulk.progress_of(batch))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -176,7 +154,7 @@ def batch_progress(id: int):
 @faculty
 def issue_one(id: int):
     """Issue one person's certificate."""
-    enrolment = _or_404(get_enrolment, id)
+    enrolment = get_enrolment(id)
     perform(services.issue_for, current_user, enrolment,
             done=lambda certificate: f"Certificate {certificate.serial} issued to "
                                      f"{enrolment.user.full_name}, who has been emailed a link.")
@@ -196,14 +174,14 @@ def _detail_page(certificate, revoke_form=None, reissue_form=None, status: int =
 @faculty
 def detail(id: int):
     """One certificate: what it says, its history, revoke and reissue."""
-    return _detail_page(_or_404(services.get_certificate, id))
+    return _detail_page(services.get_certificate(id))
 
 
 @bp.route("/faculty/certificates/<int:id>/revoke", methods=["POST"])
 @faculty
 def revoke(id: int):
     """Revoke a certificate, with a reason."""
-    certificate = _or_404(services.get_certificate, id)
+    certificate = services.get_certificate(id)
     form = ReasonForm(prefix="revoke")
     if not submit(form, lambda: revocation.revoke(current_user, certificate,
                                                 form.reason.data or "")):
@@ -216,7 +194,7 @@ def revoke(id: int):
 @faculty
 def reissue(id: int):
     """Reissue a certificate: a new serial and code; the old one is revoked and kept."""
-    certificate = _or_404(services.get_certificate, id)
+    certificate = services.get_certificate(id)
     form = ReasonForm(prefix="reissue")
     done = submit(form, lambda: revocation.reissue(current_user, certificate,
                                                  form.reason.data or ""))
@@ -231,7 +209,7 @@ def reissue(id: int):
 @faculty
 def offering_zip(id: int):
     """Every valid certificate of the offering as one zip, streamed as it is written."""
-    offering = _or_404(get_offering, id)
+    offering = get_offering(id)
     name = f"certificates-offering-{offering.id}.zip"
     body = stream_with_context(pdfs.zip_stream(pdfs.offering_pdfs(offering)))
     return Response(body, mimetype="application/zip", headers={

@@ -17,13 +17,10 @@ from lms.competencies import pages, records, services
 from lms.competencies.forms import CompetencyForm, EvidenceForm, mapping_form
 from lms.competencies.models import LEVEL_LABELS, LEVEL_MEANINGS, SOURCE_LABELS, Level
 from lms.courses.services import get_course
-from lms.errors import DomainError, NotFound
-from lms.extensions import db
-from lms.web import EmptyForm, role_required, submit
+from lms.web import EmptyForm, perform, role_required, submit
 
 bp = Blueprint("competencies", __name__)
 manage = role_required(Role.FACULTY, Role.ADMIN)
-
 
 
 @bp.context_processor
@@ -34,13 +31,6 @@ def helpers() -> dict:
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def _found(load: Callable[..., Any], *args) -> Any:
-    try:
-        return load(*args)
-    except NotFound:
-        abort(404)
 
 
 def _details(form: CompetencyForm) -> services.CompetencyDetails:
@@ -67,7 +57,7 @@ def framework():
 def competency(id: int):
     """One competency: what it means, its behaviours at each level, the courses that build
     it."""
-    item = _found(services.get_competency, id)
+    item = services.get_competency(id)
     managing = services.can_manage_framework(current_user)
     courses = [(course, level) for course, level in services.courses_building(item.id)
                if managing or course.published]
@@ -92,7 +82,7 @@ def new_competency():
 @manage
 def edit_competency(id: int):
     """Change a competency's words."""
-    item = _found(services.get_competency, id)
+    item = services.get_competency(id)
     details = services.details_of(item)
     form = CompetencyForm(data=vars(details))
     done = submit(form, lambda: services.update_competency(item, _details(form)))
@@ -103,18 +93,11 @@ def edit_competency(id: int):
 
 
 def _button(id: int, action: Callable[[Any], None], done: str):
-    item = _found(services.get_competency, id)
+    item = services.get_competency(id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    name = item.name
-    try:
-        action(item)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if not perform(action, item, done=done.format(name=item.name)):
         return redirect(url_for("competencies.competency", id=id))
-    db.session.commit()
-    flash(done.format(name=name), "success")
     return redirect(url_for("competencies.framework") if action is services.delete_competency
                     else url_for("competencies.competency", id=id))
 
@@ -144,7 +127,7 @@ def delete_competency(id: int):
 @manage
 def course_mapping(course_id: int):
     """Which competencies a course builds, and to what level."""
-    course = _found(get_course, course_id, current_user)
+    course = get_course(course_id, current_user)
     current = {row.competency_id: row for row in services.course_mapping(course.id)}
     active = services.active_competencies()
     form = mapping_form(active, {cid: row.level for cid, row in current.items()})
@@ -167,7 +150,7 @@ def course_mapping(course_id: int):
 @manage
 def rate(id: int):
     """Rate a person on a competency, with the reason."""
-    person = _found(get_user, id)
+    person = get_user(id)
     form = EvidenceForm()
     form.set_competencies(services.active_competencies())
     done = submit(form, lambda: services.rate(current_user, person, form.competency.data,
@@ -207,7 +190,7 @@ def learning_record():
 @manage
 def person_record(id: int):
     """A person's learning record, as faculty see it, with the way to rate them."""
-    person = _found(get_user, id)
+    person = get_user(id)
     return render_template("records/learning_record.html",
                            record=records.learning_record(person), own=False)
 
@@ -236,5 +219,5 @@ def learning_record_download(fmt: str):
 @manage
 def person_record_download(id: int, fmt: str):
     """A person's learning record as a PDF or CSV file."""
-    person = _found(get_user, id)
+    person = get_user(id)
     return _download(records.learning_record(person), fmt)

@@ -3,10 +3,8 @@ courses, cohorts and sessions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -25,7 +23,6 @@ from lms.courses.forms import (
     cohort_settings_form,
 )
 from lms.courses.models import Cohort
-from lms.errors import NotFound
 from lms.offerings import schedule
 from lms.offerings import services as engine
 from lms.offerings import stamp as offer_stamp
@@ -41,8 +38,6 @@ add_nav_item("Manage courses", "courses.manage_courses", services.can_manage_cou
 register_offering_page("cohort", "courses.cohort")
 
 
-
-
 @bp.context_processor
 def labels() -> dict:
     """Words for statuses and booking modes, for every page of this blueprint."""
@@ -53,15 +48,8 @@ def labels() -> dict:
 # ---------------------------------------------------------------------------- helpers
 
 
-def _found(load: Callable[..., Any], *args) -> Any:
-    try:
-        return load(*args)
-    except NotFound:
-        abort(404)
-
-
 def _managed_cohort(cohort_id: int) -> Cohort:
-    cohort = _found(services.get_cohort, cohort_id, current_user)
+    cohort = services.get_cohort(cohort_id, current_user)
     if not engine.can_manage(current_user, cohort):
         abort(403)
     return cohort
@@ -164,7 +152,7 @@ def _catalogue_listing() -> tuple[_Listing, datetime | None]:
 @bp.route("/courses/<int:course_id>")
 def course(course_id: int):
     """A course and its cohorts."""
-    page = _found(services.course_page, course_id, current_user)
+    page = services.course_page(course_id, current_user)
     return render_template("courses/course.html", page=page, course=page.course)
 
 
@@ -242,7 +230,7 @@ def new_course():
 @role_required(*MANAGERS)
 def edit_course(course_id: int):
     """Change a course's details."""
-    course = _found(services.get_course, course_id, current_user)
+    course = services.get_course(course_id, current_user)
     form = CourseForm(data=asdict(services.details_of(course)))
     done = submit(form, lambda: services.update_course(course, _course_details(form)))
     if done:
@@ -260,7 +248,7 @@ def edit_course(course_id: int):
 @role_required(*MANAGERS)
 def new_cohort(course_id: int):
     """A new cohort (in draft) with its first session."""
-    course = _found(services.get_course, course_id, current_user)
+    course = services.get_course(course_id, current_user)
     form = cohort_settings_form(_icss(), with_first_session=True,
                                 data={"booking_mode": "open", "offer_hours": 48,
                                       "lead_ids": [current_user.id]})
@@ -344,7 +332,7 @@ def new_session(cohort_id: int):
 @role_required(*MANAGERS)
 def edit_session(session_id: int):
     """Change a session; people with places are emailed if it moved or changed."""
-    session = _found(services.get_session, session_id)
+    session = services.get_session(session_id)
     cohort = _managed_cohort(session.offering_id)
     day, start = schedule.local_day_and_time(session.starts_at)
     form = SessionForm(data={"title": session.title, "day": day, "start": start,
@@ -365,7 +353,7 @@ def edit_session(session_id: int):
 @role_required(*MANAGERS)
 def cancel_session(session_id: int):
     """Cancel one session, saying why; people with places are emailed."""
-    session = _found(services.get_session, session_id)
+    session = services.get_session(session_id)
     cohort = _managed_cohort(session.offering_id)
     form = CancelForm()
     done = submit(form, lambda: schedule.cancel_session(session, current_user,

@@ -22,7 +22,6 @@ from flask_wtf import FlaskForm
 
 from lms.accounts.models import Role
 from lms.clock import utcnow
-from lms.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from lms.events import calendars, services
 from lms.events.forms import (
     CancelForm,
@@ -44,9 +43,10 @@ from lms.web import (
     Done,
     EmptyForm,
     add_nav_item,
+    perform,
     register_offering_page,
     role_required,
-    show_error,
+    submit,
 )
 
 bp = Blueprint("events", __name__)
@@ -70,62 +70,19 @@ def labels() -> dict:
 
 
 def _submit(form: FlaskForm, action: Callable[[], Any]) -> Done | None:
-    """On a POST run ``action`` and commit once; on a ``DomainError`` roll back and put its
-    messages on the form. ``None`` means show the form (again).
-
-    Boxes the form itself could not read (a date like 31/2/2027) are passed to the service
-    as empty, so the person sees every problem at once, not one round at a time; nothing is
-    saved while any box is wrong.
-    """
-    if request.method != "POST":
-        return None
-    form.validate()
-    unreadable = {name for name, field in form._fields.items() if field.errors}
-    if "csrf_token" in unreadable:
-        return None
-    typed = {name: form[name].data for name in unreadable}
-    for name in unreadable:
-        form[name].data = None
-    try:
-        value = action()
-    except NotAllowed:
-        db.session.rollback()
-        abort(403)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        pairs = error.errors if isinstance(error, InvalidInput) else [(error.field,
-                                                                       error.message)]
-        kept = [(f, m) for f, m in pairs if f not in unreadable]
-        if kept:
-            show_error(form, InvalidInput(kept))
-    else:
-        if not unreadable:
-            db.session.commit()
-            return Done(value)
-        db.session.rollback()
-    for name, data in typed.items():
-        form[name].data = data
-    return None
+    """Forms here show every problem at once, unreadable boxes included (``web.submit``)."""
+    return submit(form, action, every_problem_at_once=True)
 
 
 def _event(event_id: int, kind: type[Offering] | None = None) -> Offering:
-    try:
-        event = services.get_event(event_id, kind)
-    except NotFound:
-        abort(404)
+    event = services.get_event(event_id, kind)
     if not services.can_see(current_user, event):
         abort(404)
     return event
 
 
 def _session(session_id: int):
-    try:
-        return services.get_session(session_id)
-    except NotFound:
-        abort(404)
+    return services.get_session(session_id)
 
 
 def _managed(offering: Offering) -> Offering:
@@ -241,23 +198,11 @@ def book_session(id: int):
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        booking = services.book_session(current_user, session)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        if booking.state == "booked":
-            flash(f"You are booked on “{session.title}”. We have emailed you an invitation "
-                  "for your calendar.", "success")
-        else:
-            flash(f"“{session.title}” is full. You are number {booking.waitlist_position} on "
-                  "its waiting list; if a place frees, we will email you to offer it.",
-                  "success")
+    perform(services.book_session, current_user, session, done=lambda booking: (
+        f"You are booked on “{session.title}”. We have emailed you an invitation "
+        "for your calendar." if booking.state == "booked" else
+        f"“{session.title}” is full. You are number {booking.waitlist_position} on "
+        "its waiting list; if a place frees, we will email you to offer it."))
     return redirect(_post_back(url_for("events.festival", id=session.offering_id)))
 
 
@@ -265,52 +210,26 @@ def book_session(id: int):
 @login_required
 def cancel_booking(id: int):
     """Cancel one's own festival session booking or leave its waiting list."""
-    try:
-        booking = services.get_booking(id)
-    except NotFound:
-        abort(404)
+    booking = services.get_booking(id)
     if booking.user_id != current_user.id:
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
     title, was_booked = booking.session.title, booking.state == "booked"
-    try:
-        services.cancel_booking(current_user, booking)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"Your booking for “{title}” is cancelled." if was_booked
-              else f"You have left the waiting list for “{title}”.", "success")
+    perform(services.cancel_booking, current_user, booking,
+            done=f"Your booking for “{title}” is cancelled." if was_booked
+            else f"You have left the waiting list for “{title}”.")
     return redirect(_post_back(url_for("events.agenda", id=booking.session.offering_id)))
 
 
 def _answer_offer(id: int, answer, done: str):
     """Accept or decline a place offered at a festival session (one's own only)."""
-    try:
-        booking = services.get_booking(id)
-    except NotFound:
-        abort(404)
+    booking = services.get_booking(id)
     if booking.user_id != current_user.id:
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    title = booking.session.title
-    try:
-        answer(current_user, booking)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(done.format(title=title), "success")
+    perform(answer, current_user, booking, done=done.format(title=booking.session.title))
     return redirect(_post_back(url_for("events.agenda", id=booking.session.offering_id)))
 
 
@@ -349,10 +268,7 @@ def session_ics(id: int):
 @bp.route("/offerings/<int:id>/calendar.ics")
 def offering_ics(id: int):
     """Every session of a cohort or event for a calendar."""
-    try:
-        offering = engine.get_offering(id)
-    except NotFound:
-        abort(404)
+    offering = engine.get_offering(id)
     if not calendars.can_see_offering(current_user, offering):
         abort(404)
     content = calendar.offering_calendar(offering, current_user, None,
@@ -532,10 +448,7 @@ def edit_occurrence(session_id: int):
     """One meeting: its topic and presenter, or move it without touching the others."""
     session = _session(session_id)
     event = _managed(_event(session.offering_id, NetworkSeries))
-    try:
-        details = services.occurrence_details(session)
-    except NotFound:
-        abort(404)
+    details = services.occurrence_details(session)
     form = OccurrenceForm(data=asdict(details))
     done = _submit(form, lambda: services.update_occurrence(current_user, session,
                                                             services.OccurrenceDetails(
@@ -666,10 +579,7 @@ def edit_festival_session(session_id: int):
     """Change a festival session; people booked are emailed if it moved."""
     session = _session(session_id)
     event = _managed(_event(session.offering_id, Festival))
-    try:
-        details = services.festival_session_details(session)
-    except NotFound:
-        abort(404)
+    details = services.festival_session_details(session)
     data = {**asdict(details), "track_id": str(details.track_id),
             **_speaker_data(details.speakers)}
     form = FestivalSessionForm(data=data)

@@ -22,6 +22,9 @@ def seed_templates_command() -> None:
 @feedback_cli.command("send-reminders")
 def send_reminders_command() -> None:
     """Email people who have not answered an open survey, once per reminder due."""
+    from lms.extensions import db
     from lms.feedback.services import send_reminders
 
-    click.echo(f"{send_reminders()} survey reminders queued.")
+    sent = send_reminders()
+    db.session.commit()
+    click.echo(f"{sent} survey reminders queued.")

@@ -2,7 +2,7 @@
 answered, and what completion rules ask. Building surveys is in ``lms.feedback.builder``.
 
 Services validate everything before they change anything, raise ``DomainError``, flush, and
-never commit (except ``send_reminders``, a scheduler job that commits each survey's batch).
+never commit (the scheduler's job, or the command, commits ``send_reminders``).
 
 Rules:
 
@@ -434,22 +434,20 @@ def send_reminders(now: datetime | None = None) -> int:
     reminder, only the latest one due is sent, so nobody gets two at once.
 
     Each email is claimed by a ``SurveyReminder`` row (unique per survey, person and number)
-    in the same transaction, so a second scheduler or a rerun sends nothing twice. A job:
-    commits after each survey.
+    in the same transaction, so a second scheduler or a rerun sends nothing twice. Flushes;
+    the job commits.
     """
     now = now or utcnow()
     survey_ids = db.session.scalars(
         select(Survey.id).where(Survey.is_template.is_(False), Survey.opens_at <= now,
                                 Survey.closes_at > now).order_by(Survey.id)
     ).all()
-    db.session.rollback()
     sent = 0
     for survey_id in survey_ids:
         begin_write()
         survey = db.session.get(Survey, survey_id)
         number = _due_number(survey, now) if survey else 0
         if number == 0:
-            db.session.rollback()
             continue
         people = db.session.scalars(
             select(User).join(Enrolment, Enrolment.user_id == User.id)
@@ -471,7 +469,6 @@ def send_reminders(now: datetime | None = None) -> int:
                 continue
             _remind(survey, person, number)
             sent += 1
-        db.session.commit()
     return sent
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -22,8 +21,7 @@ from wtforms.fields.choices import SelectChoice
 
 from lms.accounts.models import Role
 from lms.clock import to_london
-from lms.errors import DomainError, InvalidInput, NotFound
-from lms.extensions import db
+from lms.errors import DomainError, InvalidInput
 from lms.feedback import builder, exports, pages, results, services
 from lms.feedback.charts import bar_chart
 from lms.feedback.forms import (
@@ -35,7 +33,7 @@ from lms.feedback.forms import (
 )
 from lms.feedback.models import QuestionKind
 from lms.offerings.services import get_offering
-from lms.web import EmptyForm, add_nav_item, perform, role_required, submit
+from lms.web import EmptyForm, add_nav_item, attempt, perform, role_required, submit
 
 bp = Blueprint("feedback", __name__)
 MANAGERS = (Role.FACULTY, Role.ADMIN)
@@ -54,15 +52,8 @@ def helpers() -> dict:
 # ---------------------------------------------------------------------------- helpers
 
 
-def _found(load: Callable[..., Any], *args) -> Any:
-    try:
-        return load(*args)
-    except NotFound:
-        abort(404)
-
-
 def _survey(id: int, *, template_ok: bool = True):
-    survey = _found(services.get_survey, id)
+    survey = services.get_survey(id)
     if survey.is_template and not template_ok:
         abort(404)
     return survey
@@ -107,7 +98,7 @@ def new_template():
 @role_required(*MANAGERS)
 def offering_surveys(id: int):
     """The surveys of one offering and its sessions."""
-    offering = _found(get_offering, id)
+    offering = get_offering(id)
     surveys = services.surveys_of(offering)
     return render_template("feedback/offering_surveys.html", offering=offering,
                            surveys=surveys, counts=pages.counts_for([s.id for s in surveys]))
@@ -117,7 +108,7 @@ def offering_surveys(id: int):
 @role_required(*MANAGERS)
 def new_survey(id: int):
     """Add a survey to an offering, from a template or blank."""
-    offering = _found(get_offering, id)
+    offering = get_offering(id)
     form = NewSurveyForm()
     choices = [SelectChoice(str(t.id), t.title) for t in services.templates()]
     form.start_from.choices = [*choices, SelectChoice("blank", "A blank survey")]
@@ -236,7 +227,7 @@ def new_question(id: int):
 @role_required(*MANAGERS)
 def edit_question(id: int):
     """Change a question."""
-    question = _found(services.get_question, id)
+    question = services.get_question(id)
     survey = question.survey
     if builder.questions_locked(survey):
         flash("This survey has opened or has answers, so its questions cannot change.", "error")
@@ -256,7 +247,7 @@ def edit_question(id: int):
 @role_required(*MANAGERS)
 def move_question(id: int, direction: str):
     """Move a question up or down one place."""
-    question = _found(services.get_question, id)
+    question = services.get_question(id)
     survey_id = question.survey_id
     perform(builder.move_question, question, direction, done=f"Question moved {direction}.")
     return redirect(url_for("feedback.survey", id=survey_id) + f"#question-{id}")
@@ -266,7 +257,7 @@ def move_question(id: int, direction: str):
 @role_required(*MANAGERS)
 def delete_question(id: int):
     """Remove a question."""
-    question = _found(services.get_question, id)
+    question = services.get_question(id)
     survey_id = question.survey_id
     perform(builder.remove_question, question, done="Question removed.")
     return redirect(url_for("feedback.survey", id=survey_id))
@@ -347,15 +338,9 @@ def answer(id: int):
         abort(400)
     saving = request.form.get("action") == "save"
     keep = services.save_draft if saving else services.submit
-    try:
-        keep(current_user, survey, request.form.to_dict(flat=False))
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        return _answer_page(survey, error)
-    db.session.commit()
+    outcome = attempt(keep, current_user, survey, request.form.to_dict(flat=False))
+    if isinstance(outcome, DomainError):
+        return _answer_page(survey, outcome)
     if saving:
         flash("Your answers have been saved. Come back to send them before the survey closes.",
               "success")
@@ -366,7 +351,7 @@ def answer(id: int):
 
 def _answer_page(survey, error: DomainError | None = None):
     """The answer page; after refused answers, with what was given and every problem."""
-    sheet = _found(pages.answer_sheet, current_user, survey)
+    sheet = pages.answer_sheet(current_user, survey)
     errors: list[tuple[str | None, str]] = []
     if error is not None:
         errors = error.errors if isinstance(error, InvalidInput) else [

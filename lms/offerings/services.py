@@ -693,57 +693,55 @@ def change_capacity(offering: Offering, capacity: int | None) -> None:
 # ---------------------------------------------------------------------------- jobs
 
 
-def lapse_offers(now: datetime | None = None) -> int:
-    """Offers past their deadline lapse (places on offerings, and places at sessions booked
-    one by one), and each place goes to the next person. Idempotent: each offering is
-    handled under its lock, and only offers still open are lapsed."""
-    now = now or utcnow()
-    offering_ids = sorted(set(db.session.scalars(
+def offerings_with_lapsed_offers(now: datetime) -> list[int]:
+    """The offerings with an offer past its deadline, of a place or of a place at one of its
+    sessions (for the job)."""
+    return sorted(set(db.session.scalars(
         select(Enrolment.offering_id).where(Enrolment.state == S.OFFERED,
                                             Enrolment.offer_expires_at <= now).distinct()
-    ).all()) | set(waitlist.offerings_with_lapsed_session_offers(now)))
-    db.session.rollback()
-    lapsed = 0
-    for offering_id in offering_ids:
-        offering = lock_offering(offering_id)
-        due = db.session.scalars(
-            select(Enrolment).where(Enrolment.offering_id == offering_id,
-                                    Enrolment.state == S.OFFERED,
-                                    Enrolment.offer_expires_at <= now)
-        ).all()
-        for enrolment in due:
-            _transition(enrolment, S.LAPSED, None, reason="Offer not accepted in time")
-            db.session.flush()
-            _email(enrolment, "lapsed", f"Your offer of a place has lapsed: {offering.title}")
-            lapsed += 1
-        lapsed += waitlist.lapse_session_offers(offering_id, now)
-        promote_waitlist(offering)
-        db.session.commit()
+    )) | set(waitlist.offerings_with_lapsed_session_offers(now)))
+
+
+def lapse_offers(offering_id: int, now: datetime) -> int:
+    """On one offering, under its lock, offers past their deadline lapse (places on the
+    offering, and places at sessions booked one by one) and the places go to the next people
+    waiting. Idempotent: only offers still open are lapsed. Flushes; the job commits each
+    offering."""
+    offering = lock_offering(offering_id)
+    due = db.session.scalars(
+        select(Enrolment).where(Enrolment.offering_id == offering_id,
+                                Enrolment.state == S.OFFERED,
+                                Enrolment.offer_expires_at <= now)
+    ).all()
+    for enrolment in due:
+        _transition(enrolment, S.LAPSED, None, reason="Offer not accepted in time")
+        db.session.flush()
+        _email(enrolment, "lapsed", f"Your offer of a place has lapsed: {offering.title}")
+    lapsed = len(due) + waitlist.lapse_session_offers(offering_id, now)
+    promote_waitlist(offering)
     return lapsed
 
 
-def release_quotas(now: datetime | None = None) -> int:
-    """After each offering's release date, unused ICS quota places go to the open pool and
-    the waiting list. Idempotent through ``quotas_released``."""
-    now = now or utcnow()
-    offering_ids = db.session.scalars(
+def offerings_due_quota_release(now: datetime) -> list[int]:
+    """The offerings past their quota release date whose places have not been released."""
+    return list(db.session.scalars(
         select(Offering.id).where(Offering.quotas_released.is_(False),
                                   Offering.quota_release_at.is_not(None),
                                   Offering.quota_release_at <= now)
-    ).all()
-    db.session.rollback()
-    released = 0
-    for offering_id in offering_ids:
-        offering = lock_offering(offering_id)
-        if offering.quotas_released:
-            db.session.rollback()
-            continue
-        offering.quotas_released = True
-        db.session.flush()
-        promote_waitlist(offering)
-        db.session.commit()
-        released += 1
-    return released
+    ))
+
+
+def release_quotas(offering_id: int) -> bool:
+    """After an offering's release date, its unused ICS quota places go to the open pool
+    and the waiting list. Idempotent through ``quotas_released``: ``False`` if already done.
+    Flushes; the job commits each offering."""
+    offering = lock_offering(offering_id)
+    if offering.quotas_released:
+        return False
+    offering.quotas_released = True
+    db.session.flush()
+    promote_waitlist(offering)
+    return True
 
 
 # ---------------------------------------------------------------------------- pages

@@ -7,18 +7,18 @@ from flask_login import current_user, login_required
 
 from lms.accounts.models import Role
 from lms.accounts.services import get_user
-from lms.errors import DomainError, NotAllowed, NotFound
-from lms.extensions import db
+from lms.errors import DomainError
 from lms.offerings import services
 from lms.offerings.forms import MoveForm, PeopleSearchForm, ReasonForm, WaitlistMessageForm
 from lms.web import (
     EmptyForm,
     add_nav_item,
+    attempt,
     holds,
     offering_url,
     perform,
     role_required,
-    show_error,
+    submit,
 )
 
 bp = Blueprint("offerings", __name__)
@@ -40,13 +40,6 @@ DONE = {
 }
 
 
-def _offering_or_404(offering_id: int):
-    try:
-        return services.get_offering(offering_id)
-    except NotFound:
-        abort(404)
-
-
 def _back(offering) -> str:
     target = request.form.get("next", "")
     if target.startswith("/") and not target.startswith("//"):
@@ -58,20 +51,11 @@ def _back(offering) -> str:
 @login_required
 def book(id: int):
     """Book a place, ask for one, or join the waiting list."""
-    offering = _offering_or_404(id)
+    offering = services.get_offering(id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        enrolment = services.book(current_user, offering)
-    except NotAllowed as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(enrolment.state_label + ". We have sent you an email.", "success")
+    perform(services.book, current_user, offering,
+            done=lambda enrolment: enrolment.state_label + ". We have sent you an email.")
     return redirect(_back(offering))
 
 
@@ -80,25 +64,12 @@ def book(id: int):
 @login_required
 def answer(id: int, action: str):
     """A learner withdraws, accepts an offer, declines, or confirms a nomination."""
-    try:
-        enrolment = services.get_enrolment(id)
-        if enrolment.user_id != current_user.id:
-            raise NotFound("No such booking")
-    except NotFound:
+    enrolment = services.get_enrolment(id)
+    if enrolment.user_id != current_user.id:
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        LEARNER_ACTIONS[action](current_user, enrolment)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(DONE[action], "success")
+    perform(LEARNER_ACTIONS[action], current_user, enrolment, done=DONE[action])
     return redirect(_back(enrolment.offering))
 
 
@@ -126,25 +97,21 @@ def nominations():
 @role_required(Role.DSU_LEAD)
 def nominate(id: int):
     """Nominate people of one's own ICS to an offering."""
-    offering = _offering_or_404(id)
+    offering = services.get_offering(id)
     if offering.booking_mode != "nomination" or offering.status == "draft":
         abort(404)
     form = EmptyForm()
     if form.validate_on_submit():
         try:
-            person = get_user(int(request.form.get("person_id", "0") or 0))
-            services.nominate(current_user, offering, person)
-        except (NotFound, ValueError):
-            db.session.rollback()
+            person_id = int(request.form.get("person_id", "0") or 0)
+        except ValueError:
             abort(404)
-        except NotAllowed:
-            db.session.rollback()
-            abort(403)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+        person = get_user(person_id)
+        # Someone outside one's ICS is not offered, so nominating them is a 403 (not a message).
+        outcome = attempt(services.nominate, current_user, offering, person)
+        if isinstance(outcome, DomainError):
+            flash(outcome.message, "error")
         else:
-            db.session.commit()
             flash(f"{person.full_name} has been nominated.", "success")
         return redirect(url_for("offerings.nominate", id=id))
     search = PeopleSearchForm(request.args)
@@ -159,23 +126,11 @@ def nominate(id: int):
 @role_required(Role.DSU_LEAD)
 def withdraw_nomination(id: int):
     """A DSU lead withdraws a nomination of someone in their ICS."""
-    try:
-        enrolment = services.get_enrolment(id)
-    except NotFound:
-        abort(404)
+    enrolment = services.get_enrolment(id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        services.withdraw(current_user, enrolment)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"The nomination of {enrolment.user.full_name} has been withdrawn.", "success")
+    perform(services.withdraw, current_user, enrolment,
+            done=f"The nomination of {enrolment.user.full_name} has been withdrawn.")
     return redirect(url_for("offerings.nominate", id=enrolment.offering_id))
 
 
@@ -183,7 +138,7 @@ def withdraw_nomination(id: int):
 @role_required(Role.FACULTY, Role.ADMIN)
 def people(id: int):
     """Faculty see everyone on an offering: requests, nominations, places, the queue."""
-    offering = _offering_or_404(id)
+    offering = services.get_offering(id)
     return render_template(
         "offerings/people.html", offering=offering, groups=services.people_on(offering),
         form=EmptyForm(), reason_form=ReasonForm(), move_form=MoveForm(),
@@ -191,18 +146,11 @@ def people(id: int):
     )
 
 
-def _faculty_enrolment(id: int):
-    try:
-        return services.get_enrolment(id)
-    except NotFound:
-        abort(404)
-
-
 @bp.route("/faculty/enrolments/<int:id>/approve", methods=["POST"])
 @role_required(Role.FACULTY, Role.ADMIN)
 def approve(id: int):
     """Approve a request or a nomination."""
-    enrolment = _faculty_enrolment(id)
+    enrolment = services.get_enrolment(id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     perform(services.approve, current_user, enrolment,
@@ -214,7 +162,7 @@ def approve(id: int):
 @role_required(Role.FACULTY, Role.ADMIN)
 def reject(id: int):
     """Decline a request or a nomination, with a reason."""
-    enrolment = _faculty_enrolment(id)
+    enrolment = services.get_enrolment(id)
     form = ReasonForm()
     if not form.validate_on_submit():
         abort(400)
@@ -227,7 +175,7 @@ def reject(id: int):
 @role_required(Role.FACULTY, Role.ADMIN)
 def move(id: int):
     """Move someone in the waiting list, with a reason."""
-    enrolment = _faculty_enrolment(id)
+    enrolment = services.get_enrolment(id)
     form = MoveForm()
     if not form.validate_on_submit():
         flash("Enter the new position as a number", "error")
@@ -242,21 +190,18 @@ def move(id: int):
 @role_required(Role.FACULTY, Role.ADMIN)
 def message_waitlist(id: int):
     """Email everyone on the waiting list."""
-    offering = _offering_or_404(id)
+    offering = services.get_offering(id)
     form = WaitlistMessageForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        sent = services.message_waitlist(current_user, offering, form.subject.data,
-                                         form.body.data)
-    except DomainError as error:
-        db.session.rollback()
-        show_error(form, error)
+    done = submit(form, lambda: services.message_waitlist(current_user, offering,
+                                                          form.subject.data, form.body.data))
+    if done is None:
         return render_template(
             "offerings/people.html", offering=offering, groups=services.people_on(offering),
             form=EmptyForm(), reason_form=ReasonForm(), move_form=MoveForm(),
             message_form=form, places_left=services.places_left(offering),
         ), 200
-    db.session.commit()
+    sent = done.value
     flash(f"Your message was sent to {sent} {'person' if sent == 1 else 'people'}.", "success")
     return redirect(url_for("offerings.people", id=id))

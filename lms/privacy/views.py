@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from lms.accounts.models import Role
 from lms.accounts.services import get_user
-from lms.errors import DomainError, NotFound
+from lms.errors import DomainError
 from lms.extensions import db
 from lms.privacy import services
 from lms.privacy.forms import EraseForm
-from lms.web import role_required, show_error
+from lms.web import attempt, role_required, show_error
 
 bp = Blueprint("privacy", __name__)
 
@@ -43,22 +43,16 @@ def download(fmt: str):
 @role_required(Role.ADMIN)
 def erase(user_id: int):
     """Confirm, then erase a person's personal data."""
-    try:
-        person = get_user(user_id)
-    except NotFound:
-        abort(404)
+    person = get_user(user_id)
     form = EraseForm()
     if form.validate_on_submit():
         if not form.understood.data:
             form.understood.errors = ["Confirm that you understand this cannot be undone"]
         else:
-            try:
-                services.erase_person(current_user, person)
-            except DomainError as error:
-                db.session.rollback()
-                show_error(form, error)
+            outcome = attempt(services.erase_person, current_user, person)
+            if isinstance(outcome, DomainError):
+                show_error(form, outcome)
             else:
-                db.session.commit()
                 flash("The person's personal data has been erased. Their records are kept, "
                       "unnamed, so reports still count them.", "success")
                 return redirect(url_for("admin.user", user_id=user_id))

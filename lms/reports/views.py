@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from lms.accounts.models import Role
 from lms.clock import to_london, utcnow
-from lms.errors import InvalidInput, NotFound
+from lms.errors import InvalidInput
 from lms.reports import exports, matrices, regional, services
 from lms.reports.charts import bar_chart, paired_bar_chart
 from lms.reports.forms import ReportFilterForm
@@ -63,10 +63,7 @@ def _download(table: exports.Table, fmt: str, name: str) -> Response:
 
 
 def _table(names: tuple[str, ...], key: str) -> None:
-    try:
-        services.check_table(names, key)
-    except NotFound:
-        abort(404)
+    services.check_table(names, key)
 
 
 def _query() -> dict:
@@ -87,10 +84,7 @@ def my_ics():
 
 
 def _ics(code: str):
-    try:
-        return services.get_ics_for(current_user, code)
-    except NotFound:
-        abort(404)
+    return services.get_ics_for(current_user, code)
 
 
 @bp.route("/ics/<code>")
@@ -156,10 +150,7 @@ def cohorts():
 
 
 def _cohort(id: int):
-    try:
-        return matrices.get_cohort(id)
-    except NotFound:
-        abort(404)
+    return matrices.get_cohort(id)
 
 
 @bp.route("/reports/cohorts/<int:id>")

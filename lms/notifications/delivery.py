@@ -1,0 +1,127 @@
+"""The outbox sender: a scheduler job (``lms.jobs.deliver_outbox_job``, ``flask lms
+deliver-outbox``), not a service, so it owns its transactions.
+
+Sending an email cannot be part of a database transaction, so each row goes through three
+steps with a commit between them: *claim* it with a conditional UPDATE (so two senders never
+both take it; the claim is a lease, so a sender that dies mid-send leaves a row another
+takes after ``LEASE``), *send* it with no transaction open while the mail server talks, and
+*record* the outcome (sent; or pending again after a backoff; or failed after the last
+attempt). Services only queue rows (``lms.notifications.services.queue_email``), in the
+transaction of the change that causes them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from lms.clock import utcnow
+from lms.extensions import begin_write, db
+from lms.notifications.backends import get_backend
+from lms.notifications.models import OutboxMessage, OutboxStatus
+from lms.notifications.services import build_message
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def _backoff(attempts: int) -> timedelta:
+    """1, 2, 4 ... minutes between tries, at most an hour."""
+    return timedelta(minutes=min(2 ** (attempts - 1), 60))
+
+
+def _claim(row_id: int) -> OutboxMessage | None:
+    """Take a row for sending unless another process has it, counting the attempt.
+    Commits, and returns the row (loaded) or ``None``."""
+    now = utcnow()
+    begin_write()
+    claimed = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == row_id,
+            or_(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                (OutboxMessage.status == OutboxStatus.SENDING)
+                & (OutboxMessage.claimed_until < now),
+            ),
+        )
+        .values(status=OutboxStatus.SENDING, claimed_until=now + LEASE,
+                attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    row = db.session.get(OutboxMessage, row_id, populate_existing=True) if claimed == 1 else None
+    db.session.commit()
+    return row
+
+
+def _record(row_id: int, **values) -> None:
+    """Write a row's outcome in a transaction of its own."""
+    begin_write()
+    db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def deliver_outbox(limit: int | None = None) -> DeliveryReport:
+    """Send the due rows. Safe to run in several processes at once: each row is claimed by a
+    conditional UPDATE before it is sent, and marked sent as soon as the backend accepts it.
+    No transaction is open while a backend talks to a mail server.
+
+    Commits (this is the job's transaction control, not a service's): each row's claim
+    and each row's outcome is recorded on its own.
+    """
+    limit = limit or current_app.config["OUTBOX_BATCH"]
+    max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    backend = get_backend()
+    report = DeliveryReport()
+    now = utcnow()
+    due_ids = db.session.scalars(
+        select(OutboxMessage.id)
+        .where(
+            or_(
+                (OutboxMessage.status == OutboxStatus.PENDING)
+                & (OutboxMessage.next_attempt_at <= now),
+                (OutboxMessage.status == OutboxStatus.SENDING)
+                & (OutboxMessage.claimed_until < now),
+            )
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    db.session.rollback()
+    for row_id in due_ids:
+        row = _claim(row_id)
+        if row is None:
+            continue
+        attempts, message = row.attempts, build_message(row)
+        try:
+            backend.send(message, row_id)
+        except Exception as exc:  # noqa: BLE001 - any failure of a backend is retried
+            log.warning("outbox row %s failed (attempt %s): %s", row_id, attempts, exc)
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            if attempts >= max_attempts:
+                _record(row_id, status=OutboxStatus.FAILED, claimed_until=None, last_error=error)
+                report.failed += 1
+            else:
+                _record(row_id, status=OutboxStatus.PENDING, claimed_until=None,
+                        last_error=error, next_attempt_at=utcnow() + _backoff(attempts))
+                report.retried += 1
+        else:
+            _record(row_id, status=OutboxStatus.SENT, sent_at=utcnow(), claimed_until=None,
+                    last_error=None)
+            report.sent += 1
+    return report
