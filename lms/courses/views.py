@@ -178,7 +178,7 @@ def cohort(id: int):
     can_manage = engine.can_manage(current_user)
     if page is None or not (page.public or can_manage):
         abort(404)
-    panel = engine.panel_for(page.standing, engine.viewer_place(current_user, id))
+    panel = engine.panel_for(page.standing, engine.viewer_place(current_user, id), current_user)
     has_place = panel.enrolment is not None and panel.enrolment.state in (
         EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
     main = page.main[(can_manage or has_place, can_manage)]

@@ -9,7 +9,7 @@ from lms.accounts.models import Role
 from lms.accounts.services import get_user
 from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import db
-from lms.offerings import services
+from lms.offerings import policy, services
 from lms.offerings.forms import MoveForm, PeopleSearchForm, ReasonForm, WaitlistMessageForm
 from lms.web import (
     EmptyForm,
@@ -127,7 +127,7 @@ def nominations():
 def nominate(id: int):
     """Nominate people of one's own ICS to an offering."""
     offering = _offering_or_404(id)
-    if offering.booking_mode != "nomination" or offering.status == "draft":
+    if offering.booking_mode != "nomination" or not policy.can_see(current_user, offering):
         abort(404)
     form = EmptyForm()
     if form.validate_on_submit():
