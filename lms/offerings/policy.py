@@ -296,3 +296,9 @@ def may_answer(action: str, user, enrolment, now: datetime | None = None) -> Dec
 
 
 ANSWERS = ("confirm", "accept", "decline", "withdraw")
+
+
+def answers(user, enrolment, now: datetime | None = None) -> list[str]:
+    """The answers a person may give about their own place now: the buttons to show."""
+    now = now or utcnow()
+    return [action for action in ANSWERS if may_answer(action, user, enrolment, now)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload, lazyload, selectinload
@@ -610,7 +610,15 @@ def viewer_place(user, offering_id: int) -> Place | None:
     if not user.is_authenticated:
         return None
     row = read_row(_place_statement, offering_id=offering_id, user_id=user.id)
-    return Place(*row) if row is not None else None
+    if row is None:
+        return None
+    # The driver's raw value (text on SQLite): an aware UTC time, as the column gives it.
+    place = list(row)
+    if isinstance(place[3], str):
+        place[3] = datetime.fromisoformat(place[3])
+    if place[3] is not None and place[3].tzinfo is None:
+        place[3] = place[3].replace(tzinfo=UTC)
+    return Place(*place)
 
 
 def panel_for(standing: Standing, enrolment: Enrolment | Place | None,
@@ -631,8 +639,7 @@ def panel_for(standing: Standing, enrolment: Enrolment | Place | None,
             S.OFFERED: "A place is offered to you. Accept it before the deadline.",
         }[EnrolmentState(e.state)]
         now = utcnow()
-        panel.actions = [action for action in policy.ANSWERS
-                         if policy.may_answer(action, viewer, e, now)]
+        panel.actions = policy.answers(viewer, e, now)
         if e.state == S.OFFERED and "accept" not in panel.actions:
             panel.message = policy.may_accept(viewer, e, now).reason + "."
         return panel

@@ -110,8 +110,9 @@ def my_learning():
     current = [e for e in enrolments if e.is_active]
     past = [e for e in enrolments if not e.is_active]
     starts = services.first_session_starts([e.offering_id for e in current])
+    answers = {e.id: policy.answers(current_user, e) for e in current}
     return render_template("offerings/my_learning.html", current=current, past=past,
-                           starts=starts, form=EmptyForm())
+                           starts=starts, answers=answers, form=EmptyForm())
 
 
 @bp.route("/nominations")
