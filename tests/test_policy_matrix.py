@@ -2,7 +2,8 @@
 
 For each offering state (draft, open, full, by approval, closed for booking, running,
 finished, cancelled; before, during and after a session; an offer of a place open and
-lapsed; by nomination with the ICS quota free and used, nominations open and closed) and
+lapsed; by nomination with the ICS quota free and used, nominations open and closed; a
+webinar full and cancelled) and
 each persona (anonymous, learner, learner with a place, DSU lead of the same ICS and of
 another, faculty, admin), the test reads the buttons the pages show, presses with the
 page's CSRF token every one not shown (it must be refused, nothing changes, and the reason
@@ -27,10 +28,11 @@ from lms.courses.models import Cohort, Course
 from lms.extensions import db
 from lms.offerings import policy
 from lms.offerings import services as engine
-from lms.offerings.models import Enrolment, EnrolmentState, OfferingQuota, Session
+from lms.offerings.models import Enrolment, EnrolmentState, Offering, OfferingQuota, Session
 from lms.web import london
 from tests.conftest import organisation
 from tests.test_api_views import bearer
+from tests.test_events_support import make_webinar
 
 NOW = datetime(2027, 3, 10, 11, 0, tzinfo=UTC)
 S = EnrolmentState
@@ -58,6 +60,7 @@ def csrf_on(app):
 class World:
     offering_id: int
     who: dict[str, int | None]  # persona -> user id
+    page: str  # the offering's page, where its booking box is
 
 
 def _user(name: str, org: str, *roles: Role) -> User:
@@ -108,7 +111,14 @@ def _build(state: str) -> World:
     db.session.flush()
     holder = people["with_place"]
     fac = people["faculty"]
-    if state.startswith("nomination"):
+    if state.startswith("webinar"):
+        # An event's booking box is the same panel: a full webinar, the holder waiting.
+        made = make_webinar(capacity=1, status="open", days_ahead=20)
+        engine.book(others[0], made)
+        engine.book(holder, made)
+        if state == "webinar_cancelled":
+            engine.cancel_offering(made, fac, "The speaker is ill")
+    elif state.startswith("nomination"):
         window = {"nomination_opens_at": NOW - timedelta(days=30),
                   "nomination_closes_at": NOW + timedelta(days=10)}
         if state == "nomination_closed":
@@ -160,18 +170,20 @@ def _build(state: str) -> World:
             made.sessions[0].ends_at = NOW - timedelta(days=2) + timedelta(hours=2)
     db.session.flush()
     who = {"anonymous": None, **{name: user.id for name, user in people.items()}}
-    return World(made.id, who)
+    kind = "webinars" if state.startswith("webinar") else "cohorts"
+    return World(made.id, who, f"/{kind}/{made.id}")
 
 
 STATES = ("open", "full", "approval", "draft", "closed", "before", "during", "open_during",
           "after", "cancelled", "offered", "offer_lapsed", "nomination_free", "nomination_used",
-          "nomination_closed")
+          "nomination_closed", "webinar_full", "webinar_cancelled")
 
 # Who sees "Book" (or "Ask for a place", "Join the waiting list") in each state: the table
 # the pages must agree with (besides agreeing with what the engine allows).
 BOOKERS = {"learner", "dsu_same", "dsu_other", "faculty", "admin"}
 EXPECTED_BOOKERS = {"open": BOOKERS, "full": BOOKERS, "approval": BOOKERS,
-                    "before": BOOKERS, "offered": BOOKERS, "offer_lapsed": BOOKERS}
+                    "before": BOOKERS, "offered": BOOKERS, "offer_lapsed": BOOKERS,
+                    "webinar_full": BOOKERS}
 # Who sees Nominate buttons.
 EXPECTED_NOMINATORS = {"nomination_free": {"dsu_same", "dsu_other"},
                        "nomination_used": {"dsu_other"}}
@@ -227,7 +239,7 @@ def _walk_booking_page(app, client, login, world: World, persona: str,
     user_id = world.who[persona]
     oid = world.offering_id
     login(_user_of(app, user_id))
-    response = client.get(f"/cohorts/{oid}")
+    response = client.get(world.page)
     assert response.status_code in (200, 404)
     page = response.get_data(as_text=True) if response.status_code == 200 else ""
     token = _csrf(page) or _csrf(client.get("/").get_data(as_text=True))
@@ -245,7 +257,7 @@ def _walk_booking_page(app, client, login, world: World, persona: str,
     # The policy's own answer agrees with the page (so the reason shown is the policy's).
     if user_id is not None and response.status_code == 200 and not _active(before):
         decision = _read(app, lambda: policy.may_book(db.session.get(User, user_id),
-                                                      db.session.get(Cohort, oid)))
+                                                      db.session.get(Offering, oid)))
         assert (book_url in shown) == decision.allowed, (persona, decision)
         if not decision.allowed:
             assert html.escape(decision.reason) in page, (persona, decision.reason)
