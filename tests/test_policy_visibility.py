@@ -128,3 +128,20 @@ def test_a_cohort_follows_its_course_when_published_or_withheld(app, people):
         made.course.published = False
         db.session.commit()
         assert db.session.get(Cohort, made.id).published is False
+
+
+def test_reminders_are_sent_only_about_what_people_may_see(app, people):
+    """Emails ask the same policy: a reminder for a session tomorrow goes out while the
+    cohort is public, and not once its course is withheld."""
+    from lms.events import reminders
+
+    with app.test_request_context():
+        learner = db.session.get(User, people.learner.id)
+        made = cohort("Forecasting with R", starts_in=timedelta(hours=20))
+        engine.book(learner, made)
+        db.session.flush()
+        due = reminders.due_before(NOW)
+        assert {(d.session_id, d.user_id) for d in due} == {(made.sessions[0].id, learner.id)}
+        made.course.published = False
+        db.session.flush()
+        assert reminders.due_before(NOW) == []
