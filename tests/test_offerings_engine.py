@@ -16,6 +16,7 @@ from lms.extensions import db
 from lms.notifications.models import OutboxMessage
 from lms.offerings import services as svc
 from lms.offerings.models import Enrolment, EnrolmentEvent
+from lms.web import london
 
 
 def states(offering) -> dict[str, str]:
@@ -217,9 +218,11 @@ def test_nomination_window(ctx, make_cohort, make_user, learners):
     later = make_cohort(mode="nomination", nomination_opens_at=now + timedelta(days=1))
     closed = make_cohort(mode="nomination", nomination_opens_at=now - timedelta(days=5),
                          nomination_closes_at=now - timedelta(days=1))
-    with pytest.raises(svc.BookingClosed, match="not opened"):
+    opens = london(later.nomination_opens_at, "%-d %B %Y")
+    with pytest.raises(svc.BookingClosed, match=f"Nominations open on {opens}"):
         svc.nominate(lead, later, learners[0])
-    with pytest.raises(svc.BookingClosed, match="closed"):
+    closes = london(closed.nomination_closes_at, "%-d %B %Y")
+    with pytest.raises(svc.BookingClosed, match=f"Nominations closed on {closes}"):
         svc.nominate(lead, closed, learners[0])
 
 

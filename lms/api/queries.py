@@ -1,9 +1,9 @@
 """What the API reads and does, through each feature's own services and rules.
 
 Lists come a page at a time in a stable order (a column that may repeat, then the id), each
-page in a fixed number of queries. Who may see what is decided here, with the features' own
-permission rules: the catalogue is public but drafts (and cohorts of unpublished courses) are
-for faculty and admins only; bookings are through the enrolment engine's ``book`` and
+page in a fixed number of queries. Who may see an offering is the offerings' policy (the same
+answer as the pages, calendars and feeds): drafts and cohorts of unpublished courses are for
+faculty and admins only; bookings are through the enrolment engine's ``book`` and
 ``withdraw``, exactly as the pages do it.
 """
 
@@ -22,7 +22,7 @@ from lms.courses import services as courses
 from lms.courses.models import Cohort, Course
 from lms.errors import InvalidInput, NotFound
 from lms.extensions import db
-from lms.offerings import calendar
+from lms.offerings import calendar, policy
 from lms.offerings import services as engine
 from lms.offerings.models import (
     HOLDS_PLACE,
@@ -30,7 +30,6 @@ from lms.offerings.models import (
     BookingState,
     Enrolment,
     Offering,
-    OfferingStatus,
     Session,
     SessionStatus,
 )
@@ -65,34 +64,10 @@ def _page(stmt, paging: Paging, scalars: bool = True) -> Page:
 # ---------------------------------------------------------------------------- who sees what
 
 
-def is_manager(viewer) -> bool:
-    """Faculty and admins: they see drafts, registers and the region."""
-    return engine.can_manage(viewer)
-
-
-def can_see_offering(viewer, offering: Offering) -> bool:
-    """Drafts, and cohorts of unpublished courses, are for faculty and admins only."""
-    if is_manager(viewer):
-        return True
-    if offering.status == OfferingStatus.DRAFT:
-        return False
-    course = getattr(offering, "course", None)
-    return course is None or course.published
-
-
-def _visible(viewer) -> list:
-    """The same rule as ``can_see_offering``, as SQL conditions on ``Offering``."""
-    if is_manager(viewer):
-        return []
-    unpublished = (select(_COHORT.c.id).join(Course, Course.id == _COHORT.c.course_id)
-                   .where(Course.published.is_(False)))
-    return [Offering.status != OfferingStatus.DRAFT, Offering.id.not_in(unpublished)]
-
-
 def get_offering(offering_id: int, viewer) -> Offering:
     """An offering ``viewer`` may see, or ``NotFound``."""
     offering = db.session.get(Offering, offering_id)
-    if offering is None or not can_see_offering(viewer, offering):
+    if offering is None or not policy.can_see(viewer, offering):
         raise NotFound("No such course, cohort or event")
     return offering
 
@@ -166,7 +141,7 @@ def offerings_list(viewer, paging: Paging, dates: DateRange, kind: str | None = 
                    status: str | None = None, course_id: int | None = None) -> Page:
     """Cohorts and events by id, with their session dates and places left. ``dates`` keeps
     those with a session (not cancelled) starting in the range. Three queries."""
-    stmt = select(Offering).where(*_visible(viewer)).order_by(Offering.id)
+    stmt = select(Offering).where(*policy.visible_filter(viewer)).order_by(Offering.id)
     if kind:
         stmt = stmt.where(Offering.kind == kind)
     if status:
@@ -214,7 +189,7 @@ def sessions_list(viewer, paging: Paging, dates: DateRange,
                   offering_id: int | None = None) -> Page:
     """Sessions of offerings ``viewer`` may see, by start time. Three queries."""
     stmt = (select(Session, Offering).join(Offering, Offering.id == Session.offering_id)
-            .where(*_visible(viewer), *_in_range(Session.starts_at, dates))
+            .where(*policy.visible_filter(viewer), *_in_range(Session.starts_at, dates))
             .order_by(Session.starts_at, Session.id))
     if offering_id is not None:
         stmt = stmt.where(Session.offering_id == offering_id)
@@ -251,8 +226,12 @@ def book(user: User, offering_id: int) -> Enrolment:
 
 
 def withdraw(user: User, enrolment_id: int) -> Enrolment:
-    """Give up one's own place, request or queue position, by the engine's rules."""
-    return engine.withdraw(user, my_booking(user, enrolment_id))
+    """Give up one's own place, request or queue position, by the engine's rules; a
+    nomination or an offered place is declined (the pages' button for it)."""
+    enrolment = my_booking(user, enrolment_id)
+    if not policy.may_withdraw(user, enrolment) and policy.may_decline(user, enrolment):
+        return engine.decline(user, enrolment)
+    return engine.withdraw(user, enrolment)
 
 
 def my_calendar(user: User, paging: Paging, dates: DateRange) -> Page:

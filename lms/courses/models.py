@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from lms.clock import UTCDateTime, utcnow
 from lms.extensions import db
@@ -90,6 +90,14 @@ class Course(db.Model):
         back_populates="course", foreign_keys="Cohort.course_id"
     )
 
+    @validates("published")
+    def _publish_cohorts(self, key: str, published: bool) -> bool:
+        """Each cohort carries whether its course is published, for the offerings' policy
+        on who may see it (it reads the offering, not the course)."""
+        for cohort in self.cohorts:
+            cohort.published = published
+        return published
+
     @property
     def kind_label(self) -> str:
         return KIND_LABELS[CourseKind(self.kind)]
@@ -119,3 +127,10 @@ class Cohort(Offering):
                                           innerjoin=True, foreign_keys=[course_id])
 
     __mapper_args__ = {"polymorphic_identity": "cohort"}
+
+    @validates("course")
+    def _follow_course(self, key: str, course: Course) -> Course:
+        """A cohort is published when its course is (see ``Course._publish_cohorts``)."""
+        if course is not None:
+            self.published = bool(course.published if course.published is not None else True)
+        return course

@@ -29,6 +29,7 @@ from lms.courses.models import (
 )
 from lms.errors import DomainError, ErrorCollector, NotAllowed, NotFound
 from lms.extensions import begin_write, db
+from lms.offerings import policy
 from lms.offerings import services as engine
 from lms.offerings import stamp as offer_stamp
 from lms.offerings.models import (
@@ -91,16 +92,6 @@ def can_manage_courses(user) -> bool:
 def can_see_course(user, course: Course) -> bool:
     """Published courses are for everyone; unpublished ones only for those who manage them."""
     return course.published or can_manage_courses(user)
-
-
-def can_see_cohort(user, cohort: Cohort) -> bool:
-    """Draft cohorts, and every cohort of an unpublished course, are for managers only."""
-    return engine.can_manage(user, cohort) or is_public(cohort)
-
-
-def is_public(cohort: Cohort) -> bool:
-    """Whether everyone may see the cohort (not a draft, and its course is published)."""
-    return cohort.course.published and cohort.status != OfferingStatus.DRAFT
 
 
 # ---------------------------------------------------------------------------- text
@@ -474,18 +465,17 @@ class CoursePage:
         return [c for c in self.cohorts if c.id not in upcoming]
 
 
-def cohort_summaries(course: Course, include_drafts: bool) -> list[CohortSummary]:
-    """A course's cohorts by start date, with session dates and places left. Two queries."""
+def cohort_summaries(course: Course, viewer) -> list[CohortSummary]:
+    """A course's cohorts that ``viewer`` may see, by start date, with session dates and
+    places left. Two queries."""
     firsts = _first_sessions()
     stmt = (
         select(Cohort.id, Cohort.name, Cohort.status, Cohort.booking_mode, Cohort.capacity,
                firsts.c.first_start, firsts.c.last_end, firsts.c.sessions)
         .outerjoin(firsts, firsts.c.offering_id == Cohort.id)
-        .where(Cohort.course_id == course.id)
+        .where(Cohort.course_id == course.id, *policy.visible_filter(viewer))
         .order_by(firsts.c.first_start.is_(None), firsts.c.first_start, Cohort.id)
     )
-    if not include_drafts:
-        stmt = stmt.where(Cohort.status != OfferingStatus.DRAFT)
     rows = db.session.execute(stmt).all()
     places = engine.places_left_for([row[0] for row in rows])
     return [CohortSummary(cid, name, status, mode, capacity, first, last, n or 0,
@@ -496,7 +486,7 @@ def cohort_summaries(course: Course, include_drafts: bool) -> list[CohortSummary
 def course_page(course_id: int, viewer) -> CoursePage:
     """A course and its cohorts (drafts only for managers). Three queries."""
     course = get_course(course_id, viewer)
-    return CoursePage(course, cohort_summaries(course, include_drafts=engine.can_manage(viewer)))
+    return CoursePage(course, cohort_summaries(course, viewer))
 
 
 # ---------------------------------------------------------------------------- cohorts
@@ -506,7 +496,7 @@ def get_cohort(cohort_id: int, viewer) -> Cohort:
     """A cohort this person may see, or ``NotFound``. Its course, sessions, quotas and leads
     come with it (a fixed number of queries)."""
     cohort = load_cohort(cohort_id)
-    if cohort is None or not can_see_cohort(viewer, cohort):
+    if cohort is None or not policy.can_see(viewer, cohort):
         raise NotFound("No such cohort")
     return cohort
 

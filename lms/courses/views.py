@@ -23,7 +23,7 @@ from lms.courses.forms import (
     cohort_settings_form,
 )
 from lms.courses.models import Cohort
-from lms.offerings import schedule
+from lms.offerings import policy, schedule
 from lms.offerings import services as engine
 from lms.offerings import stamp as offer_stamp
 from lms.offerings.models import EnrolmentState, OfferingStatus
@@ -164,9 +164,9 @@ def cohort(id: int):
     page = page_cache("cohort").get_or_build(offer_stamp.current(), id,
                                              lambda: _cohort_page(id))
     can_manage = engine.can_manage(current_user)
-    if page is None or not (page.public or can_manage):
+    if page is None or not policy.sees(current_user, page.public):
         abort(404)
-    panel = engine.panel_for(page.standing, engine.viewer_place(current_user, id))
+    panel = engine.panel_for(page.standing, engine.viewer_place(current_user, id), current_user)
     has_place = panel.enrolment is not None and panel.enrolment.state in (
         EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
     main = page.main[(can_manage or has_place, can_manage)]
@@ -198,7 +198,7 @@ def _cohort_page(cohort_id: int) -> tuple[_CohortPage | None, datetime | None]:
             can_manage=manage, show_join_links=links, settings=settings))
         for links, manage in ((False, False), (True, False), (True, True))
     }
-    page = _CohortPage(services.is_public(cohort), f"{cohort.course.title}: {cohort.name}",
+    page = _CohortPage(policy.is_public(cohort), f"{cohort.course.title}: {cohort.name}",
                        cohort.course_id, cohort.course.title, main, standing)
     return page, standing.until
 
@@ -236,7 +236,7 @@ def edit_course(course_id: int):
     if done:
         flash(f"“{course.title}” has been saved.", "success")
         return redirect(url_for("courses.course", course_id=course.id))
-    summaries = services.cohort_summaries(course, include_drafts=True)
+    summaries = services.cohort_summaries(course, current_user)
     return render_template("faculty/courses/course_form.html", form=form, course=course,
                            cohorts=summaries)
 

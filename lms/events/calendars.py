@@ -20,8 +20,7 @@ from lms.events.models import CalendarFeedToken, FestivalSession, FestivalTrack,
 from lms.extensions import db, read_row
 from lms.notifications.services import link
 from lms.offerings import calendar
-from lms.offerings import services as engine
-from lms.offerings.models import Offering, OfferingStatus, OfferStamp
+from lms.offerings.models import OfferStamp
 from lms.offerings.stamp import page_cache
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
@@ -116,11 +115,6 @@ def addresses(token: str) -> FeedAddresses:
     url = link("events.feed", token=token)
     parts = urlsplit(url)
     return FeedAddresses(url, "webcal://" + parts.netloc + parts.path)
-
-
-def can_see_offering(user, offering: Offering) -> bool:
-    """Drafts only for those who manage them; everything else, open or not, is public."""
-    return offering.status != OfferingStatus.DRAFT or engine.can_manage(user, offering)
 
 
 def file_name(title: str) -> str:

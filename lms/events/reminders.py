@@ -33,7 +33,7 @@ from lms.clock import utcnow
 from lms.events.models import ReminderSent
 from lms.extensions import begin_write, db
 from lms.notifications.services import queue_email
-from lms.offerings import calendar
+from lms.offerings import calendar, policy
 from lms.offerings.models import (
     Booking,
     BookingState,
@@ -166,6 +166,7 @@ def due_before(now: datetime) -> list[Due]:
         .join(Offering, Offering.id == Session.offering_id)
         .where(Session.status == SessionStatus.SCHEDULED, Offering.status.in_(LIVE),
                Session.starts_at > now, Session.starts_at <= now + MAX_LEAD)
+        .where(*policy.public_filter())  # no emails about what people may not see
     ).all()
     kinds: dict[int, list[str]] = {}
     for session_id, starts_at, minutes in rows:
@@ -189,6 +190,7 @@ def due_after(now: datetime) -> list[Due]:
         .where(Session.status == SessionStatus.SCHEDULED, Offering.after_session_emails,
                Offering.status != OfferingStatus.CANCELLED,
                Session.ends_at <= now, Session.ends_at > now - widest)
+        .where(*policy.public_filter())  # no emails about what people may not see
     ).all()
     kinds: dict[int, list[str]] = {}
     skip: set[tuple[int, int, str]] = set()

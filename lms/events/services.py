@@ -32,7 +32,7 @@ from lms.events.models import (
 from lms.events.recurrence import Rule, RuleInput, check_rule, occurrences
 from lms.extensions import db
 from lms.notifications.services import Attachment, link, queue_email
-from lms.offerings import calendar, waitlist
+from lms.offerings import calendar, policy, waitlist
 from lms.offerings import services as engine
 from lms.offerings import stamp as offer_stamp
 from lms.offerings.models import (
@@ -87,11 +87,6 @@ class SessionClash(DomainError):
 def can_manage(user, offering: Offering | None = None) -> bool:
     """Faculty and admins build and run events (the engine's rule)."""
     return engine.can_manage(user, offering)
-
-
-def can_see(user, offering: Offering) -> bool:
-    """Drafts are for faculty only; everything else is public."""
-    return offering.status != OfferingStatus.DRAFT or can_manage(user, offering)
 
 
 # ---------------------------------------------------------------------------- text
@@ -1191,9 +1186,8 @@ def events_list(user, kind: str | None = None, include_past: bool = False) -> li
                   .group_by(Session.offering_id).subquery())
     stmt = (select(Offering, next_start.c.starts)
             .outerjoin(next_start, next_start.c.offering_id == Offering.id)
-            .where(Offering.kind.in_([kind] if kind else EVENT_KINDS)))
-    if not can_manage(user):
-        stmt = stmt.where(Offering.status != OfferingStatus.DRAFT)
+            .where(Offering.kind.in_([kind] if kind else EVENT_KINDS),
+                   *policy.visible_filter(user)))
     if not include_past:
         stmt = stmt.where(next_start.c.starts.is_not(None))
     rows = db.session.execute(stmt.order_by(next_start.c.starts, Offering.id)).all()

@@ -36,7 +36,7 @@ from lms.events.forms import (
 from lms.events.models import Festival, NetworkSeries, Webinar
 from lms.events.recurrence import RuleInput
 from lms.extensions import db
-from lms.offerings import calendar
+from lms.offerings import calendar, policy
 from lms.offerings import services as engine
 from lms.offerings.models import Offering
 from lms.web import (
@@ -76,7 +76,7 @@ def _submit(form: FlaskForm, action: Callable[[], Any]) -> Done | None:
 
 def _event(event_id: int, kind: type[Offering] | None = None) -> Offering:
     event = services.get_event(event_id, kind)
-    if not services.can_see(current_user, event):
+    if not policy.can_see(current_user, event):
         abort(404)
     return event
 
@@ -193,7 +193,7 @@ def agenda(id: int):
 def book_session(id: int):
     """Book a festival session, or join its waiting list when it is full."""
     session = _session(id)
-    if not isinstance(session.offering, Festival) or not services.can_see(current_user,
+    if not isinstance(session.offering, Festival) or not policy.can_see(current_user,
                                                                           session.offering):
         abort(404)
     if not EmptyForm().validate_on_submit():
@@ -258,7 +258,7 @@ def session_ics(id: int):
     """One session for a calendar; the joining link only for people with a place."""
     session = _session(id)
     offering = session.offering
-    if not services.can_see(current_user, offering):
+    if not policy.can_see(current_user, offering):
         abort(404)
     content = calendar.offering_calendar(offering, current_user, [session],
                                          engine.can_manage(current_user, offering))
@@ -269,7 +269,7 @@ def session_ics(id: int):
 def offering_ics(id: int):
     """Every session of a cohort or event for a calendar."""
     offering = engine.get_offering(id)
-    if not calendars.can_see_offering(current_user, offering):
+    if not policy.can_see(current_user, offering):
         abort(404)
     content = calendar.offering_calendar(offering, current_user, None,
                                          engine.can_manage(current_user, offering))

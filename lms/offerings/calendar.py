@@ -36,6 +36,7 @@ from lms.clock import to_london, utcnow
 from lms.extensions import db
 from lms.listeners import notify
 from lms.notifications.services import Attachment, link, queue_email
+from lms.offerings import policy
 from lms.offerings.models import (
     HOLDS_PLACE,
     Booking,
@@ -501,6 +502,7 @@ def _feed_rows(user_id: int, cutoff: datetime):
         .join(Enrolment, Enrolment.offering_id == Offering.id)
         .where(Enrolment.user_id == user_id, Enrolment.state.in_(HOLDS_PLACE),
                Offering.kind.not_in(per_session), Session.ends_at >= cutoff)
+        .where(*policy.public_filter())
     )
     by_booking = (
         select(*columns, literal(EnrolmentState.ENROLLED.value).label("state"),
@@ -511,6 +513,7 @@ def _feed_rows(user_id: int, cutoff: datetime):
         .where(Booking.user_id == user_id, Booking.state == BookingState.BOOKED,
                Enrolment.user_id == user_id, Enrolment.state.in_(CONFIRMED),
                Session.ends_at >= cutoff)
+        .where(*policy.public_filter())
     )
     return union_all(by_enrolment, by_booking).subquery()
 

@@ -119,6 +119,10 @@ class Offering(db.Model):
     quota_release_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     quotas_released: Mapped[bool] = mapped_column(default=False)
     cancelled_reason: Mapped[str | None] = mapped_column(Text)
+    # False while what the offering belongs to is withheld (a cohort of an unpublished
+    # course: the courses feature keeps it in step). Only managers see it then; see
+    # lms.offerings.policy, which reads this instead of importing the kinds.
+    published: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # Reminders to people with a place, in minutes before each session (a day and an hour by

@@ -10,9 +10,9 @@ Services validate, raise domain errors, record history, queue emails and flush; 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import and_, bindparam, case, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from lms.accounts.models import Organisation, User
@@ -21,167 +21,40 @@ from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import begin_write, db, read_row
 from lms.listeners import notify
 from lms.notifications.services import link, queue_email
-from lms.offerings import waitlist
+from lms.offerings import places, policy, waitlist
 from lms.offerings.models import (
     ACTIVE,
-    HOLDS_PLACE,
     BookingMode,
     Enrolment,
     EnrolmentEvent,
     EnrolmentState,
     Offering,
-    OfferingQuota,
     OfferingStatus,
     Session,
     SessionStatus,
+)
+from lms.offerings.places import (  # noqa: F401 - the engine's counting, re-exported
+    count_holding,
+    free_open_places,
+    places_left,
+    places_left_for,
+    quota_for,
+    quota_used,
+    quotas_in_force,
+    waitlist_length,
 )
 from lms.offerings.transitions import PlaceChanged
 
 S = EnrolmentState
 
 
-class OfferingFull(DomainError):
-    """No place is free."""
-
-
-class QuotaExceeded(DomainError):
-    """The ICS has used all the places reserved for it."""
-
-
-class AlreadyBooked(DomainError):
-    """The person already has a place, request, nomination or queue position."""
-
-
-class BookingClosed(DomainError):
-    """The offering does not take bookings now."""
-
-
-# ---------------------------------------------------------------------------- permissions
-
-
-def can_manage(user, offering: Offering | None = None) -> bool:
-    """Faculty and admins manage offerings: places, approvals, waiting lists."""
-    return bool(user.is_authenticated and (user.is_faculty or user.is_admin))
-
-
-def can_nominate_for(lead: User, person: User) -> bool:
-    """A DSU lead nominates only people of their own ICS."""
-    return bool(lead.is_dsu_lead and lead.organisation.is_ics
-                and person.organisation_id == lead.organisation_id)
-
-
-# ---------------------------------------------------------------------------- counting
-
-
-def _holding_count(offering_id: int, organisation_id: int | None = None) -> int:
-    stmt = select(func.count(Enrolment.id)).where(
-        Enrolment.offering_id == offering_id, Enrolment.state.in_(HOLDS_PLACE)
-    )
-    if organisation_id is not None:
-        stmt = stmt.where(Enrolment.quota_organisation_id == organisation_id)
-    return db.session.scalar(stmt) or 0
-
-
-def count_holding(offering: Offering) -> int:
-    """How many places are held (booked, offered, nominated, approved, completed)."""
-    return _holding_count(offering.id)
-
-
-def quotas_in_force(offering: Offering, now: datetime | None = None) -> bool:
-    """ICS quotas reserve places until the release date."""
-    if not offering.quotas or offering.quotas_released:
-        return False
-    now = now or utcnow()
-    return offering.quota_release_at is None or now < offering.quota_release_at
-
-
-def quota_for(offering: Offering, organisation_id: int) -> OfferingQuota | None:
-    return next((q for q in offering.quotas if q.organisation_id == organisation_id), None)
-
-
-def quota_used(offering: Offering, organisation_id: int) -> int:
-    """Places held by nominees of this ICS."""
-    return _holding_count(offering.id, organisation_id)
-
-
-def _reserved_unused(offering: Offering) -> int:
-    """Quota places not yet used, still held back for their ICSs."""
-    if not quotas_in_force(offering):
-        return 0
-    used = dict(
-        db.session.execute(
-            select(Enrolment.quota_organisation_id, func.count(Enrolment.id))
-            .where(Enrolment.offering_id == offering.id, Enrolment.state.in_(HOLDS_PLACE),
-                   Enrolment.quota_organisation_id.is_not(None))
-            .group_by(Enrolment.quota_organisation_id)
-        ).all()
-    )
-    return sum(max(0, q.places - used.get(q.organisation_id, 0)) for q in offering.quotas)
-
-
-def free_open_places(offering: Offering) -> int | None:
-    """Places anyone may take now (not reserved for an ICS); None when unlimited."""
-    if offering.capacity is None:
-        return None
-    return max(0, offering.capacity - count_holding(offering) - _reserved_unused(offering))
-
-
-def places_left_for(offering_ids: list[int]) -> dict[int, int | None]:
-    """Places left per offering, in one query, as the catalogue shows them: the open pool for
-    open and approval booking; every free place for nomination. None means unlimited."""
-    if not offering_ids:
-        return {}
-    holding = (
-        select(Enrolment.offering_id.label("offering_id"), func.count(Enrolment.id).label("n"))
-        .where(Enrolment.state.in_(HOLDS_PLACE), Enrolment.offering_id.in_(offering_ids))
-        .group_by(Enrolment.offering_id)
-        .subquery()
-    )
-    used = (
-        select(Enrolment.offering_id.label("offering_id"),
-               Enrolment.quota_organisation_id.label("organisation_id"),
-               func.count(Enrolment.id).label("n"))
-        .where(Enrolment.state.in_(HOLDS_PLACE), Enrolment.offering_id.in_(offering_ids),
-               Enrolment.quota_organisation_id.is_not(None))
-        .group_by(Enrolment.offering_id, Enrolment.quota_organisation_id)
-        .subquery()
-    )
-    unused = OfferingQuota.places - func.coalesce(used.c.n, 0)
-    reserved = (
-        select(OfferingQuota.offering_id.label("offering_id"),
-               func.sum(case((unused > 0, unused), else_=0)).label("n"))
-        .outerjoin(used, and_(used.c.offering_id == OfferingQuota.offering_id,
-                              used.c.organisation_id == OfferingQuota.organisation_id))
-        .where(OfferingQuota.offering_id.in_(offering_ids))
-        .group_by(OfferingQuota.offering_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(Offering.id, Offering.capacity, Offering.booking_mode, Offering.quotas_released,
-               Offering.quota_release_at, func.coalesce(holding.c.n, 0),
-               func.coalesce(reserved.c.n, 0))
-        .outerjoin(holding, holding.c.offering_id == Offering.id)
-        .outerjoin(reserved, reserved.c.offering_id == Offering.id)
-        .where(Offering.id.in_(offering_ids))
-    ).all()
-    now = utcnow()
-    result: dict[int, int | None] = {}
-    for oid, capacity, mode, released, release_at, held, held_back in rows:
-        if capacity is None:
-            result[oid] = None
-            continue
-        in_force = not released and (release_at is None or now < release_at)
-        held_back = held_back if in_force and mode != BookingMode.NOMINATION else 0
-        result[oid] = max(0, capacity - held - int(held_back))
-    return result
-
-
-def places_left(offering: Offering) -> int | None:
-    return places_left_for([offering.id]).get(offering.id)
-
-
-def waitlist_length(offering_id: int) -> int:
-    return waitlist.queue_length(Enrolment, Enrolment.offering_id, offering_id)
+# The refusals and the rules on who may act live in the policy; the engine enforces them.
+OfferingFull = policy.OfferingFull
+QuotaExceeded = policy.QuotaExceeded
+AlreadyBooked = policy.AlreadyBooked
+BookingClosed = policy.BookingClosed
+can_manage = policy.can_manage
+can_nominate_for = policy.can_nominate_for
 
 
 # ---------------------------------------------------------------------------- loading
@@ -394,34 +267,8 @@ def message_waitlist(actor: User, offering: Offering, subject: str, body: str) -
 # ---------------------------------------------------------------------------- booking
 
 
-def _check_open(offering: Offering) -> None:
-    if offering.status == OfferingStatus.CANCELLED:
-        raise BookingClosed("This has been cancelled")
-    if offering.status != OfferingStatus.OPEN:
-        raise BookingClosed("Booking is not open")
-    if not getattr(offering, "late_joining", False):
-        starts = offering.starts_at
-        if starts is not None and starts <= utcnow():
-            raise BookingClosed("This has already started, so it cannot be booked")
-    ends = offering.ends_at
-    if ends is not None and ends <= utcnow():
-        raise BookingClosed("This has finished")
-
-
 def _existing(offering: Offering, user: User) -> Enrolment | None:
-    # Both are already in the session: loading them again through the enrolment's eager
-    # joins would run the offering's (and the person's) collection loads a second time.
-    return db.session.scalar(
-        select(Enrolment).where(Enrolment.offering_id == offering.id,
-                                Enrolment.user_id == user.id)
-        .options(lazyload(Enrolment.offering), lazyload(Enrolment.user))
-    )
-
-
-def _check_not_active(offering: Offering, user: User, who: str = "You already have") -> None:
-    existing = _existing(offering, user)
-    if existing is not None and existing.is_active:
-        raise AlreadyBooked(f"{who} {_a(existing)} for this")
+    return places.existing(offering, user)
 
 
 def _start(offering: Offering, user: User, to: EnrolmentState, actor: User,
@@ -450,21 +297,11 @@ def _start(offering: Offering, user: User, to: EnrolmentState, actor: User,
     return enrolment
 
 
-def _a(enrolment: Enrolment) -> str:
-    return {
-        S.REQUESTED: "a request", S.NOMINATED: "a nomination", S.APPROVED: "a nomination",
-        S.WAITLISTED: "a place on the waiting list", S.OFFERED: "an offer of a place",
-    }.get(EnrolmentState(enrolment.state), "a place")
-
-
 def book(user: User, offering: Offering) -> Enrolment:
     """A person books for themselves: a place if one is free (open booking), a request
     (approval booking), or a place on the waiting list when full."""
     offering = lock_offering(offering.id)
-    _check_open(offering)
-    if offering.booking_mode == BookingMode.NOMINATION:
-        raise NotAllowed("Places are by nomination: ask the DSU lead of your ICS")
-    _check_not_active(offering, user)
+    policy.may_book(user, offering).enforce()
     plain = {"quota_organisation_id": None, "nominated_by_id": None}
     if offering.booking_mode == BookingMode.APPROVAL:
         enrolment = _start(offering, user, S.REQUESTED, user, **plain)
@@ -484,31 +321,9 @@ def book(user: User, offering: Offering) -> Enrolment:
 def nominate(lead: User, offering: Offering, person: User) -> Enrolment:
     """A DSU lead puts someone of their own ICS forward, within the ICS's quota and while the
     nomination window is open."""
-    if not can_nominate_for(lead, person):
-        raise NotAllowed("You can nominate only people in your own ICS")
-    if not person.is_active_account or person.email_verified_at is None:
-        raise DomainError(f"{person.full_name} has no confirmed account, so cannot be nominated")
     offering = lock_offering(offering.id)
-    _check_open(offering)
-    if offering.booking_mode != BookingMode.NOMINATION:
-        raise DomainError("This does not take nominations: people book for themselves")
-    now = utcnow()
-    if offering.nomination_opens_at and now < offering.nomination_opens_at:
-        raise BookingClosed("Nominations have not opened yet")
-    if offering.nomination_closes_at and now >= offering.nomination_closes_at:
-        raise BookingClosed("Nominations have closed")
-    _check_not_active(offering, person, f"{person.full_name} already has")
+    policy.may_nominate(lead, offering, person).enforce()
     org_id = person.organisation_id
-    quota = quota_for(offering, org_id)
-    if quotas_in_force(offering) and quota is not None:
-        if quota_used(offering, org_id) >= quota.places:
-            raise QuotaExceeded(
-                f"Your ICS has used all {quota.places} of its places on this cohort"
-            )
-    else:
-        free = free_open_places(offering)
-        if free is not None and free <= 0:
-            raise OfferingFull("There are no places left")
     enrolment = _start(offering, person, S.NOMINATED, lead, quota_organisation_id=org_id,
                        nominated_by=lead)
     _email(enrolment, "nominated", f"You have been nominated: {offering.title}")
@@ -564,17 +379,11 @@ def reject(actor: User, enrolment: Enrolment, reason: str) -> Enrolment:
     return enrolment
 
 
-def _own(user: User, enrolment: Enrolment) -> None:
-    if enrolment.user_id != user.id:
-        raise NotFound("No such booking")
-
-
 def confirm_nomination(user: User, enrolment: Enrolment) -> Enrolment:
     """The nominee takes the approved place."""
-    _own(user, enrolment)
+    policy.may_confirm(user, enrolment).enforce()
     offering, enrolment = _locked(enrolment)
-    if enrolment.state != S.APPROVED:
-        raise DomainError("There is no approved nomination to confirm")
+    policy.may_confirm(user, enrolment).enforce()
     _transition(enrolment, S.ENROLLED, user, reason="Nomination confirmed")
     db.session.flush()
     _email(enrolment, "enrolled", _booked_subject(offering))
@@ -586,12 +395,9 @@ def confirm_nomination(user: User, enrolment: Enrolment) -> Enrolment:
 
 def accept_offer(user: User, enrolment: Enrolment) -> Enrolment:
     """Take a place offered from the waiting list, before its deadline."""
-    _own(user, enrolment)
+    policy.may_accept(user, enrolment).enforce()
     offering, enrolment = _locked(enrolment)
-    if enrolment.state != S.OFFERED:
-        raise DomainError("There is no offer of a place to accept")
-    if enrolment.offer_expires_at <= utcnow():
-        raise DomainError("This offer has expired")
+    policy.may_accept(user, enrolment).enforce()
     _transition(enrolment, S.ENROLLED, user, reason="Offer accepted")
     db.session.flush()
     _email(enrolment, "enrolled", _booked_subject(offering))
@@ -601,10 +407,9 @@ def accept_offer(user: User, enrolment: Enrolment) -> Enrolment:
 def decline(user: User, enrolment: Enrolment) -> Enrolment:
     """Say no to a nomination or an offered place; the place goes back (to the ICS quota, or
     to the next person waiting)."""
-    _own(user, enrolment)
+    policy.may_decline(user, enrolment).enforce()
     offering, enrolment = _locked(enrolment)
-    if enrolment.state not in (S.NOMINATED, S.APPROVED, S.OFFERED):
-        raise DomainError("There is nothing to decline")
+    policy.may_decline(user, enrolment).enforce()
     _transition(enrolment, S.DECLINED, user)
     db.session.flush()
     _email(enrolment, "declined", f"You declined: {offering.title}")
@@ -622,21 +427,16 @@ def withdraw(actor: User, enrolment: Enrolment, reason: str = "") -> Enrolment:
     ``PlaceChanged`` this sends, under the offering's lock, before the freed place is offered
     on."""
     is_self = enrolment.user_id == actor.id
-    is_lead = (enrolment.quota_organisation_id is not None
-               and can_nominate_for(actor, enrolment.user)
-               and enrolment.state in (S.NOMINATED, S.APPROVED))
-    if not (is_self or is_lead):
-        raise NotFound("No such booking")
+    policy.may_withdraw(actor, enrolment).enforce()
     offering, enrolment = _locked(enrolment)
-    if not enrolment.is_active or enrolment.state == S.COMPLETED:
-        raise DomainError("There is nothing to withdraw from")
+    policy.may_withdraw(actor, enrolment).enforce()
     position = enrolment.waitlist_position
     _transition(enrolment, S.WITHDRAWN, actor, reason)
     db.session.flush()
     if position is not None:
         _close_gap(offering.id, position)
     _email(enrolment, "withdrawn", f"You have withdrawn: {offering.title}")
-    if is_lead and not is_self:
+    if not is_self:  # the policy let a DSU lead withdraw their ICS's nomination
         _email(enrolment, "withdrawn", f"Nomination withdrawn: {enrolment.user.full_name}",
                to=actor)
     promote_waitlist(offering, actor)
@@ -777,12 +577,8 @@ class Standing:
 def standing(offering: Offering) -> Standing:
     """The offering's standing now, for ``panel_for``."""
     places = places_left(offering)
-    try:
-        _check_open(offering)
-        closed = None
-    except BookingClosed as error:
-        closed = error.message + "."
     now = utcnow()
+    closed = policy.booking_closed(offering, now)
     moments = [offering.ends_at]
     if not getattr(offering, "late_joining", False):
         moments.append(offering.starts_at)
@@ -802,6 +598,8 @@ class Place:
     state: str
     waitlist_position: int | None
     offer_expires_at: datetime | None
+    user_id: int
+    quota_organisation_id: int | None
 
     @property
     def is_active(self) -> bool:
@@ -810,7 +608,7 @@ class Place:
 
 _place_statement = (
     select(Enrolment.id, Enrolment.state, Enrolment.waitlist_position,
-           Enrolment.offer_expires_at)
+           Enrolment.offer_expires_at, Enrolment.user_id, Enrolment.quota_organisation_id)
     .where(Enrolment.offering_id == bindparam("offering_id"),
            Enrolment.user_id == bindparam("user_id")))
 
@@ -822,11 +620,22 @@ def viewer_place(user, offering_id: int) -> Place | None:
     if not user.is_authenticated:
         return None
     row = read_row(_place_statement, offering_id=offering_id, user_id=user.id)
-    return Place(*row) if row is not None else None
+    if row is None:
+        return None
+    # The driver's raw value (text on SQLite): an aware UTC time, as the column gives it.
+    place = list(row)
+    if isinstance(place[3], str):
+        place[3] = datetime.fromisoformat(place[3])
+    if place[3] is not None and place[3].tzinfo is None:
+        place[3] = place[3].replace(tzinfo=UTC)
+    return Place(*place)
 
 
-def panel_for(standing: Standing, enrolment: Enrolment | Place | None) -> BookingPanel:
-    """One person's booking box from the offering's standing and their enrolment."""
+def panel_for(standing: Standing, enrolment: Enrolment | Place | None,
+              viewer) -> BookingPanel:
+    """One person's booking box from the offering's standing and their enrolment: the
+    buttons are the policy's answers (the engine enforces the same ones), and when booking is
+    refused the box says why."""
     panel = BookingPanel(standing.offering_id, enrolment, standing.places_left)
     e = enrolment
     if e is not None and e.is_active:
@@ -839,16 +648,15 @@ def panel_for(standing: Standing, enrolment: Enrolment | Place | None) -> Bookin
             S.WAITLISTED: f"You are number {e.waitlist_position} on the waiting list.",
             S.OFFERED: "A place is offered to you. Accept it before the deadline.",
         }[EnrolmentState(e.state)]
-        panel.actions = {
-            S.ENROLLED: ["withdraw"], S.REQUESTED: ["withdraw"], S.NOMINATED: ["decline"],
-            S.APPROVED: ["confirm", "decline"], S.WAITLISTED: ["withdraw"],
-            S.OFFERED: ["accept", "decline"], S.COMPLETED: [],
-        }[EnrolmentState(e.state)]
+        now = utcnow()
+        panel.actions = policy.answers(viewer, e, now)
+        if e.state == S.OFFERED and "accept" not in panel.actions:
+            panel.message = policy.may_accept(viewer, e, now).reason + "."
         return panel
-    if standing.closed is not None:
-        panel.message = standing.closed
-    elif standing.booking_mode == BookingMode.NOMINATION:
-        panel.message = "Places are by nomination. Ask the DSU lead of your ICS."
+    decision = policy.decide_booking(standing.closed, standing.booking_mode,
+                                     e.state if e is not None else None)
+    if not decision:
+        panel.message = decision.reason + "."
     elif standing.booking_mode == BookingMode.APPROVAL:
         panel.action = "request"
     elif panel.places_left is not None and panel.places_left <= 0:
@@ -862,7 +670,7 @@ def panel_for(standing: Standing, enrolment: Enrolment | Place | None) -> Bookin
 def booking_panel(user, offering: Offering) -> BookingPanel:
     """The person's standing on an offering and what they can do next."""
     enrolment = _existing(offering, user) if user.is_authenticated else None
-    return panel_for(standing(offering), enrolment)
+    return panel_for(standing(offering), enrolment, user)
 
 
 def get_enrolment(enrolment_id: int) -> Enrolment:
@@ -905,11 +713,16 @@ def first_session_starts(offering_ids: list[int]) -> dict[int, datetime]:
 
 @dataclass
 class QuotaView:
+    """A DSU lead's view of one offering: their ICS's quota and nominations, whether they
+    may nominate now (and why not), and which nominations they may withdraw."""
+
     offering: Offering
     quota: int | None
     used: int
     in_force: bool
     nominations: list[Enrolment]
+    may_nominate: policy.Decision
+    withdrawable: set[int] = field(default_factory=set)
 
     @property
     def remaining(self) -> int | None:
@@ -917,11 +730,13 @@ class QuotaView:
 
 
 def nomination_offerings(lead: User) -> list[QuotaView]:
-    """Offerings taking nominations that a DSU lead can see, with their ICS's quota use."""
+    """Offerings by nomination that a DSU lead can see, with their ICS's quota use and
+    whether nominations are open (see ``QuotaView.may_nominate``)."""
     if not lead.is_dsu_lead:
         raise NotAllowed("Only DSU leads nominate")
     offerings = db.session.scalars(
-        select(Offering).where(Offering.booking_mode == BookingMode.NOMINATION,
+        select(Offering).where(*policy.visible_filter(lead),
+                               Offering.booking_mode == BookingMode.NOMINATION,
                                Offering.status.in_([OfferingStatus.OPEN,
                                                     OfferingStatus.CLOSED,
                                                     OfferingStatus.RUNNING]))
@@ -944,7 +759,9 @@ def quota_view(lead: User, offering: Offering) -> QuotaView:
     ))
     return QuotaView(offering, quota.places if quota else None,
                      sum(1 for e in nominations if e.holds_place),
-                     quotas_in_force(offering), nominations)
+                     quotas_in_force(offering), nominations,
+                     policy.may_nominate(lead, offering),
+                     {e.id for e in nominations if policy.may_withdraw(lead, e)})
 
 
 def nominable_people(lead: User, offering: Offering, query: str = "") -> list[User]:

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from lms.accounts.models import Role
 from lms.accounts.services import get_user
 from lms.errors import DomainError
-from lms.offerings import services
+from lms.offerings import policy, services
 from lms.offerings.forms import MoveForm, PeopleSearchForm, ReasonForm, WaitlistMessageForm
 from lms.web import (
     EmptyForm,
@@ -81,8 +81,9 @@ def my_learning():
     current = [e for e in enrolments if e.is_active]
     past = [e for e in enrolments if not e.is_active]
     starts = services.first_session_starts([e.offering_id for e in current])
+    answers = {e.id: policy.answers(current_user, e) for e in current}
     return render_template("offerings/my_learning.html", current=current, past=past,
-                           starts=starts, form=EmptyForm())
+                           starts=starts, answers=answers, form=EmptyForm())
 
 
 @bp.route("/nominations")
@@ -98,7 +99,7 @@ def nominations():
 def nominate(id: int):
     """Nominate people of one's own ICS to an offering."""
     offering = services.get_offering(id)
-    if offering.booking_mode != "nomination" or offering.status == "draft":
+    if offering.booking_mode != "nomination" or not policy.can_see(current_user, offering):
         abort(404)
     form = EmptyForm()
     if form.validate_on_submit():

@@ -139,7 +139,7 @@ def test_dsu_lead_nominates_within_quota_and_reads_the_ics_dashboard(
     _menu_link(page, "Nominations")
     expect(page.locator("h1")).to_have_text("Nominations")
     visit(page)
-    assert _row(page, "Cohorts taking nominations and your ICS's quota", title)[2:] == [
+    assert _row(page, "Cohorts by nomination and your ICS's quota", title)[2:4] == [
         "2", "0"]
 
     page.get_by_role("link", name=title).click()
@@ -162,11 +162,10 @@ def test_dsu_lead_nominates_within_quota_and_reads_the_ics_dashboard(
     expect(page.locator("main")).to_contain_text("2 of 2 places used")
     visit(page)
 
-    # A third is over the quota: refused, with the reason, and nothing saved.
-    page.get_by_role("button", name="Nominate Chloe Singh").click()
-    refusal = page.locator(".nhsuk-notification-banner").filter(
-        has_text="Your ICS has used all 2 of its places on this cohort")
-    expect(refusal).to_be_visible()
+    # A third is over the quota: no Nominate button is offered, and the page says why.
+    expect(people).to_have_count(0)
+    expect(page.locator("#cannot-nominate")).to_contain_text(
+        "Your ICS has used all 2 of its places on this cohort")
     expect(page.locator("main")).to_contain_text("2 of 2 places used")
     visit(page)
 
@@ -180,8 +179,8 @@ def test_dsu_lead_nominates_within_quota_and_reads_the_ics_dashboard(
             Enrolment.offering_id == cohort_id)) == 2
         db.session.rollback()
     page.get_by_role("link", name="Back to nominations").click()
-    assert _row(page, "Cohorts taking nominations and your ICS's quota", title)[2:] == [
-        "2", "2"]
+    assert _row(page, "Cohorts by nomination and your ICS's quota", title)[2:] == [
+        "2", "2", "Your ICS has used all 2 of its places on this cohort"]
 
     # The ICS dashboard counts them.
     _menu_link(page, "My ICS")
