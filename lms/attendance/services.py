@@ -7,8 +7,8 @@ transaction: a bad file leaves nothing behind.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import User
 from lms.accounts.services import get_user_by_email
-from lms.attendance import policy, reports
+from lms.attendance import policy, reports, standing
 from lms.attendance.models import (
     ATTENDED,
     Attendance,
@@ -30,6 +30,7 @@ from lms.attendance.models import (
     Source,
     UnmatchedRow,
 )
+from lms.attendance.standing import Share
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import db
@@ -374,25 +375,40 @@ def rule_for(offering: Offering) -> CompletionRule:
 
 @dataclass
 class Progress:
+    """A place against its offering's completion rule. The attendance figures are the
+    ``standing.Share`` every page reads."""
+
     enrolment: Enrolment
     rule: CompletionRule
-    held: int
-    total: int
-    attended: int
-    excused: int
+    share: Share
     feedback_given: bool
     signed_off: bool
     completed: Completion | None
-    marks: dict[int, str] = field(default_factory=dict)  # session id -> status
+
+    @property
+    def held(self) -> int:
+        return self.share.held
+
+    @property
+    def total(self) -> int:
+        return self.share.total
+
+    @property
+    def attended(self) -> int:
+        return self.share.attended
+
+    @property
+    def excused(self) -> int:
+        return self.share.excused
+
+    @property
+    def marks(self) -> Mapping[int, str]:
+        """Session id -> status, at the sessions held."""
+        return self.share.marks
 
     @property
     def percent(self) -> int | None:
-        counted = self.held - self.excused
-        if self.held == 0:
-            return None
-        if counted <= 0:
-            return 100
-        return round(100 * self.attended / counted)
+        return self.share.percent
 
     @property
     def attendance_ok(self) -> bool:
@@ -422,39 +438,20 @@ def _answered(offering_id: int) -> set[int]:
 def progress_for(offering: Offering, enrolments: list[Enrolment] | None = None,
                  now: datetime | None = None) -> list[Progress]:
     """Each person's progress against the rule, in a fixed number of queries."""
-    now = now or utcnow()
     enrolments = enrolments if enrolments is not None else list(_holders(offering.id))
     if not enrolments:
         return []
-    live = offering.live_sessions
-    held = [s for s in live if s.ends_at <= now]
-    held_ids = {s.id for s in held}
-    user_ids = [e.user_id for e in enrolments]
-    marks: dict[int, dict[int, str]] = {}
-    if held_ids:
-        for user_id, session_id, status in db.session.execute(
-            select(Attendance.user_id, Attendance.session_id, Attendance.status)
-            .where(Attendance.session_id.in_(held_ids), Attendance.user_id.in_(user_ids))
-        ):
-            marks.setdefault(user_id, {})[session_id] = status
+    figures = standing.shares(enrolments, now)
     enrolment_ids = [e.id for e in enrolments]
     signed = set(db.session.scalars(select(SignOff.enrolment_id).where(
         SignOff.enrolment_id.in_(enrolment_ids))))
-    done = {c.enrolment_id: c for c in db.session.scalars(
-        select(Completion).where(Completion.enrolment_id.in_(enrolment_ids)))}
+    done = standing.completions(enrolment_ids)
     rule = rule_for(offering)
     answered = _answered(offering.id) if rule.requires_feedback else set()
-    result = []
-    for e in enrolments:
-        mine = marks.get(e.user_id, {})
-        result.append(Progress(
-            enrolment=e, rule=rule, held=len(held), total=len(live),
-            attended=sum(1 for s in mine.values() if s in ATTENDED),
-            excused=sum(1 for s in mine.values() if s == Mark.EXCUSED),
-            feedback_given=e.user_id in answered, signed_off=e.id in signed,
-            completed=done.get(e.id), marks=mine,
-        ))
-    return result
+    return [Progress(enrolment=e, rule=rule, share=figures[e.id],
+                     feedback_given=e.user_id in answered, signed_off=e.id in signed,
+                     completed=done.get(e.id))
+            for e in enrolments]
 
 
 # Features that act when someone completes (certificates, competency evidence) register here.
