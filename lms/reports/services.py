@@ -21,7 +21,8 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from lms.accounts.models import Organisation, OrganisationKind, User
-from lms.attendance.models import ATTENDED, Attendance, Completion
+from lms.attendance.models import Attendance, Completion
+from lms.attendance.standing import counts_as_attended
 from lms.clock import LONDON, to_london, utcnow
 from lms.competencies.models import (
     LEVEL_LABELS,
@@ -321,7 +322,7 @@ def ics_dashboard(organisation: Organisation, filters: ReportFilters) -> IcsDash
         .join(Session, Session.id == Attendance.session_id)
         .join(Offering, Offering.id == Session.offering_id)
         .join(User, User.id == Attendance.user_id)
-        .where(User.organisation_id == org_id, Attendance.status.in_(ATTENDED),
+        .where(User.organisation_id == org_id, *counts_as_attended(),
                *_session_conditions(filters))
         .group_by(key)
     ).tuples():
@@ -406,7 +407,7 @@ def _people_table(org_id: int, filters: ReportFilters) -> Table:
         .select_from(Attendance)
         .join(Session, Session.id == Attendance.session_id)
         .join(User, User.id == Attendance.user_id)
-        .where(User.organisation_id == org_id, Attendance.status.in_(ATTENDED),
+        .where(User.organisation_id == org_id, *counts_as_attended(),
                *_session_conditions(filters))
         .group_by(User.id, User.full_name, User.job_title)
     ).tuples():
@@ -530,7 +531,7 @@ def region_dashboard(filters: ReportFilters) -> RegionDashboard:
         .select_from(Attendance)
         .join(Session, Session.id == Attendance.session_id)
         .join(User, User.id == Attendance.user_id)
-        .where(Attendance.status.in_(ATTENDED), *sessions)
+        .where(*counts_as_attended(), *sessions)
         .group_by(Attendance.session_id, User.organisation_id)
     ).subquery()
     # Then each (organisation, month, network or not) is summed: one CASE per session and
@@ -565,7 +566,7 @@ def region_dashboard(filters: ReportFilters) -> RegionDashboard:
     # How many different people came, per organisation.
     came = (select(Attendance.user_id)
             .join(Session, Session.id == Attendance.session_id)
-            .where(Attendance.status.in_(ATTENDED), *sessions))
+            .where(*counts_as_attended(), *sessions))
     attendees = dict(db.session.execute(
         select(User.organisation_id, func.count(User.id))
         .where(User.id.in_(came)).group_by(User.organisation_id)).tuples().all())
