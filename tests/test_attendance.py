@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +10,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from lms.accounts.models import Role
+from lms.attendance import policy
 from lms.attendance import services as att
 from lms.attendance.models import (
     Attendance,
@@ -38,17 +39,25 @@ def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
+# The meeting of the sample reports: 10am on 12 January 2027 (they say 9:58:41am).
+MEETING = datetime(2027, 1, 12, 10, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def course(ctx, make_user, make_cohort):
-    """A 2-hour session a month ahead; Asha, Ben and Chloe (of the report files) booked."""
-    faculty = make_user(Role.FACULTY, org="SU", email="faculty@example.nhs.uk")
-    cohort = make_cohort(capacity=10)
-    names = ["asha.patel", "ben.okafor", "chloe.singh"]
-    people = {n: make_user(email=f"{n}@example.nhs.uk", name=n.replace(".", " ").title())
-              for n in names}
-    for person in people.values():
-        places.book(person, cohort)
-    return cohort, cohort.sessions[0], faculty, people
+    """A 2-hour session, the sample reports' meeting, that Asha, Ben and Chloe (of the
+    report files) booked a month before; "now" is pinned to half an hour after it ended."""
+    with time_machine.travel(MEETING - timedelta(days=30), tick=False) as clock:
+        faculty = make_user(Role.FACULTY, org="SU", email="faculty@example.nhs.uk")
+        cohort = make_cohort(capacity=10)
+        names = ["asha.patel", "ben.okafor", "chloe.singh"]
+        people = {n: make_user(email=f"{n}@example.nhs.uk", name=n.replace(".", " ").title())
+                  for n in names}
+        for person in people.values():
+            places.book(person, cohort)
+        assert cohort.sessions[0].starts_at == MEETING
+        clock.move_to(MEETING + timedelta(hours=2, minutes=30))
+        yield cohort, cohort.sessions[0], faculty, people
 
 
 def test_register_marks_and_notes(course):
@@ -93,10 +102,11 @@ def test_check_in_only_in_the_window_and_only_with_a_place(course, make_user):
     code = att.check_in_code(session).code
     assert len(code) == 6 and att.check_in_code(session).code == code
     asha = people["asha.patel"]
-    with time_machine.travel(session.starts_at - timedelta(minutes=16)), \
-            pytest.raises(DomainError, match="not opened"):
+    with time_machine.travel(session.starts_at - timedelta(minutes=1)), \
+            pytest.raises(DomainError, match="not opened yet. It opens when the session starts "
+                          "at 10:00am on 12 January 2027"):
         att.check_in(asha, code)
-    with time_machine.travel(session.starts_at - timedelta(minutes=14)):
+    with time_machine.travel(session.starts_at + timedelta(minutes=1)):
         att.check_in(asha, code.lower())
         att.check_in(asha, f" {code[:3]} {code[3:]} ")  # twice, spaced: harmless
         with pytest.raises(DomainError, match="do not have a place"):
@@ -293,3 +303,93 @@ def test_a_network_member_who_misses_huddles_is_not_warned(ctx):
     assert db.session.scalar(select(func.count(OutboxMessage.id)).where(
         OutboxMessage.to_address == member.email,
         OutboxMessage.subject.like("Your attendance on%"))) == 0
+
+
+# ---------------------------------------------------------------------------- the policy
+
+
+def test_nothing_is_marked_for_a_session_that_has_not_started(course):
+    """"Mark all present" on a huddle a year ahead marked 176 people: now every way of
+    recording attendance is refused until the session starts, and nothing is written."""
+    cohort, session, faculty, people = course
+    asha = people["asha.patel"]
+    ahead = MEETING - timedelta(days=365)
+    with time_machine.travel(ahead, tick=False):
+        refusal = "once the session has started at 10:00am on 12 January 2027"
+        assert not policy.may_take_register(faculty, session)
+        with pytest.raises(DomainError, match=refusal):
+            att.mark_all_present(faculty, session)
+        with pytest.raises(DomainError, match=refusal):
+            att.record_register(faculty, session, {asha.id: ("present", "")})
+        with pytest.raises(DomainError, match=refusal):
+            att.add_to_register(faculty, session, asha.email)
+        with pytest.raises(DomainError, match="import an attendance report once the session "
+                           "has started at 10:00am on 12 January 2027"):
+            att.import_report(faculty, session, TEAMS, "report.csv")
+        with pytest.raises(DomainError, match="not opened yet"):
+            att.check_in(asha, att.check_in_code(session).code)
+    assert (count(Attendance), count(AttendanceImport)) == (0, 0)
+    # A minute before the start it is still refused; at the start it is allowed.
+    with time_machine.travel(MEETING - timedelta(minutes=1), tick=False):
+        assert not policy.may_take_register(faculty, session)
+    with time_machine.travel(MEETING, tick=False):
+        assert policy.may_take_register(faculty, session)
+        assert att.mark_all_present(faculty, session) == 3
+
+
+def test_a_report_of_another_meeting_is_refused_naming_both_dates(course, make_cohort):
+    cohort, session, faculty, people = course
+    later = cohort.sessions[0].starts_at + timedelta(days=7)
+    other = Session(starts_at=later, ends_at=later + timedelta(hours=2), title="Session 2")
+    cohort.sessions.append(other)
+    db.session.flush()
+    with time_machine.travel(later + timedelta(hours=3), tick=False):
+        for data, name in ((TEAMS, "report.csv"), (ZOOM, "zoom.csv")):
+            with pytest.raises(DomainError) as error:
+                att.import_report(faculty, other, data, name)
+            assert error.value.message == (
+                "This report is of a meeting that started at 9:58am on 12 January 2027, but "
+                "this session started at 10:00am on 19 January 2027. Import it into the "
+                "session it belongs to")
+            assert error.value.field == "report"
+    assert (count(Attendance), count(AttendanceImport), count(UnmatchedRow)) == (0, 0, 0)
+    # Within the tolerance (a meeting opened early, or run on other clocks) it is accepted.
+    shifted = MEETING + policy.REPORT_START_TOLERANCE - timedelta(minutes=5)
+    session.starts_at, session.ends_at = shifted, shifted + timedelta(hours=2)
+    with time_machine.travel(shifted + timedelta(hours=3), tick=False):
+        assert att.import_report(faculty, session, TEAMS, "report.csv").matched == 3
+
+
+def test_a_date_written_day_first_is_read_both_ways(course):
+    """"1/12/27" is 12 January in US order (the tools' default) and 1 December in UK order:
+    a session on either date accepts the report, one on neither refuses it."""
+    cohort, session, faculty, people = course
+    december = datetime(2027, 12, 1, 10, 0, tzinfo=UTC)
+    session.starts_at, session.ends_at = december, december + timedelta(hours=2)
+    with time_machine.travel(december + timedelta(hours=3), tick=False):
+        assert att.import_report(faculty, session, ZOOM, "zoom.csv").present == 2
+
+
+def test_the_same_report_saved_differently_is_not_imported_twice(course):
+    cohort, session, faculty, people = course
+    att.import_report(faculty, session, ZOOM, "participants.csv")
+    db.session.commit()
+    before = (marks(session), count(AttendanceImport), count(UnmatchedRow))
+    text = ZOOM.decode("utf-8-sig")
+    lines = text.splitlines()
+    variants = {
+        "crlf": text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8-sig"),
+        "lf, no byte order mark": text.replace("\r\n", "\n").encode(),
+        "extra blank lines": (text + "\n\n\n").encode("utf-8-sig"),
+        "rows in another order": "\n".join(lines[:4] + lines[4:][::-1]).encode(),
+    }
+    for label, data in variants.items():
+        assert data != ZOOM, label
+        with pytest.raises(DomainError, match="already been imported"):
+            att.import_report(faculty, session, data, "participants (1).csv")
+        db.session.rollback()
+        assert (marks(session), count(AttendanceImport), count(UnmatchedRow)) == before, label
+    # A report that says something else (Ben stayed longer) is a new import.
+    longer = text.replace(",35,", ",95,").encode("utf-8-sig")
+    att.import_report(faculty, session, longer, "participants (corrected).csv")
+    assert marks(session)["ben.okafor@example.nhs.uk"] == ("present", "import", 95)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import time_machine
 from sqlalchemy import func, select
 
@@ -17,12 +18,24 @@ from lms.extensions import db
 TEAMS = (Path(__file__).parent / "data" / "teams_attendance_report.csv").read_bytes()
 
 
+# The sample report's meeting: 10am on 12 January 2027. Each test books a month before it
+# (``make_cohort`` puts the session 30 days ahead) and takes the register after it starts.
+MEETING = datetime(2027, 1, 12, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock():
+    """"Now" pinned a month before the meeting; ``clock.move_to`` to go to the session."""
+    with time_machine.travel(MEETING - timedelta(days=30), tick=False) as traveller:
+        yield traveller
+
+
 def attendance(app) -> dict[int, str]:
     with app.app_context():
         return dict(db.session.execute(select(Attendance.user_id, Attendance.status)).all())
 
 
-def test_register_on_the_page(app, client, login, make_user, make_cohort):
+def test_register_on_the_page(app, client, login, make_user, make_cohort, clock):
     faculty = make_user(Role.FACULTY, org="SU")
     cohort = make_cohort(capacity=5)
     a, b = make_user(name="Alma Ames"), make_user(name="Bo Bright")
@@ -31,7 +44,22 @@ def test_register_on_the_page(app, client, login, make_user, make_cohort):
         client.post(f"/offerings/{cohort.id}/book")
     login(faculty)
     sid = cohort.sessions[0].id
+    # Before the session: who is booked, no controls, and when the register can be taken.
     page = client.get(f"/faculty/sessions/{sid}/register").get_data(as_text=True)
+    assert "You can take the register once the session has started at 10:00am on 12 " \
+           "January 2027." in page
+    assert "Alma Ames" in page and "Bo Bright" in page
+    assert 'name="status-' not in page and "all-present" not in page
+    assert "Add as late" not in page and "Import a Teams or Zoom report" not in page
+    refused = client.post(f"/faculty/sessions/{sid}/register/all-present",
+                          follow_redirects=True).get_data(as_text=True)
+    assert "You can take the register once the session has started" in refused
+    client.post(f"/faculty/sessions/{sid}/register", data={f"status-{a.id}": "present"})
+    assert attendance(app) == {}
+    clock.move_to(MEETING + timedelta(minutes=5))
+    login(faculty)
+    page = client.get(f"/faculty/sessions/{sid}/register").get_data(as_text=True)
+    assert "once the session has started" not in page
     assert "Alma Ames" in page and "Bo Bright" in page and f'name="status-{a.id}"' in page
     client.post(f"/faculty/sessions/{sid}/register", data={
         f"status-{a.id}": "late", f"note-{a.id}": "Train delayed"})
@@ -44,13 +72,14 @@ def test_register_on_the_page(app, client, login, make_user, make_cohort):
 
 
 def test_register_shows_each_mark_and_note_and_a_browser_post_keeps_unmarked_people(
-        app, client, login, make_user, make_cohort):
+        app, client, login, make_user, make_cohort, clock):
     faculty = make_user(Role.FACULTY, org="SU")
     cohort = make_cohort(capacity=5)
     a, b = make_user(name="Alma Ames"), make_user(name="Bo <Bright>")
     for person in (a, b):
         login(person)
         client.post(f"/offerings/{cohort.id}/book")
+    clock.move_to(MEETING + timedelta(minutes=5))
     login(faculty)
     sid = cohort.sessions[0].id
     client.post(f"/faculty/sessions/{sid}/register", data={
@@ -73,7 +102,7 @@ def test_register_shows_each_mark_and_note_and_a_browser_post_keeps_unmarked_peo
     assert attendance(app) == {a.id: "late"}
 
 
-def test_check_in_by_qr_link_and_by_typing(app, client, login, make_user, make_cohort):
+def test_check_in_by_qr_link_and_by_typing(app, client, login, make_user, make_cohort, clock):
     faculty = make_user(Role.FACULTY, org="SU")
     learner = make_user()
     cohort = make_cohort(capacity=5)
@@ -89,7 +118,9 @@ def test_check_in_by_qr_link_and_by_typing(app, client, login, make_user, make_c
     login(learner)
     with app.app_context():
         starts = cohort.sessions[0].starts_at
-    with time_machine.travel(starts - timedelta(minutes=5)):
+    too_soon = client.post(f"/check-in/{code}", data={"code": code}).get_data(as_text=True)
+    assert "It opens when the session starts at 10:00am on 12 January 2027" in too_soon
+    with time_machine.travel(starts + timedelta(minutes=5)):
         login(learner)  # sessions older than 12 hours are refused, and we jumped ahead
         page = client.get(f"/check-in/{code}").get_data(as_text=True)
         assert f'value="{code}"' in page
@@ -100,7 +131,7 @@ def test_check_in_by_qr_link_and_by_typing(app, client, login, make_user, make_c
     assert attendance(app) == {learner.id: "present"}
 
 
-def test_import_page_upload_and_errors(app, client, login, make_user, make_cohort):
+def test_import_page_upload_and_errors(app, client, login, make_user, make_cohort, clock):
     faculty = make_user(Role.FACULTY, org="SU")
     asha = make_user(email="asha.patel@example.nhs.uk")
     cohort = make_cohort(capacity=5)
@@ -108,6 +139,11 @@ def test_import_page_upload_and_errors(app, client, login, make_user, make_cohor
     client.post(f"/offerings/{cohort.id}/book")
     login(faculty)
     sid = cohort.sessions[0].id
+    early = client.get(f"/faculty/sessions/{sid}/import").get_data(as_text=True)
+    assert "You can import an attendance report once the session has started at 10:00am " \
+           "on 12 January 2027." in early and 'type="file"' not in early
+    clock.move_to(MEETING + timedelta(hours=3))
+    login(faculty)
     done = client.post(f"/faculty/sessions/{sid}/import", data={
         "report": (io.BytesIO(TEAMS), "Attendance report.csv"), "min_percent": "50"},
         content_type="multipart/form-data", follow_redirects=True).get_data(as_text=True)

@@ -78,6 +78,8 @@ class CheckInCode(db.Model):
     session_id: Mapped[int] = mapped_column(
         ForeignKey("offering_session.id", ondelete="CASCADE"), primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)
+    # No longer read: check-in opens when the session starts (``policy.check_in_window``),
+    # as attendance belongs to sessions that have begun. Kept so no migration is needed.
     opens_minutes_before: Mapped[int] = mapped_column(default=15)
 
     session: Mapped[Session] = relationship()

@@ -2,18 +2,25 @@
 
 Teams writes a UTF-16, tab-separated file in sections ("1. Summary", "2. Participants",
 "3. In-Meeting Activities"); durations look like "1h 2m 3s" and dates follow the organiser's
-locale, so we rely on durations and emails, never on parsing dates. Zoom's participants report
+locale, so minutes come from durations, and people from emails. Zoom's participants report
 is a CSV (sometimes after a meeting summary block) with "Duration (Minutes)" per join; people
 who rejoin appear more than once and their minutes are added up.
+
+The meeting's start (the summary's "Start time", else the earliest join) is read only to check
+the report belongs to the session: a date such as "1/12/27" may be 12 January (US order, the
+default of both tools) or 1 December (UK order), so both readings are kept, on London clocks.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from lms.clock import LONDON
 from lms.errors import DomainError
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -31,6 +38,16 @@ class ReportRow:
 class Report:
     kind: str  # teams | zoom
     rows: list[ReportRow]
+    # When the meeting started, as UTC; two readings if its date could be either way round.
+    starts: tuple[datetime, ...] = field(default_factory=tuple)
+
+    def fingerprint(self) -> str:
+        """A digest of what the report says (kind, start, people and minutes), not of its
+        bytes: the same report saved again with other line endings, an extra blank line or
+        its rows in another order is the same report."""
+        rows = sorted((row.email, row.name, row.minutes) for row in self.rows)
+        canon = repr((self.kind, sorted(start.isoformat() for start in self.starts), rows))
+        return hashlib.sha256(canon.encode()).hexdigest()
 
 
 def _fail(message: str) -> DomainError:
@@ -83,6 +100,52 @@ def teams_minutes(text: str) -> int:
         h, m, s = (int(x or 0) for x in match.groups())
     seconds = h * 3600 + m * 60 + s
     return (seconds + 30) // 60
+
+
+_MOMENT = re.compile(
+    r"^\s*(?:(?P<y1>\d{4})-(?P<m1>\d{1,2})-(?P<d1>\d{1,2})"
+    r"|(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<y2>\d{2}|\d{4}))"
+    r"[,T\s]+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?:\.\d+)?"
+    r"\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?"
+    r"\s*(?:Z|[+-]\d{2}:?\d{2})?\s*$")
+
+
+def read_moment(text: str) -> tuple[datetime, ...]:
+    """A report's date and time as UTC: one reading, two if the day and month could be
+    either way round (month first, as Teams and Zoom write by default, then day first), none
+    if it is not a date we know."""
+    match = _MOMENT.match(text or "")
+    if not match:
+        return ()
+    hour, minute, second = int(match["h"]), int(match["mi"]), int(match["s"] or 0)
+    ampm = (match["ampm"] or "").lower().replace(".", "")
+    if ampm == "pm" and hour < 12:
+        hour += 12
+    elif ampm == "am" and hour == 12:
+        hour = 0
+    if match["y1"]:
+        orders = [(int(match["y1"]), int(match["m1"]), int(match["d1"]))]
+    else:
+        year = int(match["y2"]) + (2000 if len(match["y2"]) == 2 else 0)
+        a, b = int(match["a"]), int(match["b"])
+        orders = [(year, a, b), (year, b, a)]
+    readings: list[datetime] = []
+    for year, month, day in orders:
+        try:
+            local = datetime(year, month, day, hour, minute, second, tzinfo=LONDON)
+        except ValueError:
+            continue
+        moment = local.astimezone(UTC)
+        if moment not in readings:
+            readings.append(moment)
+    return tuple(readings)
+
+
+def _earliest(values: list[str]) -> tuple[datetime, ...]:
+    """The readings of the earliest of several times (joins), compared by their first
+    reading."""
+    readings = [r for r in (read_moment(v) for v in values) if r]
+    return min(readings, key=lambda r: r[0]) if readings else ()
 
 
 def _norm(header: str) -> str:
@@ -141,6 +204,45 @@ def parse_teams(text: str) -> list[ReportRow]:
     return rows
 
 
+def teams_start(text: str) -> tuple[datetime, ...]:
+    """When a Teams meeting started: the summary's start time, else the earliest join."""
+    lines = text.splitlines()
+    for line in lines:
+        cells = line.split("\t")
+        if (len(cells) >= 2 and _norm(cells[0]) in ("start time", "meeting start time")
+                and (found := read_moment(cells[1]))):
+            return found
+    for index, line in enumerate(lines):
+        cells = line.split("\t")
+        join_i = _find(cells, "first join", "join time")
+        if join_i is not None and _find(cells, "name", "full name") is not None:
+            joins = []
+            for row in lines[index + 1:]:
+                if not row.strip():
+                    break
+                parts = row.split("\t")
+                if join_i < len(parts):
+                    joins.append(parts[join_i].strip())
+            return _earliest(joins)
+    return ()
+
+
+def zoom_start(text: str) -> tuple[datetime, ...]:
+    """When a Zoom meeting started: the meeting summary's start time, else the earliest
+    join."""
+    table = list(csv.reader(io.StringIO(text)))
+    for index, cells in enumerate(table[:-1]):
+        start_i = _find(cells, "start time")
+        if (start_i is not None and start_i < len(table[index + 1])
+                and (found := read_moment(table[index + 1][start_i]))):
+            return found
+    for index, cells in enumerate(table):
+        join_i = _find(cells, "join time")
+        if join_i is not None:
+            return _earliest([row[join_i] for row in table[index + 1:] if join_i < len(row)])
+    return ()
+
+
 def parse_zoom(text: str) -> list[ReportRow]:
     """The participants table of a Zoom report."""
     table = list(csv.reader(io.StringIO(text)))
@@ -188,11 +290,11 @@ def read_report(data: bytes, filename: str) -> Report:
     head = text[:4000]
     if "\t" in head and re.search(r"(?im)^(1\.\s*summary|meeting summary|.*in-meeting "
                                   r"duration|full name\tuser action)", head):
-        return Report("teams", parse_teams(text))
+        return Report("teams", parse_teams(text), teams_start(text))
     if "Duration (Minutes)" in text[:20000] or "Total Duration (Minutes)" in text[:20000]:
-        return Report("zoom", parse_zoom(text))
+        return Report("zoom", parse_zoom(text), zoom_start(text))
     if "\t" in head and re.search(r"(?i)\bduration\b", head):
-        return Report("teams", parse_teams(text))
+        return Report("teams", parse_teams(text), teams_start(text))
     raise _fail("This is not a Teams or Zoom attendance report")
 
 

@@ -6,10 +6,9 @@ transaction: a bad file leaves nothing behind.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -18,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import User
 from lms.accounts.services import get_user_by_email
-from lms.attendance import reports
+from lms.attendance import policy, reports, standing
 from lms.attendance.models import (
     ATTENDED,
     Attendance,
@@ -31,6 +30,7 @@ from lms.attendance.models import (
     Source,
     UnmatchedRow,
 )
+from lms.attendance.standing import Share
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import db
@@ -59,11 +59,6 @@ def get_session(session_id: int) -> Session:
     if session is None:
         raise NotFound("No such session")
     return session
-
-
-def _require_manager(actor: User, session: Session) -> None:
-    if not can_manage(actor, session.offering):
-        raise NotAllowed("Only faculty can take registers")
 
 
 def _holders(offering_id: int) -> list[Enrolment]:
@@ -152,10 +147,9 @@ def _mark(session: Session, user_id: int, status: str, source: str, actor: User 
 
 def record_register(actor: User, session: Session, marks: dict[int, tuple[str, str]]) -> int:
     """Save a register: ``marks`` maps user ids to (status, note). Only people on the
-    register may be marked. Returns how many marks were saved."""
-    _require_manager(actor, session)
-    if session.is_cancelled:
-        raise DomainError("This session was cancelled")
+    register may be marked, once the session has started. Returns how many marks were
+    saved."""
+    policy.may_take_register(actor, session).enforce()
     allowed = {row.user.id for row in register(session)}
     errors = []
     for user_id, (status, note) in marks.items():
@@ -175,10 +169,9 @@ def record_register(actor: User, session: Session, marks: dict[int, tuple[str, s
 
 
 def mark_all_present(actor: User, session: Session) -> int:
-    """Everyone with a place and no mark yet is marked present."""
-    _require_manager(actor, session)
-    if session.is_cancelled:
-        raise DomainError("This session was cancelled")
+    """Everyone with a place and no mark yet is marked present (once the session has
+    started)."""
+    policy.may_take_register(actor, session).enforce()
     unmarked = [row.user.id for row in register(session) if row.attendance is None]
     for user_id in unmarked:
         _mark(session, user_id, Mark.PRESENT, Source.REGISTER, actor)
@@ -189,7 +182,7 @@ def mark_all_present(actor: User, session: Session) -> int:
 
 def add_to_register(actor: User, session: Session, email: str, status: str = Mark.LATE) -> User:
     """Add someone who came without a place (a late arrival) by their email address."""
-    _require_manager(actor, session)
+    policy.may_take_register(actor, session).enforce()
     if status not in (Mark.PRESENT, Mark.LATE):
         raise DomainError("Choose present or late", "status")
     person = get_user_by_email(email or "")
@@ -218,13 +211,9 @@ def check_in_code(session: Session) -> CheckInCode:
     return code
 
 
-def check_in_window(session: Session, code: CheckInCode) -> tuple[datetime, datetime]:
-    return session.starts_at - timedelta(minutes=code.opens_minutes_before), session.ends_at
-
-
 def check_in(user: User, raw_code: str) -> Session:
-    """Mark a signed-in person present by a session's code, inside its window, if they have
-    a place. Checking in twice changes nothing."""
+    """Mark a signed-in person present by a session's code, while it runs
+    (``policy.may_check_in``), if they have a place. Checking in twice changes nothing."""
     cleaned = "".join(ch for ch in (raw_code or "").upper() if ch.isalnum())
     if not cleaned:
         raise DomainError("Enter the code shown in the session", "code")
@@ -232,20 +221,10 @@ def check_in(user: User, raw_code: str) -> Session:
     if code is None:
         raise DomainError("That code is not right. Check it and try again", "code")
     session = code.session
-    opens, closes = check_in_window(session, code)
-    now = utcnow()
-    if session.is_cancelled:
-        raise DomainError("This session was cancelled", "code")
-    if now < opens:
-        raise DomainError("Check-in has not opened yet. It opens "
-                          f"{code.opens_minutes_before} minutes before the start", "code")
-    if now > closes:
-        raise DomainError("Check-in for this session has closed", "code")
     has_place = db.session.scalar(select(func.count(Enrolment.id)).where(
         Enrolment.offering_id == session.offering_id, Enrolment.user_id == user.id,
         Enrolment.state.in_(HOLDS_PLACE)))
-    if not has_place:
-        raise DomainError("You do not have a place at this session", "code")
+    policy.may_check_in(session, bool(has_place)).enforce("code")
     existing = db.session.scalar(select(Attendance).where(
         Attendance.session_id == session.id, Attendance.user_id == user.id))
     if existing is None or existing.status not in ATTENDED:
@@ -273,20 +252,28 @@ def import_report(actor: User, session: Session, data: bytes, filename: str,
                   min_percent: int | None = None) -> ImportResult:
     """Import a Teams or Zoom attendance report for a session, all or nothing. People are
     matched by email regardless of case; the rest are kept for faculty to match or ignore.
-    A mark faculty made on the register is kept; only its minutes are filled in."""
-    _require_manager(actor, session)
+    A mark faculty made on the register is kept; only its minutes are filled in.
+
+    Refused, before anything is written, for a session that has not started, for a report
+    of a meeting that started at another time (``policy.report_fits_session``) and for a
+    report already imported here: the same people and minutes, however the file's bytes
+    differ (line endings, blank lines), change nothing."""
+    decision = policy.may_import(actor, session)
+    if decision.forbidden:
+        decision.enforce()
     if min_percent is None:
         min_percent = current_app.config.get("ATTENDANCE_MIN_PERCENT", 50)
     if not 0 < min_percent <= 100:
         raise DomainError("Enter a share of the session from 1 to 100 percent", "min_percent")
-    if session.is_cancelled:
-        raise DomainError("This session was cancelled", "report")
-    digest = hashlib.sha256(data or b"").hexdigest()
+    decision.enforce("report")
+    report = reports.read_report(data or b"", filename or "")
+    policy.report_fits_session(report.starts, session).enforce("report")
+    # The column keeps its name; it holds the digest of the report's content.
+    digest = report.fingerprint()
     if db.session.scalar(select(AttendanceImport).where(
             AttendanceImport.session_id == session.id, AttendanceImport.sha256 == digest)):
         raise DomainError("This report has already been imported for this session. "
                           "Nothing has changed", "report")
-    report = reports.read_report(data or b"", filename or "")
     by_email, no_email = reports.merge(report.rows)
     record = AttendanceImport(session_id=session.id, kind=report.kind,
                               filename=(filename or "")[:255], sha256=digest,
@@ -345,7 +332,7 @@ def get_unmatched(row_id: int) -> UnmatchedRow:
 def resolve_unmatched(actor: User, row: UnmatchedRow, email: str | None) -> None:
     """Match a report row to a person by their email, or ignore it (``email`` None)."""
     session = row.attendance_import.session
-    _require_manager(actor, session)
+    policy.may_take_register(actor, session).enforce()
     if row.resolution != "open":
         raise DomainError("This row has already been dealt with")
     if email is None:
@@ -388,25 +375,40 @@ def rule_for(offering: Offering) -> CompletionRule:
 
 @dataclass
 class Progress:
+    """A place against its offering's completion rule. The attendance figures are the
+    ``standing.Share`` every page reads."""
+
     enrolment: Enrolment
     rule: CompletionRule
-    held: int
-    total: int
-    attended: int
-    excused: int
+    share: Share
     feedback_given: bool
     signed_off: bool
     completed: Completion | None
-    marks: dict[int, str] = field(default_factory=dict)  # session id -> status
+
+    @property
+    def held(self) -> int:
+        return self.share.held
+
+    @property
+    def total(self) -> int:
+        return self.share.total
+
+    @property
+    def attended(self) -> int:
+        return self.share.attended
+
+    @property
+    def excused(self) -> int:
+        return self.share.excused
+
+    @property
+    def marks(self) -> Mapping[int, str]:
+        """Session id -> status, at the sessions held."""
+        return self.share.marks
 
     @property
     def percent(self) -> int | None:
-        counted = self.held - self.excused
-        if self.held == 0:
-            return None
-        if counted <= 0:
-            return 100
-        return round(100 * self.attended / counted)
+        return self.share.percent
 
     @property
     def attendance_ok(self) -> bool:
@@ -436,39 +438,20 @@ def _answered(offering_id: int) -> set[int]:
 def progress_for(offering: Offering, enrolments: list[Enrolment] | None = None,
                  now: datetime | None = None) -> list[Progress]:
     """Each person's progress against the rule, in a fixed number of queries."""
-    now = now or utcnow()
     enrolments = enrolments if enrolments is not None else list(_holders(offering.id))
     if not enrolments:
         return []
-    live = offering.live_sessions
-    held = [s for s in live if s.ends_at <= now]
-    held_ids = {s.id for s in held}
-    user_ids = [e.user_id for e in enrolments]
-    marks: dict[int, dict[int, str]] = {}
-    if held_ids:
-        for user_id, session_id, status in db.session.execute(
-            select(Attendance.user_id, Attendance.session_id, Attendance.status)
-            .where(Attendance.session_id.in_(held_ids), Attendance.user_id.in_(user_ids))
-        ):
-            marks.setdefault(user_id, {})[session_id] = status
+    figures = standing.shares(enrolments, now)
     enrolment_ids = [e.id for e in enrolments]
     signed = set(db.session.scalars(select(SignOff.enrolment_id).where(
         SignOff.enrolment_id.in_(enrolment_ids))))
-    done = {c.enrolment_id: c for c in db.session.scalars(
-        select(Completion).where(Completion.enrolment_id.in_(enrolment_ids)))}
+    done = standing.completions(enrolment_ids)
     rule = rule_for(offering)
     answered = _answered(offering.id) if rule.requires_feedback else set()
-    result = []
-    for e in enrolments:
-        mine = marks.get(e.user_id, {})
-        result.append(Progress(
-            enrolment=e, rule=rule, held=len(held), total=len(live),
-            attended=sum(1 for s in mine.values() if s in ATTENDED),
-            excused=sum(1 for s in mine.values() if s == Mark.EXCUSED),
-            feedback_given=e.user_id in answered, signed_off=e.id in signed,
-            completed=done.get(e.id), marks=mine,
-        ))
-    return result
+    return [Progress(enrolment=e, rule=rule, share=figures[e.id],
+                     feedback_given=e.user_id in answered, signed_off=e.id in signed,
+                     completed=done.get(e.id))
+            for e in enrolments]
 
 
 # Features that act when someone completes (certificates, competency evidence) register here.

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from lms.accounts.models import Role
-from lms.attendance import services
+from lms.attendance import policy, services
 from lms.attendance.forms import AddPersonForm, CheckInForm, ImportForm, MatchForm, SignOffForm
 from lms.attendance.models import MARK_LABELS
 from lms.attendance.register_rows import register_rows
@@ -48,7 +48,8 @@ def register(id: int):
             return redirect(url_for("attendance.register", id=id))
     return render_template("attendance/register.html", session=session,
                            rows=services.register(session), labels=MARK_LABELS, form=form,
-                           add_form=AddPersonForm())
+                           add_form=AddPersonForm(),
+                           may_mark=policy.may_take_register(current_user, session))
 
 
 @bp.route("/faculty/sessions/<int:id>/register/all-present", methods=["POST"])
@@ -72,7 +73,8 @@ def add_person(id: int):
     if not done:
         return render_template("attendance/register.html", session=session,
                                rows=services.register(session), labels=MARK_LABELS,
-                               form=EmptyForm(), add_form=form)
+                               form=EmptyForm(), add_form=form,
+                               may_mark=policy.may_take_register(current_user, session))
     flash(f"{done.value.full_name} has been added as late.", "success")
     return redirect(url_for("attendance.register", id=id))
 
@@ -89,7 +91,7 @@ def check_in_display(id: int):
     segno.make(target, error="m").save(svg, kind="svg", scale=8, xmldecl=False,
                                        svgns=True, title=f"QR code for check-in code "
                                        f"{code.code}", nl=False)
-    opens, closes = services.check_in_window(session, code)
+    opens, closes = policy.check_in_window(session)
     return render_template("attendance/check_in_display.html", session=session,
                            code=code, qr=Markup(svg.getvalue().decode()),  # noqa: S704 - segno SVG of our own URL
                            target=target, opens=opens,
@@ -149,7 +151,8 @@ def import_report(id: int):
         form.min_percent.errors = ["Enter the share as a whole number from 1 to 100"]
     imports = services.imports_for(session)
     return render_template("attendance/import.html", session=session, form=form,
-                           imports=imports, match_form=MatchForm())
+                           imports=imports, match_form=MatchForm(),
+                           may_import=policy.may_import(current_user, session))
 
 
 @bp.route("/faculty/attendance-rows/<int:id>/<any(match, ignore):action>", methods=["POST"])

@@ -2,6 +2,11 @@
 included) completed, bar a few, and has a certificate; the demo learner has one that was
 reissued, to show the history. PDFs are made when first downloaded.
 
+A completion is backed by the register, as it is outside the demo: its person is marked at
+the sessions held (a festival's: those they booked), absent from one where the rule allows,
+so the progress page, the learning record, the certificate and the dashboards all show the
+same attendance (``lms.attendance.standing``).
+
 Idempotent: completions are added only where missing, certificates only where no live one
 exists. Flushes; ``lms.demo.seed_demo`` commits.
 """
@@ -13,12 +18,22 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from lms.accounts.models import User
-from lms.attendance.models import Completion
+from lms.attendance import standing
+from lms.attendance.models import Attendance, Completion, Mark, Source
+from lms.attendance.services import rule_for
 from lms.certificates import pages, revocation, services
 from lms.certificates.models import Certificate, CertificateStatus
 from lms.clock import utcnow
 from lms.extensions import db
-from lms.offerings.models import Enrolment, EnrolmentEvent, EnrolmentState, Offering, OfferingStatus
+from lms.offerings.models import (
+    Booking,
+    BookingState,
+    Enrolment,
+    EnrolmentEvent,
+    EnrolmentState,
+    Offering,
+    OfferingStatus,
+)
 
 LEARNER = "learner@example.nhs.uk"
 FACULTY = "faculty@example.nhs.uk"
@@ -41,9 +56,12 @@ def _complete_finished() -> int:
         if enrolment.id % 9 == 0 and enrolment.user.email != LEARNER:
             continue
         ended = offering.ends_at or utcnow()
+        _mark_register(enrolment, offering)
+        db.session.flush()
+        share = standing.share_of(enrolment)
         db.session.add(Completion(enrolment_id=enrolment.id,
                                   completed_at=ended + timedelta(hours=1),
-                                  attendance_percent=100 if enrolment.id % 3 else 83))
+                                  attendance_percent=share.percent or 0))
         if enrolment.state != EnrolmentState.COMPLETED:
             db.session.add(EnrolmentEvent(enrolment_id=enrolment.id, from_state=enrolment.state,
                                           to_state=EnrolmentState.COMPLETED,
@@ -52,6 +70,27 @@ def _complete_finished() -> int:
         added += 1
     db.session.flush()
     return added
+
+
+def _mark_register(enrolment: Enrolment, offering: Offering) -> None:
+    """Mark a person who completed at the sessions held (a festival's: those they booked);
+    one in three missed one, where the rule still lets them complete."""
+    now = utcnow()
+    held = [s for s in offering.live_sessions if standing.is_held(s, now)]
+    if offering.kind == "festival":
+        booked = set(db.session.scalars(select(Booking.session_id).where(
+            Booking.user_id == enrolment.user_id, Booking.state == BookingState.BOOKED)))
+        held = [s for s in held if s.id in booked]
+    marked = set(db.session.scalars(select(Attendance.session_id).where(
+        Attendance.user_id == enrolment.user_id,
+        Attendance.session_id.in_([s.id for s in held]))))
+    needed = rule_for(offering).min_attendance_percent
+    missed = (held[-1].id if enrolment.id % 3 == 0 and len(held) > 1
+              and 100 * (len(held) - 1) / len(held) >= needed else None)
+    db.session.add_all(
+        Attendance(session_id=s.id, user_id=enrolment.user_id, source=Source.REGISTER,
+                   status=Mark.ABSENT if s.id == missed else Mark.PRESENT)
+        for s in held if s.id not in marked)
 
 
 def seed() -> dict[str, int]:

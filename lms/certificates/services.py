@@ -21,7 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from lms.accounts.models import User
-from lms.attendance.models import ATTENDED, Attendance, Completion
+from lms.attendance.models import Attendance, Completion
+from lms.attendance.standing import counts_as_attended
 from lms.certificates import rendering
 from lms.certificates.models import (
     Certificate,
@@ -36,12 +37,9 @@ from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import begin_write, db
 from lms.notifications.services import link, queue_email
 from lms.offerings.models import (
-    Booking,
-    BookingState,
     Enrolment,
     Offering,
     Session,
-    SessionStatus,
 )
 from lms.offerings.services import can_manage
 
@@ -253,31 +251,18 @@ def _hours_between(start: datetime, end: datetime) -> Decimal:
 
 def _sessions_attended(offering: Offering, user_ids: list[int],
                        until: datetime) -> dict[int, list[Session]]:
-    """Per person, the offering's sessions they were marked at (present or late). Without a
-    register (older data): the sessions they booked (festival), or every session held. Two
-    queries, however many people."""
-    attended: dict[int, list[Session]] = {}
+    """Per person, the offering's sessions they attended (``until``: unused, kept for the
+    callers), as the learning record and the dashboards count them
+    (``lms.attendance.standing.counts_as_attended``): a certificate never lists a session the
+    record does not. One query, however many people."""
+    attended: dict[int, list[Session]] = {user_id: [] for user_id in user_ids}
     for user_id, session in db.session.execute(
         select(Attendance.user_id, Session).join(Attendance, Attendance.session_id == Session.id)
         .where(Session.offering_id == offering.id, Attendance.user_id.in_(user_ids),
-               Attendance.status.in_(ATTENDED), Session.status != SessionStatus.CANCELLED)
+               *counts_as_attended())
         .order_by(Session.starts_at)
     ).all():
-        attended.setdefault(user_id, []).append(session)
-    held = [s for s in offering.live_sessions if s.ends_at <= until]
-    booked: dict[int, set[int]] = {}
-    if offering.kind == "festival":
-        for user_id, session_id in db.session.execute(
-            select(Booking.user_id, Booking.session_id).join(
-                Session, Booking.session_id == Session.id)
-            .where(Session.offering_id == offering.id, Booking.user_id.in_(user_ids),
-                   Booking.state == BookingState.BOOKED)
-        ).all():
-            booked.setdefault(user_id, set()).add(session_id)
-    for user_id in user_ids:
-        if user_id not in attended:
-            attended[user_id] = ([s for s in held if s.id in booked.get(user_id, set())]
-                                 if offering.kind == "festival" else held)
+        attended[user_id].append(session)
     return attended
 
 

@@ -7,7 +7,9 @@ clocks. **CPD hours** are those of the courses completed (each course's ``cpd_ho
 year its completion was recorded) plus the length of every event session attended (present
 or late at a webinar, network meeting or festival session, in the year it was held): events
 have no CPD hours of their own, and their certificates count the time attended the same way
-(``lms.certificates.services``), so the record and the certificates agree.
+(``lms.certificates.services``), so the record and the certificates agree. What counts as
+attended, a course's attendance share and what counts as completed are
+``lms.attendance.standing``'s answers, the same as the progress pages' and the dashboards'.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from lms.accounts.models import User
-from lms.attendance.models import ATTENDED, Attendance, Completion
+from lms.attendance import standing
+from lms.attendance.models import Attendance, Completion
 from lms.clock import to_london, utcnow
 from lms.competencies.models import SOURCE_LABELS, Competency, CompetencyEvidence
 from lms.competencies.services import derive_level, evidence_of, level_label
@@ -30,7 +33,7 @@ from lms.courses.models import Cohort, Course
 from lms.events.models import KIND_LABELS as EVENT_KIND_LABELS
 from lms.extensions import db
 from lms.feedback.exports import neutralise
-from lms.offerings.models import Enrolment, Offering, Session, SessionStatus
+from lms.offerings.models import Enrolment, Offering, Session
 
 _COHORT = Cohort.__table__
 
@@ -59,7 +62,8 @@ class CompletedCourse:
     cohort_title: str
     completed_at: datetime
     cpd_hours: Decimal
-    attendance_percent: int
+    # The attendance share as it stands (``standing.shares``); None if no session was held.
+    attendance_percent: int | None
 
 
 @dataclass
@@ -146,10 +150,13 @@ class LearningRecord:
         return sum(e.sessions for e in self.events)
 
 
-def _completed_courses(user_id: int) -> list[CompletedCourse]:
+def _completed_courses(user_id: int, now: datetime | None) -> list[CompletedCourse]:
     rows = db.session.execute(
-        select(Course.id, Course.title, Offering.title, Completion.completed_at,
-               Course.cpd_hours, Completion.attendance_percent)
+        # Labelled: the row is also the place ``standing.shares`` reads (id, user, offering).
+        select(Course.id.label("course_id"), Course.title.label("course_title"),
+               Offering.title.label("cohort_title"), Completion.completed_at,
+               Course.cpd_hours, Enrolment.id.label("id"), Enrolment.user_id,
+               Enrolment.offering_id)
         .select_from(Completion)
         .join(Enrolment, Enrolment.id == Completion.enrolment_id)
         .join(Offering, Offering.id == Enrolment.offering_id)
@@ -157,24 +164,27 @@ def _completed_courses(user_id: int) -> list[CompletedCourse]:
         .join(Course, Course.id == _COHORT.c.course_id)
         .where(Enrolment.user_id == user_id)
         .order_by(Completion.completed_at.desc(), Completion.id.desc())
-    ).tuples()
-    return [CompletedCourse(cid, course, cohort, at, Decimal(hours or 0), percent)
-            for cid, course, cohort, at, hours, percent in rows]
+    ).all()
+    figures = standing.shares(rows, now)
+    return [CompletedCourse(row[0], row[1], row[2], row[3], Decimal(row[4] or 0),
+                            figures[row.id].percent) for row in rows]
 
 
 def _hours(minutes: float) -> Decimal:
     return (Decimal(minutes) / 60).quantize(Decimal("0.1"))
 
 
-def _events_attended(user_id: int) -> tuple[list[EventAttended], list[tuple[datetime, float]]]:
-    """Events the person came to, grouped per event, and (moment, minutes) per session."""
+def _events_attended(user_id: int, now: datetime | None
+                     ) -> tuple[list[EventAttended], list[tuple[datetime, float]]]:
+    """Events the person came to (``standing.counts_as_attended``), grouped per event, and
+    (moment, minutes) per session."""
     rows = db.session.execute(
         select(Offering.id, Offering.title, Offering.kind, Session.starts_at, Session.ends_at)
         .select_from(Attendance)
         .join(Session, Session.id == Attendance.session_id)
         .join(Offering, Offering.id == Session.offering_id)
-        .where(Attendance.user_id == user_id, Attendance.status.in_(ATTENDED),
-               Offering.kind != "cohort", Session.status != SessionStatus.CANCELLED)
+        .where(Attendance.user_id == user_id, Offering.kind != "cohort",
+               *standing.counts_as_attended(now))
         .order_by(Session.starts_at)
     ).tuples()
     events: dict[int, EventAttended] = {}
@@ -236,13 +246,14 @@ def _competency_lines(user_id: int) -> list[CompetencyLine]:
 
 
 def learning_record(person: User, now: datetime | None = None) -> LearningRecord:
-    """Everything in a person's learning record. A fixed number of queries (four, five with
+    """Everything in a person's learning record. A fixed number of queries (six, seven with
     certificates), however long the record."""
-    courses = _completed_courses(person.id)
-    events, sessions = _events_attended(person.id)
+    now = now or utcnow()
+    courses = _completed_courses(person.id, now)
+    events, sessions = _events_attended(person.id, now)
     available, certificates = _certificates_of(person.id)
     years: dict[int, CPDYear] = {}
-    this_year = cpd_year_of(now or utcnow())
+    this_year = cpd_year_of(now)
     years[this_year] = CPDYear(this_year)
     for course in courses:
         year = years.setdefault(cpd_year_of(course.completed_at),
@@ -262,6 +273,11 @@ def learning_record(person: User, now: datetime | None = None) -> LearningRecord
 
 
 # ---------------------------------------------------------------------------- downloads
+
+
+def attendance_label(percent: int | None) -> str:
+    """A completed course's attendance as the page, the PDF and the CSV write it."""
+    return "Attendance not recorded" if percent is None else f"Attendance {percent}%"
 
 
 def _day(moment: datetime | None) -> str:
@@ -288,7 +304,7 @@ def record_rows(record: LearningRecord) -> list[list[str]]:
     for course in record.courses:
         rows.append(["Course completed", course.cohort_title, _day(course.completed_at),
                      _number(course.cpd_hours), "",
-                     f"Attendance {course.attendance_percent}%"])
+                     attendance_label(course.attendance_percent)])
     for event in record.events:
         rows.append(["Event attended", event.title, _day(event.last_at),
                      _number(event.hours), "",

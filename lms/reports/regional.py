@@ -11,7 +11,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import aliased
 
 from lms.accounts.models import Organisation, User
-from lms.attendance.models import ATTENDED, Attendance, Completion
+from lms.attendance.models import Attendance, Completion
+from lms.attendance.standing import counts_as_attended
 from lms.clock import to_london
 from lms.courses.models import Course
 from lms.extensions import db
@@ -109,7 +110,7 @@ def region_dashboard(filters: ReportFilters) -> RegionDashboard:
         .select_from(Attendance)
         .join(Session, Session.id == Attendance.session_id)
         .join(User, User.id == Attendance.user_id)
-        .where(Attendance.status.in_(ATTENDED), *sessions)
+        .where(*counts_as_attended(), *sessions)
         .group_by(Attendance.session_id, User.organisation_id)
     ).subquery()
     # Then each (organisation, month, network or not) is summed: one CASE per session and
@@ -144,7 +145,7 @@ def region_dashboard(filters: ReportFilters) -> RegionDashboard:
     # How many different people came, per organisation.
     came = (select(Attendance.user_id)
             .join(Session, Session.id == Attendance.session_id)
-            .where(Attendance.status.in_(ATTENDED), *sessions))
+            .where(*counts_as_attended(), *sessions))
     attendees = dict(db.session.execute(
         select(User.organisation_id, func.count(User.id))
         .where(User.id.in_(came)).group_by(User.organisation_id)).tuples().all())

@@ -20,7 +20,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import and_, case, func, select
 
 from lms.accounts.models import Organisation, OrganisationKind, User
-from lms.attendance.models import ATTENDED, Attendance, Completion
+from lms.attendance.models import Attendance, Completion
+from lms.attendance.standing import counts_as_attended
 from lms.clock import LONDON, to_london, utcnow
 from lms.competencies.models import (
     LEVEL_LABELS,
@@ -314,7 +315,7 @@ def ics_dashboard(organisation: Organisation, filters: ReportFilters) -> IcsDash
         .join(Session, Session.id == Attendance.session_id)
         .join(Offering, Offering.id == Session.offering_id)
         .join(User, User.id == Attendance.user_id)
-        .where(User.organisation_id == org_id, Attendance.status.in_(ATTENDED),
+        .where(User.organisation_id == org_id, *counts_as_attended(),
                *_session_conditions(filters))
         .group_by(key)
     ).tuples():
@@ -399,7 +400,7 @@ def _people_table(org_id: int, filters: ReportFilters) -> Table:
         .select_from(Attendance)
         .join(Session, Session.id == Attendance.session_id)
         .join(User, User.id == Attendance.user_id)
-        .where(User.organisation_id == org_id, Attendance.status.in_(ATTENDED),
+        .where(User.organisation_id == org_id, *counts_as_attended(),
                *_session_conditions(filters))
         .group_by(User.id, User.full_name, User.job_title)
     ).tuples():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import time_machine
 
 from lms.accounts.models import User
 from lms.attendance import services as att
@@ -18,10 +20,12 @@ from tests.authz.offerings import FACULTY_POST
 OWNER_ONLY = {"anonymous": REDIRECT, "learner": OK, "dsu_same": MISSING, "dsu_other": MISSING,
               "faculty": MISSING, "admin": MISSING}
 TEAMS = (Path(__file__).parents[1] / "data" / "teams_attendance_report.csv").read_bytes()
+MEETING = datetime(2027, 1, 12, 10, 0, tzinfo=UTC)  # the Teams sample's meeting
 
 
 def world(app, people) -> dict:
-    """A course the learner has a place on, with a session and an imported report."""
+    """A course the learner has a place on, with a session running now and an imported
+    report."""
     with app.test_request_context():
         learner = db.session.get(User, people.learner.id)
         db.session.add(User(email="walkin@example.nhs.uk", full_name="Walk In",
@@ -38,7 +42,13 @@ def world(app, people) -> dict:
         db.session.flush()
         enrolment = places.book(learner, cohort)
         session = cohort.sessions[0]
-        result = att.import_report(faculty, session, TEAMS, "report.csv")
+        # The session is the sample report's meeting, and its report is imported after it.
+        session.starts_at, session.ends_at = MEETING, MEETING + timedelta(hours=2)
+        with time_machine.travel(MEETING + timedelta(hours=3), tick=False):
+            result = att.import_report(faculty, session, TEAMS, "report.csv")
+        # Then it runs now, so its register can be taken whatever the clock says.
+        now = utcnow()
+        session.starts_at, session.ends_at = now - timedelta(hours=1), now + timedelta(hours=1)
         db.session.commit()
         return {"session": session.id, "offering": cohort.id, "enrolment": enrolment.id,
                 "row": result.attendance_import.unmatched[0].id,

@@ -174,7 +174,7 @@ def test_learner_journey_from_sign_up_to_learning_record(
     page: Page, live_app, live_user, live_mail, check_page, tmp_path: Path
 ):
     # The clock: tomorrow, 10:00 in London, ticking. The cohort's one session runs 10:20 to
-    # 10:50; check-in opens 15 minutes before it starts; feedback opens when it ends.
+    # 10:50; check-in opens when it starts; feedback opens when it ends.
     with time_machine.travel(_tomorrow_at(10), tick=True) as clock:
         _learner_journey(clock, page, live_app, live_user, live_mail, check_page, tmp_path)
 
@@ -283,9 +283,9 @@ def _learner_journey(clock, page, live_app, live_user, live_mail, check_page, tm
     expect(agenda.get_by_role("heading", name="Evaluation clinic")).to_be_visible()
     expect(agenda.get_by_role("heading", name="Forecasting workshop")).to_have_count(0)
 
-    # Five minutes before the session starts the learner is there: they check in by typing
-    # the code shown on the screen (a wrong one first).
-    clock.shift(session_starts - timedelta(minutes=5) - utcnow())
+    # Five minutes into the session the learner is there: they check in by typing the code
+    # shown on the screen (a wrong one first).
+    clock.shift(session_starts + timedelta(minutes=5) - utcnow())
     _menu(page).get_by_role("link", name="My learning").click()
     journey.see("my learning", "My learning")
     page.get_by_role("link", name="Check in to a session").click()
@@ -489,18 +489,20 @@ def test_booking_journey_by_keyboard_alone(page: Page, live_app, live_user, chec
 
 
 def test_learner_pages_on_a_phone(make_page, live_app, live_user, check_page):
-    # Tomorrow at 10:00 in London; the cohort's session runs 10:10 to 11:00, so check-in
-    # (15 minutes before the start) is open and the cohort can still be booked.
-    with time_machine.travel(_tomorrow_at(10), tick=True):
-        _phone_journey(make_page, live_app, live_user, check_page)
+    # Tomorrow at 10:00 in London; the cohort's session runs 10:10 to 11:00, so the cohort
+    # can still be booked; the clock then moves into the session, when check-in opens.
+    with time_machine.travel(_tomorrow_at(10), tick=True) as clock:
+        _phone_journey(clock, make_page, live_app, live_user, check_page)
 
 
-def _phone_journey(make_page, live_app, live_user, check_page):
+def _phone_journey(clock, make_page, live_app, live_user, check_page):
     learner = live_user(name="Pat Phone")
     with live_app.app_context():
-        _, _, code = _short_course(to_london(utcnow()).date(), time(10, 10), time(11, 0))
+        _, session, code = _short_course(to_london(utcnow()).date(), time(10, 10),
+                                         time(11, 0))
         _festival()
         db.session.commit()
+        session_starts = session.starts_at
     phone = make_page(PHONE)
     journey = Journey(phone, check_page)
 
@@ -527,7 +529,8 @@ def _phone_journey(make_page, live_app, live_user, check_page):
         "We have sent you an email")
     see("cohort", re.compile(COHORT))
 
-    # Check-in, from My learning.
+    # Check-in, from My learning, once the session has started.
+    clock.shift(session_starts + timedelta(minutes=2) - utcnow())
     phone.goto("/my-learning")
     see("my learning", "My learning")
     phone.get_by_role("link", name="Check in to a session").click()

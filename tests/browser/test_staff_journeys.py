@@ -307,11 +307,13 @@ def _org_id(app, code: str) -> int:
 TEAMS_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "teams_attendance_report.csv"
 
 
-def _teams_report(emails: dict[str, str]) -> bytes:
+def _teams_report(emails: dict[str, str], day) -> bytes:
     """The real-format Teams sample (UTF-16, tab-separated, in sections) with its people's
-    emails swapped for the journey's people's. An address Teams wrote in mixed case stays in
-    mixed case, so matching regardless of case is still tested."""
+    emails swapped for the journey's people's, and its meeting moved to ``day`` (written
+    month first, as Teams does): a report of another day is refused. An address Teams wrote
+    in mixed case stays in mixed case, so matching regardless of case is still tested."""
     text = TEAMS_SAMPLE.read_bytes().decode("utf-16")
+    text = text.replace("1/12/27,", f"{day.month}/{day.day}/{day:%y},")
     for old, new in emails.items():
         text = re.sub(re.escape(old),
                       lambda m, new=new: new if m.group(0).islower() else new.upper(),
@@ -469,7 +471,7 @@ def test_faculty_run_a_cohort_from_nominations_to_certificates(
         "asha.patel@example.nhs.uk": learners["Asha Patel"].email,
         "ben.okafor@example.nhs.uk": learners["Ben Okafor"].email,
         "chloe.singh@example.nhs.uk": learners["Chloe Singh"].email,
-    })
+    }, today - timedelta(days=1))
     page.get_by_label("Attendance report").set_input_files(
         {"name": "Cohort 4 session 2 - Attendance report.csv", "mimeType": "text/csv",
          "buffer": report})

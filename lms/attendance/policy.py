@@ -1,0 +1,122 @@
+"""Who may record attendance for a session, and when: the one place that says so.
+
+Attendance belongs to sessions that have started. Taking the register (a mark, "mark all
+present", a late arrival), checking in and importing a Teams or Zoom report are refused for a
+session that has not begun or was cancelled, and an imported report must be of a meeting that
+started near the session's own start. The services ask these functions before they write;
+the pages ask the same functions to decide which controls to show and to say why one is
+missing, so a control shown always works and a refused action is never offered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from lms.clock import to_london, utcnow
+from lms.errors import DomainError, NotAllowed
+from lms.offerings.models import Session
+from lms.offerings.services import can_manage
+
+# A report whose meeting started further than this from the session's start is of another
+# meeting (another date, or another session of the series). Wide enough for a meeting opened
+# early or run late, and for a report written on another time zone's clocks.
+REPORT_START_TOLERANCE = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A policy's answer: allowed, or not with the reason in the users' words.
+
+    ``forbidden`` marks a refusal about who is asking (the services raise ``NotAllowed``),
+    rather than about the session (``DomainError``, shown as a message on the page)."""
+
+    allowed: bool
+    reason: str = ""
+    forbidden: bool = False
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    def enforce(self, field: str | None = None) -> None:
+        """Raise the refusal, if this is one."""
+        if self.allowed:
+            return
+        if self.forbidden:
+            raise NotAllowed(self.reason)
+        raise DomainError(self.reason, field)
+
+
+ALLOWED = Decision(True)
+
+
+def when(moment: datetime) -> str:
+    """"10:00am on 3 March 2027", on London clocks."""
+    text = to_london(moment).strftime("%-I:%M%p on %-d %B %Y")
+    return text.replace("AM", "am").replace("PM", "pm")
+
+
+def has_started(session: Session, now: datetime | None = None) -> bool:
+    """Whether a session has begun (attendance can be recorded from its start)."""
+    return (now or utcnow()) >= session.starts_at
+
+
+def may_take_register(actor, session: Session, now: datetime | None = None) -> Decision:
+    """Whether ``actor`` may mark people on this session's register now: faculty, once the
+    session has started, unless it was cancelled."""
+    if not can_manage(actor, session.offering):
+        return Decision(False, "Only faculty can take registers", forbidden=True)
+    if session.is_cancelled:
+        return Decision(False, "This session was cancelled, so it has no register to take")
+    if not has_started(session, now):
+        return Decision(False, "You can take the register once the session has started at "
+                        f"{when(session.starts_at)}")
+    return ALLOWED
+
+
+def may_import(actor, session: Session, now: datetime | None = None) -> Decision:
+    """Whether ``actor`` may import a Teams or Zoom report into this session now."""
+    if not can_manage(actor, session.offering):
+        return Decision(False, "Only faculty can import attendance", forbidden=True)
+    if session.is_cancelled:
+        return Decision(False, "This session was cancelled, so it has no attendance to import")
+    if not has_started(session, now):
+        return Decision(False, "You can import an attendance report once the session has "
+                        f"started at {when(session.starts_at)}")
+    return ALLOWED
+
+
+def check_in_window(session: Session) -> tuple[datetime, datetime]:
+    """When people may check in: from the session's start to its end."""
+    return session.starts_at, session.ends_at
+
+
+def may_check_in(session: Session, has_place: bool, now: datetime | None = None) -> Decision:
+    """Whether a person (with a place or not) may check in to this session now."""
+    now = now or utcnow()
+    opens, closes = check_in_window(session)
+    if session.is_cancelled:
+        return Decision(False, "This session was cancelled")
+    if now < opens:
+        return Decision(False, "Check-in has not opened yet. It opens when the session starts "
+                        f"at {when(opens)}")
+    if now > closes:
+        return Decision(False, "Check-in for this session has closed")
+    if not has_place:
+        return Decision(False, "You do not have a place at this session")
+    return ALLOWED
+
+
+def report_fits_session(report_starts: tuple[datetime, ...], session: Session) -> Decision:
+    """Whether a report's meeting (its possible start times: a date such as 1/12/27 may be
+    either way round) started within ``REPORT_START_TOLERANCE`` of the session's start."""
+    if not report_starts:
+        return Decision(False, "The report does not say when the meeting started, so it "
+                        "cannot be checked against this session. Upload the report as Teams "
+                        "or Zoom gives it, with its start time")
+    if any(abs(start - session.starts_at) <= REPORT_START_TOLERANCE for start in report_starts):
+        return ALLOWED
+    nearest = min(report_starts, key=lambda start: abs(start - session.starts_at))
+    return Decision(False, f"This report is of a meeting that started at {when(nearest)}, but "
+                    f"this session started at {when(session.starts_at)}. Import it into the "
+                    "session it belongs to")
