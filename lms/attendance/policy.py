@@ -10,11 +10,10 @@ missing, so a control shown always works and a refused action is never offered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from lms.clock import to_london, utcnow
-from lms.errors import DomainError, NotAllowed
+from lms.errors import ALLOWED, Decision, NotAllowed
 from lms.offerings.models import Session
 from lms.offerings.services import can_manage
 
@@ -22,32 +21,6 @@ from lms.offerings.services import can_manage
 # meeting (another date, or another session of the series). Wide enough for a meeting opened
 # early or run late, and for a report written on another time zone's clocks.
 REPORT_START_TOLERANCE = timedelta(hours=6)
-
-
-@dataclass(frozen=True)
-class Decision:
-    """A policy's answer: allowed, or not with the reason in the users' words.
-
-    ``forbidden`` marks a refusal about who is asking (the services raise ``NotAllowed``),
-    rather than about the session (``DomainError``, shown as a message on the page)."""
-
-    allowed: bool
-    reason: str = ""
-    forbidden: bool = False
-
-    def __bool__(self) -> bool:
-        return self.allowed
-
-    def enforce(self, field: str | None = None) -> None:
-        """Raise the refusal, if this is one."""
-        if self.allowed:
-            return
-        if self.forbidden:
-            raise NotAllowed(self.reason)
-        raise DomainError(self.reason, field)
-
-
-ALLOWED = Decision(True)
 
 
 def when(moment: datetime) -> str:
@@ -65,7 +38,7 @@ def may_take_register(actor, session: Session, now: datetime | None = None) -> D
     """Whether ``actor`` may mark people on this session's register now: faculty, once the
     session has started, unless it was cancelled."""
     if not can_manage(actor, session.offering):
-        return Decision(False, "Only faculty can take registers", forbidden=True)
+        return Decision(False, "Only faculty can take registers", NotAllowed)
     if session.is_cancelled:
         return Decision(False, "This session was cancelled, so it has no register to take")
     if not has_started(session, now):
@@ -77,7 +50,7 @@ def may_take_register(actor, session: Session, now: datetime | None = None) -> D
 def may_import(actor, session: Session, now: datetime | None = None) -> Decision:
     """Whether ``actor`` may import a Teams or Zoom report into this session now."""
     if not can_manage(actor, session.offering):
-        return Decision(False, "Only faculty can import attendance", forbidden=True)
+        return Decision(False, "Only faculty can import attendance", NotAllowed)
     if session.is_cancelled:
         return Decision(False, "This session was cancelled, so it has no attendance to import")
     if not has_started(session, now):

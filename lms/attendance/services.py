@@ -259,7 +259,7 @@ def import_report(actor: User, session: Session, data: bytes, filename: str,
     report already imported here: the same people and minutes, however the file's bytes
     differ (line endings, blank lines), change nothing."""
     decision = policy.may_import(actor, session)
-    if decision.forbidden:
+    if decision.error is NotAllowed:
         decision.enforce()
     if min_percent is None:
         min_percent = current_app.config.get("ATTENDANCE_MIN_PERCENT", 50)

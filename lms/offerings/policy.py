@@ -10,14 +10,13 @@ Kinds of offering keep the facts this module needs on the Offering itself (a coh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement
 
 from lms.accounts.models import User
 from lms.clock import to_london, utcnow
-from lms.errors import DomainError, NotAllowed, NotFound
+from lms.errors import ALLOWED, Decision, DomainError, NotAllowed, NotFound
 from lms.offerings import places
 from lms.offerings.models import (
     ACTIVE,
@@ -45,27 +44,6 @@ class AlreadyBooked(DomainError):
 
 class BookingClosed(DomainError):
     """The offering does not take bookings now."""
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The answer to "may they?": and, when not, why (shown where the button would be) and
-    the error the engine raises."""
-
-    allowed: bool
-    reason: str = ""
-    error: type[Exception] = DomainError
-
-    def __bool__(self) -> bool:
-        return self.allowed
-
-    def enforce(self) -> None:
-        """Raise the refusal (the engine's side of the same decision)."""
-        if not self.allowed:
-            raise self.error(self.reason)
-
-
-ALLOWED = Decision(True)
 
 
 def _no(reason: str, error: type[Exception] = DomainError) -> Decision:
