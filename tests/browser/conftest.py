@@ -40,6 +40,7 @@ from lms.accounts.services import ensure_organisations, hash_password
 from lms.clock import utcnow
 from lms.extensions import db
 from lms.notifications.services import deliver_outbox, sent_messages
+from tests.wall_clock import wall_clock_environment
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # A busy CI machine can take more than Playwright's default 5 s to finish a POST, redirect and
@@ -245,7 +246,8 @@ def live_mail(live_app: Flask) -> LiveMail:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                             env=wall_clock_environment())
         try:
             yield browser
         finally:
