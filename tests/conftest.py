@@ -6,8 +6,8 @@
   share its ``g`` and session across requests.
 - The clock: every test starts at the same moment, ``TEST_NOW`` (time-machine, ticking), so no
   test depends on the hour it runs at. ``LMS_TEST_NOW`` moves that moment (an ISO time, or
-  ``wall`` for the wall clock when the run starts, which is what `faketime` sets); a test that
-  needs the real time is marked ``real_clock``.
+  ``wall`` for the wall clock when the run starts; under `faketime` that is the default); a
+  test that needs the real time is marked ``real_clock``.
 - ``client``, ``runner``, ``login``; factories ``make_user``; ``people`` (one per role for the
   authorisation table); ``mailbox`` (deliver the outbox, read what was sent).
 """
@@ -55,7 +55,9 @@ def _moment_from(setting: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-TEST_NOW = _moment_from(os.environ.get("LMS_TEST_NOW"))
+# Under `faketime` (which sets FAKETIME) the faked wall clock is the moment, unless told.
+TEST_NOW = _moment_from(os.environ.get("LMS_TEST_NOW")
+                        or ("wall" if os.environ.get("FAKETIME") else None))
 _travel = time_machine.travel(TEST_NOW, tick=True)
 _clock: time_machine.Coordinates | None = None
 
