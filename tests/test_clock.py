@@ -18,6 +18,7 @@ import pytest
 import time_machine
 
 from lms.clock import LONDON, to_london, utcnow
+from tests import conftest
 from tests.conftest import DEFAULT_NOW, TEST_NOW, _moment_from
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,11 +39,16 @@ def test_the_pinned_clock_ticks():
     assert utcnow() > before
 
 
-def test_a_test_that_moves_the_clock_does_not_move_the_next_one():
-    """Together with the first test, which runs after this one in any order pytest picks."""
+def test_a_test_that_moves_the_clock_comes_back_to_the_pinned_one():
     with time_machine.travel(datetime(2030, 1, 1, tzinfo=UTC)):
         assert utcnow().year == 2030
     assert abs(utcnow() - TEST_NOW) < timedelta(minutes=1)
+    conftest._clock.shift(timedelta(days=1))  # as a careless test might; the next one is back
+
+
+def test_the_next_test_starts_at_the_pinned_moment_again():
+    """Runs after the test above shifted the clock a day on (pytest keeps the file's order)."""
+    assert abs(utcnow() - TEST_NOW) < timedelta(seconds=30)
 
 
 @pytest.mark.real_clock
