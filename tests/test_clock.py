@@ -144,3 +144,15 @@ def test_london_today_is_not_the_utc_date_late_on_a_summer_evening():
         assert to_london(utcnow()).date() == date(2027, 7, 1)
         assert utcnow().date() == date(2027, 6, 30)
         assert datetime.now(LONDON).date() == date(2027, 7, 1)
+
+
+def test_servers_the_tests_start_get_no_faketime():
+    """PostgreSQL, Chromium and gunicorn run on the real clock even under `faketime`."""
+    from tests.wall_clock import wall_clock_environment
+
+    faked = {"PATH": "/usr/bin", "FAKETIME": "@2026-12-31 23:59:30",
+             "FAKETIME_SHARED": "/faketime_sem_1 /faketime_shm_1",
+             "LD_PRELOAD": "/usr/$LIB/faketime/libfaketime.so.1 /opt/other.so"}
+    assert wall_clock_environment(faked) == {"PATH": "/usr/bin", "LD_PRELOAD": "/opt/other.so"}
+    assert "LD_PRELOAD" not in wall_clock_environment(
+        {"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"})
