@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app lms
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint setup setup-test setup-bench system-run system-test system-bench static \
+.PHONY: run test test-clock lint setup setup-test setup-bench system-run system-test system-bench static \
 	migrate seed bench clean load
 
 run: setup migrate
@@ -14,6 +14,33 @@ run: setup migrate
 
 test: setup-test lint
 	$(VENV)/bin/pytest
+	@$(MAKE) --no-print-directory test-clock
+
+# The suite starts every test at one ordinary moment (tests/conftest.py), so it passes or fails
+# the same at any hour. The tests that build dates then run again starting at the real moment
+# and, under Debian's faketime, at two awkward ones: 22:30 on the eve of the spring clock change
+# and 23:59:30 on New Year's Eve (UTC, which is London's time then too). PostgreSQL and
+# Chromium stay on the real clock (tests/wall_clock.py).
+CLOCK_MOMENTS := 2027-03-27T22:30:00 2026-12-31T23:59:30
+CLOCK_SLICE := tests/test_offerings_engine.py tests/test_events_services.py \
+	tests/test_schedule.py tests/test_reminders.py tests/test_attendance.py \
+	tests/test_feedback_services.py tests/test_feedback_after_session.py \
+	tests/test_certificates_services.py tests/test_competencies_services.py \
+	tests/test_reports_services.py tests/test_reports_figures.py tests/test_calendar.py \
+	tests/test_clock.py
+# Left out of the slice: PostgreSQL twins of SQLite tests, and the slow tests of processes
+# racing (their dates are those of their SQLite twins) and of the demo data.
+CLOCK_PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider \
+	-m "not browser and not load and not postgres" \
+	-k "not two_sweeps and not killed_mid_run and not demo_data" $(CLOCK_SLICE)
+
+test-clock: setup-test
+	@echo "== the tests that build dates, at the real moment"
+	LMS_TEST_NOW=wall $(CLOCK_PYTEST)
+	@for moment in $(CLOCK_MOMENTS); do \
+	  echo "== the tests that build dates, at $$moment UTC (faketime)"; \
+	  TZ=UTC faketime -f "@$${moment/T/ }" $(CLOCK_PYTEST) || exit 1; \
+	done
 
 # A minute of 50 simulated people against gunicorn (2 workers) and PostgreSQL; not in `make test`.
 load: setup-test

@@ -4,19 +4,26 @@
   every test starts from empty tables plus the region's organisations.
 - ``ctx``: an app context for service tests. View tests do not use it: the test client would
   share its ``g`` and session across requests.
+- The clock: every test starts at the same moment, ``TEST_NOW`` (time-machine, ticking), so no
+  test depends on the hour it runs at. ``LMS_TEST_NOW`` moves that moment (an ISO time, or
+  ``wall`` for the wall clock when the run starts; under `faketime` that is the default); a
+  test that needs the real time is marked ``real_clock``.
 - ``client``, ``runner``, ``login``; factories ``make_user``; ``people`` (one per role for the
   authorisation table); ``mailbox`` (deliver the outbox, read what was sent).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from itertools import count
 
 import pytest
+import time_machine
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import delete, select
@@ -30,6 +37,61 @@ from lms.notifications.delivery import deliver_outbox
 from lms.notifications.services import sent_messages
 
 PASSWORD = "correct horse battery"
+
+# ---------------------------------------------------------------------------- The clock
+# A plain Wednesday morning in British Summer Time (so London is not UTC), far from midnight,
+# a month's end and a clock change. `make test` also runs the date-building tests at harder
+# moments (see TIME_SLICE in the Makefile).
+DEFAULT_NOW = datetime(2027, 5, 12, 9, 30, tzinfo=UTC)
+
+
+def _moment_from(setting: str | None) -> datetime:
+    """The moment every test starts at: ``LMS_TEST_NOW`` (ISO, UTC if no offset), ``wall`` for
+    the wall clock now, or the default."""
+    if not setting:
+        return DEFAULT_NOW
+    if setting == "wall":
+        return datetime.now(UTC).replace(microsecond=0)
+    moment = datetime.fromisoformat(setting)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# Under `faketime` (which sets FAKETIME) the faked wall clock is the moment, unless told.
+TEST_NOW = _moment_from(os.environ.get("LMS_TEST_NOW")
+                        or ("wall" if os.environ.get("FAKETIME") else None))
+_travel = time_machine.travel(TEST_NOW, tick=True)
+_clock: time_machine.Coordinates | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the clock at ``TEST_NOW`` before anything is collected, so session- and
+    module-wide fixtures build their dates at that moment too."""
+    global _clock
+    _clock = _travel.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _clock
+    if _clock is not None:
+        _travel.stop()
+        _clock = None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"every test starts at {TEST_NOW.isoformat()} (LMS_TEST_NOW to change)"
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Put the clock back to ``TEST_NOW`` (ticking) as each test starts, or on the wall clock
+    for a test marked ``real_clock``. Every other autouse fixture asks for this one, so the
+    whole of a test's set-up happens after it."""
+    if _clock is not None:
+        if request.node.get_closest_marker("real_clock"):
+            _clock.move_to(datetime.fromtimestamp(time_machine.escape_hatch.time.time(), UTC))
+        else:
+            _clock.move_to(TEST_NOW)
+    yield
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +116,7 @@ def reset_database() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_database(app: Flask) -> Iterator[None]:
+def _fresh_database(_pinned_clock: None, app: Flask) -> Iterator[None]:
     with app.app_context():
         reset_database()
         sent_messages().clear()

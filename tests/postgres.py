@@ -27,6 +27,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from tests.wall_clock import wall_clock_environment
+
 PG_BIN = Path(os.environ.get("LMS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SUPERUSER = "postgres"
 INSTALL_HINT = (
@@ -118,6 +120,7 @@ class PostgresServer:
         return subprocess.run(
             self._command(binary, *args),
             cwd=self.folder,  # readable by the postgres user, unlike perhaps the caller's cwd
+            env=wall_clock_environment(),
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -175,6 +175,9 @@ def test_cli_issues_an_offering_and_a_rerun_issues_nothing_more(app, runner):
     assert missing.exit_code == 1 and "No such" in missing.output
 
 
+# The CLI runs in another process, on the wall clock: the leases it writes and the ones this
+# process reads must be on the same clock.
+@pytest.mark.real_clock
 def test_killing_the_cli_mid_run_then_rerunning_issues_every_certificate_once(app, runner):
     """A real interruption: SIGKILL the CLI (and its worker processes) part-way through,
     then run it again."""

@@ -9,7 +9,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -107,7 +107,8 @@ def build_history(app) -> History:
                 serial=f"MDSN-2026-{person.id:06d}", code=f"code{person.id:039d}",
                 template="course", holder_name=person.full_name,
                 achievement="Completed the course", title=past.title,
-                achieved_on=date.today(), cpd_hours=Decimal("6"), issued_by_id=faculty.id)
+                achieved_on=to_london(utcnow()).date(), cpd_hours=Decimal("6"),
+                issued_by_id=faculty.id)
             db.session.add(certificate)
             db.session.flush()
             db.session.add(CertificatePdf(certificate_id=certificate.id, pdf=b"%PDF-1.7 ...",

@@ -441,6 +441,10 @@ def reports_short(label: str) -> str:
     return _short(label)
 
 
+def _numbers(cells) -> list[float]:
+    return [c for c in cells if isinstance(c, int | float) and not isinstance(c, bool)]
+
+
 def test_every_table_downloads_as_csv_and_excel_cell_for_cell(world_app):
     """Issue #7, point 8: every table of every dashboard, in both formats, with the rows the
     page shows (numbers as numbers in Excel)."""
@@ -477,6 +481,7 @@ def test_every_table_downloads_as_csv_and_excel_cell_for_cell(world_app):
             values_only=True))
         assert list(sheet[0]) == table.header, path
         for got, row in zip(sheet[1:], table.rows, strict=True):
-            numbers = [c for c in row if isinstance(c, int) and not isinstance(c, bool)]
-            assert [c for c in got if isinstance(c, int)] == numbers, path
+            # Every number, whole or not: Excel hands a mean of 4.0 back as 4, and whether a
+            # mean comes out whole depends on the data, which depends on the day.
+            assert _numbers(got) == _numbers(row), path
     assert any(len(table.rows) for _, table in wanted)

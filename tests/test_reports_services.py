@@ -97,7 +97,7 @@ def build_region(scale: int = 1) -> Region:
     sessions = _sessions(cohort, 40, 20)
     huddles = NetworkSeries(title="Midlands Analyst Network huddles", status="running",
                             booking_mode="open", capacity=None, rrule="FREQ=WEEKLY;COUNT=2",
-                            first_day=date.today(), local_start=time(12, 30),
+                            first_day=to_london(utcnow()).date(), local_start=time(12, 30),
                             duration_minutes=60)
     huddle_sessions = _sessions(huddles, 30, 10, hours=1)
     db.session.add_all([cohort, huddles])

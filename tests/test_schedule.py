@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from lms.clock import to_london, utcnow
 from lms.errors import DomainError, InvalidInput
 from lms.extensions import db
 from lms.notifications.models import OutboxMessage
@@ -276,7 +277,11 @@ def test_session_changes_and_cancellations_carry_calendar_updates(ctx, make_user
     faculty = make_user(Role.FACULTY, org="SU")
     learner = make_user()
     cohort = make_cohort(capacity=5)
-    start = cohort.sessions[0].starts_at
+    # 10:00 in London a month ahead, not "now + 30 days": moved an hour later, a session that
+    # started at now's time of day would cross midnight whenever the test ran after 21:00.
+    start = schedule.local_to_utc(to_london(utcnow()).date() + timedelta(days=30), time(10, 0),
+                                  "start")
+    cohort.sessions[0].starts_at, cohort.sessions[0].ends_at = start, start + timedelta(hours=2)
     cohort.sessions.append(Session(starts_at=start + timedelta(days=7),
                                    ends_at=start + timedelta(days=7, hours=2)))
     db.session.flush()

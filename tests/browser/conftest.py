@@ -41,6 +41,7 @@ from lms.clock import utcnow
 from lms.extensions import db
 from lms.notifications.delivery import deliver_outbox
 from lms.notifications.services import sent_messages
+from tests.wall_clock import wall_clock_environment
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # A busy CI machine can take more than Playwright's default 5 s to finish a POST, redirect and
@@ -246,7 +247,8 @@ def live_mail(live_app: Flask) -> LiveMail:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                             env=wall_clock_environment())
         try:
             yield browser
         finally:

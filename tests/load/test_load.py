@@ -59,8 +59,10 @@ from lms.offerings.models import (
 )
 from tests.conftest import organisation
 from tests.postgres import free_port
+from tests.wall_clock import wall_clock_environment
 
-pytestmark = pytest.mark.load
+# The server is gunicorn in other processes, on the wall clock, so the data is built on it too.
+pytestmark = [pytest.mark.load, pytest.mark.real_clock]
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE = int(os.environ.get("LMS_LOAD_PEOPLE", "50"))
@@ -128,7 +130,7 @@ def gunicorn(load_database, tmp_path):
     """gunicorn, 2 sync workers, the production configuration on the load database."""
     url, cohorts = load_database
     port = free_port()
-    env = {**os.environ, "LMS_CONFIG": "production", "LMS_DATABASE_URL": url,
+    env = {**wall_clock_environment(), "LMS_CONFIG": "production", "LMS_DATABASE_URL": url,
            "LMS_SECRET_KEY": secrets.token_hex(32), "LMS_BASE_URL": f"http://127.0.0.1:{port}",
            # Plain HTTP on loopback: the cookies cannot be Secure-only here.
            "LMS_SESSION_COOKIE_SECURE": "false", "LMS_REMEMBER_COOKIE_SECURE": "false",
