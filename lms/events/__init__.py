@@ -1,1 +1,26 @@
 """Events: webinars, network series, the INSIGHT festival; calendars and reminders."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The events pages and their link, each kind's page and calendar details, the tables
+    the offer stamp watches for them, and what events do when a place changes."""
+    from lms.events import calendars, services, views
+    from lms.offerings import calendar, stamp
+    from lms.web import add_nav_item, add_offering_page
+
+    app.register_blueprint(views.bp)
+    add_nav_item(app, "Events", "events.index", lambda user: True, order=15)
+    add_offering_page(app, "webinar", "events.webinar")
+    add_offering_page(app, "network", "events.network")
+    add_offering_page(app, "festival", "events.festival")
+    calendar.add_details(app, "network", services.presenters_as_details)
+    calendar.add_details(app, "festival", calendars.festival_details_lines)
+    calendar.add_details(app, "webinar", calendars.speaker_lines)
+    for table_name in services.STAMPED_TABLES:
+        stamp.watch(app, table_name)
+    # Withdrawing from a festival gives back its session bookings, in the same transaction.
+    services.connect_withdrawal()

@@ -9,12 +9,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from lms.extensions import csrf, db
-from lms.web import add_nav_item
 
 log = logging.getLogger(__name__)
 bp = Blueprint("home", __name__)
 
-add_nav_item("Home", "home.index", lambda user: True, order=0)
 
 
 @bp.route("/")

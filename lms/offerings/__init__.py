@@ -2,3 +2,21 @@
 
 One enrolment engine for every kind of offering; courses (cohorts) and events extend it.
 """
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The place pages, their links, and the offer stamp (before courses and events, which
+    add their tables to it)."""
+    from lms.accounts.models import Role
+    from lms.offerings import stamp, views
+    from lms.web import add_nav_item, holds
+
+    app.register_blueprint(views.bp)
+    add_nav_item(app, "My learning", "offerings.my_learning", holds(Role.LEARNER), order=20)
+    add_nav_item(app, "Nominations", "offerings.nominations", holds(Role.DSU_LEAD), order=40)
+    # Pages kept per process are kept under the offer stamp; changes write a new one.
+    stamp.install(app)
