@@ -75,6 +75,10 @@ def nav_items_of(app: Flask) -> list[NavItem]:
     return list(app.extensions.get(_NAV, []))
 
 
+def everyone(user) -> bool:
+    return True
+
+
 def signed_in(user) -> bool:
     return bool(user.is_authenticated)
 

@@ -10,10 +10,10 @@ def init_app(app: Flask) -> None:
     for them."""
     from lms.courses import services, views
     from lms.offerings import stamp
-    from lms.web import add_nav_item, add_offering_page
+    from lms.web import add_nav_item, add_offering_page, everyone
 
     app.register_blueprint(views.bp)
-    add_nav_item(app, "Courses", "courses.catalogue", lambda user: True, order=10)
+    add_nav_item(app, "Courses", "courses.catalogue", everyone, order=10)
     add_nav_item(app, "Manage courses", "courses.manage_courses", services.can_manage_courses,
                  order=60)
     add_offering_page(app, "cohort", "courses.cohort")

@@ -10,10 +10,10 @@ def init_app(app: Flask) -> None:
     the offer stamp watches for them, and what events do when a place changes."""
     from lms.events import calendars, services, views
     from lms.offerings import calendar, stamp
-    from lms.web import add_nav_item, add_offering_page
+    from lms.web import add_nav_item, add_offering_page, everyone
 
     app.register_blueprint(views.bp)
-    add_nav_item(app, "Events", "events.index", lambda user: True, order=15)
+    add_nav_item(app, "Events", "events.index", everyone, order=15)
     add_offering_page(app, "webinar", "events.webinar")
     add_offering_page(app, "network", "events.network")
     add_offering_page(app, "festival", "events.festival")
