@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import config as config_module
-from lms.extensions import configure_sqlite, csrf, db, login_manager, migrate
+from lms.extensions import configure_sqlite, csrf, db, login_manager, migrate, track_writes
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
@@ -55,9 +55,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     _import_models()
     app.request_class = TextRequest
     app.url_map.converters["int"] = DatabaseIdConverter
-    _register_blueprints(app)
-    _connect_listeners(app)
+    track_writes(app)
     _register_cli(app)
+    _init_features(app)
     from lms.errors import register_error_handlers
     from lms.security import register_security
     from lms.web import register_template_helpers
@@ -128,74 +128,33 @@ def _import_models() -> None:
     import lms.offerings.models  # noqa: F401
 
 
-def _register_blueprints(app: Flask) -> None:
-    from lms.accounts.views import admin_bp
-    from lms.accounts.views import bp as accounts_bp
-    from lms.api.pages import bp as api_tokens_bp
-    from lms.api.views import bp as api_bp
-    from lms.attendance.views import bp as attendance_bp
-    from lms.audit.services import install as install_audit
-    from lms.audit.views import bp as audit_bp
-    from lms.certificates import connect_completion
-    from lms.certificates.views import bp as certificates_bp
-    from lms.competencies.services import register_completion_hook
-    from lms.competencies.views import bp as competencies_bp
-    from lms.courses.views import bp as courses_bp
-    from lms.events.views import bp as events_bp
-    from lms.feedback.after_session import install as install_feedback_requests
-    from lms.feedback.views import bp as feedback_bp
-    from lms.home.views import bp as home_bp
-    from lms.offerings.stamp import install as install_offer_stamp
-    from lms.offerings.views import bp as offerings_bp
-    from lms.privacy.views import bp as privacy_bp
-    from lms.reports.views import bp as reports_bp
-
-    app.register_blueprint(home_bp)
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(courses_bp)
-    app.register_blueprint(offerings_bp)
-    app.register_blueprint(feedback_bp)
-    app.register_blueprint(events_bp)
-    app.register_blueprint(attendance_bp)
-    app.register_blueprint(competencies_bp)
-    app.register_blueprint(certificates_bp)
-    app.register_blueprint(reports_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(api_tokens_bp)
-    app.register_blueprint(audit_bp)
-    app.register_blueprint(privacy_bp)
-    # Every faculty and admin change is written to the audit log, in its own transaction.
-    install_audit()
-    # Pages kept per process are kept under the offer stamp; changes write a new one.
-    install_offer_stamp()
-    # Completing a course adds competency evidence, in the completion's transaction.
-    register_completion_hook()
-    # Completing anything issues its certificate, in the completion's transaction too.
-    connect_completion()
-    # The reminder sweep asks for feedback after sessions that have an open survey.
-    install_feedback_requests()
-
-
-def _connect_listeners(app: Flask) -> None:
-    """Each feature connects its listeners (``lms.listeners``); the order here is the order
-    they run."""
+def _init_features(app: Flask) -> None:
+    """Each feature registers its pages, links, commands and listeners on ``app``, in the
+    order the data flows (so a listener's order is that of the features)."""
+    import lms.accounts
+    import lms.api
+    import lms.attendance
+    import lms.audit
+    import lms.certificates
+    import lms.competencies
+    import lms.courses
     import lms.events
+    import lms.feedback
+    import lms.home
+    import lms.notifications
     import lms.offerings
+    import lms.privacy
+    import lms.reports
 
-    # Calendars follow every change to a place (REQUEST / CANCEL, a growing SEQUENCE).
-    lms.offerings.init_app(app)
-    # Leaving the festival gives back its session bookings, in the same transaction.
-    lms.events.init_app(app)
+    for feature in (lms.accounts, lms.notifications, lms.offerings, lms.courses, lms.events,
+                    lms.attendance, lms.feedback, lms.certificates, lms.competencies,
+                    lms.reports, lms.api, lms.audit, lms.privacy, lms.home):
+        feature.init_app(app)
 
 
 def _register_cli(app: Flask) -> None:
+    """``flask lms ...``: this app's own group (features add theirs in ``init_app``)."""
     from lms.bench_cli import seed_bench_command
-    from lms.certificates.cli import certificates_cli
-    from lms.cli import lms_cli
-    from lms.feedback.cli import feedback_cli
+    from lms.cli import commands_of
 
-    lms_cli.add_command(feedback_cli)
-    lms_cli.add_command(certificates_cli)
-    lms_cli.add_command(seed_bench_command)
-    app.cli.add_command(lms_cli)
+    commands_of(app).add_command(seed_bench_command)

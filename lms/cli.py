@@ -5,10 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 lms_cli = AppGroup("lms", help="MDSN Learning & Events commands.")
+
+
+def commands_of(app: Flask) -> AppGroup:
+    """``app``'s own ``flask lms`` group: the commands of this module, to which features add
+    theirs from their ``init_app``. Each app has its own group, so a feature's commands are
+    in the apps that called its ``init_app`` and in no other."""
+    group = app.cli.commands.get("lms")
+    if group is None:
+        group = AppGroup("lms", help=lms_cli.help)
+        for name, command in lms_cli.commands.items():
+            group.add_command(command, name)
+        app.cli.add_command(group)
+    return group
 
 
 @lms_cli.command("seed-demo")

@@ -1,7 +1,11 @@
-"""Unbound Flask extensions, bound to an app by ``create_app``."""
+"""Unbound Flask extensions, bound to an app by ``create_app``, and how features listen to
+the database session (``listen_to_sessions``: connected per app, from ``init_app``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from flask import Flask, current_app, has_app_context
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -90,32 +94,53 @@ def begin_write() -> None:
     session.connection(execution_options={"lms_immediate": True})
 
 
-def _track_writes(session_factory) -> None:
-    """Remember, per transaction, whether the session has flushed anything."""
+def listen_to_sessions(app: Flask, name: str, listeners: dict[str, Callable]) -> None:
+    """Connect ``listeners`` (a session event's name -> its function) for ``app``, under
+    ``name`` (e.g. ``"lms.audit"``); called from a feature's ``init_app``.
+
+    Flask-SQLAlchemy makes one session factory per ``db``, shared by every app bound to it:
+    there is no per-app factory to listen to. So each function is attached to ``db``'s
+    factory once per process (connecting again, for a second app, is a no-op), and acts only
+    for apps that connected it: it starts with ``if not connected(name): return``. An app
+    whose factory never called this (a test's bare app) gets nothing from it.
+    """
     from sqlalchemy import event
 
-    @event.listens_for(session_factory, "after_flush")
-    def _wrote(session, _context):
+    app.extensions[name] = True
+    for identifier, listener in listeners.items():
+        if not event.contains(db.session, identifier, listener):
+            event.listen(db.session, identifier, listener)
+
+
+def connected(name: str) -> bool:
+    """Whether the current app connected the session listeners called ``name``."""
+    return has_app_context() and name in current_app.extensions
+
+
+_WRITES = "lms.write_tracking"
+
+
+def _wrote(session, _context) -> None:
+    if connected(_WRITES):
         session.info["lms_wrote"] = True
 
-    @event.listens_for(session_factory, "do_orm_execute")
-    def _wrote_by_statement(state):
-        if state.is_update or state.is_delete or state.is_insert:
-            state.session.info["lms_wrote"] = True
 
-    @event.listens_for(session_factory, "after_transaction_end")
-    def _ended(session, transaction):
-        if transaction.parent is None:
-            session.info.pop("lms_wrote", None)
+def _wrote_by_statement(state) -> None:
+    if (state.is_update or state.is_delete or state.is_insert) and connected(_WRITES):
+        state.session.info["lms_wrote"] = True
 
 
-def _install_write_tracking() -> None:
-    from flask_sqlalchemy.session import Session
+def _ended(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("lms_wrote", None)
 
-    _track_writes(Session)
 
-
-_install_write_tracking()
+def track_writes(app: Flask) -> None:
+    """Remember, per transaction, whether the session has written anything (``begin_write``
+    asks). ``create_app`` calls it."""
+    listen_to_sessions(app, _WRITES, {"after_flush": _wrote,
+                                      "do_orm_execute": _wrote_by_statement,
+                                      "after_transaction_end": _ended})
 
 
 _compiled: dict[tuple[int, str], tuple] = {}

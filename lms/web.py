@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import wraps
 from typing import Any
 
-from flask import Flask, abort, flash, request, url_for
+from flask import Flask, abort, current_app, flash, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
@@ -56,15 +56,27 @@ class NavItem:
     order: int = 50
 
 
-_NAV: list[NavItem] = []
+_NAV = "lms.nav"
+_OFFERING_PAGES = "lms.offering_pages"
 
 
-def add_nav_item(label: str, endpoint: str, visible: Callable[[object], bool],
+def add_nav_item(app: Flask, label: str, endpoint: str, visible: Callable[[object], bool],
                  order: int = 50) -> None:
-    """Features add their own links to the header navigation (once, at import)."""
-    if all(item.endpoint != endpoint for item in _NAV):
-        _NAV.append(NavItem(label, endpoint, visible, order))
-        _NAV.sort(key=lambda item: item.order)
+    """A feature adds one of its links to ``app``'s header navigation (from its
+    ``init_app``); the same endpoint twice keeps the first."""
+    items: list[NavItem] = app.extensions.setdefault(_NAV, [])
+    if all(item.endpoint != endpoint for item in items):
+        items.append(NavItem(label, endpoint, visible, order))
+        items.sort(key=lambda item: item.order)
+
+
+def nav_items_of(app: Flask) -> list[NavItem]:
+    """``app``'s header navigation, in order (a copy)."""
+    return list(app.extensions.get(_NAV, []))
+
+
+def everyone(user) -> bool:
+    return True
 
 
 def signed_in(user) -> bool:
@@ -103,11 +115,13 @@ def register_template_helpers(app: Flask) -> None:
             hrefs[key] = url_for(endpoint)
         return hrefs[key]
 
+    nav = app.extensions.setdefault(_NAV, [])
+
     @app.context_processor
     def navigation():
         def nav_items():
             items = []
-            for item in _NAV:
+            for item in nav:
                 if item.visible(current_user):
                     href = href_of(item.endpoint)
                     items.append(
@@ -120,17 +134,20 @@ def register_template_helpers(app: Flask) -> None:
         return {"nav_items": nav_items, "Role": Role}
 
 
-_OFFERING_PAGES: dict[str, str] = {}
+def add_offering_page(app: Flask, kind: str, endpoint: str) -> None:
+    """Each kind of offering (cohort, webinar, ...) says which page of ``app`` shows it,
+    taking ``id`` (from its feature's ``init_app``)."""
+    app.extensions.setdefault(_OFFERING_PAGES, {})[kind] = endpoint
 
 
-def register_offering_page(kind: str, endpoint: str) -> None:
-    """Each kind of offering (cohort, webinar, ...) says which page shows it, taking ``id``."""
-    _OFFERING_PAGES[kind] = endpoint
+def offering_page(kind: str) -> str | None:
+    """The endpoint of the current app's page for offerings of ``kind`` (taking ``id``)."""
+    return current_app.extensions.get(_OFFERING_PAGES, {}).get(kind)
 
 
 def offering_url(offering) -> str:
     """The public page of an offering of any kind."""
-    endpoint = _OFFERING_PAGES.get(offering.kind)
+    endpoint = offering_page(offering.kind)
     return url_for(endpoint, id=offering.id) if endpoint else "#"
 
 

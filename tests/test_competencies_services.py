@@ -23,6 +23,7 @@ from lms.competencies.models import Competency, CompetencyEvidence, CourseCompet
 from lms.courses.models import Strand
 from lms.errors import DomainError, InvalidInput, NotAllowed
 from lms.extensions import db
+from lms.listeners import connect, listeners_of
 from lms.offerings import services as places
 from lms.offerings.models import Enrolment, Session
 from tests.test_reports_services import build_region
@@ -191,10 +192,13 @@ def test_no_course_evidence_for_a_retired_competency(completing):
         "forecasting"]
 
 
-def test_the_hook_is_registered_once(app):
-    assert att.COMPLETION_HOOKS.count(services.record_course_evidence) == 1
-    services.register_completion_hook()
-    assert att.COMPLETION_HOOKS.count(services.record_course_evidence) == 1
+def test_the_completion_listener_is_connected_once(app):
+    import lms.competencies
+
+    assert listeners_of(att.Completed, app).count(lms.competencies.record_course_evidence) == 1
+    connect(app, att.Completed, lms.competencies.record_course_evidence)
+    assert listeners_of(att.Completed, app).count(lms.competencies.record_course_evidence) == 1
+
 
 
 def test_faculty_rate_with_a_reason_and_bad_input_stores_nothing(ctx, make_user):

@@ -47,8 +47,8 @@ def sweep(now: datetime) -> int:
         return reminders.send_due_reminders(now=now)
 
 
-def test_the_feedback_sender_is_registered_by_the_app():
-    assert after_session.KIND in {s.kind for s in reminders.after_session_senders()}
+def test_the_feedback_sender_is_registered_by_the_app(app):
+    assert after_session.KIND in {s.kind for s in reminders.after_session_senders(app)}
 
 
 def test_one_email_after_the_session_with_a_link_that_opens_the_survey(

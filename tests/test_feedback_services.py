@@ -11,6 +11,7 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import Role
+from lms.attendance.services import complete_on_feedback
 from lms.clock import utcnow
 from lms.errors import DomainError, InvalidInput, NotFound
 from lms.extensions import db
@@ -25,6 +26,7 @@ from lms.feedback.models import (
     SurveyRespondent,
     SurveyResponse,
 )
+from lms.listeners import connect, listeners_of
 from lms.notifications.models import OutboxMessage
 from lms.offerings.models import Enrolment
 
@@ -499,18 +501,24 @@ def test_has_answered_counts_surveys_of_the_offering_and_its_sessions(ctx, facul
     assert counted.n == 1
 
 
-def test_the_answered_signal_fires_in_the_same_transaction(ctx, faculty, cohort, make_user):
+def test_feedback_given_is_notified_in_the_same_transaction(ctx, faculty, cohort, make_user,
+                                                           monkeypatch):
     person = make_user()
     place(cohort, person)
     survey = open_survey(faculty, cohort)
     heard = []
 
-    def listener(sender, user_id, offering_id):
-        heard.append((user_id, offering_id, svc.has_answered(user_id, offering_id)))
+    def listener(event: svc.FeedbackGiven) -> None:
+        heard.append((event.user_id, event.offering_id,
+                      svc.has_answered(event.user_id, event.offering_id)))
 
-    with svc.answered.connected_to(listener):
-        svc.submit(person, survey, full_answers(survey))
+    # Connected for this test only: the app's listeners are put back afterwards.
+    monkeypatch.setitem(ctx.extensions, "lms.listeners",
+                        {kind: list(fns) for kind, fns in ctx.extensions["lms.listeners"].items()})
+    connect(ctx, svc.FeedbackGiven, listener)
+    svc.submit(person, survey, full_answers(survey))
     assert heard == [(person.id, cohort.id, True)]
+    assert listeners_of(svc.FeedbackGiven, ctx)[0] is complete_on_feedback  # attendance's
 
 
 # ---------------------------------------------------------------------------- reminders

@@ -137,7 +137,7 @@ def test_a_cancelled_session_or_network_meeting_gets_no_reminder(ctx):
 
 
 def test_after_session_senders_are_an_extension_point(ctx):
-    """Any feature may register a sender (the feedback feature does, for sessions with a
+    """Any feature may add a sender (the feedback feature does, for sessions with a
     survey); here a test sender says which sessions it has something for."""
     webinar = make_webinar(title="With survey")
     other = make_webinar(title="Without survey")
@@ -150,7 +150,7 @@ def test_after_session_senders_are_an_extension_point(ctx):
         asked.append(ids)
         return {webinar.session.id} & set(ids)
 
-    reminders.register_after_session(reminders.AfterSessionSender(
+    reminders.add_after_session(ctx, reminders.AfterSessionSender(
         kind="test-after", sessions_with=with_survey, template="events/reminder",
         subject=lambda s: f"Please give feedback: {s.offering.title}",
         context=lambda s, now: {"lead_time": "0 minutes"}))
@@ -167,7 +167,7 @@ def test_after_session_senders_are_an_extension_point(ctx):
         assert [k for _, _, k in reminder_rows() if k == "test-after"] == ["test-after"]
         assert any(ids for ids in asked)
     finally:
-        reminders.unregister_after_session("test-after")
+        reminders.remove_after_session(ctx, "test-after")
 
 
 # ---------------------------------------------------------------------------- exactly once

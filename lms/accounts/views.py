@@ -24,30 +24,18 @@ from lms.accounts.forms import (
 )
 from lms.accounts.models import Role, TokenPurpose
 from lms.errors import DomainError
-from lms.extensions import db, login_manager
+from lms.extensions import db
 from lms.security import start_session
 from lms.web import (
     EmptyForm,
-    add_nav_item,
     attempt,
-    holds,
     role_required,
     show_error,
-    signed_out,
     submit,
 )
 
 bp = Blueprint("accounts", __name__)
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-add_nav_item("Users", "admin.users", holds(Role.ADMIN), order=90)
-add_nav_item("Sign in", "accounts.sign_in", signed_out, order=95)
-add_nav_item("Create an account", "accounts.sign_up", signed_out, order=96)
-
-login_manager.login_view = "accounts.sign_in"
-login_manager.login_message = "Sign in to see this page"
-login_manager.login_message_category = "info"
-login_manager.user_loader(services.load_user_from_session)
 
 
 def _organisation_choices(placeholder: str = "Select your organisation"):

@@ -21,15 +21,12 @@ from lms.api.problems import BY_SLUG, PROBLEM_TYPES, Problem, from_domain_error,
 from lms.api.responses import json_response, page_response
 from lms.courses.models import CourseKind, Strand
 from lms.errors import DomainError
-from lms.extensions import csrf, db
+from lms.extensions import db
 from lms.offerings.models import OfferingStatus
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix=openapi.SERVER)
-# Token calls need no CSRF token; browser sessions are checked by ``auth.check_may_change``,
-# which answers with problem details rather than the site's HTML error page.
-csrf.exempt(bp)
 
 ID = f"int(min=1, max={MAX_ID})"
 FACULTY = (Role.FACULTY, Role.ADMIN)

@@ -1,5 +1,16 @@
 """Attendance: registers, self check-in, online-meeting report import, completion."""
 
-from lms.attendance.services import connect_feedback
+from __future__ import annotations
 
-connect_feedback()
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Registers, check-in and imports; and completion when feedback was the last thing
+    someone needed."""
+    from lms.attendance import services, views
+    from lms.feedback.services import FeedbackGiven
+    from lms.listeners import connect
+
+    app.register_blueprint(views.bp)
+    connect(app, FeedbackGiven, services.complete_on_feedback)

@@ -7,9 +7,10 @@ transaction: a bad file leaves nothing behind.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -34,6 +35,7 @@ from lms.attendance.standing import Share
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import db
+from lms.listeners import notify
 from lms.notifications.services import link, queue_email
 from lms.offerings.models import (
     HOLDS_PLACE,
@@ -44,6 +46,9 @@ from lms.offerings.models import (
     Session,
 )
 from lms.offerings.services import can_manage, leads_loaded
+
+if TYPE_CHECKING:
+    from lms.feedback.services import FeedbackGiven
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 MAX_WARNINGS = 2
@@ -454,8 +459,12 @@ def progress_for(offering: Offering, enrolments: list[Enrolment] | None = None,
             for e in enrolments]
 
 
-# Features that act when someone completes (certificates, competency evidence) register here.
-COMPLETION_HOOKS: list[Callable[[Completion], None]] = []
+@dataclass(frozen=True)
+class Completed:
+    """Someone has completed an offering: ``completion`` is flushed, and listeners (the
+    certificate, competency evidence) write in the completing transaction."""
+
+    completion: Completion
 
 
 def refresh_completion(offering: Offering) -> list[Completion]:
@@ -489,8 +498,7 @@ def _complete(p: Progress) -> Completion:
     queue_email(enrolment.user.email, f"You have completed {enrolment.offering.title}",
                 "attendance/completed", person=enrolment.user, offering=enrolment.offering,
                 percent=p.percent, my_learning_url=link("offerings.my_learning"))
-    for hook in COMPLETION_HOOKS:
-        hook(completion)
+    notify(Completed(completion))
     return completion
 
 
@@ -549,15 +557,9 @@ def imports_for(session: Session) -> list[AttendanceImport]:
         .order_by(AttendanceImport.id.desc())))
 
 
-def _on_feedback_answered(sender, user_id: int, offering_id: int, **_extra) -> None:
-    """Giving feedback may be the last thing someone needed to complete."""
-    offering = db.session.get(Offering, offering_id)
+def complete_on_feedback(event: FeedbackGiven) -> None:
+    """Giving feedback may be the last thing someone needed to complete (a listener,
+    connected by the attendance feature's ``init_app``)."""
+    offering = db.session.get(Offering, event.offering_id)
     if offering is not None:
         refresh_completion(offering)
-
-
-def connect_feedback() -> None:
-    """Listen for submitted feedback (feedback cannot import attendance, so it signals)."""
-    from lms.feedback.services import answered
-
-    answered.connect(_on_feedback_answered, weak=False)

@@ -1,6 +1,8 @@
 """Recording changes, generically, and finding them again.
 
-Every session flush is watched (``after_flush`` on Flask-SQLAlchemy's ``Session`` class).
+Every session flush is watched (``after_flush`` on the session factory of ``db``, connected by
+the audit feature's ``init_app`` through ``lms.extensions.listen_to_sessions``: the factory is
+shared by every app in the process, so the listeners act only in apps that connected them).
 When the change is made by a faculty member or an admin in a request, or by someone at the
 command line, each inserted, updated and deleted row of an audited model becomes an
 ``AuditEntry`` with the changed columns before and after, inserted on the flush's own
@@ -25,16 +27,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import click
-from flask import g, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import LargeBinary, and_, event, func, insert, inspect, or_, select
+from sqlalchemy import LargeBinary, and_, func, insert, inspect, or_, select
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.base import NO_VALUE
 
 from lms.accounts.models import User
 from lms.audit.models import AuditAction, AuditEntry
 from lms.clock import LONDON, utcnow
-from lms.extensions import db
+from lms.extensions import connected, db, listen_to_sessions
 
 # Tables whose rows are machinery, not anyone's action, or must never be tied to a person:
 # survey answers and the "has answered" rows would undo the anonymity of anonymous surveys.
@@ -294,6 +296,8 @@ def _flushed(session, flush_context):
 
 
 def _after_flush(session, flush_context) -> None:
+    if not connected(LISTENING):
+        return
     actor = current_actor()
     if actor is None:
         return
@@ -332,7 +336,7 @@ def _pk_condition(table, rows):
 
 def _on_statement(orm_state):
     """Record the rows an ORM ``UPDATE`` or ``DELETE`` statement changes, before and after."""
-    if not (orm_state.is_update or orm_state.is_delete):
+    if not (orm_state.is_update or orm_state.is_delete) or not connected(LISTENING):
         return None
     mapper = orm_state.bind_mapper
     if mapper is None or not _audited(mapper) or len(mapper.tables) != 1:
@@ -383,19 +387,13 @@ def _on_statement(orm_state):
     return result
 
 
-_installed = False
+LISTENING = "lms.audit"
 
 
-def install() -> None:
-    """Watch every Flask-SQLAlchemy session (once per process)."""
-    global _installed
-    if _installed:
-        return
-    from flask_sqlalchemy.session import Session
-
-    event.listen(Session, "after_flush", _after_flush)
-    event.listen(Session, "do_orm_execute", _on_statement)
-    _installed = True
+def install(app: Flask) -> None:
+    """Audit every change made through ``db``'s sessions in ``app``."""
+    listen_to_sessions(app, LISTENING, {"after_flush": _after_flush,
+                                        "do_orm_execute": _on_statement})
 
 
 # ---------------------------------------------------------------------------- explicit entries

@@ -7,11 +7,10 @@ from flask import Blueprint, render_template, request
 from lms.accounts.models import Role
 from lms.audit import services
 from lms.audit.forms import AuditFilterForm
-from lms.web import add_nav_item, holds, role_required
+from lms.web import role_required
 
 bp = Blueprint("audit", __name__, url_prefix="/admin")
 
-add_nav_item("Audit log", "audit.log", holds(Role.ADMIN), order=92)
 
 
 @bp.route("/audit")

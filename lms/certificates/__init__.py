@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def connect_completion() -> None:
-    """Issue a certificate whenever someone completes (once per process, however many apps
-    are made)."""
-    from lms.attendance.services import COMPLETION_HOOKS
-    from lms.certificates.services import issue_on_completion
+from flask import Flask
 
-    if issue_on_completion not in COMPLETION_HOOKS:
-        COMPLETION_HOOKS.append(issue_on_completion)
+if TYPE_CHECKING:
+    from lms.attendance.services import Completed
+
+
+def init_app(app: Flask) -> None:
+    """The certificate pages, ``flask lms certificates``, and a certificate for everyone
+    who completes."""
+    from lms.attendance.services import Completed
+    from lms.certificates import views
+    from lms.certificates.cli import certificates_cli
+    from lms.cli import commands_of
+    from lms.listeners import connect
+
+    app.register_blueprint(views.bp)
+    commands_of(app).add_command(certificates_cli)
+    connect(app, Completed, issue_on_completion)
+
+
+def issue_on_completion(event: Completed) -> None:
+    """Completing anything issues its certificate, in the completion's transaction."""
+    from lms.certificates import services
+
+    services.issue_on_completion(event.completion)

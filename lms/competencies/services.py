@@ -19,7 +19,6 @@ from sqlalchemy import Select, exists, func, select
 
 from lms.accounts.models import User
 from lms.attendance.models import Completion
-from lms.attendance.services import COMPLETION_HOOKS
 from lms.clock import utcnow
 from lms.competencies.framework import COURSE_MAPPINGS, FRAMEWORK, Seed
 from lms.competencies.models import (
@@ -355,12 +354,6 @@ def record_course_evidence(completion: Completion) -> list[CompetencyEvidence]:
     db.session.add_all(added)
     db.session.flush()
     return added
-
-
-def register_completion_hook() -> None:
-    """Sign ``record_course_evidence`` up to run when anyone completes (once)."""
-    if record_course_evidence not in COMPLETION_HOOKS:
-        COMPLETION_HOOKS.append(record_course_evidence)
 
 
 def record_missing_course_evidence() -> int:

@@ -1,1 +1,21 @@
 """Courses: the catalogue (programmes and short courses) and their cohorts."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The catalogue and cohort pages, their links, and the tables the offer stamp watches
+    for them."""
+    from lms.courses import services, views
+    from lms.offerings import stamp
+    from lms.web import add_nav_item, add_offering_page, everyone
+
+    app.register_blueprint(views.bp)
+    add_nav_item(app, "Courses", "courses.catalogue", everyone, order=10)
+    add_nav_item(app, "Manage courses", "courses.manage_courses", services.can_manage_courses,
+                 order=60)
+    add_offering_page(app, "cohort", "courses.cohort")
+    for table_name in services.STAMPED_TABLES:
+        stamp.watch(app, table_name)

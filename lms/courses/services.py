@@ -31,7 +31,6 @@ from lms.errors import DomainError, ErrorCollector, NotAllowed, NotFound
 from lms.extensions import begin_write, db
 from lms.offerings import policy
 from lms.offerings import services as engine
-from lms.offerings import stamp as offer_stamp
 from lms.offerings.models import (
     ACTIVE,
     HOLDS_PLACE,
@@ -76,9 +75,9 @@ STATUS_CHANGES = {
     OfferingStatus.CANCELLED: set(),
 }
 
-# The catalogue and cohort pages show courses and cohorts (lms.offerings.stamp).
-offer_stamp.watch("course")
-offer_stamp.watch("cohort")
+# The catalogue and cohort pages show courses and cohorts: ``init_app`` has the offer stamp
+# watch them.
+STAMPED_TABLES = ("course", "cohort")
 
 
 # ---------------------------------------------------------------------------- permissions

@@ -28,14 +28,11 @@ from lms.offerings import services as engine
 from lms.offerings import stamp as offer_stamp
 from lms.offerings.models import EnrolmentState, OfferingStatus
 from lms.offerings.stamp import page_cache
-from lms.web import add_nav_item, register_offering_page, role_required, submit
+from lms.web import role_required, submit
 
 bp = Blueprint("courses", __name__)
 MANAGERS = (Role.FACULTY, Role.ADMIN)
 
-add_nav_item("Courses", "courses.catalogue", lambda user: True, order=10)
-add_nav_item("Manage courses", "courses.manage_courses", services.can_manage_courses, order=60)
-register_offering_page("cohort", "courses.cohort")
 
 
 @bp.context_processor

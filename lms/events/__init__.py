@@ -6,10 +6,23 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Connect what events listen for: leaving the festival gives back its session bookings
-    (``lms.events.services.release_bookings_on_leaving``)."""
-    from lms.events.services import release_bookings_on_leaving
+    """The events pages and their link, each kind's page and calendar details, the tables
+    the offer stamp watches for them, and what events do when a place changes."""
+    from lms.events import calendars, services, views
     from lms.listeners import connect
+    from lms.offerings import calendar, stamp
     from lms.offerings.transitions import PlaceChanged
+    from lms.web import add_nav_item, add_offering_page, everyone
 
-    connect(app, PlaceChanged, release_bookings_on_leaving)
+    app.register_blueprint(views.bp)
+    add_nav_item(app, "Events", "events.index", everyone, order=15)
+    add_offering_page(app, "webinar", "events.webinar")
+    add_offering_page(app, "network", "events.network")
+    add_offering_page(app, "festival", "events.festival")
+    calendar.add_details(app, "network", services.presenters_as_details)
+    calendar.add_details(app, "festival", calendars.festival_details_lines)
+    calendar.add_details(app, "webinar", calendars.speaker_lines)
+    for table_name in services.STAMPED_TABLES:
+        stamp.watch(app, table_name)
+    # Leaving the festival gives back its session bookings, in the same transaction.
+    connect(app, PlaceChanged, services.release_bookings_on_leaving)

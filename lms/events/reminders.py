@@ -10,9 +10,9 @@ Before a session: by default a day and an hour before (``Offering.reminder_minut
 everyone with a confirmed place. A reminder whose moment passed without being sent (the
 scheduler was down) is still sent until the next one is due; never after the session starts.
 
-After a session: features register senders (``register_after_session``) saying for which
-sessions they have something to send, e.g. the feedback feature for sessions with a survey.
-``Offering.after_session_emails`` turns them off per offering.
+After a session: features add senders (``add_after_session``, from their ``init_app``) saying
+for which sessions they have something to send, e.g. the feedback feature for sessions with a
+survey. ``Offering.after_session_emails`` turns them off per offering.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import and_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -95,20 +95,27 @@ class AfterSessionSender:
     window: timedelta = timedelta(days=3)
 
 
-_AFTER: dict[str, AfterSessionSender] = {}
+_AFTER = "lms.after_session_senders"
 
 
-def register_after_session(sender: AfterSessionSender) -> None:
-    """Add (or replace) an after-session sender; features call this at import."""
-    _AFTER[sender.kind] = sender
+def add_after_session(app: Flask, sender: AfterSessionSender) -> None:
+    """Add (or replace) an after-session sender in ``app``; features call this from their
+    ``init_app``."""
+    app.extensions.setdefault(_AFTER, {})[sender.kind] = sender
 
 
-def unregister_after_session(kind: str) -> None:
-    _AFTER.pop(kind, None)
+def remove_after_session(app: Flask, kind: str) -> None:
+    app.extensions.get(_AFTER, {}).pop(kind, None)
 
 
-def after_session_senders() -> list[AfterSessionSender]:
-    return list(_AFTER.values())
+def after_session_senders(app: Flask | None = None) -> list[AfterSessionSender]:
+    """The senders of ``app`` (by default the current one)."""
+    return list(_senders(app).values())
+
+
+def _senders(app: Flask | None = None) -> dict[str, AfterSessionSender]:
+    app = app or current_app._get_current_object()
+    return app.extensions.get(_AFTER, {})
 
 
 # ---------------------------------------------------------------------------- what is due
@@ -237,7 +244,7 @@ def _email(due: Due, session: Session, person: User, extra: dict) -> None:
                     person=person, session=session, offering=offering, page_url=page,
                     lead_time=lead_time_words(minutes))
         return
-    sender = _AFTER[due.kind]
+    sender = _senders()[due.kind]
     queue_email(person.email, sender.subject(session), sender.template, flush=False,
                 person=person, session=session, offering=offering, page_url=page, **extra)
 
@@ -250,9 +257,10 @@ def _send(batch: list[Due], now: datetime) -> int:
         .options(leads_loaded(selectinload(Session.offering))))}
     people = {u.id: u for u in db.session.scalars(
         select(User).where(User.id.in_({d.user_id for d in batch})))}
+    senders = _senders()
     wanted = []
     for due in dict.fromkeys(batch):
-        if due.kind not in _AFTER and not due.kind.startswith("before:"):
+        if due.kind not in senders and not due.kind.startswith("before:"):
             continue
         person = people.get(due.user_id)
         if due.session_id not in sessions or person is None or not person.is_active_account:
@@ -265,8 +273,8 @@ def _send(batch: list[Due], now: datetime) -> int:
     for due in wanted:
         if (due.session_id, due.user_id, due.kind) in claimed:
             session = sessions[due.session_id]
-            if due.kind in _AFTER and (due.kind, session.id) not in extras:
-                extras[due.kind, session.id] = _AFTER[due.kind].context(session, now)
+            if due.kind in senders and (due.kind, session.id) not in extras:
+                extras[due.kind, session.id] = senders[due.kind].context(session, now)
             _email(due, session, people[due.user_id], extras.get((due.kind, session.id), {}))
             sent += 1
     db.session.commit()

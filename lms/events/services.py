@@ -34,7 +34,6 @@ from lms.extensions import db
 from lms.notifications.services import Attachment, link, queue_email
 from lms.offerings import calendar, policy, waitlist
 from lms.offerings import services as engine
-from lms.offerings import stamp as offer_stamp
 from lms.offerings.models import (
     HOLDS_PLACE,
     Booking,
@@ -71,10 +70,9 @@ STATUS_LABELS = {
 EDITABLE_STATUSES = [OfferingStatus.DRAFT, OfferingStatus.OPEN, OfferingStatus.CLOSED,
                      OfferingStatus.RUNNING, OfferingStatus.FINISHED]
 
-# Events' pages and feeds show these too (lms.offerings.stamp).
-for _table in ("webinar", "network_series", "network_occurrence", "festival", "festival_track",
-               "festival_session", "event_speaker"):
-    offer_stamp.watch(_table)
+# Events' pages and feeds show these too: ``init_app`` has the offer stamp watch them.
+STAMPED_TABLES = ("webinar", "network_series", "network_occurrence", "festival",
+                  "festival_track", "festival_session", "event_speaker")
 
 
 class SessionClash(DomainError):

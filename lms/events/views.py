@@ -42,23 +42,13 @@ from lms.offerings.models import Offering
 from lms.web import (
     Done,
     EmptyForm,
-    add_nav_item,
     perform,
-    register_offering_page,
     role_required,
     submit,
 )
 
 bp = Blueprint("events", __name__)
 MANAGERS = (Role.FACULTY, Role.ADMIN)
-
-add_nav_item("Events", "events.index", lambda user: True, order=15)
-register_offering_page("webinar", "events.webinar")
-register_offering_page("network", "events.network")
-register_offering_page("festival", "events.festival")
-calendar.register_details("network", services.presenters_as_details)
-calendar.register_details("festival", calendars.festival_details_lines)
-calendar.register_details("webinar", calendars.speaker_lines)
 
 
 @bp.context_processor

@@ -1,1 +1,20 @@
 """Feedback: survey builder, answers (anonymous by design), reminders, results and charts."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The survey pages and their link, ``flask lms feedback``, and the "please give
+    feedback" email the reminder sweep sends after sessions with an open survey."""
+    from lms.cli import commands_of
+    from lms.feedback import after_session, services, views
+    from lms.feedback.cli import feedback_cli
+    from lms.web import add_nav_item
+
+    app.register_blueprint(views.bp)
+    add_nav_item(app, "Surveys", "feedback.faculty_home", services.can_manage_surveys,
+                 order=65)
+    commands_of(app).add_command(feedback_cli)
+    after_session.install(app)

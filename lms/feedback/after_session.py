@@ -3,15 +3,17 @@
 The events reminder sweep (``lms.events.reminders``) sends it, exactly once per session and
 person, to everyone who had a place, a few minutes after the session ends; this module only
 says for which sessions (``sessions_with``), who has already answered (``answered``: not
-asked again) and which survey the email links to. ``install`` registers it; the app factory
-calls it, so every process that runs the sweep (the scheduler, ``make run``, tests) has it.
-``Offering.after_session_emails`` turns it off per offering.
+asked again) and which survey the email links to. ``install(app)`` adds it to the app's
+sweep; the feedback feature's ``init_app`` calls it, so every process that runs the sweep
+(the scheduler, ``make run``, tests) has it. ``Offering.after_session_emails`` turns it off
+per offering.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from flask import Flask
 from sqlalchemy import and_, exists, or_, select
 
 from lms.clock import to_london
@@ -80,11 +82,11 @@ def context(session: Session, now: datetime) -> dict:
             "closes": to_london(survey.closes_at).strftime("%-d %B %Y at %H:%M")}
 
 
-def install() -> None:
-    """Register the sender with the reminder sweep (replacing any earlier registration)."""
-    from lms.events.reminders import AfterSessionSender, register_after_session
+def install(app: Flask) -> None:
+    """Add the sender to ``app``'s reminder sweep (replacing any earlier one)."""
+    from lms.events.reminders import AfterSessionSender, add_after_session
 
-    register_after_session(AfterSessionSender(
+    add_after_session(app, AfterSessionSender(
         kind=KIND, sessions_with=sessions_with, template="feedback/after_session",
         subject=subject, context=context, skip=answered,
     ))

@@ -23,8 +23,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from blinker import Namespace
-from flask import current_app
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -45,6 +43,7 @@ from lms.feedback.models import (
     SurveyRespondent,
     SurveyResponse,
 )
+from lms.listeners import notify
 from lms.notifications.services import link, queue_email
 from lms.offerings.models import HOLDS_PLACE, Enrolment, Offering
 from lms.offerings.services import can_manage, leads_loaded
@@ -59,10 +58,14 @@ ANONYMITY_THRESHOLD = 5
 MAX_REMINDERS = 2
 MIN_WINDOW_FOR_REMINDERS = timedelta(days=1)
 
-_signals = Namespace()
-#: Sent (sender: the app) after a person's answers are flushed, with ``user_id`` and
-#: ``offering_id``, in the same transaction; for completion rules to listen to.
-answered = _signals.signal("feedback-answered")
+
+@dataclass(frozen=True)
+class FeedbackGiven:
+    """A person's answers to a survey of an offering are flushed (notified in the same
+    transaction): completion rules listen."""
+
+    user_id: int
+    offering_id: int
 
 
 class AlreadyAnswered(DomainError):
@@ -348,8 +351,7 @@ def submit(user: User, survey: Survey, form: Mapping[str, Sequence[str] | str]) 
     db.session.execute(delete(SurveyDraft).where(SurveyDraft.survey_id == survey.id,
                                                  SurveyDraft.user_id == user.id))
     db.session.flush()
-    answered.send(current_app._get_current_object(), user_id=user.id,
-                  offering_id=survey.offering_id)
+    notify(FeedbackGiven(user.id, survey.offering_id))
 
 
 def _store_response(survey: Survey, person: User | None, answers: Sequence[Answer],

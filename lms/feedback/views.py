@@ -33,12 +33,11 @@ from lms.feedback.forms import (
 )
 from lms.feedback.models import QuestionKind
 from lms.offerings.services import get_offering
-from lms.web import EmptyForm, add_nav_item, attempt, perform, role_required, submit
+from lms.web import EmptyForm, attempt, perform, role_required, submit
 
 bp = Blueprint("feedback", __name__)
 MANAGERS = (Role.FACULTY, Role.ADMIN)
 
-add_nav_item("Surveys", "feedback.faculty_home", services.can_manage_surveys, order=65)
 
 
 @bp.context_processor

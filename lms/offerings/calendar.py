@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import bindparam, func, literal, select, union_all, update
 
 from lms.accounts.models import User
@@ -110,23 +110,25 @@ def books_sessions(offering: Offering) -> bool:
 
 
 DetailsLoader = Callable[[list[int]], dict[int, list[str]]]
-_DETAILS: dict[str, DetailsLoader] = {}
+_DETAILS = "lms.calendar_details"
 
 
-def register_details(kind: str, loader: DetailsLoader) -> None:
-    """A kind of offering adds lines to its sessions' descriptions (a presenter, speakers,
-    a track): ``loader(session_ids)`` returns the lines per session id, in one query."""
-    _DETAILS[kind] = loader
+def add_details(app: Flask, kind: str, loader: DetailsLoader) -> None:
+    """A kind of offering adds lines to its sessions' descriptions in ``app`` (a presenter,
+    speakers, a track): ``loader(session_ids)`` returns the lines per session id, in one
+    query. Called from the kind's feature's ``init_app``."""
+    app.extensions.setdefault(_DETAILS, {})[kind] = loader
 
 
 def _details(kind_of: dict[int, str]) -> dict[int, list[str]]:
+    loaders: dict[str, DetailsLoader] = current_app.extensions.get(_DETAILS, {})
     by_kind: dict[str, list[int]] = {}
     for session_id, kind in kind_of.items():
-        if kind in _DETAILS:
+        if kind in loaders:
             by_kind.setdefault(kind, []).append(session_id)
     found: dict[int, list[str]] = {}
     for kind, ids in by_kind.items():
-        found.update(_DETAILS[kind](ids))
+        found.update(loaders[kind](ids))
     return found
 
 
@@ -268,9 +270,9 @@ def write_calendar(events: Iterable[CalendarEvent], *, method: str | None = None
 
 def page_url(kind: str, offering_id: int) -> str:
     """The absolute address of an offering's page, outside a request too."""
-    from lms.web import _OFFERING_PAGES  # the registry of pages per kind (lms.web)
+    from lms.web import offering_page
 
-    endpoint = _OFFERING_PAGES.get(kind)
+    endpoint = offering_page(kind)
     base = current_app.config["BASE_URL"].rstrip("/")
     return link(endpoint, id=offering_id) if endpoint else base + "/"
 

@@ -8,6 +8,11 @@ transaction that changes one of the watched tables (seen in the session's flushe
 stamp before it commits, in the same transaction. A page kept under the stamp it was built with
 is served while one query reads the same stamp: a change committed by any process (another
 gunicorn worker, the scheduler, the CLI) is seen by all of them at their next request.
+
+Which tables are watched is kept per app (``install(app)`` for the offerings feature's own,
+``watch(app, table)`` for courses' and events'), and the session listeners are connected
+through ``lms.extensions.listen_to_sessions``: attached once to ``db``'s session factory,
+which every app in the process shares, they act only in an app that installed the stamp.
 """
 
 from __future__ import annotations
@@ -15,40 +20,52 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import event, inspect, select, text
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import inspect, select, text
 
 from lms.clock import utcnow
-from lms.extensions import read_row
+from lms.extensions import listen_to_sessions, read_row
 from lms.offerings.models import OfferStamp
 
-# Table name -> the columns whose change matters (None: any change, insert or delete).
-_WATCHED: dict[str, frozenset[str] | None] = {
+# The offerings feature's own tables: table name -> the columns whose change matters (None:
+# any change, insert or delete). Courses and events add theirs with ``watch``.
+OFFERINGS_TABLES: Mapping[str, frozenset[str] | None] = MappingProxyType({
     "offering": None, "offering_session": None, "offering_lead": None,
     "offering_quota": None, "enrolment": None, "session_booking": None,
     "user_account": frozenset({"full_name"}),  # leads' names on offering pages
-}
+})
+_KEY = "lms.offer_stamp"
 _CHANGED = "lms_offer_changed"
 _UPSERT = text("INSERT INTO offer_stamp (id, stamp) VALUES (1, :stamp) "
                "ON CONFLICT (id) DO UPDATE SET stamp = excluded.stamp")
 _READ = select(OfferStamp.__table__.c.stamp).where(OfferStamp.__table__.c.id == 1)
 
 
-def watch(table_name: str, columns: set[str] | None = None) -> None:
-    """A feature's table whose changes change the offer pages (at import). ``columns``: only
-    changes to these count (rows added or deleted always count)."""
-    _WATCHED[table_name] = frozenset(columns) if columns is not None else None
+def watch(app: Flask, table_name: str, columns: set[str] | None = None) -> None:
+    """A feature's table whose changes change ``app``'s offer pages (from the feature's
+    ``init_app``, after the offerings feature's). ``columns``: only changes to these count
+    (rows added or deleted always count)."""
+    watched = app.extensions.get(_KEY)
+    if watched is None:
+        raise RuntimeError("lms.offerings.init_app(app) installs the offer stamp first")
+    watched[table_name] = frozenset(columns) if columns is not None else None
 
 
-def _touches(state) -> bool:
+def _watched() -> dict[str, frozenset[str] | None] | None:
+    """The tables the current app watches, or None if it has no offer stamp."""
+    return current_app.extensions.get(_KEY) if has_app_context() else None
+
+
+def _touches(state, watched: Mapping[str, frozenset[str] | None]) -> bool:
     for table in state.mapper.tables:
-        if table.name not in _WATCHED:
+        if table.name not in watched:
             continue
-        columns = _WATCHED[table.name]
+        columns = watched[table.name]
         if columns is None or state.key is None or state.deleted or state.was_deleted:
             return True
         if any(state.attrs[c].history.has_changes() for c in columns if c in state.attrs):
@@ -59,23 +76,31 @@ def _touches(state) -> bool:
 def _after_flush(session, _context) -> None:
     if session.info.get(_CHANGED):
         return
+    watched = _watched()
+    if watched is None:
+        return
     for obj in (*session.new, *session.deleted):
-        if any(t.name in _WATCHED for t in inspect(obj).mapper.tables):
+        if any(t.name in watched for t in inspect(obj).mapper.tables):
             session.info[_CHANGED] = True
             return
-    if any(_touches(inspect(obj)) for obj in session.dirty):
+    if any(_touches(inspect(obj), watched) for obj in session.dirty):
         session.info[_CHANGED] = True
 
 
 def _on_statement(orm_state) -> None:
     if not (orm_state.is_insert or orm_state.is_update or orm_state.is_delete):
         return
+    watched = _watched()
+    if watched is None:
+        return
     table = getattr(orm_state.statement, "table", None)
-    if table is None or getattr(table, "name", None) in _WATCHED:
+    if table is None or getattr(table, "name", None) in watched:
         orm_state.session.info[_CHANGED] = True
 
 
 def _before_commit(session) -> None:
+    if _watched() is None:
+        return
     session.flush()  # what the commit would flush next must be seen now
     if session.info.pop(_CHANGED, False):
         session.connection().execute(_UPSERT, {"stamp": secrets.token_hex(16)})
@@ -86,21 +111,16 @@ def _transaction_ended(session, transaction) -> None:
         session.info.pop(_CHANGED, None)
 
 
-_installed = False
-
-
-def install() -> None:
-    """Watch every Flask-SQLAlchemy session (once per process)."""
-    global _installed
-    if _installed:
-        return
-    from flask_sqlalchemy.session import Session
-
-    event.listen(Session, "after_flush", _after_flush)
-    event.listen(Session, "do_orm_execute", _on_statement)
-    event.listen(Session, "before_commit", _before_commit)
-    event.listen(Session, "after_transaction_end", _transaction_ended)
-    _installed = True
+def install(app: Flask) -> None:
+    """Keep ``app``'s offer stamp: watch the offerings feature's tables in every session of
+    ``app`` (from the offerings feature's ``init_app``; again is harmless)."""
+    watched = app.extensions.setdefault(_KEY, {})
+    for table_name, columns in OFFERINGS_TABLES.items():
+        watched.setdefault(table_name, columns)
+    # The listeners act where ``_watched()`` finds this app's tables.
+    listen_to_sessions(app, "lms.offer_stamp_listeners", {
+        "after_flush": _after_flush, "do_orm_execute": _on_statement,
+        "before_commit": _before_commit, "after_transaction_end": _transaction_ended})
 
 
 def current() -> str | None:

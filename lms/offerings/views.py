@@ -12,9 +12,7 @@ from lms.offerings import policy, services
 from lms.offerings.forms import MoveForm, PeopleSearchForm, ReasonForm, WaitlistMessageForm
 from lms.web import (
     EmptyForm,
-    add_nav_item,
     attempt,
-    holds,
     offering_url,
     perform,
     role_required,
@@ -23,8 +21,6 @@ from lms.web import (
 
 bp = Blueprint("offerings", __name__)
 
-add_nav_item("My learning", "offerings.my_learning", holds(Role.LEARNER), order=20)
-add_nav_item("Nominations", "offerings.nominations", holds(Role.DSU_LEAD), order=40)
 
 LEARNER_ACTIONS = {
     "withdraw": services.withdraw,

@@ -13,15 +13,13 @@ from lms.errors import InvalidInput
 from lms.reports import exports, matrices, regional, services
 from lms.reports.charts import bar_chart, paired_bar_chart
 from lms.reports.forms import ReportFilterForm
-from lms.web import add_nav_item, holds, role_required, show_error
+from lms.web import role_required, show_error
 
 bp = Blueprint("reports", __name__)
 FACULTY = (Role.FACULTY, Role.ADMIN)
 faculty = role_required(*FACULTY)
 ics_viewers = role_required(Role.DSU_LEAD, *FACULTY)
 
-add_nav_item("My ICS", "reports.my_ics", holds(Role.DSU_LEAD), order=45)
-add_nav_item("Reports", "reports.region", services.can_see_region, order=65)
 
 
 @bp.context_processor
