@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Flask, flash, redirect, render_template, request
@@ -58,6 +59,28 @@ class NotAllowed(DomainError):
 
 class NotFound(DomainError):
     """No such thing, or not one this person may see: the app answers the 404 page."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A policy's answer to "may they?": and, when not, why (shown where the button would be)
+    and the error the service raises (``NotAllowed`` when the refusal is about who is asking,
+    a ``DomainError`` when it is about the thing or the moment)."""
+
+    allowed: bool
+    reason: str = ""
+    error: type[DomainError] = DomainError
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    def enforce(self, field: str | None = None) -> None:
+        """Raise the refusal (the service's side of the same decision)."""
+        if not self.allowed:
+            raise self.error(self.reason, field)
+
+
+ALLOWED = Decision(True)
 
 
 def register_error_handlers(app: Flask) -> None:
