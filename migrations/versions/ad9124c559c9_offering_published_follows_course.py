@@ -2,7 +2,7 @@
 offerings' policy on who may see it reads the offering alone.
 
 Revision ID: ad9124c559c9
-Revises: 3661ffd6eaa8
+Revises: 85eacf076563
 Create Date: 2026-12-04 22:28:16.986147
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'ad9124c559c9'
-down_revision = '3661ffd6eaa8'
+down_revision = '85eacf076563'
 branch_labels = None
 depends_on = None
 
