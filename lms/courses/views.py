@@ -14,6 +14,7 @@ from markupsafe import Markup
 from lms.accounts.models import Role
 from lms.clock import utcnow
 from lms.courses import services
+from lms.courses.catalogue import CatalogueFilters, catalogue_listing
 from lms.courses.forms import (
     CancelForm,
     CatalogueFilterForm,
@@ -130,14 +131,14 @@ def _catalogue_listing() -> tuple[_Listing, datetime | None]:
     form = CatalogueFilterForm(request.args)
     form.validate()
     starts_after = form.starts_after.data
-    filters = services.CatalogueFilters(
+    filters = CatalogueFilters(
         kind=form.kind.data or None, strand=form.strand.data or None,
         format=form.format.data or None, has_places=bool(form.has_places.data),
         starts_after=starts_after if isinstance(starts_after, date) else None,
         text=form.q.data or "",
     )
-    found = services.catalogue_listing(filters)
-    filtered = filters != services.CatalogueFilters()
+    found = catalogue_listing(filters)
+    filtered = filters != CatalogueFilters()
     title = ("Error: " if form.errors else "") + "Courses and programmes" + (
         " (filtered)" if filtered else "")
     body = Markup(render_template(  # noqa: S704 - autoescaped template output
