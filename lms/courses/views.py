@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from lms.accounts.models import Role
 from lms.clock import utcnow
-from lms.courses import services
+from lms.courses import cohorts, services
 from lms.courses.catalogue import CatalogueFilters, catalogue_listing
 from lms.courses.forms import (
     CancelForm,
@@ -54,7 +54,7 @@ def _managed_cohort(cohort_id: int) -> Cohort:
 
 
 def _icss() -> list[tuple[int, str]]:
-    return [(o.id, o.name) for o in services.ics_organisations()]
+    return [(o.id, o.name) for o in cohorts.ics_organisations()]
 
 
 def _course_details(form: CourseForm) -> services.CourseDetails:
@@ -69,8 +69,8 @@ def _course_details(form: CourseForm) -> services.CourseDetails:
     )
 
 
-def _settings(form) -> services.CohortSettings:
-    return services.CohortSettings(
+def _settings(form) -> cohorts.CohortSettings:
+    return cohorts.CohortSettings(
         name=form.name.data, capacity=form.capacity.data, booking_mode=form.booking_mode.data,
         offer_hours=form.offer_hours.data, nomination_opens=form.nomination_opens.data,
         nomination_closes=form.nomination_closes.data, quota_release=form.quota_release.data,
@@ -78,7 +78,7 @@ def _settings(form) -> services.CohortSettings:
     )
 
 
-def _settings_data(settings: services.CohortSettings) -> dict:
+def _settings_data(settings: cohorts.CohortSettings) -> dict:
     data = asdict(settings)
     quotas = data.pop("quotas")
     data.update({f"quota_{org_id}": places for org_id, places in quotas.items()})
@@ -97,13 +97,13 @@ def _session_details(form: FlaskForm, prefix: str = "") -> schedule.SessionDetai
 
 
 def _leads_and_status(form, cohort: Cohort | None) -> None:
-    form.lead_ids.choices = [(u.id, u.full_name) for u in services.faculty_people()]
+    form.lead_ids.choices = [(u.id, u.full_name) for u in cohorts.faculty_people()]
     if cohort is not None:
         current = OfferingStatus(cohort.status)
         form.status.choices = [
             (status.value, services.STATUS_LABELS[status])
             for status in OfferingStatus
-            if status == current or status in services.STATUS_CHANGES[current]
+            if status == current or status in cohorts.STATUS_CHANGES[current]
         ]
 
 
@@ -189,7 +189,7 @@ def _cohort_page(cohort_id: int) -> tuple[_CohortPage | None, datetime | None]:
     if cohort is None:
         return None, None
     standing = engine.standing(cohort)
-    settings = services.settings_of(cohort)
+    settings = cohorts.settings_of(cohort)
     main = {
         (links, manage): Markup(render_template(  # noqa: S704 - autoescaped template output
             "courses/_cohort_main.html", cohort=cohort, places_left=standing.places_left,
@@ -251,7 +251,7 @@ def new_cohort(course_id: int):
                                 data={"booking_mode": "open", "offer_hours": 48,
                                       "lead_ids": [current_user.id]})
     _leads_and_status(form, None)
-    done = submit(form, lambda: services.create_cohort(
+    done = submit(form, lambda: cohorts.create_cohort(
         course, _settings(form), [_session_details(form, "session1_")]))
     if done:
         flash(f"“{done.value.name}” has been created as a draft. Add its other sessions, "
@@ -265,10 +265,10 @@ def new_cohort(course_id: int):
 def manage_cohort(cohort_id: int):
     """A cohort's settings, quotas, leads and status, and its sessions."""
     cohort = _managed_cohort(cohort_id)
-    form = cohort_settings_form(_icss(), data={**_settings_data(services.settings_of(cohort)),
+    form = cohort_settings_form(_icss(), data={**_settings_data(cohorts.settings_of(cohort)),
                                                "status": cohort.status})
     _leads_and_status(form, cohort)
-    done = submit(form, lambda: services.update_cohort(cohort, _settings(form),
+    done = submit(form, lambda: cohorts.update_cohort(cohort, _settings(form),
                                                         form.status.data))
     if done:
         flash(f"“{cohort.name}” has been saved.", "success")
@@ -284,7 +284,7 @@ def duplicate_cohort(cohort_id: int):
     """A new draft cohort like this one, its dates moved to a new first day."""
     cohort = _managed_cohort(cohort_id)
     form = DuplicateCohortForm()
-    done = submit(form, lambda: services.duplicate_cohort(cohort, form.name.data,
+    done = submit(form, lambda: cohorts.duplicate_cohort(cohort, form.name.data,
                                                            form.first_day.data))
     if done:
         flash(f"“{done.value.name}” has been created as a draft copy of “{cohort.name}”.",
@@ -299,7 +299,7 @@ def cancel_cohort(cohort_id: int):
     """Cancel the cohort: everyone with a place, request or nomination is told why."""
     cohort = _managed_cohort(cohort_id)
     form = CancelForm()
-    done = submit(form, lambda: services.cancel_cohort(cohort, current_user,
+    done = submit(form, lambda: cohorts.cancel_cohort(cohort, current_user,
                                                         form.reason.data))
     if done:
         flash(f"“{cohort.name}” has been cancelled and {done.value} "
