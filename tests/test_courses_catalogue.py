@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 
-from lms.courses import catalogue, services
+from lms.courses import catalogue, pages, services
 from lms.courses.catalogue import CatalogueFilters
 from tests import catalogue_builders as build
 
@@ -142,7 +142,7 @@ def test_course_page_lists_cohorts_with_places_and_hides_drafts_from_learners(
     build.cohort(course, "Past", status="finished", starts=[days(-60)])
     build.cohort(build.course("Another"), "Elsewhere")
 
-    page = services.course_page(course.id, people.learner)
+    page = pages.course_page(course.id, people.learner)
     assert [c.name for c in page.cohorts] == ["Past", "Early", "Late"]
     assert [c.name for c in page.upcoming] == ["Early", "Late"]
     assert [c.name for c in page.past] == ["Past"]
@@ -151,7 +151,7 @@ def test_course_page_lists_cohorts_with_places_and_hides_drafts_from_learners(
         (days(60), days(67) + timedelta(hours=2), 2, 9)
     assert page.cohorts[1].places_left is None
 
-    managed = services.course_page(course.id, people.faculty)
+    managed = pages.course_page(course.id, people.faculty)
     assert "Draft" in [c.name for c in managed.cohorts]
 
 
@@ -163,11 +163,11 @@ def test_unpublished_courses_and_draft_cohorts_are_not_found_except_by_managers(
     draft = build.cohort(build.course("Shown"), status="draft")
     for user in (people.learner, people.dsu_same):
         with pytest.raises(services.NotFound):
-            services.course_page(hidden.id, user)
+            pages.course_page(hidden.id, user)
         with pytest.raises(services.NotFound):
             services.get_cohort(open_cohort.id, user)
         with pytest.raises(services.NotFound):
             services.get_cohort(draft.id, user)
     for user in (people.faculty, people.admin):
-        assert services.course_page(hidden.id, user).course is hidden
+        assert pages.course_page(hidden.id, user).course is hidden
         assert services.get_cohort(draft.id, user) is draft

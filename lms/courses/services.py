@@ -1,26 +1,21 @@
-"""The rules for the catalogue: courses, their cohorts, and what the catalogue shows (the
-listing itself is ``lms.courses.catalogue``'s).
+"""The rules for courses: what a course is and who may see or build one, the labels shared by
+the feature, and loading a course, cohort or session for a page.
 
 A Cohort is the Offering of a Course; places, bookings and cancellations are the enrolment
-engine's (``lms.offerings.services``) and sessions are ``lms.offerings.schedule``'s. Services
-validate everything before they change anything, raise ``DomainError`` (``InvalidInput`` with
-every wrong field at once), flush and never commit.
-
-The catalogue, a course page and a cohort page each run a fixed number of SQL queries however
-many courses, cohorts, sessions and enrolments there are: aggregates are computed in SQL
-(GROUP BY and a window function), places left in one query by the engine.
+engine's (``lms.offerings.services``) and sessions are ``lms.offerings.schedule``'s. A cohort's
+own rules are ``lms.courses.cohorts``'s, the catalogue listing ``lms.courses.catalogue``'s and
+what course pages show ``lms.courses.pages``'. Services validate everything before they change
+anything, raise ``DomainError`` (``InvalidInput`` with every wrong field at once), flush and
+never commit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
-from lms.clock import utcnow
-from lms.courses.catalogue import first_sessions
 from lms.courses.models import (
     FORMAT_LABELS,
     KIND_LABELS,
@@ -33,9 +28,7 @@ from lms.extensions import begin_write, db
 from lms.offerings import policy
 from lms.offerings import services as engine
 from lms.offerings.models import (
-    HOLDS_PLACE,
     BookingMode,
-    Enrolment,
     OfferingStatus,
     Session,
 )
@@ -238,107 +231,6 @@ def details_of(course: Course) -> CourseDetails:
     )
 
 
-@dataclass(frozen=True)
-class ManagedCourse:
-    """A row of the faculty's course list."""
-
-    course: Course
-    cohorts: int
-    upcoming: int
-
-
-def courses_for_faculty() -> list[ManagedCourse]:
-    """Every course, published or not, with how many cohorts it has and how many are not
-    yet over. One query."""
-    live = (OfferingStatus.DRAFT, OfferingStatus.OPEN, OfferingStatus.CLOSED,
-            OfferingStatus.RUNNING)
-    counts = (
-        select(Cohort.course_id.label("course_id"), func.count(Cohort.id).label("cohorts"),
-               func.sum(case((Cohort.status.in_(live), 1), else_=0)).label("upcoming"))
-        .group_by(Cohort.course_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(Course, counts.c.cohorts, counts.c.upcoming)
-        .outerjoin(counts, counts.c.course_id == Course.id)
-        .order_by(Course.title)
-    ).all()
-    return [ManagedCourse(course, cohorts or 0, int(upcoming or 0))
-            for course, cohorts, upcoming in rows]
-
-
-# ---------------------------------------------------------------------------- course page
-
-
-@dataclass(frozen=True)
-class CohortSummary:
-    """A cohort as a course page lists it."""
-
-    id: int
-    name: str
-    status: str
-    booking_mode: str
-    capacity: int | None
-    starts_at: datetime | None
-    ends_at: datetime | None
-    sessions: int
-    places_left: int | None
-
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS[OfferingStatus(self.status)]
-
-    @property
-    def booking_mode_label(self) -> str:
-        return BOOKING_MODE_LABELS[BookingMode(self.booking_mode)]
-
-    @property
-    def is_full(self) -> bool:
-        return self.places_left is not None and self.places_left <= 0
-
-
-@dataclass(frozen=True)
-class CoursePage:
-    course: Course
-    cohorts: list[CohortSummary]
-
-    @property
-    def upcoming(self) -> list[CohortSummary]:
-        now = utcnow()
-        return [c for c in self.cohorts if c.status != OfferingStatus.CANCELLED
-                and (c.ends_at is None or c.ends_at > now)
-                and c.status != OfferingStatus.FINISHED]
-
-    @property
-    def past(self) -> list[CohortSummary]:
-        upcoming = {c.id for c in self.upcoming}
-        return [c for c in self.cohorts if c.id not in upcoming]
-
-
-def cohort_summaries(course: Course, viewer) -> list[CohortSummary]:
-    """A course's cohorts that ``viewer`` may see, by start date, with session dates and
-    places left. Two queries."""
-    firsts = first_sessions()
-    stmt = (
-        select(Cohort.id, Cohort.name, Cohort.status, Cohort.booking_mode, Cohort.capacity,
-               firsts.c.first_start, firsts.c.last_end, firsts.c.sessions)
-        .outerjoin(firsts, firsts.c.offering_id == Cohort.id)
-        .where(Cohort.course_id == course.id, *policy.visible_filter(viewer))
-        .order_by(firsts.c.first_start.is_(None), firsts.c.first_start, Cohort.id)
-    )
-    rows = db.session.execute(stmt).all()
-    places = engine.places_left_for([row[0] for row in rows])
-    return [CohortSummary(cid, name, status, mode, capacity, first, last, n or 0,
-                          places.get(cid))
-            for cid, name, status, mode, capacity, first, last, n in rows]
-
-
-def course_page(course_id: int, viewer) -> CoursePage:
-    """A course and its cohorts (drafts only for managers). Three queries."""
-    course = get_course(course_id, viewer)
-    return CoursePage(course, cohort_summaries(course, viewer))
-
-
 # ---------------------------------------------------------------------------- cohorts
 
 
@@ -364,23 +256,6 @@ def get_session(session_id: int) -> Session:
     return session
 
 
-@dataclass(frozen=True)
-class CohortOverview:
-    """What faculty see at the top of a cohort's manage page."""
-
-    held: int
-    places_left: int | None
-    quota_used: dict[int, int]
 
 
-def cohort_overview(cohort: Cohort) -> CohortOverview:
-    """Places held, places left and each ICS's quota use. Three queries."""
-    used = dict(db.session.execute(
-        select(Enrolment.quota_organisation_id, func.count(Enrolment.id))
-        .where(Enrolment.offering_id == cohort.id, Enrolment.state.in_(HOLDS_PLACE),
-               Enrolment.quota_organisation_id.is_not(None))
-        .group_by(Enrolment.quota_organisation_id)
-    ).all())
-    return CohortOverview(engine.count_holding(cohort),
-                          engine.places_left_for([cohort.id]).get(cohort.id), used)
 

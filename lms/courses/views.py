@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from lms.accounts.models import Role
 from lms.clock import utcnow
-from lms.courses import cohorts, services
+from lms.courses import cohorts, pages, services
 from lms.courses.catalogue import CatalogueFilters, catalogue_listing
 from lms.courses.forms import (
     CancelForm,
@@ -150,7 +150,7 @@ def _catalogue_listing() -> tuple[_Listing, datetime | None]:
 @bp.route("/courses/<int:course_id>")
 def course(course_id: int):
     """A course and its cohorts."""
-    page = services.course_page(course_id, current_user)
+    page = pages.course_page(course_id, current_user)
     return render_template("courses/course.html", page=page, course=page.course)
 
 
@@ -208,7 +208,7 @@ def _cohort_page(cohort_id: int) -> tuple[_CohortPage | None, datetime | None]:
 @role_required(*MANAGERS)
 def manage_courses():
     """Every course, published or not, with its cohorts counted."""
-    return render_template("faculty/courses/courses.html", rows=services.courses_for_faculty())
+    return render_template("faculty/courses/courses.html", rows=pages.courses_for_faculty())
 
 
 @bp.route("/faculty/courses/new", methods=["GET", "POST"])
@@ -234,7 +234,7 @@ def edit_course(course_id: int):
     if done:
         flash(f"“{course.title}” has been saved.", "success")
         return redirect(url_for("courses.course", course_id=course.id))
-    summaries = services.cohort_summaries(course, current_user)
+    summaries = pages.cohort_summaries(course, current_user)
     return render_template("faculty/courses/course_form.html", form=form, course=course,
                            cohorts=summaries)
 
@@ -274,7 +274,7 @@ def manage_cohort(cohort_id: int):
         flash(f"“{cohort.name}” has been saved.", "success")
         return redirect(url_for("courses.manage_cohort", cohort_id=cohort.id))
     return render_template("faculty/courses/cohort.html", form=form, cohort=cohort,
-                           overview=services.cohort_overview(cohort),
+                           overview=pages.cohort_overview(cohort),
                            now=utcnow())
 
 
