@@ -1,22 +1,107 @@
-"""What course pages show: the faculty's course list, a course page with its cohorts, and
-the figures at the top of a cohort's manage page. Each runs a fixed number of queries.
+"""What course pages show: the catalogue's listing and a cohort's page (rendered fragments
+kept in the offer cache, ``lms.offerings.stamp``), the faculty's course list, a course page
+with its cohorts, and the figures at the top of a cohort's manage page. Each runs a fixed
+number of queries.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
+from flask import render_template
+from markupsafe import Markup
 from sqlalchemy import case, func, select
+from werkzeug.datastructures import MultiDict
 
 from lms.clock import utcnow
-from lms.courses.catalogue import first_sessions
+from lms.courses import cohorts
+from lms.courses.catalogue import CatalogueFilters, catalogue_listing, first_sessions
+from lms.courses.forms import CatalogueFilterForm
 from lms.courses.models import Cohort, Course
-from lms.courses.services import BOOKING_MODE_LABELS, STATUS_LABELS, get_course
+from lms.courses.services import BOOKING_MODE_LABELS, STATUS_LABELS, get_course, load_cohort
 from lms.extensions import db
 from lms.offerings import policy
 from lms.offerings import services as engine
 from lms.offerings.models import HOLDS_PLACE, BookingMode, Enrolment, OfferingStatus
+from lms.offerings.stamp import OFFER, cached, offering
+
+# ---------------------------------------------------------------------------- cached fragments
+
+
+@dataclass(frozen=True)
+class CataloguePage:
+    """The catalogue's title and listing, the same for everyone sending the same filters."""
+
+    title: str
+    body: Markup
+
+
+def catalogue_page(args: MultiDict) -> CataloguePage:
+    """The catalogue for these filters (GET parameters), kept under the offer stamp: one
+    query when nothing has changed."""
+    key = tuple(sorted(args.items(multi=True)))
+    return cached("catalogue", key, depends_on=OFFER, build=lambda: _catalogue_listing(args))
+
+
+def _catalogue_listing(args: MultiDict) -> tuple[CataloguePage, datetime | None]:
+    form = CatalogueFilterForm(args)
+    form.validate()
+    starts_after = form.starts_after.data
+    filters = CatalogueFilters(
+        kind=form.kind.data or None, strand=form.strand.data or None,
+        format=form.format.data or None, has_places=bool(form.has_places.data),
+        starts_after=starts_after if isinstance(starts_after, date) else None,
+        text=form.q.data or "",
+    )
+    found = catalogue_listing(filters)
+    filtered = filters != CatalogueFilters()
+    title = ("Error: " if form.errors else "") + "Courses and programmes" + (
+        " (filtered)" if filtered else "")
+    body = Markup(render_template(  # noqa: S704 - autoescaped template output
+        "courses/_catalogue_listing.html", form=form,
+        entries=found.entries, filtered=filtered))
+    return CataloguePage(title, body), found.valid_until
+
+
+@dataclass(frozen=True)
+class CohortPage:
+    """A cohort's page as everyone sees it, but for the booking panel: the main column for
+    each (joining links shown, may manage)."""
+
+    public: bool
+    title: str
+    course_id: int
+    course_title: str
+    main: dict[tuple[bool, bool], Markup]
+    standing: engine.Standing
+
+
+def cohort_page(cohort_id: int) -> CohortPage | None:
+    """A cohort's page (None if there is no such cohort) whoever asks, kept under the offer
+    stamp: one query when nothing has changed. Who may see it is the view's to check."""
+    return cached("cohort", cohort_id, depends_on=offering(cohort_id),
+                  build=lambda: _cohort_page(cohort_id))
+
+
+def _cohort_page(cohort_id: int) -> tuple[CohortPage | None, datetime | None]:
+    cohort = load_cohort(cohort_id)
+    if cohort is None:
+        return None, None
+    standing = engine.standing(cohort)
+    settings = cohorts.settings_of(cohort)
+    main = {
+        (links, manage): Markup(render_template(  # noqa: S704 - autoescaped template output
+            "courses/_cohort_main.html", cohort=cohort, places_left=standing.places_left,
+            can_manage=manage, show_join_links=links, settings=settings))
+        for links, manage in ((False, False), (True, False), (True, True))
+    }
+    page = CohortPage(policy.is_public(cohort), f"{cohort.course.title}: {cohort.name}",
+                      cohort.course_id, cohort.course.title, main, standing)
+    return page, standing.until
+
+
+# ---------------------------------------------------------------------------- course pages
 
 
 @dataclass(frozen=True)
@@ -44,8 +129,8 @@ def courses_for_faculty() -> list[ManagedCourse]:
         .outerjoin(counts, counts.c.course_id == Course.id)
         .order_by(Course.title)
     ).all()
-    return [ManagedCourse(course, cohorts or 0, int(upcoming or 0))
-            for course, cohorts, upcoming in rows]
+    return [ManagedCourse(course, count or 0, int(upcoming or 0))
+            for course, count, upcoming in rows]
 
 
 @dataclass(frozen=True)

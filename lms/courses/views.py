@@ -3,21 +3,17 @@ courses, cohorts and sessions."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from dataclasses import asdict
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup
 
 from lms.accounts.models import Role
 from lms.clock import utcnow
 from lms.courses import cohorts, pages, services
-from lms.courses.catalogue import CatalogueFilters, catalogue_listing
 from lms.courses.forms import (
     CancelForm,
-    CatalogueFilterForm,
     CourseForm,
     DuplicateCohortForm,
     SessionForm,
@@ -26,9 +22,7 @@ from lms.courses.forms import (
 from lms.courses.models import Cohort
 from lms.offerings import policy, schedule
 from lms.offerings import services as engine
-from lms.offerings import stamp as offer_stamp
 from lms.offerings.models import EnrolmentState, OfferingStatus
-from lms.offerings.stamp import page_cache
 from lms.web import role_required, submit
 
 bp = Blueprint("courses", __name__)
@@ -113,38 +107,9 @@ def _leads_and_status(form, cohort: Cohort | None) -> None:
 @bp.route("/courses")
 def catalogue():
     """The catalogue: every published course with its next run, filtered and searched. Its
-    content is the same for everyone sending the same filters, so it is kept per process
-    under the offer stamp (one query) and only the page around it is made per request."""
-    key = tuple(sorted(request.args.items(multi=True)))
-    listing = page_cache("catalogue").get_or_build(offer_stamp.current(), key,
-                                                   _catalogue_listing)
-    return render_template("courses/catalogue.html", listing=listing)
-
-
-@dataclass(frozen=True)
-class _Listing:
-    title: str
-    body: Markup
-
-
-def _catalogue_listing() -> tuple[_Listing, datetime | None]:
-    form = CatalogueFilterForm(request.args)
-    form.validate()
-    starts_after = form.starts_after.data
-    filters = CatalogueFilters(
-        kind=form.kind.data or None, strand=form.strand.data or None,
-        format=form.format.data or None, has_places=bool(form.has_places.data),
-        starts_after=starts_after if isinstance(starts_after, date) else None,
-        text=form.q.data or "",
-    )
-    found = catalogue_listing(filters)
-    filtered = filters != CatalogueFilters()
-    title = ("Error: " if form.errors else "") + "Courses and programmes" + (
-        " (filtered)" if filtered else "")
-    body = Markup(render_template(  # noqa: S704 - autoescaped template output
-        "courses/_catalogue_listing.html", form=form,
-        entries=found.entries, filtered=filtered))
-    return _Listing(title, body), found.valid_until
+    listing is the same for everyone sending the same filters (kept in the offer cache); only
+    the page around it is made per request."""
+    return render_template("courses/catalogue.html", listing=pages.catalogue_page(request.args))
 
 
 @bp.route("/courses/<int:course_id>")
@@ -156,11 +121,10 @@ def course(course_id: int):
 
 @bp.route("/cohorts/<int:id>")
 def cohort(id: int):
-    """A cohort: its sessions, places and the booking panel. What everyone sees is kept per
-    process under the offer stamp; per request only the viewer's enrolment is read and
-    their booking panel made."""
-    page = page_cache("cohort").get_or_build(offer_stamp.current(), id,
-                                             lambda: _cohort_page(id))
+    """A cohort: its sessions, places and the booking panel. What everyone sees is kept in the
+    offer cache; per request only the viewer's enrolment is read and their booking panel
+    made."""
+    page = pages.cohort_page(id)
     can_manage = engine.can_manage(current_user)
     if page is None or not policy.sees(current_user, page.public):
         abort(404)
@@ -169,36 +133,6 @@ def cohort(id: int):
         EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
     main = page.main[(can_manage or has_place, can_manage)]
     return render_template("courses/cohort.html", page=page, main=main, panel=panel)
-
-
-@dataclass(frozen=True)
-class _CohortPage:
-    """A cohort's page as everyone sees it, but for the booking panel: the main column for
-    each (joining links shown, may manage)."""
-
-    public: bool
-    title: str
-    course_id: int
-    course_title: str
-    main: dict[tuple[bool, bool], Markup]
-    standing: engine.Standing
-
-
-def _cohort_page(cohort_id: int) -> tuple[_CohortPage | None, datetime | None]:
-    cohort = services.load_cohort(cohort_id)
-    if cohort is None:
-        return None, None
-    standing = engine.standing(cohort)
-    settings = cohorts.settings_of(cohort)
-    main = {
-        (links, manage): Markup(render_template(  # noqa: S704 - autoescaped template output
-            "courses/_cohort_main.html", cohort=cohort, places_left=standing.places_left,
-            can_manage=manage, show_join_links=links, settings=settings))
-        for links, manage in ((False, False), (True, False), (True, True))
-    }
-    page = _CohortPage(policy.is_public(cohort), f"{cohort.course.title}: {cohort.name}",
-                       cohort.course_id, cohort.course.title, main, standing)
-    return page, standing.until
 
 
 # ---------------------------------------------------------------------------- faculty: courses
