@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from lms import jobs
 from lms.accounts.models import Role, User
-from lms.courses import services as courses
+from lms.courses import cohorts
 from lms.events import services as ev
 from lms.extensions import db
 from lms.listeners import connect
@@ -275,7 +275,7 @@ def test_faculty_cancelling_a_cohort_cancels_every_session(ctx, make_user, make_
     learner = make_user()
     engine.book(learner, cohort)
     held = {s.id: invited_at(learner, s) for s in cohort.sessions}
-    courses.cancel_cohort(cohort, make_user(Role.FACULTY, org="SU"), "Tutor unwell")
+    cohorts.cancel_cohort(cohort, make_user(Role.FACULTY, org="SU"), "Tutor unwell")
     for session in cohort.sessions:
         assert_lost(learner, session, held[session.id])
 
