@@ -519,7 +519,7 @@ def test_problem_types_link_to_their_entry_on_the_docs_page(client):
 
 
 def test_enrolment_states_in_the_document_match_the_model():
-    from lms.api.openapi import SCHEMAS
+    from lms.api.openapi_components import SCHEMAS
 
     assert SCHEMAS["Booking"]["properties"]["state"]["enum"] == [s.value for s in
                                                                  EnrolmentState]
