@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from lms.accounts.models import User
 from lms.clock import LONDON, to_london, utcnow
-from lms.events import calendars
+from lms.events import calendars, pages
 from lms.events import services as ev
 from lms.extensions import db
 from lms.notifications.models import OutboxMessage
@@ -171,7 +171,7 @@ def test_invitation_update_and_cancellation_share_one_uid_with_rising_sequence(c
     member = person(1)
     engine.book(member, series)
     meeting = series.sessions[0]
-    details = ev.occurrence_details(meeting)
+    details = pages.occurrence_details(meeting)
     details.start, details.end = time(13, 0), time(14, 0)
     ev.update_occurrence(faculty(), meeting, details)
     ev.cancel_event_session(meeting, faculty(), "Clash with a national event")
@@ -314,7 +314,7 @@ def test_the_etag_changes_when_the_feed_would(app, client, feed_world):
     assert uid(feed_world["other"]) in feed_uids(after.data)
     with app.app_context():
         meeting = db.session.get(Session, feed_world["network"][2])
-        details = ev.occurrence_details(meeting)
+        details = pages.occurrence_details(meeting)
         details.topic = "A new topic"
         ev.update_occurrence(faculty(), meeting, details)
         db.session.commit()

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from lms.clock import to_london, utcnow
 from lms.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from lms.events import pages
 from lms.events import services as ev
 from lms.events.models import NetworkOccurrence, Speaker
 from lms.events.recurrence import RuleInput
@@ -87,7 +88,7 @@ def test_a_change_ending_before_it_starts_is_refused_and_nothing_changes(ctx):
     engine.book(booked, webinar)
     db.session.flush()
     starts, sent = webinar.session.starts_at, count(OutboxMessage)
-    details = ev.webinar_details(webinar)
+    details = pages.webinar_details(webinar)
     details.title = "After"
     details.speakers = [ev.SpeakerDetails("Someone else")]
     details.session.start, details.session.end = time(15, 0), time(14, 0)
@@ -105,7 +106,7 @@ def test_a_meeting_moved_to_end_before_it_starts_is_refused_and_nothing_changes(
     series = make_network(count=3)
     meeting = series.sessions[1]
     starts, ends = meeting.starts_at, meeting.ends_at
-    details = ev.occurrence_details(meeting)
+    details = pages.occurrence_details(meeting)
     details.topic, details.presenter = "New topic", "New presenter"
     details.start, details.end = time(14, 0), time(13, 0)
     with pytest.raises(InvalidInput) as caught:
@@ -130,7 +131,7 @@ def test_moving_a_webinar_sends_an_update_with_a_higher_sequence(ctx):
     webinar = make_webinar()
     booked = person(1)
     engine.book(booked, webinar)
-    details = ev.webinar_details(webinar)
+    details = pages.webinar_details(webinar)
     details.session.start, details.session.end = time(15, 0), time(16, 0)
     assert ev.update_webinar(faculty(), webinar, details) == 1
     assert webinar.session.sequence == 1
@@ -264,7 +265,7 @@ def test_one_meeting_moves_and_another_is_cancelled_without_touching_the_rest(ct
     engine.book(member, series)
     first, second, third = series.sessions[:3]
     untouched = [(s.id, s.starts_at, s.sequence) for s in series.sessions[3:]]
-    details = ev.occurrence_details(second)
+    details = pages.occurrence_details(second)
     details.topic, details.presenter = "Forecasting A&E demand", "Priya Patel, CW ICB"
     details.day = details.day + timedelta(days=1)
     assert ev.update_occurrence(faculty(), second, details) == 1
@@ -284,7 +285,7 @@ def test_changing_only_the_topic_bumps_the_sequence_but_emails_nobody(ctx):
     series = make_network(count=3)
     engine.book(person(1), series)
     before = count(OutboxMessage)
-    details = ev.occurrence_details(series.sessions[0])
+    details = pages.occurrence_details(series.sessions[0])
     details.topic = "Introductions"
     assert ev.update_occurrence(faculty(), series.sessions[0], details) == 0
     assert series.sessions[0].sequence == 1
@@ -296,12 +297,12 @@ def test_a_new_series_time_moves_meetings_but_not_one_moved_by_hand(ctx):
     member = person(1)
     engine.book(member, series)
     moved = series.sessions[1]
-    details = ev.occurrence_details(moved)
+    details = pages.occurrence_details(moved)
     details.start, details.end = time(9, 0), time(10, 0)
     ev.update_occurrence(faculty(), moved, details)
     topic = series.sessions[2]
     topic.title = "Kept topic"
-    change_details = ev.network_details(series)
+    change_details = pages.network_details(series)
     change_details.local_start = time(13, 0)
     change = ev.update_network(faculty(), series, change_details)
     times = [to_london(s.starts_at).strftime("%H:%M") for s in series.sessions]
@@ -318,7 +319,7 @@ def test_a_new_series_time_moves_meetings_but_not_one_moved_by_hand(ctx):
 
 def test_a_shorter_series_cancels_the_meetings_it_no_longer_has(ctx):
     series = make_network(count=5)
-    details = ev.network_details(series)
+    details = pages.network_details(series)
     details.rule.count = 3
     change = ev.update_network(faculty(), series, details)
     assert [s.status for s in series.sessions] == ["scheduled"] * 3 + ["cancelled"] * 2
@@ -432,7 +433,7 @@ def test_withdrawing_from_the_festival_gives_session_places_back_at_once(ctx, fe
     offered = messages_to(waiter)[-1]
     assert offered.subject == "A place is available for you: INSIGHT festival: Workshop"
     assert behind.waitlist_position == 1  # the leaver was ahead on the panel's queue
-    assert ev.agenda(leaver, festival) == []
+    assert pages.agenda(leaver, festival) == []
     # The leaver hears their booking is cancelled, with a calendar cancellation for the
     # session they had booked (leaving a queue needs none), and that they have withdrawn.
     sent = messages_to(leaver)[before:]
@@ -493,7 +494,7 @@ def test_capacity_cannot_drop_below_bookings(ctx, festival):
         someone = person(n)
         register(someone, festival)
         ev.book_session(someone, talk)
-    details = ev.festival_session_details(talk)
+    details = pages.festival_session_details(talk)
     details.capacity = 2
     with pytest.raises(DomainError, match="lower than the 3 places already booked"):
         ev.update_festival_session(faculty(), talk, details)
@@ -512,7 +513,7 @@ def test_a_recording_is_published_to_those_who_booked_after_the_session(ctx, fes
             ev.publish_recording(faculty(), talk, "javascript:alert(1)")
         assert ev.publish_recording(faculty(), talk, "https://video.example.com/1") == 1
         assert ev.publish_recording(faculty(), talk, "https://video.example.com/1") == 0
-        [item] = ev.agenda(booked, festival)
+        [item] = pages.agenda(booked, festival)
         assert item.recording.url == "https://video.example.com/1"
     assert subjects_to(booked)[-1] == "Recording: INSIGHT festival: Talk"
     assert not any(s.startswith("Recording") for s in subjects_to(other))
@@ -522,7 +523,7 @@ def test_the_programme_groups_sessions_by_day_time_and_track(ctx, festival):
     add_session(festival, "B", day=0, start=time(10, 0), end=time(11, 0), track=1)
     add_session(festival, "A", day=0, start=time(10, 0), end=time(11, 0), track=0)
     add_session(festival, "C", day=1, start=time(9, 0), end=time(10, 0), track=2)
-    page = ev.programme(festival, person(1))
+    page = pages.programme(festival, person(1))
     assert [d.day for d in page.days] == [festival.first_day,
                                          festival.first_day + timedelta(days=1)]
     start, columns = page.days[0].slots[0]
@@ -580,11 +581,11 @@ def test_events_list_shows_what_is_to_come(ctx):
     make_webinar(title="Draft one", status="draft")
     make_network(first_day=london_day(-60), allow_past=True, count=2, title="Old network")
     learner = person(1)
-    listed = [item.event.title for item in ev.events_list(learner)]
+    listed = [item.event.title for item in pages.events_list(learner)]
     assert listed == ["Soon"]
-    with_past = [item.event.title for item in ev.events_list(learner, include_past=True)]
+    with_past = [item.event.title for item in pages.events_list(learner, include_past=True)]
     assert "Old network" in with_past and "Draft one" not in with_past
-    assert "Draft one" in [i.event.title for i in ev.events_list(faculty())]
+    assert "Draft one" in [i.event.title for i in pages.events_list(faculty())]
 
 
 def test_cancelling_a_whole_event_cancels_its_sessions_and_places(ctx):

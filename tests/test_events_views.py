@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lms.accounts.models import User
-from lms.events import calendars
+from lms.events import calendars, pages
 from lms.events import services as ev
 from lms.extensions import db
 from lms.offerings import services as engine
@@ -260,7 +260,7 @@ def test_faculty_move_one_meeting(app, client, login, world):
     form = client.get(url).get_data(as_text=True)
     assert 'value="12:30"' in form
     with app.app_context():
-        day = ev.occurrence_details(db.session.get(Session, ids["meeting"])).day
+        day = pages.occurrence_details(db.session.get(Session, ids["meeting"])).day
     response = client.post(url, data={"topic": "Reproducible analytical pipelines",
                                       "presenter": "Ali Khan, BSOL ICB",
                                       "day": (day + timedelta(days=1)).isoformat(),

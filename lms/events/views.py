@@ -22,7 +22,7 @@ from flask_wtf import FlaskForm
 
 from lms.accounts.models import Role
 from lms.clock import utcnow
-from lms.events import calendars, services
+from lms.events import calendars, pages, services
 from lms.events.forms import (
     CancelForm,
     EventFilterForm,
@@ -124,7 +124,7 @@ def index():
     form = EventFilterForm(request.args)
     kind = form.kind.data if form.kind.data in services.EVENT_KINDS else None
     past = request.args.get("past") == "1"
-    listings = services.events_list(current_user, kind, include_past=past)
+    listings = pages.events_list(current_user, kind, include_past=past)
     return render_template("events/index.html", form=form, listings=listings, past=past,
                            kind=kind)
 
@@ -143,7 +143,7 @@ def webinar(id: int):
     event = _event(id, Webinar)
     session = event.session
     speakers = services.speakers_by_session([session.id])[session.id] if session else []
-    recordings = services.recordings_for([session.id]) if session else {}
+    recordings = pages.recordings_for([session.id]) if session else {}
     return render_template("events/webinar.html", event=event, session=session,
                            speakers=speakers, recording=recordings.get(getattr(session, "id",
                                                                                   None)),
@@ -154,7 +154,7 @@ def webinar(id: int):
 def network(id: int):
     """A network: its meetings to come, with topics and presenters; joining and leaving."""
     event = _event(id, NetworkSeries)
-    page = services.network_page(event)
+    page = pages.network_page(event)
     return render_template("events/network.html", event=event, page=page,
                            rule=services.rule_of(event), **_place(event))
 
@@ -163,7 +163,7 @@ def network(id: int):
 def festival(id: int):
     """The festival programme: a timetable of days by tracks, with places and booking."""
     event = _event(id, Festival)
-    programme = services.programme(event, current_user)
+    programme = pages.programme(event, current_user)
     return render_template("events/festival.html", event=event, programme=programme,
                            form=EmptyForm(), **_place(event))
 
@@ -173,7 +173,7 @@ def festival(id: int):
 def agenda(id: int):
     """A person's own festival sessions, with joining links and recordings."""
     event = _event(id, Festival)
-    items = services.agenda(current_user, event)
+    items = pages.agenda(current_user, event)
     return render_template("events/agenda.html", event=event, items=items, form=EmptyForm(),
                            registered=calendar.has_confirmed_place(current_user, event))
 
@@ -326,7 +326,7 @@ def feed(token: str):
 @role_required(*MANAGERS)
 def manage():
     """Every event, with links to change it."""
-    return render_template("events/faculty/events.html", events=services.faculty_events())
+    return render_template("events/faculty/events.html", events=pages.faculty_events())
 
 
 def _event_details_common(form) -> dict:
@@ -365,7 +365,7 @@ def new_webinar():
 def edit_webinar(id: int):
     """Change a webinar; people booked get an updated invitation if it moved."""
     event = _managed(_event(id, Webinar))
-    details = services.webinar_details(event)
+    details = pages.webinar_details(event)
     data = {**asdict(details), **asdict(details.session), **_speaker_data(details.speakers)}
     form = WebinarForm(data=data)
     done = _submit(form, lambda: services.update_webinar(current_user, event,
@@ -418,7 +418,7 @@ def new_network():
 def edit_network(id: int):
     """Change a series (meetings to come follow the new rule) and see its meetings."""
     event = _managed(_event(id, NetworkSeries))
-    form = NetworkForm(data=_network_data(services.network_details(event)))
+    form = NetworkForm(data=_network_data(pages.network_details(event)))
     done = _submit(form, lambda: services.update_network(current_user, event,
                                                          _network_details(form)))
     if done:
@@ -429,7 +429,7 @@ def edit_network(id: int):
         return redirect(url_for("events.edit_network", id=event.id))
     return render_template("events/faculty/network_form.html", form=form, event=event,
                            rule=services.rule_of(event),
-                           presenters=services.presenters([s.id for s in event.sessions]))
+                           presenters=pages.presenters([s.id for s in event.sessions]))
 
 
 @bp.route("/faculty/network-meetings/<int:session_id>", methods=["GET", "POST"])
@@ -438,7 +438,7 @@ def edit_occurrence(session_id: int):
     """One meeting: its topic and presenter, or move it without touching the others."""
     session = _session(session_id)
     event = _managed(_event(session.offering_id, NetworkSeries))
-    details = services.occurrence_details(session)
+    details = pages.occurrence_details(session)
     form = OccurrenceForm(data=asdict(details))
     done = _submit(form, lambda: services.update_occurrence(current_user, session,
                                                             services.OccurrenceDetails(
@@ -520,13 +520,13 @@ def new_festival():
 def edit_festival(id: int):
     """Change a festival and see its sessions, with places booked."""
     event = _managed(_event(id, Festival))
-    form = FestivalForm(data=_festival_data(services.festival_details(event)))
+    form = FestivalForm(data=_festival_data(pages.festival_details(event)))
     done = _submit(form, lambda: services.update_festival(current_user, event,
                                                           _festival_details(form)))
     if done:
         flash("The festival has been saved.", "success")
         return redirect(url_for("events.edit_festival", id=event.id))
-    programme = services.programme(event, current_user)
+    programme = pages.programme(event, current_user)
     return render_template("events/faculty/festival_form.html", form=form, event=event,
                            programme=programme)
 
@@ -569,7 +569,7 @@ def edit_festival_session(session_id: int):
     """Change a festival session; people booked are emailed if it moved."""
     session = _session(session_id)
     event = _managed(_event(session.offering_id, Festival))
-    details = services.festival_session_details(session)
+    details = pages.festival_session_details(session)
     data = {**asdict(details), "track_id": str(details.track_id),
             **_speaker_data(details.speakers)}
     form = FestivalSessionForm(data=data)
@@ -590,7 +590,7 @@ def publish_recording(session_id: int):
     """Publish a session's recording link to the people who had a place."""
     session = _session(session_id)
     event = _managed(_event(session.offering_id))
-    current = services.recordings_for([session.id]).get(session.id)
+    current = pages.recordings_for([session.id]).get(session.id)
     form = RecordingForm(data={"url": current.url if current else ""})
     done = _submit(form, lambda: services.publish_recording(current_user, session,
                                                            form.url.data))
