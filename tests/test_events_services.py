@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from lms.clock import to_london, utcnow
 from lms.errors import DomainError, InvalidInput, NotAllowed, NotFound
-from lms.events import pages
+from lms.events import pages, session_bookings
 from lms.events import services as ev
 from lms.events.models import NetworkOccurrence, Speaker
 from lms.events.recurrence import RuleInput
@@ -351,17 +351,17 @@ def test_sessions_are_booked_after_registering(ctx, festival):
     talk = add_session(festival, "Opening keynote", capacity=10)
     someone = person(1)
     with pytest.raises(NotAllowed, match="Register for the festival"):
-        ev.book_session(someone, talk)
+        session_bookings.book_session(someone, talk)
     register(someone, festival)
     # Registering for the festival sends no invitation: its sessions are booked one by one.
     assert not messages_to(someone)[-1].attachments
-    booking = ev.book_session(someone, talk)
+    booking = session_bookings.book_session(someone, talk)
     assert booking.state == "booked"
     mail = messages_to(someone)[-1]
     assert mail.subject == "Booked: INSIGHT festival: Opening keynote"
     assert b"METHOD:REQUEST" in mail.attachments[0].content
     with pytest.raises(engine.AlreadyBooked):
-        ev.book_session(someone, talk)
+        session_bookings.book_session(someone, talk)
 
 
 def test_a_clashing_booking_is_refused_naming_the_clash(ctx, festival):
@@ -371,12 +371,12 @@ def test_a_clashing_booking_is_refused_naming_the_clash(ctx, festival):
     after = add_session(festival, "Panel", start=time(11, 0), end=time(12, 0), track=2)
     someone = person(1)
     register(someone, festival)
-    ev.book_session(someone, keynote)
-    with pytest.raises(ev.SessionClash) as caught:
-        ev.book_session(someone, workshop)
+    session_bookings.book_session(someone, keynote)
+    with pytest.raises(session_bookings.SessionClash) as caught:
+        session_bookings.book_session(someone, workshop)
     assert caught.value.message.startswith("This clashes with Opening keynote at 10:00 to 11:00")
     # Back to back is not a clash.
-    assert ev.book_session(someone, after).state == "booked"
+    assert session_bookings.book_session(someone, after).state == "booked"
     assert db.session.scalar(select(func.count(Booking.id)).where(
         Booking.session_id == workshop.id)) == 0
 
@@ -386,12 +386,12 @@ def test_a_full_session_offers_its_waiting_list_and_promotes_automatically(ctx, 
     a, b, c = person("a"), person("b"), person("c")
     for p in (a, b, c):
         register(p, festival)
-    first = ev.book_session(a, talk)
-    second = ev.book_session(b, talk)
-    third = ev.book_session(c, talk)
+    first = session_bookings.book_session(a, talk)
+    second = session_bookings.book_session(b, talk)
+    third = session_bookings.book_session(c, talk)
     assert (first.state, second.state, third.state) == ("booked", "waitlisted", "waitlisted")
     assert (second.waitlist_position, third.waitlist_position) == (1, 2)
-    ev.cancel_booking(a, first)
+    session_bookings.cancel_booking(a, first)
     # The freed place is offered to the first person waiting, with a deadline, as places on
     # offerings are (one waiting-list engine); they accept it and are booked.
     assert (second.state, second.waitlist_position) == ("offered", None)
@@ -399,7 +399,7 @@ def test_a_full_session_offers_its_waiting_list_and_promotes_automatically(ctx, 
     assert third.waitlist_position == 1
     assert subjects_to(b)[-1] == "A place is available for you: INSIGHT festival: Small workshop"
     assert any(b"METHOD:CANCEL" in att.content for m in messages_to(a) for att in m.attachments)
-    ev.accept_session_offer(b, second)
+    session_bookings.accept_session_offer(b, second)
     assert second.state == "booked" and second.offer_expires_at is None
     assert subjects_to(b)[-1] == "A place is now yours: INSIGHT festival: Small workshop"
     assert b"METHOD:REQUEST" in messages_to(b)[-1].attachments[0].content
@@ -414,12 +414,12 @@ def test_withdrawing_from_the_festival_gives_session_places_back_at_once(ctx, fe
     enrolment = register(leaver, festival)
     for p in (waiter, second, panellist):
         register(p, festival)
-    ev.book_session(leaver, workshop)
-    first_waiting = ev.book_session(waiter, workshop)
-    second_waiting = ev.book_session(second, workshop)
-    ev.book_session(panellist, panel)
-    leaver_waiting = ev.book_session(leaver, panel)
-    behind = ev.book_session(second, panel)
+    session_bookings.book_session(leaver, workshop)
+    first_waiting = session_bookings.book_session(waiter, workshop)
+    second_waiting = session_bookings.book_session(second, workshop)
+    session_bookings.book_session(panellist, panel)
+    leaver_waiting = session_bookings.book_session(leaver, panel)
+    behind = session_bookings.book_session(second, panel)
     assert (leaver_waiting.waitlist_position, behind.waitlist_position) == (1, 2)
     before = len(messages_to(leaver))
 
@@ -450,8 +450,8 @@ def test_withdrawing_mid_festival_keeps_the_sessions_already_held(ctx, festival)
     closing = add_session(festival, "Closing", day=2)
     someone = person("a")
     enrolment = register(someone, festival)
-    held = ev.book_session(someone, opening)
-    coming = ev.book_session(someone, closing)
+    held = session_bookings.book_session(someone, opening)
+    coming = session_bookings.book_session(someone, closing)
     with time_machine.travel(opening.ends_at + timedelta(days=1)):
         engine.withdraw(someone, enrolment)
     assert (held.state, coming.state) == ("booked", "cancelled")
@@ -461,9 +461,9 @@ def test_someone_elses_booking_cannot_be_cancelled(ctx, festival):
     talk = add_session(festival, "Talk")
     a, b = person("a"), person("b")
     register(a, festival)
-    booking = ev.book_session(a, talk)
+    booking = session_bookings.book_session(a, talk)
     with pytest.raises(NotFound):
-        ev.cancel_booking(b, booking)
+        session_bookings.cancel_booking(b, booking)
     assert booking.state == "booked"
 
 
@@ -493,7 +493,7 @@ def test_capacity_cannot_drop_below_bookings(ctx, festival):
     for n in range(3):
         someone = person(n)
         register(someone, festival)
-        ev.book_session(someone, talk)
+        session_bookings.book_session(someone, talk)
     details = pages.festival_session_details(talk)
     details.capacity = 2
     with pytest.raises(DomainError, match="lower than the 3 places already booked"):
@@ -505,7 +505,7 @@ def test_a_recording_is_published_to_those_who_booked_after_the_session(ctx, fes
     booked, other = person("a"), person("b")
     register(booked, festival)
     register(other, festival)
-    ev.book_session(booked, talk)
+    session_bookings.book_session(booked, talk)
     with pytest.raises(InvalidInput, match="once the session is over"):
         ev.publish_recording(faculty(), talk, "https://video.example.com/1")
     with time_machine.travel(talk.ends_at + timedelta(hours=2)):
@@ -555,7 +555,8 @@ def test_concurrent_session_bookings_never_overbook(request, app, backend):
                 barrier.wait()
                 from lms.accounts.models import User
 
-                ev.book_session(db.session.get(User, user_id), db.session.get(Session, talk_id))
+                session_bookings.book_session(db.session.get(User, user_id),
+                                              db.session.get(Session, talk_id))
                 db.session.commit()
             except BaseException as error:  # noqa: BLE001 - collected and asserted on
                 db.session.rollback()

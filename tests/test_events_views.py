@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lms.accounts.models import User
-from lms.events import calendars, pages
-from lms.events import services as ev
+from lms.events import calendars, pages, session_bookings
 from lms.extensions import db
 from lms.offerings import services as engine
 from lms.offerings.models import Booking, Offering, Session
@@ -181,7 +180,7 @@ def test_the_calendar_page_makes_shows_and_resets_the_address(app, client, login
 def test_other_peoples_bookings_are_not_found(app, client, login, world):
     ids, people = world
     with app.app_context():
-        booking = ev.book_session(db.session.get(User, people["booked"].id),
+        booking = session_bookings.book_session(db.session.get(User, people["booked"].id),
                                   db.session.get(Session, ids["keynote"]))
         db.session.commit()
         booking_id = booking.id
@@ -317,7 +316,7 @@ def _programme_data(app, scale: int) -> tuple[int, User]:
                                         start=time(hour, 0), end=time(hour, 45),
                                         capacity=10))
         for i, p in enumerate(people):
-            ev.book_session(p, sessions[i % len(sessions)])
+            session_bookings.book_session(p, sessions[i % len(sessions)])
         db.session.commit()
         return fest.id, detached(people[0])
 
@@ -345,7 +344,7 @@ def _feed_data(app, scale: int) -> str:
             engine.book(member, make_webinar(title=f"Webinar {scale}-{n}"))
             fest = make_festival(title=f"Festival {scale}-{n}", days_ahead=30 + 4 * n)
             engine.book(member, fest)
-            ev.book_session(member, add_session(fest, f"Talk {n}"))
+            session_bookings.book_session(member, add_session(fest, f"Talk {n}"))
         token = calendars.new_token(member)
         db.session.commit()
         return token

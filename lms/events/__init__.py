@@ -8,7 +8,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """The events pages and their link, each kind's page and calendar details, the tables
     the offer stamp watches for them, and what events do when a place changes."""
-    from lms.events import calendars, services, views
+    from lms.events import calendars, services, session_bookings, views
     from lms.listeners import connect
     from lms.offerings import calendar, stamp
     from lms.offerings.transitions import PlaceChanged
@@ -25,4 +25,4 @@ def init_app(app: Flask) -> None:
     for table_name in services.STAMPED_TABLES:
         stamp.watch(app, table_name)
     # Leaving the festival gives back its session bookings, in the same transaction.
-    connect(app, PlaceChanged, services.release_bookings_on_leaving)
+    connect(app, PlaceChanged, session_bookings.release_bookings_on_leaving)

@@ -18,6 +18,7 @@ from lms.accounts.models import Role, User, UserRole
 from lms.clock import to_london, utcnow
 from lms.errors import DomainError
 from lms.events import services as ev
+from lms.events import session_bookings
 from lms.events.models import (
     Festival,
     FestivalSession,
@@ -276,7 +277,7 @@ def _festival(actor: User, title: str, first_day: date, upcoming: bool,
             for session in rng.sample(sessions, k=3) if person is not learner else [
                     sessions[0], sessions[2], sessions[6]]:
                 try:
-                    ev.book_session(person, session)
+                    session_bookings.book_session(person, session)
                 except DomainError:
                     continue
         else:

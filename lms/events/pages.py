@@ -32,13 +32,13 @@ from lms.events.services import (
     NetworkDetails,
     OccurrenceDetails,
     WebinarDetails,
-    _registered,
     festival_session_of,
     occurrence_of,
     rule_of,
     speaker_details,
     speakers_by_session,
 )
+from lms.events.session_bookings import _registered
 from lms.extensions import db
 from lms.offerings import policy
 from lms.offerings import services as engine

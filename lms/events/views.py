@@ -22,7 +22,7 @@ from flask_wtf import FlaskForm
 
 from lms.accounts.models import Role
 from lms.clock import utcnow
-from lms.events import calendars, pages, services
+from lms.events import calendars, pages, services, session_bookings
 from lms.events.forms import (
     CancelForm,
     EventFilterForm,
@@ -188,7 +188,7 @@ def book_session(id: int):
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    perform(services.book_session, current_user, session, done=lambda booking: (
+    perform(session_bookings.book_session, current_user, session, done=lambda booking: (
         f"You are booked on “{session.title}”. We have emailed you an invitation "
         "for your calendar." if booking.state == "booked" else
         f"“{session.title}” is full. You are number {booking.waitlist_position} on "
@@ -200,13 +200,13 @@ def book_session(id: int):
 @login_required
 def cancel_booking(id: int):
     """Cancel one's own festival session booking or leave its waiting list."""
-    booking = services.get_booking(id)
+    booking = session_bookings.get_booking(id)
     if booking.user_id != current_user.id:
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
     title, was_booked = booking.session.title, booking.state == "booked"
-    perform(services.cancel_booking, current_user, booking,
+    perform(session_bookings.cancel_booking, current_user, booking,
             done=f"Your booking for “{title}” is cancelled." if was_booked
             else f"You have left the waiting list for “{title}”.")
     return redirect(_post_back(url_for("events.agenda", id=booking.session.offering_id)))
@@ -214,7 +214,7 @@ def cancel_booking(id: int):
 
 def _answer_offer(id: int, answer, done: str):
     """Accept or decline a place offered at a festival session (one's own only)."""
-    booking = services.get_booking(id)
+    booking = session_bookings.get_booking(id)
     if booking.user_id != current_user.id:
         abort(404)
     if not EmptyForm().validate_on_submit():
@@ -227,7 +227,7 @@ def _answer_offer(id: int, answer, done: str):
 @login_required
 def accept_session_offer(id: int):
     """Take a place offered at a festival session from its waiting list."""
-    return _answer_offer(id, services.accept_session_offer,
+    return _answer_offer(id, session_bookings.accept_session_offer,
                          "You are booked on “{title}”. We have emailed you an invitation for "
                          "your calendar.")
 
@@ -236,7 +236,7 @@ def accept_session_offer(id: int):
 @login_required
 def decline_session_offer(id: int):
     """Say no to a place offered at a festival session; it goes to the next person."""
-    return _answer_offer(id, services.decline_session_offer,
+    return _answer_offer(id, session_bookings.decline_session_offer,
                          "You have declined the place at “{title}”.")
 
 
