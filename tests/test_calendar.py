@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from lms.accounts.models import User
 from lms.clock import LONDON, to_london, utcnow
-from lms.events import calendars, pages, session_bookings
+from lms.events import calendars, networks, pages, session_bookings
 from lms.events import services as ev
 from lms.extensions import db
 from lms.notifications.models import OutboxMessage
@@ -173,7 +173,7 @@ def test_invitation_update_and_cancellation_share_one_uid_with_rising_sequence(c
     meeting = series.sessions[0]
     details = pages.occurrence_details(meeting)
     details.start, details.end = time(13, 0), time(14, 0)
-    ev.update_occurrence(faculty(), meeting, details)
+    networks.update_occurrence(faculty(), meeting, details)
     ev.cancel_event_session(meeting, faculty(), "Clash with a national event")
     update, cancel = messages_to(member)[-2:]
     parsed = {}
@@ -316,7 +316,7 @@ def test_the_etag_changes_when_the_feed_would(app, client, feed_world):
         meeting = db.session.get(Session, feed_world["network"][2])
         details = pages.occurrence_details(meeting)
         details.topic = "A new topic"
-        ev.update_occurrence(faculty(), meeting, details)
+        networks.update_occurrence(faculty(), meeting, details)
         db.session.commit()
     assert client.get(url).headers["ETag"] != after.headers["ETag"]
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from lms.clock import to_london, utcnow
 from lms.errors import DomainError, InvalidInput, NotAllowed, NotFound
-from lms.events import pages, session_bookings
+from lms.events import networks, pages, session_bookings
 from lms.events import services as ev
 from lms.events.models import NetworkOccurrence, Speaker
 from lms.events.recurrence import RuleInput
@@ -110,7 +110,7 @@ def test_a_meeting_moved_to_end_before_it_starts_is_refused_and_nothing_changes(
     details.topic, details.presenter = "New topic", "New presenter"
     details.start, details.end = time(14, 0), time(13, 0)
     with pytest.raises(InvalidInput) as caught:
-        ev.update_occurrence(faculty(), meeting, details)
+        networks.update_occurrence(faculty(), meeting, details)
     assert any(field == "end" for field, _ in caught.value.errors), caught.value.errors
     db.session.expire_all()
     assert (meeting.starts_at, meeting.ends_at, meeting.sequence) == (starts, ends, 0)
@@ -189,13 +189,13 @@ def test_bad_recurrences_are_refused_and_nothing_is_saved(ctx, rule, field, mess
     if until_days is not None:
         kwargs["until"] = first + timedelta(days=until_days)
     ends = "count" if kwargs["count"] is not None else ("until" if kwargs["until"] else None)
-    details = ev.NetworkDetails(
+    details = networks.NetworkDetails(
         title="N", summary="s", status="open", first_day=first, local_start=time(12, 30),
         duration_minutes=60,
         rule=RuleInput(kwargs["frequency"], kwargs["interval"], list(kwargs["weekdays"]),
                        kwargs["ordinal"], ends, kwargs["count"], kwargs["until"]))
     with pytest.raises(InvalidInput) as caught:
-        ev.create_network(faculty(), details)
+        networks.create_network(faculty(), details)
     assert any(f == field and message in m for f, m in caught.value.errors), caught.value.errors
     assert count(Offering) == 0 and count(Session) == 0
 
@@ -268,7 +268,7 @@ def test_one_meeting_moves_and_another_is_cancelled_without_touching_the_rest(ct
     details = pages.occurrence_details(second)
     details.topic, details.presenter = "Forecasting A&E demand", "Priya Patel, CW ICB"
     details.day = details.day + timedelta(days=1)
-    assert ev.update_occurrence(faculty(), second, details) == 1
+    assert networks.update_occurrence(faculty(), second, details) == 1
     assert to_london(second.starts_at).strftime("%H:%M") == "12:30"
     assert second.sequence == 1 and second.title == "Forecasting A&E demand"
     assert ev.cancel_event_session(third, faculty(), "Speaker unwell") == 1
@@ -287,7 +287,7 @@ def test_changing_only_the_topic_bumps_the_sequence_but_emails_nobody(ctx):
     before = count(OutboxMessage)
     details = pages.occurrence_details(series.sessions[0])
     details.topic = "Introductions"
-    assert ev.update_occurrence(faculty(), series.sessions[0], details) == 0
+    assert networks.update_occurrence(faculty(), series.sessions[0], details) == 0
     assert series.sessions[0].sequence == 1
     assert count(OutboxMessage) == before
 
@@ -299,12 +299,12 @@ def test_a_new_series_time_moves_meetings_but_not_one_moved_by_hand(ctx):
     moved = series.sessions[1]
     details = pages.occurrence_details(moved)
     details.start, details.end = time(9, 0), time(10, 0)
-    ev.update_occurrence(faculty(), moved, details)
+    networks.update_occurrence(faculty(), moved, details)
     topic = series.sessions[2]
     topic.title = "Kept topic"
     change_details = pages.network_details(series)
     change_details.local_start = time(13, 0)
-    change = ev.update_network(faculty(), series, change_details)
+    change = networks.update_network(faculty(), series, change_details)
     times = [to_london(s.starts_at).strftime("%H:%M") for s in series.sessions]
     assert times == ["13:00", "09:00", "13:00", "13:00"]
     assert series.sessions[2].title == "Kept topic"
@@ -321,11 +321,11 @@ def test_a_shorter_series_cancels_the_meetings_it_no_longer_has(ctx):
     series = make_network(count=5)
     details = pages.network_details(series)
     details.rule.count = 3
-    change = ev.update_network(faculty(), series, details)
+    change = networks.update_network(faculty(), series, details)
     assert [s.status for s in series.sessions] == ["scheduled"] * 3 + ["cancelled"] * 2
     assert len(change.cancelled) == 2
     details.rule.count = 6
-    change = ev.update_network(faculty(), series, details)
+    change = networks.update_network(faculty(), series, details)
     # A cancelled meeting stays cancelled (it may have been cancelled by hand); the sixth
     # date is new.
     assert [s.status for s in series.sessions] == (["scheduled"] * 3 + ["cancelled"] * 2

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from lms.accounts.models import Role, User, UserRole
 from lms.accounts.services import hash_password
 from lms.clock import LONDON, to_london, utcnow
+from lms.events import networks
 from lms.events import services as ev
 from lms.events.models import Festival, NetworkSeries, Webinar
 from lms.events.recurrence import RuleInput
@@ -75,7 +76,7 @@ def make_network(title: str = "Midlands Analyst Network huddles", first_day: dat
                  local_start: time = time(12, 30), duration: int = 60, status: str = "open",
                  allow_past: bool = False,
                  join_url: str = "https://teams.example.com/l/huddle") -> NetworkSeries:
-    details = ev.NetworkDetails(
+    details = networks.NetworkDetails(
         title=title, summary="Fortnightly huddles for analysts", status=status,
         first_day=first_day or london_day(1), local_start=local_start,
         duration_minutes=duration,
@@ -83,7 +84,7 @@ def make_network(title: str = "Midlands Analyst Network huddles", first_day: dat
                        "count" if count is not None else "until", count, until),
         join_url=join_url,
     )
-    return ev.create_network(faculty(), details, allow_past=allow_past)
+    return networks.create_network(faculty(), details, allow_past=allow_past)
 
 
 def make_festival(days_ahead: int = 30, length: int = 3, tracks=("Data science",

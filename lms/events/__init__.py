@@ -8,7 +8,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """The events pages and their link, each kind's page and calendar details, the tables
     the offer stamp watches for them, and what events do when a place changes."""
-    from lms.events import calendars, services, session_bookings, views
+    from lms.events import calendars, networks, services, session_bookings, views
     from lms.listeners import connect
     from lms.offerings import calendar, stamp
     from lms.offerings.transitions import PlaceChanged
@@ -19,7 +19,7 @@ def init_app(app: Flask) -> None:
     add_offering_page(app, "webinar", "events.webinar")
     add_offering_page(app, "network", "events.network")
     add_offering_page(app, "festival", "events.festival")
-    calendar.add_details(app, "network", services.presenters_as_details)
+    calendar.add_details(app, "network", networks.presenters_as_details)
     calendar.add_details(app, "festival", calendars.festival_details_lines)
     calendar.add_details(app, "webinar", calendars.speaker_lines)
     for table_name in services.STAMPED_TABLES:

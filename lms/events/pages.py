@@ -23,18 +23,15 @@ from lms.events.models import (
     Speaker,
     Webinar,
 )
+from lms.events.networks import NetworkDetails, OccurrenceDetails, occurrence_of, rule_of
 from lms.events.recurrence import RuleInput
 from lms.events.services import (
     EVENT_KINDS,
     EventSessionDetails,
     FestivalDetails,
     FestivalSessionDetails,
-    NetworkDetails,
-    OccurrenceDetails,
     WebinarDetails,
     festival_session_of,
-    occurrence_of,
-    rule_of,
     speaker_details,
     speakers_by_session,
 )

@@ -7,22 +7,13 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from lms.accounts.models import Role
 from lms.clock import utcnow
-from lms.events import calendars, pages, services, session_bookings
+from lms.events import calendars, networks, pages, services, session_bookings
 from lms.events.forms import (
     CancelForm,
     EventFilterForm,
@@ -39,13 +30,7 @@ from lms.extensions import db
 from lms.offerings import calendar, policy
 from lms.offerings import services as engine
 from lms.offerings.models import Offering
-from lms.web import (
-    Done,
-    EmptyForm,
-    perform,
-    role_required,
-    submit,
-)
+from lms.web import Done, EmptyForm, perform, role_required, submit
 
 bp = Blueprint("events", __name__)
 MANAGERS = (Role.FACULTY, Role.ADMIN)
@@ -156,7 +141,7 @@ def network(id: int):
     event = _event(id, NetworkSeries)
     page = pages.network_page(event)
     return render_template("events/network.html", event=event, page=page,
-                           rule=services.rule_of(event), **_place(event))
+                           rule=networks.rule_of(event), **_place(event))
 
 
 @bp.route("/festivals/<int:id>")
@@ -377,9 +362,9 @@ def edit_webinar(id: int):
     return render_template("events/faculty/webinar_form.html", form=form, event=event)
 
 
-def _network_details(form: NetworkForm) -> services.NetworkDetails:
+def _network_details(form: NetworkForm) -> networks.NetworkDetails:
     ordinal = form.ordinal.data
-    return services.NetworkDetails(
+    return networks.NetworkDetails(
         **_event_details_common(form), first_day=form.first_day.data,
         local_start=form.local_start.data, duration_minutes=form.duration_minutes.data,
         rule=RuleInput(form.frequency.data, form.interval.data, list(form.weekdays.data or []),
@@ -389,7 +374,7 @@ def _network_details(form: NetworkForm) -> services.NetworkDetails:
     )
 
 
-def _network_data(details: services.NetworkDetails) -> dict:
+def _network_data(details: networks.NetworkDetails) -> dict:
     data = asdict(details)
     rule = data.pop("rule")
     data.update(rule)
@@ -404,7 +389,7 @@ def new_network():
     form = NetworkForm(data={"status": "draft", "reminder_minutes": [1440, 60],
                              "after_session_emails": True, "frequency": "WEEKLY",
                              "interval": 2, "ends": "count", "duration_minutes": 60})
-    done = _submit(form, lambda: services.create_network(current_user,
+    done = _submit(form, lambda: networks.create_network(current_user,
                                                          _network_details(form)))
     if done:
         flash(f"“{done.value.title}” has been added with {len(done.value.sessions)} meetings.",
@@ -419,7 +404,7 @@ def edit_network(id: int):
     """Change a series (meetings to come follow the new rule) and see its meetings."""
     event = _managed(_event(id, NetworkSeries))
     form = NetworkForm(data=_network_data(pages.network_details(event)))
-    done = _submit(form, lambda: services.update_network(current_user, event,
+    done = _submit(form, lambda: networks.update_network(current_user, event,
                                                          _network_details(form)))
     if done:
         change = done.value
@@ -428,7 +413,7 @@ def edit_network(id: int):
               + (f"; {change.emailed} members emailed." if change.emailed else "."), "success")
         return redirect(url_for("events.edit_network", id=event.id))
     return render_template("events/faculty/network_form.html", form=form, event=event,
-                           rule=services.rule_of(event),
+                           rule=networks.rule_of(event),
                            presenters=pages.presenters([s.id for s in event.sessions]))
 
 
@@ -440,8 +425,8 @@ def edit_occurrence(session_id: int):
     event = _managed(_event(session.offering_id, NetworkSeries))
     details = pages.occurrence_details(session)
     form = OccurrenceForm(data=asdict(details))
-    done = _submit(form, lambda: services.update_occurrence(current_user, session,
-                                                            services.OccurrenceDetails(
+    done = _submit(form, lambda: networks.update_occurrence(current_user, session,
+                                                            networks.OccurrenceDetails(
         topic=form.topic.data or "", presenter=form.presenter.data or "",
         day=form.day.data, start=form.start.data, end=form.end.data,
         location=form.location.data or "", join_url=form.join_url.data or "")))
