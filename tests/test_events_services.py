@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from lms.clock import to_london, utcnow
 from lms.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from lms.events import festival as festivals
 from lms.events import networks, pages, session_bookings
 from lms.events import services as ev
 from lms.events.models import NetworkOccurrence, Speaker
@@ -121,7 +122,7 @@ def test_a_meeting_moved_to_end_before_it_starts_is_refused_and_nothing_changes(
 def test_a_festival_ending_before_it_starts_is_refused(ctx):
     first = london_day(30)
     with pytest.raises(DomainError, match="last day must be on or after the first day"):
-        ev.create_festival(faculty(), ev.FestivalDetails(
+        festivals.create_festival(faculty(), festivals.FestivalDetails(
             title="Backwards", summary="s", status="open", first_day=first,
             last_day=first - timedelta(days=1), tracks=["One"]))
     assert count(Offering) == 0
@@ -497,7 +498,7 @@ def test_capacity_cannot_drop_below_bookings(ctx, festival):
     details = pages.festival_session_details(talk)
     details.capacity = 2
     with pytest.raises(DomainError, match="lower than the 3 places already booked"):
-        ev.update_festival_session(faculty(), talk, details)
+        festivals.update_festival_session(faculty(), talk, details)
 
 
 def test_a_recording_is_published_to_those_who_booked_after_the_session(ctx, festival):

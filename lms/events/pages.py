@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from lms.accounts.models import User
 from lms.clock import to_london, utcnow
+from lms.events.festival import FestivalDetails, FestivalSessionDetails, festival_session_of
 from lms.events.models import (
     Festival,
     FestivalSession,
@@ -28,10 +29,7 @@ from lms.events.recurrence import RuleInput
 from lms.events.services import (
     EVENT_KINDS,
     EventSessionDetails,
-    FestivalDetails,
-    FestivalSessionDetails,
     WebinarDetails,
-    festival_session_of,
     speaker_details,
     speakers_by_session,
 )

@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from lms.accounts.models import Role
 from lms.clock import utcnow
 from lms.events import calendars, networks, pages, services, session_bookings
+from lms.events import festival as festivals
 from lms.events.forms import (
     CancelForm,
     EventFilterForm,
@@ -472,15 +473,15 @@ def cancel_event(id: int):
                            back=_manage_url(event))
 
 
-def _festival_details(form: FestivalForm) -> services.FestivalDetails:
-    return services.FestivalDetails(
+def _festival_details(form: FestivalForm) -> festivals.FestivalDetails:
+    return festivals.FestivalDetails(
         **_event_details_common(form), first_day=form.first_day.data,
         last_day=form.last_day.data,
         tracks=list((form.tracks.data or "").splitlines()),
     )
 
 
-def _festival_data(details: services.FestivalDetails) -> dict:
+def _festival_data(details: festivals.FestivalDetails) -> dict:
     data = asdict(details)
     data["tracks"] = "\n".join(details.tracks)
     return data
@@ -492,7 +493,7 @@ def new_festival():
     """Add a festival: its days and tracks; sessions come next."""
     form = FestivalForm(data={"status": "draft", "reminder_minutes": [1440, 60],
                                   "after_session_emails": True})
-    done = _submit(form, lambda: services.create_festival(current_user,
+    done = _submit(form, lambda: festivals.create_festival(current_user,
                                                           _festival_details(form)))
     if done:
         flash(f"“{done.value.title}” has been added. Now add its sessions.", "success")
@@ -506,7 +507,7 @@ def edit_festival(id: int):
     """Change a festival and see its sessions, with places booked."""
     event = _managed(_event(id, Festival))
     form = FestivalForm(data=_festival_data(pages.festival_details(event)))
-    done = _submit(form, lambda: services.update_festival(current_user, event,
+    done = _submit(form, lambda: festivals.update_festival(current_user, event,
                                                           _festival_details(form)))
     if done:
         flash("The festival has been saved.", "success")
@@ -521,9 +522,9 @@ def _session_form_choices(form: FestivalSessionForm, festival: Festival) -> None
                                                       for t in festival.tracks)]
 
 
-def _festival_session_details(form: FestivalSessionForm) -> services.FestivalSessionDetails:
+def _festival_session_details(form: FestivalSessionForm) -> festivals.FestivalSessionDetails:
     track = form.track_id.data
-    return services.FestivalSessionDetails(
+    return festivals.FestivalSessionDetails(
         track_id=int(track) if track and str(track).isdigit() else None,
         title=form.title.data or "", description=form.description.data or "",
         day=form.day.data, start=form.start.data, end=form.end.data,
@@ -539,7 +540,7 @@ def new_festival_session(id: int):
     event = _managed(_event(id, Festival))
     form = FestivalSessionForm(data={"day": event.first_day})
     _session_form_choices(form, event)
-    done = _submit(form, lambda: services.add_festival_session(
+    done = _submit(form, lambda: festivals.add_festival_session(
         current_user, event, _festival_session_details(form)))
     if done:
         flash(f"“{done.value.title}” has been added to the programme.", "success")
@@ -559,7 +560,7 @@ def edit_festival_session(session_id: int):
             **_speaker_data(details.speakers)}
     form = FestivalSessionForm(data=data)
     _session_form_choices(form, event)
-    done = _submit(form, lambda: services.update_festival_session(
+    done = _submit(form, lambda: festivals.update_festival_session(
         current_user, session, _festival_session_details(form)))
     if done:
         flash("The session has been saved" + (f" and {done.value} people have been emailed."
