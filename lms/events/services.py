@@ -1,9 +1,14 @@
-"""The rules for events: webinars, network series and the INSIGHT festival.
+"""The rules every kind of event shares, and webinars.
+
+Who builds events, checking their text, speakers and reminders, a session's times and what
+happens when one changes or is cancelled (who is told, with what calendar update), publishing
+recordings, finding an event or a session and cancelling a whole event; and webinars, whose
+one session and speakers are all they have. Network series are in ``networks``, the festival
+in ``festival``, its session bookings in ``session_bookings``, and what the pages show in
+``pages``: those import from here, never the reverse.
 
 Places on events are the enrolment engine's (``lms.offerings.services``): booking a webinar,
-joining a network and registering for the festival all call ``engine.book``. Festival
-sessions are then booked one by one here (``book_session``), under the festival's lock, with
-their own capacities, clash checks and waiting lists.
+joining a network and registering for the festival all call ``engine.book``.
 
 Services validate everything before they change anything, raise ``DomainError``
 (``InvalidInput`` naming every wrong field), queue emails, flush and never commit.
