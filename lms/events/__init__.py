@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from flask import Flask
 
+# The modules holding the events pages' routes (``init_app`` imports each one).
+VIEW_MODULES = ("views", "festival_views")
+
 
 def init_app(app: Flask) -> None:
     """The events pages and their link, each kind's page and calendar details, the tables
     the offer stamp watches for them, and what events do when a place changes."""
+    from importlib import import_module
+
     from lms.events import calendars, networks, services, session_bookings, views
     from lms.listeners import connect
     from lms.offerings import calendar, stamp
     from lms.offerings.transitions import PlaceChanged
     from lms.web import add_nav_item, add_offering_page, everyone
 
+    # Every events page is on one blueprint, ``views.bp``: each view module adds its routes to
+    # it as it is imported, so all of them are imported before it is registered.
+    for module in VIEW_MODULES:
+        import_module(f"lms.events.{module}")
     app.register_blueprint(views.bp)
     add_nav_item(app, "Events", "events.index", everyone, order=15)
     add_offering_page(app, "webinar", "events.webinar")
