@@ -13,17 +13,9 @@ from flask_wtf import FlaskForm
 
 from lms.accounts.models import Role
 from lms.clock import utcnow
-from lms.events import calendars, networks, pages, services
-from lms.events.forms import (
-    CancelForm,
-    EventFilterForm,
-    NetworkForm,
-    OccurrenceForm,
-    RecordingForm,
-    WebinarForm,
-)
-from lms.events.models import NetworkSeries, Webinar
-from lms.events.recurrence import RuleInput
+from lms.events import calendars, pages, services
+from lms.events.forms import CancelForm, EventFilterForm, RecordingForm, WebinarForm
+from lms.events.models import Webinar
 from lms.extensions import db
 from lms.offerings import calendar, policy
 from lms.offerings import services as engine
@@ -131,15 +123,6 @@ def webinar(id: int):
                            speakers=speakers, recording=recordings.get(getattr(session, "id",
                                                                                   None)),
                            **_place(event))
-
-
-@bp.route("/networks/<int:id>")
-def network(id: int):
-    """A network: its meetings to come, with topics and presenters; joining and leaving."""
-    event = _event(id, NetworkSeries)
-    page = pages.network_page(event)
-    return render_template("events/network.html", event=event, page=page,
-                           rule=networks.rule_of(event), **_place(event))
 
 
 # ---------------------------------------------------------------------------- calendars
@@ -277,82 +260,6 @@ def edit_webinar(id: int):
                                               if done.value else "."), "success")
         return redirect(url_for("events.webinar", id=event.id))
     return render_template("events/faculty/webinar_form.html", form=form, event=event)
-
-
-def _network_details(form: NetworkForm) -> networks.NetworkDetails:
-    ordinal = form.ordinal.data
-    return networks.NetworkDetails(
-        **_event_details_common(form), first_day=form.first_day.data,
-        local_start=form.local_start.data, duration_minutes=form.duration_minutes.data,
-        rule=RuleInput(form.frequency.data, form.interval.data, list(form.weekdays.data or []),
-                       int(ordinal) if ordinal not in (None, "") else None, form.ends.data,
-                       form.count.data, form.until.data),
-        join_url=form.join_url.data or "", location=form.location.data or "",
-    )
-
-
-def _network_data(details: networks.NetworkDetails) -> dict:
-    data = asdict(details)
-    rule = data.pop("rule")
-    data.update(rule)
-    data["ordinal"] = str(rule["ordinal"]) if rule["ordinal"] is not None else ""
-    return data
-
-
-@bp.route("/faculty/networks/new", methods=["GET", "POST"])
-@role_required(*MANAGERS)
-def new_network():
-    """Add a network series from a recurrence rule; each meeting becomes a session."""
-    form = NetworkForm(data={"status": "draft", "reminder_minutes": [1440, 60],
-                             "after_session_emails": True, "frequency": "WEEKLY",
-                             "interval": 2, "ends": "count", "duration_minutes": 60})
-    done = _submit(form, lambda: networks.create_network(current_user,
-                                                         _network_details(form)))
-    if done:
-        flash(f"“{done.value.title}” has been added with {len(done.value.sessions)} meetings.",
-              "success")
-        return redirect(url_for("events.edit_network", id=done.value.id))
-    return render_template("events/faculty/network_form.html", form=form, event=None)
-
-
-@bp.route("/faculty/networks/<int:id>", methods=["GET", "POST"])
-@role_required(*MANAGERS)
-def edit_network(id: int):
-    """Change a series (meetings to come follow the new rule) and see its meetings."""
-    event = _managed(_event(id, NetworkSeries))
-    form = NetworkForm(data=_network_data(pages.network_details(event)))
-    done = _submit(form, lambda: networks.update_network(current_user, event,
-                                                         _network_details(form)))
-    if done:
-        change = done.value
-        flash(f"The network has been saved: {len(change.added)} meetings added, "
-              f"{len(change.moved)} changed, {len(change.cancelled)} cancelled"
-              + (f"; {change.emailed} members emailed." if change.emailed else "."), "success")
-        return redirect(url_for("events.edit_network", id=event.id))
-    return render_template("events/faculty/network_form.html", form=form, event=event,
-                           rule=networks.rule_of(event),
-                           presenters=pages.presenters([s.id for s in event.sessions]))
-
-
-@bp.route("/faculty/network-meetings/<int:session_id>", methods=["GET", "POST"])
-@role_required(*MANAGERS)
-def edit_occurrence(session_id: int):
-    """One meeting: its topic and presenter, or move it without touching the others."""
-    session = _session(session_id)
-    event = _managed(_event(session.offering_id, NetworkSeries))
-    details = pages.occurrence_details(session)
-    form = OccurrenceForm(data=asdict(details))
-    done = _submit(form, lambda: networks.update_occurrence(current_user, session,
-                                                            networks.OccurrenceDetails(
-        topic=form.topic.data or "", presenter=form.presenter.data or "",
-        day=form.day.data, start=form.start.data, end=form.end.data,
-        location=form.location.data or "", join_url=form.join_url.data or "")))
-    if done:
-        flash("The meeting has been saved" + (f" and {done.value} members have been emailed."
-                                              if done.value else "."), "success")
-        return redirect(url_for("events.edit_network", id=event.id))
-    return render_template("events/faculty/occurrence_form.html", form=form, event=event,
-                           session=session)
 
 
 @bp.route("/faculty/event-sessions/<int:session_id>/cancel", methods=["GET", "POST"])
