@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
+from importlib import import_module
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+import lms.events
 from lms.accounts.models import User
 from lms.events import calendars, pages, session_bookings
 from lms.extensions import db
@@ -390,3 +393,18 @@ def test_a_built_feed_is_reused_until_its_etag_changes(client, count_queries, ap
     changed = client.get(url)
     assert changed.headers["ETag"] != first.headers["ETag"]
     assert b"A later webinar" in changed.data and b"A later webinar" not in first.data
+
+
+def test_every_events_view_module_is_imported_so_its_routes_answer(app):
+    """The events pages are one blueprint spread over several view modules; one left out of
+    ``init_app``'s list would lose its routes (its pages would answer 404)."""
+    package = Path(lms.events.__file__).parent
+    assert {p.stem for p in package.glob("*views.py")} == set(lms.events.VIEW_MODULES)
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    for name in lms.events.VIEW_MODULES:
+        module = import_module(f"lms.events.{name}")
+        routes = {f"events.{fn.__name__}" for fn in vars(module).values()
+                  if callable(fn) and getattr(fn, "__module__", None) == module.__name__
+                  and not fn.__name__.startswith("_") and fn.__name__ != "labels"}
+        assert routes, name
+        assert routes <= endpoints, (name, routes - endpoints)

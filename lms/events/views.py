@@ -1,5 +1,9 @@
-"""Event pages: the events list, webinar, network and festival pages, the personal agenda,
-calendar downloads and the personal feed, and faculty's pages to build and run events."""
+"""Event pages: the events list and webinar pages, and faculty's pages to build webinars and
+to cancel and record any event; with the events blueprint (``bp``) and the helpers every
+events view module shares.
+
+The other events pages add their routes to ``bp`` from their own modules: ``festival_views``,
+``network_views`` and ``calendar_views`` (``lms.events.init_app`` imports each of them)."""
 
 from __future__ import annotations
 
@@ -7,20 +11,19 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from lms.accounts.models import Role
 from lms.clock import utcnow
-from lms.events import calendars, pages, services
+from lms.events import pages, services
 from lms.events.forms import CancelForm, EventFilterForm, RecordingForm, WebinarForm
 from lms.events.models import Webinar
-from lms.extensions import db
 from lms.offerings import calendar, policy
 from lms.offerings import services as engine
 from lms.offerings.models import Offering
-from lms.web import Done, EmptyForm, role_required, submit
+from lms.web import Done, role_required, submit
 
 bp = Blueprint("events", __name__)
 MANAGERS = (Role.FACULTY, Role.ADMIN)
@@ -85,11 +88,6 @@ def _manage_url(event: Offering) -> str:
     return url_for(endpoint, id=event.id) if endpoint != "events.manage" else url_for(endpoint)
 
 
-def _ics(content: bytes, filename: str) -> Response:
-    return Response(content, mimetype="text/calendar",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
 # ---------------------------------------------------------------------------- public pages
 
 
@@ -123,85 +121,6 @@ def webinar(id: int):
                            speakers=speakers, recording=recordings.get(getattr(session, "id",
                                                                                   None)),
                            **_place(event))
-
-
-# ---------------------------------------------------------------------------- calendars
-
-
-@bp.route("/sessions/<int:id>/calendar.ics")
-def session_ics(id: int):
-    """One session for a calendar; the joining link only for people with a place."""
-    session = _session(id)
-    offering = session.offering
-    if not policy.can_see(current_user, offering):
-        abort(404)
-    content = calendar.offering_calendar(offering, current_user, [session],
-                                         engine.can_manage(current_user, offering))
-    return _ics(content, f"session-{session.id}.ics")
-
-
-@bp.route("/offerings/<int:id>/calendar.ics")
-def offering_ics(id: int):
-    """Every session of a cohort or event for a calendar."""
-    offering = engine.get_offering(id)
-    if not policy.can_see(current_user, offering):
-        abort(404)
-    content = calendar.offering_calendar(offering, current_user, None,
-                                         engine.can_manage(current_user, offering))
-    return _ics(content, f"{calendars.file_name(offering.title)}.ics")
-
-
-@bp.route("/calendar")
-@login_required
-def calendar_page():
-    """The person's calendar subscription address, with a copy button and a reset."""
-    token = calendars.token_of(current_user)
-    return render_template("events/calendar.html", token=token, form=EmptyForm(),
-                           addresses=calendars.addresses(token) if token else None)
-
-
-@bp.route("/calendar/address", methods=["POST"])
-@login_required
-def new_feed_address():
-    """Make the person's secret calendar address, or replace it (the old one stops at once)."""
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    had = calendars.token_of(current_user) is not None
-    calendars.new_token(current_user)
-    db.session.commit()
-    flash("Your calendar address has been reset. The old address no longer works: subscribe "
-          "again with the new one." if had else
-          "Your calendar address is ready. Add it to your calendar program.", "success")
-    return redirect(url_for("events.calendar_page"))
-
-
-@bp.route("/calendar/feed/<token>.ics")
-def feed(token: str):
-    """A personal subscription feed, found by its secret. Conditional requests get 304
-    without the feed being built, from one query while nothing in the offer changed."""
-    found = calendars.feed_validator(token)
-    if found is None:
-        abort(404)
-    owner_id, etag = found
-    headers = {"Cache-Control": "private, max-age=0, must-revalidate",
-               "X-Robots-Tag": "noindex"}
-    if request.if_none_match.contains(etag):
-        response = Response(status=304, headers=headers)
-        response.set_etag(etag)
-        return response
-
-    def build() -> bytes:
-        owner = calendars.owner_of(token)
-        if owner is None:
-            abort(404)
-        return calendar.personal_feed(owner)
-
-    response = Response(calendar.cached_personal_feed(owner_id, etag, build),
-                        mimetype="text/calendar",
-                        headers={**headers,
-                                 "Content-Disposition": 'inline; filename="mdsn.ics"'})
-    response.set_etag(etag)
-    return response
 
 
 # ---------------------------------------------------------------------------- faculty
