@@ -51,23 +51,7 @@ from lms.offerings.schedule import local_day_and_time
 B = BookingState
 
 
-def presenters(session_ids: list[int]) -> dict[int, str]:
-    rows = db.session.execute(
-        select(NetworkOccurrence.session_id, NetworkOccurrence.presenter)
-        .where(NetworkOccurrence.session_id.in_(session_ids))
-    ).all() if session_ids else []
-    return dict(rows)
-
-
-def festival_session_details(session: Session) -> FestivalSessionDetails:
-    row = festival_session_of(session)
-    day, start = local_day_and_time(session.starts_at)
-    return FestivalSessionDetails(
-        track_id=row.track_id, title=session.title, description=row.description, day=day,
-        start=start, end=local_day_and_time(session.ends_at)[1], location=session.location,
-        join_url=session.join_url, capacity=session.capacity,
-        speakers=speaker_details(session),
-    )
+# ---------------------------------------------------------------------------- pages
 
 
 def recordings_for(session_ids: list[int]) -> dict[int, SessionRecording]:
@@ -210,6 +194,14 @@ def agenda(user: User, festival: Festival) -> list[AgendaItem]:
             for b in bookings]
 
 
+def presenters(session_ids: list[int]) -> dict[int, str]:
+    rows = db.session.execute(
+        select(NetworkOccurrence.session_id, NetworkOccurrence.presenter)
+        .where(NetworkOccurrence.session_id.in_(session_ids))
+    ).all() if session_ids else []
+    return dict(rows)
+
+
 @dataclass
 class NetworkPage:
     series: NetworkSeries
@@ -237,12 +229,7 @@ def faculty_events() -> list[Offering]:
     ))
 
 
-def occurrence_details(session: Session) -> OccurrenceDetails:
-    row = occurrence_of(session)
-    day, start = local_day_and_time(session.starts_at)
-    return OccurrenceDetails(topic=session.title, presenter=row.presenter, day=day,
-                             start=start, end=local_day_and_time(session.ends_at)[1],
-                             location=session.location, join_url=session.join_url)
+# --------------------------------------------------------------- what faculty's forms start from
 
 
 def webinar_details(webinar: Webinar) -> WebinarDetails:
@@ -273,6 +260,14 @@ def network_details(series: NetworkSeries) -> NetworkDetails:
     )
 
 
+def occurrence_details(session: Session) -> OccurrenceDetails:
+    row = occurrence_of(session)
+    day, start = local_day_and_time(session.starts_at)
+    return OccurrenceDetails(topic=session.title, presenter=row.presenter, day=day,
+                             start=start, end=local_day_and_time(session.ends_at)[1],
+                             location=session.location, join_url=session.join_url)
+
+
 def festival_details(festival: Festival) -> FestivalDetails:
     return FestivalDetails(
         title=festival.title, summary=festival.summary, description=festival.description,
@@ -280,4 +275,15 @@ def festival_details(festival: Festival) -> FestivalDetails:
         last_day=festival.last_day, tracks=[t.name for t in festival.tracks],
         reminder_minutes=list(festival.reminder_minutes),
         after_session_emails=festival.after_session_emails,
+    )
+
+
+def festival_session_details(session: Session) -> FestivalSessionDetails:
+    row = festival_session_of(session)
+    day, start = local_day_and_time(session.starts_at)
+    return FestivalSessionDetails(
+        track_id=row.track_id, title=session.title, description=row.description, day=day,
+        start=start, end=local_day_and_time(session.ends_at)[1], location=session.location,
+        join_url=session.join_url, capacity=session.capacity,
+        speakers=speaker_details(session),
     )
