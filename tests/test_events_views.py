@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
-from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -400,11 +399,6 @@ def test_every_events_view_module_is_imported_so_its_routes_answer(app):
     ``init_app``'s list would lose its routes (its pages would answer 404)."""
     package = Path(lms.events.__file__).parent
     assert {p.stem for p in package.glob("*views.py")} == set(lms.events.VIEW_MODULES)
-    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    registered_from = {fn.__module__ for fn in app.view_functions.values()}
     for name in lms.events.VIEW_MODULES:
-        module = import_module(f"lms.events.{name}")
-        routes = {f"events.{fn.__name__}" for fn in vars(module).values()
-                  if callable(fn) and getattr(fn, "__module__", None) == module.__name__
-                  and not fn.__name__.startswith("_") and fn.__name__ != "labels"}
-        assert routes, name
-        assert routes <= endpoints, (name, routes - endpoints)
+        assert f"lms.events.{name}" in registered_from, f"{name} has no route registered"

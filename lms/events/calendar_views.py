@@ -9,7 +9,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user, login_required
 
 from lms.events import calendars
-from lms.events.views import _session, bp
+from lms.events.views import bp, find_session
 from lms.extensions import db
 from lms.offerings import calendar, policy
 from lms.offerings import services as engine
@@ -24,7 +24,7 @@ def _ics(content: bytes, filename: str) -> Response:
 @bp.route("/sessions/<int:id>/calendar.ics")
 def session_ics(id: int):
     """One session for a calendar; the joining link only for people with a place."""
-    session = _session(id)
+    session = find_session(id)
     offering = session.offering
     if not policy.can_see(current_user, offering):
         abort(404)

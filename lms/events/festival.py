@@ -17,17 +17,17 @@ from lms.events.models import Festival, FestivalSession, FestivalTrack
 from lms.events.services import (
     EventSessionDetails,
     SpeakerDetails,
-    _announce_change,
-    _apply,
-    _check_capacity_holds,
-    _check_times,
-    _event_fields,
-    _not_cancelled,
-    _set_speakers,
-    _snapshot,
-    _speakers,
-    _text,
+    announce_change,
+    apply_changes,
     can_manage,
+    check_capacity_holds,
+    check_not_cancelled,
+    check_times,
+    checked_speakers,
+    checked_text,
+    event_fields,
+    set_speakers,
+    snapshot,
 )
 from lms.extensions import db
 from lms.offerings import services as engine
@@ -82,11 +82,11 @@ def _tracks(names: list[str]) -> list[str]:
 
 def _check_festival(details: FestivalDetails, current: Festival | None):
     errors = ErrorCollector()
-    values = _event_fields(errors, details.title, details.summary, details.description,
-                           details.status, details.capacity, details.reminder_minutes, current,
-                           details.after_session_emails)
+    values = event_fields(errors, details.title, details.summary, details.description,
+                          details.status, details.capacity, details.reminder_minutes, current,
+                          details.after_session_emails)
     if current is not None:
-        errors.check(_check_capacity_holds, current, values.get("capacity"))
+        errors.check(check_capacity_holds, current, values.get("capacity"))
     days = errors.check(_festival_days, details.first_day, details.last_day)
     tracks = errors.check(_tracks, details.tracks)
     errors.raise_any()
@@ -163,9 +163,9 @@ def _check_festival_session(festival: Festival, details: FestivalSessionDetails,
         errors.errors.append(("track_id", "Choose the track"))
     if not " ".join((details.title or "").split()):
         errors.errors.append(("title", "Enter the session's title"))
-    description = errors.check(_text, details.description, "The description", "description",
+    description = errors.check(checked_text, details.description, "The description", "description",
                                5000, one_line=False)
-    speakers = errors.check(_speakers, details.speakers)
+    speakers = errors.check(checked_speakers, details.speakers)
     if details.day is not None and not festival.first_day <= details.day <= festival.last_day:
         errors.errors.append((
             "day", f"Choose a day of the festival, from {festival.first_day:%-d %B} to "
@@ -176,7 +176,7 @@ def _check_festival_session(festival: Festival, details: FestivalSessionDetails,
             "end", "A festival session must end on the day it starts: it cannot run past "
                    "midnight"))
     else:
-        checked = errors.check(_check_times, EventSessionDetails(
+        checked = errors.check(check_times, EventSessionDetails(
             details.day, details.start, details.end, details.title, details.location,
             details.join_url, details.capacity), current)
     errors.raise_any()
@@ -204,7 +204,7 @@ def add_festival_session(actor: User, festival: Festival,
     db.session.flush()
     db.session.add(FestivalSession(session_id=session.id, festival_id=festival.id,
                                    track_id=track.id, description=description))
-    _set_speakers(session, speakers)
+    set_speakers(session, speakers)
     db.session.flush()
     return session
 
@@ -223,18 +223,18 @@ def update_festival_session(actor: User, session: Session,
     festival = session.offering
     if not can_manage(actor, festival):
         raise NotAllowed("Only faculty can change the programme")
-    _not_cancelled(session)
+    check_not_cancelled(session)
     row = festival_session_of(session)
     track, description, speakers, checked = _check_festival_session(festival, details,
                                                                     session)
     engine.lock_offering(festival.id)
-    before = _snapshot(session)
-    changed = _apply(session, {"title": checked.title, "starts_at": checked.starts_at,
-                               "ends_at": checked.ends_at, "location": checked.location,
-                               "join_url": checked.join_url})
+    before = snapshot(session)
+    changed = apply_changes(session, {"title": checked.title, "starts_at": checked.starts_at,
+                                      "ends_at": checked.ends_at, "location": checked.location,
+                                      "join_url": checked.join_url})
     session.capacity = checked.capacity
     row.track_id, row.description = track.id, description
-    _set_speakers(session, speakers)
+    set_speakers(session, speakers)
     db.session.flush()
     waitlist.offer_session_places(session)
-    return _announce_change(session, before, changed)
+    return announce_change(session, before, changed)

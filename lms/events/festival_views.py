@@ -16,16 +16,16 @@ from lms.events.forms import FestivalForm, FestivalSessionForm
 from lms.events.models import Festival
 from lms.events.views import (
     MANAGERS,
-    _event,
-    _event_details_common,
-    _managed,
-    _place,
-    _post_back,
-    _session,
-    _speaker_data,
-    _speakers_from,
-    _submit,
     bp,
+    event_details_common,
+    find_session,
+    managed,
+    place_panel,
+    post_back,
+    speaker_data,
+    speakers_from,
+    submit_all,
+    visible_event,
 )
 from lms.offerings import calendar, policy
 from lms.web import EmptyForm, perform, role_required
@@ -34,17 +34,17 @@ from lms.web import EmptyForm, perform, role_required
 @bp.route("/festivals/<int:id>")
 def festival(id: int):
     """The festival programme: a timetable of days by tracks, with places and booking."""
-    event = _event(id, Festival)
+    event = visible_event(id, Festival)
     programme = pages.programme(event, current_user)
     return render_template("events/festival.html", event=event, programme=programme,
-                           form=EmptyForm(), **_place(event))
+                           form=EmptyForm(), **place_panel(event))
 
 
 @bp.route("/festivals/<int:id>/agenda")
 @login_required
 def agenda(id: int):
     """A person's own festival sessions, with joining links and recordings."""
-    event = _event(id, Festival)
+    event = visible_event(id, Festival)
     items = pages.agenda(current_user, event)
     return render_template("events/agenda.html", event=event, items=items, form=EmptyForm(),
                            registered=calendar.has_confirmed_place(current_user, event))
@@ -54,7 +54,7 @@ def agenda(id: int):
 @login_required
 def book_session(id: int):
     """Book a festival session, or join its waiting list when it is full."""
-    session = _session(id)
+    session = find_session(id)
     if not isinstance(session.offering, Festival) or not policy.can_see(current_user,
                                                                           session.offering):
         abort(404)
@@ -65,7 +65,7 @@ def book_session(id: int):
         "for your calendar." if booking.state == "booked" else
         f"“{session.title}” is full. You are number {booking.waitlist_position} on "
         "its waiting list; if a place frees, we will email you to offer it."))
-    return redirect(_post_back(url_for("events.festival", id=session.offering_id)))
+    return redirect(post_back(url_for("events.festival", id=session.offering_id)))
 
 
 @bp.route("/session-bookings/<int:id>/cancel", methods=["POST"])
@@ -81,7 +81,7 @@ def cancel_booking(id: int):
     perform(session_bookings.cancel_booking, current_user, booking,
             done=f"Your booking for “{title}” is cancelled." if was_booked
             else f"You have left the waiting list for “{title}”.")
-    return redirect(_post_back(url_for("events.agenda", id=booking.session.offering_id)))
+    return redirect(post_back(url_for("events.agenda", id=booking.session.offering_id)))
 
 
 def _answer_offer(id: int, answer, done: str):
@@ -92,7 +92,7 @@ def _answer_offer(id: int, answer, done: str):
     if not EmptyForm().validate_on_submit():
         abort(400)
     perform(answer, current_user, booking, done=done.format(title=booking.session.title))
-    return redirect(_post_back(url_for("events.agenda", id=booking.session.offering_id)))
+    return redirect(post_back(url_for("events.agenda", id=booking.session.offering_id)))
 
 
 @bp.route("/session-bookings/<int:id>/accept", methods=["POST"])
@@ -114,7 +114,7 @@ def decline_session_offer(id: int):
 
 def _festival_details(form: FestivalForm) -> festivals.FestivalDetails:
     return festivals.FestivalDetails(
-        **_event_details_common(form), first_day=form.first_day.data,
+        **event_details_common(form), first_day=form.first_day.data,
         last_day=form.last_day.data,
         tracks=list((form.tracks.data or "").splitlines()),
     )
@@ -132,7 +132,7 @@ def new_festival():
     """Add a festival: its days and tracks; sessions come next."""
     form = FestivalForm(data={"status": "draft", "reminder_minutes": [1440, 60],
                                   "after_session_emails": True})
-    done = _submit(form, lambda: festivals.create_festival(current_user,
+    done = submit_all(form, lambda: festivals.create_festival(current_user,
                                                           _festival_details(form)))
     if done:
         flash(f"“{done.value.title}” has been added. Now add its sessions.", "success")
@@ -144,9 +144,9 @@ def new_festival():
 @role_required(*MANAGERS)
 def edit_festival(id: int):
     """Change a festival and see its sessions, with places booked."""
-    event = _managed(_event(id, Festival))
+    event = managed(visible_event(id, Festival))
     form = FestivalForm(data=_festival_data(pages.festival_details(event)))
-    done = _submit(form, lambda: festivals.update_festival(current_user, event,
+    done = submit_all(form, lambda: festivals.update_festival(current_user, event,
                                                           _festival_details(form)))
     if done:
         flash("The festival has been saved.", "success")
@@ -168,7 +168,7 @@ def _festival_session_details(form: FestivalSessionForm) -> festivals.FestivalSe
         title=form.title.data or "", description=form.description.data or "",
         day=form.day.data, start=form.start.data, end=form.end.data,
         location=form.location.data or "", join_url=form.join_url.data or "",
-        capacity=form.capacity.data, speakers=_speakers_from(form),
+        capacity=form.capacity.data, speakers=speakers_from(form),
     )
 
 
@@ -176,10 +176,10 @@ def _festival_session_details(form: FestivalSessionForm) -> festivals.FestivalSe
 @role_required(*MANAGERS)
 def new_festival_session(id: int):
     """Add a session to the programme, with its track, speakers and capacity."""
-    event = _managed(_event(id, Festival))
+    event = managed(visible_event(id, Festival))
     form = FestivalSessionForm(data={"day": event.first_day})
     _session_form_choices(form, event)
-    done = _submit(form, lambda: festivals.add_festival_session(
+    done = submit_all(form, lambda: festivals.add_festival_session(
         current_user, event, _festival_session_details(form)))
     if done:
         flash(f"“{done.value.title}” has been added to the programme.", "success")
@@ -192,14 +192,14 @@ def new_festival_session(id: int):
 @role_required(*MANAGERS)
 def edit_festival_session(session_id: int):
     """Change a festival session; people booked are emailed if it moved."""
-    session = _session(session_id)
-    event = _managed(_event(session.offering_id, Festival))
+    session = find_session(session_id)
+    event = managed(visible_event(session.offering_id, Festival))
     details = pages.festival_session_details(session)
     data = {**asdict(details), "track_id": str(details.track_id),
-            **_speaker_data(details.speakers)}
+            **speaker_data(details.speakers)}
     form = FestivalSessionForm(data=data)
     _session_form_choices(form, event)
-    done = _submit(form, lambda: festivals.update_festival_session(
+    done = submit_all(form, lambda: festivals.update_festival_session(
         current_user, session, _festival_session_details(form)))
     if done:
         flash("The session has been saved" + (f" and {done.value} people have been emailed."

@@ -15,13 +15,13 @@ from lms.events.models import NetworkSeries
 from lms.events.recurrence import RuleInput
 from lms.events.views import (
     MANAGERS,
-    _event,
-    _event_details_common,
-    _managed,
-    _place,
-    _session,
-    _submit,
     bp,
+    event_details_common,
+    find_session,
+    managed,
+    place_panel,
+    submit_all,
+    visible_event,
 )
 from lms.web import role_required
 
@@ -29,16 +29,16 @@ from lms.web import role_required
 @bp.route("/networks/<int:id>")
 def network(id: int):
     """A network: its meetings to come, with topics and presenters; joining and leaving."""
-    event = _event(id, NetworkSeries)
+    event = visible_event(id, NetworkSeries)
     page = pages.network_page(event)
     return render_template("events/network.html", event=event, page=page,
-                           rule=networks.rule_of(event), **_place(event))
+                           rule=networks.rule_of(event), **place_panel(event))
 
 
 def _network_details(form: NetworkForm) -> networks.NetworkDetails:
     ordinal = form.ordinal.data
     return networks.NetworkDetails(
-        **_event_details_common(form), first_day=form.first_day.data,
+        **event_details_common(form), first_day=form.first_day.data,
         local_start=form.local_start.data, duration_minutes=form.duration_minutes.data,
         rule=RuleInput(form.frequency.data, form.interval.data, list(form.weekdays.data or []),
                        int(ordinal) if ordinal not in (None, "") else None, form.ends.data,
@@ -62,8 +62,8 @@ def new_network():
     form = NetworkForm(data={"status": "draft", "reminder_minutes": [1440, 60],
                              "after_session_emails": True, "frequency": "WEEKLY",
                              "interval": 2, "ends": "count", "duration_minutes": 60})
-    done = _submit(form, lambda: networks.create_network(current_user,
-                                                         _network_details(form)))
+    done = submit_all(form, lambda: networks.create_network(current_user,
+                                                            _network_details(form)))
     if done:
         flash(f"“{done.value.title}” has been added with {len(done.value.sessions)} meetings.",
               "success")
@@ -75,10 +75,10 @@ def new_network():
 @role_required(*MANAGERS)
 def edit_network(id: int):
     """Change a series (meetings to come follow the new rule) and see its meetings."""
-    event = _managed(_event(id, NetworkSeries))
+    event = managed(visible_event(id, NetworkSeries))
     form = NetworkForm(data=_network_data(pages.network_details(event)))
-    done = _submit(form, lambda: networks.update_network(current_user, event,
-                                                         _network_details(form)))
+    done = submit_all(form, lambda: networks.update_network(current_user, event,
+                                                            _network_details(form)))
     if done:
         change = done.value
         flash(f"The network has been saved: {len(change.added)} meetings added, "
@@ -94,12 +94,12 @@ def edit_network(id: int):
 @role_required(*MANAGERS)
 def edit_occurrence(session_id: int):
     """One meeting: its topic and presenter, or move it without touching the others."""
-    session = _session(session_id)
-    event = _managed(_event(session.offering_id, NetworkSeries))
+    session = find_session(session_id)
+    event = managed(visible_event(session.offering_id, NetworkSeries))
     details = pages.occurrence_details(session)
     form = OccurrenceForm(data=asdict(details))
-    done = _submit(form, lambda: networks.update_occurrence(current_user, session,
-                                                            networks.OccurrenceDetails(
+    done = submit_all(form, lambda: networks.update_occurrence(current_user, session,
+                                                               networks.OccurrenceDetails(
         topic=form.topic.data or "", presenter=form.presenter.data or "",
         day=form.day.data, start=form.start.data, end=form.end.data,
         location=form.location.data or "", join_url=form.join_url.data or "")))

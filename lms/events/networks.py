@@ -16,18 +16,18 @@ from lms.errors import DomainError, ErrorCollector, NotAllowed, NotFound
 from lms.events.models import NetworkOccurrence, NetworkSeries
 from lms.events.recurrence import Rule, RuleInput, check_rule, occurrences
 from lms.events.services import (
-    _SHOWN,
-    _TOLD,
+    SHOWN,
+    TOLD,
     EventSessionDetails,
-    _announce_change,
-    _apply,
-    _check_capacity_holds,
-    _check_times,
-    _event_fields,
-    _not_cancelled,
-    _snapshot,
-    _text,
+    announce_change,
+    apply_changes,
     can_manage,
+    check_capacity_holds,
+    check_not_cancelled,
+    check_times,
+    checked_text,
+    event_fields,
+    snapshot,
 )
 from lms.extensions import db
 from lms.notifications.services import queue_email
@@ -71,11 +71,11 @@ def _required(value, message: str, field_name: str):
 
 def _check_network(details: NetworkDetails, current: NetworkSeries | None):
     errors = ErrorCollector()
-    values = _event_fields(errors, details.title, details.summary, details.description,
-                           details.status, details.capacity, details.reminder_minutes, current,
-                           details.after_session_emails)
+    values = event_fields(errors, details.title, details.summary, details.description,
+                          details.status, details.capacity, details.reminder_minutes, current,
+                          details.after_session_emails)
     if current is not None:
-        errors.check(_check_capacity_holds, current, values.get("capacity"))
+        errors.check(check_capacity_holds, current, values.get("capacity"))
     first_day = errors.check(_required, details.first_day,
                              "Enter the date of the first meeting", "first_day")
     local_start = errors.check(_required, details.local_start,
@@ -83,7 +83,7 @@ def _check_network(details: NetworkDetails, current: NetworkSeries | None):
     duration = errors.check(_duration, details.duration_minutes)
     rule = errors.check(check_rule, details.rule, first_day)
     values["default_join_url"] = errors.check(check_join_url, details.join_url, "join_url")
-    values["default_location"] = errors.check(_text, details.location, "The location",
+    values["default_location"] = errors.check(checked_text, details.location, "The location",
                                               "location", 300)
     errors.raise_any()
     found = occurrences(rule, first_day, local_start, duration)
@@ -173,7 +173,7 @@ def update_network(actor: User, series: NetworkSeries, details: NetworkDetails) 
         if (session.location, session.join_url) == old_default:
             updates.update(location=series.default_location,
                            join_url=series.default_join_url)
-        if _apply(session, updates) & set(_TOLD):
+        if apply_changes(session, updates) & set(TOLD):
             change.moved.append(session)
     for day, row in by_day.items():
         session = row.session
@@ -238,24 +238,24 @@ def update_occurrence(actor: User, session: Session, details: OccurrenceDetails)
         raise NotAllowed("Only faculty can change meetings")
     row = occurrence_of(session)
     errors = ErrorCollector()
-    errors.check(_not_cancelled, session)
-    presenter = errors.check(_text, details.presenter, "The presenter", "presenter", 200)
-    checked = errors.check(_check_times, EventSessionDetails(
+    errors.check(check_not_cancelled, session)
+    presenter = errors.check(checked_text, details.presenter, "The presenter", "presenter", 200)
+    checked = errors.check(check_times, EventSessionDetails(
         details.day, details.start, details.end, details.topic, details.location,
         details.join_url), session, prefix="")
     if errors.errors and any(f == "title" for f, _ in errors.errors):
         errors.errors = [("topic" if f == "title" else f, m) for f, m in errors.errors]
     errors.raise_any()
-    before = _snapshot(session)
-    changed = _apply(session, {"title": checked.title, "starts_at": checked.starts_at,
-                               "ends_at": checked.ends_at, "location": checked.location,
-                               "join_url": checked.join_url})
+    before = snapshot(session)
+    changed = apply_changes(session, {"title": checked.title, "starts_at": checked.starts_at,
+                                      "ends_at": checked.ends_at, "location": checked.location,
+                                      "join_url": checked.join_url})
     if row.presenter != presenter:
         row.presenter = presenter
-        if not changed & set(_SHOWN):
+        if not changed & set(SHOWN):
             session.sequence = (session.sequence or 0) + 1
     db.session.flush()
-    return _announce_change(session, before, changed)
+    return announce_change(session, before, changed)
 
 
 def presenters_as_details(session_ids: list[int]) -> dict[int, list[str]]:

@@ -33,7 +33,7 @@ from lms.events.services import (
     speaker_details,
     speakers_by_session,
 )
-from lms.events.session_bookings import _registered
+from lms.events.session_bookings import is_registered
 from lms.extensions import db
 from lms.offerings import policy
 from lms.offerings import services as engine
@@ -142,7 +142,7 @@ def programme(festival: Festival, user) -> Programme:
     mine: dict[int, Booking] = {}
     registered = False
     if getattr(user, "is_authenticated", False):
-        registered = _registered(user, festival)
+        registered = is_registered(user, festival)
         if ids:
             mine = {b.session_id: b for b in db.session.scalars(
                 select(Booking).where(Booking.user_id == user.id,

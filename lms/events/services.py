@@ -64,8 +64,9 @@ def can_manage(user, offering: Offering | None = None) -> bool:
 # ---------------------------------------------------------------------------- text
 
 
-def _text(raw: str | None, label: str, field_name: str, limit: int, required: bool = False,
-          one_line: bool = True) -> str:
+def checked_text(raw: str | None, label: str, field_name: str, limit: int, required: bool = False,
+                 one_line: bool = True) -> str:
+    """Text from a form, tidied (one line, or trimmed lines) and checked against its limit."""
     if one_line:
         value = " ".join((raw or "").split())
     else:
@@ -114,17 +115,17 @@ class SpeakerDetails:
     bio: str = ""
 
 
-def _speakers(raw: list[SpeakerDetails]) -> list[SpeakerDetails]:
+def checked_speakers(raw: list[SpeakerDetails]) -> list[SpeakerDetails]:
     """Speakers with a name; a role, organisation or bio without a name is a mistake."""
     errors = ErrorCollector()
     out = []
     for index, speaker in enumerate(raw[:MAX_SPEAKERS]):
         base = f"speaker{index}_"
-        name = errors.check(_text, speaker.name, "The speaker's name", base + "name", 120)
-        role = errors.check(_text, speaker.role, "The speaker's role", base + "role", 120)
-        org = errors.check(_text, speaker.organisation, "The speaker's organisation",
+        name = errors.check(checked_text, speaker.name, "The speaker's name", base + "name", 120)
+        role = errors.check(checked_text, speaker.role, "The speaker's role", base + "role", 120)
+        org = errors.check(checked_text, speaker.organisation, "The speaker's organisation",
                            base + "organisation", 200)
-        bio = errors.check(_text, speaker.bio, "The speaker's biography", base + "bio", 1000,
+        bio = errors.check(checked_text, speaker.bio, "The speaker's biography", base + "bio", 1000,
                            one_line=False)
         if not name and (role or org or bio):
             errors.errors.append((base + "name", f"Enter the name of speaker {index + 1}"))
@@ -134,7 +135,8 @@ def _speakers(raw: list[SpeakerDetails]) -> list[SpeakerDetails]:
     return out
 
 
-def _set_speakers(session: Session, speakers: list[SpeakerDetails]) -> None:
+def set_speakers(session: Session, speakers: list[SpeakerDetails]) -> None:
+    """Replace a session's speakers with these, in order."""
     db.session.execute(delete(Speaker).where(Speaker.session_id == session.id))
     for position, s in enumerate(speakers):
         db.session.add(Speaker(session_id=session.id, position=position, name=s.name,
@@ -213,8 +215,9 @@ class EventSessionDetails:
     capacity: int | None = None
 
 
-def _check_times(details: EventSessionDetails, current: Session | None = None,
-                 allow_past: bool = False, prefix: str = ""):
+def check_times(details: EventSessionDetails, current: Session | None = None,
+                allow_past: bool = False, prefix: str = ""):
+    """A session's date, times, place and link checked (``schedule.check_session``)."""
     return check_session(
         SessionDetails(details.day, details.start, details.end, details.title,
                        details.location, details.join_url, details.capacity),
@@ -223,24 +226,26 @@ def _check_times(details: EventSessionDetails, current: Session | None = None,
 
 
 # What a calendar shows; a change to any of them bumps the session's SEQUENCE.
-_SHOWN = ("title", "starts_at", "ends_at", "location", "join_url")
+SHOWN = ("title", "starts_at", "ends_at", "location", "join_url")
 # What people must be told about by email.
-_TOLD = ("starts_at", "ends_at", "location", "join_url")
+TOLD = ("starts_at", "ends_at", "location", "join_url")
 
 
-def _apply(session: Session, values: dict) -> set[str]:
+def apply_changes(session: Session, values: dict) -> set[str]:
     """Set a session's fields; bump its sequence if a calendar would show the change.
     Returns the names that changed."""
     changed = {name for name, value in values.items() if getattr(session, name) != value}
     for name in changed:
         setattr(session, name, values[name])
-    if changed & set(_SHOWN):
+    if changed & set(SHOWN):
         session.sequence = (session.sequence or 0) + 1
     return changed
 
 
-def _announce_change(session: Session, before: dict, changed: set[str]) -> int:
-    if not changed & set(_TOLD) or session.ends_at <= utcnow():
+def announce_change(session: Session, before: dict, changed: set[str]) -> int:
+    """If a session still to come moved or changed place or link, send everyone with a place
+    the updated invitation. Returns how many people were emailed."""
+    if not changed & set(TOLD) or session.ends_at <= utcnow():
         return 0
     calendar.session_changed(session, MOVED)
     return _tell(session, "session_changed", f"Changed: {summary_of(session)}", "REQUEST",
@@ -251,8 +256,9 @@ def summary_of(session: Session) -> str:
     return calendar.summary_of(session.offering.title, session.title)
 
 
-def _snapshot(session: Session) -> dict:
-    return {name: getattr(session, name) for name in _SHOWN}
+def snapshot(session: Session) -> dict:
+    """What a calendar shows of a session now, to tell people what changed."""
+    return {name: getattr(session, name) for name in SHOWN}
 
 
 def cancel_event_session(session: Session, actor: User, reason: str) -> int:
@@ -283,7 +289,8 @@ def cancel_event_session(session: Session, actor: User, reason: str) -> int:
                  reason=reason)
 
 
-def _not_cancelled(session: Session) -> None:
+def check_not_cancelled(session: Session) -> None:
+    """Refuse to change a session that, or whose event, is cancelled."""
     if session.offering.status == OfferingStatus.CANCELLED:
         raise DomainError("This event has been cancelled, so it cannot be changed")
     if session.is_cancelled:
@@ -307,14 +314,16 @@ class WebinarDetails:
     after_session_emails: bool = True
 
 
-def _event_fields(errors: ErrorCollector, title: str, summary: str, description: str,
-                  status: str, capacity: int | None, reminders: list[int],
-                  current: Offering | None, after_session_emails: bool = True) -> dict:
+def event_fields(errors: ErrorCollector, title: str, summary: str, description: str,
+                 status: str, capacity: int | None, reminders: list[int],
+                 current: Offering | None, after_session_emails: bool = True) -> dict:
+    """Every kind of event's own fields, checked; problems are collected in ``errors``."""
     return {
         "after_session_emails": bool(after_session_emails),
-        "title": errors.check(_text, title, "The title", "title", 200, required=True),
-        "summary": errors.check(_text, summary, "The summary", "summary", 500, required=True),
-        "description": errors.check(_text, description, "The description", "description",
+        "title": errors.check(checked_text, title, "The title", "title", 200, required=True),
+        "summary": errors.check(checked_text, summary, "The summary", "summary", 500,
+                                required=True),
+        "description": errors.check(checked_text, description, "The description", "description",
                                     10_000, one_line=False),
         "status": errors.check(_status, status, current.status if current else None),
         "capacity": errors.check(_capacity, capacity),
@@ -322,7 +331,8 @@ def _event_fields(errors: ErrorCollector, title: str, summary: str, description:
     }
 
 
-def _check_capacity_holds(offering: Offering, capacity: int | None) -> None:
+def check_capacity_holds(offering: Offering, capacity: int | None) -> None:
+    """Refuse a number of places lower than the places already taken."""
     if offering.id is None or capacity is None:
         return
     held = engine.count_holding(offering)
@@ -342,11 +352,11 @@ def create_webinar(actor: User, details: WebinarDetails) -> Webinar:
     if not can_manage(actor):
         raise NotAllowed("Only faculty can add webinars")
     errors = ErrorCollector()
-    values = _event_fields(errors, details.title, details.summary, details.description,
-                           details.status, details.capacity, details.reminder_minutes, None,
-                           details.after_session_emails)
-    checked = errors.check(_check_times, _webinar_session_details(details))
-    speakers = errors.check(_speakers, details.speakers)
+    values = event_fields(errors, details.title, details.summary, details.description,
+                          details.status, details.capacity, details.reminder_minutes, None,
+                          details.after_session_emails)
+    checked = errors.check(check_times, _webinar_session_details(details))
+    speakers = errors.check(checked_speakers, details.speakers)
     errors.raise_any()
     webinar = Webinar(booking_mode="open", **values)
     webinar.sessions.append(Session(
@@ -355,7 +365,7 @@ def create_webinar(actor: User, details: WebinarDetails) -> Webinar:
     ))
     db.session.add(webinar)
     db.session.flush()
-    _set_speakers(webinar.sessions[0], speakers)
+    set_speakers(webinar.sessions[0], speakers)
     db.session.flush()
     return webinar
 
@@ -367,12 +377,12 @@ def update_webinar(actor: User, webinar: Webinar, details: WebinarDetails) -> in
         raise NotAllowed("Only faculty can change webinars")
     session = webinar.session
     errors = ErrorCollector()
-    values = _event_fields(errors, details.title, details.summary, details.description,
-                           details.status, details.capacity, details.reminder_minutes, webinar,
-                           details.after_session_emails)
-    errors.check(_check_capacity_holds, webinar, values.get("capacity"))
-    checked = errors.check(_check_times, _webinar_session_details(details), session)
-    speakers = errors.check(_speakers, details.speakers)
+    values = event_fields(errors, details.title, details.summary, details.description,
+                          details.status, details.capacity, details.reminder_minutes, webinar,
+                          details.after_session_emails)
+    errors.check(check_capacity_holds, webinar, values.get("capacity"))
+    checked = errors.check(check_times, _webinar_session_details(details), session)
+    speakers = errors.check(checked_speakers, details.speakers)
     if session.is_cancelled:
         errors.errors.append((None, "The webinar's session has been cancelled"))
     errors.raise_any()
@@ -380,15 +390,15 @@ def update_webinar(actor: User, webinar: Webinar, details: WebinarDetails) -> in
     renamed = webinar.title != values["title"]
     for name, value in values.items():
         setattr(webinar, name, value)
-    before = _snapshot(session)
-    changed = _apply(session, {"starts_at": checked.starts_at, "ends_at": checked.ends_at,
-                               "location": checked.location, "join_url": checked.join_url})
+    before = snapshot(session)
+    changed = apply_changes(session, {"starts_at": checked.starts_at, "ends_at": checked.ends_at,
+                                      "location": checked.location, "join_url": checked.join_url})
     if renamed and not changed:
         session.sequence = (session.sequence or 0) + 1
-    _set_speakers(session, speakers)
+    set_speakers(session, speakers)
     db.session.flush()
     engine.promote_waitlist(webinar, actor)
-    return _announce_change(session, before, changed)
+    return announce_change(session, before, changed)
 
 
 # ---------------------------------------------------------------------------- recordings

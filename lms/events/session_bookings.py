@@ -35,7 +35,8 @@ class SessionClash(DomainError):
     """The person already has (or is waiting for) a session at the same time."""
 
 
-def _registered(user: User, festival: Festival) -> bool:
+def is_registered(user: User, festival: Festival) -> bool:
+    """Whether the person has a confirmed place at the festival."""
     return db.session.scalar(
         select(func.count(Enrolment.id)).where(
             Enrolment.offering_id == festival.id, Enrolment.user_id == user.id,
@@ -118,7 +119,7 @@ def book_session(user: User, session: Session) -> Booking:
         raise engine.BookingClosed("This session has been cancelled")
     if session.starts_at <= utcnow():
         raise engine.BookingClosed("This session has already started")
-    if not _registered(user, festival):
+    if not is_registered(user, festival):
         raise NotAllowed("Register for the festival before booking its sessions")
     _release_lapsed_registrations(festival)
     booking = db.session.scalar(select(Booking).where(Booking.session_id == session.id,

@@ -37,43 +37,49 @@ def labels() -> dict:
 # ---------------------------------------------------------------------------- helpers
 
 
-def _submit(form: FlaskForm, action: Callable[[], Any]) -> Done | None:
+def submit_all(form: FlaskForm, action: Callable[[], Any]) -> Done | None:
     """Forms here show every problem at once, unreadable boxes included (``web.submit``)."""
     return submit(form, action, every_problem_at_once=True)
 
 
-def _event(event_id: int, kind: type[Offering] | None = None) -> Offering:
+def visible_event(event_id: int, kind: type[Offering] | None = None) -> Offering:
+    """The event, or 404 if it is not one or the person may not see it."""
     event = services.get_event(event_id, kind)
     if not policy.can_see(current_user, event):
         abort(404)
     return event
 
 
-def _session(session_id: int):
+def find_session(session_id: int):
+    """The session, or 404."""
     return services.get_session(session_id)
 
 
-def _managed(offering: Offering) -> Offering:
+def managed(offering: Offering) -> Offering:
+    """The event, or 403 unless the person builds events."""
     if not services.can_manage(current_user, offering):
         abort(403)
     return offering
 
 
-def _post_back(default: str) -> str:
+def post_back(default: str) -> str:
+    """The page a form came from (its ``next`` field, same site only), else ``default``."""
     target = request.form.get("next", "")
     if target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return default
 
 
-def _speakers_from(form) -> list[services.SpeakerDetails]:
+def speakers_from(form) -> list[services.SpeakerDetails]:
+    """The speakers typed in an event form."""
     return [services.SpeakerDetails(
         getattr(form, f"speaker{i}_name").data or "", getattr(form, f"speaker{i}_role").data
         or "", getattr(form, f"speaker{i}_organisation").data or "",
         getattr(form, f"speaker{i}_bio").data or "") for i in range(services.MAX_SPEAKERS)]
 
 
-def _speaker_data(speakers: list[services.SpeakerDetails]) -> dict:
+def speaker_data(speakers: list[services.SpeakerDetails]) -> dict:
+    """An event form's speaker boxes, filled from these speakers."""
     data = {}
     for i, s in enumerate(speakers):
         data.update({f"speaker{i}_name": s.name, f"speaker{i}_role": s.role,
@@ -102,7 +108,8 @@ def index():
                            kind=kind)
 
 
-def _place(offering: Offering) -> dict:
+def place_panel(offering: Offering) -> dict:
+    """The booking box of an event page, and whether joining links show."""
     panel = engine.booking_panel(current_user, offering)
     has_place = calendar.has_confirmed_place(current_user, offering)
     can_manage = services.can_manage(current_user, offering)
@@ -113,14 +120,14 @@ def _place(offering: Offering) -> dict:
 @bp.route("/webinars/<int:id>")
 def webinar(id: int):
     """A webinar: when, who is speaking, and booking; the joining link for people booked."""
-    event = _event(id, Webinar)
+    event = visible_event(id, Webinar)
     session = event.session
     speakers = services.speakers_by_session([session.id])[session.id] if session else []
     recordings = pages.recordings_for([session.id]) if session else {}
     return render_template("events/webinar.html", event=event, session=session,
                            speakers=speakers, recording=recordings.get(getattr(session, "id",
                                                                                   None)),
-                           **_place(event))
+                           **place_panel(event))
 
 
 # ---------------------------------------------------------------------------- faculty
@@ -133,7 +140,8 @@ def manage():
     return render_template("events/faculty/events.html", events=pages.faculty_events())
 
 
-def _event_details_common(form) -> dict:
+def event_details_common(form) -> dict:
+    """The fields every event form has, as the services take them."""
     return {"title": form.title.data or "", "summary": form.summary.data or "",
             "description": form.description.data or "", "status": form.status.data,
             "capacity": form.capacity.data,
@@ -143,11 +151,11 @@ def _event_details_common(form) -> dict:
 
 def _webinar_details(form: WebinarForm) -> services.WebinarDetails:
     return services.WebinarDetails(
-        **_event_details_common(form),
+        **event_details_common(form),
         session=services.EventSessionDetails(form.day.data, form.start.data, form.end.data, "",
                                              form.location.data or "",
                                              form.join_url.data or ""),
-        speakers=_speakers_from(form),
+        speakers=speakers_from(form),
     )
 
 
@@ -157,7 +165,7 @@ def new_webinar():
     """Add a webinar: its one session and its speakers."""
     form = WebinarForm(data={"status": "draft", "reminder_minutes": [1440, 60],
                                   "after_session_emails": True})
-    done = _submit(form, lambda: services.create_webinar(current_user, _webinar_details(form)))
+    done = submit_all(form, lambda: services.create_webinar(current_user, _webinar_details(form)))
     if done:
         flash(f"“{done.value.title}” has been added.", "success")
         return redirect(url_for("events.webinar", id=done.value.id))
@@ -168,12 +176,12 @@ def new_webinar():
 @role_required(*MANAGERS)
 def edit_webinar(id: int):
     """Change a webinar; people booked get an updated invitation if it moved."""
-    event = _managed(_event(id, Webinar))
+    event = managed(visible_event(id, Webinar))
     details = pages.webinar_details(event)
-    data = {**asdict(details), **asdict(details.session), **_speaker_data(details.speakers)}
+    data = {**asdict(details), **asdict(details.session), **speaker_data(details.speakers)}
     form = WebinarForm(data=data)
-    done = _submit(form, lambda: services.update_webinar(current_user, event,
-                                                         _webinar_details(form)))
+    done = submit_all(form, lambda: services.update_webinar(current_user, event,
+                                                            _webinar_details(form)))
     if done:
         flash("The webinar has been saved" + (f" and {done.value} people have been emailed."
                                               if done.value else "."), "success")
@@ -185,13 +193,13 @@ def edit_webinar(id: int):
 @role_required(*MANAGERS)
 def cancel_session(session_id: int):
     """Cancel one network meeting or festival session, saying why."""
-    session = _session(session_id)
-    event = _managed(_event(session.offering_id))
+    session = find_session(session_id)
+    event = managed(visible_event(session.offering_id))
     if isinstance(event, Webinar):
         return redirect(url_for("events.cancel_event", id=event.id))
     form = CancelForm()
-    done = _submit(form, lambda: services.cancel_event_session(session, current_user,
-                                                               form.reason.data))
+    done = submit_all(form, lambda: services.cancel_event_session(session, current_user,
+                                                                  form.reason.data))
     if done:
         flash(f"The session has been cancelled and {done.value} "
               f"{'person has' if done.value == 1 else 'people have'} been emailed.", "success")
@@ -204,9 +212,9 @@ def cancel_session(session_id: int):
 @role_required(*MANAGERS)
 def cancel_event(id: int):
     """Cancel a whole event; everyone with a place is told why."""
-    event = _managed(_event(id))
+    event = managed(visible_event(id))
     form = CancelForm()
-    done = _submit(form, lambda: services.cancel_event(current_user, event, form.reason.data))
+    done = submit_all(form, lambda: services.cancel_event(current_user, event, form.reason.data))
     if done:
         flash(f"“{event.title}” has been cancelled and {done.value} "
               f"{'person has' if done.value == 1 else 'people have'} been told.", "success")
@@ -219,11 +227,11 @@ def cancel_event(id: int):
 @role_required(*MANAGERS)
 def publish_recording(session_id: int):
     """Publish a session's recording link to the people who had a place."""
-    session = _session(session_id)
-    event = _managed(_event(session.offering_id))
+    session = find_session(session_id)
+    event = managed(visible_event(session.offering_id))
     current = pages.recordings_for([session.id]).get(session.id)
     form = RecordingForm(data={"url": current.url if current else ""})
-    done = _submit(form, lambda: services.publish_recording(current_user, session,
+    done = submit_all(form, lambda: services.publish_recording(current_user, session,
                                                            form.url.data))
     if done:
         flash("The recording has been published" + (
