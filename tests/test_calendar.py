@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from lms.accounts.models import User
 from lms.clock import LONDON, to_london, utcnow
-from lms.events import calendars
+from lms.events import calendars, networks, pages, session_bookings
 from lms.events import services as ev
 from lms.extensions import db
 from lms.notifications.models import OutboxMessage
@@ -171,9 +171,9 @@ def test_invitation_update_and_cancellation_share_one_uid_with_rising_sequence(c
     member = person(1)
     engine.book(member, series)
     meeting = series.sessions[0]
-    details = ev.occurrence_details(meeting)
+    details = pages.occurrence_details(meeting)
     details.start, details.end = time(13, 0), time(14, 0)
-    ev.update_occurrence(faculty(), meeting, details)
+    networks.update_occurrence(faculty(), meeting, details)
     ev.cancel_event_session(meeting, faculty(), "Clash with a national event")
     update, cancel = messages_to(member)[-2:]
     parsed = {}
@@ -250,7 +250,7 @@ def feed_world(app):
         engine.book(member, series)
         engine.book(member, webinar)
         engine.book(member, fest)
-        ev.book_session(member, booked_talk)
+        session_bookings.book_session(member, booked_talk)
         ev.cancel_event_session(series.sessions[1], faculty(), "Holiday")
         token = calendars.new_token(member)
         db.session.commit()
@@ -307,16 +307,16 @@ def test_the_etag_changes_when_the_feed_would(app, client, feed_world):
     assert client.get(url).headers["ETag"] == before
     with app.app_context():
         member = db.session.get(User, feed_world["user_id"])
-        ev.book_session(member, db.session.get(Session, feed_world["other"]))
+        session_bookings.book_session(member, db.session.get(Session, feed_world["other"]))
         db.session.commit()
     after = client.get(url)
     assert after.headers["ETag"] != before
     assert uid(feed_world["other"]) in feed_uids(after.data)
     with app.app_context():
         meeting = db.session.get(Session, feed_world["network"][2])
-        details = ev.occurrence_details(meeting)
+        details = pages.occurrence_details(meeting)
         details.topic = "A new topic"
-        ev.update_occurrence(faculty(), meeting, details)
+        networks.update_occurrence(faculty(), meeting, details)
         db.session.commit()
     assert client.get(url).headers["ETag"] != after.headers["ETag"]
 
@@ -382,7 +382,7 @@ def test_the_feed_and_its_etag_on_postgresql(pg_app):
         member = person(1)
         engine.book(member, series)
         engine.book(member, fest)
-        ev.book_session(member, talk)
+        session_bookings.book_session(member, talk)
         token = calendars.new_token(member)
         db.session.commit()
         client = pg_app.test_client()
