@@ -23,6 +23,7 @@ from lms.courses.models import Cohort, Course
 from lms.errors import InvalidInput, NotFound
 from lms.extensions import db
 from lms.offerings import calendar, policy
+from lms.offerings import places as offering_places
 from lms.offerings import services as engine
 from lms.offerings.models import (
     HOLDS_PLACE,
@@ -132,7 +133,7 @@ def _offering_lines(stmt) -> tuple:
 
 
 def _lines(rows) -> list[OfferingLine]:
-    left = engine.places_left_for([row[0].id for row in rows])
+    left = offering_places.places_left_for([row[0].id for row in rows])
     return [OfferingLine(offering, course_id, first, last, n or 0, left.get(offering.id))
             for offering, course_id, first, last, n in rows]
 

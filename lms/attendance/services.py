@@ -45,7 +45,8 @@ from lms.offerings.models import (
     Offering,
     Session,
 )
-from lms.offerings.services import can_manage, leads_loaded
+from lms.offerings.policy import can_manage
+from lms.offerings.services import leads_loaded
 
 if TYPE_CHECKING:
     from lms.feedback.services import FeedbackGiven

@@ -29,6 +29,7 @@ from lms.courses.models import (
 )
 from lms.errors import DomainError, ErrorCollector, NotAllowed, NotFound
 from lms.extensions import begin_write, db
+from lms.offerings import places as offering_places
 from lms.offerings import policy
 from lms.offerings import services as engine
 from lms.offerings.models import (
@@ -404,7 +405,7 @@ def catalogue_listing(filters: CatalogueFilters) -> CatalogueListing:
     if filters.starts_after is not None or filters.has_places:
         stmt = stmt.where(ranked.c.cohort_id.is_not(None))
     rows = db.session.execute(stmt).all()
-    places = engine.places_left_for([row[1] for row in rows if row[1] is not None])
+    places = offering_places.places_left_for([row[1] for row in rows if row[1] is not None])
     entries = [
         CatalogueEntry(course, cohort_id, name, first_start, mode,
                        places.get(cohort_id) if cohort_id is not None else None)
@@ -476,7 +477,7 @@ def cohort_summaries(course: Course, viewer) -> list[CohortSummary]:
         .order_by(firsts.c.first_start.is_(None), firsts.c.first_start, Cohort.id)
     )
     rows = db.session.execute(stmt).all()
-    places = engine.places_left_for([row[0] for row in rows])
+    places = offering_places.places_left_for([row[0] for row in rows])
     return [CohortSummary(cid, name, status, mode, capacity, first, last, n or 0,
                           places.get(cid))
             for cid, name, status, mode, capacity, first, last, n in rows]
@@ -771,7 +772,7 @@ def update_cohort(cohort: Cohort, settings: CohortSettings, status: str | None =
     values["status"] = errors.check(_status, cohort, status)
     capacity = values["capacity"]
     if capacity is not None and capacity != cohort.capacity:
-        held = engine.count_holding(cohort)
+        held = offering_places.count_holding(cohort)
         if capacity < held:
             errors.errors.append((
                 "capacity",
@@ -857,7 +858,7 @@ def duplicate_cohort(cohort: Cohort, new_name: str, first_day: date | None) -> C
 def cancel_cohort(cohort: Cohort, actor: User, reason: str) -> int:
     """Cancel a cohort: the engine cancels every active place, records why and tells each
     person. Returns how many people were told."""
-    if not engine.can_manage(actor, cohort):
+    if not policy.can_manage(actor, cohort):
         raise NotAllowed("Only faculty can cancel a cohort")
     return engine.cancel_offering(cohort, actor, reason)
 
@@ -879,6 +880,6 @@ def cohort_overview(cohort: Cohort) -> CohortOverview:
                Enrolment.quota_organisation_id.is_not(None))
         .group_by(Enrolment.quota_organisation_id)
     ).all())
-    return CohortOverview(engine.count_holding(cohort),
-                          engine.places_left_for([cohort.id]).get(cohort.id), used)
+    return CohortOverview(offering_places.count_holding(cohort),
+                          offering_places.places_left_for([cohort.id]).get(cohort.id), used)
 

@@ -47,7 +47,7 @@ def labels() -> dict:
 
 def _managed_cohort(cohort_id: int) -> Cohort:
     cohort = services.get_cohort(cohort_id, current_user)
-    if not engine.can_manage(current_user, cohort):
+    if not policy.can_manage(current_user, cohort):
         abort(403)
     return cohort
 
@@ -160,7 +160,7 @@ def cohort(id: int):
     their booking panel made."""
     page = page_cache("cohort").get_or_build(offer_stamp.current(), id,
                                              lambda: _cohort_page(id))
-    can_manage = engine.can_manage(current_user)
+    can_manage = policy.can_manage(current_user)
     if page is None or not policy.sees(current_user, page.public):
         abort(404)
     panel = engine.panel_for(page.standing, engine.viewer_place(current_user, id), current_user)

@@ -33,6 +33,7 @@ from lms.events.recurrence import Rule, RuleInput, check_rule, occurrences
 from lms.extensions import db
 from lms.notifications.services import Attachment, link, queue_email
 from lms.offerings import calendar, policy, waitlist
+from lms.offerings import places as offering_places
 from lms.offerings import services as engine
 from lms.offerings.models import (
     HOLDS_PLACE,
@@ -84,7 +85,7 @@ class SessionClash(DomainError):
 
 def can_manage(user, offering: Offering | None = None) -> bool:
     """Faculty and admins build and run events (the engine's rule)."""
-    return engine.can_manage(user, offering)
+    return policy.can_manage(user, offering)
 
 
 # ---------------------------------------------------------------------------- text
@@ -351,7 +352,7 @@ def _event_fields(errors: ErrorCollector, title: str, summary: str, description:
 def _check_capacity_holds(offering: Offering, capacity: int | None) -> None:
     if offering.id is None or capacity is None:
         return
-    held = engine.count_holding(offering)
+    held = offering_places.count_holding(offering)
     if capacity < held:
         raise DomainError(f"The number of places cannot be lower than the {held} already "
                           "taken", "capacity")
@@ -960,24 +961,24 @@ def book_session(user: User, session: Session) -> Booking:
     festival = engine.lock_offering(festival.id)
     session = db.session.get(Session, session.id, populate_existing=True)
     if festival.status == OfferingStatus.CANCELLED:
-        raise engine.BookingClosed("The festival has been cancelled")
+        raise policy.BookingClosed("The festival has been cancelled")
     if festival.status not in (OfferingStatus.OPEN, OfferingStatus.RUNNING):
-        raise engine.BookingClosed("Sessions cannot be booked at the moment")
+        raise policy.BookingClosed("Sessions cannot be booked at the moment")
     if session.is_cancelled:
-        raise engine.BookingClosed("This session has been cancelled")
+        raise policy.BookingClosed("This session has been cancelled")
     if session.starts_at <= utcnow():
-        raise engine.BookingClosed("This session has already started")
+        raise policy.BookingClosed("This session has already started")
     if not _registered(user, festival):
         raise NotAllowed("Register for the festival before booking its sessions")
     _release_lapsed_registrations(festival)
     booking = db.session.scalar(select(Booking).where(Booking.session_id == session.id,
                                                       Booking.user_id == user.id))
     if booking is not None and booking.state == B.BOOKED:
-        raise engine.AlreadyBooked("You have already booked this session")
+        raise policy.AlreadyBooked("You have already booked this session")
     if booking is not None and booking.state == B.OFFERED:
-        raise engine.AlreadyBooked("A place at this session is offered to you: accept it")
+        raise policy.AlreadyBooked("A place at this session is offered to you: accept it")
     if booking is not None and booking.state == B.WAITLISTED:
-        raise engine.AlreadyBooked(
+        raise policy.AlreadyBooked(
             f"You are already number {booking.waitlist_position} on its waiting list")
     clash = _clash(user.id, session)
     if clash is not None:
@@ -1189,7 +1190,7 @@ def events_list(user, kind: str | None = None, include_past: bool = False) -> li
     if not include_past:
         stmt = stmt.where(next_start.c.starts.is_not(None))
     rows = db.session.execute(stmt.order_by(next_start.c.starts, Offering.id)).all()
-    left = engine.places_left_for([o.id for o, _ in rows])
+    left = offering_places.places_left_for([o.id for o, _ in rows])
     out = []
     for offering, starts in rows:
         upcoming = next((s for s in offering.sessions

@@ -251,7 +251,7 @@ def session_ics(id: int):
     if not policy.can_see(current_user, offering):
         abort(404)
     content = calendar.offering_calendar(offering, current_user, [session],
-                                         engine.can_manage(current_user, offering))
+                                         policy.can_manage(current_user, offering))
     return _ics(content, f"session-{session.id}.ics")
 
 
@@ -262,7 +262,7 @@ def offering_ics(id: int):
     if not policy.can_see(current_user, offering):
         abort(404)
     content = calendar.offering_calendar(offering, current_user, None,
-                                         engine.can_manage(current_user, offering))
+                                         policy.can_manage(current_user, offering))
     return _ics(content, f"{calendars.file_name(offering.title)}.ics")
 
 

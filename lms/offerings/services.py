@@ -33,28 +33,17 @@ from lms.offerings.models import (
     Session,
     SessionStatus,
 )
-from lms.offerings.places import (  # noqa: F401 - the engine's counting, re-exported
+from lms.offerings.places import (
     count_holding,
     free_open_places,
     places_left,
-    places_left_for,
     quota_for,
-    quota_used,
     quotas_in_force,
     waitlist_length,
 )
 from lms.offerings.transitions import PlaceChanged
 
 S = EnrolmentState
-
-
-# The refusals and the rules on who may act live in the policy; the engine enforces them.
-OfferingFull = policy.OfferingFull
-QuotaExceeded = policy.QuotaExceeded
-AlreadyBooked = policy.AlreadyBooked
-BookingClosed = policy.BookingClosed
-can_manage = policy.can_manage
-can_nominate_for = policy.can_nominate_for
 
 
 # ---------------------------------------------------------------------------- loading
@@ -198,7 +187,7 @@ def promote_waitlist(offering: Offering, actor: User | None = None) -> list[Enro
 
 def move_in_waitlist(actor: User, enrolment: Enrolment, new_position: int, reason: str) -> None:
     """Faculty move someone up or down the queue, saying why."""
-    if not can_manage(actor, enrolment.offering):
+    if not policy.can_manage(actor, enrolment.offering):
         raise NotAllowed("Only faculty can reorder the waiting list")
     reason = " ".join((reason or "").split())
     if not reason:
@@ -237,7 +226,7 @@ def move_in_waitlist(actor: User, enrolment: Enrolment, new_position: int, reaso
 
 def message_waitlist(actor: User, offering: Offering, subject: str, body: str) -> int:
     """Faculty email everyone waiting; returns how many were written to."""
-    if not can_manage(actor, offering):
+    if not policy.can_manage(actor, offering):
         raise NotAllowed("Only faculty can message the waiting list")
     subject = " ".join((subject or "").split())
     body = (body or "").strip()
@@ -333,7 +322,7 @@ def nominate(lead: User, offering: Offering, person: User) -> Enrolment:
 def approve(actor: User, enrolment: Enrolment) -> Enrolment:
     """Faculty approve a request (it takes a place, or the waiting list when full) or a
     nomination (the nominee then confirms)."""
-    if not can_manage(actor, enrolment.offering):
+    if not policy.can_manage(actor, enrolment.offering):
         raise NotAllowed("Only faculty can approve")
     offering, enrolment = _locked(enrolment)
     if enrolment.state == S.NOMINATED:
@@ -360,7 +349,7 @@ def approve(actor: User, enrolment: Enrolment) -> Enrolment:
 
 def reject(actor: User, enrolment: Enrolment, reason: str) -> Enrolment:
     """Faculty decline a request or a nomination, saying why."""
-    if not can_manage(actor, enrolment.offering):
+    if not policy.can_manage(actor, enrolment.offering):
         raise NotAllowed("Only faculty can decline")
     reason = " ".join((reason or "").split())
     if not reason:
@@ -446,7 +435,7 @@ def withdraw(actor: User, enrolment: Enrolment, reason: str = "") -> Enrolment:
 def cancel_offering(offering: Offering, actor: User, reason: str) -> int:
     """Cancel the whole offering: every active enrolment is cancelled and told why.
     Returns how many people were told."""
-    if not can_manage(actor, offering):
+    if not policy.can_manage(actor, offering):
         raise NotAllowed("Only faculty can cancel")
     reason = " ".join((reason or "").split())
     if not reason:

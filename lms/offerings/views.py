@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from lms.accounts.models import Role
 from lms.accounts.services import get_user
 from lms.errors import DomainError
+from lms.offerings import places as offering_places
 from lms.offerings import policy, services
 from lms.offerings.forms import MoveForm, PeopleSearchForm, ReasonForm, WaitlistMessageForm
 from lms.web import (
@@ -139,7 +140,7 @@ def people(id: int):
     return render_template(
         "offerings/people.html", offering=offering, groups=services.people_on(offering),
         form=EmptyForm(), reason_form=ReasonForm(), move_form=MoveForm(),
-        message_form=WaitlistMessageForm(), places_left=services.places_left(offering),
+        message_form=WaitlistMessageForm(), places_left=offering_places.places_left(offering),
     )
 
 
@@ -197,7 +198,7 @@ def message_waitlist(id: int):
         return render_template(
             "offerings/people.html", offering=offering, groups=services.people_on(offering),
             form=EmptyForm(), reason_form=ReasonForm(), move_form=MoveForm(),
-            message_form=form, places_left=services.places_left(offering),
+            message_form=form, places_left=offering_places.places_left(offering),
         ), 200
     sent = done.value
     flash(f"Your message was sent to {sent} {'person' if sent == 1 else 'people'}.", "success")
