@@ -14,8 +14,8 @@ from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import db
 from lms.notifications.models import OutboxMessage
+from lms.offerings import pages, policy
 from lms.offerings import places as offering_places
-from lms.offerings import policy
 from lms.offerings import services as svc
 from lms.offerings.models import Enrolment, EnrolmentEvent
 from lms.web import london
@@ -200,7 +200,7 @@ def test_a_dsu_lead_nominates_within_quota(ctx, programme, make_user, learners):
     svc.nominate(lead, programme, learners[1])
     with pytest.raises(policy.QuotaExceeded, match="all 2 of its places"):
         svc.nominate(lead, programme, learners[2])
-    view = svc.quota_view(lead, programme)
+    view = pages.quota_view(lead, programme)
     assert (view.quota, view.used, view.remaining) == (2, 2, 0)
     assert emails_to(learners[0]) == [f"You have been nominated: {programme.title}"]
 
@@ -239,7 +239,7 @@ def test_nomination_approval_confirmation_and_decline_returns_quota(ctx, program
     svc.confirm_nomination(learners[0], one)
     svc.decline(learners[1], two)
     assert states(programme) == {"Learner 1": "enrolled", "Learner 2": "declined"}
-    assert svc.quota_view(lead, programme).remaining == 1
+    assert pages.quota_view(lead, programme).remaining == 1
     svc.nominate(lead, programme, learners[2])  # the returned place is usable again
     with pytest.raises(NotFound):
         svc.confirm_nomination(learners[3], one)  # someone else's
@@ -257,7 +257,7 @@ def test_faculty_decline_a_nomination_with_a_reason_and_the_lead_hears(ctx, prog
     svc.reject(faculty, one, "Needs two years' experience")
     assert one.state == "rejected"
     assert "Nomination not approved: Learner 1" in emails_to(lead)
-    assert svc.quota_view(lead, programme).remaining == 2
+    assert pages.quota_view(lead, programme).remaining == 2
 
 
 def test_lead_withdraws_a_nomination_but_not_another_icss(ctx, programme, make_user,
@@ -331,10 +331,10 @@ def test_booking_panel_tells_each_person_where_they_stand(ctx, make_cohort, lear
     from flask_login import AnonymousUserMixin
 
     cohort = make_cohort(capacity=1)
-    assert svc.booking_panel(AnonymousUserMixin(), cohort).action == "book"
+    assert pages.booking_panel(AnonymousUserMixin(), cohort).action == "book"
     svc.book(learners[0], cohort)
     svc.book(learners[1], cohort)
-    assert svc.booking_panel(learners[0], cohort).actions == ["withdraw"]
-    waiting = svc.booking_panel(learners[1], cohort)
+    assert pages.booking_panel(learners[0], cohort).actions == ["withdraw"]
+    waiting = pages.booking_panel(learners[1], cohort)
     assert waiting.message == "You are number 1 on the waiting list."
-    assert svc.booking_panel(learners[2], cohort).action == "waitlist"
+    assert pages.booking_panel(learners[2], cohort).action == "waitlist"

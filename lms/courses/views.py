@@ -23,8 +23,8 @@ from lms.courses.forms import (
     cohort_settings_form,
 )
 from lms.courses.models import Cohort
+from lms.offerings import pages as offering_pages
 from lms.offerings import policy, schedule
-from lms.offerings import services as engine
 from lms.offerings import stamp as offer_stamp
 from lms.offerings.models import EnrolmentState, OfferingStatus
 from lms.offerings.stamp import page_cache
@@ -163,7 +163,8 @@ def cohort(id: int):
     can_manage = policy.can_manage(current_user)
     if page is None or not policy.sees(current_user, page.public):
         abort(404)
-    panel = engine.panel_for(page.standing, engine.viewer_place(current_user, id), current_user)
+    panel = offering_pages.panel_for(page.standing, offering_pages.viewer_place(current_user, id),
+                                     current_user)
     has_place = panel.enrolment is not None and panel.enrolment.state in (
         EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
     main = page.main[(can_manage or has_place, can_manage)]
@@ -180,14 +181,14 @@ class _CohortPage:
     course_id: int
     course_title: str
     main: dict[tuple[bool, bool], Markup]
-    standing: engine.Standing
+    standing: offering_pages.Standing
 
 
 def _cohort_page(cohort_id: int) -> tuple[_CohortPage | None, datetime | None]:
     cohort = services.load_cohort(cohort_id)
     if cohort is None:
         return None, None
-    standing = engine.standing(cohort)
+    standing = offering_pages.standing(cohort)
     settings = services.settings_of(cohort)
     main = {
         (links, manage): Markup(render_template(  # noqa: S704 - autoescaped template output

@@ -37,6 +37,7 @@ from lms.events.models import Festival, NetworkSeries, Webinar
 from lms.events.recurrence import RuleInput
 from lms.extensions import db
 from lms.offerings import calendar, policy
+from lms.offerings import pages as offering_pages
 from lms.offerings import services as engine
 from lms.offerings.models import Offering
 from lms.web import (
@@ -130,7 +131,7 @@ def index():
 
 
 def _place(offering: Offering) -> dict:
-    panel = engine.booking_panel(current_user, offering)
+    panel = offering_pages.booking_panel(current_user, offering)
     has_place = calendar.has_confirmed_place(current_user, offering)
     can_manage = services.can_manage(current_user, offering)
     return {"panel": panel, "has_place": has_place, "can_manage": can_manage,
