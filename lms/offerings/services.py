@@ -77,9 +77,10 @@ def _locked(enrolment: Enrolment) -> tuple[Offering, Enrolment]:
 # ---------------------------------------------------------------------------- history, email
 
 
-def _transition(enrolment: Enrolment, to: EnrolmentState, actor: User | None,
-                reason: str = "") -> None:
-    """Change state and write the history row. Position and deadline follow the state."""
+def transition(enrolment: Enrolment, to: EnrolmentState, actor: User | None,
+               reason: str = "") -> None:
+    """Change state and write the history row, and tell the listeners. Position and
+    deadline follow the state. The caller holds the offering's lock."""
     before = enrolment.state
     enrolment.state = to
     if to != S.WAITLISTED:
@@ -122,8 +123,10 @@ def _booked_subject(offering: Offering) -> str:
     return f"{what.get(offering.kind, 'Your place is booked')}: {offering.title}"
 
 
-def _email(enrolment: Enrolment, template: str, subject: str, to: User | None = None,
-           **context) -> None:
+def email_person(enrolment: Enrolment, template: str, subject: str, to: User | None = None,
+                 **context) -> None:
+    """Queue the email ``offerings/<template>`` about an enrolment, to its learner (or
+    ``to``); a confirmed place carries its calendar invitations."""
     person = to or enrolment.user
     attachments = []
     if template == "enrolled" and person.id == enrolment.user_id:
@@ -150,9 +153,9 @@ def _close_gap(offering_id: int, position: int) -> None:
 
 def _join_waitlist(enrolment: Enrolment, actor: User | None) -> None:
     enrolment.waitlist_position = waitlist_length(enrolment.offering_id) + 1
-    _transition(enrolment, S.WAITLISTED, actor)
+    transition(enrolment, S.WAITLISTED, actor)
     db.session.flush()
-    _email(enrolment, "waitlisted",
+    email_person(enrolment, "waitlisted",
            f"You are on the waiting list: {enrolment.offering.title}")
 
 
@@ -171,10 +174,10 @@ def promote_waitlist(offering: Offering, actor: User | None = None) -> list[Enro
             break
         position = first.waitlist_position
         first.offer_expires_at = waitlist.offer_deadline(offering)
-        _transition(first, S.OFFERED, actor, reason="A place became free")
+        transition(first, S.OFFERED, actor, reason="A place became free")
         db.session.flush()
         _close_gap(offering.id, position)
-        _email(first, "offered", f"A place is available for you: {offering.title}",
+        email_person(first, "offered", f"A place is available for you: {offering.title}",
                deadline=first.offer_expires_at)
         offered.append(first)
     return offered
@@ -214,7 +217,7 @@ def move_in_waitlist(actor: User, enrolment: Enrolment, new_position: int, reaso
         reason=f"Moved from {old} to {new_position}: {reason}",
     ))
     db.session.flush()
-    _email(enrolment, "waitlist_moved",
+    email_person(enrolment, "waitlist_moved",
            f"Your place in the waiting list has changed: {offering.title}",
            old=old, new=new_position)
 
@@ -244,7 +247,7 @@ def message_waitlist(actor: User, offering: Offering, subject: str, body: str) -
         .order_by(Enrolment.waitlist_position)
     ).all()
     for enrolment in waiting:
-        _email(enrolment, "waitlist_message", subject, body=body, sender=actor)
+        email_person(enrolment, "waitlist_message", subject, body=body, sender=actor)
     return len(waiting)
 
 
@@ -289,16 +292,16 @@ def book(user: User, offering: Offering) -> Enrolment:
     plain = {"quota_organisation_id": None, "nominated_by_id": None}
     if offering.booking_mode == BookingMode.APPROVAL:
         enrolment = _start(offering, user, S.REQUESTED, user, **plain)
-        _email(enrolment, "requested", f"Your request has been received: {offering.title}")
+        email_person(enrolment, "requested", f"Your request has been received: {offering.title}")
         return enrolment
     free = free_open_places(offering)
     if free is None or free > 0:
         enrolment = _start(offering, user, S.ENROLLED, user, **plain)
-        _email(enrolment, "enrolled", _booked_subject(offering))
+        email_person(enrolment, "enrolled", _booked_subject(offering))
         return enrolment
     position = waitlist_length(offering.id) + 1
     enrolment = _start(offering, user, S.WAITLISTED, user, waitlist_position=position, **plain)
-    _email(enrolment, "waitlisted", f"You are on the waiting list: {offering.title}")
+    email_person(enrolment, "waitlisted", f"You are on the waiting list: {offering.title}")
     return enrolment
 
 
@@ -310,7 +313,7 @@ def nominate(lead: User, offering: Offering, person: User) -> Enrolment:
     org_id = person.organisation_id
     enrolment = _start(offering, person, S.NOMINATED, lead, quota_organisation_id=org_id,
                        nominated_by=lead)
-    _email(enrolment, "nominated", f"You have been nominated: {offering.title}")
+    email_person(enrolment, "nominated", f"You have been nominated: {offering.title}")
     return enrolment
 
 
@@ -321,12 +324,12 @@ def approve(actor: User, enrolment: Enrolment) -> Enrolment:
         raise NotAllowed("Only faculty can approve")
     offering, enrolment = _locked(enrolment)
     if enrolment.state == S.NOMINATED:
-        _transition(enrolment, S.APPROVED, actor)
+        transition(enrolment, S.APPROVED, actor)
         db.session.flush()
-        _email(enrolment, "nomination_approved",
+        email_person(enrolment, "nomination_approved",
                f"Please confirm your place: {offering.title}")
         if enrolment.nominated_by:
-            _email(enrolment, "nomination_approved_lead",
+            email_person(enrolment, "nomination_approved_lead",
                    f"Nomination approved: {enrolment.user.full_name}",
                    to=enrolment.nominated_by)
         return enrolment
@@ -334,9 +337,9 @@ def approve(actor: User, enrolment: Enrolment) -> Enrolment:
         raise DomainError("Only requests and nominations can be approved")
     free = free_open_places(offering)
     if free is None or free > 0:
-        _transition(enrolment, S.ENROLLED, actor, reason="Request approved")
+        transition(enrolment, S.ENROLLED, actor, reason="Request approved")
         db.session.flush()
-        _email(enrolment, "enrolled", _booked_subject(offering))
+        email_person(enrolment, "enrolled", _booked_subject(offering))
     else:
         _join_waitlist(enrolment, actor)
     return enrolment
@@ -352,12 +355,12 @@ def reject(actor: User, enrolment: Enrolment, reason: str) -> Enrolment:
     offering, enrolment = _locked(enrolment)
     if enrolment.state not in (S.REQUESTED, S.NOMINATED):
         raise DomainError("Only requests and nominations can be declined")
-    _transition(enrolment, S.REJECTED, actor, reason)
+    transition(enrolment, S.REJECTED, actor, reason)
     db.session.flush()
-    _email(enrolment, "rejected", f"Your place was not approved: {offering.title}",
+    email_person(enrolment, "rejected", f"Your place was not approved: {offering.title}",
            reason=reason)
     if enrolment.nominated_by:
-        _email(enrolment, "rejected", f"Nomination not approved: {enrolment.user.full_name}",
+        email_person(enrolment, "rejected", f"Nomination not approved: {enrolment.user.full_name}",
                to=enrolment.nominated_by, reason=reason)
     promote_waitlist(offering, actor)
     return enrolment
@@ -368,11 +371,11 @@ def confirm_nomination(user: User, enrolment: Enrolment) -> Enrolment:
     policy.may_confirm(user, enrolment).enforce()
     offering, enrolment = _locked(enrolment)
     policy.may_confirm(user, enrolment).enforce()
-    _transition(enrolment, S.ENROLLED, user, reason="Nomination confirmed")
+    transition(enrolment, S.ENROLLED, user, reason="Nomination confirmed")
     db.session.flush()
-    _email(enrolment, "enrolled", _booked_subject(offering))
+    email_person(enrolment, "enrolled", _booked_subject(offering))
     if enrolment.nominated_by:
-        _email(enrolment, "nomination_confirmed_lead",
+        email_person(enrolment, "nomination_confirmed_lead",
                f"{user.full_name} confirmed their place", to=enrolment.nominated_by)
     return enrolment
 
@@ -382,9 +385,9 @@ def accept_offer(user: User, enrolment: Enrolment) -> Enrolment:
     policy.may_accept(user, enrolment).enforce()
     offering, enrolment = _locked(enrolment)
     policy.may_accept(user, enrolment).enforce()
-    _transition(enrolment, S.ENROLLED, user, reason="Offer accepted")
+    transition(enrolment, S.ENROLLED, user, reason="Offer accepted")
     db.session.flush()
-    _email(enrolment, "enrolled", _booked_subject(offering))
+    email_person(enrolment, "enrolled", _booked_subject(offering))
     return enrolment
 
 
@@ -394,11 +397,11 @@ def decline(user: User, enrolment: Enrolment) -> Enrolment:
     policy.may_decline(user, enrolment).enforce()
     offering, enrolment = _locked(enrolment)
     policy.may_decline(user, enrolment).enforce()
-    _transition(enrolment, S.DECLINED, user)
+    transition(enrolment, S.DECLINED, user)
     db.session.flush()
-    _email(enrolment, "declined", f"You declined: {offering.title}")
+    email_person(enrolment, "declined", f"You declined: {offering.title}")
     if enrolment.nominated_by:
-        _email(enrolment, "declined_lead", f"{user.full_name} declined their nomination",
+        email_person(enrolment, "declined_lead", f"{user.full_name} declined their nomination",
                to=enrolment.nominated_by)
     promote_waitlist(offering, user)
     return enrolment
@@ -415,13 +418,13 @@ def withdraw(actor: User, enrolment: Enrolment, reason: str = "") -> Enrolment:
     offering, enrolment = _locked(enrolment)
     policy.may_withdraw(actor, enrolment).enforce()
     position = enrolment.waitlist_position
-    _transition(enrolment, S.WITHDRAWN, actor, reason)
+    transition(enrolment, S.WITHDRAWN, actor, reason)
     db.session.flush()
     if position is not None:
         _close_gap(offering.id, position)
-    _email(enrolment, "withdrawn", f"You have withdrawn: {offering.title}")
+    email_person(enrolment, "withdrawn", f"You have withdrawn: {offering.title}")
     if not is_self:  # the policy let a DSU lead withdraw their ICS's nomination
-        _email(enrolment, "withdrawn", f"Nomination withdrawn: {enrolment.user.full_name}",
+        email_person(enrolment, "withdrawn", f"Nomination withdrawn: {enrolment.user.full_name}",
                to=actor)
     promote_waitlist(offering, actor)
     return enrolment
@@ -445,10 +448,10 @@ def cancel_offering(offering: Offering, actor: User, reason: str) -> int:
                                 Enrolment.state.in_([s for s in ACTIVE if s != S.COMPLETED]))
     ).all()
     for enrolment in active:
-        _transition(enrolment, S.CANCELLED, actor, reason)
+        transition(enrolment, S.CANCELLED, actor, reason)
     db.session.flush()
     for enrolment in active:
-        _email(enrolment, "offering_cancelled", f"Cancelled: {offering.title}", reason=reason)
+        email_person(enrolment, "offering_cancelled", f"Cancelled: {offering.title}", reason=reason)
     return len(active)
 
 
@@ -498,9 +501,9 @@ def lapse_offers(offering_id: int, now: datetime) -> int:
                                 Enrolment.offer_expires_at <= now)
     ).all()
     for enrolment in due:
-        _transition(enrolment, S.LAPSED, None, reason="Offer not accepted in time")
+        transition(enrolment, S.LAPSED, None, reason="Offer not accepted in time")
         db.session.flush()
-        _email(enrolment, "lapsed", f"Your offer of a place has lapsed: {offering.title}")
+        email_person(enrolment, "lapsed", f"Your offer of a place has lapsed: {offering.title}")
     lapsed = len(due) + waitlist.lapse_session_offers(offering_id, now)
     promote_waitlist(offering)
     return lapsed
