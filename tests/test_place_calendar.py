@@ -20,7 +20,7 @@ from lms.events import services as ev
 from lms.extensions import db
 from lms.listeners import connect
 from lms.notifications.models import OutboxMessage
-from lms.offerings import calendar, schedule
+from lms.offerings import calendar, policy, schedule
 from lms.offerings import services as engine
 from lms.offerings.models import Booking, Enrolment, Session
 from lms.offerings.transitions import PlaceChanged
@@ -263,7 +263,7 @@ def test_a_freed_session_place_is_offered_with_a_deadline_and_lapses_to_the_next
     assert nxt.state == "booked"
     assert invited_at(second, talk) >= talk.sequence
     assert str(feed_event(second, talk)["STATUS"]) == "CONFIRMED"
-    with pytest.raises(ev.engine.AlreadyBooked):
+    with pytest.raises(policy.AlreadyBooked):
         ev.book_session(second, talk)
 
 
