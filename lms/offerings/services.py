@@ -5,11 +5,12 @@ Every change that touches an offering's places first takes that offering's lock
 (``lock_offering``: ``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite),
 so concurrent bookings are serialised per offering and counts read under the lock are true.
 Services validate, raise domain errors, record history, queue emails and flush; views commit.
+Who may do what is ``lms.offerings.policy``; counting places is ``lms.offerings.places``; what
+the pages show is ``lms.offerings.pages``; the jobs that lapse offers and release quotas are
+``lms.offerings.lapses``.
 """
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
@@ -475,60 +476,6 @@ def change_capacity(offering: Offering, capacity: int | None) -> None:
     offering.capacity = capacity
     db.session.flush()
     promote_waitlist(offering)
-
-
-# ---------------------------------------------------------------------------- jobs
-
-
-def offerings_with_lapsed_offers(now: datetime) -> list[int]:
-    """The offerings with an offer past its deadline, of a place or of a place at one of its
-    sessions (for the job)."""
-    return sorted(set(db.session.scalars(
-        select(Enrolment.offering_id).where(Enrolment.state == S.OFFERED,
-                                            Enrolment.offer_expires_at <= now).distinct()
-    )) | set(waitlist.offerings_with_lapsed_session_offers(now)))
-
-
-def lapse_offers(offering_id: int, now: datetime) -> int:
-    """On one offering, under its lock, offers past their deadline lapse (places on the
-    offering, and places at sessions booked one by one) and the places go to the next people
-    waiting. Idempotent: only offers still open are lapsed. Flushes; the job commits each
-    offering."""
-    offering = lock_offering(offering_id)
-    due = db.session.scalars(
-        select(Enrolment).where(Enrolment.offering_id == offering_id,
-                                Enrolment.state == S.OFFERED,
-                                Enrolment.offer_expires_at <= now)
-    ).all()
-    for enrolment in due:
-        transition(enrolment, S.LAPSED, None, reason="Offer not accepted in time")
-        db.session.flush()
-        email_person(enrolment, "lapsed", f"Your offer of a place has lapsed: {offering.title}")
-    lapsed = len(due) + waitlist.lapse_session_offers(offering_id, now)
-    promote_waitlist(offering)
-    return lapsed
-
-
-def offerings_due_quota_release(now: datetime) -> list[int]:
-    """The offerings past their quota release date whose places have not been released."""
-    return list(db.session.scalars(
-        select(Offering.id).where(Offering.quotas_released.is_(False),
-                                  Offering.quota_release_at.is_not(None),
-                                  Offering.quota_release_at <= now)
-    ))
-
-
-def release_quotas(offering_id: int) -> bool:
-    """After an offering's release date, its unused ICS quota places go to the open pool
-    and the waiting list. Idempotent through ``quotas_released``: ``False`` if already done.
-    Flushes; the job commits each offering."""
-    offering = lock_offering(offering_id)
-    if offering.quotas_released:
-        return False
-    offering.quotas_released = True
-    db.session.flush()
-    promote_waitlist(offering)
-    return True
 
 
 # ---------------------------------------------------------------------------- loading by id
