@@ -27,7 +27,6 @@ TOO_LONG = {
     "lms/courses/services.py",
     "lms/attendance/services.py",
     "lms/events/views.py",  # its page-building moves out with events.services'
-    "lms/offerings/calendar.py",  # iCalendar messages and feeds
     "lms/api/openapi.py",  # the OpenAPI document, written out as data
 }
 

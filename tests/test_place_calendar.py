@@ -21,6 +21,7 @@ from lms.extensions import db
 from lms.listeners import connect
 from lms.notifications.models import OutboxMessage
 from lms.offerings import calendar, policy, schedule
+from lms.offerings import feed as offering_feed
 from lms.offerings import services as engine
 from lms.offerings.models import Booking, Enrolment, Session
 from lms.offerings.transitions import PlaceChanged
@@ -78,7 +79,7 @@ def uid(session: Session) -> str:
 
 def feed_event(user: User, session: Session):
     """The session's VEVENT in the person's personal feed, or None."""
-    cal = icalendar.Calendar.from_ical(calendar.personal_feed(user))
+    cal = icalendar.Calendar.from_ical(offering_feed.personal_feed(user))
     return next((e for e in cal.walk("VEVENT") if str(e["UID"]) == uid(session)), None)
 
 

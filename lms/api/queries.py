@@ -23,6 +23,7 @@ from lms.courses.models import Cohort, Course
 from lms.errors import InvalidInput, NotFound
 from lms.extensions import db
 from lms.offerings import calendar, policy
+from lms.offerings import feed as offering_feed
 from lms.offerings import places as offering_places
 from lms.offerings import services as engine
 from lms.offerings.models import (
@@ -240,7 +241,7 @@ def my_calendar(user: User, paging: Paging, dates: DateRange) -> Page:
     time. The joining link only where the place is confirmed."""
     start, end = dates.window
     # The feed's own query: through an enrolment, or a booking for festival sessions.
-    rows = calendar._feed_rows(user.id, start or _EPOCH)
+    rows = offering_feed._feed_rows(user.id, start or _EPOCH)
     stmt = select(rows).order_by(rows.c.starts_at, rows.c.id)
     if end is not None:
         stmt = stmt.where(rows.c.starts_at < end)

@@ -37,6 +37,7 @@ from lms.events.models import Festival, NetworkSeries, Webinar
 from lms.events.recurrence import RuleInput
 from lms.extensions import db
 from lms.offerings import calendar, policy
+from lms.offerings import feed as offering_feed
 from lms.offerings import pages as offering_pages
 from lms.offerings import services as engine
 from lms.offerings.models import Offering
@@ -310,9 +311,9 @@ def feed(token: str):
         owner = calendars.owner_of(token)
         if owner is None:
             abort(404)
-        return calendar.personal_feed(owner)
+        return offering_feed.personal_feed(owner)
 
-    response = Response(calendar.cached_personal_feed(owner_id, etag, build),
+    response = Response(offering_feed.cached_personal_feed(owner_id, etag, build),
                         mimetype="text/calendar",
                         headers={**headers,
                                  "Content-Disposition": 'inline; filename="mdsn.ics"'})

@@ -1,4 +1,5 @@
-"""iCalendar (RFC 5545) for every kind of offering: downloads, invitations, personal feeds.
+"""iCalendar (RFC 5545) for every kind of offering: downloads and invitations (a person's
+subscribed feed is ``lms.offerings.feed``, written with ``write_calendar`` from here).
 
 - Each session is one VEVENT whose UID is ``session-<id>@<host of BASE_URL>``, stable for the
   life of the session, and whose SEQUENCE is ``Session.sequence`` (bumped on each change).
@@ -20,23 +21,19 @@ their class; kinds that want more in a session's description register a ``detail
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
-from sqlalchemy import bindparam, func, literal, select, union_all, update
+from sqlalchemy import func, select, update
 
 from lms.accounts.models import User
 from lms.clock import to_london, utcnow
 from lms.extensions import db
 from lms.listeners import notify
 from lms.notifications.services import Attachment, link, queue_email
-from lms.offerings import policy
 from lms.offerings.models import (
     HOLDS_PLACE,
     Booking,
@@ -46,7 +43,6 @@ from lms.offerings.models import (
     Offering,
     OfferingStatus,
     Session,
-    SessionStatus,
 )
 from lms.offerings.transitions import SESSION, PlaceChanged
 
@@ -75,10 +71,6 @@ VTIMEZONE_LONDON = [
 ]
 # How often subscribed calendars should fetch the feed again.
 FEED_REFRESH = "PT1H"
-# Sessions that ended longer ago than this drop out of personal feeds.
-FEED_HISTORY = timedelta(days=180)
-# Change when the feed's layout changes, so every ETag changes with it.
-FEED_VERSION = "1"
 # Enrolment states whose holders may see a joining link (a nomination or an offer is not yet
 # a place; those people see the session as tentative, without the link).
 CONFIRMED = (EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
@@ -120,7 +112,9 @@ def add_details(app: Flask, kind: str, loader: DetailsLoader) -> None:
     app.extensions.setdefault(_DETAILS, {})[kind] = loader
 
 
-def _details(kind_of: dict[int, str]) -> dict[int, list[str]]:
+def session_details(kind_of: dict[int, str]) -> dict[int, list[str]]:
+    """The extra description lines of each session (``{session id: kind}``), from the
+    loaders kinds of offering registered with ``add_details``."""
     loaders: dict[str, DetailsLoader] = current_app.extensions.get(_DETAILS, {})
     by_kind: dict[str, list[int]] = {}
     for session_id, kind in kind_of.items():
@@ -295,8 +289,8 @@ def event_for(session: Session, *, with_join: bool, tentative: bool = False,
         tentative=tentative, location=session.location,
         join_url=session.join_url if with_join else "",
         page_url=page_url(offering.kind, offering.id),
-        details=details if details is not None else _details({session.id: offering.kind}).get(
-            session.id, []),
+        details=details if details is not None
+        else session_details({session.id: offering.kind}).get(session.id, []),
     )
 
 
@@ -331,7 +325,7 @@ def invitations_for_place(offering: Offering, person: User) -> list[Attachment]:
         return attachments
     # Many sessions (a network's huddles): one invitation holding them all, still an iTIP
     # REQUEST, so calendar programs add them as meetings they will hear about again.
-    details = _details({s.id: offering.kind for s in coming})
+    details = session_details({s.id: offering.kind for s in coming})
     events = [event_for(s, with_join=True, details=details.get(s.id, [])) for s in coming]
     return [("sessions.ics", invitation_mime("REQUEST"),
              write_calendar(events, method="REQUEST", name=offering.title, attendee=person))]
@@ -478,138 +472,7 @@ def offering_calendar(offering: Offering, viewer, sessions: list[Session] | None
             viewer, offering) else set()
     else:
         joinable = {s.id for s in sessions} if has_confirmed_place(viewer, offering) else set()
-    details = _details({s.id: offering.kind for s in sessions})
+    details = session_details({s.id: offering.kind for s in sessions})
     events = [event_for(s, with_join=s.id in joinable, details=details.get(s.id, []))
               for s in sessions]
     return write_calendar(events, name=offering.title)
-
-
-# ---------------------------------------------------------------------------- personal feeds
-
-
-def _feed_rows(user_id: int, cutoff: datetime):
-    """Every session the person has a place at, as plain columns, in one statement: through
-    an enrolment (offerings whose place covers every session) or a booking (sessions booked
-    one by one, while the person still holds a place on the offering)."""
-    per_session = session_booked_kinds()
-    columns = (Session.id, Session.title, Session.starts_at, Session.ends_at,
-               Session.location, Session.join_url, Session.status, Session.sequence,
-               Offering.id.label("offering_id"), Offering.title.label("offering_title"),
-               Offering.kind, Offering.status.label("offering_status"),
-               Offering.updated_at.label("offering_updated"))
-    by_enrolment = (
-        select(*columns, Enrolment.state.label("state"),
-               Enrolment.updated_at.label("changed_at"))
-        .join(Offering, Offering.id == Session.offering_id)
-        .join(Enrolment, Enrolment.offering_id == Offering.id)
-        .where(Enrolment.user_id == user_id, Enrolment.state.in_(HOLDS_PLACE),
-               Offering.kind.not_in(per_session), Session.ends_at >= cutoff)
-        .where(*policy.public_filter())
-    )
-    by_booking = (
-        select(*columns, literal(EnrolmentState.ENROLLED.value).label("state"),
-               Booking.updated_at.label("changed_at"))
-        .join(Offering, Offering.id == Session.offering_id)
-        .join(Booking, Booking.session_id == Session.id)
-        .join(Enrolment, Enrolment.offering_id == Offering.id)
-        .where(Booking.user_id == user_id, Booking.state == BookingState.BOOKED,
-               Enrolment.user_id == user_id, Enrolment.state.in_(CONFIRMED),
-               Session.ends_at >= cutoff)
-        .where(*policy.public_filter())
-    )
-    return union_all(by_enrolment, by_booking).subquery()
-
-
-def feed_cutoff(now: datetime | None = None) -> datetime:
-    """Feeds hold sessions that ended after this (a day boundary, so it moves once a day)."""
-    now = now or utcnow()
-    day = (now - FEED_HISTORY).replace(hour=0, minute=0, second=0, microsecond=0)
-    return day
-
-
-_prebuilt: dict[str, object] = {}
-
-
-def _feed_statements():
-    """The feed's two statements, built once with the person and the cutoff as parameters
-    (``feed_user``, ``feed_cutoff``): building a union this size, and its cache key, cost
-    more than running it, on every request."""
-    if not _prebuilt:
-        rows = _feed_rows(bindparam("feed_user"), bindparam("feed_cutoff"))
-        _prebuilt["etag"] = select(
-            func.count(), func.coalesce(func.sum(rows.c.sequence), 0),
-            func.coalesce(func.max(rows.c.id), 0), func.max(rows.c.changed_at),
-            func.max(rows.c.offering_updated))
-        _prebuilt["feed"] = select(rows).order_by(rows.c.starts_at, rows.c.id)
-    return _prebuilt["etag"], _prebuilt["feed"]
-
-
-def feed_etag(user_id: int, token: str, now: datetime | None = None) -> str:
-    """A strong validator for a person's feed from one aggregate query, without building it:
-    it changes when a session is added, dropped, changed (its sequence), when a place changes
-    or an offering is renamed."""
-    cutoff = feed_cutoff(now)
-    statement, _ = _feed_statements()
-    count, sequences, top, changed, renamed = db.session.execute(
-        statement, {"feed_user": user_id, "feed_cutoff": cutoff}).one()
-    seed = "|".join(str(part) for part in (
-        FEED_VERSION, user_id, token, cutoff.date(), count, sequences, top,
-        changed.isoformat() if changed else "", renamed.isoformat() if renamed else "",
-    ))
-    return hashlib.sha256(seed.encode()).hexdigest()[:32]
-
-
-# Built feeds, by person and ETag, least recently used first. A feed whose ETag has not
-# changed has not changed (``feed_etag`` covers everything it shows: places, sessions through
-# their SEQUENCE, offering titles, the day), so a fetch without ``If-None-Match`` (many
-# calendar programs poll hourly without one) is answered from here, not built again. Per
-# process and bounded by ``FEED_CACHE_BYTES`` (0 turns it off).
-_feed_cache: OrderedDict[tuple[int, str], bytes] = OrderedDict()
-_feed_cache_lock = threading.Lock()
-
-
-def cached_personal_feed(user_id: int, etag: str, build: Callable[[], bytes]) -> bytes:
-    """The person's feed (``build()``, e.g. ``personal_feed(user)``), built at most once per
-    ETag in this process."""
-    limit = int(current_app.config.get("FEED_CACHE_BYTES", 16 * 1024 * 1024))
-    key = (user_id, etag)
-    with _feed_cache_lock:
-        body = _feed_cache.get(key)
-        if body is not None:
-            _feed_cache.move_to_end(key)
-            return body
-    body = build()
-    if 0 < len(body) <= limit:
-        with _feed_cache_lock:
-            _feed_cache[key] = body
-            size = sum(len(cached) for cached in _feed_cache.values())
-            while size > limit:
-                _, dropped = _feed_cache.popitem(last=False)
-                size -= len(dropped)
-    return body
-
-
-def personal_feed(user: User, now: datetime | None = None) -> bytes:
-    """The person's calendar: every session they have a place at (the joining link where the
-    place is confirmed; tentative where it is not yet), cancelled ones marked cancelled."""
-    _, statement = _feed_statements()
-    records = db.session.execute(statement, {"feed_user": user.id,
-                                             "feed_cutoff": feed_cutoff(now)}).all()
-    details = _details({r.id: r.kind for r in records})
-    pages: dict[tuple[str, int], str] = {}
-    events = []
-    for r in records:
-        key = (r.kind, r.offering_id)
-        if key not in pages:
-            pages[key] = page_url(r.kind, r.offering_id)
-        confirmed = r.state in CONFIRMED
-        events.append(CalendarEvent(
-            session_id=r.id, sequence=r.sequence or 0, starts_at=r.starts_at,
-            ends_at=r.ends_at, summary=summary_of(r.offering_title, r.title),
-            cancelled=(r.status == SessionStatus.CANCELLED
-                       or r.offering_status == OfferingStatus.CANCELLED),
-            tentative=not confirmed, location=r.location,
-            join_url=r.join_url if confirmed else "", page_url=pages[key],
-            details=details.get(r.id, []),
-        ))
-    return write_calendar(events, name=f"MDSN Learning & Events: {user.full_name}", feed=True)
