@@ -102,13 +102,13 @@ def release_quotas_job(now: datetime | None = None) -> int:
 def completion_job(now: datetime | None = None) -> int:
     """Completion fires (once) for offerings whose sessions have just been held, each
     offering committed on its own."""
-    from lms.attendance import services
+    from lms.attendance import completion
     from lms.extensions import db
     from lms.offerings.models import Offering
 
     now = now or utcnow()
-    fired = sum(_each_committed(services.offerings_just_held(now), lambda offering_id: len(
-        services.refresh_completion(db.session.get(Offering, offering_id)))))
+    fired = sum(_each_committed(completion.offerings_just_held(now), lambda offering_id: len(
+        completion.refresh_completion(db.session.get(Offering, offering_id)))))
     if fired:
         log.info("completion: %s people completed", fired)
     return fired

@@ -10,7 +10,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from lms.accounts.models import Role
-from lms.attendance import policy
+from lms.attendance import completion, policy
 from lms.attendance import services as att
 from lms.attendance.models import (
     Attendance,
@@ -217,7 +217,7 @@ def test_completion_counts_held_sessions_and_fires_once(course):
     with time_machine.travel(sessions[1].ends_at + timedelta(hours=1)):
         for s in sessions[:2]:
             att.record_register(faculty, s, {asha.id: ("present", ""), ben.id: ("absent", "")})
-        progress = {p.enrolment.user_id: p for p in att.progress_for(cohort)}
+        progress = {p.enrolment.user_id: p for p in completion.progress_for(cohort)}
         assert (progress[asha.id].held, progress[asha.id].total) == (2, 4)
         assert progress[asha.id].percent == 100 and not progress[asha.id].complete
         assert progress[ben.id].percent == 0 and progress[ben.id].below_threshold
@@ -225,9 +225,9 @@ def test_completion_counts_held_sessions_and_fires_once(course):
         att.record_register(faculty, sessions[2], {asha.id: ("late", "")})
         att.record_register(faculty, sessions[3], {asha.id: ("excused", "Training")})
         assert count(Completion) == 1
-        att.refresh_completion(cohort)
+        completion.refresh_completion(cohort)
         assert count(Completion) == 1  # fires once
-    enrolment = next(p.enrolment for p in att.progress_for(cohort) if p.enrolment.user_id ==
+    enrolment = next(p.enrolment for p in completion.progress_for(cohort) if p.enrolment.user_id ==
                      asha.id)
     assert enrolment.state == "completed"
     subjects = db.session.scalars(select(OutboxMessage.subject).where(
@@ -243,11 +243,11 @@ def test_warnings_below_the_threshold_are_capped(course):
     for s in sessions:
         with time_machine.travel(s.ends_at + timedelta(minutes=5)):
             att.record_register(faculty, s, {ben.id: ("absent", "")})
-            att.refresh_completion(cohort)
+            completion.refresh_completion(cohort)
     warnings = db.session.scalars(select(OutboxMessage.subject).where(
         OutboxMessage.to_address == ben.email,
         OutboxMessage.subject.like("Your attendance on%"))).all()
-    assert len(warnings) == att.MAX_WARNINGS
+    assert len(warnings) == completion.MAX_WARNINGS
 
 
 def test_sign_off_is_needed_when_the_rule_says_so(course):
@@ -258,9 +258,9 @@ def test_sign_off_is_needed_when_the_rule_says_so(course):
     with time_machine.travel(session.ends_at + timedelta(minutes=5)):
         att.record_register(faculty, session, {asha.id: ("present", "")})
         assert count(Completion) == 0
-        enrolment = next(p.enrolment for p in att.progress_for(cohort)
+        enrolment = next(p.enrolment for p in completion.progress_for(cohort)
                          if p.enrolment.user_id == asha.id)
-        att.sign_off(faculty, enrolment)
+        completion.sign_off(faculty, enrolment)
         assert count(Completion) == 1
 
 
@@ -296,8 +296,8 @@ def test_a_network_member_who_misses_huddles_is_not_warned(ctx):
     for s in sessions[:3]:
         with time_machine.travel(s.ends_at + timedelta(minutes=5)):
             att.record_register(faculty(), s, {member.id: ("absent", "")})
-            att.refresh_completion(series)
-            progress = next(p for p in att.progress_for(series)
+            completion.refresh_completion(series)
+            progress = next(p for p in completion.progress_for(series)
                             if p.enrolment.user_id == member.id)
     assert progress.below_threshold and progress.held == 3  # a course would have warned
     assert db.session.scalar(select(func.count(OutboxMessage.id)).where(

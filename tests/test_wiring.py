@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 import lms.certificates
 import lms.competencies
 from lms import create_app
-from lms.attendance.services import Completed, complete_on_feedback
+from lms.attendance.completion import Completed, complete_on_feedback
 from lms.audit.models import AuditEntry
 from lms.audit.services import acting_as
 from lms.events.reminders import after_session_senders

@@ -16,7 +16,7 @@ from sqlalchemy import exists, func, select
 
 from lms.accounts.models import Organisation, User
 from lms.api.params import DateRange, InvalidParameters, Paging
-from lms.attendance import services as attendance
+from lms.attendance import completion as attendance_completion
 from lms.attendance.models import Attendance
 from lms.courses import services as courses
 from lms.courses.models import Cohort, Course
@@ -280,7 +280,7 @@ def completions_list(offering: Offering, paging: Paging, ics: Organisation | Non
         stmt = stmt.join(User, User.id == Enrolment.user_id).where(
             User.organisation_id == ics.id)
     page = _page(stmt, paging)
-    progress = attendance.progress_for(offering, page.items) if page.items else []
+    progress = attendance_completion.progress_for(offering, page.items) if page.items else []
     return Page(progress, page.total, paging)
 
 

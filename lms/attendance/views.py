@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from lms.accounts.models import Role
+from lms.attendance import completion as attendance_completion
 from lms.attendance import policy, services
 from lms.attendance.forms import AddPersonForm, CheckInForm, ImportForm, MatchForm, SignOffForm
 from lms.attendance.models import MARK_LABELS
@@ -175,7 +176,8 @@ def completion(id: int):
     """Everyone's progress against the completion rule."""
     offering = get_offering(id)
     return render_template("attendance/completion.html", offering=offering,
-                           progress=services.progress_for(offering), form=SignOffForm())
+                           progress=attendance_completion.progress_for(offering),
+                           form=SignOffForm())
 
 
 @bp.route("/faculty/enrolments/<int:id>/sign-off", methods=["POST"])
@@ -186,7 +188,7 @@ def sign_off(id: int):
     form = SignOffForm()
     if not form.validate_on_submit():
         abort(400)
-    perform(services.sign_off, current_user, enrolment, form.note.data or "",
+    perform(attendance_completion.sign_off, current_user, enrolment, form.note.data or "",
             done=f"{enrolment.user.full_name} is signed off.")
     return redirect(url_for("attendance.completion", id=enrolment.offering_id))
 
@@ -195,5 +197,5 @@ def sign_off(id: int):
 @login_required
 def progress(id: int):
     """A person's own progress: sessions attended and what completion needs."""
-    mine = services.my_progress(current_user, id)
+    mine = attendance_completion.my_progress(current_user, id)
     return render_template("attendance/progress.html", p=mine, labels=MARK_LABELS)
