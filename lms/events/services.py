@@ -32,7 +32,7 @@ from lms.events.models import (
 from lms.events.recurrence import Rule, RuleInput, check_rule, occurrences
 from lms.extensions import db
 from lms.notifications.services import Attachment, link, queue_email
-from lms.offerings import calendar, policy, waitlist
+from lms.offerings import calendar, calendar_updates, policy, waitlist
 from lms.offerings import places as offering_places
 from lms.offerings import services as engine
 from lms.offerings.models import (
@@ -201,7 +201,7 @@ def attendees(session: Session) -> list[Attendee]:
     """Everyone with a place at a session: for the festival, those who booked it (and are
     still registered); otherwise everyone holding a place on the offering."""
     return [Attendee(person, confirmed)
-            for person, confirmed in calendar.people_with_places(session)]
+            for person, confirmed in calendar_updates.people_with_places(session)]
 
 
 def _tell(session: Session, template: str, subject: str, method: str | None,
@@ -269,7 +269,7 @@ def _apply(session: Session, values: dict) -> set[str]:
 def _announce_change(session: Session, before: dict, changed: set[str]) -> int:
     if not changed & set(_TOLD) or session.ends_at <= utcnow():
         return 0
-    calendar.session_changed(session, MOVED)
+    calendar_updates.session_changed(session, MOVED)
     return _tell(session, "session_changed", f"Changed: {summary_of(session)}", "REQUEST",
                  before=before, changes=changed)
 
@@ -305,7 +305,7 @@ def cancel_event_session(session: Session, actor: User, reason: str) -> int:
     session.status = SessionStatus.CANCELLED
     session.sequence = (session.sequence or 0) + 1
     db.session.flush()
-    calendar.session_changed(session, SESSION_CANCELLED, actor)
+    calendar_updates.session_changed(session, SESSION_CANCELLED, actor)
     return _tell(session, "session_cancelled", f"Cancelled: {summary_of(session)}", "CANCEL",
                  reason=reason)
 
@@ -1053,7 +1053,7 @@ def decline_session_offer(user: User, booking: Booking) -> Booking:
 
 def _email_booking_cancelled(booking: Booking) -> None:
     """Tell the person their booking is cancelled (the calendar cancellation follows the
-    place change: ``lms.offerings.calendar.follow_place_change``)."""
+    place change: ``lms.offerings.calendar_updates.follow_place_change``)."""
     _email_booking(booking, "session_booking_cancelled",
                    f"Booking cancelled: {summary_of(booking.session)}")
 
