@@ -109,8 +109,8 @@ def register(session: Session) -> list[RegisterRow]:
 _UNKNOWN = object()
 
 
-def _mark(session: Session, user_id: int, status: str, source: str, actor: User | None,
-          note: str = "", minutes: int | None = None, row=_UNKNOWN) -> Attendance:
+def set_mark(session: Session, user_id: int, status: str, source: str, actor: User | None,
+             note: str = "", minutes: int | None = None, row=_UNKNOWN) -> Attendance:
     """Set a person's mark. ``row``: their mark already loaded (``None``: they have none), so
     a caller marking many people looks them up in one query."""
     if row is _UNKNOWN:
@@ -143,7 +143,7 @@ def record_register(actor: User, session: Session, marks: dict[int, tuple[str, s
     if errors:
         raise DomainError(errors[0], "marks")
     for user_id, (status, note) in marks.items():
-        _mark(session, user_id, status, Source.REGISTER, actor, " ".join((note or "").split()))
+        set_mark(session, user_id, status, Source.REGISTER, actor, " ".join((note or "").split()))
     db.session.flush()
     completion.refresh_completion(session.offering)
     return len(marks)
@@ -155,7 +155,7 @@ def mark_all_present(actor: User, session: Session) -> int:
     policy.may_take_register(actor, session).enforce()
     unmarked = [row.user.id for row in register(session) if row.attendance is None]
     for user_id in unmarked:
-        _mark(session, user_id, Mark.PRESENT, Source.REGISTER, actor)
+        set_mark(session, user_id, Mark.PRESENT, Source.REGISTER, actor)
     db.session.flush()
     completion.refresh_completion(session.offering)
     return len(unmarked)
@@ -169,7 +169,7 @@ def add_to_register(actor: User, session: Session, email: str, status: str = Mar
     person = get_user_by_email(email or "")
     if person is None:
         raise DomainError("No one has an account with that email address", "email")
-    _mark(session, person.id, status, Source.REGISTER, actor, "Added to the register")
+    set_mark(session, person.id, status, Source.REGISTER, actor, "Added to the register")
     db.session.flush()
     return person
 
@@ -209,7 +209,7 @@ def check_in(user: User, raw_code: str) -> Session:
     existing = db.session.scalar(select(Attendance).where(
         Attendance.session_id == session.id, Attendance.user_id == user.id))
     if existing is None or existing.status not in ATTENDED:
-        _mark(session, user.id, Mark.PRESENT, Source.CHECK_IN, user)
+        set_mark(session, user.id, Mark.PRESENT, Source.CHECK_IN, user)
         db.session.flush()
     return session
 
@@ -299,7 +299,7 @@ def _apply_minutes(session: Session, user_id: int, minutes: int, needed: float,
         existing.minutes = minutes
         return int(existing.status in ATTENDED)
     status = Mark.PRESENT if minutes >= needed else Mark.ABSENT
-    _mark(session, user_id, status, Source.IMPORT, actor, minutes=minutes, row=existing)
+    set_mark(session, user_id, status, Source.IMPORT, actor, minutes=minutes, row=existing)
     return int(status == Mark.PRESENT)
 
 
