@@ -648,7 +648,7 @@ def teams_import(app: Flask, rows: int = 600, unmatched: int = 5, runs: int = 5
     database: it writes."""
     from bench.pages import counting_queries
     from lms.attendance.completion import refresh_completion
-    from lms.attendance.services import import_report
+    from lms.attendance.imports import import_report
     from lms.errors import DomainError
 
     with app.app_context():
