@@ -20,6 +20,7 @@ from lms.extensions import db
 from lms.notifications.models import OutboxMessage
 from lms.notifications.services import build_message
 from lms.offerings import calendar
+from lms.offerings import feed as offering_feed
 from lms.offerings import services as engine
 from lms.offerings.models import Session
 from tests.test_events_support import (
@@ -66,7 +67,7 @@ def test_the_feed_has_the_london_timezone_and_refresh_hints(ctx):
     series = make_network(count=3)
     member = person(1)
     engine.book(member, series)
-    content = calendar.personal_feed(member)
+    content = offering_feed.personal_feed(member)
     first, second = parse_both(content)
     [tz] = first.walk("VTIMEZONE")
     assert str(tz["TZID"]) == "Europe/London"
@@ -294,7 +295,7 @@ def test_a_matching_etag_gets_304_without_building_the_feed(client, feed_world, 
     def must_not_build(*args, **kwargs):
         raise AssertionError("the feed was built for a conditional request")
 
-    monkeypatch.setattr(calendar, "personal_feed", must_not_build)
+    monkeypatch.setattr(offering_feed, "personal_feed", must_not_build)
     again = client.get(url, headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert again.data == b""
@@ -346,7 +347,7 @@ def test_a_tentative_place_is_in_the_feed_without_the_joining_link(ctx, make_coh
     lead = make_user(Role.DSU_LEAD, org="BSOL")
     nominee = make_user(org="BSOL")
     engine.nominate(lead, cohort, nominee)
-    [event] = vevents(calendar.personal_feed(nominee))
+    [event] = vevents(offering_feed.personal_feed(nominee))
     assert event.status.value == "TENTATIVE"
     assert "programme" not in event.description.value
 

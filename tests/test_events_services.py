@@ -19,6 +19,7 @@ from lms.events.models import NetworkOccurrence, Speaker
 from lms.events.recurrence import RuleInput
 from lms.extensions import db
 from lms.notifications.models import OutboxMessage
+from lms.offerings import policy
 from lms.offerings import services as engine
 from lms.offerings.models import Booking, Enrolment, Offering, Session
 from tests.test_events_support import (
@@ -361,7 +362,7 @@ def test_sessions_are_booked_after_registering(ctx, festival):
     mail = messages_to(someone)[-1]
     assert mail.subject == "Booked: INSIGHT festival: Opening keynote"
     assert b"METHOD:REQUEST" in mail.attachments[0].content
-    with pytest.raises(engine.AlreadyBooked):
+    with pytest.raises(policy.AlreadyBooked):
         session_bookings.book_session(someone, talk)
 
 

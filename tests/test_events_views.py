@@ -14,6 +14,7 @@ import lms.events
 from lms.accounts.models import User
 from lms.events import calendars, pages, session_bookings
 from lms.extensions import db
+from lms.offerings import pages as offering_pages
 from lms.offerings import services as engine
 from lms.offerings.models import Booking, Offering, Session
 from tests.test_events_support import (
@@ -115,7 +116,7 @@ def test_joining_and_leaving_a_network_through_the_engine(app, client, login, wo
     assert "You are a member: every meeting is yours." in page
     assert "https://teams.example.com/l/huddle" in page
     with app.app_context():
-        enrolment = engine.my_enrolments(db.session.get(User, people["stranger"].id))[0]
+        enrolment = offering_pages.my_enrolments(db.session.get(User, people["stranger"].id))[0]
         assert enrolment.state == "enrolled"
         enrolment_id = enrolment.id
     client.post(f"/enrolments/{enrolment_id}/withdraw", data={"next": url})

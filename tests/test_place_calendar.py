@@ -22,6 +22,7 @@ from lms.extensions import db
 from lms.listeners import connect
 from lms.notifications.models import OutboxMessage
 from lms.offerings import calendar, schedule
+from lms.offerings import feed as offering_feed
 from lms.offerings import services as engine
 from lms.offerings.models import Booking, Enrolment, Session
 from lms.offerings.transitions import PlaceChanged
@@ -79,7 +80,7 @@ def uid(session: Session) -> str:
 
 def feed_event(user: User, session: Session):
     """The session's VEVENT in the person's personal feed, or None."""
-    cal = icalendar.Calendar.from_ical(calendar.personal_feed(user))
+    cal = icalendar.Calendar.from_ical(offering_feed.personal_feed(user))
     return next((e for e in cal.walk("VEVENT") if str(e["UID"]) == uid(session)), None)
 
 
@@ -264,7 +265,7 @@ def test_a_freed_session_place_is_offered_with_a_deadline_and_lapses_to_the_next
     assert nxt.state == "booked"
     assert invited_at(second, talk) >= talk.sequence
     assert str(feed_event(second, talk)["STATUS"]) == "CONFIRMED"
-    with pytest.raises(ev.engine.AlreadyBooked):
+    with pytest.raises(ev.policy.AlreadyBooked):
         session_bookings.book_session(second, talk)
 
 

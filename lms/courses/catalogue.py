@@ -13,7 +13,7 @@ from sqlalchemy import and_, func, or_, select
 from lms.clock import utcnow
 from lms.courses.models import FORMAT_LABELS, KIND_LABELS, STRAND_LABELS, Cohort, Course
 from lms.extensions import db
-from lms.offerings import services as engine
+from lms.offerings import places as offering_places
 from lms.offerings.models import OfferingStatus, Session, SessionStatus
 from lms.offerings.schedule import local_day_start
 
@@ -133,7 +133,7 @@ def catalogue_listing(filters: CatalogueFilters) -> CatalogueListing:
     if filters.starts_after is not None or filters.has_places:
         stmt = stmt.where(ranked.c.cohort_id.is_not(None))
     rows = db.session.execute(stmt).all()
-    places = engine.places_left_for([row[1] for row in rows if row[1] is not None])
+    places = offering_places.places_left_for([row[1] for row in rows if row[1] is not None])
     entries = [
         CatalogueEntry(course, cohort_id, name, first_start, mode,
                        places.get(cohort_id) if cohort_id is not None else None)

@@ -22,6 +22,7 @@ from lms.courses.services import (
 )
 from lms.errors import DomainError, ErrorCollector, NotAllowed
 from lms.extensions import begin_write, db
+from lms.offerings import policy
 from lms.offerings import services as engine
 from lms.offerings.models import (
     ACTIVE,
@@ -403,6 +404,6 @@ def duplicate_cohort(cohort: Cohort, new_name: str, first_day: date | None) -> C
 def cancel_cohort(cohort: Cohort, actor: User, reason: str) -> int:
     """Cancel a cohort: the engine cancels every active place, records why and tells each
     person. Returns how many people were told."""
-    if not engine.can_manage(actor, cohort):
+    if not policy.can_manage(actor, cohort):
         raise NotAllowed("Only faculty can cancel a cohort")
     return engine.cancel_offering(cohort, actor, reason)

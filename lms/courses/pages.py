@@ -21,6 +21,8 @@ from lms.courses.forms import CatalogueFilterForm
 from lms.courses.models import Cohort, Course
 from lms.courses.services import BOOKING_MODE_LABELS, STATUS_LABELS, get_course, load_cohort
 from lms.extensions import db
+from lms.offerings import pages as offering_pages
+from lms.offerings import places as offering_places
 from lms.offerings import policy
 from lms.offerings import services as engine
 from lms.offerings.models import HOLDS_PLACE, BookingMode, Enrolment, OfferingStatus
@@ -74,7 +76,7 @@ class CohortPage:
     course_id: int
     course_title: str
     main: dict[tuple[bool, bool], Markup]
-    standing: engine.Standing
+    standing: offering_pages.Standing
 
 
 def cohort_page(cohort_id: int) -> CohortPage | None:
@@ -88,7 +90,7 @@ def _cohort_page(cohort_id: int) -> tuple[CohortPage | None, datetime | None]:
     cohort = load_cohort(cohort_id)
     if cohort is None:
         return None, None
-    standing = engine.standing(cohort)
+    standing = offering_pages.standing(cohort)
     settings = cohorts.settings_of(cohort)
     main = {
         (links, manage): Markup(render_template(  # noqa: S704 - autoescaped template output
@@ -190,7 +192,7 @@ def cohort_summaries(course: Course, viewer) -> list[CohortSummary]:
         .order_by(firsts.c.first_start.is_(None), firsts.c.first_start, Cohort.id)
     )
     rows = db.session.execute(stmt).all()
-    places = engine.places_left_for([row[0] for row in rows])
+    places = offering_places.places_left_for([row[0] for row in rows])
     return [CohortSummary(cid, name, status, mode, capacity, first, last, n or 0,
                           places.get(cid))
             for cid, name, status, mode, capacity, first, last, n in rows]
@@ -220,4 +222,4 @@ def cohort_overview(cohort: Cohort) -> CohortOverview:
         .group_by(Enrolment.quota_organisation_id)
     ).all())
     return CohortOverview(engine.count_holding(cohort),
-                          engine.places_left_for([cohort.id]).get(cohort.id), used)
+                          offering_places.places_left_for([cohort.id]).get(cohort.id), used)

@@ -20,8 +20,8 @@ from lms.courses.forms import (
     cohort_settings_form,
 )
 from lms.courses.models import Cohort
+from lms.offerings import pages as offering_pages
 from lms.offerings import policy, schedule
-from lms.offerings import services as engine
 from lms.offerings.models import EnrolmentState, OfferingStatus
 from lms.web import role_required, submit
 
@@ -42,7 +42,7 @@ def labels() -> dict:
 
 def _managed_cohort(cohort_id: int) -> Cohort:
     cohort = services.get_cohort(cohort_id, current_user)
-    if not engine.can_manage(current_user, cohort):
+    if not policy.can_manage(current_user, cohort):
         abort(403)
     return cohort
 
@@ -125,10 +125,11 @@ def cohort(id: int):
     offer cache; per request only the viewer's enrolment is read and their booking panel
     made."""
     page = pages.cohort_page(id)
-    can_manage = engine.can_manage(current_user)
+    can_manage = policy.can_manage(current_user)
     if page is None or not policy.sees(current_user, page.public):
         abort(404)
-    panel = engine.panel_for(page.standing, engine.viewer_place(current_user, id), current_user)
+    place = offering_pages.viewer_place(current_user, id)
+    panel = offering_pages.panel_for(page.standing, place, current_user)
     has_place = panel.enrolment is not None and panel.enrolment.state in (
         EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
     main = page.main[(can_manage or has_place, can_manage)]

@@ -12,6 +12,7 @@ from lms.events import calendars
 from lms.events.views import bp, find_session
 from lms.extensions import db
 from lms.offerings import calendar, policy
+from lms.offerings import feed as offering_feed
 from lms.offerings import services as engine
 from lms.web import EmptyForm
 
@@ -29,7 +30,7 @@ def session_ics(id: int):
     if not policy.can_see(current_user, offering):
         abort(404)
     content = calendar.offering_calendar(offering, current_user, [session],
-                                         engine.can_manage(current_user, offering))
+                                         policy.can_manage(current_user, offering))
     return _ics(content, f"session-{session.id}.ics")
 
 
@@ -40,7 +41,7 @@ def offering_ics(id: int):
     if not policy.can_see(current_user, offering):
         abort(404)
     content = calendar.offering_calendar(offering, current_user, None,
-                                         engine.can_manage(current_user, offering))
+                                         policy.can_manage(current_user, offering))
     return _ics(content, f"{calendars.file_name(offering.title)}.ics")
 
 
@@ -87,9 +88,9 @@ def feed(token: str):
         owner = calendars.owner_of(token)
         if owner is None:
             abort(404)
-        return calendar.personal_feed(owner)
+        return offering_feed.personal_feed(owner)
 
-    response = Response(calendar.cached_personal_feed(owner_id, etag, build),
+    response = Response(offering_feed.cached_personal_feed(owner_id, etag, build),
                         mimetype="text/calendar",
                         headers={**headers,
                                  "Content-Disposition": 'inline; filename="mdsn.ics"'})

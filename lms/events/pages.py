@@ -35,8 +35,8 @@ from lms.events.services import (
 )
 from lms.events.session_bookings import is_registered
 from lms.extensions import db
+from lms.offerings import places as offering_places
 from lms.offerings import policy
-from lms.offerings import services as engine
 from lms.offerings.models import (
     HOLDS_PLACE,
     Booking,
@@ -82,7 +82,7 @@ def events_list(user, kind: str | None = None, include_past: bool = False) -> li
     if not include_past:
         stmt = stmt.where(next_start.c.starts.is_not(None))
     rows = db.session.execute(stmt.order_by(next_start.c.starts, Offering.id)).all()
-    left = engine.places_left_for([o.id for o, _ in rows])
+    left = offering_places.places_left_for([o.id for o, _ in rows])
     out = []
     for offering, starts in rows:
         upcoming = next((s for s in offering.sessions

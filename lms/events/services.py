@@ -27,7 +27,7 @@ from lms.errors import DomainError, ErrorCollector, NotAllowed, NotFound
 from lms.events.models import SessionRecording, Speaker, Webinar
 from lms.extensions import db
 from lms.notifications.services import Attachment, queue_email
-from lms.offerings import calendar
+from lms.offerings import calendar, calendar_updates, policy
 from lms.offerings import services as engine
 from lms.offerings.models import Offering, OfferingStatus, Session, SessionStatus
 from lms.offerings.schedule import SessionDetails, check_join_url, check_session
@@ -58,7 +58,7 @@ STAMPED_TABLES = ("webinar", "network_series", "network_occurrence", "festival",
 
 def can_manage(user, offering: Offering | None = None) -> bool:
     """Faculty and admins build and run events (the engine's rule)."""
-    return engine.can_manage(user, offering)
+    return policy.can_manage(user, offering)
 
 
 # ---------------------------------------------------------------------------- text
@@ -176,7 +176,7 @@ def attendees(session: Session) -> list[Attendee]:
     """Everyone with a place at a session: for the festival, those who booked it (and are
     still registered); otherwise everyone holding a place on the offering."""
     return [Attendee(person, confirmed)
-            for person, confirmed in calendar.people_with_places(session)]
+            for person, confirmed in calendar_updates.people_with_places(session)]
 
 
 def _tell(session: Session, template: str, subject: str, method: str | None,
@@ -247,7 +247,7 @@ def announce_change(session: Session, before: dict, changed: set[str]) -> int:
     the updated invitation. Returns how many people were emailed."""
     if not changed & set(TOLD) or session.ends_at <= utcnow():
         return 0
-    calendar.session_changed(session, MOVED)
+    calendar_updates.session_changed(session, MOVED)
     return _tell(session, "session_changed", f"Changed: {summary_of(session)}", "REQUEST",
                  before=before, changes=changed)
 
@@ -284,7 +284,7 @@ def cancel_event_session(session: Session, actor: User, reason: str) -> int:
     session.status = SessionStatus.CANCELLED
     session.sequence = (session.sequence or 0) + 1
     db.session.flush()
-    calendar.session_changed(session, SESSION_CANCELLED, actor)
+    calendar_updates.session_changed(session, SESSION_CANCELLED, actor)
     return _tell(session, "session_cancelled", f"Cancelled: {summary_of(session)}", "CANCEL",
                  reason=reason)
 

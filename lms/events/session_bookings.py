@@ -15,7 +15,7 @@ from lms.events.models import Festival
 from lms.events.services import summary_of
 from lms.extensions import db
 from lms.notifications.services import Attachment, link, queue_email
-from lms.offerings import calendar, waitlist
+from lms.offerings import calendar, policy, waitlist
 from lms.offerings import services as engine
 from lms.offerings.models import (
     Booking,
@@ -112,24 +112,24 @@ def book_session(user: User, session: Session) -> Booking:
     festival = engine.lock_offering(festival.id)
     session = db.session.get(Session, session.id, populate_existing=True)
     if festival.status == OfferingStatus.CANCELLED:
-        raise engine.BookingClosed("The festival has been cancelled")
+        raise policy.BookingClosed("The festival has been cancelled")
     if festival.status not in (OfferingStatus.OPEN, OfferingStatus.RUNNING):
-        raise engine.BookingClosed("Sessions cannot be booked at the moment")
+        raise policy.BookingClosed("Sessions cannot be booked at the moment")
     if session.is_cancelled:
-        raise engine.BookingClosed("This session has been cancelled")
+        raise policy.BookingClosed("This session has been cancelled")
     if session.starts_at <= utcnow():
-        raise engine.BookingClosed("This session has already started")
+        raise policy.BookingClosed("This session has already started")
     if not is_registered(user, festival):
         raise NotAllowed("Register for the festival before booking its sessions")
     _release_lapsed_registrations(festival)
     booking = db.session.scalar(select(Booking).where(Booking.session_id == session.id,
                                                       Booking.user_id == user.id))
     if booking is not None and booking.state == B.BOOKED:
-        raise engine.AlreadyBooked("You have already booked this session")
+        raise policy.AlreadyBooked("You have already booked this session")
     if booking is not None and booking.state == B.OFFERED:
-        raise engine.AlreadyBooked("A place at this session is offered to you: accept it")
+        raise policy.AlreadyBooked("A place at this session is offered to you: accept it")
     if booking is not None and booking.state == B.WAITLISTED:
-        raise engine.AlreadyBooked(
+        raise policy.AlreadyBooked(
             f"You are already number {booking.waitlist_position} on its waiting list")
     clash = _clash(user.id, session)
     if clash is not None:

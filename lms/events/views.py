@@ -21,7 +21,7 @@ from lms.events import pages, services
 from lms.events.forms import CancelForm, EventFilterForm, RecordingForm, WebinarForm
 from lms.events.models import Webinar
 from lms.offerings import calendar, policy
-from lms.offerings import services as engine
+from lms.offerings import pages as offering_pages
 from lms.offerings.models import Offering
 from lms.web import Done, role_required, submit
 
@@ -110,7 +110,7 @@ def index():
 
 def place_panel(offering: Offering) -> dict:
     """The booking box of an event page, and whether joining links show."""
-    panel = engine.booking_panel(current_user, offering)
+    panel = offering_pages.booking_panel(current_user, offering)
     has_place = calendar.has_confirmed_place(current_user, offering)
     can_manage = services.can_manage(current_user, offering)
     return {"panel": panel, "has_place": has_place, "can_manage": can_manage,
