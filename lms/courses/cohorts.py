@@ -22,11 +22,11 @@ from lms.courses.services import (
 )
 from lms.errors import DomainError, ErrorCollector, NotAllowed
 from lms.extensions import begin_write, db
+from lms.offerings import places as offering_places
 from lms.offerings import policy
 from lms.offerings import services as engine
 from lms.offerings.models import (
     ACTIVE,
-    HOLDS_PLACE,
     BookingMode,
     Enrolment,
     OfferingLead,
@@ -182,12 +182,7 @@ def _quotas(settings: CohortSettings, booking_mode: str | None, capacity: int | 
         raise DomainError(f"The ICS quotas add up to {total} places, more than the "
                           f"{capacity} places on the cohort", "quotas")
     if cohort is not None and cohort.id is not None:
-        used = dict(db.session.execute(
-            select(Enrolment.quota_organisation_id, func.count(Enrolment.id))
-            .where(Enrolment.offering_id == cohort.id, Enrolment.state.in_(HOLDS_PLACE),
-                   Enrolment.quota_organisation_id.is_not(None))
-            .group_by(Enrolment.quota_organisation_id)
-        ).all())
+        used = offering_places.quota_use(cohort.id)
         for org_id, places in quotas.items():
             if places < used.get(org_id, 0):
                 raise DomainError(

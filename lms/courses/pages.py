@@ -25,7 +25,7 @@ from lms.offerings import pages as offering_pages
 from lms.offerings import places as offering_places
 from lms.offerings import policy
 from lms.offerings import services as engine
-from lms.offerings.models import HOLDS_PLACE, BookingMode, Enrolment, OfferingStatus
+from lms.offerings.models import BookingMode, OfferingStatus
 from lms.offerings.stamp import OFFER, cached, offering
 
 # ---------------------------------------------------------------------------- cached fragments
@@ -215,11 +215,6 @@ class CohortOverview:
 
 def cohort_overview(cohort: Cohort) -> CohortOverview:
     """Places held, places left and each ICS's quota use. Three queries."""
-    used = dict(db.session.execute(
-        select(Enrolment.quota_organisation_id, func.count(Enrolment.id))
-        .where(Enrolment.offering_id == cohort.id, Enrolment.state.in_(HOLDS_PLACE),
-               Enrolment.quota_organisation_id.is_not(None))
-        .group_by(Enrolment.quota_organisation_id)
-    ).all())
+    used = offering_places.quota_use(cohort.id)
     return CohortOverview(engine.count_holding(cohort),
                           offering_places.places_left_for([cohort.id]).get(cohort.id), used)
