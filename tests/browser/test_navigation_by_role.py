@@ -152,5 +152,9 @@ def test_header_menu_works_on_a_phone(make_page, live_user, check_page):
 
     account.get_by_role("button", name="Sign out").click()
     expect(phone).to_have_url(re.compile(r"/sign-in$"))
-    expect(_menu(phone).get_by_role("link", name="Sign in")).to_be_visible()
+    # Shown or folded under "More": the header's script decides by the widths it measures,
+    # which a loaded machine may measure before the fonts are in.
+    expect(_menu(phone).locator("a", has_text="Sign in")).to_have_count(1)
+    _follow_menu_link(phone, "Sign in")
+    expect(phone).to_have_url(re.compile(r"/sign-in$"))
     check_page(phone)
