@@ -273,6 +273,7 @@ def send_verification(user: User) -> None:
         "accounts/verify_email",
         user=user,
         link=link("accounts.verify_email", token=token),
+        secrets=[token],
         hours=hours,
     )
 
@@ -374,6 +375,7 @@ def request_password_reset(email: str) -> None:
         "accounts/reset_password",
         user=user,
         link=link("accounts.reset_password", token=token),
+        secrets=[token],
         minutes=minutes,
     )
 

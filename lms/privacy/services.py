@@ -27,19 +27,38 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
 
-from sqlalchemy import LargeBinary, Table, and_, delete, func, or_, select, update
+from flask import current_app
+from sqlalchemy import (
+    JSON,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from lms.accounts.models import Role, User
 from lms.audit import services as audit
-from lms.audit.models import AuditAction
+from lms.audit.models import AuditAction, AuditEntry
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed
 from lms.extensions import db
+from lms.notifications import services as notifications
 from lms.notifications.models import OutboxAttachment, OutboxMessage
 
 ERASED_NAME = "Erased person"
@@ -48,12 +67,15 @@ EMAIL_COLUMNS = ("email", "to_address")
 DEPTH = 3
 # Free text that may say something about the person, and what it becomes on erasure.
 BLANKED = {"note": "", "reason": "", "revoked_reason": "", "holder_name": ERASED_NAME,
-           "name": ERASED_NAME, "email": ""}
+           "name": ERASED_NAME, "email": "", "text": ""}
 # Tables whose rows about the person are deleted outright on erasure (besides rows holding
 # secrets or files, and rows found only by email address).
 DELETED_TABLES = frozenset({"survey_draft", "offering_lead", "survey_reminder"})
-# Keys scrubbed from audit entries about the person.
-AUDIT_KEYS = frozenset({"email", "full_name", "job_title", "to_address", *BLANKED})
+# Columns (and audit keys) holding words written about the person, searched for everywhere
+# else on erasure when at least MIN_FREE_TEXT characters long.
+FREE_TEXT = frozenset({"note", "reason", "revoked_reason", "text", "cancelled_reason",
+                       "resolution", "details"})
+MIN_FREE_TEXT = 8
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -152,6 +174,40 @@ def _shown(column, value):
     return audit.jsonable(value)
 
 
+def _secret_values(value) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return [v for item in value for v in _secret_values(item)]
+    return []
+
+
+def _without_secrets(table: Table, item: dict, row: dict) -> dict:
+    """A row's secret values (a live link's token waiting in an unsent email) are not shown
+    anywhere in the row, not only in their own column."""
+    hidden = [v for c in table.columns if audit.is_secret(c.name)
+              for v in _secret_values(row[c.key])]
+    if not hidden:
+        return item
+    return {key: _blank_all(value, hidden, NOT_INCLUDED) for key, value in item.items()}
+
+
+def _blank_all(value, texts: list[str], replacement: str):
+    """``value`` (text, or JSON of lists and dicts) with every ``texts`` replaced, ignoring
+    case."""
+    if isinstance(value, str):
+        for text in sorted(texts, key=len, reverse=True):
+            value = re.sub(re.escape(text), replacement, value, flags=re.IGNORECASE)
+        return value
+    if isinstance(value, list):
+        return [_blank_all(v, texts, replacement) for v in value]
+    if isinstance(value, dict):
+        return {k: _blank_all(v, texts, replacement) for k, v in value.items()}
+    return value
+
+
 def _labels(table: Table, rows: list[dict]) -> dict[str, dict]:
     """For foreign keys to things with a title or name (an offering, a course, a
     competency), the title, so the copy reads without the rest of the database."""
@@ -206,7 +262,8 @@ def personal_data(user: User) -> dict:
         labels = _labels(table, rows)
         shown = []
         for row in rows:
-            item = {c.key: _shown(c, row[c.key]) for c in table.columns}
+            item = _without_secrets(table, {c.key: _shown(c, row[c.key]) for c in table.columns},
+                                    row)
             for key, names in labels.items():
                 item[f"{key.removesuffix('_id')}_title"] = names.get(row[key])
             shown.append(item)
@@ -341,22 +398,108 @@ def preview_erasure(user: User) -> ErasurePreview:
     )
 
 
-def _keep_calendar_cancellations(found: Found, address: str, after_id: int) -> None:
+def _calendar_cancellations(address: str, after_id: int) -> set[int]:
     """The calendar cancellations the erasure itself has just written (one per session the
-    person loses) are kept out of the deletion of their emails: they are the last messages to
-    the address, and without them the meetings, with their joining links, stay in the
-    person's calendar."""
-    keep = set(db.session.scalars(
+    person loses). They still leave: without them the meetings, with their joining links,
+    stay in the person's calendar. They are marked so that, once sent, the stored row loses
+    the address, the name and the invitation, and no development copy is kept (see
+    ``OutboxMessage.secrets_to_remove``)."""
+    return set(db.session.scalars(
         select(OutboxMessage.id).join(OutboxAttachment,
                                       OutboxAttachment.message_id == OutboxMessage.id)
         .where(OutboxMessage.id > after_id, OutboxMessage.to_address == address,
                OutboxAttachment.mimetype.like("%method=CANCEL%"))))
-    messages = found.rows.get("outbox_message", {})
-    for key in [k for k in messages if k[0] in keep]:
-        del messages[key]
-    attachments = found.rows.get("outbox_attachment", {})
-    for key in [k for k, row in attachments.items() if row["message_id"] in keep]:
-        del attachments[key]
+
+
+def _free_texts(found: Found, person_id: int) -> set[str]:
+    """What was written about the person in words (reasons, notes, named answers), in rows
+    about them and in the audit entries about them, to be searched for everywhere else."""
+    texts: set[str] = set()
+    for rows in found.rows.values():
+        for row in rows.values():
+            texts.update(v for k, v in row.items() if k in FREE_TEXT and isinstance(v, str))
+    for entry in db.session.scalars(select(AuditEntry).where(
+            AuditEntry.subject_user_id == person_id)):
+        for side in (entry.before or {}, entry.after or {}):
+            texts.update(v for k, v in side.items() if k in FREE_TEXT and isinstance(v, str))
+    return {t.strip() for t in texts if len(t.strip()) >= MIN_FREE_TEXT}
+
+
+def _text_columns(table: Table) -> list:
+    return [c for c in table.columns if isinstance(c.type, String | Text | JSON)
+            and not audit.is_secret(c.name)]
+
+
+def _sweep_tables(person_id: int, replacements: dict[str, str], *,
+                  keep_rows: dict[str, set]) -> int:
+    """Replace every ``replacements`` text, in any case, in every text column of every table
+    (found from the schema), so nothing about the person is left where the rows about them
+    did not reach: emails to other people naming them, audit entries, import rows. In rows
+    that belong to someone else (a ``user_id`` naming another person) only the address is
+    replaced: another person may have the same name or have been given the same reason.
+    Returns how many rows changed."""
+    connection = db.session.connection()
+    personal = {t: r for t, r in replacements.items() if "@" not in t}
+    changed = 0
+    for table in db.metadata.sorted_tables:
+        columns = _text_columns(table)
+        if table.name == "user_account" or not columns:
+            continue
+        needles = set()
+        for text in replacements:
+            needles.add(text.lower())
+            needles.add(json.dumps(text)[1:-1].lower())  # as JSON stores non-ASCII text
+        conditions = [func.lower(cast(c, Text)).contains(n, autoescape=True)
+                      for c in columns for n in needles]
+        owners = _user_columns(table)
+        keys = list(table.primary_key.columns)
+        for row in connection.execute(select(table).where(or_(*conditions))).mappings().all():
+            key = _key(table, row)
+            if key in keep_rows.get(table.name, ()):
+                continue
+            others = any(row[c.key] not in (None, person_id) for c in owners)
+            use = {t: r for t, r in replacements.items() if not others or t not in personal}
+            values = {}
+            for column in columns:
+                old = row[column.key]
+                new = old
+                for text, replacement in sorted(use.items(), key=lambda i: -len(i[0])):
+                    new = _blank_all(new, [text], replacement)
+                if new != old:
+                    values[column.key] = new
+            if values:
+                connection.execute(update(table).where(
+                    *(c == v for c, v in zip(keys, key, strict=True))).values(**values))
+                changed += 1
+    return changed
+
+
+def _sweep_files(address: str, texts: list[str]) -> int:
+    """Development copies of emails (``MAIL_OUTBOX_DIR``): those to the person go, and those
+    to other people that name them or repeat what was written about them go too (they are
+    a developer's record, not anyone's mailbox). Returns how many files went."""
+    folder = Path(current_app.config.get("MAIL_OUTBOX_DIR") or "")
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    lowered = [t.lower() for t in texts if t]
+    for path in folder.glob("*.eml*"):
+        raw = path.read_bytes()
+        message = BytesParser(policy=policy.default).parsebytes(raw)
+        seen = [raw.decode("utf-8", "replace"), str(message.get("To", ""))]
+        for part in message.walk():
+            if not part.is_multipart():
+                try:
+                    content = part.get_content()
+                except (LookupError, ValueError):
+                    continue
+                seen.append(content.decode("utf-8", "replace")
+                            if isinstance(content, bytes) else str(content))
+        haystack = "\n".join(seen).lower()
+        if address.lower() in haystack or any(t in haystack for t in lowered):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def erase_person(actor: User, person: User) -> dict[str, int]:
@@ -382,6 +525,7 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
     if is_erased(person):
         raise DomainError("This person's data has already been erased")
     summary: dict[str, int] = defaultdict(int)
+    person_id, address, name = person.id, person.email, person.full_name
     last_email = db.session.scalar(select(func.max(OutboxMessage.id))) or 0
     for booking in _future_bookings(person):
         events.cancel_booking(person, booking, reason=ERASED)
@@ -391,15 +535,24 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
         summary["places withdrawn"] += 1
     db.session.flush()
 
-    person_id = person.id
     found = find_rows(person)
-    _keep_calendar_cancellations(found, person.email, last_email)
+    free_texts = _free_texts(found, person_id)
+    leaving = _calendar_cancellations(address, last_email)
+    for key in [k for k in found.rows.get("outbox_message", {}) if k[0] in leaving]:
+        del found.rows["outbox_message"][key]
+    attachments = found.rows.get("outbox_attachment", {})
+    for key in [k for k, row in attachments.items() if row["message_id"] in leaving]:
+        del attachments[key]
+    for message in db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.id.in_(leaving))):
+        notifications.remove_after_sending(message, [address, name, *free_texts])
+    db.session.flush()
     tables = {t.name: t for t in _tables()}
     doomed = _to_delete(found, tables)
-    for name in sorted(doomed, key=lambda n: [t.name for t in _tables()].index(n),
-                       reverse=True):
-        table = tables[name]
-        keys = list(found.rows[name])
+    for name_ in sorted(doomed, key=lambda n: [t.name for t in _tables()].index(n),
+                        reverse=True):
+        table = tables[name_]
+        keys = list(found.rows[name_])
         columns = list(table.primary_key.columns)
         for chunk in _chunks(keys):
             if len(columns) == 1:
@@ -408,11 +561,11 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
                 condition = or_(*(and_(*(c == v for c, v in zip(columns, k, strict=True)))
                                   for k in chunk))
             db.session.execute(delete(table).where(condition))
-        summary[f"{name} rows deleted"] += len(keys)
-    for name, rows in found.rows.items():
-        if name in doomed:
+        summary[f"{name_} rows deleted"] += len(keys)
+    for name_, rows in found.rows.items():
+        if name_ in doomed:
             continue
-        table = tables[name]
+        table = tables[name_]
         blank = {c.key: BLANKED[c.name] for c in table.columns if c.name in BLANKED}
         if not blank:
             continue
@@ -420,7 +573,7 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
         for key in rows:
             db.session.execute(update(table).where(
                 *(c == v for c, v in zip(columns, key, strict=True))).values(**blank))
-        summary[f"{name} rows blanked"] += len(rows)
+        summary[f"{name_} rows blanked"] += len(rows)
 
     users = User.__table__
     db.session.execute(update(users).where(users.c.id == person_id).values(
@@ -432,7 +585,16 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
     db.session.execute(delete(roles).where(roles.c.user_id == person_id,
                                            roles.c.role != Role.LEARNER))
     db.session.expire(person)
-    audit.scrub_person(person_id, set(AUDIT_KEYS))
+    audit.scrub_person(person_id)
+    replacements = {address: erased_email(person_id), name: ERASED_NAME,
+                    **dict.fromkeys(free_texts, audit.ERASED)}
+    swept = _sweep_tables(person_id, replacements,
+                          keep_rows={"outbox_message": {(i,) for i in leaving}})
+    if swept:
+        summary["other rows naming them cleaned"] = swept
+    files = _sweep_files(address, [name, *free_texts])
+    if files:
+        summary["email copies deleted"] = files
     summary = dict(summary)
     audit.record(AuditAction.ERASED, "User", str(person_id), subject_user_id=person_id,
                  after=summary)
