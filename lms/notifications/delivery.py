@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 
 from lms.clock import utcnow
-from lms.extensions import begin_write, db
+from lms.extensions import begin_write, db, empty_sqlite_log
 from lms.notifications.backends import get_backend
 from lms.notifications.models import OutboxMessage, OutboxStatus
 from lms.notifications.services import build_message, strip_sent
@@ -85,11 +85,14 @@ def _finish(row_id: int, backend, **values) -> None:
         .execution_options(synchronize_session=False)
     )
     row = db.session.get(OutboxMessage, row_id, populate_existing=True)
-    if row is not None and row.secrets_to_remove and strip_sent(row):
+    removed = row is not None and bool(row.secrets_to_remove)
+    if removed and strip_sent(row):
         forget = getattr(backend, "forget", None)
         if forget is not None:
             forget(row_id)
     db.session.commit()
+    if removed:
+        empty_sqlite_log(db.engine)
 
 
 def deliver_outbox(limit: int | None = None) -> DeliveryReport:

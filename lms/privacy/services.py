@@ -57,7 +57,7 @@ from lms.audit import services as audit
 from lms.audit.models import AuditAction, AuditEntry
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed
-from lms.extensions import db
+from lms.extensions import db, empty_sqlite_log
 from lms.notifications import services as notifications
 from lms.notifications.models import OutboxAttachment, OutboxMessage
 
@@ -76,6 +76,8 @@ DELETED_TABLES = frozenset({"survey_draft", "offering_lead", "survey_reminder"})
 FREE_TEXT = frozenset({"note", "reason", "revoked_reason", "text", "cancelled_reason",
                        "resolution", "details"})
 MIN_FREE_TEXT = 8
+# Tables holding copies of what was said about people, swept for those words on erasure.
+COPY_TABLES = frozenset({"audit_entry", "outbox_message"})
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -430,23 +432,26 @@ def _text_columns(table: Table) -> list:
             and not audit.is_secret(c.name)]
 
 
-def _sweep_tables(person_id: int, replacements: dict[str, str], *,
-                  keep_rows: dict[str, set]) -> int:
-    """Replace every ``replacements`` text, in any case, in every text column of every table
-    (found from the schema), so nothing about the person is left where the rows about them
-    did not reach: emails to other people naming them, audit entries, import rows. In rows
-    that belong to someone else (a ``user_id`` naming another person) only the address is
-    replaced: another person may have the same name or have been given the same reason.
-    Returns how many rows changed."""
+def _sweep_tables(person_id: int, address: dict[str, str], name: dict[str, str],
+                  free: dict[str, str], *, keep_rows: dict[str, set]) -> int:
+    """Replace the person's address, name and the words written about them, in any case,
+    in the text columns of every table (found from the schema), so nothing about them is
+    left where the rows about them did not reach: emails to other people naming them, audit
+    entries, import rows. Each ``dict`` maps a text to what replaces it.
+
+    The address goes everywhere. The name is left in rows that belong to someone else (a
+    ``user_id`` naming another person), who may share it. Words about them are searched
+    for only in copies (audit entries and emails), since the same reason ("Met the rule")
+    is in many people's own records. Returns how many rows changed."""
     connection = db.session.connection()
-    personal = {t: r for t, r in replacements.items() if "@" not in t}
     changed = 0
     for table in db.metadata.sorted_tables:
         columns = _text_columns(table)
         if table.name == "user_account" or not columns:
             continue
+        wanted = {**address, **name, **(free if table.name in COPY_TABLES else {})}
         needles = set()
-        for text in replacements:
+        for text in wanted:
             needles.add(text.lower())
             needles.add(json.dumps(text)[1:-1].lower())  # as JSON stores non-ASCII text
         conditions = [func.lower(cast(c, Text)).contains(n, autoescape=True)
@@ -458,11 +463,10 @@ def _sweep_tables(person_id: int, replacements: dict[str, str], *,
             if key in keep_rows.get(table.name, ()):
                 continue
             others = any(row[c.key] not in (None, person_id) for c in owners)
-            use = {t: r for t, r in replacements.items() if not others or t not in personal}
+            use = address if others else wanted
             values = {}
             for column in columns:
-                old = row[column.key]
-                new = old
+                old = new = row[column.key]
                 for text, replacement in sorted(use.items(), key=lambda i: -len(i[0])):
                     new = _blank_all(new, [text], replacement)
                 if new != old:
@@ -500,6 +504,16 @@ def _sweep_files(address: str, texts: list[str]) -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+ERASED_IN_SESSION = "lms_erased_person"
+
+
+def after_commit(session) -> None:
+    """After a transaction that erased someone commits: empty SQLite's write-ahead log, which
+    still holds the earlier versions of the pages the erasure changed."""
+    if session.info.pop(ERASED_IN_SESSION, False):
+        empty_sqlite_log(session.get_bind())
 
 
 def erase_person(actor: User, person: User) -> dict[str, int]:
@@ -586,9 +600,9 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
                                            roles.c.role != Role.LEARNER))
     db.session.expire(person)
     audit.scrub_person(person_id)
-    replacements = {address: erased_email(person_id), name: ERASED_NAME,
-                    **dict.fromkeys(free_texts, audit.ERASED)}
-    swept = _sweep_tables(person_id, replacements,
+    swept = _sweep_tables(person_id, {address: erased_email(person_id)},
+                          {name: ERASED_NAME} if name else {},
+                          dict.fromkeys(free_texts, audit.ERASED),
                           keep_rows={"outbox_message": {(i,) for i in leaving}})
     if swept:
         summary["other rows naming them cleaned"] = swept
@@ -598,4 +612,5 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
     summary = dict(summary)
     audit.record(AuditAction.ERASED, "User", str(person_id), subject_user_id=person_id,
                  after=summary)
+    db.session.info[ERASED_IN_SESSION] = True
     return summary
