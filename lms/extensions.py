@@ -85,7 +85,13 @@ def empty_sqlite_log(engine) -> None:
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         return
     with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        # Waits briefly for readers to finish; if one is still reading, the next call (or
+        # SQLite's own checkpoints) empties the log instead of holding up this request.
+        connection.exec_driver_sql("PRAGMA busy_timeout=2000")
+        try:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            connection.exec_driver_sql("PRAGMA busy_timeout=30000")
 
 
 def begin_write() -> None:

@@ -520,12 +520,17 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
     """Erase a person's personal data, keeping what reports count.
 
     Places and session bookings not yet started are given up first (the waiting list moves
-    up, as if they had withdrawn). Then: name "Erased person", email
+    up, as if they had withdrawn); the calendar cancellations that writes still leave, and
+    lose the address, name and invitation once sent. Then: name "Erased person", email
     ``erased-<id>@invalid``, job title blank, no password, second factor off, every session
-    ended, only the learner role; tokens, recovery codes, drafts,
-    rendered certificates, emails to them and failed sign-ins with their address deleted;
-    notes, reasons and names in rows about them blanked; audit entries about them scrubbed
-    of those values. Their organisation, places, marks, completions and answers stay, so
+    ended, only the learner role; tokens, recovery codes, drafts, rendered certificates,
+    emails to them and failed sign-ins with their address deleted; notes, reasons, named
+    answers and names in rows about them blanked; audit entries about them keep the action,
+    the kind of record and the time, every value becomes "[erased]". Finally every text
+    column of every table is searched for their address and name, and the audit log and
+    emails for the words written about them (``_sweep_tables``), and development ``.eml``
+    copies that hold any of it are deleted. Once committed, SQLite's log is emptied (see
+    ``after_commit``). Their organisation, places, marks, completions and answers stay, so
     every count stays right. Returns what was done, by kind.
     """
     from lms.events import services as events
