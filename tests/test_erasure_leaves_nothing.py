@@ -139,3 +139,21 @@ def test_every_text_column_is_searched_not_a_list(own_app):
                     if n:
                         hits.append((table.name, column.name, term, n))
         assert hits == []
+
+
+@pytest.mark.postgres
+def test_a_full_postgresql_dump_after_erasure_holds_nothing_of_them(pg_app, postgres_server):
+    history = build_history(pg_app)
+    _as_admin(pg_app, history, lambda admin, lena: setattr(
+        db.session.scalars(select(Attendance).where(Attendance.user_id == lena.id)).first(),
+        "note", REASON))
+    _as_admin(pg_app, history, privacy.erase_person)
+    with pg_app.app_context():
+        deliver_outbox()
+        name = db.engine.url.database
+    dump = postgres_server._run("pg_dump", "-h", str(postgres_server.socket_dir),
+                                "-p", str(postgres_server.port), "--data-only", name)
+    assert dump.returncode == 0, dump.stderr
+    assert "Erased person" in dump.stdout  # the dump has the data
+    text = dump.stdout.lower().encode()
+    assert [term for term in (*SEARCHED[2:], "Lena Learner") if _contains(text, term)] == []
