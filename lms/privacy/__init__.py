@@ -10,9 +10,9 @@ def init_app(app: Flask) -> None:
     from sqlalchemy import event
     from sqlalchemy.orm import Session
 
-    from lms.privacy import services, views
+    from lms.privacy import leftovers, views
 
     app.register_blueprint(views.bp)
     # Once an erasure commits, SQLite's log loses the pages it changed (see the function).
-    if not event.contains(Session, "after_commit", services.after_commit):
-        event.listen(Session, "after_commit", services.after_commit)
+    if not event.contains(Session, "after_commit", leftovers.after_commit):
+        event.listen(Session, "after_commit", leftovers.after_commit)
