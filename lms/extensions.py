@@ -61,6 +61,9 @@ def configure_sqlite(engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Deleted and overwritten content is zeroed in the file, not left in free space:
+        # erased personal data and sent secrets must not be readable from the file.
+        cursor.execute("PRAGMA secure_delete=ON")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -72,6 +75,23 @@ def configure_sqlite(engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def empty_sqlite_log(engine) -> None:
+    """Copy SQLite's write-ahead log into the database and empty it, so the earlier versions
+    of changed pages (an erased person's rows before erasure, an email before its secrets
+    were removed) leave the files. Run after the commit that removed them; nothing to do on
+    other databases."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return
+    with engine.connect() as connection:
+        # Waits briefly for readers to finish; if one is still reading, the next call (or
+        # SQLite's own checkpoints) empties the log instead of holding up this request.
+        connection.exec_driver_sql("PRAGMA busy_timeout=2000")
+        try:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            connection.exec_driver_sql("PRAGMA busy_timeout=30000")
 
 
 def begin_write() -> None:

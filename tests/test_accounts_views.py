@@ -157,8 +157,11 @@ def test_profile_edit_saves_and_bad_input_changes_nothing(app, client, login, ma
                                   "organisation_id": str(org_id(app, "LLR"))})
     with app.app_context():
         saved = db.session.get(User, user.id)
+        # The organisation is only asked for (see tests/test_organisation_changes.py).
         assert (saved.full_name, saved.job_title, saved.organisation.code) == \
-            ("New Name", "Lead", "LLR")
+            ("New Name", "Lead", "BSOL")
+    page = client.get("/profile").get_data(as_text=True)
+    assert "You have asked to move from Birmingham and Solihull to Leicester" in page
 
 
 def test_admin_finds_a_person_and_changes_their_role(app, client, login, people):

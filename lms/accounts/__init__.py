@@ -7,18 +7,21 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Sign-up, sign-in, profiles and the admin's user pages, and their links."""
-    from lms.accounts import services, views
+    from lms.accounts import organisation_change_views, services, views
     from lms.accounts.models import Role
     from lms.extensions import login_manager
     from lms.web import add_nav_item, holds, signed_out
 
     app.register_blueprint(views.bp)
     app.register_blueprint(views.admin_bp)
+    app.register_blueprint(organisation_change_views.bp)
     # Flask-Login keeps these on its one manager, the same for every app.
     login_manager.login_view = "accounts.sign_in"
     login_manager.login_message = "Sign in to see this page"
     login_manager.login_message_category = "info"
     login_manager.user_loader(services.load_user_from_session)
     add_nav_item(app, "Users", "admin.users", holds(Role.ADMIN), order=90)
+    add_nav_item(app, "Moves", "organisation_changes.requests",
+                 lambda user: holds(Role.DSU_LEAD)(user) or holds(Role.ADMIN)(user), order=91)
     add_nav_item(app, "Sign in", "accounts.sign_in", signed_out, order=95)
     add_nav_item(app, "Create an account", "accounts.sign_up", signed_out, order=96)

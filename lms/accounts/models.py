@@ -148,6 +148,41 @@ class UserRole(db.Model):
     user: Mapped[User] = relationship(back_populates="role_rows")
 
 
+class ChangeStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class OrganisationChange(db.Model):
+    """A person's request to move to another organisation. Until the new ICS's DSU lead (or
+    an admin) approves it, they stay in the old one: places, quotas and nominations follow
+    ``User.organisation_id``, which only an approval changes."""
+
+    __tablename__ = "organisation_change"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'approved', 'declined', 'withdrawn')",
+                        name="status_known"),
+        Index("ix_organisation_change_to_status", "to_organisation_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
+    from_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    to_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    status: Mapped[str] = mapped_column(String(10), default=ChangeStatus.PENDING)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    person: Mapped[User] = relationship(foreign_keys=[user_id])
+    from_organisation: Mapped[Organisation] = relationship(foreign_keys=[from_organisation_id])
+    to_organisation: Mapped[Organisation] = relationship(foreign_keys=[to_organisation_id])
+
+
 class TokenPurpose(enum.StrEnum):
     VERIFY_EMAIL = "verify_email"
     RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose, not a password

@@ -273,6 +273,7 @@ def send_verification(user: User) -> None:
         "accounts/verify_email",
         user=user,
         link=link("accounts.verify_email", token=token),
+        secrets=[token],
         hours=hours,
     )
 
@@ -374,6 +375,7 @@ def request_password_reset(email: str) -> None:
         "accounts/reset_password",
         user=user,
         link=link("accounts.reset_password", token=token),
+        secrets=[token],
         minutes=minutes,
     )
 
@@ -421,8 +423,11 @@ def change_password(user: User, current: str, password: str, confirm: str) -> No
 
 
 def update_profile(user: User, full_name: str, job_title: str, organisation_id: int | None) -> None:
-    """Change one's own name, job title and organisation. A DSU lead's organisation is fixed
-    (their role is tied to it), so only an admin can move them."""
+    """Change one's own name and job title, and ask to move to another organisation (the new
+    ICS's DSU lead or an admin decides: ``organisation_changes``). A DSU lead's organisation
+    is fixed (their role is tied to it), so only an admin can move them."""
+    from lms.accounts import organisation_changes
+
     errors = ErrorCollector()
     full_name = errors.check(_clean_text, full_name, "full name", "full_name", required=True)
     job_title = errors.check(_clean_text, job_title, "job title", "job_title", required=False)
@@ -434,7 +439,7 @@ def update_profile(user: User, full_name: str, job_title: str, organisation_id: 
         )
     user.full_name = full_name
     user.job_title = job_title
-    user.organisation = organisation
+    organisation_changes.request_move(user, organisation)
     db.session.flush()
 
 

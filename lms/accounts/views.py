@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from lms.accounts import administration, services, two_step
+from lms.accounts import administration, organisation_changes, services, two_step
 from lms.accounts.forms import (
     ChangePasswordForm,
     EmailForm,
@@ -211,11 +211,14 @@ def profile():
     """See and change one's own details."""
     form = ProfileForm(obj=current_user)
     form.organisation_id.choices = _organisation_choices()
+    pending = organisation_changes.pending_for(current_user)
+    if pending is not None and request.method == "GET":
+        form.organisation_id.data = pending.to_organisation_id
     if submit(form, lambda: services.update_profile(
             current_user, form.full_name.data, form.job_title.data, form.organisation_id.data)):
         flash("Your details have been saved.", "success")
         return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form)
+    return render_template("accounts/profile.html", form=form, pending=pending)
 
 
 @bp.route("/profile/password", methods=["GET", "POST"])

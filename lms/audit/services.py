@@ -415,10 +415,11 @@ def record(action: AuditAction, model: str, row_key: str = "", *,
     return entry
 
 
-def scrub_person(user_id: int, keys: set[str]) -> int:
-    """Replace the values of ``keys`` with "[erased]" in every entry about a person (their
-    name, email and notes about them); returns how many entries changed. The entries
-    themselves stay: that a change happened, when and by whom is not the person's data."""
+def scrub_person(user_id: int, keys: set[str] | None = None) -> int:
+    """Replace values with "[erased]" in every entry about a person: those of ``keys``, or,
+    by default, every value, so an entry keeps what was done, to what kind of record, when
+    and by whom, but not the content (names, reasons, notes). Returns how many entries
+    changed. The entries themselves stay: that a change happened is not the person's data."""
     changed = 0
     for entry in db.session.scalars(select(AuditEntry).where(
             AuditEntry.subject_user_id == user_id)):
@@ -427,7 +428,7 @@ def scrub_person(user_id: int, keys: set[str]) -> int:
             values = getattr(entry, side)
             if not values:
                 continue
-            clean = {k: (ERASED if k in keys and v not in (None, "") else v)
+            clean = {k: (ERASED if (keys is None or k in keys) and v not in (None, "") else v)
                      for k, v in values.items()}
             if clean != values:
                 setattr(entry, side, clean)

@@ -32,6 +32,11 @@ class FileBackend:
         partial.write_bytes(bytes(message))
         partial.replace(final)
 
+    def forget(self, row_id: int) -> None:
+        """Remove the copy of a message that must not be kept once sent (a calendar
+        cancellation to a person whose data has been erased)."""
+        (self.folder / f"{row_id:08d}.eml").unlink(missing_ok=True)
+
 
 class SMTPBackend:
     """Sends through an SMTP server, with STARTTLS and login when configured."""

@@ -20,10 +20,10 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 
 from lms.clock import utcnow
-from lms.extensions import begin_write, db
+from lms.extensions import begin_write, db, empty_sqlite_log
 from lms.notifications.backends import get_backend
 from lms.notifications.models import OutboxMessage, OutboxStatus
-from lms.notifications.services import build_message
+from lms.notifications.services import build_message, strip_sent
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,25 @@ def _record(row_id: int, **values) -> None:
     db.session.commit()
 
 
+def _finish(row_id: int, backend, **values) -> None:
+    """Record that a row has left (or failed for good) and, in the same transaction, take
+    out of it what must not be kept once sent (see ``OutboxMessage.secrets_to_remove``)."""
+    begin_write()
+    db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    row = db.session.get(OutboxMessage, row_id, populate_existing=True)
+    removed = row is not None and bool(row.secrets_to_remove)
+    if removed and strip_sent(row):
+        forget = getattr(backend, "forget", None)
+        if forget is not None:
+            forget(row_id)
+    db.session.commit()
+    if removed:
+        empty_sqlite_log(db.engine)
+
+
 def deliver_outbox(limit: int | None = None) -> DeliveryReport:
     """Send the due rows. Safe to run in several processes at once: each row is claimed by a
     conditional UPDATE before it is sent, and marked sent as soon as the backend accepts it.
@@ -114,14 +133,15 @@ def deliver_outbox(limit: int | None = None) -> DeliveryReport:
             log.warning("outbox row %s failed (attempt %s): %s", row_id, attempts, exc)
             error = f"{type(exc).__name__}: {exc}"[:2000]
             if attempts >= max_attempts:
-                _record(row_id, status=OutboxStatus.FAILED, claimed_until=None, last_error=error)
+                _finish(row_id, backend, status=OutboxStatus.FAILED, claimed_until=None,
+                        last_error=error)
                 report.failed += 1
             else:
                 _record(row_id, status=OutboxStatus.PENDING, claimed_until=None,
                         last_error=error, next_attempt_at=utcnow() + _backoff(attempts))
                 report.retried += 1
         else:
-            _record(row_id, status=OutboxStatus.SENT, sent_at=utcnow(), claimed_until=None,
-                    last_error=None)
+            _finish(row_id, backend, status=OutboxStatus.SENT, sent_at=utcnow(),
+                    claimed_until=None, last_error=None)
             report.sent += 1
     return report

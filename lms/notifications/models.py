@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.clock import UTCDateTime, utcnow
@@ -46,6 +46,11 @@ class OutboxMessage(db.Model):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+    # What must not stay in the stored copy once the row has left (or failed for good):
+    # {"secrets": [live link tokens...], "personal": [an erased person's address, name...]}.
+    # Secrets are removed from this row only (the delivered email keeps its working link);
+    # personal values also take the row's attachments and any development copy (.eml).
+    secrets_to_remove: Mapped[dict | None] = mapped_column(JSON)
 
     attachments: Mapped[list[OutboxAttachment]] = relationship(
         cascade="all, delete-orphan", order_by="OutboxAttachment.id", lazy="selectin",

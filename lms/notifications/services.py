@@ -3,7 +3,8 @@ Sending them is a job: ``lms.notifications.delivery``."""
 
 from __future__ import annotations
 
-import secrets
+import re
+import secrets as secrets_module
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -26,14 +27,16 @@ Attachment = tuple[str, str, bytes]  # (filename, mimetype with parameters, cont
 
 def queue_email(to: str, subject: str, template: str,
                 attachments: list[Attachment] | None = None, *, flush: bool = True,
-                **context) -> OutboxMessage:
+                secrets: list[str] | None = None, **context) -> OutboxMessage:
     """Add an email to the outbox in the caller's transaction; it leaves only if that commits.
 
     ``template`` names ``templates/email/<template>.txt`` (required) and ``.html`` (optional);
     both get ``context`` plus ``base_url``. ``attachments`` are ``(filename, mimetype,
     bytes)``; a calendar invitation is ``("invitation.ics", "text/calendar; method=REQUEST;
     charset=UTF-8", ...)``. ``flush=False`` leaves the row to the next flush (a caller
-    queueing many emails in one transaction writes them in one statement).
+    queueing many emails in one transaction writes them in one statement). ``secrets`` are
+    live values in the message (a sign-in link's token): the stored copy loses them as soon
+    as the email has left, and a person's copy of their data never shows them.
     """
     context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
     body_text = render_template(f"email/{template}.txt", **context)
@@ -49,7 +52,8 @@ def queue_email(to: str, subject: str, template: str,
         subject=subject,
         body_text=body_text,
         body_html=body_html,
-        message_id=f"<{secrets.token_hex(16)}@{domain}>",
+        message_id=f"<{secrets_module.token_hex(16)}@{domain}>",
+        secrets_to_remove={"secrets": list(secrets)} if secrets else None,
     )
     for filename, mimetype, content in attachments or ():
         row.attachments.append(
@@ -59,6 +63,40 @@ def queue_email(to: str, subject: str, template: str,
     if flush:
         db.session.flush()
     return row
+
+
+REMOVED = "[removed]"
+
+
+def remove_after_sending(row: OutboxMessage, personal: list[str]) -> None:
+    """Mark an email that must still leave (a calendar cancellation to a person being erased)
+    so that, once it has, nothing in ``personal`` stays: not in the row, its attachments, or
+    a development copy."""
+    marks = dict(row.secrets_to_remove or {})
+    marks["personal"] = sorted({*marks.get("personal", ()), *(v for v in personal if v)})
+    row.secrets_to_remove = marks
+
+
+def _without(text: str | None, values: list[str]) -> str | None:
+    if not text:
+        return text
+    for value in sorted(values, key=len, reverse=True):
+        text = re.sub(re.escape(value), REMOVED, text, flags=re.IGNORECASE)
+    return text
+
+
+def strip_sent(row: OutboxMessage) -> bool:
+    """Take the values marked for removal out of a row that has left or failed for good.
+    Returns whether the row held personal values (its development copy must go too)."""
+    marks = row.secrets_to_remove or {}
+    values = [v for v in (*marks.get("secrets", ()), *marks.get("personal", ())) if v]
+    for column in ("to_address", "subject", "body_text", "body_html", "last_error"):
+        setattr(row, column, _without(getattr(row, column), values))
+    personal = bool(marks.get("personal"))
+    if personal:
+        row.attachments.clear()
+    row.secrets_to_remove = None
+    return personal
 
 
 def build_message(row: OutboxMessage) -> EmailMessage:

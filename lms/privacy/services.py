@@ -27,12 +27,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import LargeBinary, Table, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    LargeBinary,
+    Table,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from lms.accounts.models import Role, User
 from lms.audit import services as audit
@@ -40,7 +50,8 @@ from lms.audit.models import AuditAction
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed
 from lms.extensions import db
-from lms.notifications.models import OutboxAttachment, OutboxMessage
+from lms.notifications import services as notifications
+from lms.notifications.models import OutboxMessage
 
 ERASED_NAME = "Erased person"
 NOT_INCLUDED = "[not included]"
@@ -48,12 +59,10 @@ EMAIL_COLUMNS = ("email", "to_address")
 DEPTH = 3
 # Free text that may say something about the person, and what it becomes on erasure.
 BLANKED = {"note": "", "reason": "", "revoked_reason": "", "holder_name": ERASED_NAME,
-           "name": ERASED_NAME, "email": ""}
+           "name": ERASED_NAME, "email": "", "text": ""}
 # Tables whose rows about the person are deleted outright on erasure (besides rows holding
 # secrets or files, and rows found only by email address).
 DELETED_TABLES = frozenset({"survey_draft", "offering_lead", "survey_reminder"})
-# Keys scrubbed from audit entries about the person.
-AUDIT_KEYS = frozenset({"email", "full_name", "job_title", "to_address", *BLANKED})
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -152,6 +161,40 @@ def _shown(column, value):
     return audit.jsonable(value)
 
 
+def _secret_values(value) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return [v for item in value for v in _secret_values(item)]
+    return []
+
+
+def _without_secrets(table: Table, item: dict, row: dict) -> dict:
+    """A row's secret values (a live link's token waiting in an unsent email) are not shown
+    anywhere in the row, not only in their own column."""
+    hidden = [v for c in table.columns if audit.is_secret(c.name)
+              for v in _secret_values(row[c.key])]
+    if not hidden:
+        return item
+    return {key: _blank_all(value, hidden, NOT_INCLUDED) for key, value in item.items()}
+
+
+def _blank_all(value, texts: list[str], replacement: str):
+    """``value`` (text, or JSON of lists and dicts) with every ``texts`` replaced, ignoring
+    case."""
+    if isinstance(value, str):
+        for text in sorted(texts, key=len, reverse=True):
+            value = re.sub(re.escape(text), replacement, value, flags=re.IGNORECASE)
+        return value
+    if isinstance(value, list):
+        return [_blank_all(v, texts, replacement) for v in value]
+    if isinstance(value, dict):
+        return {k: _blank_all(v, texts, replacement) for k, v in value.items()}
+    return value
+
+
 def _labels(table: Table, rows: list[dict]) -> dict[str, dict]:
     """For foreign keys to things with a title or name (an offering, a course, a
     competency), the title, so the copy reads without the rest of the database."""
@@ -206,7 +249,8 @@ def personal_data(user: User) -> dict:
         labels = _labels(table, rows)
         shown = []
         for row in rows:
-            item = {c.key: _shown(c, row[c.key]) for c in table.columns}
+            item = _without_secrets(table, {c.key: _shown(c, row[c.key]) for c in table.columns},
+                                    row)
             for key, names in labels.items():
                 item[f"{key.removesuffix('_id')}_title"] = names.get(row[key])
             shown.append(item)
@@ -341,39 +385,27 @@ def preview_erasure(user: User) -> ErasurePreview:
     )
 
 
-def _keep_calendar_cancellations(found: Found, address: str, after_id: int) -> None:
-    """The calendar cancellations the erasure itself has just written (one per session the
-    person loses) are kept out of the deletion of their emails: they are the last messages to
-    the address, and without them the meetings, with their joining links, stay in the
-    person's calendar."""
-    keep = set(db.session.scalars(
-        select(OutboxMessage.id).join(OutboxAttachment,
-                                      OutboxAttachment.message_id == OutboxMessage.id)
-        .where(OutboxMessage.id > after_id, OutboxMessage.to_address == address,
-               OutboxAttachment.mimetype.like("%method=CANCEL%"))))
-    messages = found.rows.get("outbox_message", {})
-    for key in [k for k in messages if k[0] in keep]:
-        del messages[key]
-    attachments = found.rows.get("outbox_attachment", {})
-    for key in [k for k, row in attachments.items() if row["message_id"] in keep]:
-        del attachments[key]
-
-
 def erase_person(actor: User, person: User) -> dict[str, int]:
     """Erase a person's personal data, keeping what reports count.
 
     Places and session bookings not yet started are given up first (the waiting list moves
-    up, as if they had withdrawn). Then: name "Erased person", email
+    up, as if they had withdrawn); the calendar cancellations that writes still leave, and
+    lose the address, name and invitation once sent. Then: name "Erased person", email
     ``erased-<id>@invalid``, job title blank, no password, second factor off, every session
-    ended, only the learner role; tokens, recovery codes, drafts,
-    rendered certificates, emails to them and failed sign-ins with their address deleted;
-    notes, reasons and names in rows about them blanked; audit entries about them scrubbed
-    of those values. Their organisation, places, marks, completions and answers stay, so
+    ended, only the learner role; tokens, recovery codes, drafts, rendered certificates,
+    emails to them and failed sign-ins with their address deleted; notes, reasons, named
+    answers and names in rows about them blanked; audit entries about them keep the action,
+    the kind of record and the time, every value becomes "[erased]". Finally every text
+    column of every table is searched for their address and name, and the audit log and
+    emails for the words written about them (``_sweep_tables``), and development ``.eml``
+    copies that hold any of it are deleted. Once committed, SQLite's log is emptied (see
+    ``after_commit``). Their organisation, places, marks, completions and answers stay, so
     every count stays right. Returns what was done, by kind.
     """
     from lms.events import session_bookings
     from lms.offerings import services as places
     from lms.offerings.transitions import ERASED
+    from lms.privacy import leftovers
 
     if not actor.is_admin:
         raise NotAllowed("Only admins can erase a person's data")
@@ -382,6 +414,7 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
     if is_erased(person):
         raise DomainError("This person's data has already been erased")
     summary: dict[str, int] = defaultdict(int)
+    person_id, address, name = person.id, person.email, person.full_name
     last_email = db.session.scalar(select(func.max(OutboxMessage.id))) or 0
     for booking in _future_bookings(person):
         session_bookings.cancel_booking(person, booking, reason=ERASED)
@@ -391,15 +424,24 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
         summary["places withdrawn"] += 1
     db.session.flush()
 
-    person_id = person.id
     found = find_rows(person)
-    _keep_calendar_cancellations(found, person.email, last_email)
+    free_texts = leftovers.free_texts(found, person_id)
+    leaving = leftovers.calendar_cancellations(address, last_email)
+    for key in [k for k in found.rows.get("outbox_message", {}) if k[0] in leaving]:
+        del found.rows["outbox_message"][key]
+    attachments = found.rows.get("outbox_attachment", {})
+    for key in [k for k, row in attachments.items() if row["message_id"] in leaving]:
+        del attachments[key]
+    for message in db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.id.in_(leaving))):
+        notifications.remove_after_sending(message, [address, name, *free_texts])
+    db.session.flush()
     tables = {t.name: t for t in _tables()}
     doomed = _to_delete(found, tables)
-    for name in sorted(doomed, key=lambda n: [t.name for t in _tables()].index(n),
-                       reverse=True):
-        table = tables[name]
-        keys = list(found.rows[name])
+    for name_ in sorted(doomed, key=lambda n: [t.name for t in _tables()].index(n),
+                        reverse=True):
+        table = tables[name_]
+        keys = list(found.rows[name_])
         columns = list(table.primary_key.columns)
         for chunk in _chunks(keys):
             if len(columns) == 1:
@@ -408,11 +450,11 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
                 condition = or_(*(and_(*(c == v for c, v in zip(columns, k, strict=True)))
                                   for k in chunk))
             db.session.execute(delete(table).where(condition))
-        summary[f"{name} rows deleted"] += len(keys)
-    for name, rows in found.rows.items():
-        if name in doomed:
+        summary[f"{name_} rows deleted"] += len(keys)
+    for name_, rows in found.rows.items():
+        if name_ in doomed:
             continue
-        table = tables[name]
+        table = tables[name_]
         blank = {c.key: BLANKED[c.name] for c in table.columns if c.name in BLANKED}
         if not blank:
             continue
@@ -420,7 +462,7 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
         for key in rows:
             db.session.execute(update(table).where(
                 *(c == v for c, v in zip(columns, key, strict=True))).values(**blank))
-        summary[f"{name} rows blanked"] += len(rows)
+        summary[f"{name_} rows blanked"] += len(rows)
 
     users = User.__table__
     db.session.execute(update(users).where(users.c.id == person_id).values(
@@ -432,8 +474,18 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
     db.session.execute(delete(roles).where(roles.c.user_id == person_id,
                                            roles.c.role != Role.LEARNER))
     db.session.expire(person)
-    audit.scrub_person(person_id, set(AUDIT_KEYS))
+    audit.scrub_person(person_id)
+    swept = leftovers.sweep_tables(person_id, {address: erased_email(person_id)},
+                          {name: ERASED_NAME} if name else {},
+                          dict.fromkeys(free_texts, audit.ERASED),
+                          keep_rows={"outbox_message": {(i,) for i in leaving}})
+    if swept:
+        summary["other rows naming them cleaned"] = swept
+    files = leftovers.sweep_files(address, [name, *free_texts])
+    if files:
+        summary["email copies deleted"] = files
     summary = dict(summary)
     audit.record(AuditAction.ERASED, "User", str(person_id), subject_user_id=person_id,
                  after=summary)
+    db.session.info[leftovers.ERASED_IN_SESSION] = True
     return summary
