@@ -11,8 +11,8 @@ def init_app(app: Flask) -> None:
     from lms.accounts import services, views
     from lms.accounts.cli import throttles_cli
     from lms.accounts.models import Role
-    from lms.extensions import login_manager
     from lms.cli import commands_of
+    from lms.extensions import login_manager
     from lms.web import add_nav_item, holds, signed_out
 
     app.register_blueprint(views.bp)

@@ -40,5 +40,6 @@ def email_key(raw: str) -> str:
 
 
 def search_text(raw: str) -> str:
-    """A fragment typed into a search box, folded the way addresses are stored."""
-    return _folded(raw)
+    """A fragment typed into a search box, folded the way addresses are stored (a whole
+    address gets its canonical spelling, Unicode domain included)."""
+    return email_key(raw)

@@ -10,8 +10,10 @@ canonical email (``lms.accounts.emails``), so every spelling of an address count
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, func, select
@@ -82,12 +84,37 @@ def record(bucket: str, account: str, address: str) -> None:
     db.session.flush()
 
 
+def refuse_if_limited(bucket: str, account: str, address: str, field: str = "email") -> None:
+    """Raise ``TooManyAttempts`` when the account or the address has used up its hits."""
+    if is_limited(bucket, account, address):
+        raise TooManyAttempts(TOO_MANY_REQUESTS, field)
+
+
 def check_and_record(bucket: str, account: str, address: str, field: str = "email") -> None:
     """For doors where every request counts (each sends an email): refuse when over the
     limit, the same way whether or not the account exists; otherwise count this one."""
-    if is_limited(bucket, account, address):
-        raise TooManyAttempts(TOO_MANY_REQUESTS, field)
+    refuse_if_limited(bucket, account, address, field)
     record(bucket, account, address)
+
+
+def counting_refusals(bucket: str, account: str, address: str,
+                      action: Callable[[], Any]) -> Callable[[], Any]:
+    """``action`` for a view's ``submit``, where each refusal (a wrong code) counts: the
+    request's work is rolled back and the hit committed on its own, so the count survives
+    the failure it records. A refusal because of the pause itself is not counted again."""
+
+    def run() -> Any:
+        try:
+            return action()
+        except TooManyAttempts:
+            raise
+        except DomainError:
+            db.session.rollback()
+            record(bucket, account, address)
+            db.session.commit()
+            raise
+
+    return run
 
 
 def sign_in_refused(account: str, address: str) -> bool:
