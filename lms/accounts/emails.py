@@ -14,7 +14,7 @@ _DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 
 
 def _folded(raw: str) -> str:
-    return unicodedata.normalize("NFKC", raw or "").translate(_DOTS).strip().casefold()
+    return unicodedata.normalize("NFKC", raw or "").translate(_DOTS).strip().casefold().lower()
 
 
 def canonical_email(raw: str) -> str:
@@ -27,7 +27,9 @@ def canonical_email(raw: str) -> str:
         checked = validate_email(text, check_deliverability=False)
     except EmailNotValidError:
         raise ValueError("not an email address") from None
-    return f"{checked.local_part.casefold()}@{checked.ascii_domain.lower()}"
+    # lower() after casefold(): a few scripts (Cherokee) fold to capitals, and the database
+    # holds emails to lower(email).
+    return f"{checked.local_part.casefold().lower()}@{checked.ascii_domain.lower()}"
 
 
 def email_key(raw: str) -> str:
