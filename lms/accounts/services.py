@@ -33,7 +33,6 @@ from lms.notifications.services import link, queue_email
 
 MIN_PASSWORD_LENGTH = 12
 BAD_SIGN_IN = "Enter a correct email address and password"
-__all__ = ["TOO_MANY", "TooManyAttempts"]  # re-exported: views and two_step use them from here
 # A dummy hash to check against when the email is unknown, so both answers take as long.
 _DUMMY_HASH_CACHE: dict[str, str] = {}
 
