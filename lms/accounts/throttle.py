@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, func, select
@@ -97,24 +96,17 @@ def check_and_record(bucket: str, account: str, address: str, field: str = "emai
     record(bucket, account, address)
 
 
-def counting_refusals(bucket: str, account: str, address: str,
-                      action: Callable[[], Any]) -> Callable[[], Any]:
-    """``action`` for a view's ``submit``, where each refusal (a wrong code) counts: the
-    request's work is rolled back and the hit committed on its own, so the count survives
-    the failure it records. A refusal because of the pause itself is not counted again."""
+def refusal_counter(bucket: str, account: str,
+                    address: str) -> Callable[[DomainError], None]:
+    """For a view's ``submit(..., on_refusal=...)`` where each refusal (a wrong code) counts:
+    the hit is written after the request's rollback, so it survives the failure it records.
+    A refusal because of the pause itself is not counted again."""
 
-    def run() -> Any:
-        try:
-            return action()
-        except TooManyAttempts:
-            raise
-        except DomainError:
-            db.session.rollback()
+    def count(error: DomainError) -> None:
+        if not isinstance(error, TooManyAttempts):
             record(bucket, account, address)
-            db.session.commit()
-            raise
 
-    return run
+    return count
 
 
 def sign_in_refused(account: str, address: str) -> bool:

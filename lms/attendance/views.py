@@ -101,9 +101,9 @@ def check_in_display(id: int):
 
 def _do_check_in(form: CheckInForm):
     address = request.remote_addr or "unknown"
-    done = submit(form, throttle.counting_refusals(
-        throttle.CHECK_IN, current_user.email, address,
-        lambda: services.check_in(current_user, form.code.data or "", address)))
+    done = submit(form, lambda: services.check_in(current_user, form.code.data or "", address),
+                  on_refusal=throttle.refusal_counter(throttle.CHECK_IN, current_user.email,
+                                                      address))
     if not done:
         return None
     flash(f"You are checked in to {done.value.offering.title}.", "success")
