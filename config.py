@@ -36,6 +36,16 @@ class Config:
     SIGN_IN_WINDOW_MINUTES = 15
     SIGN_IN_MAX_PER_ACCOUNT = 5
     SIGN_IN_MAX_PER_ADDRESS = 30
+    # The other throttled doors (lms/accounts/throttle.py), in the same window. Addresses
+    # get room for a trust's staff behind one shared address (a webinar's sign-ups).
+    FORGOT_PASSWORD_MAX_PER_ACCOUNT = 3
+    FORGOT_PASSWORD_MAX_PER_ADDRESS = 100
+    SIGN_UP_MAX_PER_ACCOUNT = 3
+    SIGN_UP_MAX_PER_ADDRESS = 100
+    RESEND_CONFIRMATION_MAX_PER_ACCOUNT = 3
+    RESEND_CONFIRMATION_MAX_PER_ADDRESS = 100
+    CHECK_IN_MAX_PER_ACCOUNT = 10
+    CHECK_IN_MAX_PER_ADDRESS = 300
     VERIFY_TOKEN_HOURS = 48
     RESET_TOKEN_MINUTES = 60
 

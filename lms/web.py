@@ -158,10 +158,13 @@ class Done:
     value: Any
 
 
-def attempt(action: Callable[..., Any], *args: Any) -> Done | DomainError:
+def attempt(action: Callable[..., Any], *args: Any,
+            on_refusal: Callable[[DomainError], None] | None = None) -> Done | DomainError:
     """Run one service call for a view: commit once and return ``Done``, or, when a rule
     says no, roll back and return the ``DomainError`` for the page to show. ``NotFound`` and
-    ``NotAllowed`` go on to the app's handlers (404 and 403 pages)."""
+    ``NotAllowed`` go on to the app's handlers (404 and 403 pages). ``on_refusal`` writes
+    what a refusal itself must leave behind (a throttle's count), committed after the
+    rollback."""
     from lms.extensions import db
 
     try:
@@ -170,13 +173,17 @@ def attempt(action: Callable[..., Any], *args: Any) -> Done | DomainError:
         raise
     except DomainError as error:
         db.session.rollback()
+        if on_refusal is not None:
+            on_refusal(error)
+            db.session.commit()
         return error
     db.session.commit()
     return Done(value)
 
 
 def submit(form: FlaskForm, action: Callable[[], Any], *,
-           every_problem_at_once: bool = False) -> Done | None:
+           every_problem_at_once: bool = False,
+           on_refusal: Callable[[DomainError], None] | None = None) -> Done | None:
     """A form's POST: when it validates run ``action`` and commit once; on a ``DomainError``
     roll back and put its messages on the form. ``None`` means show the form (again).
     ``NotFound`` and ``NotAllowed`` go on to the app's handlers (404 and 403 pages).
@@ -200,7 +207,8 @@ def submit(form: FlaskForm, action: Callable[[], Any], *,
     typed = {name: form[name].data for name in unreadable}
     for name in unreadable:
         form[name].data = None
-    outcome = attempt(action) if not unreadable else _without_saving(action)
+    outcome = attempt(action, on_refusal=on_refusal) if not unreadable \
+        else _without_saving(action)
     if isinstance(outcome, Done):
         return outcome
     if outcome is not None:

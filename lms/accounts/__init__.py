@@ -6,15 +6,19 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Sign-up, sign-in, profiles and the admin's user pages, and their links."""
+    """Sign-up, sign-in, profiles, organisation changes and the admin's user pages, and their
+    links; ``flask lms throttles``."""
     from lms.accounts import organisation_change_views, services, views
+    from lms.accounts.cli import throttles_cli
     from lms.accounts.models import Role
+    from lms.cli import commands_of
     from lms.extensions import login_manager
     from lms.web import add_nav_item, holds, signed_out
 
     app.register_blueprint(views.bp)
     app.register_blueprint(views.admin_bp)
     app.register_blueprint(organisation_change_views.bp)
+    commands_of(app).add_command(throttles_cli)
     # Flask-Login keeps these on its one manager, the same for every app.
     login_manager.login_view = "accounts.sign_in"
     login_manager.login_message = "Sign in to see this page"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, or_, select
 
+from lms.accounts.emails import search_text
 from lms.accounts.models import Role, User, UserRole
 from lms.accounts.services import _organisation
 from lms.errors import DomainError, NotAllowed
@@ -18,9 +19,12 @@ def find_users(query: str = "", role: str = "", organisation_id: int | None = No
     stmt = select(User)
     text = " ".join((query or "").split())[:100]
     if text:
-        cleaned = text.lower().replace("\\", "").replace("%", "").replace("_", "")
-        pattern = f"%{cleaned}%"
-        stmt = stmt.where(or_(func.lower(User.full_name).like(pattern), User.email.like(pattern)))
+        def pattern(fragment: str) -> str:
+            return "%" + fragment.replace("\\", "").replace("%", "").replace("_", "") + "%"
+
+        # Emails are stored in their canonical spelling; fold the fragment the same way.
+        stmt = stmt.where(or_(func.lower(User.full_name).like(pattern(text.lower())),
+                              User.email.like(pattern(search_text(text)))))
     if role in set(Role):
         stmt = stmt.where(User.role_rows.any(UserRole.role == role))
     if organisation_id:

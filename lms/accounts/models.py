@@ -229,8 +229,10 @@ def count_users() -> int:
 
 
 class SignInAttempt(db.Model):
-    """A failed sign-in, counted per email and per address to slow down guessing. Kept in
-    the database so the limit holds across every worker and host."""
+    """One hit on a throttled door (``lms.accounts.throttle``): a failed sign-in or check-in
+    code, a password-reset, sign-up or confirmation request. Counted per bucket, per account
+    (the canonical email) and per address; kept in the database so the limit holds across
+    every worker and host."""
 
     __tablename__ = "sign_in_attempt"
     __table_args__ = (
@@ -239,6 +241,7 @@ class SignInAttempt(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(24), default="sign_in", server_default="sign_in")
     email: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -10,21 +10,22 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from lms.accounts import throttle
+from lms.accounts.emails import canonical_email
 from lms.accounts.models import (
     AccountToken,
     Organisation,
     Role,
-    SignInAttempt,
     TokenPurpose,
     User,
     UserRole,
 )
+from lms.accounts.throttle import TOO_MANY, TooManyAttempts
 from lms.clock import utcnow
 from lms.errors import DomainError, ErrorCollector, NotFound
 from lms.extensions import db
@@ -32,8 +33,6 @@ from lms.notifications.services import link, queue_email
 
 MIN_PASSWORD_LENGTH = 12
 BAD_SIGN_IN = "Enter a correct email address and password"
-TOO_MANY = ("There have been too many attempts to sign in. Wait 15 minutes and try again, "
-            "or reset your password")
 # A dummy hash to check against when the email is unknown, so both answers take as long.
 _DUMMY_HASH_CACHE: dict[str, str] = {}
 
@@ -46,19 +45,19 @@ class EmailNotVerified(DomainError):
 
 
 def normalise_email(raw: str, field: str = "email") -> str:
-    """Lower-case, trimmed, syntactically valid email address, or ``DomainError``."""
+    """The canonical spelling of a valid email address (``lms.accounts.emails``), or
+    ``DomainError``."""
     raw = (raw or "").strip()
     if not raw:
         raise DomainError("Enter your email address", field)
     if len(raw) > 254:
         raise DomainError("Email address must be 254 characters or fewer", field)
     try:
-        checked = validate_email(raw, check_deliverability=False)
-    except EmailNotValidError:
+        return canonical_email(raw)
+    except ValueError:
         raise DomainError(
             "Enter an email address in the correct format, like name@example.nhs.uk", field
         ) from None
-    return checked.normalized.lower()
 
 
 def _clean_text(raw: str | None, label: str, field: str, required: bool, limit: int = 120) -> str:
@@ -122,8 +121,12 @@ def _organisation(organisation_id: int | None) -> Organisation:
 
 
 def get_user_by_email(email: str) -> User | None:
-    """The user with this email, regardless of case."""
-    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    """The user with this email, however it is spelt (case, full-width letters, dots)."""
+    try:
+        email = canonical_email(email)
+    except ValueError:
+        return None
+    return db.session.scalar(select(User).where(User.email == email))
 
 
 # Built once, roles joined in (not a second query): it runs on every signed-in request, and
@@ -221,12 +224,13 @@ class SignUp:
     confirm: str
 
 
-def sign_up(form: SignUp) -> User | None:
+def sign_up(form: SignUp, address: str = "unknown") -> User | None:
     """Create an unverified learner and email them a link to confirm their address.
 
     If the email already has an account, nothing is created and its owner is told by email
-    instead, so the page cannot be used to find out who has an account. Returns the new user,
-    or ``None`` in that case.
+    instead, so the page cannot be used to find out who has an account: both paths hash the
+    password and queue one email, so neither the answer nor its time tells them apart.
+    Returns the new user, or ``None`` in that case.
     """
     errors = ErrorCollector()
     full_name = errors.check(_clean_text, form.full_name, "full name", "full_name", required=True)
@@ -236,7 +240,9 @@ def sign_up(form: SignUp) -> User | None:
     organisation = errors.check(_organisation, form.organisation_id)
     errors.check(check_new_password, form.password, form.confirm, email=form.email or "")
     errors.raise_any()
+    throttle.check_and_record(throttle.SIGN_UP, email, address)
 
+    password_hash = hash_password(form.password)  # on both paths: the same work either way
     existing = get_user_by_email(email)
     if existing is not None:
         queue_email(
@@ -254,7 +260,7 @@ def sign_up(form: SignUp) -> User | None:
         full_name=full_name,
         job_title=job_title,
         organisation=organisation,
-        password_hash=hash_password(form.password),
+        password_hash=password_hash,
     )
     user.role_rows.append(UserRole(role=Role.LEARNER))
     db.session.add(user)
@@ -278,9 +284,11 @@ def send_verification(user: User) -> None:
     )
 
 
-def resend_verification(email: str) -> None:
+def resend_verification(email: str, address: str = "unknown") -> None:
     """Send a new link if the address has an unconfirmed account; silently nothing otherwise."""
-    user = get_user_by_email(normalise_email(email))
+    email = normalise_email(email)
+    throttle.check_and_record(throttle.RESEND_CONFIRMATION, email, address)
+    user = get_user_by_email(email)
     if user is not None and user.email_verified_at is None:
         send_verification(user)
 
@@ -305,46 +313,32 @@ def _dummy_hash() -> str:
     return _DUMMY_HASH_CACHE[method]
 
 
-def _throttled(email: str, address: str) -> bool:
-    cfg = current_app.config
-    since = utcnow() - timedelta(minutes=cfg["SIGN_IN_WINDOW_MINUTES"])
-    by_email = db.session.scalar(select(func.count(SignInAttempt.id)).where(
-        SignInAttempt.email == email, SignInAttempt.at >= since)) or 0
-    if by_email >= cfg["SIGN_IN_MAX_PER_ACCOUNT"]:
-        return True
-    by_address = db.session.scalar(select(func.count(SignInAttempt.id)).where(
-        SignInAttempt.address == address, SignInAttempt.at >= since)) or 0
-    return by_address >= cfg["SIGN_IN_MAX_PER_ADDRESS"]
-
-
-class TooManyAttempts(DomainError):
-    """Sign-in is paused for this account or address."""
-
-
 def record_failed_sign_in(email: str, address: str) -> None:
-    """Count a failure. The caller commits it even though the sign-in failed."""
-    db.session.add(SignInAttempt(email=(email or "").strip().lower()[:254],
-                                 address=(address or "unknown")[:64]))
-    db.session.flush()
+    """Count a failure against the account (however spelt) and the address. The caller
+    commits it even though the sign-in failed."""
+    throttle.record(throttle.SIGN_IN, email or "", address)
 
 
 def authenticate(email: str, password: str, address: str = "unknown") -> User:
     """The user these credentials belong to. Unknown email and wrong password raise the same
-    error, after the same amount of work; after repeated failures for an account or from an
-    address, every attempt is refused for a while with the same message whether or not the
-    account exists."""
-    raw_email = (email or "").strip().lower()[:254]
-    if _throttled(raw_email, address):
+    error, after the same amount of work. An account with repeated failures is paused, with
+    the same message whether or not it exists (``throttle.sign_in_refused``); from an address
+    that has failed too often, a wrong password gets that message too, while a right one for
+    an account nobody has been guessing at still signs in."""
+    if throttle.sign_in_refused(email or "", address):
         raise TooManyAttempts(TOO_MANY, "email")
+    address_paused = throttle.address_over_limit(throttle.SIGN_IN, address)
+    refusal = TooManyAttempts(TOO_MANY, "email") if address_paused \
+        else DomainError(BAD_SIGN_IN, "email")
     try:
         email = normalise_email(email)
     except DomainError:
-        raise DomainError(BAD_SIGN_IN, "email") from None
+        raise refusal from None
     user = get_user_by_email(email)
     stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
     password_ok = check_password_hash(stored, password or "")
     if user is None or not password_ok or not user.is_active_account:
-        raise DomainError(BAD_SIGN_IN, "email")
+        raise refusal
     if user.email_verified_at is None:
         raise EmailNotVerified(
             "Confirm your email address before you sign in. We can send you a new link.",
@@ -362,9 +356,11 @@ def end_sessions(user: User) -> None:
 # ---------------------------------------------------------------------------- passwords
 
 
-def request_password_reset(email: str) -> None:
+def request_password_reset(email: str, address: str = "unknown") -> None:
     """Email a reset link if the address has an account; the page says the same either way."""
-    user = get_user_by_email(normalise_email(email))
+    email = normalise_email(email)
+    throttle.check_and_record(throttle.FORGOT_PASSWORD, email, address)
+    user = get_user_by_email(email)
     if user is None or not user.is_active_account:
         return
     minutes = current_app.config["RESET_TOKEN_MINUTES"]

@@ -11,12 +11,12 @@ import secrets
 from sqlalchemy import delete, func, or_, select, update
 from werkzeug.security import check_password_hash
 
+from lms.accounts import throttle
 from lms.accounts.models import RecoveryCode, User
 from lms.accounts.services import (
     TOO_MANY,
     TooManyAttempts,
     _dummy_hash,
-    _throttled,
     end_sessions,
     load_user_from_session,
 )
@@ -154,7 +154,7 @@ def pending_second_factor(session_id: str | None, since: int | None) -> User | N
 def check_second_factor(user: User, code: str, address: str = "unknown") -> None:
     """Accept a current TOTP code (each at most once, even with two requests racing) or an
     unused recovery code (used up). Failures count towards the sign-in limit."""
-    if _throttled(user.email, address):
+    if throttle.sign_in_refused(user.email, address):
         raise TooManyAttempts(TOO_MANY, "code")
     digits = _digits(code)
     step = _matching_step(user.totp_secret or "", digits, user.totp_last_step)

@@ -60,7 +60,8 @@ def sign_up():
     form = SignUpForm()
     form.organisation_id.choices = _organisation_choices()
     if submit(form, lambda: services.sign_up(
-            services.SignUp(**{k: v for k, v in form.data.items() if k != "csrf_token"}))):
+            services.SignUp(**{k: v for k, v in form.data.items() if k != "csrf_token"}),
+            request.remote_addr or "unknown")):
         session["check_email"] = services.normalise_email(form.email.data)
         return redirect(url_for("accounts.check_email"))
     return render_template("accounts/sign_up.html", form=form)
@@ -93,7 +94,8 @@ def verify_email(token: str):
 def resend_verification():
     """Ask for a new confirmation link."""
     form = EmailForm()
-    if submit(form, lambda: services.resend_verification(form.email.data)):
+    if submit(form, lambda: services.resend_verification(form.email.data,
+                                                         request.remote_addr or "unknown")):
         session["check_email"] = services.normalise_email(form.email.data)
         return redirect(url_for("accounts.check_email"))
     return render_template("accounts/resend_verification.html", form=form)
@@ -113,9 +115,7 @@ def sign_in():
         except services.EmailNotVerified as error:
             unverified = True
             show_error(form, error)
-        except services.TooManyAttempts as error:
-            show_error(form, error)
-        except DomainError as error:
+        except DomainError as error:  # a refusal while paused counts too: the pause holds
             db.session.rollback()
             services.record_failed_sign_in(form.email.data or "", request.remote_addr or "")
             db.session.commit()
@@ -185,7 +185,8 @@ def sign_out():
 def forgot_password():
     """Ask for a reset link; the answer is the same whether or not the email has an account."""
     form = EmailForm()
-    if submit(form, lambda: services.request_password_reset(form.email.data)):
+    if submit(form, lambda: services.request_password_reset(form.email.data,
+                                                            request.remote_addr or "unknown")):
         return render_template("accounts/reset_sent.html",
                                email=services.normalise_email(form.email.data))
     return render_template("accounts/forgot_password.html", form=form)

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from lms.accounts.emails import email_key
 from lms.clock import LONDON
 from lms.errors import DomainError
 
@@ -195,7 +196,7 @@ def parse_teams(text: str) -> list[ReportRow]:
         except ValueError:
             raise _fail(f"Line {number} of the Teams report has a duration we cannot read: "
                         f"{cells[duration_i].strip()[:40]!r}") from None
-        email = cells[email_i].strip().lower() if email_i is not None and email_i < len(cells) \
+        email = email_key(cells[email_i]) if email_i is not None and email_i < len(cells) \
             else ""
         rows.append(ReportRow(cells[name_i].strip()[:200], email if "@" in email else "",
                               minutes))
@@ -273,7 +274,7 @@ def parse_zoom(text: str) -> list[ReportRow]:
                         "number") from None
         if minutes < 0:
             raise _fail(f"Line {number} of the Zoom report has a negative duration")
-        email = cells[email_i].strip().lower() if email_i is not None and email_i < len(cells) \
+        email = email_key(cells[email_i]) if email_i is not None and email_i < len(cells) \
             else ""
         rows.append(ReportRow(cells[name_i].strip()[:200], email if "@" in email else "",
                               minutes))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from lms.accounts import throttle
 from lms.accounts.models import User
 from lms.accounts.services import get_user_by_email
 from lms.attendance import completion, policy
@@ -190,9 +191,12 @@ def check_in_code(session: Session) -> CheckInCode:
     return code
 
 
-def check_in(user: User, raw_code: str) -> Session:
+def check_in(user: User, raw_code: str, address: str = "unknown") -> Session:
     """Mark a signed-in person present by a session's code, while it runs
-    (``policy.may_check_in``), if they have a place. Checking in twice changes nothing."""
+    (``policy.may_check_in``), if they have a place. Checking in twice changes nothing.
+    Paused after repeated wrong codes from the person or their address (the check-in bucket
+    of ``lms.accounts.throttle``), so codes cannot be guessed."""
+    throttle.refuse_if_limited(throttle.CHECK_IN, user.email, address, "code")
     cleaned = "".join(ch for ch in (raw_code or "").upper() if ch.isalnum())
     if not cleaned:
         raise DomainError("Enter the code shown in the session", "code")

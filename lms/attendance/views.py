@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
+from lms.accounts import throttle
 from lms.accounts.models import Role
 from lms.attendance import completion as attendance_completion
 from lms.attendance import imports as attendance_imports
@@ -101,7 +102,10 @@ def check_in_display(id: int):
 
 
 def _do_check_in(form: CheckInForm):
-    done = submit(form, lambda: services.check_in(current_user, form.code.data or ""))
+    address = request.remote_addr or "unknown"
+    done = submit(form, lambda: services.check_in(current_user, form.code.data or "", address),
+                  on_refusal=throttle.refusal_counter(throttle.CHECK_IN, current_user.email,
+                                                      address))
     if not done:
         return None
     flash(f"You are checked in to {done.value.offering.title}.", "success")
