@@ -4,7 +4,7 @@ sign-in failures. Stored emails that are not plain ASCII get their one canonical
 (lms.accounts.emails), so every later spelling finds them.
 
 Revision ID: 2ff01095b177
-Revises: ad9124c559c9
+Revises: 069f692a1442
 Create Date: 2026-12-04 23:37:24.312849
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '2ff01095b177'
-down_revision = 'ad9124c559c9'
+down_revision = '069f692a1442'
 branch_labels = None
 depends_on = None
 
