@@ -13,6 +13,7 @@ from lms.accounts.models import ChangeStatus, OrganisationChange, Role, User
 from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import db
 from lms.notifications.models import OutboxMessage
+from lms.offerings import pages as offering_pages
 from lms.offerings import services as places
 from tests.conftest import organisation
 
@@ -38,10 +39,10 @@ def test_asking_to_move_gives_no_reserved_place_until_approved(ctx, make_user, r
     assert "Mo Mover asks to join Coventry and Warwickshire" in _subjects(cw_lead)
 
     # The attack: the new ICS's reserved places, before anyone agreed.
-    assert mover not in places.nominable_people(cw_lead, reserved)
+    assert mover not in offering_pages.nominable_people(cw_lead, reserved)
     with pytest.raises(NotAllowed):
         places.nominate(cw_lead, reserved, mover)
-    assert places.quota_view(cw_lead, reserved).used == 0
+    assert offering_pages.quota_view(cw_lead, reserved).used == 0
 
     # Another ICS's lead cannot decide it, and does not see it.
     with pytest.raises(NotFound):
@@ -58,7 +59,7 @@ def test_asking_to_move_gives_no_reserved_place_until_approved(ctx, make_user, r
     assert change.status == ChangeStatus.APPROVED and change.decided_by_id == cw_lead.id
     assert "Your move to Coventry and Warwickshire: approved" in _subjects(mover)
     places.nominate(cw_lead, reserved, mover)
-    assert places.quota_view(cw_lead, reserved).used == 1
+    assert offering_pages.quota_view(cw_lead, reserved).used == 1
     with pytest.raises(DomainError, match="already been decided"):
         changes.decline(cw_lead, change)
 
