@@ -514,6 +514,14 @@ def answered_user_ids(offering_id: int) -> set[int]:
     ))
 
 
+def answers_are_anonymous(offering_id: int) -> bool:
+    """Whether any survey of the offering is anonymous. Then no page or API shows *who* has
+    given feedback (only how many): "feedback given" changing for one person, next to the
+    results, would name the author of an answer."""
+    return bool(db.session.scalar(select(exists().where(
+        Survey.offering_id == offering_id, Survey.anonymous.is_(True)))))
+
+
 def has_survey(offering_id: int) -> bool:
     """Whether the offering (or one of its sessions) has a survey at all."""
     return bool(db.session.scalar(select(exists().where(Survey.offering_id == offering_id))))
