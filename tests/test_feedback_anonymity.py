@@ -228,14 +228,14 @@ def respondent_orders(query: Query, survey_id: int, extra: Sequence[str]) -> dic
                    extra, f"survey_id = {survey_id}")
 
 
-def pool_orders(query: Query, survey_id: int, question_id: int, extra: Sequence[str]
-                ) -> dict[str, list]:
+def pool_orders(query: Query, survey_id: int, question_id: int, extra: Sequence[str],
+                columns: Sequence[str] = POOL_COLUMNS) -> dict[str, list]:
     """The short-text answer of each pending response, in every order."""
     def text_of(answers) -> str:
         rows = json.loads(answers) if isinstance(answers, str) else answers
         return next(text for qid, _, text in rows if qid == question_id)
 
-    found = _orders(query, "SELECT answers FROM survey_pending_response", POOL_COLUMNS,
+    found = _orders(query, "SELECT answers FROM survey_pending_response", columns,
                     extra, f"survey_id = {survey_id}")
     return {name: [text_of(a) for a in rows] for name, rows in found.items()}
 
