@@ -30,6 +30,8 @@ from lms.feedback import exports, results
 from lms.feedback import services as svc
 from lms.feedback.models import Survey, SurveyPendingResponse, SurveyResponse
 from lms.jobs import release_answers_job
+from lms.reports import regional
+from lms.reports.services import ReportFilters
 from tests.test_feedback_services import full_answers, open_survey, place, question
 
 # ---------------------------------------------------------------------------- 1. pages
@@ -362,3 +364,30 @@ def test_no_figure_describes_fewer_than_five_anonymous_answers(ctx, make_user, m
     assert cell.withheld and cell.answered == 2 and cell.texts == []
     others = [r for r in shown.questions if r.question.id != long_text.id]
     assert others and not any(r.withheld for r in others)
+
+
+def test_the_region_trend_never_narrows_a_survey_below_five(ctx, make_user, make_cohort):
+    """The region's filters (course, dates) pick whole cohorts: a cohort's figure counts all
+    its released answers or is left out; a cohort with four answers never shows."""
+    faculty = make_user(Role.FACULTY, org="SU")
+    counted, small = make_cohort(status="running"), make_cohort(status="running")
+    for cohort, people in ((counted, 6), (small, 4)):
+        survey = open_survey(faculty, cohort, anonymous=True)
+        for _ in range(people):
+            person = make_user()
+            place(cohort, person)
+            svc.submit(person, survey, full_answers(survey))
+        svc.release(survey.id, survey.closes_at)
+    db.session.flush()
+    today = utcnow().date()
+    for filters in (ReportFilters(None, today, today + timedelta(days=60)),
+                    ReportFilters(counted.course_id, today, today + timedelta(days=60)),
+                    ReportFilters(small.course_id, today, today + timedelta(days=60)),
+                    ReportFilters(None, today + timedelta(days=29), today + timedelta(days=31))):
+        rows = regional.region_dashboard(filters).feedback.rows
+        assert all(row[1] != small.name for row in rows)
+        assert all(row[3] >= 5 for row in rows)
+        assert [row[3] for row in rows if row[1] == counted.name] in ([], [6])
+    rows = regional.region_dashboard(ReportFilters(None, today, today + timedelta(days=60))
+                                     ).feedback.rows
+    assert [row[3] for row in rows if row[1] == counted.name] == [6]
