@@ -25,7 +25,7 @@ from tests.test_feedback_anonymity import (
     respondent_orders,
 )
 from tests.test_feedback_postgres import _world
-from tests.test_feedback_services import question
+from tests.test_feedback_services import full_answers, question
 
 pytestmark = pytest.mark.postgres
 
@@ -58,3 +58,19 @@ def test_postgresql_pairs_no_respondent_with_an_answer(pg_app: Flask):
                                                        f"r.{XMIN}")))
         assert _query("SELECT count(*) FROM survey_response WHERE submitted_at IS NOT NULL"
                       ) == [(0,)]
+
+
+def test_the_release_job_runs_on_postgresql(pg_app: Flask):
+    from lms.jobs import release_answers_job
+
+    with pg_app.test_request_context():
+        survey_id, user_ids = _world(5)
+        survey = svc.get_survey(survey_id)
+        for user_id in user_ids:
+            svc.submit(db.session.get(User, user_id), survey, full_answers(survey))
+        db.session.commit()
+        assert svc.surveys_due_release(utcnow()) == [survey_id]
+        assert release_answers_job(utcnow()) == 5
+        assert release_answers_job(utcnow()) == 0
+        assert _query("SELECT count(*) FROM survey_response") == [(5,)]
+        assert _query("SELECT count(*) FROM survey_pending_response") == [(0,)]

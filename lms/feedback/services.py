@@ -426,10 +426,12 @@ def release_due(survey: Survey, pending: int, now: datetime) -> bool:
 def surveys_due_release(now: datetime | None = None) -> list[int]:
     """Surveys whose pending anonymous answers are due to be released (one query)."""
     now = now or utcnow()
+    pending = (select(func.count()).where(SurveyPendingResponse.survey_id == Survey.id)
+               .correlate(Survey).scalar_subquery())
     rows = db.session.execute(
-        select(Survey, func.count()).join(SurveyPendingResponse,
-                                          SurveyPendingResponse.survey_id == Survey.id)
-        .group_by(Survey.id).order_by(Survey.id)
+        select(Survey, pending)
+        .where(exists().where(SurveyPendingResponse.survey_id == Survey.id))
+        .order_by(Survey.id)
     ).all()
     return [survey.id for survey, pending in rows if release_due(survey, pending, now)]
 
