@@ -141,11 +141,11 @@ def release_answers_job(now: datetime | None = None) -> int:
     """Anonymous surveys' pending answers go into the results in batches (at most daily,
     five or more, or at closing): each survey in a transaction of its own. A rerun, or a
     second scheduler, finds nothing more due."""
-    from lms.feedback import services
+    from lms.feedback import pool
 
     now = now or utcnow()
-    released = sum(_each_committed(services.surveys_due_release(now),
-                                   lambda survey_id: services.release(survey_id, now)))
+    released = sum(_each_committed(pool.surveys_due_release(now),
+                                   lambda survey_id: pool.release(survey_id, now)))
     if released:
         log.info("surveys: %s anonymous answers released", released)
     return released

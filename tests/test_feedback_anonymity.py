@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from lms.accounts.models import Role, User
 from lms.clock import utcnow
 from lms.extensions import db
-from lms.feedback import exports, results
+from lms.feedback import exports, pool, results
 from lms.feedback import services as svc
 from lms.feedback.models import Survey, SurveyPendingResponse, SurveyResponse
 from lms.jobs import release_answers_job
@@ -112,7 +112,7 @@ def test_one_new_answer_changes_no_export_and_flips_no_name(app, client, login, 
         _answer(app, client, login, learner, world["survey"])
     with app.app_context():
         assert release_answers_job(utcnow() + timedelta(days=2)) == 0
-        assert svc.pending_count(world["survey"]) == 4
+        assert pool.pending_count(world["survey"]) == 4
     assert _faculty_view(client, login, world)[0] == csv_before
     # When the survey closes, whatever waits is released, in one batch.
     with app.app_context():
@@ -158,9 +158,9 @@ def test_answers_are_released_daily_in_batches_of_five(ctx, make_user, make_coho
         db.session.commit()
 
     answer(4)
-    assert svc.surveys_due_release(now) == [] and release_answers_job(now) == 0
+    assert pool.surveys_due_release(now) == [] and release_answers_job(now) == 0
     answer(1)
-    assert svc.surveys_due_release(now) == [survey.id]
+    assert pool.surveys_due_release(now) == [survey.id]
     assert release_answers_job(now) == 5 and release_answers_job(now) == 0
     answer(7)
     # Seven new ones, but the last batch was under a day ago.
@@ -317,7 +317,7 @@ def test_the_database_file_pairs_no_respondent_with_an_answer(app, ctx, make_use
             query, survey.id, short.id, _rowid(query, "survey_pending_response")))
     finally:
         connection.close()
-    assert svc.release(survey.id, utcnow(), rng=random.Random(1616)) == RESPONDENTS
+    assert pool.release(survey.id, utcnow(), rng=random.Random(1616)) == RESPONDENTS
     db.session.commit()
     query, connection = _sqlite_query(path)
     try:
@@ -357,7 +357,7 @@ def test_no_figure_describes_fewer_than_five_anonymous_answers(ctx, make_user, m
         # The long text is optional: only two people write one.
         svc.submit(person, survey, full_answers(survey, **{
             f"q{long_text.id}": [f"Comment {n}" if n < 2 else ""]}))
-    svc.release(survey.id, survey.closes_at)
+    pool.release(survey.id, survey.closes_at)
     shown = results.survey_results(survey)
     assert not shown.hidden and shown.responses == 6
     cell = shown.questions[long_text.position - 1]
@@ -377,7 +377,7 @@ def test_the_region_trend_never_narrows_a_survey_below_five(ctx, make_user, make
             person = make_user()
             place(cohort, person)
             svc.submit(person, survey, full_answers(survey))
-        svc.release(survey.id, survey.closes_at)
+        pool.release(survey.id, survey.closes_at)
     db.session.flush()
     today = utcnow().date()
     for filters in (ReportFilters(None, today, today + timedelta(days=60)),

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from lms.accounts.models import User
 from lms.clock import utcnow
 from lms.extensions import db
+from lms.feedback import pool
 from lms.feedback import services as svc
 from tests.test_feedback_anonymity import (
     RESPONDENTS,
@@ -49,7 +50,7 @@ def test_postgresql_pairs_no_respondent_with_an_answer(pg_app: Flask):
         assert_chance(truth, respondents, pool_orders(
             _query, survey_id, short.id, ("ctid", XMIN), ("id", "survey_id", "answers::text")))
 
-        assert svc.release(survey_id, utcnow(), rng=random.Random(1616)) == RESPONDENTS
+        assert pool.release(survey_id, utcnow(), rng=random.Random(1616)) == RESPONDENTS
         db.session.commit()
         assert _query("SELECT count(*) FROM survey_pending_response") == [(0,)]
         assert len(_query("SELECT DISTINCT xmin::text FROM survey_answer")) == 1
@@ -69,7 +70,7 @@ def test_the_release_job_runs_on_postgresql(pg_app: Flask):
         for user_id in user_ids:
             svc.submit(db.session.get(User, user_id), survey, full_answers(survey))
         db.session.commit()
-        assert svc.surveys_due_release(utcnow()) == [survey_id]
+        assert pool.surveys_due_release(utcnow()) == [survey_id]
         assert release_answers_job(utcnow()) == 5
         assert release_answers_job(utcnow()) == 0
         assert _query("SELECT count(*) FROM survey_response") == [(5,)]

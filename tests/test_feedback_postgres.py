@@ -16,7 +16,7 @@ from lms.accounts.models import Organisation, User
 from lms.clock import utcnow
 from lms.courses.models import Cohort, Course
 from lms.extensions import db
-from lms.feedback import builder, exports, results
+from lms.feedback import builder, exports, pool, results
 from lms.feedback import services as svc
 from lms.feedback.models import (
     SurveyPendingResponse,
@@ -62,7 +62,7 @@ def test_answers_results_and_exports_on_postgresql(pg_app: Flask):
             svc.submit(db.session.get(User, user_id), survey,
                        full_answers(survey, **{f"q{short.id}": [f"=cmd {n}"]}))
         db.session.commit()
-        assert svc.release(survey_id, survey.closes_at) == 6
+        assert pool.release(survey_id, survey.closes_at) == 6
         db.session.commit()
         row = db.session.execute(text("SELECT user_id, submitted_at FROM survey_response "
                                       "LIMIT 1")).one()

@@ -15,7 +15,7 @@ from lms.attendance.services import complete_on_feedback
 from lms.clock import utcnow
 from lms.errors import DomainError, InvalidInput, NotFound
 from lms.extensions import db
-from lms.feedback import builder, pages
+from lms.feedback import builder, pages, pool
 from lms.feedback import services as svc
 from lms.feedback.models import (
     QuestionKind,
@@ -57,7 +57,7 @@ def open_survey(actor, offering, anonymous: bool = True, days: int = 7) -> Surve
 def release_all(survey: Survey) -> int:
     """Move an anonymous survey's pending answers into its results, as the release job does
     once the survey has closed."""
-    released = svc.release(survey.id, survey.closes_at)
+    released = pool.release(survey.id, survey.closes_at)
     db.session.flush()
     return released
 

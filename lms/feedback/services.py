@@ -13,12 +13,8 @@ Rules:
   missing required answer, a second submission, a closed survey) stores nothing.
 - An anonymous survey's answers are stored with no person and no time; a separate row
   records only that the person answered, and their draft is deleted on submit.
-- An anonymous survey's answers wait in a pool (``SurveyPendingResponse``), rewritten in a
-  shuffled order with fresh random keys at each submission, and reach the results in
-  batches (``release``): at most once a day and only when at least ``ANONYMITY_THRESHOLD``
-  new answers arrived, or once the survey has closed. So no page, export or count of results
-  changes when one person answers, and neither row order nor transaction pairs a respondent
-  with an answer.
+- An anonymous survey's answers wait in a pool and reach the results in batches (see
+  ``lms.feedback.pool``): one person answering changes no result.
 """
 
 from __future__ import annotations
@@ -26,12 +22,11 @@ from __future__ import annotations
 import enum
 import random
 import re
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -39,6 +34,7 @@ from lms.accounts.models import User
 from lms.clock import to_london, utcnow
 from lms.errors import DomainError, ErrorCollector, NotFound
 from lms.extensions import begin_write, db
+from lms.feedback import pool
 from lms.feedback.models import (
     AGREEMENT_LABELS,
     TEXT_KINDS,
@@ -46,12 +42,12 @@ from lms.feedback.models import (
     Survey,
     SurveyAnswer,
     SurveyDraft,
-    SurveyPendingResponse,
     SurveyQuestion,
     SurveyReminder,
     SurveyRespondent,
     SurveyResponse,
 )
+from lms.feedback.pool import ANONYMITY_THRESHOLD as ANONYMITY_THRESHOLD
 from lms.listeners import notify
 from lms.notifications.services import link, queue_email
 from lms.offerings.models import HOLDS_PLACE, Enrolment, Offering
@@ -59,15 +55,10 @@ from lms.offerings.services import can_manage, leads_loaded
 
 SHORT_TEXT_LIMIT = 300
 LONG_TEXT_LIMIT = 5000
-# Results of an anonymous survey stay hidden until this many people have answered, so no
-# one's answers can be picked out of a handful.
-ANONYMITY_THRESHOLD = 5
 # Reminders: at most this many, spread evenly over the time the survey is open (the first a
 # third of the way through, the second two thirds), and none for surveys open under a day.
 MAX_REMINDERS = 2
 MIN_WINDOW_FOR_REMINDERS = timedelta(days=1)
-# Anonymous answers reach the results at most this often (and when the survey closes).
-RELEASE_INTERVAL = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -343,12 +334,11 @@ def save_draft(user: User, survey: Survey, form: Mapping[str, Sequence[str] | st
 
 def submit(user: User, survey: Survey, form: Mapping[str, Sequence[str] | str], *,
            rng: random.Random | None = None) -> None:
-    """Send the person's answers, once. For an anonymous survey the answers join the
-    survey's pending pool (see ``_pool``), and the draft is deleted; the only trace of the
-    person is the row saying they answered, which links to nothing. ``rng`` (tests only)
-    fixes the shuffle and keys; by default they come from the system's secure source."""
+    """Send the person's answers, once. An anonymous survey's join its pending pool (``rng``:
+    see ``pool.add``) and the draft is deleted; the only trace of the person is the row
+    saying they answered, which links to nothing."""
     begin_write()
-    _lock(survey.id)
+    pool.lock_survey(survey.id)
     _check_can_answer(user, survey)
     _check_open(survey)
     _check_not_answered(user, survey)
@@ -362,117 +352,13 @@ def submit(user: User, survey: Survey, form: Mapping[str, Sequence[str] | str], 
         raise AlreadyAnswered("You have already answered this survey. Answers cannot change "
                               "once they are sent.") from None
     if survey.anonymous:
-        _pool(survey, answers, rng)
+        pool.add(survey.id, pool.rows_of(answers), rng)
     else:
         _store_response(survey, user, answers, utcnow())
     db.session.execute(delete(SurveyDraft).where(SurveyDraft.survey_id == survey.id,
                                                  SurveyDraft.user_id == user.id))
     db.session.flush()
     notify(FeedbackGiven(user.id, survey.offering_id))
-
-
-def _lock(survey_id: int) -> None:
-    """Hold the survey's row until commit (PostgreSQL; SQLite's ``begin_write`` already holds
-    the write lock), so the pool is never rewritten and released at the same time."""
-    db.session.execute(select(Survey.id).where(Survey.id == survey_id).with_for_update())
-
-
-def _answer_rows(answers: Sequence[Answer]) -> list[list]:
-    rows: list[list] = []
-    for answer in answers:
-        if answer.text is not None:
-            rows.append([answer.question.id, None, answer.text])
-        rows.extend([answer.question.id, number, None] for number in answer.numbers)
-    return rows
-
-
-def _key(rng: random.Random) -> str:
-    return f"{rng.getrandbits(128):032x}"
-
-
-def _pool(survey: Survey, answers: Sequence[Answer], rng: random.Random | None) -> None:
-    """Add anonymous answers to the survey's pending pool. The whole pool is deleted and
-    written again, shuffled, with fresh random keys: every row then comes from this
-    transaction, in no particular order, so neither the rows' order on disk nor PostgreSQL's
-    transaction ids tell which one was just added."""
-    rng = rng or secrets.SystemRandom()
-    pool = [row.answers for row in db.session.scalars(
-        select(SurveyPendingResponse).where(SurveyPendingResponse.survey_id == survey.id))]
-    pool.append(_answer_rows(answers))
-    rng.shuffle(pool)
-    db.session.execute(delete(SurveyPendingResponse).where(
-        SurveyPendingResponse.survey_id == survey.id))
-    db.session.execute(insert(SurveyPendingResponse), [
-        {"id": _key(rng), "survey_id": survey.id, "answers": rows} for rows in pool])
-
-
-def pending_count(survey_id: int) -> int:
-    """How many anonymous answers wait to be released into the results."""
-    return db.session.scalar(select(func.count()).select_from(SurveyPendingResponse).where(
-        SurveyPendingResponse.survey_id == survey_id)) or 0
-
-
-def release_due(survey: Survey, pending: int, now: datetime) -> bool:
-    """Whether the survey's pending answers go into the results now: once it has closed, or
-    when at least ``ANONYMITY_THRESHOLD`` are waiting and the last release was a day ago."""
-    if pending == 0:
-        return False
-    if survey.closes_at is not None and survey.closes_at <= now:
-        return True
-    return pending >= ANONYMITY_THRESHOLD and (
-        survey.released_at is None or now - survey.released_at >= RELEASE_INTERVAL)
-
-
-def surveys_due_release(now: datetime | None = None) -> list[int]:
-    """Surveys whose pending anonymous answers are due to be released (one query)."""
-    now = now or utcnow()
-    pending = (select(func.count()).where(SurveyPendingResponse.survey_id == Survey.id)
-               .correlate(Survey).scalar_subquery())
-    rows = db.session.execute(
-        select(Survey, pending)
-        .where(exists().where(SurveyPendingResponse.survey_id == Survey.id))
-        .order_by(Survey.id)
-    ).all()
-    return [survey.id for survey, pending in rows if release_due(survey, pending, now)]
-
-
-def release(survey_id: int, now: datetime | None = None, *,
-            rng: random.Random | None = None) -> int:
-    """Move a survey's pending anonymous answers into the results, if due: every response
-    and answer gets a fresh random id and all are written in one shuffled batch, then the
-    pool is emptied. Idempotent: under the survey's lock, a second run finds nothing due.
-    Returns how many responses were released. Flushes; the job commits."""
-    now = now or utcnow()
-    rng = rng or secrets.SystemRandom()
-    begin_write()
-    _lock(survey_id)
-    survey = db.session.get(Survey, survey_id)
-    if survey is None:
-        return 0
-    db.session.refresh(survey)
-    pool = list(db.session.scalars(select(SurveyPendingResponse).where(
-        SurveyPendingResponse.survey_id == survey_id)))
-    if not release_due(survey, len(pool), now):
-        return 0
-    batches = [row.answers for row in pool]
-    rng.shuffle(batches)
-    responses, answers = [], []
-    for rows in batches:
-        response_id = rng.randrange(1, 2**53)
-        responses.append({"id": response_id, "survey_id": survey_id, "anonymous": True})
-        answers.extend({"id": rng.randrange(1, 2**53), "response_id": response_id,
-                        "question_id": question_id, "number": number, "text": text}
-                       for question_id, number, text in rows)
-    rng.shuffle(answers)
-    db.session.execute(delete(SurveyPendingResponse).where(
-        SurveyPendingResponse.survey_id == survey_id))
-    db.session.execute(insert(SurveyResponse), responses)
-    if answers:
-        db.session.execute(insert(SurveyAnswer), answers)
-    db.session.execute(update(Survey).where(Survey.id == survey_id).values(released_at=now))
-    db.session.flush()
-    db.session.expire(survey)
-    return len(responses)
 
 
 def _store_response(survey: Survey, person: User | None, answers: Sequence[Answer],
