@@ -6,10 +6,10 @@ Anonymity is a property of the schema, not of the pages:
 - An anonymous survey's answers first go to ``SurveyPendingResponse``, a pool with a random
   key, no person and no time; every submission rewrites the survey's whole pool in a shuffled
   order, so neither the physical order nor (on PostgreSQL) the writing transaction tells the
-  rows apart. A batched step (``services.release``, run by ``lms.jobs``) moves the pool into
-  ``SurveyResponse``/``SurveyAnswer`` at most once a day and only with at least
-  ``ANONYMITY_THRESHOLD`` new answers, or when the survey has closed: shuffled, with fresh
-  random keys, all in one transaction.
+  rows apart. A batched step (``lms.feedback.pool.release``, run by ``lms.jobs``) moves
+  the pool into ``SurveyResponse``/``SurveyAnswer`` at most once a day and only with at
+  least ``ANONYMITY_THRESHOLD`` new answers, or when the survey has closed: shuffled, with
+  fresh random keys, all in one transaction.
 - ``SurveyResponse`` of an anonymous survey holds no user and no time (a check constraint
   says so), and its id is random, so neither a column nor the order of ids says who answered
   or when.
