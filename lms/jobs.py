@@ -137,6 +137,20 @@ def survey_reminders_job(now: datetime | None = None) -> int:
     return sent
 
 
+def release_answers_job(now: datetime | None = None) -> int:
+    """Anonymous surveys' pending answers go into the results in batches (at most daily,
+    five or more, or at closing): each survey in a transaction of its own. A rerun, or a
+    second scheduler, finds nothing more due."""
+    from lms.feedback import pool
+
+    now = now or utcnow()
+    released = sum(_each_committed(pool.surveys_due_release(now),
+                                   lambda survey_id: pool.release(survey_id, now)))
+    if released:
+        log.info("surveys: %s anonymous answers released", released)
+    return released
+
+
 def send_reminders_job() -> int:
     """Reminders before sessions and emails after them, each exactly once. They are claimed
     and committed in batches (see ``lms.events.reminders``)."""
@@ -154,6 +168,7 @@ JOBS = [
     (release_quotas_job, 300),
     (send_reminders_job, 60),
     (survey_reminders_job, 300),
+    (release_answers_job, 900),
     (completion_job, 3600),
     (certificate_batches_job, 10),
 ]

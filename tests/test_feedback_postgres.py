@@ -16,9 +16,14 @@ from lms.accounts.models import Organisation, User
 from lms.clock import utcnow
 from lms.courses.models import Cohort, Course
 from lms.extensions import db
-from lms.feedback import builder, exports, results
+from lms.feedback import builder, exports, pool, results
 from lms.feedback import services as svc
-from lms.feedback.models import SurveyReminder, SurveyRespondent, SurveyResponse
+from lms.feedback.models import (
+    SurveyPendingResponse,
+    SurveyReminder,
+    SurveyRespondent,
+    SurveyResponse,
+)
 from lms.offerings.models import Enrolment, Session
 from tests.test_feedback_services import full_answers, question
 
@@ -56,6 +61,8 @@ def test_answers_results_and_exports_on_postgresql(pg_app: Flask):
         for n, user_id in enumerate(user_ids):
             svc.submit(db.session.get(User, user_id), survey,
                        full_answers(survey, **{f"q{short.id}": [f"=cmd {n}"]}))
+        db.session.commit()
+        assert pool.release(survey_id, survey.closes_at) == 6
         db.session.commit()
         row = db.session.execute(text("SELECT user_id, submitted_at FROM survey_response "
                                       "LIMIT 1")).one()
@@ -112,5 +119,5 @@ def test_two_submissions_racing_store_one_response(pg_app: Flask):
         thread.join(timeout=30)
     assert sorted(outcomes) == ["refused", "sent"]
     with pg_app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 1
+        assert db.session.scalar(select(func.count()).select_from(SurveyPendingResponse)) == 1
         assert db.session.scalar(select(func.count()).select_from(SurveyRespondent)) == 1

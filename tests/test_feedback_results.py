@@ -18,7 +18,13 @@ from lms.extensions import db
 from lms.feedback import builder, exports, results
 from lms.feedback import services as svc
 from lms.feedback.charts import bar_chart
-from tests.test_feedback_services import full_answers, open_survey, place, question
+from tests.test_feedback_services import (
+    full_answers,
+    open_survey,
+    place,
+    question,
+    release_all,
+)
 
 
 @pytest.fixture
@@ -33,13 +39,16 @@ def cohort(ctx, make_cohort):
 
 def answer_many(survey, cohort, make_user, answers: list[dict]) -> list:
     """One new person with a place per item of ``answers``, each sending those changes to
-    the full set of answers."""
+    the full set of answers; an anonymous survey's answers are then released into its
+    results, as the release job does once the survey has closed."""
     people = []
     for changes in answers:
         person = make_user(name=changes.pop("name", None))
         place(cohort, person)
         svc.submit(person, survey, full_answers(survey, **changes))
         people.append(person)
+    if survey.anonymous:
+        release_all(survey)
     return people
 
 

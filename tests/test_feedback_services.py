@@ -15,7 +15,7 @@ from lms.attendance.completion import complete_on_feedback
 from lms.clock import utcnow
 from lms.errors import DomainError, InvalidInput, NotFound
 from lms.extensions import db
-from lms.feedback import builder, pages
+from lms.feedback import builder, pages, pool
 from lms.feedback import services as svc
 from lms.feedback.models import (
     QuestionKind,
@@ -52,6 +52,14 @@ def open_survey(actor, offering, anonymous: bool = True, days: int = 7) -> Surve
     survey.closes_at = survey.opens_at + timedelta(days=days)
     db.session.flush()
     return survey
+
+
+def release_all(survey: Survey) -> int:
+    """Move an anonymous survey's pending answers into its results, as the release job does
+    once the survey has closed."""
+    released = pool.release(survey.id, survey.closes_at)
+    db.session.flush()
+    return released
 
 
 def question(survey: Survey, kind: str) -> SurveyQuestion:
@@ -422,6 +430,13 @@ def test_anonymous_answers_carry_no_person_and_no_time_in_the_database(ctx, facu
     svc.submit(person, survey, full_answers(survey))
     db.session.flush()
     connection = db.session.connection()
+    # Until released, the answers wait in the pool: a random key, the survey, the answers.
+    assert {c["name"] for c in inspect(connection).get_columns("survey_pending_response")} \
+        == {"id", "survey_id", "answers"}
+    assert connection.execute(text("SELECT count(*) FROM survey_response")).scalar() == 0
+    assert release_all(survey) == 1
+    assert connection.execute(text("SELECT count(*) FROM survey_pending_response")
+                              ).scalar() == 0
     # The response row: no person, no time.
     rows = connection.execute(text("SELECT * FROM survey_response")).mappings().all()
     assert len(rows) == 1
@@ -462,6 +477,7 @@ def test_response_ids_do_not_follow_the_order_of_answering(ctx, faculty, cohort,
     for person in people:
         place(cohort, person)
         svc.submit(person, survey, full_answers(survey))
+    release_all(survey)
     ids = list(db.session.scalars(select(SurveyResponse.id).order_by(SurveyResponse.id)))
     assert len(ids) == 8 and max(ids) > 10**9  # random, not 1, 2, 3...
 

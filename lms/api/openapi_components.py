@@ -189,7 +189,8 @@ SCHEMAS: dict[str, dict] = {
         "attendance_percent": _nullable("integer", "Attendance over the sessions held so far, "
                                                    "excused ones left out; null before any"),
         "attendance_needed_percent": _integer("What the completion rule needs"),
-        "feedback_given": {"type": "boolean"},
+        "feedback_given": _nullable("boolean", "Whether they have given feedback; null when "
+                                               "the offering has an anonymous survey"),
         "signed_off": {"type": "boolean"},
         "complete": {"type": "boolean", "description": "Whether they have completed"},
         "completed_at": _nullable("string", "When they completed", format="date-time"),

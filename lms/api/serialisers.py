@@ -145,7 +145,9 @@ def attendance(row) -> dict:
     }
 
 
-def completion(p: Progress) -> dict:
+def completion(p: Progress, *, feedback_private: bool = False) -> dict:
+    """A person's progress. With an anonymous survey on the offering, ``feedback_given`` is
+    null: who has answered is never shown, only how many (the completion page)."""
     e = p.enrolment
     return {
         "booking_id": e.id,
@@ -157,7 +159,7 @@ def completion(p: Progress) -> dict:
         "excused": p.excused,
         "attendance_percent": p.percent,
         "attendance_needed_percent": p.rule.min_attendance_percent,
-        "feedback_given": p.feedback_given,
+        "feedback_given": None if feedback_private else p.feedback_given,
         "signed_off": p.signed_off,
         "complete": p.completed is not None,
         "completed_at": when(p.completed.completed_at) if p.completed else None,

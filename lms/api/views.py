@@ -22,6 +22,7 @@ from lms.api.responses import json_response, page_response
 from lms.courses.models import CourseKind, Strand
 from lms.errors import DomainError
 from lms.extensions import db
+from lms.feedback.services import answers_are_anonymous
 from lms.offerings.models import OfferingStatus
 
 log = logging.getLogger(__name__)
@@ -299,7 +300,9 @@ def completions(offering_id: int):
     paging, ics = read.paging(), read.ics()
     read.done()
     page = queries.completions_list(found, paging, ics)
-    return page_response(page, [serialisers.completion(p) for p in page.items])
+    private = answers_are_anonymous(found.id)
+    return page_response(page, [serialisers.completion(p, feedback_private=private)
+                                for p in page.items])
 
 
 # ---------------------------------------------------------------------------- figures

@@ -19,6 +19,7 @@ from lms.attendance.models import MARK_LABELS
 from lms.attendance.register_rows import register_rows
 from lms.errors import DomainError
 from lms.extensions import db
+from lms.feedback.services import answers_are_anonymous
 from lms.notifications.services import link
 from lms.offerings.services import get_enrolment, get_offering
 from lms.web import EmptyForm, attempt, perform, role_required, show_error, submit
@@ -180,9 +181,11 @@ def resolve_row(id: int, action: str):
 def completion(id: int):
     """Everyone's progress against the completion rule."""
     offering = get_offering(id)
+    progress = attendance_completion.progress_for(offering)
     return render_template("attendance/completion.html", offering=offering,
-                           progress=attendance_completion.progress_for(offering),
-                           form=SignOffForm())
+                           progress=progress, form=SignOffForm(),
+                           feedback_private=answers_are_anonymous(offering.id),
+                           feedback_count=sum(p.feedback_given for p in progress))
 
 
 @bp.route("/faculty/enrolments/<int:id>/sign-off", methods=["POST"])

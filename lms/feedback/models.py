@@ -3,12 +3,21 @@ questions, and what people answered.
 
 Anonymity is a property of the schema, not of the pages:
 
+- An anonymous survey's answers first go to ``SurveyPendingResponse``, a pool with a random
+  key, no person and no time; every submission rewrites the survey's whole pool in a shuffled
+  order, so neither the physical order nor (on PostgreSQL) the writing transaction tells the
+  rows apart. A batched step (``lms.feedback.pool.release``, run by ``lms.jobs``) moves
+  the pool into ``SurveyResponse``/``SurveyAnswer`` at most once a day and only with at
+  least ``ANONYMITY_THRESHOLD`` new answers, or when the survey has closed: shuffled, with
+  fresh random keys, all in one transaction.
 - ``SurveyResponse`` of an anonymous survey holds no user and no time (a check constraint
   says so), and its id is random, so neither a column nor the order of ids says who answered
   or when.
 - ``SurveyAnswer`` has no user and no time column at all.
 - ``SurveyRespondent`` records only *that* a person answered a survey (so reminders go to the
   others and completion rules can count it). It has no id, no time, and no link to a response.
+- On SQLite, these tables are ``WITHOUT ROWID``: rows are kept in key order (random keys, or
+  survey and person), so no hidden insertion counter pairs a respondent with an answer.
 - ``SurveyDraft`` keeps a person's unfinished answers; it is deleted when they submit, so
   nothing that names a person survives next to their submitted answers.
 """
@@ -34,6 +43,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from lms.clock import UTCDateTime, utcnow
 from lms.extensions import db
 from lms.offerings.models import Offering, Session
+
+# Results of an anonymous survey stay hidden until this many people have answered, and
+# reach the results this many at a time, so no one's answers can be picked out of a handful.
+ANONYMITY_THRESHOLD = 5
 
 
 class QuestionKind(enum.StrEnum):
@@ -118,6 +131,8 @@ class Survey(db.Model):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the anonymous answers waiting in the pool were last moved into the results.
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     questions: Mapped[list[SurveyQuestion]] = relationship(
         back_populates="survey", cascade="all, delete-orphan",
@@ -183,6 +198,7 @@ class SurveyResponse(db.Model):
             "NOT anonymous OR (user_id IS NULL AND submitted_at IS NULL)",
             name="anonymous_has_no_person_or_time",
         ),
+        {"sqlite_with_rowid": False},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False,
@@ -211,6 +227,7 @@ class SurveyAnswer(db.Model):
         UniqueConstraint("response_id", "question_id", "number",
                          name="uq_survey_answer_response_question_number"),
         Index("ix_survey_answer_question_number", "question_id", "number"),
+        {"sqlite_with_rowid": False},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False,
@@ -231,6 +248,7 @@ class SurveyRespondent(db.Model):
     """That a person has answered a survey: nothing more (no time, no link to answers)."""
 
     __tablename__ = "survey_respondent"
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     survey_id: Mapped[int] = mapped_column(
         ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True
@@ -238,6 +256,25 @@ class SurveyRespondent(db.Model):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+def random_key() -> str:
+    """A random key for a row of the pending pool."""
+    return secrets.token_hex(16)
+
+
+class SurveyPendingResponse(db.Model):
+    """An anonymous survey's answers, sent but not yet released into the results: a random
+    key, the survey, and the answers; no person, no time. ``answers`` is a list of
+    ``[question id, number or null, text or null]``, one per ``SurveyAnswer`` to write."""
+
+    __tablename__ = "survey_pending_response"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_key)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"),
+                                           index=True)
+    answers: Mapped[list[list]] = mapped_column(JSON, default=list)
 
 
 class SurveyDraft(db.Model):

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from lms.courses.models import Cohort, Course
 from lms.extensions import db
 from lms.feedback.models import (
+    ANONYMITY_THRESHOLD,
     SCALE_KINDS,
     TEXT_KINDS,
     QuestionKind,
@@ -25,7 +26,7 @@ from lms.feedback.models import (
     SurveyQuestion,
     SurveyResponse,
 )
-from lms.feedback.services import ANONYMITY_THRESHOLD, eligible_count
+from lms.feedback.services import eligible_count
 
 TEXTS_SHOWN = 100
 
@@ -48,6 +49,8 @@ class QuestionResult:
     # Agreement questions: the share who agreed or strongly agreed.
     agreed_percent: int | None = None
     texts: list[str] = field(default_factory=list)
+    # An anonymous survey's question answered by fewer than the threshold: nothing shown.
+    withheld: bool = False
 
     @property
     def is_text(self) -> bool:
@@ -87,9 +90,19 @@ def _bars(question: SurveyQuestion, counts: dict[int, int], answered: int) -> li
             for value, label in question.options]
 
 
+def withheld(survey: Survey, answered: int) -> bool:
+    """Whether an anonymous survey's figure counts too few answers to show: a filter, a
+    comparison or an optional question never narrows a result below the threshold."""
+    return survey.anonymous and 0 < answered < ANONYMITY_THRESHOLD
+
+
 def question_result(question: SurveyQuestion, counts: dict[int, int], answered: int,
                     texts: list[str] | None = None) -> QuestionResult:
-    """One question's counts as bars, with its average and share agreeing where they apply."""
+    """One question's counts as bars, with its average and share agreeing where they apply;
+    nothing but the count when that would show fewer than the threshold of anonymous
+    answers."""
+    if withheld(question.survey, answered):
+        return QuestionResult(question, answered, withheld=True)
     result = QuestionResult(question, answered, texts=texts or [])
     if question.kind in TEXT_KINDS:
         return result
@@ -254,7 +267,8 @@ def comparison(survey: Survey) -> Comparison | None:
                 cells.append(None)
                 continue
             key = (column.survey.id, question.id)
-            cells.append(question_result(copy, counts.get(key, {}), answered.get(key, 0)))
+            cell = question_result(copy, counts.get(key, {}), answered.get(key, 0))
+            cells.append(None if cell.withheld else cell)
         rows.append(CompareRow(question, cells))
     course = next(c.course for s, c in siblings if s.id == survey.id)
     return Comparison(survey, template, course, columns, rows)

@@ -13,11 +13,14 @@ Rules:
   missing required answer, a second submission, a closed survey) stores nothing.
 - An anonymous survey's answers are stored with no person and no time; a separate row
   records only that the person answered, and their draft is deleted on submit.
+- An anonymous survey's answers wait in a pool and reach the results in batches (see
+  ``lms.feedback.pool``): one person answering changes no result.
 """
 
 from __future__ import annotations
 
 import enum
+import random
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +34,7 @@ from lms.accounts.models import User
 from lms.clock import to_london, utcnow
 from lms.errors import DomainError, ErrorCollector, NotFound
 from lms.extensions import begin_write, db
+from lms.feedback import pool
 from lms.feedback.models import (
     AGREEMENT_LABELS,
     TEXT_KINDS,
@@ -51,9 +55,6 @@ from lms.offerings.services import leads_loaded
 
 SHORT_TEXT_LIMIT = 300
 LONG_TEXT_LIMIT = 5000
-# Results of an anonymous survey stay hidden until this many people have answered, so no
-# one's answers can be picked out of a handful.
-ANONYMITY_THRESHOLD = 5
 # Reminders: at most this many, spread evenly over the time the survey is open (the first a
 # third of the way through, the second two thirds), and none for surveys open under a day.
 MAX_REMINDERS = 2
@@ -331,11 +332,13 @@ def save_draft(user: User, survey: Survey, form: Mapping[str, Sequence[str] | st
     return draft
 
 
-def submit(user: User, survey: Survey, form: Mapping[str, Sequence[str] | str]) -> None:
-    """Send the person's answers, once. For an anonymous survey the response holds no person
-    and no time, and the draft is deleted; the only trace of the person is the row saying
-    they answered, which links to nothing."""
+def submit(user: User, survey: Survey, form: Mapping[str, Sequence[str] | str], *,
+           rng: random.Random | None = None) -> None:
+    """Send the person's answers, once. An anonymous survey's join its pending pool (``rng``:
+    see ``pool.add``) and the draft is deleted; the only trace of the person is the row
+    saying they answered, which links to nothing."""
     begin_write()
+    pool.lock_survey(survey.id)
     _check_can_answer(user, survey)
     _check_open(survey)
     _check_not_answered(user, survey)
@@ -348,7 +351,10 @@ def submit(user: User, survey: Survey, form: Mapping[str, Sequence[str] | str]) 
     except IntegrityError:
         raise AlreadyAnswered("You have already answered this survey. Answers cannot change "
                               "once they are sent.") from None
-    _store_response(survey, None if survey.anonymous else user, answers, utcnow())
+    if survey.anonymous:
+        pool.add(survey.id, pool.rows_of(answers), rng)
+    else:
+        _store_response(survey, user, answers, utcnow())
     db.session.execute(delete(SurveyDraft).where(SurveyDraft.survey_id == survey.id,
                                                  SurveyDraft.user_id == user.id))
     db.session.flush()
@@ -394,6 +400,14 @@ def answered_user_ids(offering_id: int) -> set[int]:
         .join(Survey, Survey.id == SurveyRespondent.survey_id)
         .where(Survey.offering_id == offering_id)
     ))
+
+
+def answers_are_anonymous(offering_id: int) -> bool:
+    """Whether any survey of the offering is anonymous. Then no page or API shows *who* has
+    given feedback (only how many): "feedback given" changing for one person, next to the
+    results, would name the author of an answer."""
+    return bool(db.session.scalar(select(exists().where(
+        Survey.offering_id == offering_id, Survey.anonymous.is_(True)))))
 
 
 def has_survey(offering_id: int) -> bool:

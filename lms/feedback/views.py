@@ -31,7 +31,7 @@ from lms.feedback.forms import (
     SurveySettingsForm,
     TemplateForm,
 )
-from lms.feedback.models import QuestionKind
+from lms.feedback.models import ANONYMITY_THRESHOLD, QuestionKind
 from lms.offerings.services import get_offering
 from lms.web import EmptyForm, attempt, perform, role_required, submit
 
@@ -45,7 +45,7 @@ def helpers() -> dict:
     """Words and the chart drawer for this blueprint's pages."""
     return {"state_of": services.state_of, "state_labels": services.STATE_LABELS,
             "QuestionKind": QuestionKind, "bar_chart": bar_chart,
-            "threshold": services.ANONYMITY_THRESHOLD, "max_reminders": services.MAX_REMINDERS}
+            "threshold": ANONYMITY_THRESHOLD, "max_reminders": services.MAX_REMINDERS}
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -278,7 +278,7 @@ def results_page(id: int):
 def _download(survey, make: Callable[[], bytes], suffix: str, mimetype: str):
     if results.is_hidden(survey, results.response_count(survey.id)):
         flash(f"Results of this anonymous survey stay hidden until at least "
-              f"{services.ANONYMITY_THRESHOLD} people have answered.", "error")
+              f"{ANONYMITY_THRESHOLD} people have answered.", "error")
         return redirect(url_for("feedback.results_page", id=survey.id))
     return Response(make(), mimetype=mimetype, headers={
         "Content-Disposition": f'attachment; filename="survey-{survey.id}-results.{suffix}"',

@@ -16,8 +16,13 @@ from lms.attendance.standing import counts_as_attended
 from lms.clock import to_london
 from lms.courses.models import Course
 from lms.extensions import db
-from lms.feedback.models import QuestionKind, Survey, SurveyAnswer, SurveyQuestion
-from lms.feedback.services import ANONYMITY_THRESHOLD
+from lms.feedback.models import (
+    ANONYMITY_THRESHOLD,
+    QuestionKind,
+    Survey,
+    SurveyAnswer,
+    SurveyQuestion,
+)
 from lms.offerings.models import (
     HOLDS_PLACE,
     Enrolment,
@@ -221,8 +226,8 @@ def region_dashboard(filters: ReportFilters) -> RegionDashboard:
 
 def _feedback_trend(filters: ReportFilters) -> tuple[Table, list[ChartBar]]:
     """Average feedback per cohort of each course, cohorts in date order: agreement questions
-    (1 to 5) and the recommendation rating (0 to 10). Surveys with fewer than the anonymity
-    threshold of answers are left out. One query."""
+    (1 to 5) and the recommendation rating (0 to 10). Surveys (or one kind of question in
+    them) with fewer than the anonymity threshold of answers are left out. One query."""
     firsts = (select(Session.offering_id, func.min(Session.starts_at).label("first"))
               .where(Session.status != SessionStatus.CANCELLED)
               .group_by(Session.offering_id).subquery())
@@ -247,8 +252,12 @@ def _feedback_trend(filters: ReportFilters) -> tuple[Table, list[ChartBar]]:
     for *_, survey_id, _kind, _total, _n, answered in rows:
         responses[survey_id] = max(responses[survey_id], answered)
     cohorts: dict[int, dict] = {}
-    for course_id, course, cohort_id, cohort, first, survey_id, kind, total, n, _ in rows:
-        if responses[survey_id] < ANONYMITY_THRESHOLD:
+    for course_id, course, cohort_id, cohort, first, survey_id, kind, total, n, kind_answered \
+            in rows:
+        # Filters (ICS, dates) pick whole cohorts, never people within a survey; and an
+        # average of fewer than the threshold of answers (a whole survey, or an optional
+        # question few answered) is left out, so no figure describes fewer than five people.
+        if responses[survey_id] < ANONYMITY_THRESHOLD or kind_answered < ANONYMITY_THRESHOLD:
             continue
         entry = cohorts.setdefault(cohort_id, {
             "course_id": course_id, "course": course, "cohort": cohort, "first": first,
