@@ -42,6 +42,7 @@ from lms.offerings.models import Offering
 from lms.web import (
     Done,
     EmptyForm,
+    next_page,
     perform,
     role_required,
     submit,
@@ -79,13 +80,6 @@ def _managed(offering: Offering) -> Offering:
     if not services.can_manage(current_user, offering):
         abort(403)
     return offering
-
-
-def _post_back(default: str) -> str:
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
 
 
 def _speakers_from(form) -> list[services.SpeakerDetails]:
@@ -186,6 +180,7 @@ def book_session(id: int):
     if not isinstance(session.offering, Festival) or not policy.can_see(current_user,
                                                                           session.offering):
         abort(404)
+    back = next_page(url_for("events.festival", id=session.offering_id))
     if not EmptyForm().validate_on_submit():
         abort(400)
     perform(services.book_session, current_user, session, done=lambda booking: (
@@ -193,7 +188,7 @@ def book_session(id: int):
         "for your calendar." if booking.state == "booked" else
         f"“{session.title}” is full. You are number {booking.waitlist_position} on "
         "its waiting list; if a place frees, we will email you to offer it."))
-    return redirect(_post_back(url_for("events.festival", id=session.offering_id)))
+    return redirect(back)
 
 
 @bp.route("/session-bookings/<int:id>/cancel", methods=["POST"])
@@ -203,13 +198,14 @@ def cancel_booking(id: int):
     booking = services.get_booking(id)
     if booking.user_id != current_user.id:
         abort(404)
+    back = next_page(url_for("events.agenda", id=booking.session.offering_id))
     if not EmptyForm().validate_on_submit():
         abort(400)
     title, was_booked = booking.session.title, booking.state == "booked"
     perform(services.cancel_booking, current_user, booking,
             done=f"Your booking for “{title}” is cancelled." if was_booked
             else f"You have left the waiting list for “{title}”.")
-    return redirect(_post_back(url_for("events.agenda", id=booking.session.offering_id)))
+    return redirect(back)
 
 
 def _answer_offer(id: int, answer, done: str):
@@ -217,10 +213,11 @@ def _answer_offer(id: int, answer, done: str):
     booking = services.get_booking(id)
     if booking.user_id != current_user.id:
         abort(404)
+    back = next_page(url_for("events.agenda", id=booking.session.offering_id))
     if not EmptyForm().validate_on_submit():
         abort(400)
     perform(answer, current_user, booking, done=done.format(title=booking.session.title))
-    return redirect(_post_back(url_for("events.agenda", id=booking.session.offering_id)))
+    return redirect(back)
 
 
 @bp.route("/session-bookings/<int:id>/accept", methods=["POST"])
