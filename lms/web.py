@@ -152,6 +152,12 @@ def offering_url(offering) -> str:
     return url_for(endpoint, id=offering.id) if endpoint else "#"
 
 
+def absolute_url(path: str) -> str:
+    """``path`` (from ``url_for``) on the configured address of the service (``BASE_URL``,
+    set by ``LMS_BASE_URL``), never on the request's ``Host``, which the caller chooses."""
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
 # The longest ``next`` kept: a page on this site, not a payload.
 MAX_NEXT = 2000
 
