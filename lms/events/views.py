@@ -34,7 +34,7 @@ from lms.events.forms import (
     WebinarForm,
 )
 from lms.events.models import Festival, NetworkSeries, Webinar
-from lms.events.recurrence import RuleInput
+from lms.events.recurrence import ORDINALS, RuleInput
 from lms.extensions import db
 from lms.offerings import calendar, policy
 from lms.offerings import services as engine
@@ -374,13 +374,20 @@ def edit_webinar(id: int):
     return render_template("events/faculty/webinar_form.html", form=form, event=event)
 
 
+def _ordinal(value: str | None) -> int | None:
+    """The week-of-the-month box: ``None`` when empty; a choice it never offered is passed on
+    as 0, which the rule's check refuses with its message."""
+    if value in (None, ""):
+        return None
+    return next((k for k in ORDINALS if str(k) == value), 0)
+
+
 def _network_details(form: NetworkForm) -> services.NetworkDetails:
-    ordinal = form.ordinal.data
     return services.NetworkDetails(
         **_event_details_common(form), first_day=form.first_day.data,
         local_start=form.local_start.data, duration_minutes=form.duration_minutes.data,
         rule=RuleInput(form.frequency.data, form.interval.data, list(form.weekdays.data or []),
-                       int(ordinal) if ordinal not in (None, "") else None, form.ends.data,
+                       _ordinal(form.ordinal.data), form.ends.data,
                        form.count.data, form.until.data),
         join_url=form.join_url.data or "", location=form.location.data or "",
     )
