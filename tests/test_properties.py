@@ -587,6 +587,6 @@ def test_a_week_of_the_month_never_offered_is_refused_with_a_message(client, log
     """Found by the route fuzzing above: the box's value went straight to ``int()``."""
     login(people.faculty)
     response = client.post("/faculty/networks/new", data={
-        "title": "Huddles", "frequency": "monthly", "ordinal": ordinal, "weekdays": "WE"})
+        "title": "Huddles", "frequency": "MONTHLY", "ordinal": ordinal, "weekdays": "WE"})
     assert response.status_code == 200
     assert "Choose which week of the month" in response.get_data(as_text=True)
