@@ -58,7 +58,10 @@ def register_security(app: Flask) -> None:
             "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
             "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
         )
-        if current_user.is_authenticated and "Cache-Control" not in response.headers:
+        # The user this request loaded (every request does, in expire_idle_sessions).
+        user = g.get("_login_user")
+        if user is not None and user.is_authenticated and "Cache-Control" not in \
+                response.headers:
             # A signed-in page is that person's: no browser or proxy may keep it (the back
             # button after signing out on a shared computer shows nothing).
             response.headers["Cache-Control"] = "no-store"
