@@ -215,7 +215,8 @@ def change_password():
     form = ChangePasswordForm()
     if submit(form, lambda: services.change_password(
             current_user, form.current_password.data, form.password.data, form.confirm.data)):
-        login_user(current_user._get_current_object())  # re-issue this browser's session at the new version
+        # Re-issue this browser's session at the new version.
+        login_user(current_user._get_current_object())
         flash("Your password has been changed.", "success")
         return redirect(url_for("accounts.profile"))
     return render_template("accounts/change_password.html", form=form)
