@@ -647,7 +647,8 @@ def teams_import(app: Flask, rows: int = 600, unmatched: int = 5, runs: int = 5
     file again, which is refused and changes nothing (timed too). Runs on a copy of the
     database: it writes."""
     from bench.pages import counting_queries
-    from lms.attendance.services import import_report, refresh_completion
+    from lms.attendance.completion import refresh_completion
+    from lms.attendance.imports import import_report
     from lms.errors import DomainError
 
     with app.app_context():

@@ -76,11 +76,11 @@ def deliver_outbox_job() -> DeliveryReport:
 def lapse_offers_job(now: datetime | None = None) -> int:
     """Offers of places not accepted in time go to the next person waiting: each offering
     under its lock, committed on its own."""
-    from lms.offerings import services
+    from lms.offerings import lapses
 
     now = now or utcnow()
-    lapsed = sum(_each_committed(services.offerings_with_lapsed_offers(now),
-                                 lambda offering_id: services.lapse_offers(offering_id, now)))
+    lapsed = sum(_each_committed(lapses.offerings_with_lapsed_offers(now),
+                                 lambda offering_id: lapses.lapse_offers(offering_id, now)))
     if lapsed:
         log.info("offers: %s lapsed", lapsed)
     return lapsed
@@ -89,11 +89,11 @@ def lapse_offers_job(now: datetime | None = None) -> int:
 def release_quotas_job(now: datetime | None = None) -> int:
     """Unused ICS quota places go to everyone after each cohort's release date: each
     offering under its lock, committed on its own."""
-    from lms.offerings import services
+    from lms.offerings import lapses
 
     now = now or utcnow()
-    released = sum(_each_committed(services.offerings_due_quota_release(now),
-                                   services.release_quotas))
+    released = sum(_each_committed(lapses.offerings_due_quota_release(now),
+                                   lapses.release_quotas))
     if released:
         log.info("quotas: released on %s offerings", released)
     return released
@@ -102,13 +102,13 @@ def release_quotas_job(now: datetime | None = None) -> int:
 def completion_job(now: datetime | None = None) -> int:
     """Completion fires (once) for offerings whose sessions have just been held, each
     offering committed on its own."""
-    from lms.attendance import services
+    from lms.attendance import completion
     from lms.extensions import db
     from lms.offerings.models import Offering
 
     now = now or utcnow()
-    fired = sum(_each_committed(services.offerings_just_held(now), lambda offering_id: len(
-        services.refresh_completion(db.session.get(Offering, offering_id)))))
+    fired = sum(_each_committed(completion.offerings_just_held(now), lambda offering_id: len(
+        completion.refresh_completion(db.session.get(Offering, offering_id)))))
     if fired:
         log.info("completion: %s people completed", fired)
     return fired

@@ -14,7 +14,7 @@ from lms.accounts.models import User
 from lms.api import services as api
 from lms.attendance.models import Attendance, Completion
 from lms.clock import to_london, utcnow
-from lms.events import services as ev
+from lms.events import session_bookings
 from lms.extensions import db
 from lms.offerings import services as engine
 from lms.offerings.models import Enrolment, EnrolmentState, Session
@@ -118,7 +118,7 @@ def test_festival_sessions_show_their_own_places_left(app, client, people):
         session = add_session(festival, "Causal inference", capacity=2)
         learner = db.session.get(User, people.learner.id)
         engine.book(learner, festival)
-        ev.book_session(learner, session)
+        session_bookings.book_session(learner, session)
         return session.id
 
     session_id = build(app, world)
@@ -245,7 +245,7 @@ def test_my_calendar_has_every_session_i_have_a_place_at(app, client, people):
         booked = add_session(festival, "Booked talk")
         add_session(festival, "Other talk", track=1)
         engine.book(learner, festival)
-        ev.book_session(learner, booked)
+        session_bookings.book_session(learner, booked)
         cohort("Not mine")
         return course.id, asked.id, festival.id, booked.id
 
@@ -519,7 +519,7 @@ def test_problem_types_link_to_their_entry_on_the_docs_page(client):
 
 
 def test_enrolment_states_in_the_document_match_the_model():
-    from lms.api.openapi import SCHEMAS
+    from lms.api.openapi_components import SCHEMAS
 
     assert SCHEMAS["Booking"]["properties"]["state"]["enum"] == [s.value for s in
                                                                  EnrolmentState]

@@ -10,7 +10,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from lms.accounts.models import Role
-from lms.attendance import policy
+from lms.attendance import completion, imports, policy
 from lms.attendance import services as att
 from lms.attendance.models import (
     Attendance,
@@ -127,7 +127,7 @@ def test_check_in_only_in_the_window_and_only_with_a_place(course, make_user):
 def test_importing_a_real_report_matches_by_email_and_counts_minutes(course, data, name,
                                                                      asha_minutes):
     cohort, session, faculty, people = course
-    result = att.import_report(faculty, session, data, name)
+    result = imports.import_report(faculty, session, data, name)
     got = marks(session)
     # Zoom lists Asha twice (she rejoined): her minutes are added up.
     assert got["asha.patel@example.nhs.uk"] == ("present", "import", asha_minutes)
@@ -140,7 +140,7 @@ def test_importing_a_real_report_matches_by_email_and_counts_minutes(course, dat
     db.session.commit()
     before = (count(Attendance), count(AttendanceImport), count(UnmatchedRow))
     with pytest.raises(DomainError, match="already been imported"):
-        att.import_report(faculty, session, data, name)
+        imports.import_report(faculty, session, data, name)
     db.session.rollback()
     assert (count(Attendance), count(AttendanceImport), count(UnmatchedRow)) == before
 
@@ -148,13 +148,13 @@ def test_importing_a_real_report_matches_by_email_and_counts_minutes(course, dat
 def test_import_keeps_a_register_mark_and_fills_its_minutes(course):
     cohort, session, faculty, people = course
     att.record_register(faculty, session, {people["ben.okafor"].id: ("present", "Phoned in")})
-    att.import_report(faculty, session, TEAMS, "report.csv")
+    imports.import_report(faculty, session, TEAMS, "report.csv")
     assert marks(session)["ben.okafor@example.nhs.uk"] == ("present", "register", 35)
 
 
 def test_the_threshold_is_configurable(course):
     cohort, session, faculty, people = course
-    att.import_report(faculty, session, TEAMS, "report.csv", min_percent=25)
+    imports.import_report(faculty, session, TEAMS, "report.csv", min_percent=25)
     assert marks(session)["ben.okafor@example.nhs.uk"][0] == "present"  # 35 >= 30 minutes
 
 
@@ -179,7 +179,7 @@ def test_the_threshold_is_configurable(course):
 def test_bad_files_get_a_clear_message_and_import_nothing(course, data, name, message):
     cohort, session, faculty, people = course
     with pytest.raises(DomainError, match=message) as error:
-        att.import_report(faculty, session, data, name)
+        imports.import_report(faculty, session, data, name)
     assert error.value.field == "report"
     db.session.rollback()
     assert (count(Attendance), count(AttendanceImport), count(UnmatchedRow)) == (0, 0, 0)
@@ -188,14 +188,14 @@ def test_bad_files_get_a_clear_message_and_import_nothing(course, data, name, me
 def test_unmatched_rows_can_be_matched_by_hand_or_ignored(course, make_user):
     cohort, session, faculty, people = course
     dee = make_user(email="dee.visitor@example.nhs.uk")
-    result = att.import_report(faculty, session, TEAMS, "report.csv")
+    result = imports.import_report(faculty, session, TEAMS, "report.csv")
     rows = {r.name: r for r in result.attendance_import.unmatched}
-    att.resolve_unmatched(faculty, rows["Dee Visitor (External)"], "dee.visitor@example.nhs.uk")
-    att.resolve_unmatched(faculty, rows["Guest Phone User"], None)
+    imports.resolve_unmatched(faculty, rows["Dee Visitor (External)"], "dee.visitor@example.nhs.uk")
+    imports.resolve_unmatched(faculty, rows["Guest Phone User"], None)
     assert marks(session)["dee.visitor@example.nhs.uk"][:2] == ("present", "import")
     assert rows["Guest Phone User"].resolution == "ignored"
     with pytest.raises(DomainError, match="already been dealt with"):
-        att.resolve_unmatched(faculty, rows["Guest Phone User"], None)
+        imports.resolve_unmatched(faculty, rows["Guest Phone User"], None)
     assert dee.id in {a.user_id for a in db.session.scalars(select(Attendance))}
 
 
@@ -217,7 +217,7 @@ def test_completion_counts_held_sessions_and_fires_once(course):
     with time_machine.travel(sessions[1].ends_at + timedelta(hours=1)):
         for s in sessions[:2]:
             att.record_register(faculty, s, {asha.id: ("present", ""), ben.id: ("absent", "")})
-        progress = {p.enrolment.user_id: p for p in att.progress_for(cohort)}
+        progress = {p.enrolment.user_id: p for p in completion.progress_for(cohort)}
         assert (progress[asha.id].held, progress[asha.id].total) == (2, 4)
         assert progress[asha.id].percent == 100 and not progress[asha.id].complete
         assert progress[ben.id].percent == 0 and progress[ben.id].below_threshold
@@ -225,9 +225,9 @@ def test_completion_counts_held_sessions_and_fires_once(course):
         att.record_register(faculty, sessions[2], {asha.id: ("late", "")})
         att.record_register(faculty, sessions[3], {asha.id: ("excused", "Training")})
         assert count(Completion) == 1
-        att.refresh_completion(cohort)
+        completion.refresh_completion(cohort)
         assert count(Completion) == 1  # fires once
-    enrolment = next(p.enrolment for p in att.progress_for(cohort) if p.enrolment.user_id ==
+    enrolment = next(p.enrolment for p in completion.progress_for(cohort) if p.enrolment.user_id ==
                      asha.id)
     assert enrolment.state == "completed"
     subjects = db.session.scalars(select(OutboxMessage.subject).where(
@@ -243,11 +243,11 @@ def test_warnings_below_the_threshold_are_capped(course):
     for s in sessions:
         with time_machine.travel(s.ends_at + timedelta(minutes=5)):
             att.record_register(faculty, s, {ben.id: ("absent", "")})
-            att.refresh_completion(cohort)
+            completion.refresh_completion(cohort)
     warnings = db.session.scalars(select(OutboxMessage.subject).where(
         OutboxMessage.to_address == ben.email,
         OutboxMessage.subject.like("Your attendance on%"))).all()
-    assert len(warnings) == att.MAX_WARNINGS
+    assert len(warnings) == completion.MAX_WARNINGS
 
 
 def test_sign_off_is_needed_when_the_rule_says_so(course):
@@ -258,9 +258,9 @@ def test_sign_off_is_needed_when_the_rule_says_so(course):
     with time_machine.travel(session.ends_at + timedelta(minutes=5)):
         att.record_register(faculty, session, {asha.id: ("present", "")})
         assert count(Completion) == 0
-        enrolment = next(p.enrolment for p in att.progress_for(cohort)
+        enrolment = next(p.enrolment for p in completion.progress_for(cohort)
                          if p.enrolment.user_id == asha.id)
-        att.sign_off(faculty, enrolment)
+        completion.sign_off(faculty, enrolment)
         assert count(Completion) == 1
 
 
@@ -296,8 +296,8 @@ def test_a_network_member_who_misses_huddles_is_not_warned(ctx):
     for s in sessions[:3]:
         with time_machine.travel(s.ends_at + timedelta(minutes=5)):
             att.record_register(faculty(), s, {member.id: ("absent", "")})
-            att.refresh_completion(series)
-            progress = next(p for p in att.progress_for(series)
+            completion.refresh_completion(series)
+            progress = next(p for p in completion.progress_for(series)
                             if p.enrolment.user_id == member.id)
     assert progress.below_threshold and progress.held == 3  # a course would have warned
     assert db.session.scalar(select(func.count(OutboxMessage.id)).where(
@@ -325,7 +325,7 @@ def test_nothing_is_marked_for_a_session_that_has_not_started(course):
             att.add_to_register(faculty, session, asha.email)
         with pytest.raises(DomainError, match="import an attendance report once the session "
                            "has started at 10:00am on 12 January 2027"):
-            att.import_report(faculty, session, TEAMS, "report.csv")
+            imports.import_report(faculty, session, TEAMS, "report.csv")
         with pytest.raises(DomainError, match="not opened yet"):
             att.check_in(asha, att.check_in_code(session).code)
     assert (count(Attendance), count(AttendanceImport)) == (0, 0)
@@ -346,7 +346,7 @@ def test_a_report_of_another_meeting_is_refused_naming_both_dates(course, make_c
     with time_machine.travel(later + timedelta(hours=3), tick=False):
         for data, name in ((TEAMS, "report.csv"), (ZOOM, "zoom.csv")):
             with pytest.raises(DomainError) as error:
-                att.import_report(faculty, other, data, name)
+                imports.import_report(faculty, other, data, name)
             assert error.value.message == (
                 "This report is of a meeting that started at 9:58am on 12 January 2027, but "
                 "this session started at 10:00am on 19 January 2027. Import it into the "
@@ -357,7 +357,7 @@ def test_a_report_of_another_meeting_is_refused_naming_both_dates(course, make_c
     shifted = MEETING + policy.REPORT_START_TOLERANCE - timedelta(minutes=5)
     session.starts_at, session.ends_at = shifted, shifted + timedelta(hours=2)
     with time_machine.travel(shifted + timedelta(hours=3), tick=False):
-        assert att.import_report(faculty, session, TEAMS, "report.csv").matched == 3
+        assert imports.import_report(faculty, session, TEAMS, "report.csv").matched == 3
 
 
 def test_a_date_written_day_first_is_read_both_ways(course):
@@ -367,12 +367,12 @@ def test_a_date_written_day_first_is_read_both_ways(course):
     december = datetime(2027, 12, 1, 10, 0, tzinfo=UTC)
     session.starts_at, session.ends_at = december, december + timedelta(hours=2)
     with time_machine.travel(december + timedelta(hours=3), tick=False):
-        assert att.import_report(faculty, session, ZOOM, "zoom.csv").present == 2
+        assert imports.import_report(faculty, session, ZOOM, "zoom.csv").present == 2
 
 
 def test_the_same_report_saved_differently_is_not_imported_twice(course):
     cohort, session, faculty, people = course
-    att.import_report(faculty, session, ZOOM, "participants.csv")
+    imports.import_report(faculty, session, ZOOM, "participants.csv")
     db.session.commit()
     before = (marks(session), count(AttendanceImport), count(UnmatchedRow))
     text = ZOOM.decode("utf-8-sig")
@@ -386,10 +386,10 @@ def test_the_same_report_saved_differently_is_not_imported_twice(course):
     for label, data in variants.items():
         assert data != ZOOM, label
         with pytest.raises(DomainError, match="already been imported"):
-            att.import_report(faculty, session, data, "participants (1).csv")
+            imports.import_report(faculty, session, data, "participants (1).csv")
         db.session.rollback()
         assert (marks(session), count(AttendanceImport), count(UnmatchedRow)) == before, label
     # A report that says something else (Ben stayed longer) is a new import.
     longer = text.replace(",35,", ",95,").encode("utf-8-sig")
-    att.import_report(faculty, session, longer, "participants (corrected).csv")
+    imports.import_report(faculty, session, longer, "participants (corrected).csv")
     assert marks(session)["ben.okafor@example.nhs.uk"] == ("present", "import", 95)

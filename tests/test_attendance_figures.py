@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from lms import jobs
 from lms.accounts.models import Organisation, Role, User
+from lms.attendance import completion as attendance_completion
 from lms.attendance import services as att
 from lms.attendance.models import ATTENDED, Attendance, Mark
 from lms.certificates.models import Certificate
@@ -140,7 +141,7 @@ def build_history(make_user, make_cohort) -> tuple[int, int, list[Place]]:
         clock.move_to(NOW)
         jobs.completion_job(NOW)
         for offering_id, offering in offerings.items():
-            rule = att.rule_for(offering)
+            rule = attendance_completion.rule_for(offering)
             places_.append(Place(
                 key={partly.id: "partly", done.id: "done", webinar.id: "webinar",
                      missed.id: "missed", network.id: "network"}[offering_id],
@@ -263,7 +264,7 @@ def test_every_page_pdf_and_dashboard_agrees_with_a_plain_count(
 
             for p in history:
                 enrolment = db.session.get(Enrolment, p.enrolment_id)
-                (progress,) = att.progress_for(enrolment.offering, [enrolment])
+                (progress,) = attendance_completion.progress_for(enrolment.offering, [enrolment])
                 body = serialisers.completion(progress)
                 assert (body["attendance_percent"], body["attended"], body["excused"],
                         body["sessions_held"], body["complete"]) == (

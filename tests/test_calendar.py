@@ -14,12 +14,13 @@ from sqlalchemy import select
 
 from lms.accounts.models import User
 from lms.clock import LONDON, to_london, utcnow
-from lms.events import calendars
+from lms.events import calendars, networks, pages, session_bookings
 from lms.events import services as ev
 from lms.extensions import db
 from lms.notifications.models import OutboxMessage
 from lms.notifications.services import build_message
 from lms.offerings import calendar
+from lms.offerings import feed as offering_feed
 from lms.offerings import services as engine
 from lms.offerings.models import Session
 from tests.test_events_support import (
@@ -68,7 +69,7 @@ def test_the_feed_has_the_london_timezone_and_refresh_hints(ctx):
     series = make_network(count=3)
     member = person(1)
     engine.book(member, series)
-    content = calendar.personal_feed(member)
+    content = offering_feed.personal_feed(member)
     first, second = parse_both(content)
     [tz] = first.walk("VTIMEZONE")
     assert str(tz["TZID"]) == "Europe/London"
@@ -173,9 +174,9 @@ def test_invitation_update_and_cancellation_share_one_uid_with_rising_sequence(c
     member = person(1)
     engine.book(member, series)
     meeting = series.sessions[0]
-    details = ev.occurrence_details(meeting)
+    details = pages.occurrence_details(meeting)
     details.start, details.end = time(13, 0), time(14, 0)
-    ev.update_occurrence(faculty(), meeting, details)
+    networks.update_occurrence(faculty(), meeting, details)
     ev.cancel_event_session(meeting, faculty(), "Clash with a national event")
     update, cancel = messages_to(member)[-2:]
     parsed = {}
@@ -252,7 +253,7 @@ def feed_world(app):
         engine.book(member, series)
         engine.book(member, webinar)
         engine.book(member, fest)
-        ev.book_session(member, booked_talk)
+        session_bookings.book_session(member, booked_talk)
         ev.cancel_event_session(series.sessions[1], faculty(), "Holiday")
         token = calendars.new_token(member)
         db.session.commit()
@@ -296,7 +297,7 @@ def test_a_matching_etag_gets_304_without_building_the_feed(client, feed_world, 
     def must_not_build(*args, **kwargs):
         raise AssertionError("the feed was built for a conditional request")
 
-    monkeypatch.setattr(calendar, "personal_feed", must_not_build)
+    monkeypatch.setattr(offering_feed, "personal_feed", must_not_build)
     again = client.get(url, headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert again.data == b""
@@ -309,16 +310,16 @@ def test_the_etag_changes_when_the_feed_would(app, client, feed_world):
     assert client.get(url).headers["ETag"] == before
     with app.app_context():
         member = db.session.get(User, feed_world["user_id"])
-        ev.book_session(member, db.session.get(Session, feed_world["other"]))
+        session_bookings.book_session(member, db.session.get(Session, feed_world["other"]))
         db.session.commit()
     after = client.get(url)
     assert after.headers["ETag"] != before
     assert uid(feed_world["other"]) in feed_uids(after.data)
     with app.app_context():
         meeting = db.session.get(Session, feed_world["network"][2])
-        details = ev.occurrence_details(meeting)
+        details = pages.occurrence_details(meeting)
         details.topic = "A new topic"
-        ev.update_occurrence(faculty(), meeting, details)
+        networks.update_occurrence(faculty(), meeting, details)
         db.session.commit()
     assert client.get(url).headers["ETag"] != after.headers["ETag"]
 
@@ -348,7 +349,7 @@ def test_a_tentative_place_is_in_the_feed_without_the_joining_link(ctx, make_coh
     lead = make_user(Role.DSU_LEAD, org="BSOL")
     nominee = make_user(org="BSOL")
     engine.nominate(lead, cohort, nominee)
-    [event] = vevents(calendar.personal_feed(nominee))
+    [event] = vevents(offering_feed.personal_feed(nominee))
     assert event.status.value == "TENTATIVE"
     assert "programme" not in event.description.value
 
@@ -384,7 +385,7 @@ def test_the_feed_and_its_etag_on_postgresql(pg_app):
         member = person(1)
         engine.book(member, series)
         engine.book(member, fest)
-        ev.book_session(member, talk)
+        session_bookings.book_session(member, talk)
         token = calendars.new_token(member)
         db.session.commit()
         client = pg_app.test_client()

@@ -14,6 +14,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from lms.accounts.models import Role
+from lms.attendance import completion as attendance_completion
 from lms.attendance import services as att
 from lms.attendance.models import Attendance, Completion
 from lms.clock import utcnow
@@ -171,7 +172,7 @@ def test_completing_a_course_adds_evidence_once_in_the_same_transaction(completi
                    and r.note == f"Completed {cohort.title}" and r.recorded_by_id is None
                    for r in rows)
         # However often completion is looked at again, nothing is added twice.
-        att.refresh_completion(cohort)
+        attendance_completion.refresh_completion(cohort)
         att.record_register(faculty, session, {asha.id: ("present", "")})
         assert services.record_course_evidence(completion) == []
         assert services.record_missing_course_evidence() == 0
@@ -195,9 +196,11 @@ def test_no_course_evidence_for_a_retired_competency(completing):
 def test_the_completion_listener_is_connected_once(app):
     import lms.competencies
 
-    assert listeners_of(att.Completed, app).count(lms.competencies.record_course_evidence) == 1
-    connect(app, att.Completed, lms.competencies.record_course_evidence)
-    assert listeners_of(att.Completed, app).count(lms.competencies.record_course_evidence) == 1
+    assert listeners_of(attendance_completion.Completed, app).count(
+        lms.competencies.record_course_evidence) == 1
+    connect(app, attendance_completion.Completed, lms.competencies.record_course_evidence)
+    assert listeners_of(attendance_completion.Completed, app).count(
+        lms.competencies.record_course_evidence) == 1
 
 
 

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 
-from lms.courses import services
-from lms.courses.services import CatalogueFilters
+from lms.courses import catalogue, pages, services
+from lms.courses.catalogue import CatalogueFilters
 from tests import catalogue_builders as build
 
 NOW = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
@@ -26,7 +26,7 @@ def days(n: float) -> datetime:
 
 
 def titles(**filters) -> list[str]:
-    return [entry.course.title for entry in services.catalogue(CatalogueFilters(**filters))]
+    return [entry.course.title for entry in catalogue.catalogue(CatalogueFilters(**filters))]
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_each_filter_includes_and_excludes(shelf, filters, expected):
 
 
 def test_entries_show_next_run_and_places(shelf):
-    entries = {e.course.title: e for e in services.catalogue(CatalogueFilters())}
+    entries = {e.course.title: e for e in catalogue.catalogue(CatalogueFilters())}
     soon = entries["Time-series forecasting with R"]
     assert (soon.next_cohort_name, soon.next_starts_at, soon.places_left) == ("Soon", days(10), 2)
     full = entries["Communicating with numbers"]
@@ -107,10 +107,10 @@ def test_the_next_run_is_the_earliest_open_cohort_whose_first_live_session_is_to
     build.cohort(course, "Started", starts=[days(-1), days(6)])
     build.cohort(course, "Moved", starts=[days(5), days(40)], cancelled=(0,))
     build.cohort(course, "Later", starts=[days(30)])
-    [entry] = services.catalogue(CatalogueFilters())
+    [entry] = catalogue.catalogue(CatalogueFilters())
     assert (entry.next_cohort_name, entry.next_starts_at) == ("Later", days(30))
     # "Starts after" moves the horizon, so the run shown is the first on or after the date.
-    [entry] = services.catalogue(CatalogueFilters(starts_after=date(2027, 7, 5)))
+    [entry] = catalogue.catalogue(CatalogueFilters(starts_after=date(2027, 7, 5)))
     assert (entry.next_cohort_name, entry.next_starts_at) == ("Moved", days(40))
 
 
@@ -121,13 +121,13 @@ def test_places_left_counts_every_state_that_holds_a_place_and_unlimited_is_none
         build.enrol(cohort, state=state)
     for state in ("waitlisted", "requested", "withdrawn", "declined"):
         build.enrol(cohort, state=state)
-    [entry] = services.catalogue(CatalogueFilters())
+    [entry] = catalogue.catalogue(CatalogueFilters())
     assert entry.places_left == 5
     other = build.course("Unlimited")
     build.cohort(other, capacity=None)
-    entries = {e.course.title: e for e in services.catalogue(CatalogueFilters())}
+    entries = {e.course.title: e for e in catalogue.catalogue(CatalogueFilters())}
     assert entries["Unlimited"].places_left is None and not entries["Unlimited"].is_full
-    assert [e.course.title for e in services.catalogue(CatalogueFilters(has_places=True))] == \
+    assert [e.course.title for e in catalogue.catalogue(CatalogueFilters(has_places=True))] == \
         ["Forecasting", "Unlimited"]
 
 
@@ -142,7 +142,7 @@ def test_course_page_lists_cohorts_with_places_and_hides_drafts_from_learners(
     build.cohort(course, "Past", status="finished", starts=[days(-60)])
     build.cohort(build.course("Another"), "Elsewhere")
 
-    page = services.course_page(course.id, people.learner)
+    page = pages.course_page(course.id, people.learner)
     assert [c.name for c in page.cohorts] == ["Past", "Early", "Late"]
     assert [c.name for c in page.upcoming] == ["Early", "Late"]
     assert [c.name for c in page.past] == ["Past"]
@@ -151,7 +151,7 @@ def test_course_page_lists_cohorts_with_places_and_hides_drafts_from_learners(
         (days(60), days(67) + timedelta(hours=2), 2, 9)
     assert page.cohorts[1].places_left is None
 
-    managed = services.course_page(course.id, people.faculty)
+    managed = pages.course_page(course.id, people.faculty)
     assert "Draft" in [c.name for c in managed.cohorts]
 
 
@@ -163,11 +163,11 @@ def test_unpublished_courses_and_draft_cohorts_are_not_found_except_by_managers(
     draft = build.cohort(build.course("Shown"), status="draft")
     for user in (people.learner, people.dsu_same):
         with pytest.raises(services.NotFound):
-            services.course_page(hidden.id, user)
+            pages.course_page(hidden.id, user)
         with pytest.raises(services.NotFound):
             services.get_cohort(open_cohort.id, user)
         with pytest.raises(services.NotFound):
             services.get_cohort(draft.id, user)
     for user in (people.faculty, people.admin):
-        assert services.course_page(hidden.id, user).course is hidden
+        assert pages.course_page(hidden.id, user).course is hidden
         assert services.get_cohort(draft.id, user) is draft

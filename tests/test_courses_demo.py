@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from lms.accounts import demo as accounts_demo
 from lms.clock import to_london, utcnow
-from lms.courses import demo, services
+from lms.courses import catalogue, demo
 from lms.courses.models import Cohort, Course
 from lms.extensions import db
 
@@ -51,5 +51,5 @@ def test_demo_catalogue_is_complete_and_idempotent(ctx):
         assert cohort.capacity >= 22
         assert cohort.leads
     # Every published course with an open cohort shows a next run in the catalogue.
-    entries = services.catalogue(services.CatalogueFilters())
+    entries = catalogue.catalogue(catalogue.CatalogueFilters())
     assert sum(e.has_next_run for e in entries) == 8

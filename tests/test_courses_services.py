@@ -11,7 +11,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from lms.accounts.models import Role
-from lms.courses import services
+from lms.courses import cohorts, services
 from lms.courses.models import Cohort, Course
 from lms.errors import DomainError, InvalidInput, NotAllowed
 from lms.extensions import db
@@ -45,10 +45,10 @@ def details(**changes) -> services.CourseDetails:
     return services.CourseDetails(**values)
 
 
-def settings(**changes) -> services.CohortSettings:
+def settings(**changes) -> cohorts.CohortSettings:
     values = {"name": "Spring 2027", "capacity": 20, "booking_mode": "open"}
     values.update(changes)
-    return services.CohortSettings(**values)
+    return cohorts.CohortSettings(**values)
 
 
 def session(day=date(2027, 3, 29), start=time(10, 0), end=time(12, 0), **fields):
@@ -121,7 +121,7 @@ def test_renaming_a_course_renames_its_cohorts(ctx):
 
 def test_create_cohort_makes_a_draft_with_sessions_in_london_time(ctx, frozen, people):
     course = build.course()
-    cohort = services.create_cohort(
+    cohort = cohorts.create_cohort(
         course,
         settings(lead_ids=[people.faculty.id], offer_hours=24),
         [session(day=date(2027, 3, 23)), session(day=date(2027, 3, 30), title="Part 2")],
@@ -138,7 +138,7 @@ def test_bad_cohort_input_reports_every_field_and_creates_nothing(ctx, frozen, p
     course = build.course()
     build.cohort(course, name="Spring 2027")
     with pytest.raises(InvalidInput) as refused:
-        services.create_cohort(
+        cohorts.create_cohort(
             course,
             settings(name="spring 2027", capacity=None, booking_mode="nomination",
                      offer_hours=0, lead_ids=[people.learner.id]),
@@ -151,7 +151,7 @@ def test_bad_cohort_input_reports_every_field_and_creates_nothing(ctx, frozen, p
 
 def test_a_cohort_needs_a_session(ctx, frozen):
     with pytest.raises(InvalidInput) as refused:
-        services.create_cohort(build.course(), settings(), [])
+        cohorts.create_cohort(build.course(), settings(), [])
     assert refused.value.errors == [("session1_day", "Add at least one session")]
 
 
@@ -159,14 +159,14 @@ def test_quotas_are_for_icss_in_nomination_mode_within_the_capacity(ctx, frozen)
     course = build.course()
     bsol, bc, su = (organisation(code).id for code in ("BSOL", "BC", "SU"))
     with pytest.raises(InvalidInput, match="only to nomination"):
-        services.create_cohort(course, settings(quotas={bsol: 2}), [session()])
+        cohorts.create_cohort(course, settings(quotas={bsol: 2}), [session()])
     with pytest.raises(InvalidInput, match="add up to 4 places, more than the 3"):
-        services.create_cohort(course, settings(booking_mode="nomination", capacity=3,
+        cohorts.create_cohort(course, settings(booking_mode="nomination", capacity=3,
                                                 quotas={bsol: 2, bc: 2}), [session()])
     with pytest.raises(InvalidInput, match="11 ICSs"):
-        services.create_cohort(course, settings(booking_mode="nomination",
+        cohorts.create_cohort(course, settings(booking_mode="nomination",
                                                 quotas={su: 2}), [session()])
-    cohort = services.create_cohort(
+    cohort = cohorts.create_cohort(
         course, settings(booking_mode="nomination", capacity=24, quotas={bsol: 2, bc: 0},
                          nomination_opens=date(2027, 3, 1), nomination_closes=date(2027, 3, 28),
                          quota_release=date(2027, 4, 1)),
@@ -175,20 +175,20 @@ def test_quotas_are_for_icss_in_nomination_mode_within_the_capacity(ctx, frozen)
     assert cohort.nomination_opens_at == utc(2027, 3, 1, 0, 0)  # midnight GMT
     assert cohort.nomination_closes_at == utc(2027, 3, 28, 23, 0)  # end of the 28th, in BST
     assert cohort.quota_release_at == utc(2027, 3, 31, 23, 0)  # start of 1 April, BST
-    assert services.settings_of(cohort).nomination_closes == date(2027, 3, 28)
+    assert cohorts.settings_of(cohort).nomination_closes == date(2027, 3, 28)
     assert count(Offering) == 1
 
 
 def test_nomination_dates_must_be_in_order_and_only_for_nomination(ctx, frozen):
     course = build.course()
     with pytest.raises(InvalidInput) as refused:
-        services.create_cohort(course, settings(booking_mode="nomination",
+        cohorts.create_cohort(course, settings(booking_mode="nomination",
                                                 nomination_opens=date(2027, 3, 10),
                                                 nomination_closes=date(2027, 3, 9),
                                                 quota_release=date(2027, 3, 5)), [session()])
     assert error_fields(refused) == {"nomination_closes"}
     with pytest.raises(InvalidInput, match="apply only to nomination"):
-        services.create_cohort(course, settings(nomination_opens=date(2027, 3, 10)),
+        cohorts.create_cohort(course, settings(nomination_opens=date(2027, 3, 10)),
                                [session()])
 
 
@@ -201,11 +201,11 @@ def test_capacity_cannot_drop_below_the_places_held_and_nothing_changes(ctx, fro
         build.enrol(cohort, state=state)
     build.enrol(cohort, state="waitlisted")
     with pytest.raises(InvalidInput) as refused:
-        services.update_cohort(cohort, settings(name="Renamed", capacity=3))
+        cohorts.update_cohort(cohort, settings(name="Renamed", capacity=3))
     assert refused.value.errors == [
         ("capacity", "4 places are already taken, so the cohort needs at least 4 places")]
     assert cohort.capacity == 5 and cohort.name != "Renamed"
-    services.update_cohort(cohort, settings(name=cohort.name, capacity=4))
+    cohorts.update_cohort(cohort, settings(name=cohort.name, capacity=4))
     assert cohort.capacity == 4
 
 
@@ -213,7 +213,7 @@ def test_more_places_are_offered_to_the_waiting_list(ctx, frozen):
     cohort = build.cohort(build.course(), capacity=1, starts=[utc(2027, 4, 6, 9, 0)])
     build.enrol(cohort)
     waiting = build.enrol(cohort, state="waitlisted", waitlist_position=1)
-    services.update_cohort(cohort, settings(name=cohort.name, capacity=2), "open")
+    cohorts.update_cohort(cohort, settings(name=cohort.name, capacity=2), "open")
     db.session.refresh(waiting)
     assert waiting.state == "offered"
 
@@ -227,11 +227,11 @@ def test_more_places_are_offered_to_the_waiting_list(ctx, frozen):
 def test_status_moves_forward_and_cancelling_is_separate(ctx, frozen, start, to, ok):
     cohort = build.cohort(build.course(), status=start)
     if ok:
-        services.update_cohort(cohort, settings(name=cohort.name), to)
+        cohorts.update_cohort(cohort, settings(name=cohort.name), to)
         assert cohort.status == to
     else:
         with pytest.raises(InvalidInput) as refused:
-            services.update_cohort(cohort, settings(name=cohort.name), to)
+            cohorts.update_cohort(cohort, settings(name=cohort.name), to)
         assert error_fields(refused) == {"status"}
         assert cohort.status == start
 
@@ -239,16 +239,16 @@ def test_status_moves_forward_and_cancelling_is_separate(ctx, frozen, start, to,
 def test_a_cancelled_cohort_cannot_be_changed(ctx, frozen):
     cohort = build.cohort(build.course(), status="cancelled")
     with pytest.raises(DomainError, match="cancelled"):
-        services.update_cohort(cohort, settings(name="New"), "cancelled")
+        cohorts.update_cohort(cohort, settings(name="New"), "cancelled")
 
 
 def test_booking_mode_is_fixed_once_people_are_in_play(ctx, frozen):
     cohort = build.cohort(build.course())
-    services.update_cohort(cohort, settings(name=cohort.name, booking_mode="approval"))
+    cohorts.update_cohort(cohort, settings(name=cohort.name, booking_mode="approval"))
     assert cohort.booking_mode == "approval"
     build.enrol(cohort, state="requested")
     with pytest.raises(InvalidInput, match="cannot change now"):
-        services.update_cohort(cohort, settings(name=cohort.name, booking_mode="open"))
+        cohorts.update_cohort(cohort, settings(name=cohort.name, booking_mode="open"))
     assert cohort.booking_mode == "approval"
 
 
@@ -258,9 +258,9 @@ def test_a_quota_cannot_drop_below_the_places_its_ics_holds(ctx, frozen):
     build.enrol(cohort, state="nominated", quota_organisation_id=bsol)
     build.enrol(cohort, state="enrolled", quota_organisation_id=bsol)
     with pytest.raises(InvalidInput, match="Birmingham and Solihull already has 2"):
-        services.update_cohort(cohort, settings(name=cohort.name, booking_mode="nomination",
+        cohorts.update_cohort(cohort, settings(name=cohort.name, booking_mode="nomination",
                                                 quotas={bsol: 1}))
-    services.update_cohort(cohort, settings(name=cohort.name, booking_mode="nomination",
+    cohorts.update_cohort(cohort, settings(name=cohort.name, booking_mode="nomination",
                                             quotas={bsol: 3}))
     assert [q.places for q in cohort.quotas] == [3]
 
@@ -268,10 +268,10 @@ def test_a_quota_cannot_drop_below_the_places_its_ics_holds(ctx, frozen):
 def test_update_replaces_quotas_and_leads(ctx, frozen, make_user):
     lead_a, lead_b = make_user(Role.FACULTY), make_user(Role.FACULTY)
     bsol, bc = organisation("BSOL").id, organisation("BC").id
-    cohort = services.create_cohort(
+    cohort = cohorts.create_cohort(
         build.course(), settings(booking_mode="nomination", quotas={bsol: 2},
                                  lead_ids=[lead_a.id]), [session()])
-    services.update_cohort(cohort, settings(booking_mode="nomination", quotas={bc: 1},
+    cohorts.update_cohort(cohort, settings(booking_mode="nomination", quotas={bc: 1},
                                             lead_ids=[lead_b.id]))
     db.session.expire(cohort)
     assert {q.organisation_id: q.places for q in cohort.quotas} == {bc: 1}
@@ -286,7 +286,7 @@ def test_duplicate_moves_sessions_keeping_london_times_across_the_clock_change(
 ):
     lead = make_user(Role.FACULTY)
     bsol = organisation("BSOL").id
-    original = services.create_cohort(
+    original = cohorts.create_cohort(
         build.course(),
         settings(booking_mode="nomination", capacity=22, quotas={bsol: 2}, lead_ids=[lead.id],
                  nomination_opens=date(2027, 3, 1), nomination_closes=date(2027, 3, 10)),
@@ -299,7 +299,7 @@ def test_duplicate_moves_sessions_keeping_london_times_across_the_clock_change(
     original.status = "open"
     build.enrol(original)
 
-    copy = services.duplicate_cohort(original, "Cohort 2", date(2027, 3, 23))
+    copy = cohorts.duplicate_cohort(original, "Cohort 2", date(2027, 3, 23))
     assert copy.status == "draft" and copy.id != original.id
     assert [s.title for s in copy.sessions] == ["One", "Two"]
     # 10:00 on 23 March is GMT; 14:00 on 30 March is BST: same wall clock, different UTC.
@@ -324,10 +324,10 @@ def test_duplicate_refuses_a_past_first_day_or_a_taken_name(ctx, frozen):
                             starts=[utc(2027, 3, 10, 10, 0)])
     before = db.session.scalar(select(func.count(Cohort.id)))
     with pytest.raises(InvalidInput) as refused:
-        services.duplicate_cohort(original, "cohort 1", date(2027, 2, 1))
+        cohorts.duplicate_cohort(original, "cohort 1", date(2027, 2, 1))
     assert error_fields(refused) == {"name", "first_day"}
     with pytest.raises(InvalidInput) as refused:
-        services.duplicate_cohort(original, "Cohort 2", None)
+        cohorts.duplicate_cohort(original, "Cohort 2", None)
     assert error_fields(refused) == {"first_day"}
     assert db.session.scalar(select(func.count(Cohort.id))) == before
     assert db.session.scalar(select(func.count(Session.id))) == 1
@@ -339,7 +339,7 @@ def test_duplicate_refuses_a_past_first_day_or_a_taken_name(ctx, frozen):
 def test_cancel_cohort_cancels_places_and_tells_people(ctx, frozen, people):
     cohort = build.cohort(build.course())
     enrolment = build.enrol(cohort)
-    told = services.cancel_cohort(cohort, people.faculty, "Not enough bookings")
+    told = cohorts.cancel_cohort(cohort, people.faculty, "Not enough bookings")
     assert told == 1
     assert cohort.status == "cancelled" and cohort.cancelled_reason == "Not enough bookings"
     db.session.refresh(enrolment)
@@ -355,8 +355,8 @@ def test_cancel_cohort_cancels_places_and_tells_people(ctx, frozen, people):
 def test_only_managers_cancel_and_a_reason_is_needed(ctx, frozen, people):
     cohort = build.cohort(build.course())
     with pytest.raises(NotAllowed):
-        services.cancel_cohort(cohort, people.learner, "No")
+        cohorts.cancel_cohort(cohort, people.learner, "No")
     with pytest.raises(DomainError) as refused:
-        services.cancel_cohort(cohort, people.faculty, "  ")
+        cohorts.cancel_cohort(cohort, people.faculty, "  ")
     assert refused.value.field == "reason"
     assert cohort.status == "open"

@@ -43,7 +43,8 @@ def _modules():
 
 
 def _is_view_module(name: str) -> bool:
-    return Path(name).stem in ("views", "pages") or "/views/" in f"/{name}"
+    stem = Path(name).stem
+    return stem in ("views", "pages") or stem.endswith("_views") or "/views/" in f"/{name}"
 
 
 def _names_in(node: ast.expr | None) -> set[str]:

@@ -12,11 +12,14 @@ from sqlalchemy import func, select
 
 from lms.clock import to_london, utcnow
 from lms.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from lms.events import festival as festivals
+from lms.events import networks, pages, session_bookings
 from lms.events import services as ev
 from lms.events.models import NetworkOccurrence, Speaker
 from lms.events.recurrence import RuleInput
 from lms.extensions import db
 from lms.notifications.models import OutboxMessage
+from lms.offerings import policy
 from lms.offerings import services as engine
 from lms.offerings.models import Booking, Enrolment, Offering, Session
 from tests.test_events_support import (
@@ -87,7 +90,7 @@ def test_a_change_ending_before_it_starts_is_refused_and_nothing_changes(ctx):
     engine.book(booked, webinar)
     db.session.flush()
     starts, sent = webinar.session.starts_at, count(OutboxMessage)
-    details = ev.webinar_details(webinar)
+    details = pages.webinar_details(webinar)
     details.title = "After"
     details.speakers = [ev.SpeakerDetails("Someone else")]
     details.session.start, details.session.end = time(15, 0), time(14, 0)
@@ -105,11 +108,11 @@ def test_a_meeting_moved_to_end_before_it_starts_is_refused_and_nothing_changes(
     series = make_network(count=3)
     meeting = series.sessions[1]
     starts, ends = meeting.starts_at, meeting.ends_at
-    details = ev.occurrence_details(meeting)
+    details = pages.occurrence_details(meeting)
     details.topic, details.presenter = "New topic", "New presenter"
     details.start, details.end = time(14, 0), time(13, 0)
     with pytest.raises(InvalidInput) as caught:
-        ev.update_occurrence(faculty(), meeting, details)
+        networks.update_occurrence(faculty(), meeting, details)
     assert any(field == "end" for field, _ in caught.value.errors), caught.value.errors
     db.session.expire_all()
     assert (meeting.starts_at, meeting.ends_at, meeting.sequence) == (starts, ends, 0)
@@ -120,7 +123,7 @@ def test_a_meeting_moved_to_end_before_it_starts_is_refused_and_nothing_changes(
 def test_a_festival_ending_before_it_starts_is_refused(ctx):
     first = london_day(30)
     with pytest.raises(DomainError, match="last day must be on or after the first day"):
-        ev.create_festival(faculty(), ev.FestivalDetails(
+        festivals.create_festival(faculty(), festivals.FestivalDetails(
             title="Backwards", summary="s", status="open", first_day=first,
             last_day=first - timedelta(days=1), tracks=["One"]))
     assert count(Offering) == 0
@@ -130,7 +133,7 @@ def test_moving_a_webinar_sends_an_update_with_a_higher_sequence(ctx):
     webinar = make_webinar()
     booked = person(1)
     engine.book(booked, webinar)
-    details = ev.webinar_details(webinar)
+    details = pages.webinar_details(webinar)
     details.session.start, details.session.end = time(15, 0), time(16, 0)
     assert ev.update_webinar(faculty(), webinar, details) == 1
     assert webinar.session.sequence == 1
@@ -188,13 +191,13 @@ def test_bad_recurrences_are_refused_and_nothing_is_saved(ctx, rule, field, mess
     if until_days is not None:
         kwargs["until"] = first + timedelta(days=until_days)
     ends = "count" if kwargs["count"] is not None else ("until" if kwargs["until"] else None)
-    details = ev.NetworkDetails(
+    details = networks.NetworkDetails(
         title="N", summary="s", status="open", first_day=first, local_start=time(12, 30),
         duration_minutes=60,
         rule=RuleInput(kwargs["frequency"], kwargs["interval"], list(kwargs["weekdays"]),
                        kwargs["ordinal"], ends, kwargs["count"], kwargs["until"]))
     with pytest.raises(InvalidInput) as caught:
-        ev.create_network(faculty(), details)
+        networks.create_network(faculty(), details)
     assert any(f == field and message in m for f, m in caught.value.errors), caught.value.errors
     assert count(Offering) == 0 and count(Session) == 0
 
@@ -264,10 +267,10 @@ def test_one_meeting_moves_and_another_is_cancelled_without_touching_the_rest(ct
     engine.book(member, series)
     first, second, third = series.sessions[:3]
     untouched = [(s.id, s.starts_at, s.sequence) for s in series.sessions[3:]]
-    details = ev.occurrence_details(second)
+    details = pages.occurrence_details(second)
     details.topic, details.presenter = "Forecasting A&E demand", "Priya Patel, CW ICB"
     details.day = details.day + timedelta(days=1)
-    assert ev.update_occurrence(faculty(), second, details) == 1
+    assert networks.update_occurrence(faculty(), second, details) == 1
     assert to_london(second.starts_at).strftime("%H:%M") == "12:30"
     assert second.sequence == 1 and second.title == "Forecasting A&E demand"
     assert ev.cancel_event_session(third, faculty(), "Speaker unwell") == 1
@@ -284,9 +287,9 @@ def test_changing_only_the_topic_bumps_the_sequence_but_emails_nobody(ctx):
     series = make_network(count=3)
     engine.book(person(1), series)
     before = count(OutboxMessage)
-    details = ev.occurrence_details(series.sessions[0])
+    details = pages.occurrence_details(series.sessions[0])
     details.topic = "Introductions"
-    assert ev.update_occurrence(faculty(), series.sessions[0], details) == 0
+    assert networks.update_occurrence(faculty(), series.sessions[0], details) == 0
     assert series.sessions[0].sequence == 1
     assert count(OutboxMessage) == before
 
@@ -296,14 +299,14 @@ def test_a_new_series_time_moves_meetings_but_not_one_moved_by_hand(ctx):
     member = person(1)
     engine.book(member, series)
     moved = series.sessions[1]
-    details = ev.occurrence_details(moved)
+    details = pages.occurrence_details(moved)
     details.start, details.end = time(9, 0), time(10, 0)
-    ev.update_occurrence(faculty(), moved, details)
+    networks.update_occurrence(faculty(), moved, details)
     topic = series.sessions[2]
     topic.title = "Kept topic"
-    change_details = ev.network_details(series)
+    change_details = pages.network_details(series)
     change_details.local_start = time(13, 0)
-    change = ev.update_network(faculty(), series, change_details)
+    change = networks.update_network(faculty(), series, change_details)
     times = [to_london(s.starts_at).strftime("%H:%M") for s in series.sessions]
     assert times == ["13:00", "09:00", "13:00", "13:00"]
     assert series.sessions[2].title == "Kept topic"
@@ -318,13 +321,13 @@ def test_a_new_series_time_moves_meetings_but_not_one_moved_by_hand(ctx):
 
 def test_a_shorter_series_cancels_the_meetings_it_no_longer_has(ctx):
     series = make_network(count=5)
-    details = ev.network_details(series)
+    details = pages.network_details(series)
     details.rule.count = 3
-    change = ev.update_network(faculty(), series, details)
+    change = networks.update_network(faculty(), series, details)
     assert [s.status for s in series.sessions] == ["scheduled"] * 3 + ["cancelled"] * 2
     assert len(change.cancelled) == 2
     details.rule.count = 6
-    change = ev.update_network(faculty(), series, details)
+    change = networks.update_network(faculty(), series, details)
     # A cancelled meeting stays cancelled (it may have been cancelled by hand); the sixth
     # date is new.
     assert [s.status for s in series.sessions] == (["scheduled"] * 3 + ["cancelled"] * 2
@@ -350,17 +353,17 @@ def test_sessions_are_booked_after_registering(ctx, festival):
     talk = add_session(festival, "Opening keynote", capacity=10)
     someone = person(1)
     with pytest.raises(NotAllowed, match="Register for the festival"):
-        ev.book_session(someone, talk)
+        session_bookings.book_session(someone, talk)
     register(someone, festival)
     # Registering for the festival sends no invitation: its sessions are booked one by one.
     assert not messages_to(someone)[-1].attachments
-    booking = ev.book_session(someone, talk)
+    booking = session_bookings.book_session(someone, talk)
     assert booking.state == "booked"
     mail = messages_to(someone)[-1]
     assert mail.subject == "Booked: INSIGHT festival: Opening keynote"
     assert b"METHOD:REQUEST" in mail.attachments[0].content
-    with pytest.raises(engine.AlreadyBooked):
-        ev.book_session(someone, talk)
+    with pytest.raises(policy.AlreadyBooked):
+        session_bookings.book_session(someone, talk)
 
 
 def test_a_clashing_booking_is_refused_naming_the_clash(ctx, festival):
@@ -370,12 +373,12 @@ def test_a_clashing_booking_is_refused_naming_the_clash(ctx, festival):
     after = add_session(festival, "Panel", start=time(11, 0), end=time(12, 0), track=2)
     someone = person(1)
     register(someone, festival)
-    ev.book_session(someone, keynote)
-    with pytest.raises(ev.SessionClash) as caught:
-        ev.book_session(someone, workshop)
+    session_bookings.book_session(someone, keynote)
+    with pytest.raises(session_bookings.SessionClash) as caught:
+        session_bookings.book_session(someone, workshop)
     assert caught.value.message.startswith("This clashes with Opening keynote at 10:00 to 11:00")
     # Back to back is not a clash.
-    assert ev.book_session(someone, after).state == "booked"
+    assert session_bookings.book_session(someone, after).state == "booked"
     assert db.session.scalar(select(func.count(Booking.id)).where(
         Booking.session_id == workshop.id)) == 0
 
@@ -385,12 +388,12 @@ def test_a_full_session_offers_its_waiting_list_and_promotes_automatically(ctx, 
     a, b, c = person("a"), person("b"), person("c")
     for p in (a, b, c):
         register(p, festival)
-    first = ev.book_session(a, talk)
-    second = ev.book_session(b, talk)
-    third = ev.book_session(c, talk)
+    first = session_bookings.book_session(a, talk)
+    second = session_bookings.book_session(b, talk)
+    third = session_bookings.book_session(c, talk)
     assert (first.state, second.state, third.state) == ("booked", "waitlisted", "waitlisted")
     assert (second.waitlist_position, third.waitlist_position) == (1, 2)
-    ev.cancel_booking(a, first)
+    session_bookings.cancel_booking(a, first)
     # The freed place is offered to the first person waiting, with a deadline, as places on
     # offerings are (one waiting-list engine); they accept it and are booked.
     assert (second.state, second.waitlist_position) == ("offered", None)
@@ -398,7 +401,7 @@ def test_a_full_session_offers_its_waiting_list_and_promotes_automatically(ctx, 
     assert third.waitlist_position == 1
     assert subjects_to(b)[-1] == "A place is available for you: INSIGHT festival: Small workshop"
     assert any(b"METHOD:CANCEL" in att.content for m in messages_to(a) for att in m.attachments)
-    ev.accept_session_offer(b, second)
+    session_bookings.accept_session_offer(b, second)
     assert second.state == "booked" and second.offer_expires_at is None
     assert subjects_to(b)[-1] == "A place is now yours: INSIGHT festival: Small workshop"
     assert b"METHOD:REQUEST" in messages_to(b)[-1].attachments[0].content
@@ -413,12 +416,12 @@ def test_withdrawing_from_the_festival_gives_session_places_back_at_once(ctx, fe
     enrolment = register(leaver, festival)
     for p in (waiter, second, panellist):
         register(p, festival)
-    ev.book_session(leaver, workshop)
-    first_waiting = ev.book_session(waiter, workshop)
-    second_waiting = ev.book_session(second, workshop)
-    ev.book_session(panellist, panel)
-    leaver_waiting = ev.book_session(leaver, panel)
-    behind = ev.book_session(second, panel)
+    session_bookings.book_session(leaver, workshop)
+    first_waiting = session_bookings.book_session(waiter, workshop)
+    second_waiting = session_bookings.book_session(second, workshop)
+    session_bookings.book_session(panellist, panel)
+    leaver_waiting = session_bookings.book_session(leaver, panel)
+    behind = session_bookings.book_session(second, panel)
     assert (leaver_waiting.waitlist_position, behind.waitlist_position) == (1, 2)
     before = len(messages_to(leaver))
 
@@ -432,7 +435,7 @@ def test_withdrawing_from_the_festival_gives_session_places_back_at_once(ctx, fe
     offered = messages_to(waiter)[-1]
     assert offered.subject == "A place is available for you: INSIGHT festival: Workshop"
     assert behind.waitlist_position == 1  # the leaver was ahead on the panel's queue
-    assert ev.agenda(leaver, festival) == []
+    assert pages.agenda(leaver, festival) == []
     # The leaver hears their booking is cancelled, with a calendar cancellation for the
     # session they had booked (leaving a queue needs none), and that they have withdrawn.
     sent = messages_to(leaver)[before:]
@@ -449,8 +452,8 @@ def test_withdrawing_mid_festival_keeps_the_sessions_already_held(ctx, festival)
     closing = add_session(festival, "Closing", day=2)
     someone = person("a")
     enrolment = register(someone, festival)
-    held = ev.book_session(someone, opening)
-    coming = ev.book_session(someone, closing)
+    held = session_bookings.book_session(someone, opening)
+    coming = session_bookings.book_session(someone, closing)
     with time_machine.travel(opening.ends_at + timedelta(days=1)):
         engine.withdraw(someone, enrolment)
     assert (held.state, coming.state) == ("booked", "cancelled")
@@ -460,9 +463,9 @@ def test_someone_elses_booking_cannot_be_cancelled(ctx, festival):
     talk = add_session(festival, "Talk")
     a, b = person("a"), person("b")
     register(a, festival)
-    booking = ev.book_session(a, talk)
+    booking = session_bookings.book_session(a, talk)
     with pytest.raises(NotFound):
-        ev.cancel_booking(b, booking)
+        session_bookings.cancel_booking(b, booking)
     assert booking.state == "booked"
 
 
@@ -492,11 +495,11 @@ def test_capacity_cannot_drop_below_bookings(ctx, festival):
     for n in range(3):
         someone = person(n)
         register(someone, festival)
-        ev.book_session(someone, talk)
-    details = ev.festival_session_details(talk)
+        session_bookings.book_session(someone, talk)
+    details = pages.festival_session_details(talk)
     details.capacity = 2
     with pytest.raises(DomainError, match="lower than the 3 places already booked"):
-        ev.update_festival_session(faculty(), talk, details)
+        festivals.update_festival_session(faculty(), talk, details)
 
 
 def test_a_recording_is_published_to_those_who_booked_after_the_session(ctx, festival):
@@ -504,7 +507,7 @@ def test_a_recording_is_published_to_those_who_booked_after_the_session(ctx, fes
     booked, other = person("a"), person("b")
     register(booked, festival)
     register(other, festival)
-    ev.book_session(booked, talk)
+    session_bookings.book_session(booked, talk)
     with pytest.raises(InvalidInput, match="once the session is over"):
         ev.publish_recording(faculty(), talk, "https://video.example.com/1")
     with time_machine.travel(talk.ends_at + timedelta(hours=2)):
@@ -512,7 +515,7 @@ def test_a_recording_is_published_to_those_who_booked_after_the_session(ctx, fes
             ev.publish_recording(faculty(), talk, "javascript:alert(1)")
         assert ev.publish_recording(faculty(), talk, "https://video.example.com/1") == 1
         assert ev.publish_recording(faculty(), talk, "https://video.example.com/1") == 0
-        [item] = ev.agenda(booked, festival)
+        [item] = pages.agenda(booked, festival)
         assert item.recording.url == "https://video.example.com/1"
     assert subjects_to(booked)[-1] == "Recording: INSIGHT festival: Talk"
     assert not any(s.startswith("Recording") for s in subjects_to(other))
@@ -522,7 +525,7 @@ def test_the_programme_groups_sessions_by_day_time_and_track(ctx, festival):
     add_session(festival, "B", day=0, start=time(10, 0), end=time(11, 0), track=1)
     add_session(festival, "A", day=0, start=time(10, 0), end=time(11, 0), track=0)
     add_session(festival, "C", day=1, start=time(9, 0), end=time(10, 0), track=2)
-    page = ev.programme(festival, person(1))
+    page = pages.programme(festival, person(1))
     assert [d.day for d in page.days] == [festival.first_day,
                                          festival.first_day + timedelta(days=1)]
     start, columns = page.days[0].slots[0]
@@ -554,7 +557,8 @@ def test_concurrent_session_bookings_never_overbook(request, app, backend):
                 barrier.wait()
                 from lms.accounts.models import User
 
-                ev.book_session(db.session.get(User, user_id), db.session.get(Session, talk_id))
+                session_bookings.book_session(db.session.get(User, user_id),
+                                              db.session.get(Session, talk_id))
                 db.session.commit()
             except BaseException as error:  # noqa: BLE001 - collected and asserted on
                 db.session.rollback()
@@ -580,11 +584,11 @@ def test_events_list_shows_what_is_to_come(ctx):
     make_webinar(title="Draft one", status="draft")
     make_network(first_day=london_day(-60), allow_past=True, count=2, title="Old network")
     learner = person(1)
-    listed = [item.event.title for item in ev.events_list(learner)]
+    listed = [item.event.title for item in pages.events_list(learner)]
     assert listed == ["Soon"]
-    with_past = [item.event.title for item in ev.events_list(learner, include_past=True)]
+    with_past = [item.event.title for item in pages.events_list(learner, include_past=True)]
     assert "Old network" in with_past and "Draft one" not in with_past
-    assert "Draft one" in [i.event.title for i in ev.events_list(faculty())]
+    assert "Draft one" in [i.event.title for i in pages.events_list(faculty())]
 
 
 def test_cancelling_a_whole_event_cancels_its_sessions_and_places(ctx):

@@ -13,6 +13,8 @@ from sqlalchemy import select
 from lms.accounts.models import Role, User, UserRole
 from lms.accounts.services import hash_password
 from lms.clock import LONDON, to_london, utcnow
+from lms.events import festival as festivals
+from lms.events import networks
 from lms.events import services as ev
 from lms.events.models import Festival, NetworkSeries, Webinar
 from lms.events.recurrence import RuleInput
@@ -75,7 +77,7 @@ def make_network(title: str = "Midlands Analyst Network huddles", first_day: dat
                  local_start: time = time(12, 30), duration: int = 60, status: str = "open",
                  allow_past: bool = False,
                  join_url: str = "https://teams.example.com/l/huddle") -> NetworkSeries:
-    details = ev.NetworkDetails(
+    details = networks.NetworkDetails(
         title=title, summary="Fortnightly huddles for analysts", status=status,
         first_day=first_day or london_day(1), local_start=local_start,
         duration_minutes=duration,
@@ -83,14 +85,14 @@ def make_network(title: str = "Midlands Analyst Network huddles", first_day: dat
                        "count" if count is not None else "until", count, until),
         join_url=join_url,
     )
-    return ev.create_network(faculty(), details, allow_past=allow_past)
+    return networks.create_network(faculty(), details, allow_past=allow_past)
 
 
 def make_festival(days_ahead: int = 30, length: int = 3, tracks=("Data science",
                   "Leadership", "Evaluation"), capacity: int | None = None,
                   status: str = "open", title: str = "INSIGHT festival") -> Festival:
     first = london_day(days_ahead)
-    return ev.create_festival(faculty(), ev.FestivalDetails(
+    return festivals.create_festival(faculty(), festivals.FestivalDetails(
         title=title, summary="The annual festival", status=status, capacity=capacity,
         first_day=first, last_day=first + timedelta(days=length - 1), tracks=list(tracks)))
 
@@ -98,7 +100,7 @@ def make_festival(days_ahead: int = 30, length: int = 3, tracks=("Data science",
 def add_session(festival: Festival, title: str, day: int = 0, start: time = time(10, 0),
                 end: time = time(11, 0), track: int = 0, capacity: int | None = None,
                 join_url: str = "https://teams.example.com/l/fest") -> Session:
-    return ev.add_festival_session(faculty(), festival, ev.FestivalSessionDetails(
+    return festivals.add_festival_session(faculty(), festival, festivals.FestivalSessionDetails(
         track_id=festival.tracks[track].id, title=title,
         day=festival.first_day + timedelta(days=day), start=start, end=end,
         capacity=capacity, join_url=join_url,

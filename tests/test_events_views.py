@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+import lms.events
 from lms.accounts.models import User
-from lms.events import calendars
-from lms.events import services as ev
+from lms.events import calendars, pages, session_bookings
 from lms.extensions import db
+from lms.offerings import pages as offering_pages
 from lms.offerings import services as engine
 from lms.offerings.models import Booking, Offering, Session
 from tests.test_events_support import (
@@ -114,7 +116,7 @@ def test_joining_and_leaving_a_network_through_the_engine(app, client, login, wo
     assert "You are a member: every meeting is yours." in page
     assert "https://teams.example.com/l/huddle" in page
     with app.app_context():
-        enrolment = engine.my_enrolments(db.session.get(User, people["stranger"].id))[0]
+        enrolment = offering_pages.my_enrolments(db.session.get(User, people["stranger"].id))[0]
         assert enrolment.state == "enrolled"
         enrolment_id = enrolment.id
     client.post(f"/enrolments/{enrolment_id}/withdraw", data={"next": url})
@@ -181,7 +183,7 @@ def test_the_calendar_page_makes_shows_and_resets_the_address(app, client, login
 def test_other_peoples_bookings_are_not_found(app, client, login, world):
     ids, people = world
     with app.app_context():
-        booking = ev.book_session(db.session.get(User, people["booked"].id),
+        booking = session_bookings.book_session(db.session.get(User, people["booked"].id),
                                   db.session.get(Session, ids["keynote"]))
         db.session.commit()
         booking_id = booking.id
@@ -260,7 +262,7 @@ def test_faculty_move_one_meeting(app, client, login, world):
     form = client.get(url).get_data(as_text=True)
     assert 'value="12:30"' in form
     with app.app_context():
-        day = ev.occurrence_details(db.session.get(Session, ids["meeting"])).day
+        day = pages.occurrence_details(db.session.get(Session, ids["meeting"])).day
     response = client.post(url, data={"topic": "Reproducible analytical pipelines",
                                       "presenter": "Ali Khan, BSOL ICB",
                                       "day": (day + timedelta(days=1)).isoformat(),
@@ -317,7 +319,7 @@ def _programme_data(app, scale: int) -> tuple[int, User]:
                                         start=time(hour, 0), end=time(hour, 45),
                                         capacity=10))
         for i, p in enumerate(people):
-            ev.book_session(p, sessions[i % len(sessions)])
+            session_bookings.book_session(p, sessions[i % len(sessions)])
         db.session.commit()
         return fest.id, detached(people[0])
 
@@ -345,7 +347,7 @@ def _feed_data(app, scale: int) -> str:
             engine.book(member, make_webinar(title=f"Webinar {scale}-{n}"))
             fest = make_festival(title=f"Festival {scale}-{n}", days_ahead=30 + 4 * n)
             engine.book(member, fest)
-            ev.book_session(member, add_session(fest, f"Talk {n}"))
+            session_bookings.book_session(member, add_session(fest, f"Talk {n}"))
         token = calendars.new_token(member)
         db.session.commit()
         return token
@@ -391,3 +393,13 @@ def test_a_built_feed_is_reused_until_its_etag_changes(client, count_queries, ap
     changed = client.get(url)
     assert changed.headers["ETag"] != first.headers["ETag"]
     assert b"A later webinar" in changed.data and b"A later webinar" not in first.data
+
+
+def test_every_events_view_module_is_imported_so_its_routes_answer(app):
+    """The events pages are one blueprint spread over several view modules; one left out of
+    ``init_app``'s list would lose its routes (its pages would answer 404)."""
+    package = Path(lms.events.__file__).parent
+    assert {p.stem for p in package.glob("*views.py")} == set(lms.events.VIEW_MODULES)
+    registered_from = {fn.__module__ for fn in app.view_functions.values()}
+    for name in lms.events.VIEW_MODULES:
+        assert f"lms.events.{name}" in registered_from, f"{name} has no route registered"

@@ -9,8 +9,7 @@ from datetime import datetime, timedelta
 import time_machine
 from sqlalchemy import select
 
-from lms.events import reminders
-from lms.events import services as ev
+from lms.events import reminders, session_bookings
 from lms.events.models import ReminderSent
 from lms.extensions import db
 from lms.feedback import after_session, builder
@@ -148,7 +147,7 @@ def test_festival_sessions_use_their_own_survey_and_only_their_bookers(ctx, mail
     for who, session in ((at_first, first), (at_second, second)):
         engine.book(who, festival)
         db.session.flush()
-        ev.book_session(who, session)
+        session_bookings.book_session(who, session)
     end = first.ends_at
     survey = attach_survey(festival, end, end + timedelta(days=7), session=first)
     db.session.commit()

@@ -11,7 +11,7 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import Role
-from lms.attendance.services import complete_on_feedback
+from lms.attendance.completion import complete_on_feedback
 from lms.clock import utcnow
 from lms.errors import DomainError, InvalidInput, NotFound
 from lms.extensions import db

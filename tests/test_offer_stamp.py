@@ -254,6 +254,49 @@ def test_a_feed_304_is_one_query_and_sets_no_cookie(app, client, shelf, count_qu
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
 
 
+# ---------------------------------------------------------------------------- declaring fragments
+
+
+def test_a_declared_fragment_is_built_once_per_stamp_and_kept_apart_by_what_it_depends_on(
+        app, shelf):
+    built = []
+
+    def fragment(label, depends_on, until=None):
+        def build():
+            built.append(label)
+            return label, until
+        with app.app_context():
+            return offer_stamp.cached("test", "same key", depends_on=depends_on, build=build)
+
+    assert fragment("offer", offer_stamp.OFFER) == "offer"
+    assert fragment("offer again", offer_stamp.OFFER) == "offer"  # kept
+    assert fragment("one", offer_stamp.offering(shelf["cohort"])) == "one"
+    assert fragment("other", offer_stamp.offering(shelf["later"])) == "other"
+    assert fragment("one again", offer_stamp.offering(shelf["cohort"])) == "one"
+    assert built == ["offer", "one", "other"]
+
+    def rename():  # a change to the offer renews the stamp: every fragment is built again
+        db.session.get(Course, shelf["course"]).title = "Forecasting with Python"
+    commit(app, rename)
+    assert fragment("offer renewed", offer_stamp.OFFER) == "offer renewed"
+    assert fragment("one renewed", offer_stamp.offering(shelf["cohort"])) == "one renewed"
+
+
+def test_a_declared_fragment_valid_until_a_moment_is_built_again_after_it(app, shelf, frozen):
+    built = []
+
+    def fragment():
+        def build():
+            built.append(len(built))
+            return len(built), NOW + timedelta(hours=1)
+        with app.app_context():
+            return offer_stamp.cached("test", "key", depends_on=offer_stamp.OFFER, build=build)
+
+    assert fragment() == fragment() == 1
+    frozen.shift(timedelta(hours=1))
+    assert fragment() == 2
+
+
 def _nonce(page: str) -> str:
     import re
 

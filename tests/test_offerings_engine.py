@@ -14,6 +14,8 @@ from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import db
 from lms.notifications.models import OutboxMessage
+from lms.offerings import pages, policy
+from lms.offerings import places as offering_places
 from lms.offerings import services as svc
 from lms.offerings.models import Enrolment, EnrolmentEvent
 from lms.web import london
@@ -48,7 +50,7 @@ def test_open_booking_fills_then_queues_with_positions(ctx, make_cohort, learner
     got = [svc.book(p, cohort).state for p in learners[:4]]
     assert got == ["enrolled", "enrolled", "waitlisted", "waitlisted"]
     assert positions(cohort) == [("Learner 3", 1), ("Learner 4", 2)]
-    assert svc.places_left(cohort) == 0
+    assert offering_places.places_left(cohort) == 0
     assert emails_to(learners[0]) == [f"Your place is booked: {cohort.title}"]
     assert emails_to(learners[2]) == [f"You are on the waiting list: {cohort.title}"]
 
@@ -56,7 +58,7 @@ def test_open_booking_fills_then_queues_with_positions(ctx, make_cohort, learner
 def test_booking_twice_is_refused_and_changes_nothing(ctx, make_cohort, learners):
     cohort = make_cohort(capacity=5)
     svc.book(learners[0], cohort)
-    with pytest.raises(svc.AlreadyBooked, match="already have a place"):
+    with pytest.raises(policy.AlreadyBooked, match="already have a place"):
         svc.book(learners[0], cohort)
     assert len(states(cohort)) == 1
     history = db.session.scalars(select(EnrolmentEvent)).all()
@@ -75,7 +77,7 @@ def test_booking_twice_is_refused_and_changes_nothing(ctx, make_cohort, learners
 def test_closed_past_and_cancelled_offerings_cannot_be_booked(ctx, make_cohort, learners,
                                                               fields, message):
     cohort = make_cohort(**fields)
-    with pytest.raises(svc.BookingClosed, match=message):
+    with pytest.raises(policy.BookingClosed, match=message):
         svc.book(learners[0], cohort)
     assert states(cohort) == {}
 
@@ -166,7 +168,7 @@ def test_approval_booking(ctx, make_cohort, make_user, learners):
     cohort = make_cohort(capacity=1, mode="approval")
     a, b, c = (svc.book(p, cohort) for p in learners[:3])
     assert {a.state, b.state, c.state} == {"requested"}
-    assert svc.places_left(cohort) == 1  # requests hold no place
+    assert offering_places.places_left(cohort) == 1  # requests hold no place
     svc.approve(faculty, a)
     svc.approve(faculty, b)  # full: goes to the queue
     with pytest.raises(DomainError, match="reason"):
@@ -196,9 +198,9 @@ def test_a_dsu_lead_nominates_within_quota(ctx, programme, make_user, learners):
     lead = make_user(Role.DSU_LEAD, org="BSOL")
     svc.nominate(lead, programme, learners[0])
     svc.nominate(lead, programme, learners[1])
-    with pytest.raises(svc.QuotaExceeded, match="all 2 of its places"):
+    with pytest.raises(policy.QuotaExceeded, match="all 2 of its places"):
         svc.nominate(lead, programme, learners[2])
-    view = svc.quota_view(lead, programme)
+    view = pages.quota_view(lead, programme)
     assert (view.quota, view.used, view.remaining) == (2, 2, 0)
     assert emails_to(learners[0]) == [f"You have been nominated: {programme.title}"]
 
@@ -219,10 +221,10 @@ def test_nomination_window(ctx, make_cohort, make_user, learners):
     closed = make_cohort(mode="nomination", nomination_opens_at=now - timedelta(days=5),
                          nomination_closes_at=now - timedelta(days=1))
     opens = london(later.nomination_opens_at, "%-d %B %Y")
-    with pytest.raises(svc.BookingClosed, match=f"Nominations open on {opens}"):
+    with pytest.raises(policy.BookingClosed, match=f"Nominations open on {opens}"):
         svc.nominate(lead, later, learners[0])
     closes = london(closed.nomination_closes_at, "%-d %B %Y")
-    with pytest.raises(svc.BookingClosed, match=f"Nominations closed on {closes}"):
+    with pytest.raises(policy.BookingClosed, match=f"Nominations closed on {closes}"):
         svc.nominate(lead, closed, learners[0])
 
 
@@ -237,7 +239,7 @@ def test_nomination_approval_confirmation_and_decline_returns_quota(ctx, program
     svc.confirm_nomination(learners[0], one)
     svc.decline(learners[1], two)
     assert states(programme) == {"Learner 1": "enrolled", "Learner 2": "declined"}
-    assert svc.quota_view(lead, programme).remaining == 1
+    assert pages.quota_view(lead, programme).remaining == 1
     svc.nominate(lead, programme, learners[2])  # the returned place is usable again
     with pytest.raises(NotFound):
         svc.confirm_nomination(learners[3], one)  # someone else's
@@ -255,7 +257,7 @@ def test_faculty_decline_a_nomination_with_a_reason_and_the_lead_hears(ctx, prog
     svc.reject(faculty, one, "Needs two years' experience")
     assert one.state == "rejected"
     assert "Nomination not approved: Learner 1" in emails_to(lead)
-    assert svc.quota_view(lead, programme).remaining == 2
+    assert pages.quota_view(lead, programme).remaining == 2
 
 
 def test_lead_withdraws_a_nomination_but_not_another_icss(ctx, programme, make_user,
@@ -275,7 +277,7 @@ def test_open_pool_excludes_reserved_quota_until_release(ctx, make_cohort, make_
                                                          learners):
     release = utcnow() + timedelta(days=3)
     cohort = make_cohort(capacity=5, quotas={"BSOL": 2, "BC": 2}, quota_release_at=release)
-    assert svc.places_left(cohort) == 1
+    assert offering_places.places_left(cohort) == 1
     svc.book(learners[0], cohort)
     waiting = svc.book(learners[1], cohort)
     assert waiting.state == "waitlisted"
@@ -329,10 +331,10 @@ def test_booking_panel_tells_each_person_where_they_stand(ctx, make_cohort, lear
     from flask_login import AnonymousUserMixin
 
     cohort = make_cohort(capacity=1)
-    assert svc.booking_panel(AnonymousUserMixin(), cohort).action == "book"
+    assert pages.booking_panel(AnonymousUserMixin(), cohort).action == "book"
     svc.book(learners[0], cohort)
     svc.book(learners[1], cohort)
-    assert svc.booking_panel(learners[0], cohort).actions == ["withdraw"]
-    waiting = svc.booking_panel(learners[1], cohort)
+    assert pages.booking_panel(learners[0], cohort).actions == ["withdraw"]
+    waiting = pages.booking_panel(learners[1], cohort)
     assert waiting.message == "You are number 1 on the waiting list."
-    assert svc.booking_panel(learners[2], cohort).action == "waitlist"
+    assert pages.booking_panel(learners[2], cohort).action == "waitlist"

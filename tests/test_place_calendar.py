@@ -15,12 +15,14 @@ from sqlalchemy import select
 
 from lms import jobs
 from lms.accounts.models import Role, User
-from lms.courses import services as courses
+from lms.courses import cohorts
 from lms.events import services as ev
+from lms.events import session_bookings
 from lms.extensions import db
 from lms.listeners import connect
 from lms.notifications.models import OutboxMessage
 from lms.offerings import calendar, schedule
+from lms.offerings import feed as offering_feed
 from lms.offerings import services as engine
 from lms.offerings.models import Booking, Enrolment, Session
 from lms.offerings.transitions import PlaceChanged
@@ -78,7 +80,7 @@ def uid(session: Session) -> str:
 
 def feed_event(user: User, session: Session):
     """The session's VEVENT in the person's personal feed, or None."""
-    cal = icalendar.Calendar.from_ical(calendar.personal_feed(user))
+    cal = icalendar.Calendar.from_ical(offering_feed.personal_feed(user))
     return next((e for e in cal.walk("VEVENT") if str(e["UID"]) == uid(session)), None)
 
 
@@ -178,8 +180,8 @@ def test_withdrawing_from_the_festival_cancels_each_booked_session(ctx):
     workshop = add_session(festival, "Workshop", start=time(14, 0), end=time(15, 0))
     learner = person(1)
     enrolment = register(learner, festival)
-    ev.book_session(learner, talk)
-    ev.book_session(learner, workshop)
+    session_bookings.book_session(learner, talk)
+    session_bookings.book_session(learner, workshop)
     held = {s.id: invited_at(learner, s) for s in (talk, workshop)}
     engine.withdraw(learner, enrolment)
     for session in (talk, workshop):
@@ -227,12 +229,12 @@ def test_cancelling_a_festival_booking_sends_a_higher_sequence(ctx):
     talk = add_session(festival, "Keynote")
     learner = person(1)
     register(learner, festival)
-    booking = ev.book_session(learner, talk)
+    booking = session_bookings.book_session(learner, talk)
     held = invited_at(learner, talk)
-    ev.cancel_booking(learner, booking)
+    session_bookings.cancel_booking(learner, booking)
     assert_lost(learner, talk, held)
     # Booking it again: the new invitation is above the cancellation.
-    ev.book_session(learner, talk)
+    session_bookings.book_session(learner, talk)
     assert invited_at(learner, talk) > held + 1
 
 
@@ -242,10 +244,10 @@ def test_a_freed_session_place_is_offered_with_a_deadline_and_lapses_to_the_next
     booked, first, second = person("booked"), person("first"), person("second")
     for p in (booked, first, second):
         register(p, festival)
-    place = ev.book_session(booked, talk)
-    ev.book_session(first, talk)
-    ev.book_session(second, talk)
-    ev.cancel_booking(booked, place)
+    place = session_bookings.book_session(booked, talk)
+    session_bookings.book_session(first, talk)
+    session_bookings.book_session(second, talk)
+    session_bookings.cancel_booking(booked, place)
     offer = db.session.scalar(select(Booking).where(Booking.user_id == first.id))
     assert offer.state == "offered"
     assert offer.offer_expires_at == NOW + timedelta(hours=festival.offer_hours)
@@ -258,13 +260,13 @@ def test_a_freed_session_place_is_offered_with_a_deadline_and_lapses_to_the_next
     nxt = db.session.scalar(select(Booking).where(Booking.user_id == second_id))
     assert (lapsed.state, nxt.state, nxt.waitlist_position) == ("cancelled", "offered", None)
     second = db.session.get(User, second_id)
-    ev.accept_session_offer(second, nxt)
+    session_bookings.accept_session_offer(second, nxt)
     talk = db.session.get(Session, talk_id)
     assert nxt.state == "booked"
     assert invited_at(second, talk) >= talk.sequence
     assert str(feed_event(second, talk)["STATUS"]) == "CONFIRMED"
-    with pytest.raises(ev.engine.AlreadyBooked):
-        ev.book_session(second, talk)
+    with pytest.raises(ev.policy.AlreadyBooked):
+        session_bookings.book_session(second, talk)
 
 
 # ---------------------------------------------------------------------------- faculty
@@ -275,7 +277,7 @@ def test_faculty_cancelling_a_cohort_cancels_every_session(ctx, make_user, make_
     learner = make_user()
     engine.book(learner, cohort)
     held = {s.id: invited_at(learner, s) for s in cohort.sessions}
-    courses.cancel_cohort(cohort, make_user(Role.FACULTY, org="SU"), "Tutor unwell")
+    cohorts.cancel_cohort(cohort, make_user(Role.FACULTY, org="SU"), "Tutor unwell")
     for session in cohort.sessions:
         assert_lost(learner, session, held[session.id])
 
@@ -377,9 +379,9 @@ def test_the_agenda_shows_an_offered_session_with_its_deadline_and_takes_the_ans
         booked, waiting, other = person("booked"), person("waiting"), person("other")
         for p in (booked, waiting, other):
             register(p, festival)
-        place = ev.book_session(booked, talk)
-        ev.book_session(waiting, talk)
-        ev.cancel_booking(booked, place)
+        place = session_bookings.book_session(booked, talk)
+        session_bookings.book_session(waiting, talk)
+        session_bookings.cancel_booking(booked, place)
         offer = db.session.scalar(select(Booking).where(Booking.user_id == waiting.id))
         ids = {"festival": festival.id, "offer": offer.id, "talk": talk.id}
         deadline = offer.offer_expires_at

@@ -39,6 +39,7 @@ from lms.feedback.models import (
 )
 from lms.notifications.models import OutboxMessage
 from lms.notifications.services import queue_email
+from lms.offerings import pages
 from lms.offerings import services as places
 from lms.offerings.models import Enrolment, EnrolmentEvent, Session
 from lms.privacy import services as privacy
@@ -488,7 +489,7 @@ def test_an_erased_person_is_no_longer_offered_to_their_dsu_lead(app, history):
 
     def nominable() -> set[int]:
         with app.app_context():
-            return {u.id for u in places.nominable_people(
+            return {u.id for u in pages.nominable_people(
                 db.session.get(User, lead_id), db.session.get(Cohort, history.future_id))}
 
     assert pat_id in nominable()

@@ -26,8 +26,8 @@ from sqlalchemy import func, select
 
 from lms import jobs
 from lms.accounts.models import Role, User
+from lms.attendance import imports
 from lms.attendance import reports as attendance_reports
-from lms.attendance import services as attendance
 from lms.attendance.models import Attendance, AttendanceImport
 from lms.clock import LONDON, utcnow
 from lms.errors import DomainError, InvalidInput
@@ -336,7 +336,7 @@ def test_attendance_report_import_is_all_or_nothing(app, make_user, make_cohort)
             with contextlib.suppress(DomainError):
                 attendance_reports.read_report(data, filename)
             try:
-                attendance.import_report(db.session.get(User, faculty_id),
+                imports.import_report(db.session.get(User, faculty_id),
                                          db.session.get(Session, session_id), data, filename,
                                          min_percent=percent)
             except DomainError:

@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from lms import create_app
-from lms.events import reminders
+from lms.events import reminders, session_bookings
 from lms.events import services as ev
 from lms.events.models import ReminderSent
 from lms.extensions import db
@@ -114,7 +114,7 @@ def test_only_people_with_a_confirmed_place_are_reminded(ctx):
     registered_only, on_talk = person(3), person(4)
     engine.book(registered_only, fest)
     engine.book(on_talk, fest)
-    ev.book_session(on_talk, talk)
+    session_bookings.book_session(on_talk, talk)
     db.session.commit()
     with time_machine.travel(webinar.session.starts_at - timedelta(minutes=30), tick=False):
         reminders.send_due_reminders()
@@ -191,7 +191,7 @@ def build_due_reminders(target: Flask) -> tuple[datetime, int]:
             total += 1
             if n % 3 == 0:
                 engine.book(someone, fest)
-                ev.book_session(someone, talk)
+                session_bookings.book_session(someone, talk)
                 total += 1
         db.session.query(OutboxMessage).delete()
         db.session.commit()

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 import lms.certificates
 import lms.competencies
 from lms import create_app
-from lms.attendance.services import Completed, complete_on_feedback
+from lms.attendance.completion import Completed, complete_on_feedback
 from lms.audit.models import AuditEntry
 from lms.audit.services import acting_as
 from lms.events.reminders import after_session_senders
@@ -155,9 +155,9 @@ CACHES = {
     "lms.extensions._compiled": "compiled statements read_row runs on a raw connection",
     "lms.events.calendars._owner": "the feed owner's statement, built once",
     "lms.events.calendars._validator": "the feed validator's statement, built once",
-    "lms.offerings.calendar._prebuilt": "the feed's two statements, built once",
+    "lms.offerings.feed._prebuilt": "the feed's two statements, built once",
     "lms.accounts.services._DUMMY_HASH_CACHE": "a dummy password hash per method",
-    "lms.offerings.calendar._feed_cache": "personal feeds' bodies by (person, ETag)",
+    "lms.offerings.feed._feed_cache": "personal feeds' bodies by (person, ETag)",
 }
 MUTATING_METHODS = {"append", "extend", "insert", "add", "update", "setdefault", "pop",
                     "popitem", "remove", "discard", "clear", "sort", "__setitem__",

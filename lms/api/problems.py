@@ -11,7 +11,7 @@ from flask import Response, request, url_for
 
 from lms.api.params import InvalidParameters
 from lms.errors import DomainError, InvalidInput, NotAllowed, NotFound
-from lms.offerings.services import AlreadyBooked, BookingClosed, OfferingFull, QuotaExceeded
+from lms.offerings.policy import AlreadyBooked, BookingClosed, OfferingFull, QuotaExceeded
 from lms.web import absolute_url
 
 PROBLEM_JSON = "application/problem+json"

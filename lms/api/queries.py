@@ -16,13 +16,15 @@ from sqlalchemy import exists, func, select
 
 from lms.accounts.models import Organisation, User
 from lms.api.params import DateRange, InvalidParameters, Paging
-from lms.attendance import services as attendance
+from lms.attendance import completion as attendance_completion
 from lms.attendance.models import Attendance
 from lms.courses import services as courses
 from lms.courses.models import Cohort, Course
 from lms.errors import InvalidInput, NotFound
 from lms.extensions import db
 from lms.offerings import calendar, policy
+from lms.offerings import feed as offering_feed
+from lms.offerings import places as offering_places
 from lms.offerings import services as engine
 from lms.offerings.models import (
     HOLDS_PLACE,
@@ -132,7 +134,7 @@ def _offering_lines(stmt) -> tuple:
 
 
 def _lines(rows) -> list[OfferingLine]:
-    left = engine.places_left_for([row[0].id for row in rows])
+    left = offering_places.places_left_for([row[0].id for row in rows])
     return [OfferingLine(offering, course_id, first, last, n or 0, left.get(offering.id))
             for offering, course_id, first, last, n in rows]
 
@@ -239,7 +241,7 @@ def my_calendar(user: User, paging: Paging, dates: DateRange) -> Page:
     time. The joining link only where the place is confirmed."""
     start, end = dates.window
     # The feed's own query: through an enrolment, or a booking for festival sessions.
-    rows = calendar._feed_rows(user.id, start or _EPOCH)
+    rows = offering_feed._feed_rows(user.id, start or _EPOCH)
     stmt = select(rows).order_by(rows.c.starts_at, rows.c.id)
     if end is not None:
         stmt = stmt.where(rows.c.starts_at < end)
@@ -278,7 +280,7 @@ def completions_list(offering: Offering, paging: Paging, ics: Organisation | Non
         stmt = stmt.join(User, User.id == Enrolment.user_id).where(
             User.organisation_id == ics.id)
     page = _page(stmt, paging)
-    progress = attendance.progress_for(offering, page.items) if page.items else []
+    progress = attendance_completion.progress_for(offering, page.items) if page.items else []
     return Page(progress, page.total, paging)
 
 

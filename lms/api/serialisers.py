@@ -10,7 +10,7 @@ from flask import url_for
 
 from lms.api.models import ApiToken
 from lms.api.queries import OfferingLine, SessionLine, is_confirmed
-from lms.attendance.services import Progress
+from lms.attendance.completion import Progress
 from lms.courses.models import Course
 from lms.offerings.models import Enrolment, Offering
 from lms.web import absolute_url, offering_url

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect
 
 from lms.accounts.models import Role
-from lms.api import auth, openapi, queries, serialisers
+from lms.api import auth, docs_page, openapi, openapi_components, queries, serialisers
 from lms.api.params import MAX_ID, Reader
 from lms.api.problems import BY_SLUG, PROBLEM_TYPES, Problem, from_domain_error, response_for
 from lms.api.responses import json_response, page_response
@@ -156,7 +156,7 @@ def openapi_document():
 def docs():
     """The documentation, as a page to read."""
     doc = openapi.document()
-    return render_template("api/docs.html", doc=doc, page=openapi.for_page(doc),
+    return render_template("api/docs.html", doc=doc, page=docs_page.for_page(doc),
                            problems=PROBLEM_TYPES, read_limit=auth.limit("read"),
                            write_limit=auth.limit("write"))
 
@@ -187,7 +187,7 @@ def offerings():
     """Cohorts and events, with places left."""
     read = Reader(request.args)
     paging, dates = read.paging(), read.dates()
-    kind = read.choice("kind", openapi.OFFERING_KINDS)
+    kind = read.choice("kind", openapi_components.OFFERING_KINDS)
     status = read.choice("status", [s.value for s in OfferingStatus])
     course_id = read.optional_id("course")
     read.done()

@@ -8,9 +8,9 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Registers, check-in and imports; and completion when feedback was the last thing
     someone needed."""
-    from lms.attendance import services, views
+    from lms.attendance import completion, views
     from lms.feedback.services import FeedbackGiven
     from lms.listeners import connect
 
     app.register_blueprint(views.bp)
-    connect(app, FeedbackGiven, services.complete_on_feedback)
+    connect(app, FeedbackGiven, completion.complete_on_feedback)

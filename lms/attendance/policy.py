@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from lms.clock import to_london, utcnow
 from lms.errors import ALLOWED, Decision, NotAllowed
 from lms.offerings.models import Session
-from lms.offerings.services import can_manage
+from lms.offerings.policy import can_manage
 
 # A report whose meeting started further than this from the session's start is of another
 # meeting (another date, or another session of the series). Wide enough for a meeting opened

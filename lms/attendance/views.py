@@ -10,7 +10,9 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from lms.accounts.models import Role
-from lms.attendance import policy, services
+from lms.attendance import completion as attendance_completion
+from lms.attendance import imports as attendance_imports
+from lms.attendance import policy, reports, services
 from lms.attendance.forms import AddPersonForm, CheckInForm, ImportForm, MatchForm, SignOffForm
 from lms.attendance.models import MARK_LABELS
 from lms.attendance.register_rows import register_rows
@@ -135,8 +137,8 @@ def import_report(id: int):
     result = None
     if form.validate_on_submit():
         upload = form.report.data
-        data = upload.read(services.reports.MAX_BYTES + 1) if upload else b""
-        outcome = attempt(services.import_report, current_user, session, data,
+        data = upload.read(reports.MAX_BYTES + 1) if upload else b""
+        outcome = attempt(attendance_imports.import_report, current_user, session, data,
                           upload.filename if upload else "", form.min_percent.data)
         if isinstance(outcome, DomainError):
             if not outcome.field:
@@ -149,7 +151,7 @@ def import_report(id: int):
             return redirect(url_for("attendance.import_report", id=id))
     elif request.method == "POST":
         form.min_percent.errors = ["Enter the share as a whole number from 1 to 100"]
-    imports = services.imports_for(session)
+    imports = attendance_imports.imports_for(session)
     return render_template("attendance/import.html", session=session, form=form,
                            imports=imports, match_form=MatchForm(),
                            may_import=policy.may_import(current_user, session))
@@ -159,11 +161,11 @@ def import_report(id: int):
 @faculty
 def resolve_row(id: int, action: str):
     """Match an unmatched report row to a person, or ignore it."""
-    row = services.get_unmatched(id)
+    row = attendance_imports.get_unmatched(id)
     form = MatchForm()
     if not form.validate_on_submit():
         abort(400)
-    perform(services.resolve_unmatched, current_user, row,
+    perform(attendance_imports.resolve_unmatched, current_user, row,
             form.email.data if action == "match" else None,
             done="Matched." if action == "match" else "Ignored.")
     return redirect(url_for("attendance.import_report", id=row.attendance_import.session_id))
@@ -175,7 +177,8 @@ def completion(id: int):
     """Everyone's progress against the completion rule."""
     offering = get_offering(id)
     return render_template("attendance/completion.html", offering=offering,
-                           progress=services.progress_for(offering), form=SignOffForm())
+                           progress=attendance_completion.progress_for(offering),
+                           form=SignOffForm())
 
 
 @bp.route("/faculty/enrolments/<int:id>/sign-off", methods=["POST"])
@@ -186,7 +189,7 @@ def sign_off(id: int):
     form = SignOffForm()
     if not form.validate_on_submit():
         abort(400)
-    perform(services.sign_off, current_user, enrolment, form.note.data or "",
+    perform(attendance_completion.sign_off, current_user, enrolment, form.note.data or "",
             done=f"{enrolment.user.full_name} is signed off.")
     return redirect(url_for("attendance.completion", id=enrolment.offering_id))
 
@@ -195,5 +198,5 @@ def sign_off(id: int):
 @login_required
 def progress(id: int):
     """A person's own progress: sessions attended and what completion needs."""
-    mine = services.my_progress(current_user, id)
+    mine = attendance_completion.my_progress(current_user, id)
     return render_template("attendance/progress.html", p=mine, labels=MARK_LABELS)

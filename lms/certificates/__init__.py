@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 from flask import Flask
 
 if TYPE_CHECKING:
-    from lms.attendance.services import Completed
+    from lms.attendance.completion import Completed
 
 
 def init_app(app: Flask) -> None:
     """The certificate pages, ``flask lms certificates``, and a certificate for everyone
     who completes."""
-    from lms.attendance.services import Completed
+    from lms.attendance.completion import Completed
     from lms.certificates import views
     from lms.certificates.cli import certificates_cli
     from lms.cli import commands_of

@@ -34,7 +34,7 @@ from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import db
 from lms.offerings.models import Offering
-from lms.offerings.services import can_manage
+from lms.offerings.policy import can_manage
 
 log = logging.getLogger(__name__)
 

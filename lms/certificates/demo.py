@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from lms.accounts.models import User
 from lms.attendance import standing
+from lms.attendance.completion import rule_for
 from lms.attendance.models import Attendance, Completion, Mark, Source
-from lms.attendance.services import rule_for
 from lms.certificates import pages, revocation, services
 from lms.certificates.models import Certificate, CertificateStatus
 from lms.clock import utcnow

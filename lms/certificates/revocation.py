@@ -10,7 +10,7 @@ from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed
 from lms.extensions import db
 from lms.notifications.services import link, queue_email
-from lms.offerings.services import can_manage
+from lms.offerings.policy import can_manage
 
 
 def _reason(reason: str) -> str:

@@ -41,7 +41,7 @@ from lms.offerings.models import (
     Offering,
     Session,
 )
-from lms.offerings.services import can_manage
+from lms.offerings.policy import can_manage
 
 log = logging.getLogger(__name__)
 

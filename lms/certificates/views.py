@@ -23,7 +23,8 @@ from lms.certificates import bulk, pages, pdfs, revocation, services
 from lms.certificates.forms import ReasonForm, TemplateForm, VerifyForm
 from lms.certificates.models import TEMPLATE_LABELS
 from lms.errors import DomainError
-from lms.offerings.services import can_manage, get_enrolment, get_offering
+from lms.offerings.policy import can_manage
+from lms.offerings.services import get_enrolment, get_offering
 from lms.web import EmptyForm, attempt, perform, role_required, submit
 
 bp = Blueprint("certificates", __name__)

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 from flask import Flask
 
 if TYPE_CHECKING:
-    from lms.attendance.services import Completed
+    from lms.attendance.completion import Completed
 
 
 def init_app(app: Flask) -> None:
     """The competency pages, and evidence for the competencies a completed course builds."""
-    from lms.attendance.services import Completed
+    from lms.attendance.completion import Completed
     from lms.competencies import views
     from lms.listeners import connect
 

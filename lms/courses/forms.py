@@ -1,5 +1,5 @@
-"""Course, cohort and session forms: shape only. The rules are in ``lms.courses.services``
-and ``lms.offerings.schedule``.
+"""Course, cohort and session forms: shape only. The rules are in ``lms.courses.services``,
+``lms.courses.cohorts`` and ``lms.offerings.schedule``.
 
 The typed fields below turn text into numbers, dates and times and keep what was typed when
 it is not one, so the page can show it back with a message. An empty box is ``None``: the

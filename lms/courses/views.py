@@ -3,31 +3,26 @@ courses, cohorts and sessions."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from dataclasses import asdict
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup
 
 from lms.accounts.models import Role
 from lms.clock import utcnow
-from lms.courses import services
+from lms.courses import cohorts, pages, services
 from lms.courses.forms import (
     CancelForm,
-    CatalogueFilterForm,
     CourseForm,
     DuplicateCohortForm,
     SessionForm,
     cohort_settings_form,
 )
 from lms.courses.models import Cohort
+from lms.offerings import pages as offering_pages
 from lms.offerings import policy, schedule
-from lms.offerings import services as engine
-from lms.offerings import stamp as offer_stamp
 from lms.offerings.models import EnrolmentState, OfferingStatus
-from lms.offerings.stamp import page_cache
 from lms.web import role_required, submit
 
 bp = Blueprint("courses", __name__)
@@ -47,13 +42,13 @@ def labels() -> dict:
 
 def _managed_cohort(cohort_id: int) -> Cohort:
     cohort = services.get_cohort(cohort_id, current_user)
-    if not engine.can_manage(current_user, cohort):
+    if not policy.can_manage(current_user, cohort):
         abort(403)
     return cohort
 
 
 def _icss() -> list[tuple[int, str]]:
-    return [(o.id, o.name) for o in services.ics_organisations()]
+    return [(o.id, o.name) for o in cohorts.ics_organisations()]
 
 
 def _course_details(form: CourseForm) -> services.CourseDetails:
@@ -68,8 +63,8 @@ def _course_details(form: CourseForm) -> services.CourseDetails:
     )
 
 
-def _settings(form) -> services.CohortSettings:
-    return services.CohortSettings(
+def _settings(form) -> cohorts.CohortSettings:
+    return cohorts.CohortSettings(
         name=form.name.data, capacity=form.capacity.data, booking_mode=form.booking_mode.data,
         offer_hours=form.offer_hours.data, nomination_opens=form.nomination_opens.data,
         nomination_closes=form.nomination_closes.data, quota_release=form.quota_release.data,
@@ -77,7 +72,7 @@ def _settings(form) -> services.CohortSettings:
     )
 
 
-def _settings_data(settings: services.CohortSettings) -> dict:
+def _settings_data(settings: cohorts.CohortSettings) -> dict:
     data = asdict(settings)
     quotas = data.pop("quotas")
     data.update({f"quota_{org_id}": places for org_id, places in quotas.items()})
@@ -96,13 +91,13 @@ def _session_details(form: FlaskForm, prefix: str = "") -> schedule.SessionDetai
 
 
 def _leads_and_status(form, cohort: Cohort | None) -> None:
-    form.lead_ids.choices = [(u.id, u.full_name) for u in services.faculty_people()]
+    form.lead_ids.choices = [(u.id, u.full_name) for u in cohorts.faculty_people()]
     if cohort is not None:
         current = OfferingStatus(cohort.status)
         form.status.choices = [
             (status.value, services.STATUS_LABELS[status])
             for status in OfferingStatus
-            if status == current or status in services.STATUS_CHANGES[current]
+            if status == current or status in cohorts.STATUS_CHANGES[current]
         ]
 
 
@@ -112,92 +107,33 @@ def _leads_and_status(form, cohort: Cohort | None) -> None:
 @bp.route("/courses")
 def catalogue():
     """The catalogue: every published course with its next run, filtered and searched. Its
-    content is the same for everyone sending the same filters, so it is kept per process
-    under the offer stamp (one query) and only the page around it is made per request."""
-    key = tuple(sorted(request.args.items(multi=True)))
-    listing = page_cache("catalogue").get_or_build(offer_stamp.current(), key,
-                                                   _catalogue_listing)
-    return render_template("courses/catalogue.html", listing=listing)
-
-
-@dataclass(frozen=True)
-class _Listing:
-    title: str
-    body: Markup
-
-
-def _catalogue_listing() -> tuple[_Listing, datetime | None]:
-    form = CatalogueFilterForm(request.args)
-    form.validate()
-    starts_after = form.starts_after.data
-    filters = services.CatalogueFilters(
-        kind=form.kind.data or None, strand=form.strand.data or None,
-        format=form.format.data or None, has_places=bool(form.has_places.data),
-        starts_after=starts_after if isinstance(starts_after, date) else None,
-        text=form.q.data or "",
-    )
-    found = services.catalogue_listing(filters)
-    filtered = filters != services.CatalogueFilters()
-    title = ("Error: " if form.errors else "") + "Courses and programmes" + (
-        " (filtered)" if filtered else "")
-    body = Markup(render_template(  # noqa: S704 - autoescaped template output
-        "courses/_catalogue_listing.html", form=form,
-        entries=found.entries, filtered=filtered))
-    return _Listing(title, body), found.valid_until
+    listing is the same for everyone sending the same filters (kept in the offer cache); only
+    the page around it is made per request."""
+    return render_template("courses/catalogue.html", listing=pages.catalogue_page(request.args))
 
 
 @bp.route("/courses/<int:course_id>")
 def course(course_id: int):
     """A course and its cohorts."""
-    page = services.course_page(course_id, current_user)
+    page = pages.course_page(course_id, current_user)
     return render_template("courses/course.html", page=page, course=page.course)
 
 
 @bp.route("/cohorts/<int:id>")
 def cohort(id: int):
-    """A cohort: its sessions, places and the booking panel. What everyone sees is kept per
-    process under the offer stamp; per request only the viewer's enrolment is read and
-    their booking panel made."""
-    page = page_cache("cohort").get_or_build(offer_stamp.current(), id,
-                                             lambda: _cohort_page(id))
-    can_manage = engine.can_manage(current_user)
+    """A cohort: its sessions, places and the booking panel. What everyone sees is kept in the
+    offer cache; per request only the viewer's enrolment is read and their booking panel
+    made."""
+    page = pages.cohort_page(id)
+    can_manage = policy.can_manage(current_user)
     if page is None or not policy.sees(current_user, page.public):
         abort(404)
-    panel = engine.panel_for(page.standing, engine.viewer_place(current_user, id), current_user)
+    place = offering_pages.viewer_place(current_user, id)
+    panel = offering_pages.panel_for(page.standing, place, current_user)
     has_place = panel.enrolment is not None and panel.enrolment.state in (
         EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
     main = page.main[(can_manage or has_place, can_manage)]
     return render_template("courses/cohort.html", page=page, main=main, panel=panel)
-
-
-@dataclass(frozen=True)
-class _CohortPage:
-    """A cohort's page as everyone sees it, but for the booking panel: the main column for
-    each (joining links shown, may manage)."""
-
-    public: bool
-    title: str
-    course_id: int
-    course_title: str
-    main: dict[tuple[bool, bool], Markup]
-    standing: engine.Standing
-
-
-def _cohort_page(cohort_id: int) -> tuple[_CohortPage | None, datetime | None]:
-    cohort = services.load_cohort(cohort_id)
-    if cohort is None:
-        return None, None
-    standing = engine.standing(cohort)
-    settings = services.settings_of(cohort)
-    main = {
-        (links, manage): Markup(render_template(  # noqa: S704 - autoescaped template output
-            "courses/_cohort_main.html", cohort=cohort, places_left=standing.places_left,
-            can_manage=manage, show_join_links=links, settings=settings))
-        for links, manage in ((False, False), (True, False), (True, True))
-    }
-    page = _CohortPage(policy.is_public(cohort), f"{cohort.course.title}: {cohort.name}",
-                       cohort.course_id, cohort.course.title, main, standing)
-    return page, standing.until
 
 
 # ---------------------------------------------------------------------------- faculty: courses
@@ -207,7 +143,7 @@ def _cohort_page(cohort_id: int) -> tuple[_CohortPage | None, datetime | None]:
 @role_required(*MANAGERS)
 def manage_courses():
     """Every course, published or not, with its cohorts counted."""
-    return render_template("faculty/courses/courses.html", rows=services.courses_for_faculty())
+    return render_template("faculty/courses/courses.html", rows=pages.courses_for_faculty())
 
 
 @bp.route("/faculty/courses/new", methods=["GET", "POST"])
@@ -233,7 +169,7 @@ def edit_course(course_id: int):
     if done:
         flash(f"“{course.title}” has been saved.", "success")
         return redirect(url_for("courses.course", course_id=course.id))
-    summaries = services.cohort_summaries(course, current_user)
+    summaries = pages.cohort_summaries(course, current_user)
     return render_template("faculty/courses/course_form.html", form=form, course=course,
                            cohorts=summaries)
 
@@ -250,7 +186,7 @@ def new_cohort(course_id: int):
                                 data={"booking_mode": "open", "offer_hours": 48,
                                       "lead_ids": [current_user.id]})
     _leads_and_status(form, None)
-    done = submit(form, lambda: services.create_cohort(
+    done = submit(form, lambda: cohorts.create_cohort(
         course, _settings(form), [_session_details(form, "session1_")]))
     if done:
         flash(f"“{done.value.name}” has been created as a draft. Add its other sessions, "
@@ -264,16 +200,16 @@ def new_cohort(course_id: int):
 def manage_cohort(cohort_id: int):
     """A cohort's settings, quotas, leads and status, and its sessions."""
     cohort = _managed_cohort(cohort_id)
-    form = cohort_settings_form(_icss(), data={**_settings_data(services.settings_of(cohort)),
+    form = cohort_settings_form(_icss(), data={**_settings_data(cohorts.settings_of(cohort)),
                                                "status": cohort.status})
     _leads_and_status(form, cohort)
-    done = submit(form, lambda: services.update_cohort(cohort, _settings(form),
+    done = submit(form, lambda: cohorts.update_cohort(cohort, _settings(form),
                                                         form.status.data))
     if done:
         flash(f"“{cohort.name}” has been saved.", "success")
         return redirect(url_for("courses.manage_cohort", cohort_id=cohort.id))
     return render_template("faculty/courses/cohort.html", form=form, cohort=cohort,
-                           overview=services.cohort_overview(cohort),
+                           overview=pages.cohort_overview(cohort),
                            now=utcnow())
 
 
@@ -283,7 +219,7 @@ def duplicate_cohort(cohort_id: int):
     """A new draft cohort like this one, its dates moved to a new first day."""
     cohort = _managed_cohort(cohort_id)
     form = DuplicateCohortForm()
-    done = submit(form, lambda: services.duplicate_cohort(cohort, form.name.data,
+    done = submit(form, lambda: cohorts.duplicate_cohort(cohort, form.name.data,
                                                            form.first_day.data))
     if done:
         flash(f"“{done.value.name}” has been created as a draft copy of “{cohort.name}”.",
@@ -298,7 +234,7 @@ def cancel_cohort(cohort_id: int):
     """Cancel the cohort: everyone with a place, request or nomination is told why."""
     cohort = _managed_cohort(cohort_id)
     form = CancelForm()
-    done = submit(form, lambda: services.cancel_cohort(cohort, current_user,
+    done = submit(form, lambda: cohorts.cancel_cohort(cohort, current_user,
                                                         form.reason.data))
     if done:
         flash(f"“{cohort.name}” has been cancelled and {done.value} "

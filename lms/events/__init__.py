@@ -4,25 +4,34 @@ from __future__ import annotations
 
 from flask import Flask
 
+# The modules holding the events pages' routes (``init_app`` imports each one).
+VIEW_MODULES = ("views", "calendar_views", "festival_views", "network_views")
+
 
 def init_app(app: Flask) -> None:
     """The events pages and their link, each kind's page and calendar details, the tables
     the offer stamp watches for them, and what events do when a place changes."""
-    from lms.events import calendars, services, views
+    from importlib import import_module
+
+    from lms.events import calendars, networks, services, session_bookings, views
     from lms.listeners import connect
     from lms.offerings import calendar, stamp
     from lms.offerings.transitions import PlaceChanged
     from lms.web import add_nav_item, add_offering_page, everyone
 
+    # Every events page is on one blueprint, ``views.bp``: each view module adds its routes to
+    # it as it is imported, so all of them are imported before it is registered.
+    for module in VIEW_MODULES:
+        import_module(f"lms.events.{module}")
     app.register_blueprint(views.bp)
     add_nav_item(app, "Events", "events.index", everyone, order=15)
     add_offering_page(app, "webinar", "events.webinar")
     add_offering_page(app, "network", "events.network")
     add_offering_page(app, "festival", "events.festival")
-    calendar.add_details(app, "network", services.presenters_as_details)
+    calendar.add_details(app, "network", networks.presenters_as_details)
     calendar.add_details(app, "festival", calendars.festival_details_lines)
     calendar.add_details(app, "webinar", calendars.speaker_lines)
     for table_name in services.STAMPED_TABLES:
         stamp.watch(app, table_name)
     # Leaving the festival gives back its session bookings, in the same transaction.
-    connect(app, PlaceChanged, services.release_bookings_on_leaving)
+    connect(app, PlaceChanged, session_bookings.release_bookings_on_leaving)

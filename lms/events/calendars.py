@@ -19,7 +19,7 @@ from lms.accounts.models import User
 from lms.events.models import CalendarFeedToken, FestivalSession, FestivalTrack, Speaker
 from lms.extensions import db, read_row
 from lms.notifications.services import link
-from lms.offerings import calendar
+from lms.offerings import feed as offering_feed
 from lms.offerings.models import OfferStamp
 from lms.offerings.stamp import page_cache
 
@@ -98,9 +98,9 @@ def feed_validator(token: str) -> tuple[int, str] | None:
     if row is None:
         return None
     user_id, stamp = row
-    key = (token, calendar.feed_cutoff().date())
+    key = (token, offering_feed.feed_cutoff().date())
     etag = page_cache("feed_etags", size=50_000).get_or_build(
-        stamp, key, lambda: (calendar.feed_etag(user_id, token), None))
+        stamp, key, lambda: (offering_feed.feed_etag(user_id, token), None))
     return user_id, etag
 
 

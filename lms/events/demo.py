@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select
 from lms.accounts.models import Role, User, UserRole
 from lms.clock import to_london, utcnow
 from lms.errors import DomainError
+from lms.events import networks, session_bookings
 from lms.events import services as ev
 from lms.events.models import (
     Festival,
@@ -142,7 +143,7 @@ def _today() -> date:
 def _network(actor: User, title: str, summary: str, first_day: date, start: time,
              minutes: int, rule: RuleInput, topics: list[str], rng: random.Random,
              slug: str) -> Offering:
-    series = ev.create_network(actor, ev.NetworkDetails(
+    series = networks.create_network(actor, networks.NetworkDetails(
         title=title, summary=summary, status="open", first_day=first_day, local_start=start,
         duration_minutes=minutes, rule=rule, join_url=TEAMS + slug,
         description="Each meeting has a short talk from an analyst in the region, then "
@@ -276,7 +277,7 @@ def _festival(actor: User, title: str, first_day: date, upcoming: bool,
             for session in rng.sample(sessions, k=3) if person is not learner else [
                     sessions[0], sessions[2], sessions[6]]:
                 try:
-                    ev.book_session(person, session)
+                    session_bookings.book_session(person, session)
                 except DomainError:
                     continue
         else:

@@ -1,4 +1,5 @@
-"""Event forms: shape only. The rules are in ``lms.events.services`` and ``recurrence``.
+"""Event forms: shape only. The rules are in ``services``, ``networks``, ``festival`` and
+``recurrence``.
 
 Typed boxes (numbers, dates, times) keep what was typed when it is not valid, so the page can
 show it back with its message; an empty box is ``None`` and the services say what is missing,

@@ -46,7 +46,8 @@ from lms.feedback.models import (
 from lms.listeners import notify
 from lms.notifications.services import link, queue_email
 from lms.offerings.models import HOLDS_PLACE, Enrolment, Offering
-from lms.offerings.services import can_manage, leads_loaded
+from lms.offerings.policy import can_manage
+from lms.offerings.services import leads_loaded
 
 SHORT_TEXT_LIMIT = 300
 LONG_TEXT_LIMIT = 5000

@@ -14,7 +14,7 @@ def init_app(app: Flask) -> None:
     from lms.accounts.models import Role
     from lms.listeners import connect
     from lms.offerings import stamp, views
-    from lms.offerings.calendar import follow_place_change
+    from lms.offerings.calendar_updates import follow_place_change
     from lms.offerings.transitions import PlaceChanged
     from lms.web import add_nav_item, holds
 

@@ -1,4 +1,5 @@
-"""iCalendar (RFC 5545) for every kind of offering: downloads, invitations, personal feeds.
+"""iCalendar (RFC 5545) for every kind of offering: downloads and invitations (a person's
+subscribed feed is ``lms.offerings.feed``, written with ``write_calendar`` from here).
 
 - Each session is one VEVENT whose UID is ``session-<id>@<host of BASE_URL>``, stable for the
   life of the session, and whose SEQUENCE is ``Session.sequence`` (bumped on each change).
@@ -22,9 +23,6 @@ their class; kinds that want more in a session's description register a ``detail
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,16 +30,13 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 from icalendar import Calendar, Event, Timezone, vCalAddress, vDuration, vUri
-from sqlalchemy import bindparam, func, literal, select, union_all, update
+from sqlalchemy import func, select
 
 from lms.accounts.models import User
 from lms.clock import to_london, utcnow
 from lms.extensions import db
-from lms.listeners import notify
-from lms.notifications.services import Attachment, link, queue_email
-from lms.offerings import policy
+from lms.notifications.services import Attachment, link
 from lms.offerings.models import (
-    HOLDS_PLACE,
     Booking,
     BookingState,
     Enrolment,
@@ -49,9 +44,7 @@ from lms.offerings.models import (
     Offering,
     OfferingStatus,
     Session,
-    SessionStatus,
 )
-from lms.offerings.transitions import SESSION, PlaceChanged
 
 PRODID = "-//Midlands Decision Support Network//MDSN Learning & Events//EN"
 TZID = "Europe/London"
@@ -78,10 +71,6 @@ VTIMEZONE_LONDON = [
 ]
 # How often subscribed calendars should fetch the feed again.
 FEED_REFRESH_EVERY = timedelta(hours=1)
-# Sessions that ended longer ago than this drop out of personal feeds.
-FEED_HISTORY = timedelta(days=180)
-# Change when the feed's layout changes, so every ETag changes with it.
-FEED_VERSION = "2"
 # Enrolment states whose holders may see a joining link (a nomination or an offer is not yet
 # a place; those people see the session as tentative, without the link).
 CONFIRMED = (EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
@@ -123,7 +112,9 @@ def add_details(app: Flask, kind: str, loader: DetailsLoader) -> None:
     app.extensions.setdefault(_DETAILS, {})[kind] = loader
 
 
-def _details(kind_of: dict[int, str]) -> dict[int, list[str]]:
+def session_details(kind_of: dict[int, str]) -> dict[int, list[str]]:
+    """The extra description lines of each session (``{session id: kind}``), from the
+    loaders kinds of offering registered with ``add_details``."""
     loaders: dict[str, DetailsLoader] = current_app.extensions.get(_DETAILS, {})
     by_kind: dict[str, list[int]] = {}
     for session_id, kind in kind_of.items():
@@ -306,8 +297,8 @@ def event_for(session: Session, *, with_join: bool, tentative: bool = False,
         tentative=tentative, location=session.location,
         join_url=session.join_url if with_join else "",
         page_url=page_url(offering.kind, offering.id),
-        details=details if details is not None else _details({session.id: offering.kind}).get(
-            session.id, []),
+        details=details if details is not None
+        else session_details({session.id: offering.kind}).get(session.id, []),
     )
 
 
@@ -342,7 +333,7 @@ def invitations_for_place(offering: Offering, person: User) -> list[Attachment]:
         return attachments
     # Many sessions (a network's huddles): one invitation holding them all, still an iTIP
     # REQUEST, so calendar programs add them as meetings they will hear about again.
-    details = _details({s.id: offering.kind for s in coming})
+    details = session_details({s.id: offering.kind for s in coming})
     events = [event_for(s, with_join=True, details=details.get(s.id, [])) for s in coming]
     return [("sessions.ics", invitation_mime("REQUEST"),
              write_calendar(events, method="REQUEST", name=offering.title, attendee=person))]
@@ -369,90 +360,7 @@ def cancellations(sessions: list[Session], person: User) -> list[Attachment]:
              write_calendar(events, method="CANCEL", attendee=person))]
 
 
-# ---------------------------------------------------------------------------- place changes
-
-
-def follow_place_change(event: PlaceChanged) -> None:
-    """The calendar side of every change to a person's place (connected in
-    ``lms.offerings.init_app``).
-
-    When the person no longer attends, each session concerned gets a higher SEQUENCE and
-    they are sent a ``METHOD:CANCEL`` at it for every session still to come (a cancelled
-    session has had its own): the SEQUENCE only grows, so the cancellation is above any
-    invitation they were sent. When a place comes back after such a cancellation, the
-    SEQUENCE grows again, so the next invitation is above the cancellation and puts the
-    meeting back. Changes to a session itself (moved, cancelled) bump the SEQUENCE where
-    they are made and carry the calendar message in their own email, so they need nothing
-    here; nor does a first booking (its confirmation carries the invitation)."""
-    if not event.changes_place or not event.session_ids:
-        return
-    if not (event.loses_sessions or event.comes_back):
-        return
-    # In SQL, not read-modify-write: a faculty edit of the session (which does not take the
-    # offering's lock) cannot lose this bump, nor this one lose theirs.
-    db.session.execute(
-        update(Session).where(Session.id.in_(event.session_ids))
-        .values(sequence=Session.sequence + 1)
-        .execution_options(synchronize_session="fetch")
-    )
-    if not event.loses_sessions:
-        return
-    sessions = [s for s in (db.session.get(Session, sid) for sid in event.session_ids)
-                if s is not None]
-    now = utcnow()
-    lost = [s for s in sessions if not s.is_cancelled and s.ends_at > now]
-    person = db.session.get(User, event.person_id)
-    if not lost or person is None:
-        return
-    offering = lost[0].offering
-    queue_email(
-        person.email, f"Removed from your calendar: {offering.title}",
-        "offerings/calendar_cancelled", attachments=cancellations(lost, person),
-        person=person, offering=offering, sessions=lost,
-        my_learning_url=link("offerings.my_learning"),
-    )
-
-
-def places_at(session: Session) -> list[tuple[User, str]]:
-    """Everyone with a place at ``session``, with the state of that place: for sessions
-    booked one by one, those who booked it (``booked``) and are still registered; otherwise
-    everyone holding a place on the offering (their enrolment's state)."""
-    offering = session.offering
-    if books_sessions(offering):
-        people = db.session.scalars(
-            select(User).join(Booking, Booking.user_id == User.id)
-            .join(Enrolment, (Enrolment.user_id == User.id)
-                  & (Enrolment.offering_id == offering.id))
-            .where(Booking.session_id == session.id, Booking.state == BookingState.BOOKED,
-                   Enrolment.state.in_(CONFIRMED))
-            .order_by(User.full_name, User.id)
-        ).all()
-        return [(person, str(BookingState.BOOKED)) for person in people]
-    rows = db.session.execute(
-        select(User, Enrolment.state).join(Enrolment, Enrolment.user_id == User.id)
-        .where(Enrolment.offering_id == offering.id, Enrolment.state.in_(HOLDS_PLACE))
-        .order_by(User.full_name, User.id)
-    ).all()
-    return [(person, state) for person, state in rows]
-
-
-def people_with_places(session: Session) -> list[tuple[User, bool]]:
-    """Everyone to tell about a change to ``session``, with whether their place is confirmed
-    (only confirmed places get calendar invitations and joining links)."""
-    return [(person, state in CONFIRMED or state == BookingState.BOOKED)
-            for person, state in places_at(session)]
-
-
-def session_changed(session: Session, reason: str, actor: User | None = None) -> None:
-    """A session moved or was cancelled under everyone's places: one ``PlaceChanged`` per
-    person at it (their state unchanged), for the app's listeners. The change's own email
-    carries the calendar message (``invitation``) at the session's new SEQUENCE."""
-    for person, state in places_at(session):
-        notify(PlaceChanged(
-            person_id=person.id, offering_id=session.offering_id, session_ids=(session.id,),
-            from_state=state, to_state=state, actor_id=actor.id if actor else None,
-            reason=reason, what=SESSION,
-        ))
+# ---------------------------------------------------------------------------- downloads
 
 
 def has_confirmed_place(user, offering: Offering) -> bool:
@@ -489,138 +397,7 @@ def offering_calendar(offering: Offering, viewer, sessions: list[Session] | None
             viewer, offering) else set()
     else:
         joinable = {s.id for s in sessions} if has_confirmed_place(viewer, offering) else set()
-    details = _details({s.id: offering.kind for s in sessions})
+    details = session_details({s.id: offering.kind for s in sessions})
     events = [event_for(s, with_join=s.id in joinable, details=details.get(s.id, []))
               for s in sessions]
     return write_calendar(events, name=offering.title)
-
-
-# ---------------------------------------------------------------------------- personal feeds
-
-
-def _feed_rows(user_id: int, cutoff: datetime):
-    """Every session the person has a place at, as plain columns, in one statement: through
-    an enrolment (offerings whose place covers every session) or a booking (sessions booked
-    one by one, while the person still holds a place on the offering)."""
-    per_session = session_booked_kinds()
-    columns = (Session.id, Session.title, Session.starts_at, Session.ends_at,
-               Session.location, Session.join_url, Session.status, Session.sequence,
-               Offering.id.label("offering_id"), Offering.title.label("offering_title"),
-               Offering.kind, Offering.status.label("offering_status"),
-               Offering.updated_at.label("offering_updated"))
-    by_enrolment = (
-        select(*columns, Enrolment.state.label("state"),
-               Enrolment.updated_at.label("changed_at"))
-        .join(Offering, Offering.id == Session.offering_id)
-        .join(Enrolment, Enrolment.offering_id == Offering.id)
-        .where(Enrolment.user_id == user_id, Enrolment.state.in_(HOLDS_PLACE),
-               Offering.kind.not_in(per_session), Session.ends_at >= cutoff)
-        .where(*policy.public_filter())
-    )
-    by_booking = (
-        select(*columns, literal(EnrolmentState.ENROLLED.value).label("state"),
-               Booking.updated_at.label("changed_at"))
-        .join(Offering, Offering.id == Session.offering_id)
-        .join(Booking, Booking.session_id == Session.id)
-        .join(Enrolment, Enrolment.offering_id == Offering.id)
-        .where(Booking.user_id == user_id, Booking.state == BookingState.BOOKED,
-               Enrolment.user_id == user_id, Enrolment.state.in_(CONFIRMED),
-               Session.ends_at >= cutoff)
-        .where(*policy.public_filter())
-    )
-    return union_all(by_enrolment, by_booking).subquery()
-
-
-def feed_cutoff(now: datetime | None = None) -> datetime:
-    """Feeds hold sessions that ended after this (a day boundary, so it moves once a day)."""
-    now = now or utcnow()
-    day = (now - FEED_HISTORY).replace(hour=0, minute=0, second=0, microsecond=0)
-    return day
-
-
-_prebuilt: dict[str, object] = {}
-
-
-def _feed_statements():
-    """The feed's two statements, built once with the person and the cutoff as parameters
-    (``feed_user``, ``feed_cutoff``): building a union this size, and its cache key, cost
-    more than running it, on every request."""
-    if not _prebuilt:
-        rows = _feed_rows(bindparam("feed_user"), bindparam("feed_cutoff"))
-        _prebuilt["etag"] = select(
-            func.count(), func.coalesce(func.sum(rows.c.sequence), 0),
-            func.coalesce(func.max(rows.c.id), 0), func.max(rows.c.changed_at),
-            func.max(rows.c.offering_updated))
-        _prebuilt["feed"] = select(rows).order_by(rows.c.starts_at, rows.c.id)
-    return _prebuilt["etag"], _prebuilt["feed"]
-
-
-def feed_etag(user_id: int, token: str, now: datetime | None = None) -> str:
-    """A strong validator for a person's feed from one aggregate query, without building it:
-    it changes when a session is added, dropped, changed (its sequence), when a place changes
-    or an offering is renamed."""
-    cutoff = feed_cutoff(now)
-    statement, _ = _feed_statements()
-    count, sequences, top, changed, renamed = db.session.execute(
-        statement, {"feed_user": user_id, "feed_cutoff": cutoff}).one()
-    seed = "|".join(str(part) for part in (
-        FEED_VERSION, user_id, token, cutoff.date(), count, sequences, top,
-        changed.isoformat() if changed else "", renamed.isoformat() if renamed else "",
-    ))
-    return hashlib.sha256(seed.encode()).hexdigest()[:32]
-
-
-# Built feeds, by person and ETag, least recently used first. A feed whose ETag has not
-# changed has not changed (``feed_etag`` covers everything it shows: places, sessions through
-# their SEQUENCE, offering titles, the day), so a fetch without ``If-None-Match`` (many
-# calendar programs poll hourly without one) is answered from here, not built again. Per
-# process and bounded by ``FEED_CACHE_BYTES`` (0 turns it off).
-_feed_cache: OrderedDict[tuple[int, str], bytes] = OrderedDict()
-_feed_cache_lock = threading.Lock()
-
-
-def cached_personal_feed(user_id: int, etag: str, build: Callable[[], bytes]) -> bytes:
-    """The person's feed (``build()``, e.g. ``personal_feed(user)``), built at most once per
-    ETag in this process."""
-    limit = int(current_app.config.get("FEED_CACHE_BYTES", 16 * 1024 * 1024))
-    key = (user_id, etag)
-    with _feed_cache_lock:
-        body = _feed_cache.get(key)
-        if body is not None:
-            _feed_cache.move_to_end(key)
-            return body
-    body = build()
-    if 0 < len(body) <= limit:
-        with _feed_cache_lock:
-            _feed_cache[key] = body
-            size = sum(len(cached) for cached in _feed_cache.values())
-            while size > limit:
-                _, dropped = _feed_cache.popitem(last=False)
-                size -= len(dropped)
-    return body
-
-
-def personal_feed(user: User, now: datetime | None = None) -> bytes:
-    """The person's calendar: every session they have a place at (the joining link where the
-    place is confirmed; tentative where it is not yet), cancelled ones marked cancelled."""
-    _, statement = _feed_statements()
-    records = db.session.execute(statement, {"feed_user": user.id,
-                                             "feed_cutoff": feed_cutoff(now)}).all()
-    details = _details({r.id: r.kind for r in records})
-    pages: dict[tuple[str, int], str] = {}
-    events = []
-    for r in records:
-        key = (r.kind, r.offering_id)
-        if key not in pages:
-            pages[key] = page_url(r.kind, r.offering_id)
-        confirmed = r.state in CONFIRMED
-        events.append(CalendarEvent(
-            session_id=r.id, sequence=r.sequence or 0, starts_at=r.starts_at,
-            ends_at=r.ends_at, summary=summary_of(r.offering_title, r.title),
-            cancelled=(r.status == SessionStatus.CANCELLED
-                       or r.offering_status == OfferingStatus.CANCELLED),
-            tentative=not confirmed, location=r.location,
-            join_url=r.join_url if confirmed else "", page_url=pages[key],
-            details=details.get(r.id, []),
-        ))
-    return write_calendar(events, name=f"MDSN Learning & Events: {user.full_name}", feed=True)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from lms.accounts.models import Role, User, UserRole
 from lms.extensions import db
+from lms.offerings import places as offering_places
 from lms.offerings import services as svc
 from lms.offerings.models import (
     BookingMode,
@@ -84,7 +85,7 @@ def seed(rng: random.Random | None = None) -> dict[str, int]:
         elif not full_done and offering.capacity:
             # One full cohort with a queue: everyone books, the learner is waiting.
             pool = iter(rng.sample(everyone, k=offering.capacity + 6))
-            while (svc.places_left(offering) or 0) > 0:
+            while (offering_places.places_left(offering) or 0) > 0:
                 svc.book(next(pool), offering)
                 made += 1
             if learner:

@@ -32,7 +32,7 @@ from lms.clock import LONDON, to_london, utcnow
 from lms.errors import DomainError, ErrorCollector
 from lms.extensions import db
 from lms.notifications.services import link, queue_email
-from lms.offerings.calendar import session_changed
+from lms.offerings.calendar_updates import session_changed
 from lms.offerings.models import (
     HOLDS_PLACE,
     Enrolment,
@@ -309,7 +309,8 @@ def _tell_holders(session: Session, template: str, subject: str, method: str | N
                   **context) -> int:
     """Email everyone with a place at ``session``; confirmed places get a calendar invitation
     ("REQUEST") or cancellation ("CANCEL") for the session's UID at its new SEQUENCE."""
-    from lms.offerings.calendar import invitation, people_with_places
+    from lms.offerings.calendar import invitation
+    from lms.offerings.calendar_updates import people_with_places
 
     offering = session.offering
     people = people_with_places(session)

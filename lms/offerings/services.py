@@ -5,20 +5,20 @@ Every change that touches an offering's places first takes that offering's lock
 (``lock_offering``: ``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite),
 so concurrent bookings are serialised per offering and counts read under the lock are true.
 Services validate, raise domain errors, record history, queue emails and flush; views commit.
+Who may do what is ``lms.offerings.policy``; counting places is ``lms.offerings.places``; what
+the pages show is ``lms.offerings.pages``; the jobs that lapse offers and release quotas are
+``lms.offerings.lapses``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import joinedload, lazyload, selectinload
-
-from lms.accounts.models import Organisation, User
+from lms.accounts.models import User
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed, NotFound
-from lms.extensions import begin_write, db, read_row
+from lms.extensions import begin_write, db
 from lms.listeners import notify
 from lms.notifications.services import link, queue_email
 from lms.offerings import places, policy, waitlist
@@ -30,31 +30,16 @@ from lms.offerings.models import (
     EnrolmentState,
     Offering,
     OfferingStatus,
-    Session,
-    SessionStatus,
 )
-from lms.offerings.places import (  # noqa: F401 - the engine's counting, re-exported
+from lms.offerings.places import (
     count_holding,
     free_open_places,
-    places_left,
-    places_left_for,
-    quota_for,
-    quota_used,
     quotas_in_force,
     waitlist_length,
 )
 from lms.offerings.transitions import PlaceChanged
 
 S = EnrolmentState
-
-
-# The refusals and the rules on who may act live in the policy; the engine enforces them.
-OfferingFull = policy.OfferingFull
-QuotaExceeded = policy.QuotaExceeded
-AlreadyBooked = policy.AlreadyBooked
-BookingClosed = policy.BookingClosed
-can_manage = policy.can_manage
-can_nominate_for = policy.can_nominate_for
 
 
 # ---------------------------------------------------------------------------- loading
@@ -93,9 +78,10 @@ def _locked(enrolment: Enrolment) -> tuple[Offering, Enrolment]:
 # ---------------------------------------------------------------------------- history, email
 
 
-def _transition(enrolment: Enrolment, to: EnrolmentState, actor: User | None,
-                reason: str = "") -> None:
-    """Change state and write the history row. Position and deadline follow the state."""
+def transition(enrolment: Enrolment, to: EnrolmentState, actor: User | None,
+               reason: str = "") -> None:
+    """Change state and write the history row, and tell the listeners. Position and
+    deadline follow the state. The caller holds the offering's lock."""
     before = enrolment.state
     enrolment.state = to
     if to != S.WAITLISTED:
@@ -138,8 +124,10 @@ def _booked_subject(offering: Offering) -> str:
     return f"{what.get(offering.kind, 'Your place is booked')}: {offering.title}"
 
 
-def _email(enrolment: Enrolment, template: str, subject: str, to: User | None = None,
-           **context) -> None:
+def email_person(enrolment: Enrolment, template: str, subject: str, to: User | None = None,
+                 **context) -> None:
+    """Queue the email ``offerings/<template>`` about an enrolment, to its learner (or
+    ``to``); a confirmed place carries its calendar invitations."""
     person = to or enrolment.user
     attachments = []
     if template == "enrolled" and person.id == enrolment.user_id:
@@ -166,9 +154,9 @@ def _close_gap(offering_id: int, position: int) -> None:
 
 def _join_waitlist(enrolment: Enrolment, actor: User | None) -> None:
     enrolment.waitlist_position = waitlist_length(enrolment.offering_id) + 1
-    _transition(enrolment, S.WAITLISTED, actor)
+    transition(enrolment, S.WAITLISTED, actor)
     db.session.flush()
-    _email(enrolment, "waitlisted",
+    email_person(enrolment, "waitlisted",
            f"You are on the waiting list: {enrolment.offering.title}")
 
 
@@ -187,10 +175,10 @@ def promote_waitlist(offering: Offering, actor: User | None = None) -> list[Enro
             break
         position = first.waitlist_position
         first.offer_expires_at = waitlist.offer_deadline(offering)
-        _transition(first, S.OFFERED, actor, reason="A place became free")
+        transition(first, S.OFFERED, actor, reason="A place became free")
         db.session.flush()
         _close_gap(offering.id, position)
-        _email(first, "offered", f"A place is available for you: {offering.title}",
+        email_person(first, "offered", f"A place is available for you: {offering.title}",
                deadline=first.offer_expires_at)
         offered.append(first)
     return offered
@@ -198,7 +186,7 @@ def promote_waitlist(offering: Offering, actor: User | None = None) -> list[Enro
 
 def move_in_waitlist(actor: User, enrolment: Enrolment, new_position: int, reason: str) -> None:
     """Faculty move someone up or down the queue, saying why."""
-    if not can_manage(actor, enrolment.offering):
+    if not policy.can_manage(actor, enrolment.offering):
         raise NotAllowed("Only faculty can reorder the waiting list")
     reason = " ".join((reason or "").split())
     if not reason:
@@ -230,14 +218,14 @@ def move_in_waitlist(actor: User, enrolment: Enrolment, new_position: int, reaso
         reason=f"Moved from {old} to {new_position}: {reason}",
     ))
     db.session.flush()
-    _email(enrolment, "waitlist_moved",
+    email_person(enrolment, "waitlist_moved",
            f"Your place in the waiting list has changed: {offering.title}",
            old=old, new=new_position)
 
 
 def message_waitlist(actor: User, offering: Offering, subject: str, body: str) -> int:
     """Faculty email everyone waiting; returns how many were written to."""
-    if not can_manage(actor, offering):
+    if not policy.can_manage(actor, offering):
         raise NotAllowed("Only faculty can message the waiting list")
     subject = " ".join((subject or "").split())
     body = (body or "").strip()
@@ -260,7 +248,7 @@ def message_waitlist(actor: User, offering: Offering, subject: str, body: str) -
         .order_by(Enrolment.waitlist_position)
     ).all()
     for enrolment in waiting:
-        _email(enrolment, "waitlist_message", subject, body=body, sender=actor)
+        email_person(enrolment, "waitlist_message", subject, body=body, sender=actor)
     return len(waiting)
 
 
@@ -305,16 +293,16 @@ def book(user: User, offering: Offering) -> Enrolment:
     plain = {"quota_organisation_id": None, "nominated_by_id": None}
     if offering.booking_mode == BookingMode.APPROVAL:
         enrolment = _start(offering, user, S.REQUESTED, user, **plain)
-        _email(enrolment, "requested", f"Your request has been received: {offering.title}")
+        email_person(enrolment, "requested", f"Your request has been received: {offering.title}")
         return enrolment
     free = free_open_places(offering)
     if free is None or free > 0:
         enrolment = _start(offering, user, S.ENROLLED, user, **plain)
-        _email(enrolment, "enrolled", _booked_subject(offering))
+        email_person(enrolment, "enrolled", _booked_subject(offering))
         return enrolment
     position = waitlist_length(offering.id) + 1
     enrolment = _start(offering, user, S.WAITLISTED, user, waitlist_position=position, **plain)
-    _email(enrolment, "waitlisted", f"You are on the waiting list: {offering.title}")
+    email_person(enrolment, "waitlisted", f"You are on the waiting list: {offering.title}")
     return enrolment
 
 
@@ -326,23 +314,23 @@ def nominate(lead: User, offering: Offering, person: User) -> Enrolment:
     org_id = person.organisation_id
     enrolment = _start(offering, person, S.NOMINATED, lead, quota_organisation_id=org_id,
                        nominated_by=lead)
-    _email(enrolment, "nominated", f"You have been nominated: {offering.title}")
+    email_person(enrolment, "nominated", f"You have been nominated: {offering.title}")
     return enrolment
 
 
 def approve(actor: User, enrolment: Enrolment) -> Enrolment:
     """Faculty approve a request (it takes a place, or the waiting list when full) or a
     nomination (the nominee then confirms)."""
-    if not can_manage(actor, enrolment.offering):
+    if not policy.can_manage(actor, enrolment.offering):
         raise NotAllowed("Only faculty can approve")
     offering, enrolment = _locked(enrolment)
     if enrolment.state == S.NOMINATED:
-        _transition(enrolment, S.APPROVED, actor)
+        transition(enrolment, S.APPROVED, actor)
         db.session.flush()
-        _email(enrolment, "nomination_approved",
+        email_person(enrolment, "nomination_approved",
                f"Please confirm your place: {offering.title}")
         if enrolment.nominated_by:
-            _email(enrolment, "nomination_approved_lead",
+            email_person(enrolment, "nomination_approved_lead",
                    f"Nomination approved: {enrolment.user.full_name}",
                    to=enrolment.nominated_by)
         return enrolment
@@ -350,9 +338,9 @@ def approve(actor: User, enrolment: Enrolment) -> Enrolment:
         raise DomainError("Only requests and nominations can be approved")
     free = free_open_places(offering)
     if free is None or free > 0:
-        _transition(enrolment, S.ENROLLED, actor, reason="Request approved")
+        transition(enrolment, S.ENROLLED, actor, reason="Request approved")
         db.session.flush()
-        _email(enrolment, "enrolled", _booked_subject(offering))
+        email_person(enrolment, "enrolled", _booked_subject(offering))
     else:
         _join_waitlist(enrolment, actor)
     return enrolment
@@ -360,7 +348,7 @@ def approve(actor: User, enrolment: Enrolment) -> Enrolment:
 
 def reject(actor: User, enrolment: Enrolment, reason: str) -> Enrolment:
     """Faculty decline a request or a nomination, saying why."""
-    if not can_manage(actor, enrolment.offering):
+    if not policy.can_manage(actor, enrolment.offering):
         raise NotAllowed("Only faculty can decline")
     reason = " ".join((reason or "").split())
     if not reason:
@@ -368,12 +356,12 @@ def reject(actor: User, enrolment: Enrolment, reason: str) -> Enrolment:
     offering, enrolment = _locked(enrolment)
     if enrolment.state not in (S.REQUESTED, S.NOMINATED):
         raise DomainError("Only requests and nominations can be declined")
-    _transition(enrolment, S.REJECTED, actor, reason)
+    transition(enrolment, S.REJECTED, actor, reason)
     db.session.flush()
-    _email(enrolment, "rejected", f"Your place was not approved: {offering.title}",
+    email_person(enrolment, "rejected", f"Your place was not approved: {offering.title}",
            reason=reason)
     if enrolment.nominated_by:
-        _email(enrolment, "rejected", f"Nomination not approved: {enrolment.user.full_name}",
+        email_person(enrolment, "rejected", f"Nomination not approved: {enrolment.user.full_name}",
                to=enrolment.nominated_by, reason=reason)
     promote_waitlist(offering, actor)
     return enrolment
@@ -384,11 +372,11 @@ def confirm_nomination(user: User, enrolment: Enrolment) -> Enrolment:
     policy.may_confirm(user, enrolment).enforce()
     offering, enrolment = _locked(enrolment)
     policy.may_confirm(user, enrolment).enforce()
-    _transition(enrolment, S.ENROLLED, user, reason="Nomination confirmed")
+    transition(enrolment, S.ENROLLED, user, reason="Nomination confirmed")
     db.session.flush()
-    _email(enrolment, "enrolled", _booked_subject(offering))
+    email_person(enrolment, "enrolled", _booked_subject(offering))
     if enrolment.nominated_by:
-        _email(enrolment, "nomination_confirmed_lead",
+        email_person(enrolment, "nomination_confirmed_lead",
                f"{user.full_name} confirmed their place", to=enrolment.nominated_by)
     return enrolment
 
@@ -398,9 +386,9 @@ def accept_offer(user: User, enrolment: Enrolment) -> Enrolment:
     policy.may_accept(user, enrolment).enforce()
     offering, enrolment = _locked(enrolment)
     policy.may_accept(user, enrolment).enforce()
-    _transition(enrolment, S.ENROLLED, user, reason="Offer accepted")
+    transition(enrolment, S.ENROLLED, user, reason="Offer accepted")
     db.session.flush()
-    _email(enrolment, "enrolled", _booked_subject(offering))
+    email_person(enrolment, "enrolled", _booked_subject(offering))
     return enrolment
 
 
@@ -410,11 +398,11 @@ def decline(user: User, enrolment: Enrolment) -> Enrolment:
     policy.may_decline(user, enrolment).enforce()
     offering, enrolment = _locked(enrolment)
     policy.may_decline(user, enrolment).enforce()
-    _transition(enrolment, S.DECLINED, user)
+    transition(enrolment, S.DECLINED, user)
     db.session.flush()
-    _email(enrolment, "declined", f"You declined: {offering.title}")
+    email_person(enrolment, "declined", f"You declined: {offering.title}")
     if enrolment.nominated_by:
-        _email(enrolment, "declined_lead", f"{user.full_name} declined their nomination",
+        email_person(enrolment, "declined_lead", f"{user.full_name} declined their nomination",
                to=enrolment.nominated_by)
     promote_waitlist(offering, user)
     return enrolment
@@ -431,13 +419,13 @@ def withdraw(actor: User, enrolment: Enrolment, reason: str = "") -> Enrolment:
     offering, enrolment = _locked(enrolment)
     policy.may_withdraw(actor, enrolment).enforce()
     position = enrolment.waitlist_position
-    _transition(enrolment, S.WITHDRAWN, actor, reason)
+    transition(enrolment, S.WITHDRAWN, actor, reason)
     db.session.flush()
     if position is not None:
         _close_gap(offering.id, position)
-    _email(enrolment, "withdrawn", f"You have withdrawn: {offering.title}")
+    email_person(enrolment, "withdrawn", f"You have withdrawn: {offering.title}")
     if not is_self:  # the policy let a DSU lead withdraw their ICS's nomination
-        _email(enrolment, "withdrawn", f"Nomination withdrawn: {enrolment.user.full_name}",
+        email_person(enrolment, "withdrawn", f"Nomination withdrawn: {enrolment.user.full_name}",
                to=actor)
     promote_waitlist(offering, actor)
     return enrolment
@@ -446,7 +434,7 @@ def withdraw(actor: User, enrolment: Enrolment, reason: str = "") -> Enrolment:
 def cancel_offering(offering: Offering, actor: User, reason: str) -> int:
     """Cancel the whole offering: every active enrolment is cancelled and told why.
     Returns how many people were told."""
-    if not can_manage(actor, offering):
+    if not policy.can_manage(actor, offering):
         raise NotAllowed("Only faculty can cancel")
     reason = " ".join((reason or "").split())
     if not reason:
@@ -461,10 +449,10 @@ def cancel_offering(offering: Offering, actor: User, reason: str) -> int:
                                 Enrolment.state.in_([s for s in ACTIVE if s != S.COMPLETED]))
     ).all()
     for enrolment in active:
-        _transition(enrolment, S.CANCELLED, actor, reason)
+        transition(enrolment, S.CANCELLED, actor, reason)
     db.session.flush()
     for enrolment in active:
-        _email(enrolment, "offering_cancelled", f"Cancelled: {offering.title}", reason=reason)
+        email_person(enrolment, "offering_cancelled", f"Cancelled: {offering.title}", reason=reason)
     return len(active)
 
 
@@ -490,187 +478,7 @@ def change_capacity(offering: Offering, capacity: int | None) -> None:
     promote_waitlist(offering)
 
 
-# ---------------------------------------------------------------------------- jobs
-
-
-def offerings_with_lapsed_offers(now: datetime) -> list[int]:
-    """The offerings with an offer past its deadline, of a place or of a place at one of its
-    sessions (for the job)."""
-    return sorted(set(db.session.scalars(
-        select(Enrolment.offering_id).where(Enrolment.state == S.OFFERED,
-                                            Enrolment.offer_expires_at <= now).distinct()
-    )) | set(waitlist.offerings_with_lapsed_session_offers(now)))
-
-
-def lapse_offers(offering_id: int, now: datetime) -> int:
-    """On one offering, under its lock, offers past their deadline lapse (places on the
-    offering, and places at sessions booked one by one) and the places go to the next people
-    waiting. Idempotent: only offers still open are lapsed. Flushes; the job commits each
-    offering."""
-    offering = lock_offering(offering_id)
-    due = db.session.scalars(
-        select(Enrolment).where(Enrolment.offering_id == offering_id,
-                                Enrolment.state == S.OFFERED,
-                                Enrolment.offer_expires_at <= now)
-    ).all()
-    for enrolment in due:
-        _transition(enrolment, S.LAPSED, None, reason="Offer not accepted in time")
-        db.session.flush()
-        _email(enrolment, "lapsed", f"Your offer of a place has lapsed: {offering.title}")
-    lapsed = len(due) + waitlist.lapse_session_offers(offering_id, now)
-    promote_waitlist(offering)
-    return lapsed
-
-
-def offerings_due_quota_release(now: datetime) -> list[int]:
-    """The offerings past their quota release date whose places have not been released."""
-    return list(db.session.scalars(
-        select(Offering.id).where(Offering.quotas_released.is_(False),
-                                  Offering.quota_release_at.is_not(None),
-                                  Offering.quota_release_at <= now)
-    ))
-
-
-def release_quotas(offering_id: int) -> bool:
-    """After an offering's release date, its unused ICS quota places go to the open pool
-    and the waiting list. Idempotent through ``quotas_released``: ``False`` if already done.
-    Flushes; the job commits each offering."""
-    offering = lock_offering(offering_id)
-    if offering.quotas_released:
-        return False
-    offering.quotas_released = True
-    db.session.flush()
-    promote_waitlist(offering)
-    return True
-
-
-# ---------------------------------------------------------------------------- pages
-
-
-@dataclass
-class BookingPanel:
-    """What the booking box on an offering's page shows one person."""
-
-    offering_id: int
-    enrolment: Enrolment | Place | None
-    places_left: int | None
-    action: str | None = None  # book | request | waitlist
-    message: str = ""
-    actions: list[str] = field(default_factory=list)  # withdraw, accept, decline, confirm
-
-
-@dataclass(frozen=True)
-class Standing:
-    """What the booking box of an offering shows everyone, whoever looks: the places left,
-    why booking is closed (or None), and the waiting list when it is full. It holds until
-    the offering, its sessions or its places change (see ``lms.offerings.stamp``), or until
-    ``until``, when time closes booking."""
-
-    offering_id: int
-    booking_mode: str
-    places_left: int | None
-    closed: str | None
-    waiting: int | None
-    until: datetime | None
-
-
-def standing(offering: Offering) -> Standing:
-    """The offering's standing now, for ``panel_for``."""
-    places = places_left(offering)
-    now = utcnow()
-    closed = policy.booking_closed(offering, now)
-    moments = [offering.ends_at]
-    if not getattr(offering, "late_joining", False):
-        moments.append(offering.starts_at)
-    later = [m for m in moments if m is not None and m > now]
-    full_and_open = (closed is None and offering.booking_mode == BookingMode.OPEN
-                     and places is not None and places <= 0)
-    return Standing(offering.id, offering.booking_mode, places, closed,
-                    waitlist_length(offering.id) if full_and_open else None,
-                    min(later) if later and closed is None else None)
-
-
-@dataclass(frozen=True)
-class Place:
-    """A person's enrolment as their booking box shows it (plain columns, no entity)."""
-
-    id: int
-    state: str
-    waitlist_position: int | None
-    offer_expires_at: datetime | None
-    user_id: int
-    quota_organisation_id: int | None
-
-    @property
-    def is_active(self) -> bool:
-        return self.state in ACTIVE
-
-
-_place_statement = (
-    select(Enrolment.id, Enrolment.state, Enrolment.waitlist_position,
-           Enrolment.offer_expires_at, Enrolment.user_id, Enrolment.quota_organisation_id)
-    .where(Enrolment.offering_id == bindparam("offering_id"),
-           Enrolment.user_id == bindparam("user_id")))
-
-
-def viewer_place(user, offering_id: int) -> Place | None:
-    """The person's enrolment on an offering (any state), or None; None for anonymous. One
-    query of plain columns on a driver cursor (``read_row``: committed data, so not after a
-    write in the same request): it runs on every view of a kept offering page."""
-    if not user.is_authenticated:
-        return None
-    row = read_row(_place_statement, offering_id=offering_id, user_id=user.id)
-    if row is None:
-        return None
-    # The driver's raw value (text on SQLite): an aware UTC time, as the column gives it.
-    place = list(row)
-    if isinstance(place[3], str):
-        place[3] = datetime.fromisoformat(place[3])
-    if place[3] is not None and place[3].tzinfo is None:
-        place[3] = place[3].replace(tzinfo=UTC)
-    return Place(*place)
-
-
-def panel_for(standing: Standing, enrolment: Enrolment | Place | None,
-              viewer) -> BookingPanel:
-    """One person's booking box from the offering's standing and their enrolment: the
-    buttons are the policy's answers (the engine enforces the same ones), and when booking is
-    refused the box says why."""
-    panel = BookingPanel(standing.offering_id, enrolment, standing.places_left)
-    e = enrolment
-    if e is not None and e.is_active:
-        panel.message = {
-            S.ENROLLED: "You have a place.",
-            S.COMPLETED: "You have completed this.",
-            S.REQUESTED: "You have asked for a place. Faculty will approve or decline it.",
-            S.NOMINATED: "You have been nominated. Faculty will approve the nomination.",
-            S.APPROVED: "Your nomination is approved. Confirm that you will take the place.",
-            S.WAITLISTED: f"You are number {e.waitlist_position} on the waiting list.",
-            S.OFFERED: "A place is offered to you. Accept it before the deadline.",
-        }[EnrolmentState(e.state)]
-        now = utcnow()
-        panel.actions = policy.answers(viewer, e, now)
-        if e.state == S.OFFERED and "accept" not in panel.actions:
-            panel.message = policy.may_accept(viewer, e, now).reason + "."
-        return panel
-    decision = policy.decide_booking(standing.closed, standing.booking_mode,
-                                     e.state if e is not None else None)
-    if not decision:
-        panel.message = decision.reason + "."
-    elif standing.booking_mode == BookingMode.APPROVAL:
-        panel.action = "request"
-    elif panel.places_left is not None and panel.places_left <= 0:
-        panel.action = "waitlist"
-        panel.message = f"This is full. {standing.waiting} people are waiting."
-    else:
-        panel.action = "book"
-    return panel
-
-
-def booking_panel(user, offering: Offering) -> BookingPanel:
-    """The person's standing on an offering and what they can do next."""
-    enrolment = _existing(offering, user) if user.is_authenticated else None
-    return panel_for(standing(offering), enrolment, user)
+# ---------------------------------------------------------------------------- loading by id
 
 
 def get_enrolment(enrolment_id: int) -> Enrolment:
@@ -685,126 +493,3 @@ def get_offering(offering_id: int) -> Offering:
     if offering is None:
         raise NotFound("No such course, cohort or event")
     return offering
-
-
-def my_enrolments(user: User) -> list[Enrolment]:
-    """Everything a person has booked, asked for, been nominated to or is waiting for,
-    newest first; finished ones too. Each offering comes with its title and kind only (not
-    its sessions, quotas and leads: see ``first_session_starts``). One query."""
-    return list(db.session.scalars(
-        select(Enrolment).where(Enrolment.user_id == user.id)
-        .options(joinedload(Enrolment.offering).lazyload("*"), lazyload(Enrolment.user))
-        .order_by(Enrolment.updated_at.desc(), Enrolment.id.desc())
-    ))
-
-
-def first_session_starts(offering_ids: list[int]) -> dict[int, datetime]:
-    """When each offering's first session that is not cancelled starts (as
-    ``Offering.starts_at``), for many offerings in one query."""
-    if not offering_ids:
-        return {}
-    return dict(db.session.execute(
-        select(Session.offering_id, func.min(Session.starts_at))
-        .where(Session.offering_id.in_(offering_ids),
-               Session.status != SessionStatus.CANCELLED)
-        .group_by(Session.offering_id)
-    ).tuples().all())
-
-
-@dataclass
-class QuotaView:
-    """A DSU lead's view of one offering: their ICS's quota and nominations, whether they
-    may nominate now (and why not), and which nominations they may withdraw."""
-
-    offering: Offering
-    quota: int | None
-    used: int
-    in_force: bool
-    nominations: list[Enrolment]
-    may_nominate: policy.Decision
-    withdrawable: set[int] = field(default_factory=set)
-
-    @property
-    def remaining(self) -> int | None:
-        return None if self.quota is None else max(0, self.quota - self.used)
-
-
-def nomination_offerings(lead: User) -> list[QuotaView]:
-    """Offerings by nomination that a DSU lead can see, with their ICS's quota use and
-    whether nominations are open (see ``QuotaView.may_nominate``)."""
-    if not lead.is_dsu_lead:
-        raise NotAllowed("Only DSU leads nominate")
-    offerings = db.session.scalars(
-        select(Offering).where(*policy.visible_filter(lead),
-                               Offering.booking_mode == BookingMode.NOMINATION,
-                               Offering.status.in_([OfferingStatus.OPEN,
-                                                    OfferingStatus.CLOSED,
-                                                    OfferingStatus.RUNNING]))
-        .order_by(Offering.id)
-    ).all()
-    return [quota_view(lead, o) for o in offerings]
-
-
-def quota_view(lead: User, offering: Offering) -> QuotaView:
-    """A DSU lead's view of one offering: their ICS's quota, use and nominations."""
-    if not lead.is_dsu_lead:
-        raise NotAllowed("Only DSU leads nominate")
-    org_id = lead.organisation_id
-    quota = quota_for(offering, org_id)
-    nominations = list(db.session.scalars(
-        select(Enrolment).join(User, Enrolment.user_id == User.id)
-        .where(Enrolment.offering_id == offering.id,
-               Enrolment.quota_organisation_id == org_id)
-        .order_by(User.full_name)
-    ))
-    return QuotaView(offering, quota.places if quota else None,
-                     sum(1 for e in nominations if e.holds_place),
-                     quotas_in_force(offering), nominations,
-                     policy.may_nominate(lead, offering),
-                     {e.id for e in nominations if policy.may_withdraw(lead, e)})
-
-
-def nominable_people(lead: User, offering: Offering, query: str = "") -> list[User]:
-    """Confirmed accounts of the lead's own ICS with no active place on the offering (an
-    erased person's account is unconfirmed, so it is not offered)."""
-    active = select(Enrolment.user_id).where(Enrolment.offering_id == offering.id,
-                                             Enrolment.state.in_(ACTIVE))
-    stmt = select(User).where(User.organisation_id == lead.organisation_id,
-                              User.is_active_account.is_(True),
-                              User.email_verified_at.is_not(None), User.id.not_in(active))
-    text = " ".join((query or "").split())[:100].lower()
-    if text:
-        cleaned = text.replace("%", "").replace("_", "").replace("\\", "")
-        stmt = stmt.where(func.lower(User.full_name).like(f"%{cleaned}%")
-                          | User.email.like(f"%{cleaned}%"))
-    return list(db.session.scalars(stmt.order_by(User.full_name).limit(200)))
-
-
-def people_on(offering: Offering) -> dict[str, list[Enrolment]]:
-    """Faculty's view of an offering's people, grouped: requests, nominations, places,
-    waiting list, and everyone else (history)."""
-    rows = db.session.scalars(
-        select(Enrolment).join(User, Enrolment.user_id == User.id)
-        .where(Enrolment.offering_id == offering.id)
-        .order_by(Enrolment.waitlist_position, User.full_name)
-    ).all()
-    groups: dict[str, list[Enrolment]] = {"requests": [], "nominations": [], "places": [],
-                                          "waiting": [], "others": []}
-    for e in rows:
-        if e.state == S.REQUESTED:
-            groups["requests"].append(e)
-        elif e.state in (S.NOMINATED, S.APPROVED):
-            groups["nominations"].append(e)
-        elif e.state in (S.ENROLLED, S.OFFERED, S.COMPLETED):
-            groups["places"].append(e)
-        elif e.state == S.WAITLISTED:
-            groups["waiting"].append(e)
-        else:
-            groups["others"].append(e)
-    return groups
-
-
-def organisation_name(organisation_id: int) -> str:
-    org = db.session.get(Organisation, organisation_id)
-    return org.name if org else ""
-

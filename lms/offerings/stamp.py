@@ -1,5 +1,8 @@
-"""The offer stamp: one database value that changes whenever what the offer shows changes, and
-a per-process cache of rendered pages kept under it.
+"""The offer cache: one database value (the offer stamp) that changes whenever what the offer
+shows changes, and a per-process cache of rendered page fragments kept under it. Every cached
+fragment of the app is declared here, by what it depends on: ``cached(name, key, depends_on=OFFER
+or offering(id), build=...)``; views call the page modules that declare them and never see
+the cache.
 
 The catalogue, a cohort's page and a calendar feed's validator cost milliseconds to build but
 change only when someone changes a course, an offering, a session, a place or a lead. Every
@@ -21,6 +24,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -172,3 +176,33 @@ def page_cache(name: str, size: int = 256) -> PageCache:
     if cache is None:
         cache = caches.setdefault(name, PageCache(size))
     return cache
+
+
+# ---------------------------------------------------------------------------- declaring fragments
+
+
+@dataclass(frozen=True)
+class DependsOn:
+    """What a cached fragment is built from: the whole offer (a listing of courses, events or
+    sessions) or one offering (its page). Both are kept under the offer stamp, which any
+    change to a watched table renews; one offering's fragments are also keyed by its id."""
+
+    scope: str
+    id: Hashable = None
+
+
+OFFER = DependsOn("offer")
+
+
+def offering(offering_id: int) -> DependsOn:
+    """A fragment built from one offering: its course, sessions, places and leads."""
+    return DependsOn("offering", offering_id)
+
+
+def cached(name: str, key: Hashable, *, depends_on: DependsOn,
+           build: Callable[[], tuple[Any, datetime | None]], size: int = 256) -> Any:
+    """The fragment ``name`` for ``key``, as kept in this process while what it
+    ``depends_on`` has not changed (one query reads the stamp), else ``build()``'s (value,
+    valid until or None), kept. ``build`` runs after the stamp is read, so what it builds is
+    at least as new as the stamp it is kept under."""
+    return page_cache(name, size).get_or_build(current(), (depends_on, key), build)

@@ -1,6 +1,6 @@
 """One event for every change to a person's place: ``PlaceChanged``.
 
-The enrolment engine (``lms.offerings.services._transition`` and ``_start``), session
+The enrolment engine (``lms.offerings.services.transition`` and ``_start``), session
 bookings one by one (the festival), session changes (``lms.offerings.schedule`` and the
 events' own session edits) and erasure all tell the app through ``lms.listeners.notify``.
 Calendars, the festival's bookings and anything else that follows places listen; they are

@@ -8,7 +8,8 @@ from flask_login import current_user, login_required
 from lms.accounts.models import Role
 from lms.accounts.services import get_user
 from lms.errors import DomainError
-from lms.offerings import policy, services
+from lms.offerings import pages, policy, services
+from lms.offerings import places as offering_places
 from lms.offerings.forms import MoveForm, PeopleSearchForm, ReasonForm, WaitlistMessageForm
 from lms.web import (
     EmptyForm,
@@ -69,10 +70,10 @@ def answer(id: int, action: str):
 @login_required
 def my_learning():
     """A person's bookings, requests, nominations and queue positions, with actions."""
-    enrolments = services.my_enrolments(current_user)
+    enrolments = pages.my_enrolments(current_user)
     current = [e for e in enrolments if e.is_active]
     past = [e for e in enrolments if not e.is_active]
-    starts = services.first_session_starts([e.offering_id for e in current])
+    starts = pages.first_session_starts([e.offering_id for e in current])
     answers = {e.id: policy.answers(current_user, e) for e in current}
     return render_template("offerings/my_learning.html", current=current, past=past,
                            starts=starts, answers=answers, form=EmptyForm())
@@ -82,7 +83,7 @@ def my_learning():
 @role_required(Role.DSU_LEAD)
 def nominations():
     """A DSU lead's cohorts taking nominations, with their ICS's quota use."""
-    views = services.nomination_offerings(current_user)
+    views = pages.nomination_offerings(current_user)
     return render_template("offerings/nominations.html", views=views)
 
 
@@ -110,8 +111,8 @@ def nominate(id: int):
     search = PeopleSearchForm(request.args)
     return render_template(
         "offerings/nominate.html", offering=offering, form=form, search=search,
-        view=services.quota_view(current_user, offering),
-        people=services.nominable_people(current_user, offering, search.q.data or ""),
+        view=pages.quota_view(current_user, offering),
+        people=pages.nominable_people(current_user, offering, search.q.data or ""),
     )
 
 
@@ -133,9 +134,9 @@ def people(id: int):
     """Faculty see everyone on an offering: requests, nominations, places, the queue."""
     offering = services.get_offering(id)
     return render_template(
-        "offerings/people.html", offering=offering, groups=services.people_on(offering),
+        "offerings/people.html", offering=offering, groups=pages.people_on(offering),
         form=EmptyForm(), reason_form=ReasonForm(), move_form=MoveForm(),
-        message_form=WaitlistMessageForm(), places_left=services.places_left(offering),
+        message_form=WaitlistMessageForm(), places_left=offering_places.places_left(offering),
     )
 
 
@@ -191,9 +192,9 @@ def message_waitlist(id: int):
                                                           form.subject.data, form.body.data))
     if done is None:
         return render_template(
-            "offerings/people.html", offering=offering, groups=services.people_on(offering),
+            "offerings/people.html", offering=offering, groups=pages.people_on(offering),
             form=EmptyForm(), reason_form=ReasonForm(), move_form=MoveForm(),
-            message_form=form, places_left=services.places_left(offering),
+            message_form=form, places_left=offering_places.places_left(offering),
         ), 200
     sent = done.value
     flash(f"Your message was sent to {sent} {'person' if sent == 1 else 'people'}.", "success")

@@ -371,7 +371,7 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
     of those values. Their organisation, places, marks, completions and answers stay, so
     every count stays right. Returns what was done, by kind.
     """
-    from lms.events import services as events
+    from lms.events import session_bookings
     from lms.offerings import services as places
     from lms.offerings.transitions import ERASED
 
@@ -384,7 +384,7 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
     summary: dict[str, int] = defaultdict(int)
     last_email = db.session.scalar(select(func.max(OutboxMessage.id))) or 0
     for booking in _future_bookings(person):
-        events.cancel_booking(person, booking, reason=ERASED)
+        session_bookings.cancel_booking(person, booking, reason=ERASED)
         summary["session bookings cancelled"] += 1
     for enrolment in _future_places(person):
         places.withdraw(person, enrolment, reason=ERASED)

@@ -8,7 +8,7 @@ from pathlib import Path
 import time_machine
 
 from lms.accounts.models import User
-from lms.attendance import services as att
+from lms.attendance import imports as attendance_imports
 from lms.clock import utcnow
 from lms.courses.models import Cohort, Course
 from lms.extensions import db
@@ -45,7 +45,7 @@ def world(app, people) -> dict:
         # The session is the sample report's meeting, and its report is imported after it.
         session.starts_at, session.ends_at = MEETING, MEETING + timedelta(hours=2)
         with time_machine.travel(MEETING + timedelta(hours=3), tick=False):
-            result = att.import_report(faculty, session, TEAMS, "report.csv")
+            result = attendance_imports.import_report(faculty, session, TEAMS, "report.csv")
         # Then it runs now, so its register can be taken whatever the clock says.
         now = utcnow()
         session.starts_at, session.ends_at = now - timedelta(hours=1), now + timedelta(hours=1)

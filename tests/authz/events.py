@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import time
 
 from lms.accounts.models import User
-from lms.events import calendars
-from lms.events import services as ev
+from lms.events import calendars, session_bookings
 from lms.extensions import db
 from lms.offerings import services as engine
 from tests.authz import EVERYONE_OK, FACULTY_ONLY, MISSING, REDIRECT, SIGNED_IN_OK, Route
@@ -31,7 +30,7 @@ def world(app, people) -> dict:
         other = add_session(festival, "Workshop", start=time(11, 0), end=time(12, 0))
         for offering in (webinar, network, festival):
             engine.book(learner, offering)
-        booking = ev.book_session(learner, talk)
+        booking = session_bookings.book_session(learner, talk)
         token = calendars.new_token(learner)
         db.session.commit()
         return {"webinar": webinar.id, "webinar_session": webinar.session.id,

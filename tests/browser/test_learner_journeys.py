@@ -24,6 +24,7 @@ from playwright.sync_api import Page, expect
 from lms.accounts.models import Role, User
 from lms.attendance import services as attendance
 from lms.clock import LONDON, to_london, utcnow
+from lms.courses import cohorts
 from lms.courses import services as courses
 from lms.extensions import db
 from lms.feedback import builder
@@ -134,11 +135,11 @@ def _short_course(day: date, start: time, end: time):
         title=COURSE, summary="Forecast demand with ARIMA and Prophet, in R or Python.",
         kind="short_course", strand="analytical_capability", format="online",
         cpd_hours="3", min_attendance_percent=75, requires_feedback=True))
-    settings = courses.CohortSettings(name=COHORT, capacity=20, booking_mode="open")
-    cohort = courses.create_cohort(course, settings, [SessionDetails(
+    settings = cohorts.CohortSettings(name=COHORT, capacity=20, booking_mode="open")
+    cohort = cohorts.create_cohort(course, settings, [SessionDetails(
         day, start, end, title="Forecasting in practice",
         join_url="https://teams.example.com/l/forecasting")])
-    courses.update_cohort(cohort, courses.settings_of(cohort), status="open")
+    cohorts.update_cohort(cohort, cohorts.settings_of(cohort), status="open")
     session = cohort.sessions[0]
     code = attendance.check_in_code(session).code
     return cohort, session, code

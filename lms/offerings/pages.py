@@ -1,0 +1,284 @@
+"""What the places pages show: the booking box on an offering's page, My learning, a DSU
+lead's quotas and nominations, and faculty's view of an offering's people.
+
+View-models and the queries that fill them; the rules they show are the policy's
+(``lms.offerings.policy``) and the changes are the engine's (``lms.offerings.services``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import joinedload, lazyload
+
+from lms.accounts.models import Organisation, User
+from lms.clock import utcnow
+from lms.errors import NotAllowed
+from lms.extensions import db, read_row
+from lms.offerings import places, policy
+from lms.offerings.models import (
+    ACTIVE,
+    BookingMode,
+    Enrolment,
+    EnrolmentState,
+    Offering,
+    OfferingStatus,
+    Session,
+    SessionStatus,
+)
+from lms.offerings.places import places_left, quota_for, quotas_in_force, waitlist_length
+
+S = EnrolmentState
+
+
+@dataclass
+class BookingPanel:
+    """What the booking box on an offering's page shows one person."""
+
+    offering_id: int
+    enrolment: Enrolment | Place | None
+    places_left: int | None
+    action: str | None = None  # book | request | waitlist
+    message: str = ""
+    actions: list[str] = field(default_factory=list)  # withdraw, accept, decline, confirm
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the booking box of an offering shows everyone, whoever looks: the places left,
+    why booking is closed (or None), and the waiting list when it is full. It holds until
+    the offering, its sessions or its places change (see ``lms.offerings.stamp``), or until
+    ``until``, when time closes booking."""
+
+    offering_id: int
+    booking_mode: str
+    places_left: int | None
+    closed: str | None
+    waiting: int | None
+    until: datetime | None
+
+
+def standing(offering: Offering) -> Standing:
+    """The offering's standing now, for ``panel_for``."""
+    left = places_left(offering)
+    now = utcnow()
+    closed = policy.booking_closed(offering, now)
+    moments = [offering.ends_at]
+    if not getattr(offering, "late_joining", False):
+        moments.append(offering.starts_at)
+    later = [m for m in moments if m is not None and m > now]
+    full_and_open = (closed is None and offering.booking_mode == BookingMode.OPEN
+                     and left is not None and left <= 0)
+    return Standing(offering.id, offering.booking_mode, left, closed,
+                    waitlist_length(offering.id) if full_and_open else None,
+                    min(later) if later and closed is None else None)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A person's enrolment as their booking box shows it (plain columns, no entity)."""
+
+    id: int
+    state: str
+    waitlist_position: int | None
+    offer_expires_at: datetime | None
+    user_id: int
+    quota_organisation_id: int | None
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE
+
+
+_place_statement = (
+    select(Enrolment.id, Enrolment.state, Enrolment.waitlist_position,
+           Enrolment.offer_expires_at, Enrolment.user_id, Enrolment.quota_organisation_id)
+    .where(Enrolment.offering_id == bindparam("offering_id"),
+           Enrolment.user_id == bindparam("user_id")))
+
+
+def viewer_place(user, offering_id: int) -> Place | None:
+    """The person's enrolment on an offering (any state), or None; None for anonymous. One
+    query of plain columns on a driver cursor (``read_row``: committed data, so not after a
+    write in the same request): it runs on every view of a kept offering page."""
+    if not user.is_authenticated:
+        return None
+    row = read_row(_place_statement, offering_id=offering_id, user_id=user.id)
+    if row is None:
+        return None
+    # The driver's raw value (text on SQLite): an aware UTC time, as the column gives it.
+    place = list(row)
+    if isinstance(place[3], str):
+        place[3] = datetime.fromisoformat(place[3])
+    if place[3] is not None and place[3].tzinfo is None:
+        place[3] = place[3].replace(tzinfo=UTC)
+    return Place(*place)
+
+
+def panel_for(standing: Standing, enrolment: Enrolment | Place | None,
+              viewer) -> BookingPanel:
+    """One person's booking box from the offering's standing and their enrolment: the
+    buttons are the policy's answers (the engine enforces the same ones), and when booking is
+    refused the box says why."""
+    panel = BookingPanel(standing.offering_id, enrolment, standing.places_left)
+    e = enrolment
+    if e is not None and e.is_active:
+        panel.message = {
+            S.ENROLLED: "You have a place.",
+            S.COMPLETED: "You have completed this.",
+            S.REQUESTED: "You have asked for a place. Faculty will approve or decline it.",
+            S.NOMINATED: "You have been nominated. Faculty will approve the nomination.",
+            S.APPROVED: "Your nomination is approved. Confirm that you will take the place.",
+            S.WAITLISTED: f"You are number {e.waitlist_position} on the waiting list.",
+            S.OFFERED: "A place is offered to you. Accept it before the deadline.",
+        }[EnrolmentState(e.state)]
+        now = utcnow()
+        panel.actions = policy.answers(viewer, e, now)
+        if e.state == S.OFFERED and "accept" not in panel.actions:
+            panel.message = policy.may_accept(viewer, e, now).reason + "."
+        return panel
+    decision = policy.decide_booking(standing.closed, standing.booking_mode,
+                                     e.state if e is not None else None)
+    if not decision:
+        panel.message = decision.reason + "."
+    elif standing.booking_mode == BookingMode.APPROVAL:
+        panel.action = "request"
+    elif panel.places_left is not None and panel.places_left <= 0:
+        panel.action = "waitlist"
+        panel.message = f"This is full. {standing.waiting} people are waiting."
+    else:
+        panel.action = "book"
+    return panel
+
+
+def booking_panel(user, offering: Offering) -> BookingPanel:
+    """The person's standing on an offering and what they can do next."""
+    enrolment = places.existing(offering, user) if user.is_authenticated else None
+    return panel_for(standing(offering), enrolment, user)
+
+
+
+
+def my_enrolments(user: User) -> list[Enrolment]:
+    """Everything a person has booked, asked for, been nominated to or is waiting for,
+    newest first; finished ones too. Each offering comes with its title and kind only (not
+    its sessions, quotas and leads: see ``first_session_starts``). One query."""
+    return list(db.session.scalars(
+        select(Enrolment).where(Enrolment.user_id == user.id)
+        .options(joinedload(Enrolment.offering).lazyload("*"), lazyload(Enrolment.user))
+        .order_by(Enrolment.updated_at.desc(), Enrolment.id.desc())
+    ))
+
+
+def first_session_starts(offering_ids: list[int]) -> dict[int, datetime]:
+    """When each offering's first session that is not cancelled starts (as
+    ``Offering.starts_at``), for many offerings in one query."""
+    if not offering_ids:
+        return {}
+    return dict(db.session.execute(
+        select(Session.offering_id, func.min(Session.starts_at))
+        .where(Session.offering_id.in_(offering_ids),
+               Session.status != SessionStatus.CANCELLED)
+        .group_by(Session.offering_id)
+    ).tuples().all())
+
+
+@dataclass
+class QuotaView:
+    """A DSU lead's view of one offering: their ICS's quota and nominations, whether they
+    may nominate now (and why not), and which nominations they may withdraw."""
+
+    offering: Offering
+    quota: int | None
+    used: int
+    in_force: bool
+    nominations: list[Enrolment]
+    may_nominate: policy.Decision
+    withdrawable: set[int] = field(default_factory=set)
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.quota is None else max(0, self.quota - self.used)
+
+
+def nomination_offerings(lead: User) -> list[QuotaView]:
+    """Offerings by nomination that a DSU lead can see, with their ICS's quota use and
+    whether nominations are open (see ``QuotaView.may_nominate``)."""
+    if not lead.is_dsu_lead:
+        raise NotAllowed("Only DSU leads nominate")
+    offerings = db.session.scalars(
+        select(Offering).where(*policy.visible_filter(lead),
+                               Offering.booking_mode == BookingMode.NOMINATION,
+                               Offering.status.in_([OfferingStatus.OPEN,
+                                                    OfferingStatus.CLOSED,
+                                                    OfferingStatus.RUNNING]))
+        .order_by(Offering.id)
+    ).all()
+    return [quota_view(lead, o) for o in offerings]
+
+
+def quota_view(lead: User, offering: Offering) -> QuotaView:
+    """A DSU lead's view of one offering: their ICS's quota, use and nominations."""
+    if not lead.is_dsu_lead:
+        raise NotAllowed("Only DSU leads nominate")
+    org_id = lead.organisation_id
+    quota = quota_for(offering, org_id)
+    nominations = list(db.session.scalars(
+        select(Enrolment).join(User, Enrolment.user_id == User.id)
+        .where(Enrolment.offering_id == offering.id,
+               Enrolment.quota_organisation_id == org_id)
+        .order_by(User.full_name)
+    ))
+    return QuotaView(offering, quota.places if quota else None,
+                     sum(1 for e in nominations if e.holds_place),
+                     quotas_in_force(offering), nominations,
+                     policy.may_nominate(lead, offering),
+                     {e.id for e in nominations if policy.may_withdraw(lead, e)})
+
+
+def nominable_people(lead: User, offering: Offering, query: str = "") -> list[User]:
+    """Confirmed accounts of the lead's own ICS with no active place on the offering (an
+    erased person's account is unconfirmed, so it is not offered)."""
+    active = select(Enrolment.user_id).where(Enrolment.offering_id == offering.id,
+                                             Enrolment.state.in_(ACTIVE))
+    stmt = select(User).where(User.organisation_id == lead.organisation_id,
+                              User.is_active_account.is_(True),
+                              User.email_verified_at.is_not(None), User.id.not_in(active))
+    text = " ".join((query or "").split())[:100].lower()
+    if text:
+        cleaned = text.replace("%", "").replace("_", "").replace("\\", "")
+        stmt = stmt.where(func.lower(User.full_name).like(f"%{cleaned}%")
+                          | User.email.like(f"%{cleaned}%"))
+    return list(db.session.scalars(stmt.order_by(User.full_name).limit(200)))
+
+
+def people_on(offering: Offering) -> dict[str, list[Enrolment]]:
+    """Faculty's view of an offering's people, grouped: requests, nominations, places,
+    waiting list, and everyone else (history)."""
+    rows = db.session.scalars(
+        select(Enrolment).join(User, Enrolment.user_id == User.id)
+        .where(Enrolment.offering_id == offering.id)
+        .order_by(Enrolment.waitlist_position, User.full_name)
+    ).all()
+    groups: dict[str, list[Enrolment]] = {"requests": [], "nominations": [], "places": [],
+                                          "waiting": [], "others": []}
+    for e in rows:
+        if e.state == S.REQUESTED:
+            groups["requests"].append(e)
+        elif e.state in (S.NOMINATED, S.APPROVED):
+            groups["nominations"].append(e)
+        elif e.state in (S.ENROLLED, S.OFFERED, S.COMPLETED):
+            groups["places"].append(e)
+        elif e.state == S.WAITLISTED:
+            groups["waiting"].append(e)
+        else:
+            groups["others"].append(e)
+    return groups
+
+
+def organisation_name(organisation_id: int) -> str:
+    org = db.session.get(Organisation, organisation_id)
+    return org.name if org else ""
+
