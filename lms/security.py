@@ -1,5 +1,6 @@
 """Security that every response and every signed-in request shares: headers with a
-Content-Security-Policy (scripts only from this site or carrying the request's nonce), and
+Content-Security-Policy (scripts only from this site or carrying the request's nonce, styles
+only from this site's stylesheets), ``Cache-Control: no-store`` on signed-in pages, and
 sessions that end after 30 idle minutes or 12 hours in all."""
 
 from __future__ import annotations
@@ -53,10 +54,17 @@ def register_security(app: Flask) -> None:
         script_src = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
         response.headers.setdefault(
             "Content-Security-Policy",
-            f"default-src 'self'; script-src {script_src}; style-src 'self' 'unsafe-inline'; "
+            f"default-src 'self'; script-src {script_src}; style-src 'self'; "
             "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
             "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
         )
+        # The user this request loaded (every request does, in expire_idle_sessions).
+        user = g.get("_login_user")
+        if user is not None and user.is_authenticated and "Cache-Control" not in \
+                response.headers:
+            # A signed-in page is that person's: no browser or proxy may keep it (the back
+            # button after signing out on a shared computer shows nothing).
+            response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, flash, request, url_for
 from flask_login import current_user, login_required
@@ -149,6 +150,43 @@ def offering_url(offering) -> str:
     """The public page of an offering of any kind."""
     endpoint = offering_page(offering.kind)
     return url_for(endpoint, id=offering.id) if endpoint else "#"
+
+
+def absolute_url(path: str) -> str:
+    """``path`` (from ``url_for``) on the configured address of the service (``BASE_URL``,
+    set by ``LMS_BASE_URL``), never on the request's ``Host``, which the caller chooses."""
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+# The longest ``next`` kept: a page on this site, not a payload.
+MAX_NEXT = 2000
+
+
+def local_path(target: object, default: str) -> str:
+    """``target`` when it is a path on this site, else ``default``: the one check of every
+    ``next`` (a form's hidden field, the sign-in link's query, the second step's session).
+
+    Browsers drop tabs and line breaks inside a URL and read a backslash as a slash, so
+    "/\\t/evil.example" or "/\\evil.example" would leave the site, and a line break in a
+    ``Location`` header is refused by the server (a 500 after the action was saved). So only
+    printable ASCII without spaces or backslashes is kept, starting with one slash."""
+    if not isinstance(target, str) or not 1 <= len(target) <= MAX_NEXT:
+        return default
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    if any(not "!" <= ch <= "~" for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+def next_page(default: str) -> str:
+    """Where this request asks to go afterwards (its ``next`` field or query), checked by
+    ``local_path``; ``default`` when it asks for nothing or somewhere off the site. Read it
+    at the start of a view, before anything is saved."""
+    return local_path(request.values.get("next"), default)
 
 
 @dataclass

@@ -12,11 +12,15 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import re
+from dataclasses import dataclass
 from datetime import date, time, timedelta
+from html import unescape
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from flask_login import login_user
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -419,3 +423,185 @@ def test_odd_text_never_fails_on_postgresql(pg_app):
             assert response.status_code < 500, response.request.path
 
     send()
+
+
+# ---------------------------------------------------------------------------- every route
+
+
+# Values no form or query should ever turn into a 500: huge and non-finite numbers, odd
+# Unicode, control characters, markup, dates out of range, paths elsewhere.
+HOSTILE = [
+    "", " ", "0", "-1", "-0", "1.5", "1e309", "-1e309", "inf", "-Infinity", "NaN", "nan",
+    "9" * 30, "-" + "9" * 30, "9" * 400, "2147483648", "9223372036854775808", "0x1F", "١٢",
+    "０", "½", "\x00", "a\x00b", "\r\n", "\t", "\x1b[0m", "\u202e", "\ufeff", "\ud7ff",
+    "\U0001f600" * 50, "Ω" * 3000, "a" * 20_000, "<script>alert(1)</script>",
+    "'; DROP TABLE user_account; --", "{{ 7*7 }}", "%s%n", "../../etc/passwd",
+    "0000-00-00", "9999-12-31", "2026-02-30", "1/1/0001", "2026-03-29T01:30",
+    "24:00", "99:99", "true", "on", "[]", "{}", "null", "//evil.example", "\t//evil.example",
+    "/\n/evil", "javascript:alert(1)", "BSOL", "-2147483649",
+]
+VALUES = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40),
+                   st.integers(min_value=-10**30, max_value=10**30).map(str),
+                   st.floats(allow_nan=True, allow_infinity=True).map(repr))
+# Query parameters any page or API list might read (paging, filters, dates).
+COMMON_QUERY = ["page", "per_page", "q", "from", "to", "kind", "status", "ics", "strand",
+                "course", "offering", "cohort", "day", "date", "format", "sort",
+                "starts_after", "has_places", "next", "year", "month", "region"]
+FILES = st.one_of(st.just(b""), st.binary(max_size=300),
+                  st.sampled_from([b"\xff\xfe", b"\x00" * 50, b"Name\tDuration\n",
+                                   b"%PDF-1.4\n", b"\xef\xbb\xbf" + "é,\"".encode() * 50]))
+# A handful of examples per route, no shrinking: bounded time, the same examples every run.
+PER_ROUTE = settings(max_examples=6, deadline=None, derandomize=True, database=None,
+                     phases=[Phase.explicit, Phase.generate],
+                     suppress_health_check=list(HealthCheck))
+FIELD_NAMES = re.compile(r'<(input|select|textarea)\b[^>]*\bname="([^"]+)"[^>]*>', re.S)
+
+
+def bearer(app, person) -> dict[str, str]:
+    from tests.test_api_views import bearer as token_headers
+
+    return token_headers(app, person)
+
+
+def _route_modules():
+    from tests.test_authorisation import MODULES
+
+    return MODULES
+
+
+def _who(route) -> str | None:
+    """The role that gets furthest into the route: one it lets in (or sends on after a
+    POST), trying the most powerful first."""
+    for role in ("admin", "faculty", "dsu_same", "learner", "dsu_other", "anonymous"):
+        status = route.expect.get(role)
+        if status in (200, 201) or (status == 302 and role != "anonymous"
+                                    and route.method != "GET"):
+            return role
+    return None
+
+
+FORMS = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S)
+FILE_INPUT = re.compile(r'<input\b(?=[^>]*\btype="file")[^>]*\bname="([^"]+)"', re.S)
+SIGN_OUT = "/sign-out"
+INPUT_VALUE = re.compile(r'<input\b[^>]*\bname="([^"]+)"[^>]*\bvalue="([^"]*)"', re.S)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One request shape to fuzz: a method and address, the names it may carry (and which
+    are file uploads), and data that passes its form's own checks, to start from."""
+
+    endpoint: str
+    method: str
+    url: str
+    names: tuple[str, ...]
+    files: tuple[str, ...] = ()
+    data: tuple[tuple[str, str], ...] = ()
+
+
+def _targets(client, url: str, route) -> list[Target]:
+    """The route itself (its table data, and for a GET the common query parameters), and
+    every form its page shows, sent where the form says, with the form's boxes."""
+    names = set(route.data or {}) | {"next"}
+    if route.method == "GET":
+        names |= set(COMMON_QUERY)
+    found = [Target(route.endpoint, route.method, url, tuple(sorted(names)),
+                    data=tuple((route.data or {}).items()))]
+    if route.method != "GET":
+        return found
+    page = client.get(url)
+    if page.status_code != 200 or page.mimetype != "text/html":
+        return found
+    for attributes, body in FORMS.findall(page.get_data(as_text=True)):
+        method = re.search(r'\bmethod="(\w+)"', attributes)
+        action = re.search(r'\baction="([^"]*)"', attributes)
+        target = unescape(action.group(1)) if action and action.group(1) else url
+        if not target.startswith("/") or target.startswith("//") or target == SIGN_OUT:
+            continue  # signing out (everywhere) is fuzzed last, as its own route
+        files = set(FILE_INPUT.findall(body))
+        boxes = {name for _, name in FIELD_NAMES.findall(body)} - {"csrf_token"} - files
+        values = {k: unescape(v) for k, v in INPUT_VALUE.findall(body) if k != "csrf_token"}
+        found.append(Target(route.endpoint, (method.group(1) if method else "get").upper(),
+                            target, tuple(sorted(boxes | {"next"})), tuple(sorted(files)),
+                            tuple(values.items())))
+    return found
+
+
+def _fuzz(client, login, person, target: Target, headers: dict[str, str]) -> None:
+    """Hostile requests of one shape; the first that answers 500 (or leaves the site)
+    fails, with what was sent. ``headers`` carry an API token for the API."""
+
+    @PER_ROUTE
+    @given(values=st.dictionaries(st.sampled_from(target.names), VALUES, max_size=6),
+           uploads=st.dictionaries(st.sampled_from(target.files or ("report",)), FILES,
+                                   max_size=len(target.files)),
+           keep=st.booleans())
+    def call(values, uploads, keep):
+        login(person)
+        path, _, query = target.url.partition("?")
+        asked = {**dict(parse_qsl(query)), **values}
+        base = dict(target.data) if keep else {}
+        if target.method == "GET":
+            response = client.get(path, query_string=asked, headers=headers)
+        elif path.startswith("/api/"):
+            response = client.open(path, method=target.method, json={**base, **values},
+                                   query_string=asked, headers=headers)
+        else:
+            data = {**base, **values}
+            for name, content in uploads.items():
+                data[name] = (io.BytesIO(content), "report.csv")
+            response = client.open(target.url, method=target.method, data=data,
+                                   content_type="multipart/form-data")
+        assert response.status_code < 500, (target.endpoint, target.method, target.url,
+                                            values)
+        if response.status_code in (301, 302, 303, 307):
+            location = response.headers["Location"]
+            assert urlsplit(location).netloc in ("", "localhost"), location
+
+    call()
+
+
+@pytest.mark.parametrize("module", _route_modules(), ids=lambda m: m.__name__.rsplit(".", 1)[1])
+def test_no_input_to_any_route_is_a_500(app, client, login, people, module):
+    """Every route in the authorisation table (so a new route is covered as soon as it is
+    in the table), as the person who gets furthest into it, and every form its page shows:
+    hostile values in every box, the table's data and the common query parameters (paging,
+    filters, dates); files empty or odd. GETs first, then POSTs (which may change what later
+    requests find), signing out last. Each request shape is tried once per family."""
+    world = module.world(app, people)
+    routes = sorted(module.ROUTES, key=lambda r: (r.method != "GET",
+                                                  r.url(people, world) == SIGN_OUT))
+    failures, checked, seen = [], 0, set()
+    for route in routes:
+        role = _who(route)
+        if role is None:
+            continue
+        person = people.by_role(role)
+        login(person)
+        for target in _targets(client, route.url(people, world), route):
+            shape = (target.method, target.url.partition("?")[0])
+            if shape in seen:
+                continue
+            seen.add(shape)
+            # The API is called as its clients do, with a token (as anyone, when no one).
+            headers = bearer(app, person) if person is not None and \
+                target.url.startswith("/api/") else {}
+            try:
+                _fuzz(client, login, person, target, headers)
+            except Exception as failure:  # noqa: BLE001 - every route's failure, not the first
+                failures.append(f"{target.method} {target.url}: {type(failure).__name__}: "
+                                f"{str(failure)[:600]}")
+        checked += 1
+    assert failures == []
+    assert checked >= len(module.ROUTES) // 2
+
+
+@pytest.mark.parametrize("ordinal", ["0000-00-00", "7", "1.0", "\x00", "9" * 40])
+def test_a_week_of_the_month_never_offered_is_refused_with_a_message(client, login, people,
+                                                                     ordinal):
+    """Found by the route fuzzing above: the box's value went straight to ``int()``."""
+    login(people.faculty)
+    response = client.post("/faculty/networks/new", data={
+        "title": "Huddles", "frequency": "MONTHLY", "ordinal": ordinal, "weekdays": "WE"})
+    assert response.status_code == 200
+    assert "Choose which week of the month" in response.get_data(as_text=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -29,6 +28,7 @@ from lms.security import start_session
 from lms.web import (
     EmptyForm,
     attempt,
+    local_path,
     role_required,
     show_error,
     submit,
@@ -40,16 +40,6 @@ admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 def _organisation_choices(placeholder: str = "Select your organisation"):
     return [("", placeholder)] + [(o.id, o.name) for o in services.organisations()]
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site; anything else goes home."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") \
-                and not target.startswith("//"):
-            return target
-    return url_for("home.index")
 
 
 @bp.route("/sign-up", methods=["GET", "POST"])
@@ -106,6 +96,7 @@ def sign_in():
     """Sign in with email and password."""
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
+    next_url = local_path(request.args.get("next"), url_for("home.index"))
     form = SignInForm()
     unverified = False
     if form.validate_on_submit():
@@ -121,7 +112,6 @@ def sign_in():
             db.session.commit()
             show_error(form, error)
         else:
-            next_url = _safe_next(request.args.get("next"))
             session.clear()  # a fresh session for the signed-in person
             if user.has_two_factor:
                 # The password was right; the code from their app comes next.
@@ -159,7 +149,7 @@ def sign_in_code():
             show_error(form, error)
         else:
             db.session.commit()
-            next_url = _safe_next(pending.get("next"))
+            next_url = local_path(pending.get("next"), url_for("home.index"))
             session.clear()
             login_user(user)
             start_session()
@@ -229,7 +219,8 @@ def change_password():
     form = ChangePasswordForm()
     if submit(form, lambda: services.change_password(
             current_user, form.current_password.data, form.password.data, form.confirm.data)):
-        login_user(current_user)  # re-issue this browser's session at the new version
+        # Re-issue this browser's session at the new version.
+        login_user(current_user._get_current_object())
         flash("Your password has been changed.", "success")
         return redirect(url_for("accounts.profile"))
     return render_template("accounts/change_password.html", form=form)

@@ -12,6 +12,7 @@ from flask import Response, request, url_for
 from lms.api.params import InvalidParameters
 from lms.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from lms.offerings.policy import AlreadyBooked, BookingClosed, OfferingFull, QuotaExceeded
+from lms.web import absolute_url
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -85,7 +86,7 @@ class Problem(Exception):
 
 def type_url(slug: str) -> str:
     """Where a problem type is explained: its entry on the documentation page."""
-    return url_for("api.docs", _external=True) + f"#problem-{slug}"
+    return absolute_url(url_for("api.docs")) + f"#problem-{slug}"
 
 
 def response_for(problem: Problem) -> Response:

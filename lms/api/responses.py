@@ -9,6 +9,7 @@ import json
 from flask import Response, request, url_for
 
 from lms.api.queries import Page
+from lms.web import absolute_url
 
 JSON = "application/json"
 # Query parameters a page's links carry on to the other pages.
@@ -49,7 +50,7 @@ def page_links(page: Page) -> dict[str, str | None]:
     def at(number: int) -> str:
         values = {**kept, **(request.view_args or {}), "page": number,
                   "per_page": page.paging.per_page}
-        return url_for(request.endpoint, _external=True, **values)
+        return absolute_url(url_for(request.endpoint, **values))
 
     current = page.paging.page
     return {

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from urllib.parse import urljoin
 
-from flask import request, url_for
+from flask import url_for
 
 from lms.api.models import ApiToken
 from lms.api.queries import OfferingLine, SessionLine, is_confirmed
 from lms.attendance.completion import Progress
 from lms.courses.models import Course
 from lms.offerings.models import Enrolment, Offering
-from lms.web import offering_url
+from lms.web import absolute_url, offering_url
 
 
 def when(moment: datetime | None) -> str | None:
@@ -22,12 +21,12 @@ def when(moment: datetime | None) -> str | None:
 
 
 def api_url(endpoint: str, **values) -> str:
-    return url_for(endpoint, _external=True, **values)
+    return absolute_url(url_for(endpoint, **values))
 
 
 def site_url(path: str) -> str:
     """A page of the service as an absolute address."""
-    return urljoin(request.host_url, path)
+    return absolute_url(path)
 
 
 def course(c: Course) -> dict:

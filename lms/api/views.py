@@ -24,6 +24,7 @@ from lms.errors import DomainError
 from lms.extensions import db
 from lms.feedback.services import answers_are_anonymous
 from lms.offerings.models import OfferingStatus
+from lms.web import absolute_url
 
 log = logging.getLogger(__name__)
 
@@ -140,14 +141,16 @@ def index():
     return json_response({
         "name": "MDSN Learning & Events API",
         "version": "1",
-        "links": {name: url_for(f"api.{name}", _external=True) for name in names},
+        "links": {name: absolute_url(url_for(f"api.{name}")) for name in names},
     })
 
 
 @bp.get("/openapi.json", endpoint="openapi")
 def openapi_document():
-    """The OpenAPI 3.1 document."""
-    return json_response(openapi.document())
+    """The OpenAPI 3.1 document, its server on the configured address of the service."""
+    doc = openapi.document()
+    doc["servers"] = [{"url": absolute_url(openapi.SERVER)}]
+    return json_response(doc)
 
 
 @bp.get("/docs")
@@ -257,7 +260,7 @@ def book(offering_id: int):
     user = auth.signed_in()
     enrolment = queries.book(user, offering_id)
     db.session.commit()
-    location = url_for("api.my_booking", booking_id=enrolment.id, _external=True)
+    location = absolute_url(url_for("api.my_booking", booking_id=enrolment.id))
     return json_response(serialisers.booking(enrolment), 201, {"Location": location},
                          etag=False)
 

@@ -85,20 +85,46 @@ def decode(data: bytes) -> str:
             raise _fail("The file could not be read as text") from None
 
 
-_DURATION = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$", re.I)
+# A cell longer than this is not a duration (Teams writes at most "999h 59m 59s").
+MAX_CELL = 64
+# Tokens of a duration: a run of digits, a run of letters, or any other single character.
+# Each alternative is one quantifier over a class the others exclude, so scanning is linear.
+_TOKEN = re.compile(r"\d+|[^\W\d_]+|\S")
+_UNITS = {"h": 0, "m": 1, "min": 1, "s": 2}
+
+
+def _clock(text: str) -> tuple[int, int, int] | None:
+    """'01:02:03' -> (1, 2, 3); anything else None."""
+    parts = text.split(":")
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts) \
+            or len(parts[1]) != 2 or len(parts[2]) != 2:
+        return None
+    return int(parts[0]), int(parts[1]), int(parts[2])
 
 
 def teams_minutes(text: str) -> int:
-    """'1h 2m 3s' -> 62; '45m 10s' -> 45; '59s' -> 1; '01:02:03' -> 62."""
+    """'1h 2m 3s' -> 62; '45m 10s' -> 45; '59s' -> 1; '01:02:03' -> 62.
+
+    Read by a tokeniser, not a backtracking pattern: any cell, however long or odd, is read
+    (or refused) in time linear in its length, and a cell over ``MAX_CELL`` is refused."""
     text = text.strip()
-    clock = re.fullmatch(r"(\d+):(\d{2}):(\d{2})", text)
+    if len(text) > MAX_CELL:
+        raise ValueError("too long to be a duration")
+    clock = _clock(text)
     if clock:
-        h, m, s = (int(x) for x in clock.groups())
+        h, m, s = clock
     else:
-        match = _DURATION.match(text)
-        if not text or not match or not any(match.groups()):
+        values = [0, 0, 0]
+        tokens = _TOKEN.findall(text)
+        if not tokens or len(tokens) % 2:
             raise ValueError(f"not a duration: {text!r}")
-        h, m, s = (int(x or 0) for x in match.groups())
+        last = -1
+        for number, unit in zip(tokens[::2], tokens[1::2], strict=True):
+            slot = _UNITS.get(unit.lower())
+            if not (number.isascii() and number.isdigit()) or slot is None or slot <= last:
+                raise ValueError(f"not a duration: {text!r}")
+            values[slot], last = int(number), slot
+        h, m, s = values
     seconds = h * 3600 + m * 60 + s
     return (seconds + 30) // 60
 
@@ -107,15 +133,18 @@ _MOMENT = re.compile(
     r"^\s*(?:(?P<y1>\d{4})-(?P<m1>\d{1,2})-(?P<d1>\d{1,2})"
     r"|(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<y2>\d{2}|\d{4}))"
     r"[,T\s]+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?:\.\d+)?"
-    r"\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?"
-    r"\s*(?:Z|[+-]\d{2}:?\d{2})?\s*$")
+    r"(?:\s*(?P<ampm>[AaPp]\.?[Mm]\.?))?"
+    r"(?:\s*(?:Z|[+-]\d{2}:?\d{2}))?$")
 
 
 def read_moment(text: str) -> tuple[datetime, ...]:
     """A report's date and time as UTC: one reading, two if the day and month could be
     either way round (month first, as Teams and Zoom write by default, then day first), none
     if it is not a date we know."""
-    match = _MOMENT.match(text or "")
+    text = (text or "").strip()
+    if len(text) > MAX_CELL:
+        return ()
+    match = _MOMENT.match(text)
     if not match:
         return ()
     hour, minute, second = int(match["h"]), int(match["mi"]), int(match["s"] or 0)

@@ -21,14 +21,13 @@ from lms.events.views import (
     find_session,
     managed,
     place_panel,
-    post_back,
     speaker_data,
     speakers_from,
     submit_all,
     visible_event,
 )
 from lms.offerings import calendar, policy
-from lms.web import EmptyForm, perform, role_required
+from lms.web import EmptyForm, next_page, perform, role_required
 
 
 @bp.route("/festivals/<int:id>")
@@ -58,6 +57,7 @@ def book_session(id: int):
     if not isinstance(session.offering, Festival) or not policy.can_see(current_user,
                                                                           session.offering):
         abort(404)
+    back = next_page(url_for("events.festival", id=session.offering_id))
     if not EmptyForm().validate_on_submit():
         abort(400)
     perform(session_bookings.book_session, current_user, session, done=lambda booking: (
@@ -65,7 +65,7 @@ def book_session(id: int):
         "for your calendar." if booking.state == "booked" else
         f"“{session.title}” is full. You are number {booking.waitlist_position} on "
         "its waiting list; if a place frees, we will email you to offer it."))
-    return redirect(post_back(url_for("events.festival", id=session.offering_id)))
+    return redirect(back)
 
 
 @bp.route("/session-bookings/<int:id>/cancel", methods=["POST"])
@@ -75,13 +75,14 @@ def cancel_booking(id: int):
     booking = session_bookings.get_booking(id)
     if booking.user_id != current_user.id:
         abort(404)
+    back = next_page(url_for("events.agenda", id=booking.session.offering_id))
     if not EmptyForm().validate_on_submit():
         abort(400)
     title, was_booked = booking.session.title, booking.state == "booked"
     perform(session_bookings.cancel_booking, current_user, booking,
             done=f"Your booking for “{title}” is cancelled." if was_booked
             else f"You have left the waiting list for “{title}”.")
-    return redirect(post_back(url_for("events.agenda", id=booking.session.offering_id)))
+    return redirect(back)
 
 
 def _answer_offer(id: int, answer, done: str):
@@ -89,10 +90,11 @@ def _answer_offer(id: int, answer, done: str):
     booking = session_bookings.get_booking(id)
     if booking.user_id != current_user.id:
         abort(404)
+    back = next_page(url_for("events.agenda", id=booking.session.offering_id))
     if not EmptyForm().validate_on_submit():
         abort(400)
     perform(answer, current_user, booking, done=done.format(title=booking.session.title))
-    return redirect(post_back(url_for("events.agenda", id=booking.session.offering_id)))
+    return redirect(back)
 
 
 @bp.route("/session-bookings/<int:id>/accept", methods=["POST"])

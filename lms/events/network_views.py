@@ -12,7 +12,7 @@ from flask_login import current_user
 from lms.events import networks, pages
 from lms.events.forms import NetworkForm, OccurrenceForm
 from lms.events.models import NetworkSeries
-from lms.events.recurrence import RuleInput
+from lms.events.recurrence import ORDINALS, RuleInput
 from lms.events.views import (
     MANAGERS,
     bp,
@@ -35,13 +35,20 @@ def network(id: int):
                            rule=networks.rule_of(event), **place_panel(event))
 
 
+def _ordinal(value: str | None) -> int | None:
+    """The week-of-the-month box: ``None`` when empty; a choice it never offered is passed on
+    as 0, which the rule's check refuses with its message."""
+    if value in (None, ""):
+        return None
+    return next((k for k in ORDINALS if str(k) == value), 0)
+
+
 def _network_details(form: NetworkForm) -> networks.NetworkDetails:
-    ordinal = form.ordinal.data
     return networks.NetworkDetails(
         **event_details_common(form), first_day=form.first_day.data,
         local_start=form.local_start.data, duration_minutes=form.duration_minutes.data,
         rule=RuleInput(form.frequency.data, form.interval.data, list(form.weekdays.data or []),
-                       int(ordinal) if ordinal not in (None, "") else None, form.ends.data,
+                       _ordinal(form.ordinal.data), form.ends.data,
                        form.count.data, form.until.data),
         join_url=form.join_url.data or "", location=form.location.data or "",
     )

@@ -62,14 +62,6 @@ def managed(offering: Offering) -> Offering:
     return offering
 
 
-def post_back(default: str) -> str:
-    """The page a form came from (its ``next`` field, same site only), else ``default``."""
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
-
-
 def speakers_from(form) -> list[services.SpeakerDetails]:
     """The speakers typed in an event form."""
     return [services.SpeakerDetails(

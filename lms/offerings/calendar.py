@@ -10,9 +10,11 @@ subscribed feed is ``lms.offerings.feed``, written with ``write_calendar`` from 
 - Invitations (``METHOD:REQUEST``) and cancellations (``METHOD:CANCEL``) carry one UID each,
   as RFC 5546 asks, so a change to one session updates exactly that entry.
 
-The text is written here rather than through ``icalendar``'s object model: a personal feed of
-hundreds of sessions must be built in a few milliseconds and its serialiser is several times
-slower. The tests read every kind of output back with ``icalendar`` and with ``vobject``.
+Every calendar is written by ``icalendar`` (``write_calendar``, the one writer): it escapes
+text, folds long lines and refuses a line break where one cannot be, so no field (a joining
+link, a title, a name) can add a property or an event. Personal feeds stay fast through their
+cache (``cached_personal_feed``). The tests read every kind of output back with ``icalendar``
+and with ``vobject``.
 
 This module knows offerings, sessions, enrolments and session bookings only. Kinds of offering
 whose sessions are booked one by one (the festival) say so with ``books_sessions = True`` on
@@ -23,10 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
+from icalendar import Calendar, Event, Timezone, vCalAddress, vDuration, vUri
 from sqlalchemy import func, select
 
 from lms.accounts.models import User
@@ -67,7 +70,7 @@ VTIMEZONE_LONDON = [
     "END:VTIMEZONE",
 ]
 # How often subscribed calendars should fetch the feed again.
-FEED_REFRESH = "PT1H"
+FEED_REFRESH_EVERY = timedelta(hours=1)
 # Enrolment states whose holders may see a joining link (a nomination or an offer is not yet
 # a place; those people see the session as tentative, without the link).
 CONFIRMED = (EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
@@ -135,37 +138,36 @@ def session_uid(session_id: int, host: str | None = None) -> str:
     return f"session-{session_id}@{host or uid_host()}"
 
 
-def _escape(text: str) -> str:
-    return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
+def _uri(value: str) -> str | None:
+    """A URI property's value, or ``None`` (left out) when it holds a space or a control
+    character: a line break there would end the property and start another."""
+    if not value or any(ch.isspace() or not ch.isprintable() for ch in value):
+        return None
+    return value
 
 
-def _param(text: str) -> str:
-    """A parameter value, quoted (it may hold commas or colons; quotes are not allowed)."""
-    return '"' + text.replace('"', "'").replace("\n", " ") + '"'
+def _text(value: str) -> str:
+    """A text value as ``icalendar`` should see it: line breaks of any kind as "\\n" (which
+    it escapes; a lone carriage return it would write raw), other control characters gone."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n") \
+        .replace("\u2029", "\n")
+    return "".join(ch for ch in value if ch == "\n" or ch.isprintable())
 
 
-def _fold(line: str) -> str:
-    """Lines longer than 75 octets are folded, never inside a UTF-8 character."""
-    raw = line.encode("utf-8")
-    if len(raw) <= 75:
-        return line
-    parts, start, limit = [], 0, 75
-    while start < len(raw):
-        end = min(start + limit, len(raw))
-        while end < len(raw) and (raw[end] & 0xC0) == 0x80:
-            end -= 1
-        parts.append(raw[start:end].decode("utf-8"))
-        start, limit = end, 74  # continuation lines start with a space
-    return "\r\n ".join(parts)
+def _name(text: str) -> str:
+    """A person's name for a CN parameter: on one line (icalendar quotes and escapes it)."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _local(moment: datetime) -> str:
-    return to_london(moment).strftime("%Y%m%dT%H%M%S")
+def _address(email: str, name: str, **params: str) -> vCalAddress | None:
+    uri = _uri(f"mailto:{email}")
+    if uri is None:
+        return None
+    address = vCalAddress(uri)
+    address.params["CN"] = _name(name)
+    for key, value in params.items():
+        address.params[key] = value
+    return address
 
 
 @dataclass
@@ -184,76 +186,85 @@ class CalendarEvent:
     page_url: str = ""
     details: list[str] = field(default_factory=list)
 
-    def lines(self, host: str, dtstamp: str, organizer: str | None = None,
-              attendee: User | None = None) -> list[str]:
+    def component(self, host: str, dtstamp: datetime, organizer: vCalAddress | None = None,
+                  attendee: User | None = None) -> Event:
+        """The VEVENT, every value escaped (text) or checked (addresses) by ``icalendar``:
+        no field, however hostile, can end a line and start a property or an event."""
+        join_url, page_url = _uri(self.join_url), _uri(self.page_url)
         description = [*self.details]
-        if self.join_url:
-            description.append(f"Joining link: {self.join_url}")
-        if self.page_url:
-            description.append(f"Details: {self.page_url}")
+        if join_url:
+            description.append(f"Joining link: {join_url}")
+        if page_url:
+            description.append(f"Details: {page_url}")
         if self.cancelled:
             status = "CANCELLED"
         elif self.tentative:
             status = "TENTATIVE"
         else:
             status = "CONFIRMED"
-        location = self.location or (self.join_url and "Online") or ""
-        out = [
-            "BEGIN:VEVENT",
-            f"UID:{session_uid(self.session_id, host)}",
-            f"DTSTAMP:{dtstamp}",
-            f"SEQUENCE:{self.sequence}",
-            f"DTSTART;TZID={TZID}:{_local(self.starts_at)}",
-            f"DTEND;TZID={TZID}:{_local(self.ends_at)}",
-            "SUMMARY:" + _escape(("Cancelled: " if self.cancelled else "") + self.summary),
-            f"STATUS:{status}",
-        ]
+        location = self.location or (join_url and "Online") or ""
+        event = Event()
+        event.add("uid", session_uid(self.session_id, host))
+        event.add("dtstamp", dtstamp)
+        event.add("sequence", self.sequence)
+        event.add("dtstart", to_london(self.starts_at))
+        event.add("dtend", to_london(self.ends_at))
+        event.add("summary", _text(("Cancelled: " if self.cancelled else "") + self.summary))
+        event.add("status", status)
         if location:
-            out.append("LOCATION:" + _escape(location))
+            event.add("location", _text(location))
         if description:
-            out.append("DESCRIPTION:" + _escape("\n".join(description)))
-        if self.page_url:
-            out.append("URL:" + self.page_url)
-        if self.join_url and not self.cancelled:
+            event.add("description", _text("\n".join(description)))
+        if page_url:
+            event.add("url", vUri(page_url))
+        if join_url and not self.cancelled:
             # Teams, Zoom and others read this to show a "join" button.
-            out.append("X-MICROSOFT-SKYPETEAMSMEETINGURL:" + self.join_url)
-        if organizer:
-            out.append(organizer)
+            event.add("x-microsoft-skypeteamsmeetingurl", vUri(join_url))
+        if organizer is not None:
+            event.add("organizer", organizer)
         if attendee is not None:
             partstat = "DECLINED" if self.cancelled else "ACCEPTED"
-            out.append(f"ATTENDEE;CN={_param(attendee.full_name)};ROLE=REQ-PARTICIPANT;"
-                       f"PARTSTAT={partstat};RSVP=FALSE:mailto:{attendee.email}")
+            address = _address(attendee.email, attendee.full_name, ROLE="REQ-PARTICIPANT",
+                               PARTSTAT=partstat, RSVP="FALSE")
+            if address is not None:
+                event.add("attendee", address)
         if self.cancelled:
-            out.append("TRANSP:TRANSPARENT")
-        out.append("END:VEVENT")
-        return out
+            event.add("transp", "TRANSPARENT")
+        return event
+
+
+_TIMEZONE = Timezone.from_ical("\r\n".join(VTIMEZONE_LONDON) + "\r\n")
 
 
 def write_calendar(events: Iterable[CalendarEvent], *, method: str | None = None,
                    name: str | None = None, feed: bool = False,
                    attendee: User | None = None) -> bytes:
-    """A whole VCALENDAR. ``method`` makes it an iTIP message (REQUEST, CANCEL); ``feed``
-    adds the refresh hints subscribed calendars read."""
+    """A whole VCALENDAR, written by ``icalendar`` (escaped, folded, validated): the one
+    writer of invitations, downloads and feeds. ``method`` makes it an iTIP message
+    (REQUEST, CANCEL); ``feed`` adds the refresh hints subscribed calendars read."""
     host = uid_host()
-    dtstamp = _utc(utcnow())
+    dtstamp = utcnow().astimezone(UTC).replace(microsecond=0)
     organizer = None
     if method:
         sender = current_app.config["MAIL_SENDER"]
         address = sender.rsplit("<", 1)[-1].rstrip(">").strip()
-        organizer = f"ORGANIZER;CN={_param('MDSN Learning & Events')}:mailto:{address}"
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN"]
+        organizer = _address(address, "MDSN Learning & Events")
+    calendar = Calendar()
+    calendar.add("version", "2.0")
+    calendar.add("prodid", PRODID)
+    calendar.add("calscale", "GREGORIAN")
     if method:
-        lines.append(f"METHOD:{method}")
+        calendar.add("method", method)
     if name:
-        lines.append("X-WR-CALNAME:" + _escape(name))
+        calendar.add("x-wr-calname", _text(name))
     if feed:
-        lines += [f"REFRESH-INTERVAL;VALUE=DURATION:{FEED_REFRESH}",
-                  f"X-PUBLISHED-TTL:{FEED_REFRESH}"]
-    lines += VTIMEZONE_LONDON
+        calendar.add("refresh-interval", vDuration(FEED_REFRESH_EVERY),
+                      parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", vDuration(FEED_REFRESH_EVERY))
+    calendar.add_component(_TIMEZONE)
     for event in events:
-        lines += event.lines(host, dtstamp, organizer, attendee)
-    lines.append("END:VCALENDAR")
-    return ("\r\n".join(_fold(line) for line in lines) + "\r\n").encode("utf-8")
+        calendar.add_component(event.component(host, dtstamp, organizer, attendee))
+    return calendar.to_ical(sorted=False)
 
 
 # ---------------------------------------------------------------------------- sessions

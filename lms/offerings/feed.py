@@ -33,7 +33,7 @@ from lms.offerings.models import (
 # Sessions that ended longer ago than this drop out of personal feeds.
 FEED_HISTORY = timedelta(days=180)
 # Change when the feed's layout changes, so every ETag changes with it.
-FEED_VERSION = "1"
+FEED_VERSION = "2"
 
 
 def _feed_rows(user_id: int, cutoff: datetime):

@@ -122,8 +122,9 @@ def check_join_url(raw: str | None, field: str) -> str:
         return ""
     if len(value) > 500:
         raise DomainError("The joining link must be 500 characters or fewer", field)
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or " " in value:
+    parts = urlsplit(value)  # which silently drops tabs and line breaks: so check first
+    if any(ch.isspace() or not ch.isprintable() for ch in value) or \
+            parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise DomainError(
             "Enter the joining link as a full web address, like https://teams.microsoft.com/…",
             field,

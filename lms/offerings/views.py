@@ -14,6 +14,7 @@ from lms.offerings.forms import MoveForm, PeopleSearchForm, ReasonForm, Waitlist
 from lms.web import (
     EmptyForm,
     attempt,
+    next_page,
     offering_url,
     perform,
     role_required,
@@ -37,23 +38,17 @@ DONE = {
 }
 
 
-def _back(offering) -> str:
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return target
-    return offering_url(offering)
-
-
 @bp.route("/offerings/<int:id>/book", methods=["POST"])
 @login_required
 def book(id: int):
     """Book a place, ask for one, or join the waiting list."""
     offering = services.get_offering(id)
+    back = next_page(offering_url(offering))
     if not EmptyForm().validate_on_submit():
         abort(400)
     perform(services.book, current_user, offering,
             done=lambda enrolment: enrolment.state_label + ". We have sent you an email.")
-    return redirect(_back(offering))
+    return redirect(back)
 
 
 @bp.route("/enrolments/<int:id>/<any(withdraw, accept, decline, confirm):action>",
@@ -64,10 +59,11 @@ def answer(id: int, action: str):
     enrolment = services.get_enrolment(id)
     if enrolment.user_id != current_user.id:
         abort(404)
+    back = next_page(offering_url(enrolment.offering))
     if not EmptyForm().validate_on_submit():
         abort(400)
     perform(LEARNER_ACTIONS[action], current_user, enrolment, done=DONE[action])
-    return redirect(_back(enrolment.offering))
+    return redirect(back)
 
 
 @bp.route("/my-learning")

@@ -259,10 +259,19 @@ _PROBLEMS = "_lms_problems"
 
 
 def _watch(page: Page, origin: str) -> None:
-    """Collect uncaught script errors and this site's failed assets (not its documents:
-    error pages are meant to answer 4xx)."""
+    """Collect uncaught script errors, anything the Content-Security-Policy refused, and this
+    site's failed assets (not its documents: error pages are meant to answer 4xx)."""
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+
+    def on_console(message) -> None:
+        # A style or script the Content-Security-Policy refused is reported only here. (The
+        # NHS.UK fonts on assets.nhs.uk are refused on purpose: pages fall back to Arial.)
+        if message.type == "error" and "Content Security Policy" in message.text \
+                and "font-src" not in message.text:
+            problems.append(f"refused by the CSP: {message.text}")
+
+    page.on("console", on_console)
 
     def on_response(response) -> None:
         if response.status >= 400 and response.request.resource_type != "document":
