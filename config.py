@@ -97,6 +97,10 @@ class Config:
     # one proxy, so throttles see each person's address rather than the proxy's.
     TRUSTED_PROXIES = 0
     DEMO_PASSWORD = "mdsn-demo-2026"  # noqa: S105 - demo accounts only; seed refuses in production
+    # The demo admin's authenticator secret (two-step verification is required for admins):
+    # add it to an authenticator app by hand, or print a code with
+    # ``python -c 'import pyotp; print(pyotp.TOTP("MDSNDEMOADMINTOTPSECRET234567ABC").now())'``.
+    DEMO_TOTP_SECRET = "MDSNDEMOADMINTOTPSECRET234567ABC"  # noqa: S105 - demo only
 
 
 class DevelopmentConfig(Config):

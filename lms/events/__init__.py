@@ -8,6 +8,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """The events pages and their link, each kind's page and calendar details, the tables
     the offer stamp watches for them, and what events do when a place changes."""
+    from lms.accounts.events import PasswordChanged
     from lms.events import calendars, services, views
     from lms.listeners import connect
     from lms.offerings import calendar, stamp
@@ -26,3 +27,5 @@ def init_app(app: Flask) -> None:
         stamp.watch(app, table_name)
     # Leaving the festival gives back its session bookings, in the same transaction.
     connect(app, PlaceChanged, services.release_bookings_on_leaving)
+    # A password change (with its box ticked) resets the calendar address.
+    connect(app, PasswordChanged, calendars.forget_on_password_change)
