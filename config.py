@@ -9,6 +9,48 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 INSECURE_SECRET = "dev-only-not-secret"  # noqa: S105 - refused by ProductionConfig
+SECRET_MIN_LENGTH = 32
+SECRET_MIN_BITS = 128
+# Values people paste from examples and tutorials: refused whatever their length.
+KNOWN_WEAK_SECRETS = frozenset({
+    INSECURE_SECRET, "changeme", "change-me", "secret", "secret-key", "secretkey", "password",
+    "your-secret-key", "supersecret", "super-secret-key", "development", "dev", "test",
+})
+_CHARACTER_CLASSES = ((r"[a-z]", 26), (r"[A-Z]", 26), (r"[0-9]", 10), (r"[^a-zA-Z0-9]", 33))
+
+
+def weak_secret_reason(key: str) -> str | None:
+    """Why ``key`` is not fit to sign production sessions, or ``None`` if it is.
+
+    Strength, not only length: a known example value, a short key, a key made of a few repeated
+    characters or of a run (``abcd...``, ``1234...``, ``aaaa...``), or one whose estimated
+    randomness is under ``SECRET_MIN_BITS``. The estimate is generous to the key: each character
+    counts for no more than the alphabet of the character classes it uses allows, nor more than
+    its distinct characters allow (``"ab" * 32`` is two symbols, not 64)."""
+    import math
+    import re
+
+    if not key:
+        return "it is empty"
+    folded = key.strip().lower()
+    if folded in KNOWN_WEAK_SECRETS or re.sub(r"[^a-z0-9]", "", folded) in {
+            re.sub(r"[^a-z0-9]", "", weak) for weak in KNOWN_WEAK_SECRETS}:
+        return "it is a well-known example value"
+    if len(key) < SECRET_MIN_LENGTH:
+        return f"it is shorter than {SECRET_MIN_LENGTH} characters"
+    for period in range(1, len(key) // 2 + 1):
+        if len(key) % period == 0 and key == key[:period] * (len(key) // period):
+            return "it repeats the same few characters"
+    steps = [ord(b) - ord(a) for a, b in zip(key, key[1:], strict=False)]
+    if sum(abs(step) <= 1 for step in steps) * 2 > len(steps) or len(set(steps)) <= 2:
+        # Random text rarely has a neighbour one apart; runs such as abcd, 1234 or aaaa do.
+        return "it is a sequence or run of characters (such as abcd..., 1234... or aaaa...)"
+    alphabet = sum(size for pattern, size in _CHARACTER_CLASSES if re.search(pattern, key))
+    distinct = len(set(key))
+    bits = len(key) * math.log2(min(alphabet, distinct))
+    if bits < SECRET_MIN_BITS or distinct < 10:
+        return "it is not random enough (too few different characters)"
+    return None
 
 
 class Config:
@@ -65,6 +107,10 @@ class Config:
     # one proxy, so throttles see each person's address rather than the proxy's.
     TRUSTED_PROXIES = 0
     DEMO_PASSWORD = "mdsn-demo-2026"  # noqa: S105 - demo accounts only; seed refuses in production
+    # The demo admin's authenticator secret (two-step verification is required for admins):
+    # add it to an authenticator app by hand, or print a code with
+    # ``python -c 'import pyotp; print(pyotp.TOTP("MDSNDEMOADMINTOTPSECRET234567ABC").now())'``.
+    DEMO_TOTP_SECRET = "MDSNDEMOADMINTOTPSECRET234567ABC"  # noqa: S105 - demo only
 
 
 class DevelopmentConfig(Config):

@@ -40,6 +40,7 @@ from lms.clock import LONDON, utcnow
 from lms.competencies.framework import FRAMEWORK
 from lms.competencies.models import Competency, CompetencyEvidence, CourseCompetency
 from lms.courses.models import Cohort, Course
+from lms.events import calendars
 from lms.events.models import (
     CalendarFeedToken,
     Festival,
@@ -149,6 +150,11 @@ def _local(day: date, hour: int, minute: int = 0) -> datetime:
 def _on_weekday(day: date, weekday: int) -> date:
     """The first ``weekday`` (0 = Monday) on or after ``day``."""
     return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+
+def feed_token(user_id: int) -> str:
+    """The bench's calendar secret for a person: fixed, so pages can fetch their feed."""
+    return _token(random.Random(f"bench-feed-{user_id}"))
 
 
 def _token(rng: random.Random, nbytes: int = 32) -> str:
@@ -780,9 +786,11 @@ class Generator:
         self.flush(CompetencyEvidence)
 
     def feed_tokens(self) -> None:
+        # Only hashes are stored, so the bench derives each secret from the person (see
+        # ``feed_token``) to know the address it fetches.
         for user_id in (self.learner, self.dsu_lead_of["BSOL"], self.lead_faculty, self.admin):
-            self.add(CalendarFeedToken, user_id=user_id, token=_token(self.rng),
-                     created_at=self.now)
+            self.add(CalendarFeedToken, user_id=user_id,
+                     token_hash=calendars.token_hash(feed_token(user_id)), created_at=self.now)
         self.flush(CalendarFeedToken)
 
     # ------------------------------------------------------------------------ the run

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from flask import Flask
 from sqlalchemy import event, func, select
 
-from bench.generate import DSU_LEAD, FACULTY, LEARNER
+from bench.generate import DSU_LEAD, FACULTY, LEARNER, feed_token
 from lms.accounts.models import User
 from lms.clock import utcnow
 from lms.courses.models import Cohort
@@ -110,9 +110,9 @@ def find_pages(app: Flask) -> list[Page]:
             .join(SurveyResponse, SurveyResponse.survey_id == Survey.id)
             .group_by(Survey.id).order_by(responses.desc(), Survey.id)
             .limit(1)).one()
-        token = db.session.scalar(
-            select(CalendarFeedToken.token).join(User, User.id == CalendarFeedToken.user_id)
-            .where(User.email == LEARNER))
+        token = feed_token(db.session.scalar(
+            select(CalendarFeedToken.user_id).join(User, User.id == CalendarFeedToken.user_id)
+            .where(User.email == LEARNER)))
         db.session.rollback()
     feed = f"/calendar/feed/{token}.ics"
     return [

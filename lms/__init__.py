@@ -99,13 +99,15 @@ class DatabaseIdConverter(IntegerConverter):
 
 
 def _refuse_insecure_production(app: Flask) -> None:
-    """Stop a production start-up that would sign sessions with a known or empty key."""
+    """Stop a production start-up that would sign sessions with a known, empty, short or
+    guessable key (see ``config.weak_secret_reason``)."""
     if app.config["LMS_CONFIG_NAME"] != "production":
         return
-    key = app.config.get("SECRET_KEY") or ""
-    if key == config_module.INSECURE_SECRET or len(key) < 32:
+    reason = config_module.weak_secret_reason(str(app.config.get("SECRET_KEY") or ""))
+    if reason is not None:
         print(
-            "Refusing to start: ProductionConfig needs a real secret key.\n"
+            f"Refusing to start: ProductionConfig needs a real secret key, and this one is "
+            f"weak: {reason}.\n"
             "Set LMS_SECRET_KEY to at least 32 random characters, e.g.\n"
             "  export LMS_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')",
             file=sys.stderr,

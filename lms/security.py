@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import secrets
 import time
+from functools import wraps
 
-from flask import Flask, flash, g, redirect, request, session, url_for
+from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 
@@ -17,6 +18,39 @@ def csp_nonce() -> str:
     if "csp_nonce" not in g:
         g.csp_nonce = secrets.token_urlsafe(16)
     return g.csp_nonce
+
+
+SECOND_STEP_KEY = "_second_step"
+
+# What an admin without a passed second step may still reach: setting it up, signing out,
+# and what every page needs (its files).
+SET_UP_ENDPOINTS = frozenset({"accounts.two_factor_set_up", "accounts.sign_out", "static",
+                              "home.healthz"})
+
+
+def second_step_passed(user) -> bool:
+    """The policy: this session's person has two-step verification on and gave a code from
+    it (or set it up) in this session."""
+    return bool(getattr(user, "has_two_factor", False)) and \
+        session.get(SECOND_STEP_KEY) == user.get_id()
+
+
+def mark_second_step_passed(user) -> None:
+    """Call when the person has just given a code (signing in, or setting it up)."""
+    session[SECOND_STEP_KEY] = user.get_id()
+
+
+def second_step_required(view):
+    """For an admin's most sensitive pages (erasing, roles, the audit log): refuse a session
+    that has not passed two-step verification, whatever else lets it in."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated or not second_step_passed(current_user):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 def start_session() -> None:
@@ -47,6 +81,23 @@ def register_security(app: Flask) -> None:
         if now - seen >= 60 or "_seen" not in session:
             session["_seen"] = now
         return None
+
+    @app.before_request
+    def admins_pass_the_second_step():
+        """Two-step verification is required for admins: one without it is sent to set it up
+        and can do nothing else; one with it whose session has not given a code (signed in
+        before it was required) signs in again."""
+        if not current_user.is_authenticated or not current_user.is_admin:
+            return None
+        if second_step_passed(current_user) or request.endpoint in SET_UP_ENDPOINTS:
+            return None
+        if current_user.has_two_factor:
+            logout_user()
+            session.clear()
+            flash("Sign in again, with a code from your authenticator app.", "info")
+            return redirect(url_for("accounts.sign_in"))
+        flash("Admins must turn on two-step verification before doing anything else.", "info")
+        return redirect(url_for("accounts.two_factor_set_up"))
 
     @app.after_request
     def security_headers(response):

@@ -35,8 +35,12 @@ from lms.clock import utcnow
 from lms.extensions import db
 from lms.notifications.delivery import deliver_outbox
 from lms.notifications.services import sent_messages
+from lms.security import SECOND_STEP_KEY
 
 PASSWORD = "correct horse battery"
+# Every admin made by ``make_user`` has two-step verification on with this secret
+# (``pyotp.TOTP(TOTP_SECRET).now()`` is their current code).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 - a test fixture
 
 # ---------------------------------------------------------------------------- The clock
 # A plain Wednesday morning in British Summer Time (so London is not UTC), far from midnight,
@@ -162,6 +166,7 @@ def make_user(app: Flask) -> Callable[..., User]:
         name: str | None = None,
         password: str = PASSWORD,
         verified: bool = True,
+        two_step: bool | None = None,
     ) -> User:
         def build() -> User:
             n = next(_serial)
@@ -174,6 +179,9 @@ def make_user(app: Flask) -> Callable[..., User]:
                 email_verified_at=utcnow() if verified else None,
             )
             user.role_rows.extend(UserRole(role=r) for r in {Role.LEARNER, *roles})
+            if two_step if two_step is not None else Role.ADMIN in roles:
+                # Admins must have two-step verification on; theirs uses a known secret.
+                user.totp_secret, user.totp_enabled_at = TOTP_SECRET, utcnow()
             db.session.add(user)
             db.session.flush()
             return user
@@ -193,18 +201,35 @@ def make_user(app: Flask) -> Callable[..., User]:
 
 @pytest.fixture
 def login(client: FlaskClient) -> Callable[[User | None], FlaskClient]:
-    """Sign ``user`` in on the test client (or sign out with ``None``)."""
+    """Sign ``user`` in on the test client (or sign out with ``None``). Like the password,
+    the second step is taken as given for people who have it on (``second_step=False`` signs
+    them in as a session that has not given a code)."""
 
-    def do(user: User | None, on: FlaskClient | None = None) -> FlaskClient:
+    def do(user: User | None, on: FlaskClient | None = None,
+           second_step: bool = True) -> FlaskClient:
         target = on or client
         with target.session_transaction() as session:
             session.clear()
             if user is not None:
                 session["_user_id"] = user.get_id()
                 session["_fresh"] = True
+                if second_step:  # counts only for people who have it on
+                    session[SECOND_STEP_KEY] = user.get_id()
         return target
 
     return do
+
+
+def sign_in_with_code(client: FlaskClient, email: str, password: str = PASSWORD,
+                      secret: str = TOTP_SECRET):
+    """Sign in through the pages: the password, then the current code from the
+    authenticator (``secret``) for people with two-step verification on."""
+    import pyotp
+
+    first = client.post("/sign-in", data={"email": email, "password": password})
+    if first.status_code != 302 or not first.location.endswith("/sign-in/code"):
+        return first
+    return client.post("/sign-in/code", data={"code": pyotp.TOTP(secret).now()})
 
 
 @dataclass

@@ -1,5 +1,8 @@
 """Configuration: classes chosen by LMS_CONFIG, overridden by LMS_* variables."""
 
+import secrets
+import string
+
 import pytest
 
 import config
@@ -51,7 +54,44 @@ def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch, caps
 
 
 def test_production_starts_with_a_real_secret_key(monkeypatch):
-    monkeypatch.setenv("LMS_SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("LMS_SECRET_KEY", secrets.token_hex(32))
     app = create_app("production", SQLALCHEMY_DATABASE_URI="sqlite://")
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["MAIL_BACKEND"] == "smtp"
+
+
+WEAK_BUT_LONG = {
+    "one character repeated": "x" * 64,
+    "a short pattern repeated": "ab12" * 16,
+    "the alphabet and digits in order": string.ascii_lowercase + string.digits,
+    "a descending run": "".join(chr(c) for c in range(ord("z"), ord("z") - 40, -1)),
+    "digits counting up": "".join(str(n % 10) for n in range(64)),
+    "a long key of few characters": "aabbabbbaabababbbaababaababbabaabbbababaaab",
+    "a word padded out": "password" + "1" * 40,
+    "a known example value": "your-secret-key",
+}
+
+
+@pytest.mark.parametrize("key", WEAK_BUT_LONG.values(), ids=WEAK_BUT_LONG.keys())
+def test_production_refuses_a_long_but_guessable_secret_key(monkeypatch, capsys, key):
+    """Length alone passed ``"x" * 64``: the check now estimates how random the key is."""
+    monkeypatch.delenv("LMS_SECRET_KEY", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        create_app("production", SQLALCHEMY_DATABASE_URI="sqlite://", SECRET_KEY=key)
+    assert exit_info.value.code == 2
+    message = capsys.readouterr().err
+    assert "Refusing to start" in message and "weak:" in message
+    assert "secrets.token_hex(32)" in message
+
+
+@pytest.mark.parametrize("make_key", [lambda: secrets.token_hex(32),
+                                      lambda: secrets.token_urlsafe(32),
+                                      lambda: secrets.token_urlsafe(48)])
+def test_production_accepts_every_properly_random_secret_key(monkeypatch, make_key):
+    """Hundreds of fresh keys from ``secrets``: none is wrongly refused."""
+    monkeypatch.delenv("LMS_SECRET_KEY", raising=False)
+    for _ in range(300):
+        assert config.weak_secret_reason(make_key()) is None
+    app = create_app("production", SQLALCHEMY_DATABASE_URI="sqlite://",
+                     SECRET_KEY=make_key())
+    assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import func, select
 
 from lms import create_app
@@ -72,7 +74,7 @@ def test_seed_if_empty_leaves_a_database_with_people_alone(runner, make_user):
 
 
 def test_seed_refuses_under_the_production_config(monkeypatch, tmp_path):
-    monkeypatch.setenv("LMS_SECRET_KEY", "p" * 64)
+    monkeypatch.setenv("LMS_SECRET_KEY", secrets.token_hex(32))
     production = create_app("production",
                             SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.sqlite3'}")
     result = production.test_cli_runner().invoke(args=["lms", "seed-demo"])

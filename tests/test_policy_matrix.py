@@ -30,7 +30,7 @@ from lms.offerings import policy
 from lms.offerings import services as engine
 from lms.offerings.models import Enrolment, EnrolmentState, Offering, OfferingQuota, Session
 from lms.web import london
-from tests.conftest import organisation
+from tests.conftest import TOTP_SECRET, organisation
 from tests.test_api_views import bearer
 from tests.test_events_support import make_webinar
 
@@ -70,6 +70,8 @@ def _user(name: str, org: str, *roles: Role) -> User:
                 job_title="Analyst", organisation=organisation(org),
                 email_verified_at=NOW - timedelta(days=30))
     user.role_rows.extend(UserRole(role=r) for r in {Role.LEARNER, *roles})
+    if Role.ADMIN in roles:  # admins must have two-step verification on
+        user.totp_secret, user.totp_enabled_at = TOTP_SECRET, NOW
     db.session.add(user)
     return user
 

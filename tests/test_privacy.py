@@ -43,7 +43,7 @@ from lms.offerings import pages
 from lms.offerings import services as places
 from lms.offerings.models import Enrolment, EnrolmentEvent, Session
 from lms.privacy import services as privacy
-from tests.conftest import PASSWORD, organisation
+from tests.conftest import PASSWORD, TOTP_SECRET, organisation, sign_in_with_code
 
 
 @dataclass
@@ -139,7 +139,7 @@ def build_history(app) -> History:
         db.session.flush()
         db.session.add(SurveyDraft(survey_id=later.id, user_id=lena.id,
                                    answers={"1": ["half-written thoughts"]}))
-        db.session.add(CalendarFeedToken(user_id=lena.id, token="feed-secret-" + "x" * 20))
+        db.session.add(CalendarFeedToken(user_id=lena.id, token_hash="f" * 64))
         db.session.add(ApiToken(user_id=lena.id, name="My spreadsheet", prefix="lms_abcd",
                                 token_hash="c" * 64, scope="read",
                                 expires_at=now + timedelta(days=90)))
@@ -170,6 +170,8 @@ def _person(email: str, name: str, *roles: Role, org: str = "BSOL", job: str = "
     user = User(email=email, full_name=name, job_title=job, organisation=organisation(org),
                 password_hash=hash_password(PASSWORD), email_verified_at=utcnow())
     user.role_rows.extend(UserRole(role=r) for r in {Role.LEARNER, *roles})
+    if Role.ADMIN in roles:  # admins must have two-step verification on
+        user.totp_secret, user.totp_enabled_at = TOTP_SECRET, utcnow()
     db.session.add(user)
     db.session.flush()
     return user
@@ -234,7 +236,7 @@ def test_the_json_copy_has_everything_about_the_person_and_nothing_about_others(
     assert "Loved it (Anonymous feedback)" not in text
     assert len(records["survey_respondent"]["rows"]) == 2  # that she answered both
     assert records["survey_draft"]["rows"][0]["answers"] == {"1": ["half-written thoughts"]}
-    assert records["calendar_feed_token"]["rows"][0]["token"] == "[not included]"
+    assert records["calendar_feed_token"]["rows"][0]["token_hash"] == "[not included]"
     assert records["account_token"]["rows"][0]["token_hash"] == "[not included]"
     [api_token] = records["api_token"]["rows"]
     assert (api_token["name"], api_token["scope"], api_token["token_hash"]) == (
@@ -433,7 +435,7 @@ def test_an_erased_person_cannot_sign_in_and_their_sessions_end(app, client, his
 
 
 def test_erasure_earlier_audit_entries_are_scrubbed(app, client, history):
-    client.post("/sign-in", data={"email": "ada@example.nhs.uk", "password": PASSWORD})
+    sign_in_with_code(client, "ada@example.nhs.uk")
     client.post(f"/admin/users/{history.learner_id}", data={
         "roles": ["dsu_lead"], "organisation_id": _org_id(app, "BSOL")})
     with app.app_context():
@@ -454,7 +456,7 @@ def _org_id(app, code: str) -> int:
 
 
 def test_the_erase_page_asks_for_confirmation(app, client, history):
-    client.post("/sign-in", data={"email": "ada@example.nhs.uk", "password": PASSWORD})
+    sign_in_with_code(client, "ada@example.nhs.uk")
     url = f"/admin/users/{history.learner_id}/erase"
     page = client.get(url).get_data(as_text=True)
     assert "<title>Erase Lena Learner's personal data" in page
@@ -472,7 +474,7 @@ def test_the_erase_page_asks_for_confirmation(app, client, history):
 
 
 def test_admins_cannot_erase_themselves(app, client, history):
-    client.post("/sign-in", data={"email": "ada@example.nhs.uk", "password": PASSWORD})
+    sign_in_with_code(client, "ada@example.nhs.uk")
     response = client.post(f"/admin/users/{history.admin_id}/erase", data={"understood": "y"})
     assert response.status_code == 200
     assert "You cannot erase your own account" in response.get_data(as_text=True)

@@ -44,7 +44,7 @@ def set_up(app, client, email: str) -> tuple[str, list[str]]:
 
 @pytest.fixture
 def admin(make_user) -> User:
-    return make_user(Role.ADMIN, email="ada@example.nhs.uk", name="Ada Admin")
+    return make_user(Role.ADMIN, email="ada@example.nhs.uk", name="Ada Admin", two_step=False)
 
 
 def test_setting_up_and_signing_in_with_a_code(app, client, admin):
@@ -146,7 +146,9 @@ def test_turning_it_off_needs_the_password(app, client, admin):
         assert "Your password is not correct" in refused.get_data(as_text=True)
         done = client.post("/profile/two-step-verification", data={"password": PASSWORD})
         assert done.status_code == 302
-        assert client.get("/profile").status_code == 200  # this browser carries on
+        # This browser stays signed in, but an admin must set it up again before anything.
+        assert client.get("/profile").location.endswith("/profile/two-step-verification/set-up")
+        assert client.get("/profile/two-step-verification/set-up").status_code == 200
     with app.app_context():
         user = db.session.get(User, admin.id)
         assert not user.has_two_factor and user.totp_secret is None
@@ -155,11 +157,22 @@ def test_turning_it_off_needs_the_password(app, client, admin):
     assert sign_in(client, "ada@example.nhs.uk").location.endswith("/")
 
 
-def test_only_admins_can_set_it_up(client, login, people):
-    login(people.faculty)
+def test_learners_cannot_set_it_up(client, login, people):
+    login(people.learner)
     assert client.get("/profile/two-step-verification/set-up").status_code == 403
     page = client.get("/profile/two-step-verification").get_data(as_text=True)
-    assert "Two-step verification is for admin accounts" in page
+    assert "Two-step verification is for admin, faculty and DSU lead accounts" in page
+
+
+@pytest.mark.parametrize("role", [Role.FACULTY, Role.DSU_LEAD])
+def test_faculty_and_dsu_leads_can_turn_it_on_and_then_sign_in_with_a_code(
+        app, client, make_user, role):
+    """Available, not required: they sign in without it, and with a code once it is on."""
+    person = make_user(role, email="fay@example.nhs.uk")
+    assert sign_in(client, person.email).location.endswith("/")
+    client.post("/sign-out")
+    set_up(app, client, person.email)
+    assert sign_in(client, person.email).location.endswith("/sign-in/code")
 
 
 def test_the_secret_never_reaches_the_audit_log(app, client, admin):

@@ -65,6 +65,9 @@ def seed(rng: random.Random | None = None) -> dict[str, int]:
         user = User(email=email, full_name=name, job_title=title, organisation=orgs[code],
                     password_hash=password_hash, email_verified_at=now)
         user.role_rows.extend(UserRole(role=r) for r in {Role.LEARNER, *roles})
+        if Role.ADMIN in roles:  # admins must have two-step verification; a published secret
+            user.totp_secret = current_app.config["DEMO_TOTP_SECRET"]
+            user.totp_enabled_at = now
         db.session.add(user)
         existing.add(email)
         added += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     EmailField,
     IntegerField,
     PasswordField,
@@ -53,6 +54,8 @@ class ChangePasswordForm(FlaskForm):
     current_password = PasswordField("Current password")
     password = PasswordField("New password")
     confirm = PasswordField("Confirm your new password")
+    revoke_tokens = BooleanField("Also stop my API tokens and calendar address working",
+                                 default=True)
 
 
 class ProfileForm(FlaskForm):

@@ -17,6 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from lms.accounts import throttle
 from lms.accounts.emails import canonical_email
+from lms.accounts.events import PasswordChanged
 from lms.accounts.models import (
     AccountToken,
     Organisation,
@@ -29,6 +30,7 @@ from lms.accounts.throttle import TOO_MANY, TooManyAttempts
 from lms.clock import utcnow
 from lms.errors import DomainError, ErrorCollector, NotFound
 from lms.extensions import db
+from lms.listeners import notify
 from lms.notifications.services import link, queue_email
 
 MIN_PASSWORD_LENGTH = 12
@@ -404,13 +406,16 @@ def reset_password(token: str, password: str, confirm: str) -> User:
     return user
 
 
-def change_password(user: User, current: str, password: str, confirm: str) -> None:
-    """Change a password, knowing the current one; other sessions are ended."""
+def change_password(user: User, current: str, password: str, confirm: str,
+                    revoke_tokens: bool = True) -> None:
+    """Change a password, knowing the current one; other sessions are ended, and with
+    ``revoke_tokens`` the person's API tokens and calendar address stop working too."""
     if not check_password_hash(user.password_hash or _dummy_hash(), current or ""):
         raise DomainError("Your current password is not correct", "current_password")
     check_new_password(password, confirm, email=user.email)
     user.password_hash = hash_password(password)
     end_sessions(user)
+    notify(PasswordChanged(user.id, bool(revoke_tokens)))
     queue_email(user.email, "Your password has been changed", "accounts/password_changed",
                 user=user)
 

@@ -1,5 +1,6 @@
-"""Two-step verification for admins: an authenticator app's codes (TOTP), one-time recovery
-codes, and the second step of signing in."""
+"""Two-step verification: required for admins, open to faculty and DSU leads. An
+authenticator app's codes (TOTP), one-time recovery codes, and the second step of signing in.
+(Whether a session has passed it, and the pages that need that, are ``lms.security``'s.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import delete, func, or_, select, update
 from werkzeug.security import check_password_hash
 
 from lms.accounts import throttle
-from lms.accounts.models import RecoveryCode, User
+from lms.accounts.models import RecoveryCode, Role, User
 from lms.accounts.services import (
     TOO_MANY,
     TooManyAttempts,
@@ -29,6 +30,9 @@ TOTP_ISSUER = "MDSN Learning & Events"
 
 
 TOTP_STEP_SECONDS = 30
+
+# Who may turn it on (admins must: ``lms.security`` sends them to set it up).
+ROLES_WITH_TWO_STEP = (Role.ADMIN, Role.FACULTY, Role.DSU_LEAD)
 
 
 RECOVERY_CODE_COUNT = 8
@@ -105,10 +109,11 @@ def recovery_codes_left(user: User) -> int:
 
 
 def turn_on_two_factor(user: User, secret: str, code: str) -> list[str]:
-    """An admin confirms their authenticator app with a code from it; returns their one-time
-    recovery codes (shown once, stored only as hashes). Other sessions are ended."""
-    if not user.is_admin:
-        raise NotAllowed("Only admins can turn on two-step verification")
+    """An admin (or faculty member, or DSU lead) confirms their authenticator app with a code
+    from it; returns their one-time recovery codes (shown once, stored only as hashes). Other
+    sessions are ended."""
+    if not any(user.has_role(role) for role in ROLES_WITH_TWO_STEP):
+        raise NotAllowed("Two-step verification is for admins, faculty and DSU leads")
     if user.has_two_factor:
         raise DomainError("Two-step verification is already on", "code")
     if not secret:

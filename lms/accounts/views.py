@@ -24,7 +24,7 @@ from lms.accounts.forms import (
 from lms.accounts.models import Role, TokenPurpose
 from lms.errors import DomainError
 from lms.extensions import db
-from lms.security import start_session
+from lms.security import mark_second_step_passed, second_step_required, start_session
 from lms.web import (
     EmptyForm,
     attempt,
@@ -153,6 +153,7 @@ def sign_in_code():
             session.clear()
             login_user(user)
             start_session()
+            mark_second_step_passed(user)
             return redirect(next_url)
     return render_template("accounts/sign_in_code.html", form=form)
 
@@ -218,7 +219,8 @@ def change_password():
     """Change one's password; other sessions end, this one carries on."""
     form = ChangePasswordForm()
     if submit(form, lambda: services.change_password(
-            current_user, form.current_password.data, form.password.data, form.confirm.data)):
+            current_user, form.current_password.data, form.password.data, form.confirm.data,
+            form.revoke_tokens.data)):
         # Re-issue this browser's session at the new version.
         login_user(current_user._get_current_object())
         flash("Your password has been changed.", "success")
@@ -240,7 +242,7 @@ def two_factor():
 
 
 @bp.route("/profile/two-step-verification/set-up", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
+@role_required(*two_step.ROLES_WITH_TWO_STEP)
 def two_factor_set_up():
     """Scan a QR code into an authenticator app and confirm with a code from it."""
     if current_user.has_two_factor:
@@ -252,6 +254,7 @@ def two_factor_set_up():
         codes = done.value
         session.pop("totp_set_up", None)
         login_user(current_user._get_current_object())
+        mark_second_step_passed(current_user)
         return render_template("accounts/two_factor_codes.html", codes=codes)
     if not secret:
         secret = session["totp_set_up"] = two_step.new_totp_secret()
@@ -276,6 +279,7 @@ def users():
 
 @admin_bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
+@second_step_required
 def user(user_id: int):
     """Change a person's roles and organisation."""
     person = services.get_user(user_id)

@@ -9,8 +9,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The API and the token pages of people's profiles."""
-    from lms.api import pages, views
+    from lms.accounts.events import PasswordChanged
+    from lms.api import pages, services, views
     from lms.extensions import csrf
+    from lms.listeners import connect
 
     app.register_blueprint(views.bp)
     # Token calls need no CSRF token; browser sessions are checked by
@@ -18,3 +20,5 @@ def init_app(app: Flask) -> None:
     # HTML error page. (Flask-WTF keeps exemptions on its one ``csrf``, for every app.)
     csrf.exempt(views.bp)
     app.register_blueprint(pages.bp)
+    # A password change (with its box ticked) revokes the person's tokens.
+    connect(app, PasswordChanged, services.revoke_all_on_password_change)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 
+from lms.accounts.events import PasswordChanged
 from lms.accounts.models import User
 from lms.api.models import ApiRateWindow, ApiToken, TokenScope
 from lms.clock import to_london, utcnow
@@ -148,6 +149,15 @@ def revoke_token(user: User, token: ApiToken) -> ApiToken:
         token.revoked_at = utcnow()
         db.session.flush()
     return token
+
+
+def revoke_all_on_password_change(event: PasswordChanged) -> None:
+    """Listener: a password change with its box ticked revokes every live token."""
+    if event.revoke_tokens:
+        db.session.execute(update(ApiToken).where(
+            ApiToken.user_id == event.user_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
+        db.session.flush()
 
 
 def authenticate(raw: str, now: datetime | None = None) -> ApiToken:

@@ -7,6 +7,7 @@ from flask import Blueprint, render_template, request
 from lms.accounts.models import Role
 from lms.audit import services
 from lms.audit.forms import AuditFilterForm
+from lms.security import second_step_required
 from lms.web import role_required
 
 bp = Blueprint("audit", __name__, url_prefix="/admin")
@@ -15,6 +16,7 @@ bp = Blueprint("audit", __name__, url_prefix="/admin")
 
 @bp.route("/audit")
 @role_required(Role.ADMIN)
+@second_step_required
 def log():
     """Every faculty and admin change, newest first, filtered by person, record, change and
     dates."""

@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     the offer stamp watches for them, and what events do when a place changes."""
     from importlib import import_module
 
+    from lms.accounts.events import PasswordChanged
     from lms.events import calendars, networks, services, session_bookings, views
     from lms.listeners import connect
     from lms.offerings import calendar, stamp
@@ -35,3 +36,5 @@ def init_app(app: Flask) -> None:
         stamp.watch(app, table_name)
     # Leaving the festival gives back its session bookings, in the same transaction.
     connect(app, PlaceChanged, session_bookings.release_bookings_on_leaving)
+    # A password change (with its box ticked) resets the calendar address.
+    connect(app, PasswordChanged, calendars.forget_on_password_change)

@@ -5,7 +5,7 @@ Its routes are on the events blueprint (``views.bp``)."""
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, render_template, request
 from flask_login import current_user, login_required
 
 from lms.events import calendars
@@ -45,28 +45,33 @@ def offering_ics(id: int):
     return _ics(content, f"{calendars.file_name(offering.title)}.ics")
 
 
+def _calendar_page(addresses: calendars.FeedAddresses | None = None, reset: bool = False):
+    body = render_template("events/calendar.html", form=EmptyForm(), addresses=addresses,
+                           has_address=addresses is not None
+                           or calendars.has_address(current_user), reset=reset)
+    # A page showing the secret address must never be kept by a browser or a proxy.
+    return body, 200, {"Cache-Control": "no-store"}
+
+
 @bp.route("/calendar")
 @login_required
 def calendar_page():
-    """The person's calendar subscription address, with a copy button and a reset."""
-    token = calendars.token_of(current_user)
-    return render_template("events/calendar.html", token=token, form=EmptyForm(),
-                           addresses=calendars.addresses(token) if token else None)
+    """Whether the person has a calendar subscription address, and a button to make or reset
+    it (the address is shown once, when made: only its hash is kept)."""
+    return _calendar_page()
 
 
 @bp.route("/calendar/address", methods=["POST"])
 @login_required
 def new_feed_address():
-    """Make the person's secret calendar address, or replace it (the old one stops at once)."""
+    """Make the person's secret calendar address, or replace it (the old one stops at once),
+    and show it, here, once: it never goes into the session cookie."""
     if not EmptyForm().validate_on_submit():
         abort(400)
-    had = calendars.token_of(current_user) is not None
-    calendars.new_token(current_user)
+    had = calendars.has_address(current_user)
+    token = calendars.new_token(current_user)
     db.session.commit()
-    flash("Your calendar address has been reset. The old address no longer works: subscribe "
-          "again with the new one." if had else
-          "Your calendar address is ready. Add it to your calendar program.", "success")
-    return redirect(url_for("events.calendar_page"))
+    return _calendar_page(calendars.addresses(token), reset=had)
 
 
 @bp.route("/calendar/feed/<token>.ics")

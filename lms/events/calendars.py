@@ -7,15 +7,18 @@ festival tracks.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import lazyload
 
+from lms.accounts.events import PasswordChanged
 from lms.accounts.models import User
+from lms.clock import utcnow
 from lms.events.models import CalendarFeedToken, FestivalSession, FestivalTrack, Speaker
 from lms.extensions import db, read_row
 from lms.notifications.services import link
@@ -26,23 +29,37 @@ from lms.offerings.stamp import page_cache
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
 
-def token_of(user: User) -> str | None:
-    """The person's current calendar secret, if they have made one."""
-    return db.session.scalar(
-        select(CalendarFeedToken.token).where(CalendarFeedToken.user_id == user.id))
+def token_hash(token: str) -> str:
+    """What is stored of a calendar secret: its SHA-256 (the secret is 256 random bits, so a
+    plain hash cannot be reversed, and the look-up stays one indexed equality)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def has_address(user: User) -> bool:
+    """Whether the person has made a calendar address (it is shown only when made)."""
+    return db.session.get(CalendarFeedToken, user.id) is not None
 
 
 def new_token(user: User) -> str:
-    """Make (or replace) the person's calendar secret. The old one stops working as soon as
-    this commits."""
+    """Make (or replace) the person's calendar secret and return it: the only time it is
+    known, as only its hash is kept. The old one stops working as soon as this commits."""
     token = secrets.token_urlsafe(32)
     row = db.session.get(CalendarFeedToken, user.id)
     if row is None:
-        db.session.add(CalendarFeedToken(user_id=user.id, token=token))
+        db.session.add(CalendarFeedToken(user_id=user.id, token_hash=token_hash(token)))
     else:
-        row.token = token
+        row.token_hash = token_hash(token)
+        row.created_at = utcnow()
     db.session.flush()
     return token
+
+
+def forget_on_password_change(event: PasswordChanged) -> None:
+    """Listener: a password change with its box ticked resets the calendar address."""
+    if event.revoke_tokens:
+        db.session.execute(
+            delete(CalendarFeedToken).where(CalendarFeedToken.user_id == event.user_id))
+        db.session.flush()
 
 
 _owner: list = []
@@ -54,7 +71,7 @@ def _owner_statement():
     if not _owner:
         _owner.append(
             select(User).join(CalendarFeedToken, CalendarFeedToken.user_id == User.id)
-            .where(CalendarFeedToken.token == bindparam("feed_token"))
+            .where(CalendarFeedToken.token_hash == bindparam("feed_token_hash"))
             .options(lazyload(User.role_rows)))
     return _owner[0]
 
@@ -63,7 +80,7 @@ def owner_of(token: str) -> User | None:
     """Whose feed a secret opens, or None (wrong, reset, or the account is closed)."""
     if not TOKEN_PATTERN.fullmatch(token or ""):
         return None
-    user = db.session.scalar(_owner_statement(), {"feed_token": token})
+    user = db.session.scalar(_owner_statement(), {"feed_token_hash": token_hash(token)})
     if user is None or not user.is_active_account:
         return None
     return user
@@ -82,7 +99,7 @@ def _validator_statement():
             select(tokens.c.user_id, stamps.c.stamp)
             .join(users, users.c.id == tokens.c.user_id)
             .outerjoin(stamps, stamps.c.id == 1)
-            .where(tokens.c.token == bindparam("feed_token"),
+            .where(tokens.c.token_hash == bindparam("feed_token_hash"),
                    users.c.is_active_account.is_(True)))
     return _validator[0]
 
@@ -94,7 +111,7 @@ def feed_validator(token: str) -> tuple[int, str] | None:
     costs one query and builds nothing."""
     if not TOKEN_PATTERN.fullmatch(token or ""):
         return None
-    row = read_row(_validator_statement(), feed_token=token)
+    row = read_row(_validator_statement(), feed_token_hash=token_hash(token))
     if row is None:
         return None
     user_id, stamp = row

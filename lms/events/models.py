@@ -200,15 +200,17 @@ class SessionRecording(db.Model):
 
 
 class CalendarFeedToken(db.Model):
-    """The secret in a person's calendar subscription address. Resetting it replaces the row's
-    token, so the old address stops working at once."""
+    """The secret in a person's calendar subscription address, stored only as its SHA-256
+    (a copy of the database opens nobody's feed); the unique index finds the row from the
+    address in one look-up. Resetting it replaces the hash, so the old address stops working
+    at once."""
 
     __tablename__ = "calendar_feed_token"
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
     )
-    token: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)

@@ -11,6 +11,7 @@ from lms.errors import DomainError
 from lms.extensions import db
 from lms.privacy import services
 from lms.privacy.forms import EraseForm
+from lms.security import second_step_required
 from lms.web import attempt, role_required, show_error
 
 bp = Blueprint("privacy", __name__)
@@ -41,6 +42,7 @@ def download(fmt: str):
 
 @bp.route("/admin/users/<int:user_id>/erase", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
+@second_step_required
 def erase(user_id: int):
     """Confirm, then erase a person's personal data."""
     person = get_user(user_id)

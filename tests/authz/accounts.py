@@ -5,6 +5,8 @@ from tests.authz import (
     ANONYMOUS_ONLY,
     BAD,
     EVERYONE_OK,
+    FORBIDDEN,
+    OK,
     REDIRECT,
     SIGNED_IN_OK,
     Route,
@@ -36,8 +38,11 @@ ROUTES: list[Route] = [
     # Without a password just given, the code step sends everyone back to sign in.
     Route("accounts.sign_in_code", lambda p, w: "/sign-in/code", dict.fromkeys(ROLES, REDIRECT)),
     Route("accounts.two_factor", lambda p, w: "/profile/two-step-verification", SIGNED_IN_OK),
+    # Admins, faculty and DSU leads may turn it on; the admin has it on already (admins must),
+    # so is sent back to the page that says so.
     Route("accounts.two_factor_set_up", lambda p, w: "/profile/two-step-verification/set-up",
-          ADMIN_ONLY),
+          {"anonymous": REDIRECT, "learner": FORBIDDEN, "dsu_same": OK, "dsu_other": OK,
+           "faculty": OK, "admin": REDIRECT}),
     Route("admin.users", lambda p, w: "/admin/users", ADMIN_ONLY),
     Route("admin.user", lambda p, w: f"/admin/users/{p.learner.id}", ADMIN_ONLY),
 ]

@@ -60,7 +60,8 @@ ROUTES: list[Route] = [
     Route("events.offering_ics", lambda p, w: f"/offerings/{w['network']}/calendar.ics",
           EVERYONE_OK),
     Route("events.calendar_page", lambda p, w: "/calendar", SIGNED_IN_OK),
-    Route("events.new_feed_address", lambda p, w: "/calendar/address", SIGNED_IN_REDIRECT,
+    # The new address is shown on the answer itself (once: only its hash is kept).
+    Route("events.new_feed_address", lambda p, w: "/calendar/address", SIGNED_IN_OK,
           method="POST"),
     # The secret is the permission: whoever holds it (signed in or not) gets the feed.
     Route("events.feed", lambda p, w: f"/calendar/feed/{w['token']}.ics", EVERYONE_OK),

@@ -28,6 +28,7 @@ from email.message import EmailMessage
 from itertools import count
 from pathlib import Path
 
+import pyotp
 import pytest
 from flask import Flask, got_request_exception
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -42,6 +43,9 @@ from lms.extensions import db
 from lms.notifications.delivery import deliver_outbox
 from lms.notifications.services import sent_messages
 from tests.wall_clock import wall_clock_environment
+
+# Admins made by ``live_user`` have two-step verification on with this authenticator secret.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 - a test fixture
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # A busy CI machine can take more than Playwright's default 5 s to finish a POST, redirect and
@@ -207,6 +211,8 @@ def live_user(live_app: Flask) -> Callable[..., Person]:
                 email_verified_at=utcnow(),
             )
             user.role_rows.extend(UserRole(role=r) for r in {Role.LEARNER, *roles})
+            if Role.ADMIN in roles:  # admins must have two-step verification on
+                user.totp_secret, user.totp_enabled_at = TOTP_SECRET, utcnow()
             db.session.add(user)
             db.session.commit()
             return Person(id=user.id, email=user.email, name=user.full_name, password=password)
@@ -435,6 +441,10 @@ def sign_in(page: Page, email: str, password: str = PASSWORD, home: bool = True)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     if home:
+        page.wait_for_load_state("load")
+        if page.url.endswith("/sign-in/code"):  # an admin: the code from their app next
+            page.get_by_label("Security code").fill(pyotp.TOTP(TOTP_SECRET).now())
+            page.get_by_role("button", name="Continue").click()
         expect(page).to_have_url(re.compile(r"/$"))
         page.wait_for_load_state("load")
 

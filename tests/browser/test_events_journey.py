@@ -78,7 +78,9 @@ def test_a_learner_books_festival_sessions_on_a_phone(make_page, live_app, live_
     feed = phone.request.get(address.input_value())
     assert feed.status == 200
     assert feed.text().count("BEGIN:VEVENT") == 1  # the keynote; not the clashing workshop
-    assert phone.url.endswith("/calendar")
+    assert phone.url.endswith("/calendar/address")  # shown once, on the answer itself
+    phone.goto("/calendar")
+    expect(phone.get_by_label("Calendar address")).to_have_count(0)
 
 
 def test_faculty_build_a_network_series_with_the_rule_builder(page: Page, live_user,
