@@ -16,7 +16,7 @@ from lms.audit import services as audit
 from lms.audit.models import AuditEntry
 from lms.extensions import db, empty_sqlite_log
 from lms.notifications.models import OutboxAttachment, OutboxMessage
-from lms.privacy.services import Found, _blank_all, _key, _user_columns
+from lms.privacy.rows import Found, blank_all, key_of, user_columns
 
 # Columns (and audit keys) holding words written about the person, searched for everywhere
 # else on erasure when at least MIN_FREE_TEXT characters long.
@@ -83,10 +83,10 @@ def sweep_tables(person_id: int, address: dict[str, str], name: dict[str, str],
             needles.add(json.dumps(text)[1:-1].lower())  # as JSON stores non-ASCII text
         conditions = [func.lower(cast(c, Text)).contains(n, autoescape=True)
                       for c in columns for n in needles]
-        owners = _user_columns(table)
+        owners = user_columns(table)
         keys = list(table.primary_key.columns)
         for row in connection.execute(select(table).where(or_(*conditions))).mappings().all():
-            key = _key(table, row)
+            key = key_of(table, row)
             if key in keep_rows.get(table.name, ()):
                 continue
             others = any(row[c.key] not in (None, person_id) for c in owners)
@@ -95,7 +95,7 @@ def sweep_tables(person_id: int, address: dict[str, str], name: dict[str, str],
             for column in columns:
                 old = new = row[column.key]
                 for text, replacement in sorted(use.items(), key=lambda i: -len(i[0])):
-                    new = _blank_all(new, [text], replacement)
+                    new = blank_all(new, [text], replacement)
                 if new != old:
                     values[column.key] = new
             if values:

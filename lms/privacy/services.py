@@ -27,10 +27,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import zipfile
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
@@ -52,6 +51,7 @@ from lms.errors import DomainError, NotAllowed
 from lms.extensions import db
 from lms.notifications import services as notifications
 from lms.notifications.models import OutboxMessage
+from lms.privacy.rows import Found, blank_all, key_of, user_columns
 
 ERASED_NAME = "Erased person"
 NOT_INCLUDED = "[not included]"
@@ -73,32 +73,14 @@ def _tables() -> list[Table]:
     return [t for t in db.metadata.sorted_tables if t.name != "user_account"]
 
 
-def _user_columns(table: Table) -> list:
-    return audit._user_columns(table)
-
-
 def _email_columns(table: Table) -> list:
     return [c for c in table.columns if c.name in EMAIL_COLUMNS and not c.foreign_keys]
 
 
 def _actor_columns(table: Table) -> list:
-    named = set(_user_columns(table))
+    named = set(user_columns(table))
     return [c for c in table.columns if c not in named
             and any(fk.column.table.name == "user_account" for fk in c.foreign_keys)]
-
-
-def _key(table: Table, row) -> tuple:
-    return tuple(row[c.key] for c in table.primary_key.columns)
-
-
-@dataclass
-class Found:
-    """Rows about one person: table name → primary key → row, and how each table was
-    reached (``by_email`` for rows found only through the address)."""
-
-    rows: dict[str, dict[tuple, dict]] = field(default_factory=lambda: defaultdict(dict))
-    by_email: set[str] = field(default_factory=set)
-    acted: dict[str, int] = field(default_factory=dict)
 
 
 def _chunks(values: list, size: int = 500):
@@ -112,12 +94,12 @@ def find_rows(user: User) -> Found:
     found = Found()
     tables = {t.name: t for t in _tables()}
     for table in tables.values():
-        named = [c == user.id for c in _user_columns(table)]
+        named = [c == user.id for c in user_columns(table)]
         emailed = [c == user.email for c in _email_columns(table)]
         if named or emailed:
             for row in connection.execute(select(table).where(or_(*named, *emailed))
                                           ).mappings():
-                found.rows[table.name][_key(table, row)] = dict(row)
+                found.rows[table.name][key_of(table, row)] = dict(row)
             if emailed and not named:
                 found.by_email.add(table.name)
         for column in _actor_columns(table):
@@ -138,7 +120,7 @@ def find_rows(user: User) -> Found:
                 for chunk in _chunks(ids):
                     for row in connection.execute(select(table).where(fk.parent.in_(chunk))
                                                   ).mappings():
-                        key = _key(table, row)
+                        key = key_of(table, row)
                         if key not in found.rows[table.name]:
                             found.rows[table.name][key] = dict(row)
                             reached.add(table.name)
@@ -178,21 +160,7 @@ def _without_secrets(table: Table, item: dict, row: dict) -> dict:
               for v in _secret_values(row[c.key])]
     if not hidden:
         return item
-    return {key: _blank_all(value, hidden, NOT_INCLUDED) for key, value in item.items()}
-
-
-def _blank_all(value, texts: list[str], replacement: str):
-    """``value`` (text, or JSON of lists and dicts) with every ``texts`` replaced, ignoring
-    case."""
-    if isinstance(value, str):
-        for text in sorted(texts, key=len, reverse=True):
-            value = re.sub(re.escape(text), replacement, value, flags=re.IGNORECASE)
-        return value
-    if isinstance(value, list):
-        return [_blank_all(v, texts, replacement) for v in value]
-    if isinstance(value, dict):
-        return {k: _blank_all(v, texts, replacement) for k, v in value.items()}
-    return value
+    return {key: blank_all(value, hidden, NOT_INCLUDED) for key, value in item.items()}
 
 
 def _labels(table: Table, rows: list[dict]) -> dict[str, dict]:
@@ -243,7 +211,7 @@ def personal_data(user: User) -> dict:
     records = {}
     for name in sorted(found.rows):
         table = tables[name]
-        rows = sorted(found.rows[name].values(), key=lambda r: [str(v) for v in _key(table, r)])
+        rows = sorted(found.rows[name].values(), key=lambda r: [str(v) for v in key_of(table, r)])
         if not rows:
             continue
         labels = _labels(table, rows)
