@@ -25,6 +25,14 @@ def to_london(moment: datetime) -> datetime:
     return moment.astimezone(LONDON)
 
 
+def london_text(moment: datetime | None, fmt: str = "%-d %B %Y, %-I:%M%p") -> str:
+    """A UTC time written as London clocks show it, "am"/"pm" in lower case, as every page,
+    email and refusal writes times ("" for none)."""
+    if moment is None:
+        return ""
+    return to_london(moment).strftime(fmt).replace("AM", "am").replace("PM", "pm")
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp stored as UTC and always returned timezone-aware."""
 

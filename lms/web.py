@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,7 +13,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from lms.accounts.models import Role
-from lms.clock import to_london, utcnow
+from lms.clock import london_text, utcnow
 from lms.errors import DomainError, InvalidInput, NotAllowed, NotFound
 
 
@@ -92,17 +91,11 @@ def holds(role: Role) -> Callable[[object], bool]:
     return lambda user: bool(user.is_authenticated and user.has_role(role))
 
 
-def london(moment: datetime | None, fmt: str = "%-d %B %Y, %-I:%M%p") -> str:
-    """Jinja filter: a UTC time as shown on clocks in Europe/London."""
-    if moment is None:
-        return ""
-    text = to_london(moment).strftime(fmt)
-    return text.replace("AM", "am").replace("PM", "pm")
 
 
 def register_template_helpers(app: Flask) -> None:
     """Navigation and filters available to every template."""
-    app.jinja_env.filters["london"] = london
+    app.jinja_env.filters["london"] = london_text
     app.jinja_env.globals["offering_url"] = offering_url
     app.jinja_env.globals["now_utc"] = utcnow
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from lms import jobs
 from lms.accounts.models import Role
+from lms.clock import london_text as london
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import db
@@ -18,7 +19,6 @@ from lms.offerings import pages, policy
 from lms.offerings import places as offering_places
 from lms.offerings import services as svc
 from lms.offerings.models import Enrolment, EnrolmentEvent
-from lms.web import london
 
 
 def states(offering) -> dict[str, str]:

@@ -24,12 +24,12 @@ import time_machine
 from sqlalchemy import select
 
 from lms.accounts.models import Role, User
+from lms.clock import london_text as london
 from lms.courses.models import Cohort, Course
 from lms.extensions import db
 from lms.offerings import policy
 from lms.offerings import services as engine
 from lms.offerings.models import Enrolment, EnrolmentState, Offering, OfferingQuota, Session
-from lms.web import london
 from tests.conftest import TOTP_SECRET, organisation
 from tests.test_api_views import bearer
 from tests.test_events_support import make_webinar

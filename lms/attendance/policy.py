@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from lms.clock import to_london, utcnow
+from lms.clock import london_text, utcnow
 from lms.errors import ALLOWED, Decision, NotAllowed
 from lms.offerings.models import Session
 from lms.offerings.policy import can_manage
@@ -25,8 +25,7 @@ REPORT_START_TOLERANCE = timedelta(hours=6)
 
 def when(moment: datetime) -> str:
     """"10:00am on 3 March 2027", on London clocks."""
-    text = to_london(moment).strftime("%-I:%M%p on %-d %B %Y")
-    return text.replace("AM", "am").replace("PM", "pm")
+    return london_text(moment, "%-I:%M%p on %-d %B %Y")
 
 
 def has_started(session: Session, now: datetime | None = None) -> bool:
@@ -34,29 +33,34 @@ def has_started(session: Session, now: datetime | None = None) -> bool:
     return (now or utcnow()) >= session.starts_at
 
 
+def _faculty_once_started(actor, session: Session, now: datetime | None, who: str,
+                          cancelled: str, wait: str) -> Decision:
+    """Recording attendance: faculty only, not for a cancelled session, and only once it has
+    started (``wait`` is finished with the start time)."""
+    if not can_manage(actor, session.offering):
+        return Decision(False, who, NotAllowed)
+    if session.is_cancelled:
+        return Decision(False, cancelled)
+    if not has_started(session, now):
+        return Decision(False, f"{wait} {when(session.starts_at)}")
+    return ALLOWED
+
+
 def may_take_register(actor, session: Session, now: datetime | None = None) -> Decision:
     """Whether ``actor`` may mark people on this session's register now: faculty, once the
     session has started, unless it was cancelled."""
-    if not can_manage(actor, session.offering):
-        return Decision(False, "Only faculty can take registers", NotAllowed)
-    if session.is_cancelled:
-        return Decision(False, "This session was cancelled, so it has no register to take")
-    if not has_started(session, now):
-        return Decision(False, "You can take the register once the session has started at "
-                        f"{when(session.starts_at)}")
-    return ALLOWED
+    return _faculty_once_started(
+        actor, session, now, "Only faculty can take registers",
+        "This session was cancelled, so it has no register to take",
+        "You can take the register once the session has started at")
 
 
 def may_import(actor, session: Session, now: datetime | None = None) -> Decision:
     """Whether ``actor`` may import a Teams or Zoom report into this session now."""
-    if not can_manage(actor, session.offering):
-        return Decision(False, "Only faculty can import attendance", NotAllowed)
-    if session.is_cancelled:
-        return Decision(False, "This session was cancelled, so it has no attendance to import")
-    if not has_started(session, now):
-        return Decision(False, "You can import an attendance report once the session has "
-                        f"started at {when(session.starts_at)}")
-    return ALLOWED
+    return _faculty_once_started(
+        actor, session, now, "Only faculty can import attendance",
+        "This session was cancelled, so it has no attendance to import",
+        "You can import an attendance report once the session has started at")
 
 
 def check_in_window(session: Session) -> tuple[datetime, datetime]:
