@@ -20,7 +20,6 @@ from lms.events.services import (
     announce_change,
     apply_changes,
     can_manage,
-    check_capacity_holds,
     check_not_cancelled,
     check_times,
     checked_speakers,
@@ -82,11 +81,7 @@ def _tracks(names: list[str]) -> list[str]:
 
 def _check_festival(details: FestivalDetails, current: Festival | None):
     errors = ErrorCollector()
-    values = event_fields(errors, details.title, details.summary, details.description,
-                          details.status, details.capacity, details.reminder_minutes, current,
-                          details.after_session_emails)
-    if current is not None:
-        errors.check(check_capacity_holds, current, values.get("capacity"))
+    values = event_fields(errors, details, current)
     days = errors.check(_festival_days, details.first_day, details.last_day)
     tracks = errors.check(_tracks, details.tracks)
     errors.raise_any()

@@ -22,7 +22,6 @@ from lms.events.services import (
     announce_change,
     apply_changes,
     can_manage,
-    check_capacity_holds,
     check_not_cancelled,
     check_times,
     checked_text,
@@ -71,11 +70,7 @@ def _required(value, message: str, field_name: str):
 
 def _check_network(details: NetworkDetails, current: NetworkSeries | None):
     errors = ErrorCollector()
-    values = event_fields(errors, details.title, details.summary, details.description,
-                          details.status, details.capacity, details.reminder_minutes, current,
-                          details.after_session_emails)
-    if current is not None:
-        errors.check(check_capacity_holds, current, values.get("capacity"))
+    values = event_fields(errors, details, current)
     first_day = errors.check(_required, details.first_day,
                              "Enter the date of the first meeting", "first_day")
     local_start = errors.check(_required, details.local_start,

@@ -314,24 +314,28 @@ class WebinarDetails:
     after_session_emails: bool = True
 
 
-def event_fields(errors: ErrorCollector, title: str, summary: str, description: str,
-                 status: str, capacity: int | None, reminders: list[int],
-                 current: Offering | None, after_session_emails: bool = True) -> dict:
-    """Every kind of event's own fields, checked; problems are collected in ``errors``."""
-    return {
-        "after_session_emails": bool(after_session_emails),
-        "title": errors.check(checked_text, title, "The title", "title", 200, required=True),
-        "summary": errors.check(checked_text, summary, "The summary", "summary", 500,
+def event_fields(errors: ErrorCollector, details, current: Offering | None) -> dict:
+    """Every kind of event's own fields (``details``: a webinar's, network's or festival's),
+    checked, and for an event being changed, a capacity no lower than the places taken;
+    problems are collected in ``errors``."""
+    values = {
+        "after_session_emails": bool(details.after_session_emails),
+        "title": errors.check(checked_text, details.title, "The title", "title", 200,
+                              required=True),
+        "summary": errors.check(checked_text, details.summary, "The summary", "summary", 500,
                                 required=True),
-        "description": errors.check(checked_text, description, "The description", "description",
-                                    10_000, one_line=False),
-        "status": errors.check(_status, status, current.status if current else None),
-        "capacity": errors.check(_capacity, capacity),
-        "reminder_minutes": errors.check(_reminders, reminders),
+        "description": errors.check(checked_text, details.description, "The description",
+                                    "description", 10_000, one_line=False),
+        "status": errors.check(_status, details.status, current.status if current else None),
+        "capacity": errors.check(_capacity, details.capacity),
+        "reminder_minutes": errors.check(_reminders, details.reminder_minutes),
     }
+    if current is not None:
+        errors.check(_check_capacity_holds, current, values["capacity"])
+    return values
 
 
-def check_capacity_holds(offering: Offering, capacity: int | None) -> None:
+def _check_capacity_holds(offering: Offering, capacity: int | None) -> None:
     """Refuse a number of places lower than the places already taken."""
     if offering.id is None or capacity is None:
         return
@@ -352,9 +356,7 @@ def create_webinar(actor: User, details: WebinarDetails) -> Webinar:
     if not can_manage(actor):
         raise NotAllowed("Only faculty can add webinars")
     errors = ErrorCollector()
-    values = event_fields(errors, details.title, details.summary, details.description,
-                          details.status, details.capacity, details.reminder_minutes, None,
-                          details.after_session_emails)
+    values = event_fields(errors, details, None)
     checked = errors.check(check_times, _webinar_session_details(details))
     speakers = errors.check(checked_speakers, details.speakers)
     errors.raise_any()
@@ -377,10 +379,7 @@ def update_webinar(actor: User, webinar: Webinar, details: WebinarDetails) -> in
         raise NotAllowed("Only faculty can change webinars")
     session = webinar.session
     errors = ErrorCollector()
-    values = event_fields(errors, details.title, details.summary, details.description,
-                          details.status, details.capacity, details.reminder_minutes, webinar,
-                          details.after_session_emails)
-    errors.check(check_capacity_holds, webinar, values.get("capacity"))
+    values = event_fields(errors, details, webinar)
     checked = errors.check(check_times, _webinar_session_details(details), session)
     speakers = errors.check(checked_speakers, details.speakers)
     if session.is_cancelled:
