@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
+from functools import partial, wraps
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from lms.accounts.models import Role
-from lms.clock import london_text, utcnow
+from lms.clock import date_text, london_text, span_text, time_text, utcnow, when_text
 from lms.errors import DomainError, InvalidInput, NotAllowed, NotFound
 
 
@@ -96,6 +96,13 @@ def holds(role: Role) -> Callable[[object], bool]:
 def register_template_helpers(app: Flask) -> None:
     """Navigation and filters available to every template."""
     app.jinja_env.filters["london"] = london_text
+    # The NHS.UK style (lms.clock): {{ x | date }}, {{ x | full_date }}, {{ x | time }},
+    # {{ x | when }}, {{ starts | span(ends) }}.
+    app.jinja_env.filters["date"] = date_text
+    app.jinja_env.filters["full_date"] = partial(date_text, weekday=True)
+    app.jinja_env.filters["time"] = time_text
+    app.jinja_env.filters["when"] = when_text
+    app.jinja_env.filters["span"] = span_text
     app.jinja_env.globals["offering_url"] = offering_url
     app.jinja_env.globals["now_utc"] = utcnow
 

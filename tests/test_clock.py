@@ -156,3 +156,23 @@ def test_servers_the_tests_start_get_no_faketime():
     assert wall_clock_environment(faked) == {"PATH": "/usr/bin", "LD_PRELOAD": "/opt/other.so"}
     assert "LD_PRELOAD" not in wall_clock_environment(
         {"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"})
+
+
+def test_the_nhs_style_for_dates_and_times():
+    from lms.clock import date_text, span_text, time_text, when_text
+
+    winter = datetime(2027, 1, 14, 9, 30, tzinfo=UTC)  # 9:30 in London (GMT)
+    summer = datetime(2027, 7, 1, 11, 0, tzinfo=UTC)  # 12 noon in London (BST)
+    assert when_text(winter) == "Thursday 14 January 2027, 9:30am"
+    assert time_text(summer) == "12 noon"
+    assert time_text(datetime(2027, 1, 14, 0, 0, tzinfo=UTC)) == "12 midnight"
+    assert time_text(datetime(2027, 1, 14, 14, 0, tzinfo=UTC)) == "2pm"
+    assert time_text(datetime(2027, 1, 14, 0, 5, tzinfo=UTC)) == "12:05am"
+    assert date_text(date(2027, 3, 2)) == "2 March 2027"
+    assert date_text(date(2027, 3, 2), weekday=True) == "Tuesday 2 March 2027"
+    # 23:30 UTC on 30 June is already 1 July in London.
+    assert date_text(datetime(2027, 6, 30, 23, 30, tzinfo=UTC)) == "1 July 2027"
+    morning = span_text(winter, winter.replace(hour=12, minute=0))
+    assert morning == "Thursday 14 January 2027, 9:30am to 12 noon"
+    overnight = span_text(winter, winter.replace(day=15, hour=1, minute=0))
+    assert overnight.endswith("to Friday 15 January 2027, 1am")
