@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from lms.accounts.models import Role
 from lms.clock import date_text, london_text, span_text, time_text, utcnow, when_text
 from lms.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from lms.formatted_text import formatted
 
 
 class EmptyForm(FlaskForm):
@@ -103,6 +104,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["time"] = time_text
     app.jinja_env.filters["when"] = when_text
     app.jinja_env.filters["span"] = span_text
+    app.jinja_env.filters["formatted"] = formatted  # Markdown, sanitised (lms.formatted_text)
     app.jinja_env.globals["offering_url"] = offering_url
     app.jinja_env.globals["now_utc"] = utcnow
 
