@@ -11,7 +11,7 @@ from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-import config as config_module
+from lms import config as config_module
 from lms.extensions import configure_sqlite, csrf, db, login_manager, migrate, track_writes
 
 
@@ -99,19 +99,15 @@ class DatabaseIdConverter(IntegerConverter):
 
 
 def _refuse_insecure_production(app: Flask) -> None:
-    """Stop a production start-up that would sign sessions with a known, empty, short or
-    guessable key (see ``config.weak_secret_reason``)."""
+    """Stop a production start-up with unsafe settings (a weak secret key, no database or a
+    SQLite one, no https:// base URL, no mail server): every reason printed, exit status 2.
+    See ``lms.config.production_problems``."""
     if app.config["LMS_CONFIG_NAME"] != "production":
         return
-    reason = config_module.weak_secret_reason(str(app.config.get("SECRET_KEY") or ""))
-    if reason is not None:
-        print(
-            f"Refusing to start: ProductionConfig needs a real secret key, and this one is "
-            f"weak: {reason}.\n"
-            "Set LMS_SECRET_KEY to at least 32 random characters, e.g.\n"
-            "  export LMS_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')",
-            file=sys.stderr,
-        )
+    problems = config_module.production_problems(app.config)
+    if problems:
+        print("Refusing to start: the production configuration is not safe yet.\n"
+              + "\n".join(f"  - {problem}" for problem in problems), file=sys.stderr)
         raise SystemExit(2)
 
 

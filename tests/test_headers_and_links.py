@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from config import BASE_DIR
+from lms.config import BASE_DIR
 from tests.authz.api import cohort
 from tests.test_api_views import bearer, build
 
@@ -103,7 +103,7 @@ def test_the_api_documentation_shows_the_configured_address(app, client):
 
 
 def test_the_base_address_comes_from_lms_base_url():
-    from config import Config, env_overrides
+    from lms.config import Config, env_overrides
 
     assert env_overrides(Config, {"LMS_BASE_URL": "https://learning.example.nhs.uk"}) == {
         "BASE_URL": "https://learning.example.nhs.uk"}

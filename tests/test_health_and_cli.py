@@ -10,6 +10,7 @@ from lms import create_app
 from lms.accounts.models import Organisation, Role, User
 from lms.accounts.services import authenticate
 from lms.extensions import db
+from tests.production import production_settings
 
 
 def test_healthz_is_ok_with_the_database(client):
@@ -75,8 +76,8 @@ def test_seed_if_empty_leaves_a_database_with_people_alone(runner, make_user):
 
 def test_seed_refuses_under_the_production_config(monkeypatch, tmp_path):
     monkeypatch.setenv("LMS_SECRET_KEY", secrets.token_hex(32))
-    production = create_app("production",
-                            SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.sqlite3'}")
+    production = create_app("production", **production_settings(
+        SECRET_KEY=None, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'p.sqlite3'}"))
     result = production.test_cli_runner().invoke(args=["lms", "seed-demo"])
     assert result.exit_code != 0
     assert "refuses to run under the production config" in result.output

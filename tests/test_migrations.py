@@ -16,7 +16,7 @@ from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, select
 
-import config as config_module
+from lms import config as config_module
 from lms import create_app
 from lms.accounts.models import Organisation
 from lms.accounts.organisations import ORGANISATIONS

@@ -27,7 +27,6 @@ import multiprocessing
 import os
 import random
 import re
-import secrets
 import signal
 import statistics
 import subprocess
@@ -59,6 +58,7 @@ from lms.offerings.models import (
 )
 from tests.conftest import organisation
 from tests.postgres import free_port
+from tests.production import production_environment
 from tests.wall_clock import wall_clock_environment
 
 # The server is gunicorn in other processes, on the wall clock, so the data is built on it too.
@@ -130,8 +130,8 @@ def gunicorn(load_database, tmp_path):
     """gunicorn, 2 sync workers, the production configuration on the load database."""
     url, cohorts = load_database
     port = free_port()
-    env = {**wall_clock_environment(), "LMS_CONFIG": "production", "LMS_DATABASE_URL": url,
-           "LMS_SECRET_KEY": secrets.token_hex(32), "LMS_BASE_URL": f"http://127.0.0.1:{port}",
+    env = {**wall_clock_environment(), "LMS_CONFIG": "production",
+           **production_environment(SQLALCHEMY_DATABASE_URI=url, ALLOW_SQLITE=None),
            # Plain HTTP on loopback: the cookies cannot be Secure-only here.
            "LMS_SESSION_COOKIE_SECURE": "false", "LMS_REMEMBER_COOKIE_SECURE": "false",
            "LMS_MAIL_OUTBOX_DIR": str(tmp_path / "outbox")}

@@ -6,7 +6,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent
+# The repository (or installed tree) holding templates/, migrations/ and instance/.
+BASE_DIR = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = BASE_DIR / "instance"
 INSECURE_SECRET = "dev-only-not-secret"  # noqa: S105 - refused by ProductionConfig
 SECRET_MIN_LENGTH = 32
@@ -113,6 +114,43 @@ class Config:
     DEMO_TOTP_SECRET = "MDSNDEMOADMINTOTPSECRET234567ABC"  # noqa: S105 - demo only
 
 
+def production_problems(settings) -> list[str]:
+    """Everything that makes ``settings`` (an app's config) unsafe to run in production, each
+    as a sentence naming the variable that fixes it; empty when it is safe. The one place
+    ``create_app`` asks, so every reason is printed at once."""
+    problems = []
+    reason = weak_secret_reason(str(settings.get("SECRET_KEY") or ""))
+    if reason is not None:
+        problems.append(
+            f"the secret key is weak: {reason}. Set LMS_SECRET_KEY to at least 32 random "
+            "characters, e.g.\n"
+            "    export LMS_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')")
+    database = str(settings.get("SQLALCHEMY_DATABASE_URI") or "")
+    if not database:
+        problems.append("no database is set. Set LMS_DATABASE_URL, e.g. "
+                        "postgresql+psycopg://lms@localhost/lms")
+    elif database.startswith("sqlite") and not settings.get("ALLOW_SQLITE"):
+        problems.append("the database is a SQLite file, which one server process at a time "
+                        "can write safely. Use PostgreSQL (LMS_DATABASE_URL=postgresql+psycopg:"
+                        "//...), or set LMS_ALLOW_SQLITE=1 for a trial")
+    base_url = str(settings.get("BASE_URL") or "")
+    if not base_url.startswith("https://") or len(base_url) <= len("https://"):
+        problems.append(
+            f"LMS_BASE_URL must be the service's https:// address (links in emails use it, "
+            f"and production cookies are sent over HTTPS only); it is {base_url or 'not set'!r}")
+    if settings.get("MAIL_BACKEND") != "smtp":
+        problems.append(f"MAIL_BACKEND is {settings.get('MAIL_BACKEND')!r}: in production "
+                        "emails leave through SMTP (LMS_MAIL_BACKEND=smtp)")
+    if not settings.get("SMTP_HOST"):
+        problems.append("no mail server is set. Set LMS_SMTP_HOST (and LMS_SMTP_PORT, "
+                        "LMS_SMTP_STARTTLS, LMS_SMTP_USERNAME, LMS_SMTP_PASSWORD as your relay "
+                        "needs)")
+    if "@" not in str(settings.get("MAIL_SENDER") or ""):
+        problems.append("no sender address is set. Set LMS_MAIL_SENDER, e.g. "
+                        "'MDSN Learning & Events <learning@your-trust.nhs.uk>'")
+    return problems
+
+
 class DevelopmentConfig(Config):
     """``make run``: SQLite in instance/, emails as .eml files, scheduler in the dev server."""
 
@@ -133,10 +171,17 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
-    """PostgreSQL, SMTP, gunicorn workers and one separate scheduler process."""
+    """PostgreSQL, SMTP, gunicorn workers and one separate scheduler process. The settings
+    left empty here must be given (``production_problems`` refuses to start without them)."""
 
     SECRET_KEY = ""
+    SQLALCHEMY_DATABASE_URI = ""
+    # A SQLite file is for a trial on one machine: only with LMS_ALLOW_SQLITE=1.
+    ALLOW_SQLITE = False
+    BASE_URL = ""
     MAIL_BACKEND = "smtp"
+    MAIL_SENDER = ""
+    SMTP_HOST = ""
     # Templates compiled once per worker, never checked for changes on disk.
     TEMPLATES_AUTO_RELOAD = False
     SESSION_COOKIE_SECURE = True
