@@ -7,9 +7,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Sign-up, sign-in, profiles, organisation changes and the admin's user pages, and their
-    links; ``flask lms throttles``."""
+    links; ``flask lms throttles`` and ``flask lms create-admin``."""
     from lms.accounts import organisation_change_views, services, views
-    from lms.accounts.cli import throttles_cli
+    from lms.accounts.cli import create_admin_command, throttles_cli
     from lms.accounts.models import Role
     from lms.cli import commands_of
     from lms.extensions import login_manager
@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.admin_bp)
     app.register_blueprint(organisation_change_views.bp)
     commands_of(app).add_command(throttles_cli)
+    commands_of(app).add_command(create_admin_command)
     # Flask-Login keeps these on its one manager, the same for every app.
     login_manager.login_view = "accounts.sign_in"
     login_manager.login_message = "Sign in to see this page"

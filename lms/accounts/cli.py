@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 throttles_cli = AppGroup("throttles", help="Throttles: see and clear paused accounts and "
                                            "addresses.")
@@ -40,3 +40,33 @@ def clear_command(key: str | None, bucket: str | None, everything: bool) -> None
     removed = clear(key, bucket)
     db.session.commit()
     click.echo(f"{removed} attempts cleared.")
+
+
+@click.command("create-admin")
+@click.option("--email", prompt=True, help="The admin's email address.")
+@click.option("--name", prompt="Full name", help="The admin's full name.")
+@click.option("--organisation", prompt=True, default="NHSE-MIDS", show_default=True,
+              help="The code of the admin's organisation (e.g. NHSE-MIDS, SU, BSOL).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              envvar="LMS_ADMIN_PASSWORD",
+              help="Asked for if not given (or read from LMS_ADMIN_PASSWORD).")
+@click.option("--force", is_flag=True,
+              help="Add an admin even though one exists, or make an existing account one.")
+@with_appcontext
+def create_admin_command(email: str, name: str, organisation: str, password: str,
+                         force: bool) -> None:
+    """Make the first admin of a new installation (safe in production)."""
+    from lms.accounts.first_admin import create_admin
+    from lms.errors import DomainError
+    from lms.extensions import db
+
+    try:
+        person, new = create_admin(email, name, password, organisation, force=force)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    if new:
+        click.echo(f"Admin {person.email} created. Sign in, then set up two-step "
+                   "verification: admins must have it.")
+    else:
+        click.echo(f"{person.email} is now an admin (password unchanged).")
