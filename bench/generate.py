@@ -31,6 +31,8 @@ from decimal import Decimal
 
 from dateutil.rrule import MO, MONTHLY, TU, rrule
 from sqlalchemy import func, insert, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import text as sql_text
 
 from lms.accounts.models import Organisation, User, UserRole
 from lms.accounts.organisations import ORGANISATIONS
@@ -162,6 +164,23 @@ def _token(rng: random.Random, nbytes: int = 32) -> str:
                                     ).rstrip(b"=").decode()
 
 
+def _insert(model: type, rows: list[dict]) -> None:
+    """Insert ``rows`` (with their ids) of ``model``. A model that extends another (a webinar
+    is an offering) goes table by table in plain inserts: the ORM's bulk insert of such rows
+    asks PostgreSQL for the ids back in pages and fails to join the pages (a
+    ``ResourceClosedError``), and the ids are known already."""
+    mapper = sa_inspect(model)
+    if mapper.inherits is None:
+        db.session.execute(insert(model), rows)
+        return
+    rows = [{mapper.polymorphic_on.key: mapper.polymorphic_identity, **row} for row in rows]
+    for table in mapper.tables:  # the base table first; Core fills the columns' defaults
+        names = {prop.key: column.key for prop in mapper.column_attrs
+                 for column in prop.columns if column.table is table}
+        db.session.execute(table.insert(), [
+            {column: row[key] for key, column in names.items() if key in row} for row in rows])
+
+
 class Generator:
     """One run of the generator: see ``generate``."""
 
@@ -204,7 +223,7 @@ class Generator:
         for model in models:
             rows = self.rows.pop(model, [])
             for start in range(0, len(rows), CHUNK):
-                db.session.execute(insert(model), rows[start:start + CHUNK])
+                _insert(model, rows[start:start + CHUNK])
             self.counts[model.__tablename__] += len(rows)
 
     # ------------------------------------------------------------------------ the region
@@ -836,5 +855,30 @@ def generate(scale: float = 1.0, seed: int = DEFAULT_SEED, today: date | None = 
         raise ValueError("seed-bench needs a database without people: point LMS_DATABASE_URL "
                          "at a new database")
     counts = Generator(scale, seed, today).run()
+    advance_sequences()
     db.session.commit()
     return counts
+
+
+def advance_sequences() -> int:
+    """On PostgreSQL, move each table's id sequence past the largest id written: the bulk
+    inserts give ids themselves, so the sequences would still stand at 1 and the first row
+    the service adds afterwards (a booking) would collide with a primary key. Returns how
+    many sequences were moved (none on SQLite, which takes the next id from the table)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return 0
+    moved = 0
+    for table in db.metadata.sorted_tables:
+        if "id" not in table.c or not table.c.id.primary_key:
+            continue
+        sequence = db.session.scalar(sql_text("SELECT pg_get_serial_sequence(:table, 'id')"),
+                                     {"table": table.name})
+        if sequence is None:
+            continue
+        # is_called=false when the table is empty, so the next id is 1, not 2.
+        largest = f'SELECT MAX(id) FROM "{table.name}"'  # noqa: S608 - a table of ours
+        db.session.execute(sql_text(
+            f"SELECT setval(CAST(:sequence AS regclass), COALESCE(({largest}), 0) + 1, false)"),
+            {"sequence": sequence})
+        moved += 1
+    return moved

@@ -178,3 +178,50 @@ def test_the_certificates_rows_say_what_was_compared():
     rows = render_table({"scales": ["1"], "page_labels": {}, "pages": {},
                          "certificates": warned.as_dict()})
     assert "1 warnings" in rows and rows.count("| NO ") >= 2
+
+
+@pytest.mark.postgres
+def test_seed_bench_on_postgresql_leaves_the_sequences_ready_for_new_rows(pg_app):
+    """Bulk inserts give ids themselves; afterwards every id sequence is past the largest id,
+    so the first booking (a new person, course, cohort, place and its history) just works."""
+    from sqlalchemy import func, select
+
+    from lms.accounts.models import User
+    from lms.clock import utcnow
+    from lms.courses.models import Cohort, Course
+    from lms.offerings import services as offerings
+    from lms.offerings.models import Enrolment, Session
+    from tests.conftest import organisation
+
+    result = pg_app.test_cli_runner().invoke(args=["lms", "seed-bench", "--scale", "0.01"])
+    assert result.exit_code == 0, result.output
+    with pg_app.app_context():
+        behind = []
+        for table in db.metadata.sorted_tables:
+            if "id" not in table.c or table.name == "offer_stamp":
+                continue  # (offer_stamp is one row, always written as id 1, never by sequence)
+            sequence = db.session.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"),
+                                         {"t": table.name})
+            if sequence is None:
+                continue
+            largest = db.session.scalar(select(func.max(table.c.id))) or 0
+            read = f"SELECT last_value + is_called::int FROM {sequence}"  # noqa: S608
+            upcoming = db.session.scalar(text(read))
+            if upcoming <= largest:
+                behind.append((table.name, upcoming, largest))
+        assert behind == []
+
+        person = User(email="new.after.seeding@example.nhs.uk", full_name="New Person",
+                      organisation=organisation("BSOL"), job_title="Analyst",
+                      email_verified_at=utcnow())
+        course = Course(title="After seeding", summary="s", kind="short_course",
+                        strand="analytical_capability", format="online", published=True)
+        cohort = Cohort(course=course, name="Spring", title="After seeding: Spring",
+                        capacity=10, status="open", booking_mode="open")
+        start = utcnow() + timedelta(days=30)
+        cohort.sessions.append(Session(starts_at=start, ends_at=start + timedelta(hours=2)))
+        db.session.add_all([person, cohort])
+        db.session.flush()
+        place = offerings.book(person, cohort)
+        db.session.commit()
+        assert db.session.get(Enrolment, place.id).user_id == person.id
