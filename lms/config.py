@@ -73,6 +73,9 @@ class Config:
     SMTP_STARTTLS = False
     SMTP_TIMEOUT = 10
     OUTBOX_MAX_ATTEMPTS = 8
+    # A sender's claim on a row it is sending, renewed while it sends: a crashed sender's row
+    # is sent by another within this long (see lms/notifications/delivery.py).
+    OUTBOX_LEASE_SECONDS = 60
     OUTBOX_BATCH = 200
 
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a hashing method, not a password

@@ -193,7 +193,26 @@ def start_background(app: Flask) -> BackgroundScheduler:
 
 
 def run_forever(app: Flask) -> None:
-    """The production scheduler process."""
+    """The production scheduler process. SIGTERM (systemd's stop) or Ctrl-C stops it
+    gracefully: the outbox sender finishes and records the message it is sending and claims
+    no more, the other running jobs finish their transaction, then the process exits 0."""
+    import signal
+
+    from lms.notifications.delivery import stopping
+
     scheduler = configure(BlockingScheduler(timezone="UTC"), app)
+    stop = stopping(app)
+
+    def graceful_stop(signum, _frame) -> None:
+        if stop.is_set():
+            return
+        log.info("scheduler: %s received; finishing the jobs running now",
+                 signal.Signals(signum).name)
+        stop.set()
+        scheduler.shutdown(wait=True)  # waits for the running jobs, then start() returns
+
+    signal.signal(signal.SIGTERM, graceful_stop)
+    signal.signal(signal.SIGINT, graceful_stop)
     log.info("scheduler started with %d jobs", len(JOBS))
     scheduler.start()
+    log.info("scheduler stopped")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from datetime import timedelta
 from email import message_from_bytes, policy
 
@@ -214,3 +215,81 @@ def test_unknown_backend_is_a_clear_error(ctx, app, monkeypatch):
     monkeypatch.setitem(app.config, "MAIL_BACKEND", "pigeon")
     with pytest.raises(RuntimeError, match="MAIL_BACKEND='pigeon'"):
         backends.get_backend()
+
+
+class SlowSink(Sink):
+    """An SMTP server that takes ``seconds`` to accept each message."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+        self.receiving = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        import asyncio
+
+        self.receiving.set()
+        await asyncio.sleep(self.seconds)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_the_claim_is_renewed_while_a_slow_server_is_still_accepting(app, monkeypatch):
+    """A one-second lease and a server that takes three: the sender renews its claim, so a
+    second sender finds nothing to take and the email goes once."""
+    sink = SlowSink(3)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    for name, value in {"MAIL_BACKEND": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": port,
+                        "OUTBOX_LEASE_SECONDS": 1}.items():
+        monkeypatch.setitem(app.config, name, value)
+    try:
+        with app.app_context():
+            queue(1, to="slow@example.nhs.uk")
+            db.session.commit()
+        reports = []
+
+        def first_sender():
+            with app.app_context():
+                reports.append(deliver_outbox())
+
+        sender = threading.Thread(target=first_sender)
+        sender.start()
+        assert sink.receiving.wait(10)
+        time.sleep(2)  # twice the lease: renewed, not lapsed
+        with app.app_context():
+            [row] = rows()
+            assert row.status == OutboxStatus.SENDING
+            assert row.claimed_until > utcnow()
+            assert deliver_outbox().sent == 0, "the second sender took a row still being sent"
+            db.session.rollback()
+        sender.join(15)
+        assert reports[0].sent == 1
+        assert len(sink.messages) == 1
+    finally:
+        controller.stop()
+
+
+def test_a_sender_asked_to_stop_finishes_its_message_and_claims_no_more(app, monkeypatch):
+    from lms.notifications.delivery import stopping
+
+    sent = []
+
+    class StopAfterFirst:
+        def send(self, message, row_id):
+            sent.append(message["Message-ID"])
+            stopping(app).set()  # SIGTERM arrives while the first message is going
+
+    monkeypatch.setattr("lms.notifications.delivery.get_backend", StopAfterFirst)
+    try:
+        with app.app_context():
+            queue(3)
+            db.session.commit()
+            assert deliver_outbox().sent == 1
+            assert [r.status for r in rows()] == ["sent", "pending", "pending"]
+            assert [r.claimed_until for r in rows()] == [None, None, None]
+            db.session.rollback()
+    finally:
+        stopping(app).clear()

@@ -3,16 +3,27 @@ deliver-outbox``), not a service, so it owns its transactions.
 
 Sending an email cannot be part of a database transaction, so each row goes through three
 steps with a commit between them: *claim* it with a conditional UPDATE (so two senders never
-both take it; the claim is a lease, so a sender that dies mid-send leaves a row another
-takes after ``LEASE``), *send* it with no transaction open while the mail server talks, and
-*record* the outcome (sent; or pending again after a backoff; or failed after the last
-attempt). Services only queue rows (``lms.notifications.services.queue_email``), in the
-transaction of the change that causes them.
+both take it), *send* it with no transaction open while the mail server talks, and *record*
+the outcome (sent; or pending again after a backoff; or failed after the last attempt).
+Services only queue rows (``lms.notifications.services.queue_email``), in the transaction of
+the change that causes them.
+
+The promise is *at least once, with a stable Message-ID*. A claim is a short lease
+(``OUTBOX_LEASE_SECONDS``, a minute), renewed every third of it while the mail server is
+still talking, so a sender killed mid-send leaves a row that another sender takes within a
+minute. If the kill came after the server accepted the message and before the outcome was
+recorded, the message goes twice; the repeat carries the row's own Message-ID (stored with
+the row, so the same on every attempt), and mail programs show the two as one. A sender asked
+to stop (``stopping``: the scheduler's SIGTERM) finishes the message it is sending, records
+it, and claims no more.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -27,7 +38,17 @@ from lms.notifications.services import build_message, strip_sent
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
+# Where the scheduler keeps its "stop after this message" event (``app.extensions``).
+STOPPING = "lms_stopping"
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+
+
+def stopping(app) -> threading.Event:
+    """The event that asks this app's senders to stop after the message they are sending."""
+    return app.extensions.setdefault(STOPPING, threading.Event())
 
 
 @dataclass
@@ -57,13 +78,43 @@ def _claim(row_id: int) -> OutboxMessage | None:
                 & (OutboxMessage.claimed_until < now),
             ),
         )
-        .values(status=OutboxStatus.SENDING, claimed_until=now + LEASE,
+        .values(status=OutboxStatus.SENDING, claimed_until=now + _lease(),
                 attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     row = db.session.get(OutboxMessage, row_id, populate_existing=True) if claimed == 1 else None
     db.session.commit()
     return row
+
+
+@contextmanager
+def _lease_kept(row_id: int) -> Iterator[None]:
+    """Renew the claim on ``row_id`` every third of the lease while the block runs (a slow
+    mail server), on a connection of its own, so no other sender takes a row still being
+    sent, while a sender that dies lets its row go within one lease."""
+    app, lease = current_app._get_current_object(), _lease()
+    done = threading.Event()
+
+    def renew() -> None:
+        table = OutboxMessage.__table__
+        while not done.wait(lease.total_seconds() / 3):
+            try:
+                with app.app_context(), db.engine.begin() as connection:
+                    connection.execute(
+                        update(table).where(table.c.id == row_id,
+                                            table.c.status == OutboxStatus.SENDING)
+                        .values(claimed_until=utcnow() + lease))
+            except Exception:  # noqa: BLE001 - the send goes on; the lease may then lapse
+                log.warning("could not renew the claim on outbox row %s", row_id,
+                            exc_info=True)
+
+    keeper = threading.Thread(target=renew, name=f"outbox-lease-{row_id}", daemon=True)
+    keeper.start()
+    try:
+        yield
+    finally:
+        done.set()
+        keeper.join()
 
 
 def _record(row_id: int, **values) -> None:
@@ -97,14 +148,16 @@ def _finish(row_id: int, backend, **values) -> None:
 
 def deliver_outbox(limit: int | None = None) -> DeliveryReport:
     """Send the due rows. Safe to run in several processes at once: each row is claimed by a
-    conditional UPDATE before it is sent, and marked sent as soon as the backend accepts it.
-    No transaction is open while a backend talks to a mail server.
+    conditional UPDATE before it is sent (its lease renewed while it is), and marked sent as
+    soon as the backend accepts it. No transaction is open while a backend talks to a mail
+    server. Stops early, between messages, when ``stopping`` is set.
 
     Commits (this is the job's transaction control, not a service's): each row's claim
     and each row's outcome is recorded on its own.
     """
     limit = limit or current_app.config["OUTBOX_BATCH"]
     max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    stop = stopping(current_app)
     backend = get_backend()
     report = DeliveryReport()
     now = utcnow()
@@ -123,12 +176,16 @@ def deliver_outbox(limit: int | None = None) -> DeliveryReport:
     ).all()
     db.session.rollback()
     for row_id in due_ids:
+        if stop.is_set():
+            log.info("outbox: stopping; the other due rows wait for the next run")
+            break
         row = _claim(row_id)
         if row is None:
             continue
         attempts, message = row.attempts, build_message(row)
         try:
-            backend.send(message, row_id)
+            with _lease_kept(row_id):
+                backend.send(message, row_id)
         except Exception as exc:  # noqa: BLE001 - any failure of a backend is retried
             log.warning("outbox row %s failed (attempt %s): %s", row_id, attempts, exc)
             error = f"{type(exc).__name__}: {exc}"[:2000]
