@@ -157,6 +157,89 @@ def register_error_handlers(app: Flask) -> None:
         _discard_session()
         return render_template("errors/500.html"), 500
 
+    # Registered after Flask-SQLAlchemy's, so it runs first and that one finds nothing left.
+    app.teardown_appcontext(_close_session)
+    app.wsgi_app = NoBareErrors(app, app.wsgi_app)
+
+
+def _close_session(_error: BaseException | None = None) -> None:
+    """End the request's database session without letting a failure reach the server.
+
+    Closing rolls back on the connection, and a database that stopped after the request's
+    last query fails that rollback: raised here, after the page was made, it would reach
+    gunicorn, which answers its own bare 500. Nothing uncommitted is lost by a failed
+    rollback, so the page stands; the broken connection is dropped (the pool opens a new
+    one, checked by ``pool_pre_ping``) and the session forgotten."""
+    from lms.extensions import db
+
+    try:
+        db.session.remove()
+    except Exception as error:  # noqa: BLE001 - whatever the driver raised, the page stands
+        log.warning("database session could not be closed cleanly: %s", error)
+        try:
+            db.session().invalidate()
+        except Exception:  # noqa: BLE001 - nothing more to do for a dead connection
+            log.debug("invalidating the session failed", exc_info=True)
+        db.session.registry.clear()
+
+
+class NoBareErrors:
+    """The last safety net around the app: an error that escapes Flask's own handlers (one
+    raised while a request is torn down, or by an error page itself) is answered with the
+    NHS-styled page (503 for a database error, 500 otherwise), never the server's bare
+    "Internal Server Error". Headers are held back until the app has answered, so the page
+    can still be replaced."""
+
+    def __init__(self, app: Flask, wsgi_app):
+        self.app, self.wsgi_app = app, wsgi_app
+
+    def __call__(self, environ, start_response):
+        held: list = []
+
+        def hold(status, headers, exc_info=None):
+            held[:] = [status, headers, exc_info]
+            return lambda _data: None  # the app's responses are iterables, never write()
+
+        try:
+            body = self.wsgi_app(environ, hold)
+        except Exception as error:  # noqa: BLE001 - the point: nothing escapes bare
+            if self.app.testing:
+                raise  # a test sees the error itself
+            from sqlalchemy.exc import SQLAlchemyError
+
+            database = isinstance(error, SQLAlchemyError)
+            log.error("error outside the app's handlers (%s): %s",
+                      "database" if database else "other", error, exc_info=not database)
+            return self._error_page(environ, start_response, 503 if database else 500)
+        start_response(*held)
+        return body
+
+    def _error_page(self, environ, start_response, status: int):
+        from werkzeug.wrappers import Response
+
+        template = "errors/503.html" if status == 503 else "errors/500.html"
+        try:
+            with self.app.request_context(environ):
+                from flask import g
+
+                from lms.extensions import login_manager
+
+                g._login_user = login_manager.anonymous_user()
+                response = self.app.process_response(Response(
+                    render_template(template), status, mimetype="text/html"))
+        except Exception:  # noqa: BLE001 - the page of last resort, without the layout
+            log.exception("the error page itself failed")
+            response = Response(_PLAIN_ERROR_PAGE, status, mimetype="text/html")
+        return response(environ, start_response)
+
+
+_PLAIN_ERROR_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Sorry, the service is unavailable - MDSN Learning &amp; Events</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><main><h1>Sorry, the service is unavailable</h1>
+<p>Try again in a few minutes. Nothing you entered has been saved.</p></main></body></html>
+"""
+
 
 def _page_posted_from() -> str:
     """The page on this site the form was on (its Referer), or else this address."""

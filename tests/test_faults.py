@@ -127,3 +127,54 @@ def test_the_database_going_away_between_requests_of_a_form(service, own_server)
     own_server.resume()
     assert lena.post(f"/offerings/{cohort}/book").status_code == 302
     assert places(service) == 1
+
+
+def test_a_connection_lost_after_the_page_was_made_still_answers_the_page(own_server,
+                                                                          tmp_path):
+    """The database drops the request's connection after its last query: closing the session
+    then fails its rollback. That error used to reach gunicorn (a bare 500); the page stands,
+    and the next request gets a new connection."""
+    from sqlalchemy import text
+    from werkzeug.test import Client
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=own_server.create_database(),
+                     MAIL_OUTBOX_DIR=str(tmp_path / "outbox"))
+
+    @app.route("/test/connection-cut")
+    def connection_cut():
+        pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+        with own_server.connect_admin() as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        return "the page, made before the connection went"
+
+    client = Client(app)  # the WSGI app as gunicorn calls it
+    response = client.get("/test/connection-cut")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == "the page, made before the connection went"
+    assert client.get("/healthz").status_code == 200, "a new connection, by itself"
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_an_error_outside_the_handlers_gets_the_nhs_page_not_a_bare_500(tmp_path):
+    """The last safety net: an error raised after Flask's handlers (here, while the request
+    is torn down) is answered with the service's 503 page for a database error."""
+    from sqlalchemy.exc import OperationalError
+    from werkzeug.test import Client
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'x.db'}",
+                     MAIL_OUTBOX_DIR=str(tmp_path / "outbox"))
+    app.testing = False  # as in production: the error is not handed to a test
+    failures = iter([OperationalError("ROLLBACK", {}, Exception("server closed"))])
+
+    @app.teardown_appcontext
+    def fails_once(_error):
+        error = next(failures, None)
+        if error is not None:
+            raise error
+
+    response = Client(app).get("/")
+    assert unavailable(response)
+    assert "Internal Server Error" not in response.get_data(as_text=True)
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert Client(app).get("/").status_code == 200
