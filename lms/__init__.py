@@ -123,6 +123,7 @@ def _import_models() -> None:
     import lms.events.models
     import lms.feedback.models
     import lms.notifications.models
+    import lms.observability.models
     import lms.offerings.models  # noqa: F401
 
 
@@ -140,13 +141,15 @@ def _init_features(app: Flask) -> None:
     import lms.feedback
     import lms.home
     import lms.notifications
+    import lms.observability
     import lms.offerings
     import lms.privacy
     import lms.reports
 
     for feature in (lms.accounts, lms.notifications, lms.offerings, lms.courses, lms.events,
                     lms.attendance, lms.feedback, lms.certificates, lms.competencies,
-                    lms.reports, lms.api, lms.audit, lms.privacy, lms.home):
+                    lms.reports, lms.api, lms.audit, lms.privacy, lms.home,
+                    lms.observability):
         feature.init_app(app)
 
 

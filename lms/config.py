@@ -106,6 +106,12 @@ class Config:
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
 
     SCHEDULER_IN_PROCESS = False
+    # Log lines: "text" (with the request id) or "json" (one object per line; production).
+    LOG_FORMAT = "text"
+    # Who may read /metrics: addresses or networks (e.g. "127.0.0.1,10.0.0.0/8"), and/or
+    # callers sending "Authorization: Bearer <METRICS_TOKEN>". Neither set: nobody (404).
+    METRICS_ALLOW = ""
+    METRICS_TOKEN = ""
     # How many reverse proxies (e.g. nginx) stand in front of gunicorn and set X-Forwarded-For
     # and X-Forwarded-Proto. 0 trusts none of those headers; set LMS_TRUSTED_PROXIES=1 behind
     # one proxy, so throttles see each person's address rather than the proxy's.
@@ -187,6 +193,7 @@ class ProductionConfig(Config):
     SMTP_HOST = ""
     # Templates compiled once per worker, never checked for changes on disk.
     TEMPLATES_AUTO_RELOAD = False
+    LOG_FORMAT = "json"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
 

@@ -30,21 +30,43 @@ log = logging.getLogger(__name__)
 
 def _in_app(app: Flask, job):
     def run():
+        from lms.extensions import db
+
         with app.app_context():
+            started, error = utcnow(), None
             try:
                 job()
-            except Exception:
+            except Exception as exc:
                 log.exception("job %s failed", job.__name__)
-                from lms.extensions import db
-
-                db.session.rollback()
-            finally:
-                from lms.extensions import db
-
-                db.session.remove()
+                error = f"{type(exc).__name__}: {exc}"
+                _quietly(db.session.rollback)
+            _note_run(job.__name__, started, error)
+            _quietly(db.session.remove)
 
     run.__name__ = job.__name__
     return run
+
+
+def _quietly(step: Callable[[], Any]) -> None:
+    """Clean up after a job even when the database has gone away (the next run retries)."""
+    try:
+        step()
+    except Exception:  # noqa: BLE001 - a dead connection is dropped by the pool
+        log.warning("cleaning up after a job failed", exc_info=True)
+
+
+def _note_run(job: str, started: datetime, error: str | None) -> None:
+    """Record the run for ``/metrics`` (``lms_job_last_run_timestamp_seconds``), in a
+    transaction of its own; a database that is down just misses one note."""
+    from lms.extensions import db
+    from lms.observability.services import record_job_run
+
+    try:
+        record_job_run(job, started, utcnow(), error)
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the job's own outcome is already logged
+        log.warning("could not record the run of %s", job, exc_info=True)
+        _quietly(db.session.rollback)
 
 
 def _each_committed(ids: list[int], work: Callable[[int], Any]) -> list[Any]:
