@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Install the Debian packages the stack needs, where they are missing.
 #   scripts/system-packages.sh run    WeasyPrint's libraries (fast font subsetting included)
-#   scripts/system-packages.sh test   the above, plus PostgreSQL, Chromium and faketime for the tests
+#   scripts/system-packages.sh test   the above, plus PostgreSQL, Chromium, faketime and systemd
+#                                     (systemd-analyze checks deploy/systemd) for the tests
 #   scripts/system-packages.sh bench  the run set, plus PostgreSQL and wrk for `make bench`
 set -euo pipefail
 
 need=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core)
 if [[ "${1:-run}" == "test" ]]; then
-  need+=(postgresql chromium poppler-utils faketime)
+  need+=(postgresql chromium poppler-utils faketime systemd)
 fi
 if [[ "${1:-run}" == "bench" ]]; then
   need+=(postgresql wrk)

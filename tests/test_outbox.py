@@ -293,3 +293,55 @@ def test_a_sender_asked_to_stop_finishes_its_message_and_claims_no_more(app, mon
             db.session.rollback()
     finally:
         stopping(app).clear()
+
+
+@pytest.fixture
+def tls_sink(tmp_path):
+    """An SMTP server on loopback that requires STARTTLS, with a certificate of its own for
+    "localhost" (made by openssl), and the file a client must trust to accept it."""
+    import shutil
+    import ssl
+    import subprocess
+
+    openssl = shutil.which("openssl")
+    assert openssl, "openssl is needed to make the test server's certificate"
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                    "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port, tls_context=context,
+                            require_starttls=True)
+    controller.start()
+    try:
+        yield sink, port, cert
+    finally:
+        controller.stop()
+
+
+def test_starttls_sends_to_a_relay_whose_certificate_checks_out(ctx, app, monkeypatch,
+                                                                 tls_sink):
+    """NHSmail's relay requires STARTTLS: with LMS_SMTP_STARTTLS=1 the email goes over TLS to
+    a relay whose certificate is trusted, and is held back (retried) from one that is not."""
+    sink, port, cert = tls_sink
+    for name, value in {"MAIL_BACKEND": "smtp", "SMTP_HOST": "localhost", "SMTP_PORT": port,
+                        "SMTP_STARTTLS": True, "SMTP_TIMEOUT": 5}.items():
+        monkeypatch.setitem(app.config, name, value)
+    queue(1, to="tls@example.nhs.uk")
+    db.session.commit()
+    refused = deliver_outbox()
+    assert refused.retried == 1 and sink.messages == [], "an unknown certificate is refused"
+    assert "CERTIFICATE_VERIFY_FAILED" in rows()[0].last_error
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # now the system trusts it
+    with time_machine.travel(utcnow() + timedelta(minutes=2)):
+        assert deliver_outbox().sent == 1
+    assert len(sink.messages) == 1
+    assert message_from_bytes(sink.messages[0], policy=policy.default)["To"] == \
+        "tls@example.nhs.uk"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -39,7 +40,10 @@ class FileBackend:
 
 
 class SMTPBackend:
-    """Sends through an SMTP server, with STARTTLS and login when configured."""
+    """Sends through an SMTP server, with STARTTLS and login when configured. STARTTLS
+    checks the relay's certificate and name against the system's trusted authorities
+    (NHSmail's relay requires STARTTLS; a relay that cannot prove who it is gets no
+    password and no email)."""
 
     def __init__(self, app: Flask):
         self.config = app.config
@@ -48,7 +52,7 @@ class SMTPBackend:
         cfg = self.config
         with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=cfg["SMTP_TIMEOUT"]) as smtp:
             if cfg["SMTP_STARTTLS"]:
-                smtp.starttls()
+                smtp.starttls(context=ssl.create_default_context())
             if cfg["SMTP_USERNAME"]:
                 smtp.login(cfg["SMTP_USERNAME"], cfg["SMTP_PASSWORD"])
             smtp.send_message(message)
