@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import json
 import os
 import re
 import signal
@@ -56,6 +57,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.real_clock]
 BIN = Path(sys.executable).parent
 LEASE_SECONDS = 2
 BARE_500 = "Internal Server Error"  # gunicorn's own page when the app raises
+ROOT = Path(__file__).resolve().parent.parent
+METRICS_TOKEN = "metrics-token-for-the-fault-test"
 
 
 # ---------------------------------------------------------------------------- the parts
@@ -296,11 +299,15 @@ class Browser:
         assert status == 302
 
 
-def start_gunicorn(processes: Processes) -> int:
+def start_gunicorn(processes: Processes) -> tuple[int, subprocess.Popen]:
+    """gunicorn as the systemd unit starts it (deploy/gunicorn.conf.py), with 2 workers."""
     port = free_port()
-    server = processes.start("gunicorn", str(BIN / "gunicorn"), "--workers", "2",
-                             "--bind", f"127.0.0.1:{port}", "--timeout", "30",
-                             "--graceful-timeout", "5", "lms:create_app()")
+    processes.env.update(LMS_BIND=f"127.0.0.1:{port}", LMS_WORKERS="2",
+                         PROMETHEUS_MULTIPROC_DIR=str(processes.folder / "metrics"),
+                         LMS_METRICS_TOKEN=METRICS_TOKEN)
+    server = processes.start("gunicorn", str(BIN / "gunicorn"), "--config",
+                             str(ROOT / "deploy" / "gunicorn.conf.py"), "--graceful-timeout",
+                             "5", "lms:create_app()")
 
     def up() -> bool:
         assert server.poll() is None, processes.log_of(server)
@@ -310,7 +317,7 @@ def start_gunicorn(processes: Processes) -> int:
             return False
 
     wait_for(up, 60, "gunicorn did not start")
-    return port
+    return port, server
 
 
 def nhs_unavailable(body: str) -> bool:
@@ -322,7 +329,7 @@ def test_the_database_stopping_mid_request_never_gives_a_bare_500(
         service, sink, processes, own_server):
     smtp, _port = sink
     cohort = service.config["COHORT_ID"]
-    port = start_gunicorn(processes)
+    port, server = start_gunicorn(processes)
     smtp.delay = 0.2  # the scheduler is mid-batch when the database goes
     recipients = [f"load{n}@example.nhs.uk" for n in range(15)]
     message_ids = queue(service, recipients)
@@ -353,9 +360,9 @@ def test_the_database_stopping_mid_request_never_gives_a_bare_500(
         wait_for(lambda: smtp.count(set(recipients)) >= 3, 30, "the scheduler never sent")
         own_server.pause()  # fast shutdown: queries in flight are cut off
         down = len(answers)
-        time.sleep(3)
+        time.sleep(2.5)
         own_server.resume()
-        time.sleep(2)
+        time.sleep(1.5)
     finally:
         stop.set()
         for visitor in visitors:
@@ -380,6 +387,31 @@ def test_the_database_stopping_mid_request_never_gives_a_bare_500(
     assert status == 200 and "Lena" in body
     wait_for(lambda: statuses(service, recipients) == {"sent": 15}, 40,
              f"not every email was sent: {statuses(service, recipients)}")
+
+    # /metrics adds up both workers' counts (multiprocess mode), and reads the outbox and the
+    # scheduler's runs from the database.
+    status, text = Browser(port).go("GET", "/metrics")
+    assert status == 404, "no token, not an allowed address"
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    conn.request("GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    scraped = conn.getresponse()
+    text = scraped.read().decode()
+    conn.close()
+    assert scraped.status == 200
+    counted = re.search(r'lms_request_duration_seconds_count\{method="GET",route="/courses"\} '
+                        r"([0-9.]+)", text)
+    asked = sum(1 for path, status, _ in answers if path == "/courses") + 1
+    assert counted and float(counted.group(1)) == asked, "every worker's requests counted"
+    assert 'lms_outbox_backlog{status="pending"} 0.0' in text
+    assert 'lms_job_last_run_timestamp_seconds{job="deliver_outbox_job"}' in text
+
+    # The workers' log: one JSON line per request, with its id.
+    lines = [json.loads(line) for line in processes.log_of(server).splitlines()
+             if line.startswith("{")]
+    requests = [line for line in lines if line["logger"] == "lms.requests"]
+    assert {"/courses", "/my-learning", "/metrics"} <= {line["route"] for line in requests}
+    assert all(re.fullmatch(r"[0-9a-f]{32}", line["request_id"]) for line in requests)
+    assert {line["status"] for line in requests} <= {200, 404, 302, 503}
     assert {to for to, _ in smtp.received} >= set(recipients)
     for to, message_id in smtp.received:
         assert message_id == message_ids[to]
