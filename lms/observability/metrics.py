@@ -95,7 +95,6 @@ class DatabaseCollector:
             if run.last_succeeded_at is not None:
                 last_ok.add_metric([run.job], run.last_succeeded_at.timestamp())
             failing.add_metric([run.job], 1 if run.last_error else 0)
-        db.session.rollback()
         yield from (backlog, oldest, last_run, last_ok, failing)
 
 
