@@ -1,0 +1,89 @@
+"""Who an identity provider's sign-in is: a linked account, an existing account to link
+(only once the person proves it is theirs), or a new person. Services flush; views commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from lms.accounts import services as accounts
+from lms.accounts.models import User
+from lms.clock import utcnow
+from lms.errors import DomainError
+from lms.extensions import db
+from lms.sso.issuers import Claims, Issuer, SignInRefused
+from lms.sso.models import ExternalIdentity
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """``signed_in`` (``user`` is who), ``link`` (``user`` has the address: they must prove
+    the account is theirs) or ``new`` (nobody has the address)."""
+
+    kind: str
+    user: User | None = None
+
+
+def _linked(issuer: Issuer, subject: str) -> ExternalIdentity | None:
+    return db.session.scalar(select(ExternalIdentity).where(
+        ExternalIdentity.issuer == issuer.issuer, ExternalIdentity.subject == subject))
+
+
+def recognise(issuer: Issuer, claims: Claims) -> Outcome:
+    """What a checked sign-in from ``issuer`` leads to. An account is matched by email only
+    when the issuer vouches for the address, and is then not linked here: the person must
+    prove it is theirs first (``link_with_password``)."""
+    identity = _linked(issuer, claims.subject)
+    if identity is not None:
+        if not identity.user.is_active_account:
+            raise SignInRefused("This account has been closed. Contact the MDSN team.")
+        identity.last_used_at = utcnow()
+        db.session.flush()
+        return Outcome("signed_in", identity.user)
+    if not claims.email:
+        raise SignInRefused(f"{issuer.label} did not tell us your email address, so we cannot "
+                            "sign you in with it. Sign in with your email and password.")
+    if not claims.email_verified:
+        raise SignInRefused(
+            f"{issuer.label} has not confirmed your email address ({claims.email}), so we "
+            "cannot use it to sign you in. Confirm it with your NHS account's administrator, "
+            "or sign in with your email and password.")
+    user = accounts.get_user_by_email(claims.email)
+    if user is not None:
+        return Outcome("link", user)
+    return Outcome("new")
+
+
+def link(user: User, issuer: Issuer, subject: str) -> ExternalIdentity:
+    """Link an identity at ``issuer`` to ``user``."""
+    if _linked(issuer, subject) is not None:
+        raise DomainError("This NHS account is already linked to an account here. "
+                          "Sign in again.")
+    identity = ExternalIdentity(issuer=issuer.issuer, subject=subject, user=user,
+                                last_used_at=utcnow())
+    db.session.add(identity)
+    db.session.flush()
+    return identity
+
+
+def link_with_password(user: User, issuer: Issuer, subject: str, password: str,
+                       address: str) -> User:
+    """Link after the person typed the account's password."""
+    accounts.confirm_password(user, password, address)
+    link(user, issuer, subject)
+    return user
+
+
+def join(issuer: Issuer, subject: str, email: str, name: str,
+         organisation_id: int | None) -> User:
+    """A new person's account from their identity provider's details, in the organisation
+    they chose, linked to that identity."""
+    user = accounts.sign_up_from_identity(email, name, organisation_id)
+    link(user, issuer, subject)
+    return user
+
+
+def linked_accounts(user: User) -> list[ExternalIdentity]:
+    return list(db.session.scalars(select(ExternalIdentity)
+                                   .where(ExternalIdentity.user_id == user.id)))
