@@ -34,7 +34,7 @@ const provider = new Provider(settings.issuer, {
   })),
   jwks: keys,
   cookies: { keys: ['test-provider-cookie-key-not-secret'] },
-  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+  claims: { openid: ['sub', 'amr'], email: ['email', 'email_verified'], profile: ['name'] },
   conformIdTokenClaims: false, // email and name in the ID token, as Entra ID sends them
   ttl: { IdToken: settings.id_token_ttl || 600, AccessToken: 600, AuthorizationCode: 60,
          Interaction: 600, Session: 600, Grant: 600 },
@@ -43,7 +43,8 @@ const provider = new Provider(settings.issuer, {
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   async findAccount(ctx, id) {
     if (!accounts[id]) return undefined;
-    return { accountId: id, async claims() { return { sub: id, ...accounts[id], amr: undefined }; } };
+    const { amr, ...claims } = accounts[id]; // amr comes from the sign-in, not the account
+    return { accountId: id, async claims() { return { sub: id, ...claims }; } };
   },
   // First-party test clients: consent is taken as given.
   async loadExistingGrant(ctx) {
