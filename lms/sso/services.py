@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from lms.accounts import nhs_accounts
 from lms.accounts import services as accounts
 from lms.accounts.models import User
 from lms.clock import utcnow
@@ -70,7 +71,7 @@ def link(user: User, issuer: Issuer, subject: str) -> ExternalIdentity:
 def link_with_password(user: User, issuer: Issuer, subject: str, password: str,
                        address: str) -> User:
     """Link after the person typed the account's password."""
-    accounts.confirm_password(user, password, address)
+    nhs_accounts.confirm_password(user, password, address)
     link(user, issuer, subject)
     return user
 
@@ -79,7 +80,7 @@ def join(issuer: Issuer, subject: str, email: str, name: str,
          organisation_id: int | None) -> User:
     """A new person's account from their identity provider's details, in the organisation
     they chose, linked to that identity."""
-    user = accounts.sign_up_from_identity(email, name, organisation_id)
+    user = nhs_accounts.sign_up_from_identity(email, name, organisation_id)
     link(user, issuer, subject)
     return user
 
