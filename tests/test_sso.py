@@ -22,7 +22,7 @@ from lms.audit.models import AuditEntry
 from lms.clock import utcnow
 from lms.extensions import db
 from lms.sso.models import ExternalIdentity
-from tests.conftest import PASSWORD, TOTP_SECRET, organisation
+from tests.conftest import PASSWORD, TOTP_SECRET, Mailbox, organisation
 from tests.oidc import CLIENT_ID, CLIENT_SECRET, OTHER_CLIENT_ID, OidcProvider, new_keys
 
 pytestmark = pytest.mark.real_clock  # the provider is on the wall clock
@@ -123,6 +123,27 @@ def test_an_existing_account_is_linked_only_after_its_password(sso, sso_app, pro
     assert identities(sso_app) == 0
     right = sso.post("/sign-in/nhs/link", data={"password": PASSWORD})
     assert right.status_code == 302
+    assert "Alice Local" in text_of(sso.get("/profile"))
+    assert identities(sso_app) == 1
+
+
+def test_or_after_an_emailed_link_opened_in_the_same_browser(sso, sso_app, provider,
+                                                             make_user):
+    make_user(email="alice@nhs.net", name="Alice Local")
+    assert sso.get(to_callback(sso, provider, "alice")).location.endswith("/link")
+    sent = sso.post("/sign-in/nhs/link/email")
+    assert "We have sent a link to alice@nhs.net" in text_of(sent)
+    path = Mailbox(sso_app).last_link("alice@nhs.net", "/sign-in/nhs/link/")
+    # Someone else's browser (the person who only controls the NHS account): refused.
+    stranger = sso_app.test_client()
+    assert stranger.get(path).status_code == 400
+    assert stranger.post(path).status_code == 400
+    assert identities(sso_app) == 0
+    # A forged token in the right browser: refused too.
+    assert sso.post("/sign-in/nhs/link/forged-token").status_code == 400
+    assert "Link my account" in text_of(sso.get(path))  # a button: scanners link nothing
+    linked = sso.post(path)
+    assert linked.status_code == 302
     assert "Alice Local" in text_of(sso.get("/profile"))
     assert identities(sso_app) == 1
 
@@ -295,3 +316,22 @@ def test_sso_only_domains_refuse_passwords_and_are_audited(sso, sso_app, provide
     with sso_app.app_context():
         assert db.session.scalar(select(func.count(User.id)).where(
             User.email == "new@sub.nhs.net")) == 0
+
+
+@pytest.mark.parametrize(("setting", "says"), [
+    ("not json", "is not JSON"),
+    ('{"name": "x"}', "must be a JSON list"),
+    ('[{"name": "nhsmail", "label": "NHSmail", "issuer": "https://x"}]',
+     "lacks client_id, client_secret"),
+    ('[{"name": "NHS mail", "label": "L", "issuer": "https://x", "client_id": "a",'
+     ' "client_secret": "b"}]', "must be unique, in lower-case letters"),
+])
+def test_a_mistaken_issuer_setting_stops_the_start(setting, says):
+    with pytest.raises(SystemExit) as stopped:
+        create_app("testing", OIDC_ISSUERS=setting)
+    assert says in str(stopped.value)
+
+
+def test_no_issuer_configured_means_no_buttons(client):
+    page = client.get("/sign-in")
+    assert "Sign in with" not in page.text and 'name="password"' in page.text

@@ -99,8 +99,12 @@ def parse_issuers(raw: str) -> list[Issuer]:
 
 
 def init_issuers(app: Flask) -> None:
-    """Read the issuers once, when the app is built (a mistake stops the start)."""
-    issuers = parse_issuers(str(app.config.get("OIDC_ISSUERS") or ""))
+    """Read the issuers once, when the app is built: a mistake stops the start, saying
+    what it is."""
+    try:
+        issuers = parse_issuers(str(app.config.get("OIDC_ISSUERS") or ""))
+    except ValueError as error:
+        raise SystemExit(f"Refusing to start: {error}") from None
     app.extensions[_STATE] = {"issuers": {i.name: i for i in issuers},
                               "published": {i.name: _Published() for i in issuers}}
 

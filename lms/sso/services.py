@@ -76,6 +76,52 @@ def link_with_password(user: User, issuer: Issuer, subject: str, password: str,
     return user
 
 
+LINK_EMAIL_MINUTES = 30
+_LINK_SALT = "sso-link-account"
+
+
+def _link_serializer():
+    from flask import current_app
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_LINK_SALT)
+
+
+def email_link(user: User, issuer: Issuer, subject: str) -> None:
+    """Email ``user`` a link that proves the account is theirs (for people who have no
+    password, or whose domain may not use one). It links ``subject`` at ``issuer`` only, and
+    only in the browser that asked (``link_by_email``)."""
+    from lms.notifications.services import link as email_address_of
+    from lms.notifications.services import queue_email
+
+    token = _link_serializer().dumps({"user": user.id, "issuer": issuer.issuer,
+                                      "subject": subject})
+    queue_email(user.email, f"Link your {issuer.label} account", "sso/link_account",
+                user=user, label=issuer.label, minutes=LINK_EMAIL_MINUTES, secrets=[token],
+                link=email_address_of("sso.link_by_email", token=token))
+
+
+def link_by_email(token: str, issuer: Issuer, subject: str, email: str) -> User:
+    """Link after the person followed the emailed link, in the browser whose sign-in from
+    ``issuer`` as ``subject`` (with ``email``) is waiting."""
+    from itsdangerous import BadData
+
+    expired = DomainError("This link has expired or was sent for another sign-in. "
+                          "Sign in with your NHS account again.")
+    try:
+        found = _link_serializer().loads(token, max_age=LINK_EMAIL_MINUTES * 60)
+    except BadData:
+        raise expired from None
+    if not isinstance(found, dict) or found.get("issuer") != issuer.issuer or \
+            found.get("subject") != subject:
+        raise expired
+    user = db.session.get(User, found.get("user"))
+    if user is None or user.email != email or not user.is_active_account:
+        raise expired
+    link(user, issuer, subject)
+    return user
+
+
 def join(issuer: Issuer, subject: str, email: str, name: str,
          organisation_id: int | None) -> User:
     """A new person's account from their identity provider's details, in the organisation

@@ -122,7 +122,44 @@ def link():
         flash(f"Your {issuer.label} account is linked. From now on, sign in with it.",
               "success")
         return _sign_in(user, issuer, pending["mfa"], pending["id_token"], pending["next"])
-    return render_template("sso/link.html", form=form, issuer=issuer, email=user.email)
+    return render_template("sso/link.html", form=form, issuer=issuer, email=user.email,
+                           by_email=EmptyForm(), has_password=bool(user.password_hash))
+
+
+@bp.route("/sign-in/nhs/link/email", methods=["POST"])
+def email_link():
+    """Prove the account is theirs by email instead (no password, or an SSO-only domain)."""
+    found = _pending()
+    user = accounts.get_user_by_email(found[0]["email"]) if found else None
+    if found is None or user is None or not EmptyForm().validate_on_submit():
+        return redirect(url_for("sso.link"))
+    pending, issuer = found
+    attempt(services.email_link, user, issuer, pending["subject"])
+    return render_template("sso/link_sent.html", issuer=issuer, email=user.email,
+                           minutes=services.LINK_EMAIL_MINUTES)
+
+
+@bp.route("/sign-in/nhs/link/<token>", methods=["GET", "POST"])
+def link_by_email(token: str):
+    """The emailed link: a button (so mail scanners following links link nothing)."""
+    found = _pending()
+    if found is None:
+        return render_template("sso/link_not_valid.html", message=(
+            "This link works only in the browser that asked for it, within "
+            f"{services.LINK_EMAIL_MINUTES} minutes. Sign in with your NHS account again.")), 400
+    pending, issuer = found
+    form = EmptyForm()
+    if form.validate_on_submit():
+        outcome = attempt(services.link_by_email, token, issuer, pending["subject"],
+                          pending["email"])
+        if isinstance(outcome, DomainError):
+            return render_template("sso/link_not_valid.html",
+                                   message=outcome.message), 400
+        flash(f"Your {issuer.label} account is linked. From now on, sign in with it.",
+              "success")
+        return _sign_in(outcome.value, issuer, pending["mfa"], pending["id_token"],
+                        pending["next"])
+    return render_template("sso/link_confirm.html", form=form, issuer=issuer)
 
 
 @bp.route("/sign-in/nhs/join", methods=["GET", "POST"])

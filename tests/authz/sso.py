@@ -6,7 +6,7 @@ from flask import Flask
 
 from lms.accounts.sso_domains import require_sso
 from lms.extensions import db
-from tests.authz import ADMIN_ONLY, FORBIDDEN, MISSING, REDIRECT, Route
+from tests.authz import ADMIN_ONLY, BAD, FORBIDDEN, MISSING, REDIRECT, Route
 from tests.conftest import ROLES
 
 
@@ -27,6 +27,10 @@ ROUTES: list[Route] = [
     Route("sso.callback", lambda p, w: "/sign-in/nhs/nhsmail/callback?code=x&state=y",
           ALL_MISSING),
     Route("sso.link", lambda p, w: "/sign-in/nhs/link", ALL_REDIRECT),
+    Route("sso.email_link", lambda p, w: "/sign-in/nhs/link/email", ALL_REDIRECT,
+          method="POST"),
+    Route("sso.link_by_email", lambda p, w: "/sign-in/nhs/link/not-a-token",
+          dict.fromkeys(ROLES, BAD)),
     Route("sso.join", lambda p, w: "/sign-in/nhs/join", ALL_REDIRECT),
     Route("sso.signed_out", lambda p, w: "/signed-out", ALL_REDIRECT),
     Route("sso.domains", lambda p, w: "/admin/sso-domains", ADMIN_ONLY),
