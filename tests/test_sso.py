@@ -335,3 +335,16 @@ def test_a_mistaken_issuer_setting_stops_the_start(setting, says):
 def test_no_issuer_configured_means_no_buttons(client):
     page = client.get("/sign-in")
     assert "Sign in with" not in page.text and 'name="password"' in page.text
+
+
+def test_erasing_a_person_unlinks_their_nhs_account(ctx, make_user):
+    """An erased account cannot be signed in to with the NHS account that was linked."""
+    from lms.privacy.services import erase_person
+
+    admin, person = make_user(Role.ADMIN), make_user(email="gone@nhs.net")
+    db.session.add(ExternalIdentity(issuer="https://login.example", subject="s-1",
+                                    user=person))
+    db.session.flush()
+    erase_person(admin, person)
+    db.session.flush()
+    assert db.session.scalar(select(func.count(ExternalIdentity.id))) == 0

@@ -36,7 +36,7 @@ NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 # ID and NHSmail after multi-factor authentication), "hwk" (a hardware key, such as a smart
 # card or a FIDO key) and "otp" (a one-time code). "pwd" alone does not.
 MULTI_FACTOR_AMR = frozenset({"mfa", "hwk", "otp"})
-SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384"]
+SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384")
 
 
 class ProviderUnavailable(DomainError):

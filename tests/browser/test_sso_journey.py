@@ -12,10 +12,10 @@ from flask import Flask
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from lms.accounts.models import User
+from lms.accounts.models import Role, User
 from lms.extensions import db
 from lms.sso.issuers import init_issuers
-from tests.browser.conftest import no_sideways_scroll
+from tests.browser.conftest import no_sideways_scroll, sign_in
 from tests.oidc import CLIENT_ID, CLIENT_SECRET, OidcProvider
 
 pytestmark = [pytest.mark.browser, pytest.mark.real_clock]
@@ -77,3 +77,25 @@ def test_a_new_person_signs_in_with_their_nhs_account(make_page, provider, live_
     no_sideways_scroll(page)
     link = page.get_by_role("button", name="Sign out of NHSmail (test)")
     assert link.get_attribute("href").startswith(provider.issuer + "/session/end?")
+
+
+def test_an_admin_makes_a_domain_sso_only(make_page, live_user, check_page):
+    admin = live_user(Role.ADMIN)
+    page = make_page(PHONE)
+    sign_in(page, admin.email)
+    page.goto("/admin/sso-domains")
+    check_page(page)
+    no_sideways_scroll(page)
+    page.get_by_label("Email domain").fill("nhs")
+    page.get_by_role("button", name="Require NHS account sign-in").click()
+    expect(page.locator(".nhsuk-error-summary")).to_contain_text("correct format")
+    check_page(page)
+    page.get_by_label("Email domain").fill("nhs.net")
+    page.get_by_role("button", name="Require NHS account sign-in").click()
+    expect(page.get_by_role("table")).to_contain_text("nhs.net")
+    check_page(page)
+    no_sideways_scroll(page)
+    page.get_by_role("button", name="Allow passwords for nhs.net").click()
+    expect(page.get_by_text("may use passwords again")).to_be_visible()
+    expect(page.get_by_role("table")).to_have_count(0)
+    check_page(page)
