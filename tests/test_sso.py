@@ -217,8 +217,15 @@ def test_an_unverified_email_is_refused(sso, sso_app, provider, make_user):
 def test_the_provider_down_is_a_clear_message_and_passwords_still_work(sso, sso_app,
                                                                        provider, make_user):
     make_user(email="pat@example.nhs.uk")
+    callback = to_callback(sso, provider, "alice")
     provider.stop()
     try:
+        # Down between the sign-in there and the code's exchange here.
+        refused_with(sso, sso.get(callback), "We could not reach Test NHS login just now")
+        # Down before anything was fetched from it.
+        fresh = create_app("testing", **{key: sso_app.config[key] for key in (
+            "SQLALCHEMY_DATABASE_URI", "MAIL_OUTBOX_DIR", "BASE_URL", "OIDC_ISSUERS")})
+        sso = fresh.test_client()
         started = sso.get(START)
         refused_with(sso, started, "We could not reach Test NHS login just now")
         signed_in = sso.post("/sign-in", data={"email": "pat@example.nhs.uk",
@@ -276,6 +283,22 @@ def test_next_leads_only_to_pages_of_this_site(sso, sso_app, provider, make_user
     evil = other.get(to_callback(other, provider, "mo",
                                  start=f"{START}?next=//evil.example/"))
     assert evil.location == "/"
+
+
+def test_signing_in_starts_a_fresh_session(sso, sso_app, provider, make_user):
+    """Nothing of the signed-out session survives the sign-in (a planted session is
+    worthless), as with a password."""
+    make_user(email="mo@nhs.net")
+    with sso_app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "mo@nhs.net"))
+        db.session.add(ExternalIdentity(issuer=provider.issuer, subject="mo", user=user))
+        db.session.commit()
+    with sso.session_transaction() as session:
+        session["planted"] = "by someone else"
+    assert sso.get(to_callback(sso, provider, "mo")).location == "/"
+    with sso.session_transaction() as session:
+        assert "planted" not in session and "_started" in session
+        assert "sso_request" not in session
 
 
 def test_the_callback_never_fails_on_odd_input(sso, sso_app, provider):
