@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 import requests
-from authlib.integrations.requests_client import OAuth2Session
+from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from flask import Flask, current_app
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -223,7 +223,7 @@ def complete(issuer: Issuer, pending: dict, args: dict, redirect_uri: str) -> Cl
             timeout=current_app.config["OIDC_TIMEOUT_SECONDS"])
     except requests.RequestException:
         raise _unavailable(issuer) from None
-    except Exception:  # noqa: BLE001 - Authlib's OAuthError and friends: a refused code
+    except (OAuthError, ValueError):  # an error answer (a spent code), or no JSON at all
         raise SignInRefused(f"{issuer.label} did not accept this sign-in (it may have been "
                             "used already). Start again.") from None
     id_token = token.get("id_token") if isinstance(token, dict) else None
