@@ -148,6 +148,17 @@ def test_or_after_an_emailed_link_opened_in_the_same_browser(sso, sso_app, provi
     assert identities(sso_app) == 1
 
 
+def test_emailed_links_are_a_few_an_hour(sso, sso_app, provider, make_user):
+    make_user(email="alice@nhs.net")
+    sso.get(to_callback(sso, provider, "alice"))
+    for _ in range(3):
+        assert "We have sent a link" in text_of(sso.post("/sign-in/nhs/link/email"))
+    refused = sso.post("/sign-in/nhs/link/email")
+    assert refused.location.endswith("/sign-in/nhs/link")
+    assert "too many requests" in text_of(sso.get("/sign-in/nhs/link"))
+    assert len(Mailbox(sso_app).to("alice@nhs.net")) == 3
+
+
 def test_a_wrong_state_is_refused(sso, sso_app, provider):
     callback = to_callback(sso, provider, "alice")
     forged = re.sub(r"state=[^&]+", "state=forged", callback)

@@ -87,12 +87,16 @@ def _link_serializer():
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_LINK_SALT)
 
 
-def email_link(user: User, issuer: Issuer, subject: str) -> None:
+def email_link(user: User, issuer: Issuer, subject: str, address: str = "unknown") -> None:
     """Email ``user`` a link that proves the account is theirs (for people who have no
     password, or whose domain may not use one). It links ``subject`` at ``issuer`` only, and
-    only in the browser that asked (``link_by_email``)."""
+    only in the browser that asked (``link_by_email``). Counted with the password-reset
+    emails, which also prove an address: a few an hour."""
+    from lms.accounts import throttle
     from lms.notifications.services import link as email_address_of
     from lms.notifications.services import queue_email
+
+    throttle.check_and_record(throttle.FORGOT_PASSWORD, user.email, address)
 
     token = _link_serializer().dumps({"user": user.id, "issuer": issuer.issuer,
                                       "subject": subject})

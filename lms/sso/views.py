@@ -134,7 +134,11 @@ def email_link():
     if found is None or user is None or not EmptyForm().validate_on_submit():
         return redirect(url_for("sso.link"))
     pending, issuer = found
-    attempt(services.email_link, user, issuer, pending["subject"])
+    sent = attempt(services.email_link, user, issuer, pending["subject"],
+                   request.remote_addr or "unknown")
+    if isinstance(sent, DomainError):
+        flash(sent.message, "error")
+        return redirect(url_for("sso.link"))
     return render_template("sso/link_sent.html", issuer=issuer, email=user.email,
                            minutes=services.LINK_EMAIL_MINUTES)
 
