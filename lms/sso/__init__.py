@@ -16,4 +16,4 @@ def init_app(app: Flask) -> None:
     issuers.init_issuers(app)
     app.register_blueprint(views.bp)
     app.jinja_env.globals["sso_issuers"] = issuers.configured
-    add_nav_item(app, "SSO", "sso.domains", holds(Role.ADMIN), order=92)
+    add_nav_item(app, "NHS sign-in", "sso.domains", holds(Role.ADMIN), order=92)
