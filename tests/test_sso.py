@@ -148,6 +148,19 @@ def test_or_after_an_emailed_link_opened_in_the_same_browser(sso, sso_app, provi
     assert identities(sso_app) == 1
 
 
+def test_a_waiting_sign_in_expires(sso, sso_app, provider, make_user):
+    make_user(email="alice@nhs.net")
+    sso.get(to_callback(sso, provider, "alice"))
+    sso.post("/sign-in/nhs/link/email")
+    path = Mailbox(sso_app).last_link("alice@nhs.net", "/sign-in/nhs/link/")
+    with time_machine.travel(utcnow() + timedelta(minutes=31), tick=True):
+        assert sso.post(path).status_code == 400  # the link's 30 minutes are over
+    with time_machine.travel(utcnow() + timedelta(minutes=61), tick=True):
+        assert sso.post("/sign-in/nhs/link", data={"password": PASSWORD}).location.endswith(
+            "/sign-in")
+    assert identities(sso_app) == 0
+
+
 def test_emailed_links_are_a_few_an_hour(sso, sso_app, provider, make_user):
     make_user(email="alice@nhs.net")
     sso.get(to_callback(sso, provider, "alice"))

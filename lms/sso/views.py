@@ -12,7 +12,7 @@ from flask_login import current_user
 from lms.accounts import services as accounts
 from lms.accounts import sso_domains
 from lms.accounts.models import Role
-from lms.errors import DomainError
+from lms.errors import DomainError, NotFound
 from lms.security import ISSUER_SIGN_OUT, begin_session, second_step_required
 from lms.sso import issuers, services
 from lms.sso.forms import DomainForm, JoinForm, LinkForm
@@ -20,13 +20,15 @@ from lms.web import EmptyForm, absolute_url, attempt, local_path, perform, role_
 
 bp = Blueprint("sso", __name__)
 REQUEST_KEY, PENDING_KEY = "sso_request", "sso_pending"
-PENDING_SECONDS = 15 * 60
+# How long a checked sign-in waits for its linking or its organisation (longer than the
+# emailed link's 30 minutes, so the link outlives neither).
+PENDING_SECONDS = 60 * 60
 
 
 def _issuer(name: str) -> issuers.Issuer:
     issuer = issuers.issuer_named(name)
     if issuer is None:
-        abort(404)
+        raise NotFound("No such way to sign in")
     return issuer
 
 
