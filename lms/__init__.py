@@ -124,7 +124,8 @@ def _import_models() -> None:
     import lms.feedback.models
     import lms.notifications.models
     import lms.observability.models
-    import lms.offerings.models  # noqa: F401
+    import lms.offerings.models
+    import lms.sso.models  # noqa: F401
 
 
 def _init_features(app: Flask) -> None:
@@ -145,10 +146,11 @@ def _init_features(app: Flask) -> None:
     import lms.offerings
     import lms.privacy
     import lms.reports
+    import lms.sso
 
     for feature in (lms.accounts, lms.notifications, lms.offerings, lms.courses, lms.events,
                     lms.attendance, lms.feedback, lms.certificates, lms.competencies,
-                    lms.reports, lms.api, lms.audit, lms.privacy, lms.home,
+                    lms.reports, lms.api, lms.audit, lms.privacy, lms.sso, lms.home,
                     lms.observability):
         feature.init_app(app)
 

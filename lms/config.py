@@ -112,6 +112,12 @@ class Config:
     # callers sending "Authorization: Bearer <METRICS_TOKEN>". Neither set: nobody (404).
     METRICS_ALLOW = ""
     METRICS_TOKEN = ""
+    # Sign in with an NHS account (lms/sso; README, "Sign in with an NHS account"): the identity
+    # providers as a JSON list of {"name", "label", "issuer", "client_id", "client_secret"}.
+    OIDC_ISSUERS = ""
+    OIDC_TIMEOUT_SECONDS = 5
+    OIDC_JWKS_MAX_AGE_SECONDS = 24 * 3600
+    OIDC_CLOCK_LEEWAY_SECONDS = 60
     # How many reverse proxies (e.g. nginx) stand in front of gunicorn and set X-Forwarded-For
     # and X-Forwarded-Proto. 0 trusts none of those headers; set LMS_TRUSTED_PROXIES=1 behind
     # one proxy, so throttles see each person's address rather than the proxy's.

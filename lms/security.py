@@ -10,7 +10,7 @@ import time
 from functools import wraps
 
 from flask import Flask, abort, flash, g, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 
 def csp_nonce() -> str:
@@ -21,6 +21,11 @@ def csp_nonce() -> str:
 
 
 SECOND_STEP_KEY = "_second_step"
+# Set when the second step was the identity provider's (its ID token's ``amr`` said so:
+# ``lms.sso.issuers.MULTI_FACTOR_AMR``), for people who need not have an authenticator app.
+SECOND_STEP_BY_ISSUER = "_second_step_by_issuer"
+# What signing out can offer next: the identity provider's own sign-out (set by ``lms.sso``).
+ISSUER_SIGN_OUT = "_issuer_sign_out"
 
 # What an admin without a passed second step may still reach: setting it up, signing out,
 # and what every page needs (its files).
@@ -30,14 +35,30 @@ SET_UP_ENDPOINTS = frozenset({"accounts.two_factor_set_up", "accounts.sign_out",
 
 def second_step_passed(user) -> bool:
     """The policy: this session's person has two-step verification on and gave a code from
-    it (or set it up) in this session."""
-    return bool(getattr(user, "has_two_factor", False)) and \
-        session.get(SECOND_STEP_KEY) == user.get_id()
+    it (or set it up) in this session, or signed in through an identity provider that
+    asserted multi-factor authentication."""
+    if session.get(SECOND_STEP_KEY) != user.get_id():
+        return False
+    return bool(getattr(user, "has_two_factor", False)) or \
+        session.get(SECOND_STEP_BY_ISSUER) == user.get_id()
 
 
-def mark_second_step_passed(user) -> None:
-    """Call when the person has just given a code (signing in, or setting it up)."""
+def mark_second_step_passed(user, by_issuer: bool = False) -> None:
+    """Call when the person has just given a code (signing in, or setting it up), or an
+    identity provider vouched for its own second factor (``by_issuer``)."""
     session[SECOND_STEP_KEY] = user.get_id()
+    if by_issuer:
+        session[SECOND_STEP_BY_ISSUER] = user.get_id()
+
+
+def begin_session(user, second_step: bool = False, by_issuer: bool = False) -> None:
+    """Sign ``user`` in on a fresh session (nothing of the signed-out one is kept, so a
+    session id planted before sign-in is worthless), its 12 hours counting from now."""
+    session.clear()
+    login_user(user)
+    start_session()
+    if second_step:
+        mark_second_step_passed(user, by_issuer=by_issuer)
 
 
 def second_step_required(view):

@@ -245,3 +245,15 @@ class SignInAttempt(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SsoOnlyDomain(db.Model):
+    """An email domain whose people sign in only with their NHS account (``lms.sso``): an
+    admin's setting, so passwords (sign-in, reset, sign-up) are refused for it."""
+
+    __tablename__ = "sso_only_domain"
+    __table_args__ = (CheckConstraint("domain = lower(domain)", name="domain_lowercase"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    domain: Mapped[str] = mapped_column(String(253), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

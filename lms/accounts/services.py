@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from lms.accounts import throttle
+from lms.accounts import sso_domains, throttle
 from lms.accounts.emails import canonical_email
 from lms.accounts.events import PasswordChanged
 from lms.accounts.models import (
@@ -241,6 +241,8 @@ def sign_up(form: SignUp, address: str = "unknown") -> User | None:
                              required=False)
     organisation = errors.check(_organisation, form.organisation_id)
     errors.check(check_new_password, form.password, form.confirm, email=form.email or "")
+    if email:
+        errors.check(sso_domains.refuse_password_for, email)
     errors.raise_any()
     throttle.check_and_record(throttle.SIGN_UP, email, address)
 
@@ -336,6 +338,7 @@ def authenticate(email: str, password: str, address: str = "unknown") -> User:
         email = normalise_email(email)
     except DomainError:
         raise refusal from None
+    sso_domains.refuse_password_for(email)
     user = get_user_by_email(email)
     stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
     password_ok = check_password_hash(stored, password or "")
@@ -361,6 +364,7 @@ def end_sessions(user: User) -> None:
 def request_password_reset(email: str, address: str = "unknown") -> None:
     """Email a reset link if the address has an account; the page says the same either way."""
     email = normalise_email(email)
+    sso_domains.refuse_password_for(email)
     throttle.check_and_record(throttle.FORGOT_PASSWORD, email, address)
     user = get_user_by_email(email)
     if user is None or not user.is_active_account:
@@ -467,3 +471,4 @@ def ensure_organisations() -> int:
             added += 1
     db.session.flush()
     return added
+

@@ -24,7 +24,12 @@ from lms.accounts.forms import (
 from lms.accounts.models import Role, TokenPurpose
 from lms.errors import DomainError
 from lms.extensions import db
-from lms.security import mark_second_step_passed, second_step_required, start_session
+from lms.security import (
+    ISSUER_SIGN_OUT,
+    begin_session,
+    mark_second_step_passed,
+    second_step_required,
+)
 from lms.web import (
     EmptyForm,
     attempt,
@@ -118,8 +123,7 @@ def sign_in():
                 session["second_factor"] = {"user": user.get_id(), "since": int(time.time()),
                                             "next": next_url}
                 return redirect(url_for("accounts.sign_in_code"))
-            login_user(user)
-            start_session()
+            begin_session(user)
             return redirect(next_url)
     return render_template("accounts/sign_in.html", form=form, unverified=unverified)
 
@@ -150,10 +154,9 @@ def sign_in_code():
         else:
             db.session.commit()
             next_url = local_path(pending.get("next"), url_for("home.index"))
-            session.clear()
-            login_user(user)
-            start_session()
-            mark_second_step_passed(user)
+            begin_session(user, second_step=True)
+            if pending.get("issuer_sign_out"):
+                session[ISSUER_SIGN_OUT] = pending["issuer_sign_out"]
             return redirect(next_url)
     return render_template("accounts/sign_in_code.html", form=form)
 
@@ -166,9 +169,13 @@ def sign_out():
         abort(400)
     services.end_sessions(current_user)
     db.session.commit()
+    issuer_sign_out = session.get(ISSUER_SIGN_OUT)
     logout_user()
     session.clear()
     flash("You have signed out.", "success")
+    if issuer_sign_out:  # signed in with an NHS account: offer to sign out of that too
+        session[ISSUER_SIGN_OUT] = issuer_sign_out
+        return redirect(url_for("sso.signed_out"))
     return redirect(url_for("accounts.sign_in"))
 
 
