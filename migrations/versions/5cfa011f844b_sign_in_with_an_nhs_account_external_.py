@@ -2,7 +2,7 @@
 account per issuer and subject), and the email domains an admin makes SSO-only.
 
 Revision ID: 5cfa011f844b
-Revises: 7fc642859cb6
+Revises: 17b3d4736a36
 Create Date: 2026-12-05 01:28:05.358858
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5cfa011f844b'
-down_revision = '7fc642859cb6'
+down_revision = "17b3d4736a36"
 branch_labels = None
 depends_on = None
 
