@@ -96,7 +96,7 @@ class CatalogueFilterForm(FlaskForm):
     kind = SelectField("Kind", validate_choice=False)
     strand = SelectField("Strand", validate_choice=False)
     format = SelectField("Format", validate_choice=False)
-    starts_after = LocalDateField("Starting on or after")
+    starts_after = LocalDateField("Starting on or after", noun="The date")
     has_places = BooleanField("Only show courses with places left")
 
     def __init__(self, *args, **kwargs):
