@@ -13,6 +13,8 @@ from datetime import date, datetime, time
 from wtforms import StringField
 from wtforms.utils import unset_value
 
+from lms.clock import time_text
+
 
 class TypedField(StringField, metaclass=ABCMeta):
     """A text box whose value is parsed by ``parse`` and shown back by ``show``."""
@@ -149,15 +151,28 @@ class DayField(TypedField):
 
 
 class ClockField(TypedField):
-    """A 24-hour clock time: what ``<input type="time">`` sends (09:30), or 9.30."""
+    """A time of day, typed as people write it: 9:30am, 2pm, 12 noon, or 14:00 (and 9.30).
+    It is shown back in the NHS.UK style ("9:30am"), which it reads again."""
 
-    message = "Enter a real time, like 09:30 or 14:00"
+    message = "Enter a real time, like 9:30am or 2pm"
 
     def parse(self, text: str) -> time:
-        match = re.fullmatch(r"(\d{1,2})[:.](\d{2})(?::\d{2})?", text)
-        if not match:
+        text = text.lower().replace(" ", "")
+        named = {"12noon": time(12), "noon": time(12), "midday": time(12),
+                 "12midnight": time(0), "midnight": time(0)}
+        if text in named:
+            return named[text]
+        match = re.fullmatch(r"(\d{1,2})(?:[:.](\d{2}))?(?::\d{2})?(am|pm)?", text)
+        if not match or (match.group(2) is None and match.group(3) is None):
             raise ValueError(text)
-        return time(int(match.group(1)), int(match.group(2)))
+        hour, minute = int(match.group(1)), int(match.group(2) or 0)
+        if match.group(3):
+            if not 1 <= hour <= 12:
+                raise ValueError(text)
+            hour = hour % 12 + (12 if match.group(3) == "pm" else 0)
+        return time(hour, minute)
 
     def show(self, value) -> str:
-        return value.strftime("%H:%M") if isinstance(value, time | datetime) else str(value)
+        if not isinstance(value, time | datetime):
+            return str(value)
+        return time_text(value if isinstance(value, time) else value.time())

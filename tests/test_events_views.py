@@ -258,7 +258,7 @@ def test_faculty_move_one_meeting(app, client, login, world):
     login(people["faculty"])
     url = f"/faculty/network-meetings/{ids['meeting']}"
     form = client.get(url).get_data(as_text=True)
-    assert 'value="12:30"' in form
+    assert 'value="12:30pm"' in form
     with app.app_context():
         day = pages.occurrence_details(db.session.get(Session, ids["meeting"])).day
     response = client.post(url, data={"topic": "Reproducible analytical pipelines",

@@ -65,11 +65,11 @@ class IdListField(_TypedField):
 
 
 class LocalDateField(DayField):
-    """A date: what ``<input type="date">`` sends (2027-03-29), or typed as 29/3/2027."""
+    """A date on London's calendar, in day, month and year boxes."""
 
 
 class LocalTimeField(ClockField):
-    """A 24-hour clock time: what ``<input type="time">`` sends (09:30), or 9.30."""
+    """A time on London's clocks: 9:30am, 2pm or 14:00."""
 
 
 class GroupErrors(Field):

@@ -14,7 +14,7 @@ from lms.accounts.models import Role
 from lms.clock import to_london, utcnow
 from lms.courses.models import Cohort
 from lms.extensions import db
-from tests.browser.conftest import no_sideways_scroll, sign_in
+from tests.browser.conftest import fill_date, no_sideways_scroll, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -54,7 +54,7 @@ def test_faculty_build_a_course_and_a_learner_finds_it_on_a_phone(
     # The cohort with its first session, typed in UK time.
     page.get_by_label("Cohort name").fill("Nottingham cohort 1")
     page.get_by_label("Number of places").fill("16")
-    page.get_by_label("Date", exact=True).fill(first_day.isoformat())
+    fill_date(page, "Date", first_day)
     page.get_by_label("Start time").fill("09:30")
     page.get_by_label("End time").fill("16:00")
     page.get_by_label("Location (optional)").fill("Sir John Robinson House, Nottingham")
