@@ -61,7 +61,7 @@ def test_faculty_build_a_course_and_a_learner_finds_it_on_a_phone(
     page.get_by_role("button", name="Create cohort").click()
     expect(page.locator("h1")).to_contain_text("Nottingham cohort 1")
     check_page(page)
-    expect(page.locator("main")).to_contain_text("09:30 to 16:00")
+    expect(page.locator("main")).to_contain_text("9:30am to 4pm")
 
     # Open it for booking.
     page.get_by_label("Open for booking").check()
@@ -98,7 +98,7 @@ def test_faculty_build_a_course_and_a_learner_finds_it_on_a_phone(
     expect(phone).to_have_url(re.compile(rf"/cohorts/{cohort_id}$"))
     check_page(phone)
     no_sideways_scroll(phone)
-    expect(phone.locator("main")).to_contain_text("09:30 to 16:00")
+    expect(phone.locator("main")).to_contain_text("9:30am to 4pm")
     expect(phone.get_by_role("button", name="Book a place")).to_be_visible()
 
 

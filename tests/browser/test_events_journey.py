@@ -56,7 +56,7 @@ def test_a_learner_books_festival_sessions_on_a_phone(make_page, live_app, live_
     check_page(phone)
     no_sideways_scroll(phone)
     phone.get_by_role("button", name="Book Forecasting workshop").click()
-    expect(phone.get_by_text(re.compile(r"This clashes with Opening keynote at 09:30"))
+    expect(phone.get_by_text(re.compile(r"This clashes with Opening keynote at 9:30am"))
            ).to_be_visible()
     check_page(phone)
 

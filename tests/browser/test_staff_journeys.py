@@ -280,11 +280,14 @@ def test_admin_finds_a_person_changes_their_role_and_sees_it_audited(
     expect(page.locator("h1")).to_have_text("Audit log")
     visit(page)
     entries = page.locator("table.lms-audit tbody tr")
-    role_row = entries.filter(has_text="dsu_lead").first
-    expect(role_row).to_contain_text("Ada Admin")
-    expect(role_row).to_contain_text("Priya Shah")
-    org_row = entries.filter(has_text="organisation").first
-    expect(org_row).to_contain_text("Ada Admin")
+    # Each change reads as a sentence; the values before and after are behind "Details".
+    role_row = entries.filter(has_text="Ada Admin gave Priya Shah the DSU lead role").first
+    expect(role_row).to_be_visible()
+    expect(entries.filter(has_text="Ada Admin moved Priya Shah to Coventry and Warwickshire")
+           .first).to_be_visible()
+    expect(role_row.locator(".nhsuk-details__text")).to_be_hidden()
+    role_row.locator("summary").click()
+    expect(role_row.locator(".nhsuk-details__text")).to_contain_text("dsu_lead")
     # Filtered to the changes Ada made.
     page.get_by_label("Done by (name or email)").fill("Ada")
     page.get_by_role("button", name="Show changes").click()
