@@ -137,6 +137,14 @@ def survey(id: int):
     )
 
 
+@bp.route("/faculty/surveys/<int:id>/preview")
+@role_required(*MANAGERS)
+def preview(id: int):
+    """The survey as a learner will see it when it is open, read-only: nothing is sent."""
+    survey = _survey(id)
+    return render_template("feedback/preview.html", survey=survey)
+
+
 def _session_label(session) -> str:
     when = date_text(session.starts_at)
     return f"{session.title} ({when})" if session.title else f"The session on {when}"
