@@ -6,7 +6,7 @@ time uses ``UTCDateTime`` so SQLite and PostgreSQL both hand back aware UTC date
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime
@@ -37,11 +37,12 @@ def london_text(moment: datetime | None, fmt: str = "%-d %B %Y, %-I:%M%p") -> st
 # "Tuesday 14 January 2027, 9:30am"; "9am"; "12 noon"; "12 midnight" (never "12:00am").
 
 
-def time_text(moment: datetime | None) -> str:
-    """A UTC time as London clocks show it, in the NHS.UK style ("9am", "9:30am", "12 noon")."""
+def time_text(moment: datetime | time | None) -> str:
+    """A UTC time as London clocks show it, in the NHS.UK style ("9am", "9:30am", "12 noon");
+    a bare clock time (a network's "meets at") is taken as it is."""
     if moment is None:
         return ""
-    local = to_london(moment)
+    local = moment if isinstance(moment, time) else to_london(moment)
     if local.minute == 0 and local.hour == 12:
         return "12 noon"
     if local.minute == 0 and local.hour == 0:

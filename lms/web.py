@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from lms.accounts.models import Role
-from lms.clock import date_text, london_text, span_text, time_text, utcnow, when_text
+from lms.clock import date_text, span_text, time_text, utcnow, when_text
 from lms.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from lms.formatted_text import formatted
 
@@ -96,7 +96,6 @@ def holds(role: Role) -> Callable[[object], bool]:
 
 def register_template_helpers(app: Flask) -> None:
     """Navigation and filters available to every template."""
-    app.jinja_env.filters["london"] = london_text
     # The NHS.UK style (lms.clock): {{ x | date }}, {{ x | full_date }}, {{ x | time }},
     # {{ x | when }}, {{ starts | span(ends) }}.
     app.jinja_env.filters["date"] = date_text

@@ -104,7 +104,7 @@ def test_check_in_only_in_the_window_and_only_with_a_place(course, make_user):
     asha = people["asha.patel"]
     with time_machine.travel(session.starts_at - timedelta(minutes=1)), \
             pytest.raises(DomainError, match="not opened yet. It opens when the session starts "
-                          "at 10:00am on 12 January 2027"):
+                          "at 10am on Tuesday 12 January 2027"):
         att.check_in(asha, code)
     with time_machine.travel(session.starts_at + timedelta(minutes=1)):
         att.check_in(asha, code.lower())
@@ -315,7 +315,7 @@ def test_nothing_is_marked_for_a_session_that_has_not_started(course):
     asha = people["asha.patel"]
     ahead = MEETING - timedelta(days=365)
     with time_machine.travel(ahead, tick=False):
-        refusal = "once the session has started at 10:00am on 12 January 2027"
+        refusal = "once the session has started at 10am on Tuesday 12 January 2027"
         assert not policy.may_take_register(faculty, session)
         with pytest.raises(DomainError, match=refusal):
             att.mark_all_present(faculty, session)
@@ -324,7 +324,7 @@ def test_nothing_is_marked_for_a_session_that_has_not_started(course):
         with pytest.raises(DomainError, match=refusal):
             att.add_to_register(faculty, session, asha.email)
         with pytest.raises(DomainError, match="import an attendance report once the session "
-                           "has started at 10:00am on 12 January 2027"):
+                           "has started at 10am on Tuesday 12 January 2027"):
             imports.import_report(faculty, session, TEAMS, "report.csv")
         with pytest.raises(DomainError, match="not opened yet"):
             att.check_in(asha, att.check_in_code(session).code)
@@ -348,8 +348,9 @@ def test_a_report_of_another_meeting_is_refused_naming_both_dates(course, make_c
             with pytest.raises(DomainError) as error:
                 imports.import_report(faculty, other, data, name)
             assert error.value.message == (
-                "This report is of a meeting that started at 9:58am on 12 January 2027, but "
-                "this session started at 10:00am on 19 January 2027. Import it into the "
+                "This report is of a meeting that started at 9:58am on Tuesday 12 January "
+                "2027, but "
+                "this session started at 10am on Tuesday 19 January 2027. Import it into the "
                 "session it belongs to")
             assert error.value.field == "report"
     assert (count(Attendance), count(AttendanceImport), count(UnmatchedRow)) == (0, 0, 0)

@@ -46,8 +46,8 @@ def test_register_on_the_page(app, client, login, make_user, make_cohort, clock)
     sid = cohort.sessions[0].id
     # Before the session: who is booked, no controls, and when the register can be taken.
     page = client.get(f"/faculty/sessions/{sid}/register").get_data(as_text=True)
-    assert "You can take the register once the session has started at 10:00am on 12 " \
-           "January 2027." in page
+    assert "You can take the register once the session has started at 10am on Tuesday " \
+           "12 January 2027." in page
     assert "Alma Ames" in page and "Bo Bright" in page
     assert 'name="status-' not in page and "all-present" not in page
     assert "Add as late" not in page and "Import a Teams or Zoom report" not in page
@@ -119,7 +119,7 @@ def test_check_in_by_qr_link_and_by_typing(app, client, login, make_user, make_c
     with app.app_context():
         starts = cohort.sessions[0].starts_at
     too_soon = client.post(f"/check-in/{code}", data={"code": code}).get_data(as_text=True)
-    assert "It opens when the session starts at 10:00am on 12 January 2027" in too_soon
+    assert "It opens when the session starts at 10am on Tuesday 12 January 2027" in too_soon
     with time_machine.travel(starts + timedelta(minutes=5)):
         login(learner)  # sessions older than 12 hours are refused, and we jumped ahead
         page = client.get(f"/check-in/{code}").get_data(as_text=True)
@@ -140,8 +140,8 @@ def test_import_page_upload_and_errors(app, client, login, make_user, make_cohor
     login(faculty)
     sid = cohort.sessions[0].id
     early = client.get(f"/faculty/sessions/{sid}/import").get_data(as_text=True)
-    assert "You can import an attendance report once the session has started at 10:00am " \
-           "on 12 January 2027." in early and 'type="file"' not in early
+    assert "You can import an attendance report once the session has started at 10am " \
+           "on Tuesday 12 January 2027." in early and 'type="file"' not in early
     clock.move_to(MEETING + timedelta(hours=3))
     login(faculty)
     done = client.post(f"/faculty/sessions/{sid}/import", data={

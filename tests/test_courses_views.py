@@ -96,8 +96,8 @@ def test_catalogue_filters_come_from_the_query_string(client, catalogue_world):
 def test_a_bad_date_filter_is_an_error_linked_to_its_field(client, catalogue_world):
     page = html(client.get("/courses?starts_after=31/02/2027"))
     assert titles_of(page) == ["Error: Courses and programmes"]
-    assert '<a href="#starts_after">Enter a real date, like 29/3/2027</a>' in page
-    assert 'value="31/02/2027"' in page
+    assert '<a href="#starts_after">The date must be a real date</a>' in page
+    assert 'value="31"' in page and 'value="02"' in page and 'value="2027"' in page
     assert "3 courses found" in page  # the other filters still apply
 
 
@@ -119,8 +119,8 @@ def test_cohort_page_shows_sessions_in_london_time_and_the_booking_panel(
     page = html(client.get(f"/cohorts/{catalogue_world['soon']}"))
     assert titles_of(page) == ["Time-series forecasting with R: Spring"]
     assert page.count("<h1") == 1
-    assert "Thu 1 April 2027" in page
-    assert "00:30 to 02:30" in page
+    assert "Thursday 1 April 2027" in page
+    assert "12:30am to 2:30am" in page
     assert "2 places left" in page
     assert 'id="booking"' in page and "Sign in to book" in page
 
@@ -195,21 +195,56 @@ def course_form(**changes) -> dict:
     data = {"title": "Population health analytics", "summary": "Segment your population",
             "description": "", "kind": "short_course", "strand": "analytical_capability",
             "format": "blended", "target_audience": "", "cpd_hours": "12",
-            "competency_ids": "4, 2", "min_attendance_percent": "75",
+            "competency_ids": [], "min_attendance_percent": "75",
             "requires_feedback": "y", "published": "y"}
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
 
 
+def _competencies(app) -> list[int]:
+    from lms.clock import utcnow
+    from lms.competencies.models import Competency
+    with app.app_context():
+        made = [Competency(name=name, domain=domain, description="x") for name, domain in (
+            ("Forecasting", "analytical_capability"), ("Storytelling", "beyond_numbers"),
+            ("Old methods", "analytical_capability"))]
+        db.session.add_all(made)
+        db.session.flush()
+        made[2].retired_at = utcnow()
+        db.session.commit()
+        return [c.id for c in made]
+
+
+def test_faculty_pick_competencies_by_name_grouped_by_strand(app, client, login, people):
+    forecasting, storytelling, retired = _competencies(app)
+    login(people.faculty)
+    page = html(client.get("/faculty/courses/new"))
+    assert 'name="competency_ids"' in page and 'type="checkbox"' in page
+    assert "The ids of the competencies" not in page
+    capability = page.index("Strengthening analytical capability</legend>")
+    beyond = page.index("Moving beyond the numbers</legend>")
+    assert capability < page.index(">Forecasting</label>") < beyond < page.index(
+        ">Storytelling</label>")
+    assert "Old methods" not in page  # retired: not offered to new courses
+    assert "You can use Markdown" in page
+    refused = client.post("/faculty/courses/new", data=course_form(competency_ids=[
+        str(forecasting), str(retired)]))
+    assert '<a href="#competency_ids">Choose the competencies from the list</a>' in html(refused)
+    with app.app_context():
+        assert db.session.scalar(select(Course)) is None
+
+
 def test_faculty_add_a_course_then_its_first_cohort(app, client, login, people, frozen):
+    forecasting, storytelling, _ = _competencies(app)
     login(people.faculty)
     assert "Manage courses" in html(client.get("/"))
-    response = client.post("/faculty/courses/new", data=course_form())
+    response = client.post("/faculty/courses/new", data=course_form(
+        competency_ids=[str(storytelling), str(forecasting)]))
     assert response.status_code == 302
     with app.app_context():
         course = db.session.scalar(select(Course))
         assert (course.title, course.competency_ids, float(course.cpd_hours)) == \
-            ("Population health analytics", [2, 4], 12.0)
+            ("Population health analytics", sorted([forecasting, storytelling]), 12.0)
         course_id = course.id
     assert response.location.endswith(f"/faculty/courses/{course_id}/cohorts/new")
 
@@ -329,7 +364,8 @@ def test_add_change_and_cancel_sessions_email_people_with_places(app, client, lo
 
     edit = f"/faculty/sessions/{session_id}/edit"
     page = html(client.get(edit))
-    assert 'value="2027-04-07"' in page and 'value="09:30"' in page
+    assert 'name="day-day" type="text" inputmode="numeric" value="7"' in page
+    assert 'value="9:30am"' in page
     # A cohort's sessions have pages of their own titles: the date tells them apart.
     assert "<title>Change the session on 7 April 2027 – " in page
     assert "<title>Cancel the session on 7 April 2027 – " in html(
@@ -361,7 +397,7 @@ def test_a_session_in_the_spring_gap_is_refused_on_the_form(app, client, login, 
         "title": "", "day": "2027-03-28", "start": "01:30", "end": "03:00", "location": "",
         "join_url": "", "capacity": ""}))
     assert '<a href="#start">01:30 on 28 March 2027 does not exist in the UK' in page
-    assert 'value="01:30"' in page
+    assert 'value="1:30am"' in page
 
 
 def test_duplicate_and_cancel_a_cohort(app, client, login, people, catalogue_world, mailbox):
@@ -395,7 +431,7 @@ def test_learners_do_not_see_manage_links(client, login, people):
 
 def test_a_summer_session_is_shown_an_hour_ahead_of_utc(client, catalogue_world):
     page = html(client.get(f"/cohorts/{catalogue_world['full']}"))
-    assert "Tue 6 April 2027" in page and "10:00 to 12:00" in page
+    assert "Tuesday 6 April 2027" in page and "10am to 12 noon" in page
 
 
 @pytest.mark.parametrize("url", [
@@ -424,3 +460,16 @@ def test_sessions_of_other_kinds_of_offering_are_not_managed_here(app, client, l
     login(people.faculty)
     assert client.get(f"/faculty/sessions/{session_id}/edit").status_code == 404
     assert client.get(f"/cohorts/{session_id}").status_code == 404
+
+
+def test_a_course_description_is_markdown_shown_safely(app, client, login, people):
+    login(people.faculty)
+    client.post("/faculty/courses/new", data=course_form(
+        description="You will learn:\n\n- **forecasting**\n- [R](https://www.r-project.org)"
+                    "\n\n<script>alert(1)</script>"))
+    with app.app_context():
+        course_id = db.session.scalar(select(Course.id))
+    page = html(client.get(f"/courses/{course_id}"))
+    assert "<li><strong>forecasting</strong></li>" in page
+    assert '<a href="https://www.r-project.org" rel="noopener noreferrer nofollow">R</a>' in page
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page

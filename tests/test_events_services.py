@@ -376,7 +376,7 @@ def test_a_clashing_booking_is_refused_naming_the_clash(ctx, festival):
     session_bookings.book_session(someone, keynote)
     with pytest.raises(session_bookings.SessionClash) as caught:
         session_bookings.book_session(someone, workshop)
-    assert caught.value.message.startswith("This clashes with Opening keynote at 10:00 to 11:00")
+    assert caught.value.message.startswith("This clashes with Opening keynote at 10am to 11am")
     # Back to back is not a clash.
     assert session_bookings.book_session(someone, after).state == "booked"
     assert db.session.scalar(select(func.count(Booking.id)).where(

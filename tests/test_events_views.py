@@ -108,7 +108,7 @@ def test_joining_and_leaving_a_network_through_the_engine(app, client, login, wo
     login(people["stranger"])
     url = f"/networks/{ids['network']}"
     page = client.get(url).get_data(as_text=True)
-    assert "Join the network" in page and "12:30 to 13:30" in page
+    assert "Join the network" in page and "12:30pm to 1:30pm" in page
     assert "Every 2 weeks on Wednesday, 4 times" in page
     response = client.post(f"/offerings/{ids['network']}/book", data={"next": url})
     assert response.status_code == 302 and response.location.endswith(url)
@@ -129,7 +129,7 @@ def test_the_festival_programme_is_an_accessible_timetable(client, login, world)
     html = client.get(f"/festivals/{ids['festival']}").get_data(as_text=True)
     one_h1(html)
     assert '<th class="nhsuk-table__header" scope="col">Data science</th>' in html
-    assert '<th class="nhsuk-table__header" scope="row">10:00</th>' in html
+    assert '<th class="nhsuk-table__header" scope="row">10am</th>' in html
     assert "nhsuk-table-responsive" in html  # stacks by track on narrow screens
     assert "2 of 2 places left" in html
     assert "Book<span class=\"nhsuk-u-visually-hidden\"> Opening keynote</span>" in html
@@ -146,7 +146,7 @@ def test_booking_a_clashing_session_shows_the_clash(client, login, world):
     assert "You are booked on “Opening keynote”" in page
     client.post(f"/festival-sessions/{ids['workshop']}/book", data={"next": festival_url})
     page = client.get(festival_url).get_data(as_text=True)
-    assert "This clashes with Opening keynote at 10:00 to 11:00" in page
+    assert "This clashes with Opening keynote at 10am to 11am" in page
     agenda = client.get(f"/festivals/{ids['festival']}/agenda").get_data(as_text=True)
     one_h1(agenda)
     assert "Opening keynote" in agenda and "R workshop" not in agenda
@@ -204,7 +204,7 @@ def test_faculty_add_a_webinar_and_see_every_error_at_once(app, client, login, w
     assert bad.status_code == 200
     assert page_title(html).startswith("Error: Add a webinar")
     for anchor, message in [("#title", "Enter the title"),
-                            ("#day", "Enter a real date"),
+                            ("#day", "Date must be a real date"),
                             ("#join_url", "Enter the joining link as a full web address"),
                             ("#speaker0_name", "Enter the name of speaker 1")]:
         assert f'<a href="{anchor}">{message}' in html, anchor
@@ -258,7 +258,7 @@ def test_faculty_move_one_meeting(app, client, login, world):
     login(people["faculty"])
     url = f"/faculty/network-meetings/{ids['meeting']}"
     form = client.get(url).get_data(as_text=True)
-    assert 'value="12:30"' in form
+    assert 'value="12:30pm"' in form
     with app.app_context():
         day = pages.occurrence_details(db.session.get(Session, ids["meeting"])).day
     response = client.post(url, data={"topic": "Reproducible analytical pipelines",

@@ -401,3 +401,29 @@ def test_a_template_is_built_with_the_same_pages(app, client, login, make_user):
     client.post(f"/faculty/surveys/{template_id}/delete")
     with app.app_context():
         assert db.session.get(Survey, template_id) is None
+
+
+def test_faculty_preview_a_survey_as_a_learner_sees_it_and_cannot_send_it(
+        app, client, login, setting):
+    world = setting()
+    with app.app_context():
+        survey = db.session.get(Survey, world["survey"])
+        survey.opens_at = utcnow() + timedelta(days=3)  # not open yet
+        survey.closes_at = utcnow() + timedelta(days=10)
+        questions = [q.text for q in survey.questions]
+        db.session.commit()
+    login(world["faculty"])
+    builder_page = client.get(f"/faculty/surveys/{world['survey']}").get_data(as_text=True)
+    assert f'href="/faculty/surveys/{world["survey"]}/preview"' in builder_page
+    page = client.get(f"/faculty/surveys/{world['survey']}/preview").get_data(as_text=True)
+    assert title_of(page).startswith("Preview: ")
+    assert "nhsuk-warning-callout" in page and "You cannot send answers from a preview" in page
+    assert all(text in page for text in questions)
+    assert 'type="radio"' in page  # the questions are drawn as learners get them
+    main = page.split("<main", 1)[1].split("</main>", 1)[0]
+    assert "<form" not in main and 'type="submit"' not in main  # nothing to send
+    assert "Send your answers</button>" not in page
+    with app.app_context():
+        assert responses(app) == 0
+    login(world["learner"])
+    assert client.get(f"/faculty/surveys/{world['survey']}/preview").status_code == 403

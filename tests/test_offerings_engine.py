@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from lms import jobs
 from lms.accounts.models import Role
-from lms.clock import london_text as london
-from lms.clock import utcnow
+from lms.clock import date_text, utcnow
 from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import db
 from lms.notifications.models import OutboxMessage
@@ -220,10 +219,10 @@ def test_nomination_window(ctx, make_cohort, make_user, learners):
     later = make_cohort(mode="nomination", nomination_opens_at=now + timedelta(days=1))
     closed = make_cohort(mode="nomination", nomination_opens_at=now - timedelta(days=5),
                          nomination_closes_at=now - timedelta(days=1))
-    opens = london(later.nomination_opens_at, "%-d %B %Y")
+    opens = date_text(later.nomination_opens_at)
     with pytest.raises(policy.BookingClosed, match=f"Nominations open on {opens}"):
         svc.nominate(lead, later, learners[0])
-    closes = london(closed.nomination_closes_at, "%-d %B %Y")
+    closes = date_text(closed.nomination_closes_at)
     with pytest.raises(policy.BookingClosed, match=f"Nominations closed on {closes}"):
         svc.nominate(lead, closed, learners[0])
 

@@ -398,7 +398,7 @@ def test_the_agenda_shows_an_offered_session_with_its_deadline_and_takes_the_ans
     assert "Place offered" in page
     assert f"/session-bookings/{ids['offer']}/accept" in page
     assert f"/session-bookings/{ids['offer']}/decline" in page
-    from lms.clock import london_text as london
+    from lms.clock import when_text as london
 
     assert london(deadline) in page
     response = client.post(f"/session-bookings/{ids['offer']}/accept", data={})

@@ -24,7 +24,7 @@ import time_machine
 from sqlalchemy import select
 
 from lms.accounts.models import Role, User
-from lms.clock import london_text as london
+from lms.clock import date_text
 from lms.courses.models import Cohort, Course
 from lms.extensions import db
 from lms.offerings import policy
@@ -385,5 +385,5 @@ def test_the_nominations_list_says_when_nominations_closed(app, client, login):
         closes = db.session.get(Cohort, world.offering_id).nomination_closes_at
     login(_user_of(app, world.who["dsu_same"]))
     page = client.get("/nominations").get_data(as_text=True)
-    assert f"Nominations closed on {london(closes, '%-d %B %Y')}" in page
+    assert f"Nominations closed on {date_text(closes)}" in page
     assert ">Open" not in page

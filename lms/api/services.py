@@ -24,7 +24,7 @@ from sqlalchemy import delete, func, select, update
 from lms.accounts.events import PasswordChanged
 from lms.accounts.models import User
 from lms.api.models import ApiRateWindow, ApiToken, TokenScope
-from lms.clock import to_london, utcnow
+from lms.clock import date_text, utcnow
 from lms.errors import DomainError, ErrorCollector, NotFound
 from lms.extensions import db
 
@@ -173,7 +173,7 @@ def authenticate(raw: str, now: datetime | None = None) -> ApiToken:
     if token.revoked_at is not None:
         raise TokenRejected("This token has been revoked. Create a new one from your profile")
     if token.expires_at <= now:
-        raise TokenRejected(f"This token expired on {to_london(token.expires_at):%-d %B %Y}. "
+        raise TokenRejected(f"This token expired on {date_text(token.expires_at)}. "
                             "Create a new one from your profile")
     if not token.user.is_active_account:
         raise TokenRejected("The account this token belongs to has been closed")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from lms.clock import london_text, utcnow
+from lms.clock import date_text, time_text, utcnow
 from lms.errors import ALLOWED, Decision, NotAllowed
 from lms.offerings.models import Session
 from lms.offerings.policy import can_manage
@@ -24,8 +24,8 @@ REPORT_START_TOLERANCE = timedelta(hours=6)
 
 
 def when(moment: datetime) -> str:
-    """"10:00am on 3 March 2027", on London clocks."""
-    return london_text(moment, "%-I:%M%p on %-d %B %Y")
+    """"10am on Wednesday 3 March 2027", on London clocks, in the NHS.UK style."""
+    return f"{time_text(moment)} on {date_text(moment, weekday=True)}"
 
 
 def has_started(session: Session, now: datetime | None = None) -> bool:

@@ -19,8 +19,8 @@ class AuditFilterForm(FlaskForm):
     subject = HiddenField()
     model = SelectField("Kind of record", validate_choice=False)
     action = SelectField("Kind of change", validate_choice=False)
-    starts = DayField("From")
-    ends = DayField("To")
+    starts = DayField("From", noun="The start date")
+    ends = DayField("To", noun="The end date")
     page = IntegerField(default=1)
 
     def __init__(self, *args, models: list[str] | None = None, **kwargs):

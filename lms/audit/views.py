@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from lms.accounts.models import Role
-from lms.audit import services
+from lms.audit import sentences, services
 from lms.audit.forms import AuditFilterForm
 from lms.security import second_step_required
 from lms.web import role_required
@@ -28,5 +28,6 @@ def log():
         model=form.model.data or "", action=form.action.data or "",
         starts=form.date_value(form.starts), ends=form.date_value(form.ends))
     entries, total = services.find_entries(filters, page=page)
-    return render_template("audit/log.html", form=form, entries=entries, total=total,
+    return render_template("audit/log.html", form=form, lines=sentences.describe(entries),
+                           total=total,
                            page=page, per_page=services.PER_PAGE, filters=filters)

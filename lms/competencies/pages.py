@@ -31,6 +31,19 @@ def framework(include_retired: bool = False) -> list[DomainGroup]:
     return list(groups.values())
 
 
+def picker_groups(chosen: list[int] | None = None) -> list[tuple[str, list[tuple[int, str]]]]:
+    """The competencies a course form offers, by strand and name: those in use, and retired
+    ones only where the course already lists them (marked so). One query."""
+    chosen_ids = set(chosen or [])
+    groups = []
+    for group in framework(include_retired=True):
+        items = [(c.id, f"{c.name} (retired)" if c.is_retired else c.name)
+                 for c in group.competencies if not c.is_retired or c.id in chosen_ids]
+        if items:
+            groups.append((group.label, items))
+    return groups
+
+
 @dataclass
 class CourseMappingRow:
     course: Course

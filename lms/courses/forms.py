@@ -20,6 +20,7 @@ from wtforms import (
     SelectField,
     StringField,
     TextAreaField,
+    ValidationError,
 )
 
 from lms.accounts.forms import MultiCheckboxField
@@ -43,33 +44,37 @@ class DecimalTextField(_TypedField):
         return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
 
 
-class IdListField(_TypedField):
-    message = "Enter whole numbers separated by commas, like 3, 7, 12"
+class CompetencyPicker(MultiCheckboxField):
+    """Competencies chosen by name, in groups by strand: ``groups`` is (strand label, [(id,
+    name)]) as the course form shows them; anything else posted is an error."""
 
-    def parse(self, text: str) -> list[int]:
-        parts = [p for p in re.split(r"[\s,]+", text) if p]
-        if not all(re.fullmatch(r"[0-9]{1,9}", p) for p in parts):
-            raise ValueError(text)
-        return [int(p) for p in parts]
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, coerce=int, **kwargs)
+        self.groups: list[tuple[str, list[tuple[int, str]]]] = []
 
-    def show(self, value) -> str:
-        return ", ".join(str(v) for v in value)
+    def set_groups(self, groups: list[tuple[str, list[tuple[int, str]]]]) -> None:
+        self.groups = groups
+        self.choices = [choice for _, choices in groups for choice in choices]
 
     def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if self.data is None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
             self.data = []
+            raise ValueError("Choose the competencies from the list") from None
 
-    def _value(self) -> str:
-        return "" if self.data == [] else super()._value()
+    def pre_validate(self, form):
+        known = {value for value, _ in self.choices or []}
+        if any(value not in known for value in self.data or []):
+            raise ValidationError("Choose the competencies from the list")
 
 
 class LocalDateField(DayField):
-    """A date: what ``<input type="date">`` sends (2027-03-29), or typed as 29/3/2027."""
+    """A date on London's calendar, in day, month and year boxes."""
 
 
 class LocalTimeField(ClockField):
-    """A 24-hour clock time: what ``<input type="time">`` sends (09:30), or 9.30."""
+    """A time on London's clocks: 9:30am, 2pm or 14:00."""
 
 
 class GroupErrors(Field):
@@ -96,7 +101,7 @@ class CatalogueFilterForm(FlaskForm):
     kind = SelectField("Kind", validate_choice=False)
     strand = SelectField("Strand", validate_choice=False)
     format = SelectField("Format", validate_choice=False)
-    starts_after = LocalDateField("Starting on or after")
+    starts_after = LocalDateField("Starting on or after", noun="The date")
     has_places = BooleanField("Only show courses with places left")
 
     def __init__(self, *args, **kwargs):
@@ -119,9 +124,7 @@ class CourseForm(FlaskForm):
     target_audience = StringField("Who it is for (optional)")
     cpd_hours = DecimalTextField("CPD hours", message="Enter the CPD hours as a number, "
                                                       "like 6 or 7.5")
-    competency_ids = IdListField("Competencies it builds (optional)",
-                                 message="Enter competency ids as whole numbers separated by "
-                                         "commas, like 3, 7, 12")
+    competency_ids = CompetencyPicker("Competencies it builds (optional)")
     min_attendance_percent = WholeNumberField(
         "Attendance needed to complete (%)",
         message="Enter the attendance needed as a whole number from 0 to 100")

@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 
 from lms.accounts.models import Role
 from lms.clock import utcnow
+from lms.competencies import pages as competency_pages
 from lms.courses import cohorts, pages, services
 from lms.courses.forms import (
     CancelForm,
@@ -152,6 +153,7 @@ def new_course():
     """Add a course to the catalogue."""
     form = CourseForm(data={"requires_feedback": True, "published": True,
                             "min_attendance_percent": 75})
+    form.competency_ids.set_groups(competency_pages.picker_groups())
     done = submit(form, lambda: services.create_course(_course_details(form)))
     if done:
         flash(f"“{done.value.title}” has been added. Now add its first cohort.", "success")
@@ -165,6 +167,7 @@ def edit_course(course_id: int):
     """Change a course's details."""
     course = services.get_course(course_id, current_user)
     form = CourseForm(data=asdict(services.details_of(course)))
+    form.competency_ids.set_groups(competency_pages.picker_groups(course.competency_ids))
     done = submit(form, lambda: services.update_course(course, _course_details(form)))
     if done:
         flash(f"“{course.title}” has been saved.", "success")

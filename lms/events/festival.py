@@ -11,7 +11,7 @@ from datetime import date, time
 from sqlalchemy import func, select
 
 from lms.accounts.models import User
-from lms.clock import to_london
+from lms.clock import date_text, to_london
 from lms.errors import DomainError, ErrorCollector, NotAllowed, NotFound
 from lms.events.models import Festival, FestivalSession, FestivalTrack
 from lms.events.services import (
@@ -90,7 +90,7 @@ def _check_festival(details: FestivalDetails, current: Festival | None):
                    if not days[0] <= to_london(s.starts_at).date() <= days[1]]
         if outside:
             raise DomainError(
-                f"“{outside[0].title}” is on {to_london(outside[0].starts_at):%-d %B %Y}, "
+                f"“{outside[0].title}” is on {date_text(outside[0].starts_at)}, "
                 "outside these days. Move or cancel it first.", "last_day")
         removed = [t for t in current.tracks if t.name.lower() not in
                    {n.lower() for n in tracks}]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from lms.accounts.models import User
-from lms.clock import to_london, utcnow
+from lms.clock import date_text, time_text, utcnow
 from lms.errors import DomainError, NotAllowed, NotFound
 from lms.events.models import Festival
 from lms.events.services import summary_of
@@ -67,8 +67,8 @@ def _clash(user_id: int, session: Session) -> tuple[Session, str] | None:
 
 
 def clash_message(other: Session, state: str) -> str:
-    when = f"{to_london(other.starts_at):%H:%M} to {to_london(other.ends_at):%H:%M} on " \
-           f"{to_london(other.starts_at):%A %-d %B}"
+    when = f"{time_text(other.starts_at)} to {time_text(other.ends_at)} on " \
+           f"{date_text(other.starts_at, weekday=True)}"
     message = f"This clashes with {other.title or other.offering.title} at {when}"
     if state == B.WAITLISTED:
         message += ", which you are on the waiting list for"

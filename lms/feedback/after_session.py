@@ -16,7 +16,7 @@ from datetime import datetime
 from flask import Flask
 from sqlalchemy import and_, exists, or_, select
 
-from lms.clock import to_london
+from lms.clock import when_text
 from lms.extensions import db
 from lms.feedback.models import Survey, SurveyRespondent
 from lms.notifications.services import link
@@ -79,7 +79,7 @@ def context(session: Session, now: datetime) -> dict:
     if survey is None:  # closed between the sweep's check and this batch: link to the list
         return {"survey": None, "answer_url": link("feedback.my_surveys"), "closes": None}
     return {"survey": survey, "answer_url": link("feedback.answer", id=survey.id),
-            "closes": to_london(survey.closes_at).strftime("%-d %B %Y at %H:%M")}
+            "closes": when_text(survey.closes_at)}
 
 
 def install(app: Flask) -> None:

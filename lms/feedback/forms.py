@@ -22,7 +22,7 @@ class UKDateField(DayField):
 class UKTimeField(ClockField):
     """A time of day in a survey's settings."""
 
-    message = "Enter a real time, like 09:30 or 17:00"
+    message = "Enter a real time, like 9am or 5:30pm"
 
 
 YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
@@ -38,12 +38,10 @@ class SurveySettingsForm(FlaskForm):
     intro = TextAreaField("Introduction (optional)")
     anonymous = RadioField("Is this survey anonymous?", choices=YES_NO, validate_choice=False)
     session_id = SelectField("What is it about?", validate_choice=False)
-    opens_day = UKDateField("Date it opens", message="Enter the date it opens as a real date, "
-                                                     "like 29/3/2027")
-    opens_time = UKTimeField("Time it opens", message="Enter the time it opens, like 17:00")
-    closes_day = UKDateField("Date it closes", message="Enter the date it closes as a real "
-                                                       "date, like 12/4/2027")
-    closes_time = UKTimeField("Time it closes", message="Enter the time it closes, like 17:00")
+    opens_day = UKDateField("Date it opens")
+    opens_time = UKTimeField("Time it opens", message="Enter the time it opens, like 9am or 5pm")
+    closes_day = UKDateField("Date it closes")
+    closes_time = UKTimeField("Time it closes", message="Enter the time it closes, like 5pm")
 
 
 class TemplateForm(FlaskForm):

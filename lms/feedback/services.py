@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import User
-from lms.clock import to_london, utcnow
+from lms.clock import utcnow, when_text
 from lms.errors import DomainError, ErrorCollector, NotFound
 from lms.extensions import begin_write, db
 from lms.feedback import pool
@@ -275,10 +275,10 @@ def _check_open(survey: Survey) -> None:
     if state == SurveyState.OPEN:
         return
     if state == SurveyState.CLOSED:
-        when = to_london(survey.closes_at).strftime("%-d %B %Y at %H:%M")
+        when = when_text(survey.closes_at)
         raise SurveyNotOpen(f"This survey closed on {when}. Your answers have not been saved.")
     if state == SurveyState.SCHEDULED:
-        when = to_london(survey.opens_at).strftime("%-d %B %Y at %H:%M")
+        when = when_text(survey.opens_at)
         raise SurveyNotOpen(f"This survey opens on {when}. Your answers have not been saved.")
     raise SurveyNotOpen("This survey is not open. Your answers have not been saved.")
 
@@ -495,6 +495,6 @@ def _remind(survey: Survey, person: User, number: int) -> None:
         person.email, f"Reminder: tell us what you thought of {offering.title}",
         "feedback/reminder", person=person, survey=survey, offering=offering,
         number=number, last=number == MAX_REMINDERS,
-        closes=to_london(survey.closes_at).strftime("%-d %B %Y at %H:%M"),
+        closes=when_text(survey.closes_at),
         answer_url=link("feedback.answer", id=survey.id),
     )

@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from lms.accounts.models import Role
-from lms.clock import to_london
+from lms.clock import date_text
 from lms.errors import DomainError, InvalidInput
 from lms.feedback import builder, exports, pages, results, services
 from lms.feedback.charts import bar_chart
@@ -137,8 +137,16 @@ def survey(id: int):
     )
 
 
+@bp.route("/faculty/surveys/<int:id>/preview")
+@role_required(*MANAGERS)
+def preview(id: int):
+    """The survey as a learner will see it when it is open, read-only: nothing is sent."""
+    survey = _survey(id)
+    return render_template("feedback/preview.html", survey=survey)
+
+
 def _session_label(session) -> str:
-    when = to_london(session.starts_at).strftime("%-d %B %Y")
+    when = date_text(session.starts_at)
     return f"{session.title} ({when})" if session.title else f"The session on {when}"
 
 

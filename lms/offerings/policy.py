@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement
 
 from lms.accounts.models import User
-from lms.clock import london_text, utcnow
+from lms.clock import date_text, utcnow
 from lms.errors import ALLOWED, Decision, DomainError, NotAllowed, NotFound
 from lms.offerings import places
 from lms.offerings.models import (
@@ -51,7 +51,7 @@ def _no(reason: str, error: type[Exception] = DomainError) -> Decision:
 
 
 def _day(moment: datetime) -> str:
-    return london_text(moment, "%-d %B %Y")
+    return date_text(moment)
 
 
 # ---------------------------------------------------------------------------- who is who

@@ -20,6 +20,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from lms.clock import date_text
 from lms.feedback.exports import neutralise
 
 BOLD = Font(bold=True)
@@ -64,7 +65,7 @@ def cell_text(value: Cell) -> Markup:
     if isinstance(value, int | float | Decimal):
         return Markup(f"{value:,}")  # noqa: S704 - a number
     if isinstance(value, date):
-        return Markup(value.strftime("%-d %b %Y"))  # noqa: S704 - a date
+        return escape(date_text(value))
     return escape(value)
 
 

@@ -18,8 +18,8 @@ class ReportFilterForm(FlaskForm):
         csrf = False
 
     course = SelectField("Course or programme", validate_choice=False)
-    starts = DayField("From")
-    ends = DayField("To")
+    starts = DayField("From", noun="The start date")
+    ends = DayField("To", noun="The end date")
 
     def set_courses(self, courses: list[tuple[int, str]]) -> None:
         self.course.choices = [SelectChoice("", "All courses and events")] + [

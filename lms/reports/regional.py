@@ -70,8 +70,8 @@ def _months(starts: date, ends: date) -> list[str]:
 
 
 def month_label(key: str) -> str:
-    """"2027-03" as "Mar 2027"."""
-    return date(int(key[:4]), int(key[5:]), 1).strftime("%b %Y")
+    """"2027-03" as "March 2027"."""
+    return date(int(key[:4]), int(key[5:]), 1).strftime("%B %Y")
 
 
 @dataclass

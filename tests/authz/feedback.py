@@ -74,6 +74,8 @@ ROUTES: list[Route] = [
     Route("feedback.new_survey", lambda p, w: f"/faculty/offerings/{w['cohort']}/surveys/new",
           FACULTY_ONLY),
     Route("feedback.survey", lambda p, w: f"/faculty/surveys/{w['later']}", FACULTY_ONLY),
+    Route("feedback.preview", lambda p, w: f"/faculty/surveys/{w['later']}/preview",
+          FACULTY_ONLY),
     Route("feedback.survey_settings", lambda p, w: f"/faculty/surveys/{w['later']}/settings",
           FACULTY_ONLY),
     Route("feedback.delete_survey", lambda p, w: f"/faculty/surveys/{w['later']}/delete",

@@ -453,3 +453,11 @@ def no_sideways_scroll(page: Page) -> None:
     """The page fits its viewport's width (a phone must not scroll sideways)."""
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], f"{page.url} scrolls sideways ({width}px)"
+
+
+def fill_date(page: Page, legend: str, day) -> None:
+    """Type a date into the NHS.UK date input (day, month and year boxes) named by its legend."""
+    group = page.get_by_role("group", name=legend, exact=True)
+    group.get_by_label("Day").fill(str(day.day))
+    group.get_by_label("Month").fill(str(day.month))
+    group.get_by_label("Year").fill(str(day.year))

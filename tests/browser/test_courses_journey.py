@@ -14,7 +14,7 @@ from lms.accounts.models import Role
 from lms.clock import to_london, utcnow
 from lms.courses.models import Cohort
 from lms.extensions import db
-from tests.browser.conftest import no_sideways_scroll, sign_in
+from tests.browser.conftest import fill_date, no_sideways_scroll, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -54,14 +54,14 @@ def test_faculty_build_a_course_and_a_learner_finds_it_on_a_phone(
     # The cohort with its first session, typed in UK time.
     page.get_by_label("Cohort name").fill("Nottingham cohort 1")
     page.get_by_label("Number of places").fill("16")
-    page.get_by_label("Date", exact=True).fill(first_day.isoformat())
+    fill_date(page, "Date", first_day)
     page.get_by_label("Start time").fill("09:30")
     page.get_by_label("End time").fill("16:00")
     page.get_by_label("Location (optional)").fill("Sir John Robinson House, Nottingham")
     page.get_by_role("button", name="Create cohort").click()
     expect(page.locator("h1")).to_contain_text("Nottingham cohort 1")
     check_page(page)
-    expect(page.locator("main")).to_contain_text("09:30 to 16:00")
+    expect(page.locator("main")).to_contain_text("9:30am to 4pm")
 
     # Open it for booking.
     page.get_by_label("Open for booking").check()
@@ -98,7 +98,7 @@ def test_faculty_build_a_course_and_a_learner_finds_it_on_a_phone(
     expect(phone).to_have_url(re.compile(rf"/cohorts/{cohort_id}$"))
     check_page(phone)
     no_sideways_scroll(phone)
-    expect(phone.locator("main")).to_contain_text("09:30 to 16:00")
+    expect(phone.locator("main")).to_contain_text("9:30am to 4pm")
     expect(phone.get_by_role("button", name="Book a place")).to_be_visible()
 
 

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from lms.accounts.models import Role
 from lms.extensions import db
-from tests.browser.conftest import no_sideways_scroll, sign_in
+from tests.browser.conftest import fill_date, no_sideways_scroll, sign_in
 from tests.test_events_support import (
     add_session,
     london_day,
@@ -56,7 +56,7 @@ def test_a_learner_books_festival_sessions_on_a_phone(make_page, live_app, live_
     check_page(phone)
     no_sideways_scroll(phone)
     phone.get_by_role("button", name="Book Forecasting workshop").click()
-    expect(phone.get_by_text(re.compile(r"This clashes with Opening keynote at 09:30"))
+    expect(phone.get_by_text(re.compile(r"This clashes with Opening keynote at 9:30am"))
            ).to_be_visible()
     check_page(phone)
 
@@ -99,7 +99,7 @@ def test_faculty_build_a_network_series_with_the_rule_builder(page: Page, live_u
     page.get_by_label("Title").fill("Evaluation Network")
     page.get_by_label("Summary").fill("Every second month for evaluators.")
     page.get_by_label("Open for booking").check()
-    page.locator("#first_day").fill(london_day(3).isoformat())
+    fill_date(page, "First meeting on or after", london_day(3))
     page.locator("#local_start").fill("14:00")
     page.get_by_label("Length of each meeting, in minutes").fill("90")
     page.get_by_label("Monthly", exact=True).check()

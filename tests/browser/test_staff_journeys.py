@@ -25,7 +25,7 @@ from lms.courses.models import Cohort
 from lms.extensions import db
 from lms.offerings.models import Enrolment
 from tests import catalogue_builders as build
-from tests.browser.conftest import no_sideways_scroll, sign_in
+from tests.browser.conftest import fill_date, no_sideways_scroll, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -198,8 +198,8 @@ def test_dsu_lead_nominates_within_quota_and_reads_the_ics_dashboard(
 
     # Dates the wrong way round (the date boxes take only real dates).
     today = to_london(utcnow()).date()
-    page.get_by_label("From", exact=True).fill((today + timedelta(days=40)).isoformat())
-    page.get_by_label("To", exact=True).fill((today + timedelta(days=10)).isoformat())
+    fill_date(page, "From", today + timedelta(days=40))
+    fill_date(page, "To", today + timedelta(days=10))
     page.get_by_role("button", name="Apply filters").click()
     _error_is_linked(page, visit, "ends",
                      "The end date must be the same as or after the start date")
@@ -280,11 +280,14 @@ def test_admin_finds_a_person_changes_their_role_and_sees_it_audited(
     expect(page.locator("h1")).to_have_text("Audit log")
     visit(page)
     entries = page.locator("table.lms-audit tbody tr")
-    role_row = entries.filter(has_text="dsu_lead").first
-    expect(role_row).to_contain_text("Ada Admin")
-    expect(role_row).to_contain_text("Priya Shah")
-    org_row = entries.filter(has_text="organisation").first
-    expect(org_row).to_contain_text("Ada Admin")
+    # Each change reads as a sentence; the values before and after are behind "Details".
+    role_row = entries.filter(has_text="Ada Admin gave Priya Shah the DSU lead role").first
+    expect(role_row).to_be_visible()
+    expect(entries.filter(has_text="Ada Admin moved Priya Shah to Coventry and Warwickshire")
+           .first).to_be_visible()
+    expect(role_row.locator(".nhsuk-details__text")).to_be_hidden()
+    role_row.locator("summary").click()
+    expect(role_row.locator(".nhsuk-details__text")).to_contain_text("dsu_lead")
     # Filtered to the changes Ada made.
     page.get_by_label("Done by (name or email)").fill("Ada")
     page.get_by_role("button", name="Show changes").click()
@@ -365,7 +368,7 @@ def test_faculty_run_a_cohort_from_nominations_to_certificates(
     _error_is_linked(page, visit, "capacity", re.compile("whole number"))
     page.get_by_label("Number of places").fill("12")
     page.get_by_label("Birmingham and Solihull").fill("3")
-    page.get_by_label("Date", exact=True).fill((today + timedelta(days=14)).isoformat())
+    fill_date(page, "Date", today + timedelta(days=14))
     page.get_by_label("Start time").fill("10:00")
     page.get_by_label("End time").fill("12:00")
     page.get_by_label("Joining link (optional)").fill("https://teams.example.nhs.uk/meet/1")
@@ -375,7 +378,7 @@ def test_faculty_run_a_cohort_from_nominations_to_certificates(
     cohort_url = page.url
     page.get_by_role("link", name="Add a session").click()
     visit(page)
-    page.get_by_label("Date", exact=True).fill((today + timedelta(days=21)).isoformat())
+    fill_date(page, "Date", today + timedelta(days=21))
     page.get_by_label("Start time").fill("10:00")
     page.get_by_label("End time").fill("12:00")
     page.get_by_role("button", name=re.compile("Add session|Save session")).click()
@@ -427,7 +430,7 @@ def test_faculty_run_a_cohort_from_nominations_to_certificates(
     for days_ago, link in ((2, 0), (1, 1)):
         page.get_by_role("link", name=re.compile("^Change the session on")).nth(link).click()
         visit(page)
-        page.get_by_label("Date", exact=True).fill((today - timedelta(days=days_ago)).isoformat())
+        fill_date(page, "Date", today - timedelta(days=days_ago))
         page.get_by_role("button", name=re.compile("Save")).click()
         expect(_success(page)).to_contain_text("The session has been saved")
     with live_app.app_context():
@@ -517,9 +520,9 @@ def test_faculty_run_a_cohort_from_nominations_to_certificates(
     expect(_success(page)).to_contain_text("Question added.")
     page.get_by_role("link", name=re.compile("^Change the settings")).click()
     opens = to_london(utcnow() - timedelta(minutes=5))
-    page.get_by_label("Date it opens").fill(opens.date().isoformat())
-    page.get_by_label("Time it opens").fill(opens.strftime("%H:%M"))
-    page.get_by_label("Date it closes").fill((today + timedelta(days=7)).isoformat())
+    fill_date(page, "Date it opens", opens.date())
+    page.get_by_label("Time it opens").fill(f"{opens:%H:%M}")
+    fill_date(page, "Date it closes", today + timedelta(days=7))
     page.get_by_label("Time it closes").fill("17:00")
     page.get_by_role("button", name="Save settings").click()
     expect(_success(page)).to_contain_text("Settings saved.")
