@@ -246,3 +246,50 @@ def test_several_roles_see_each_section(client, login, make_user):
                     "Nomination windows open", "Organisation changes awaiting a decision",
                     "Coming up"):
         assert heading in page
+
+
+# ---------------------------------------------------------------------------- My learning
+
+
+def test_my_learning_groups_places_and_a_network_shows_its_next_meeting(
+        app, client, login, people, make_cohort):
+    from datetime import time
+
+    from lms.events.models import NetworkSeries
+
+    soon = make_cohort(starts_in=timedelta(days=3))
+    later = make_cohort(starts_in=timedelta(days=20))
+    finished = make_cohort(starts_in=timedelta(days=1))
+    offered = make_cohort(capacity=1)
+
+    def build():
+        learner = _user(people.learner)
+        series = NetworkSeries(title="Analyst huddles", status="open", booking_mode="open",
+                               rrule="FREQ=WEEKLY;COUNT=3", first_day=utcnow().date(),
+                               local_start=time(12, 30), duration_minutes=60)
+        for weeks in (-40, -2, 2):
+            start = utcnow() + timedelta(weeks=weeks)
+            series.sessions.append(Session(starts_at=start, ends_at=start + timedelta(hours=1)))
+        db.session.add(series)
+        db.session.flush()
+        member = engine.book(learner, series)
+        for cohort in (later, soon, finished):  # booked in the wrong order on purpose
+            engine.book(learner, db.session.get(type(cohort), cohort.id))
+        engine.withdraw(learner, db.session.scalar(db.select(Enrolment).where(
+            Enrolment.user_id == learner.id, Enrolment.offering_id == finished.id)))
+        return series.sessions[2].starts_at, member.id
+
+    next_meeting, _ = _in_app(app, build)
+    _offer_to_learner(app, people, offered)
+    login(people.learner)
+    page = _text(client.get("/my-learning"))
+    action = _section(page, "Action needed", "Upcoming")
+    upcoming = _section(page, "Upcoming", "In progress")
+    progress = _section(page, "In progress", "Finished")
+    done = page[page.index("Finished"):]
+    assert offered.title in action and "Accept by" in action
+    assert upcoming.index(soon.title) < upcoming.index(later.title)
+    assert "Analyst huddles" in progress
+    from lms.clock import when_text
+    assert f"Next meeting: {when_text(next_meeting)}" in progress
+    assert finished.title in done and "Withdrawn" in done
