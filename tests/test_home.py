@@ -293,3 +293,26 @@ def test_my_learning_groups_places_and_a_network_shows_its_next_meeting(
     from lms.clock import when_text
     assert f"Next meeting: {when_text(next_meeting)}" in progress
     assert finished.title in done and "Withdrawn" in done
+
+
+def test_faculty_reach_register_check_in_and_import_from_the_cohort_page(
+        app, client, login, people, make_cohort):
+    cohort = make_cohort(starts_in=timedelta(days=1))
+
+    def build():
+        held = Session(offering_id=cohort.id, title="Held", starts_at=utcnow() - timedelta(
+            hours=3), ends_at=utcnow() - timedelta(hours=1))
+        db.session.add(held)
+        db.session.flush()
+        return held.id
+
+    held_id = _in_app(app, build)
+    coming_id = cohort.sessions[0].id
+    login(people.faculty)
+    page = client.get(f"/faculty/cohorts/{cohort.id}").get_data(as_text=True)
+    assert f"/faculty/sessions/{held_id}/register" in page
+    assert f"/faculty/sessions/{held_id}/import" in page
+    assert f"/faculty/sessions/{held_id}/check-in" not in page  # check-in has closed
+    assert f"/faculty/sessions/{coming_id}/check-in" in page
+    assert f"/faculty/sessions/{coming_id}/register" not in page
+    assert "You can take the register once the session has started at" in page

@@ -81,19 +81,6 @@ class FacultyHome:
     leads_any: bool = False
 
 
-def check_in_screen(actor, session: Session, now: datetime) -> Decision:
-    """Whether faculty may put up a session's check-in screen: before or during the
-    session (it can go up early; people check in once it starts), not once check-in has
-    closed or for a cancelled session."""
-    if not policy.can_manage(actor, session.offering):
-        return Decision(False, "Only faculty can show check-in codes")
-    decision = attendance_policy.may_check_in(session, True, now)
-    opens, _ = attendance_policy.check_in_window(session)
-    if decision or (now < opens and not session.is_cancelled):
-        return Decision(True)
-    return decision
-
-
 def _led_ids(user: User) -> list[int]:
     return list(db.session.scalars(select(OfferingLead.offering_id)
                                    .where(OfferingLead.user_id == user.id)))
@@ -117,9 +104,7 @@ def faculty_home(user: User, now: datetime | None = None) -> FacultyHome:
     for session in db.session.scalars(stmt.limit(20)):
         home.sessions.append(SessionTools(
             session, session.starts_at < tomorrow,
-            attendance_policy.may_take_register(user, session, now),
-            check_in_screen(user, session, now),
-            attendance_policy.may_import(user, session, now)))
+            *attendance_policy.session_tools(user, session, now)))
     home.attention = [a for a in _attention(led, now) if a.needs_attention]
     return home
 
