@@ -122,7 +122,8 @@ def _feedback_actions(user: User, now: datetime) -> list[Action]:
     """Surveys open now on the person's places that they have not answered."""
     from lms.feedback.pages import open_surveys_for
 
-    return [Action("feedback", row.survey.title, "", row.survey.closes_at,
+    return [Action("feedback", row.survey.offering.title if row.survey.offering
+                   else row.survey.title, "", row.survey.closes_at,
                    survey_id=row.survey.id, has_draft=row.has_draft)
             for row in open_surveys_for(user, now) if not row.answered]
 
@@ -186,7 +187,8 @@ def learner_home(user: User, now: datetime | None = None) -> LearnerHome:
                     + _feedback_actions(user, now))
     enrolled = [e for e in enrolments if e.state == S.ENROLLED]
     found = progress_of_places(enrolled, now)
-    home.in_progress = [found[e.id] for e in enrolled]
+    # Under way: a session has been held (places not yet begun are in "Next sessions").
+    home.in_progress = [found[e.id] for e in enrolled if found[e.id].held]
     return home
 
 

@@ -141,7 +141,7 @@ def _attention(led: list[int], now: datetime) -> list[Attention]:
         found.append(Attention(
             offering,
             below_threshold=sum(1 for p in progress_for(offering, now=now)
-                                if p.below_threshold and p.completed is None),
+                                if p.rule.warns and p.below_threshold and p.completed is None),
             feedback_open=surveys.get(offering.id, 0),
             certificates_to_issue=len(missing_completion_ids(offering.id)),
             offers_pending=offers.get(offering.id, 0)))
