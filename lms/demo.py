@@ -10,6 +10,7 @@ from lms.extensions import db
 def seed_demo() -> dict[str, int]:
     """Load every feature's demo data (idempotent) and commit once."""
     from lms.accounts import demo as accounts_demo
+    from lms.attendance import demo as attendance_demo
     from lms.certificates import demo as certificates_demo
     from lms.competencies import demo as competencies_demo
     from lms.courses import demo as courses_demo
@@ -25,6 +26,8 @@ def seed_demo() -> dict[str, int]:
     summary.update(courses_demo.seed())
     summary.update(offerings_demo.seed())
     summary.update(events_demo.seed())
+    # Registers of what is under way (running cohorts, recent network meetings).
+    summary.update(attendance_demo.seed())
     # Feedback comes after every feature that makes offerings and places: it surveys them.
     summary.update(feedback_demo.seed())
     # Certificates complete the finished offerings' people, so they come before competencies.

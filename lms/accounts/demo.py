@@ -96,4 +96,22 @@ def seed(rng: random.Random | None = None) -> dict[str, int]:
         add(f"{first.lower()}.{last.lower()}{n}@example.nhs.uk", f"{first} {last}",
             rng.choice(ANALYST_TITLES), code, [])
     db.session.flush()
+    _move_waiting(orgs)
     return {"people": added}
+
+
+def _move_waiting(orgs: dict[str, Organisation]) -> None:
+    """One analyst of the Black Country asks to move to Birmingham and Solihull, so the
+    demo DSU lead and admin have an organisation change to decide (only when there is no
+    request at all: seeding twice adds none)."""
+    from lms.accounts.models import OrganisationChange
+    from lms.accounts.organisation_changes import request_move
+
+    if db.session.scalar(select(OrganisationChange.id).limit(1)) is not None:
+        return
+    mover = db.session.scalar(
+        select(User).where(User.organisation_id == orgs["BC"].id,
+                           ~User.role_rows.any(UserRole.role != Role.LEARNER))
+        .order_by(User.id))
+    if mover is not None:
+        request_move(mover, orgs["BSOL"])

@@ -123,29 +123,44 @@ class Progress:
         return self.percent is not None and not self.attendance_ok
 
 
-def _answered(offering_id: int) -> set[int]:
-    from lms.feedback.services import answered_user_ids
+def _answered(offering_ids: set[int]) -> set[tuple[int, int]]:
+    """(person, offering) for everyone who has answered a survey of one of these offerings
+    (``feedback.services.answered_user_ids`` for many offerings at once, one query)."""
+    from lms.feedback.models import Survey, SurveyRespondent
 
-    return answered_user_ids(offering_id)
+    return set(db.session.execute(
+        select(SurveyRespondent.user_id, Survey.offering_id).distinct()
+        .join(Survey, Survey.id == SurveyRespondent.survey_id)
+        .where(Survey.offering_id.in_(offering_ids))).tuples())
 
 
 def progress_for(offering: Offering, enrolments: list[Enrolment] | None = None,
                  now: datetime | None = None) -> list[Progress]:
     """Each person's progress against the rule, in a fixed number of queries."""
     enrolments = enrolments if enrolments is not None else list(_holders(offering.id))
+    found = progress_of_places(enrolments, now)
+    return [found[e.id] for e in enrolments]
+
+
+def progress_of_places(enrolments: list[Enrolment], now: datetime | None = None
+                       ) -> dict[int, Progress]:
+    """``progress_for`` for places on any number of offerings (a person's home, say), by
+    enrolment id, in a fixed number of queries: each offering's rule is read from the
+    offering already loaded with its enrolment."""
     if not enrolments:
-        return []
+        return {}
     figures = standing.shares(enrolments, now)
     enrolment_ids = [e.id for e in enrolments]
     signed = set(db.session.scalars(select(SignOff.enrolment_id).where(
         SignOff.enrolment_id.in_(enrolment_ids))))
     done = standing.completions(enrolment_ids)
-    rule = rule_for(offering)
-    answered = _answered(offering.id) if rule.requires_feedback else set()
-    return [Progress(enrolment=e, rule=rule, share=figures[e.id],
-                     feedback_given=e.user_id in answered, signed_off=e.id in signed,
-                     completed=done.get(e.id))
-            for e in enrolments]
+    rules = {e.offering_id: rule_for(e.offering) for e in enrolments}
+    asking = {oid for oid, rule in rules.items() if rule.requires_feedback}
+    answered = _answered(asking) if asking else set()
+    return {e.id: Progress(enrolment=e, rule=rules[e.offering_id], share=figures[e.id],
+                           feedback_given=(e.user_id, e.offering_id) in answered,
+                           signed_off=e.id in signed, completed=done.get(e.id))
+            for e in enrolments}
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,29 @@ def may_check_in(session: Session, has_place: bool, now: datetime | None = None)
     return ALLOWED
 
 
+def may_show_check_in(actor, session: Session, now: datetime | None = None) -> Decision:
+    """Whether ``actor`` may put up a session's check-in code and QR code: faculty, before
+    or during the session (the screen can go up early; people check in once it starts), not
+    once check-in has closed or for a cancelled session."""
+    if not can_manage(actor, session.offering):
+        return Decision(False, "Only faculty can show check-in codes", NotAllowed)
+    now = now or utcnow()
+    if session.is_cancelled:
+        return Decision(False, "This session was cancelled")
+    if now > check_in_window(session)[1]:
+        return Decision(False, "Check-in for this session has closed")
+    return ALLOWED
+
+
+def session_tools(actor, session: Session, now: datetime | None = None
+                  ) -> tuple[Decision, Decision, Decision]:
+    """The register, the check-in screen and the report import for one session, each
+    allowed or refused with the reason: what faculty's pages offer beside a session."""
+    now = now or utcnow()
+    return (may_take_register(actor, session, now), may_show_check_in(actor, session, now),
+            may_import(actor, session, now))
+
+
 def report_fits_session(report_starts: tuple[datetime, ...], session: Session) -> Decision:
     """Whether a report's meeting (its possible start times: a date such as 1/12/27 may be
     either way round) started within ``REPORT_START_TOLERANCE`` of the session's start."""

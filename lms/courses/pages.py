@@ -6,7 +6,7 @@ number of queries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import render_template
@@ -211,10 +211,19 @@ class CohortOverview:
     held: int
     places_left: int | None
     quota_used: dict[int, int]
+    # Session id -> (register, check-in screen, import), each the attendance policy's answer.
+    tools: dict = field(default_factory=dict)
 
 
-def cohort_overview(cohort: Cohort) -> CohortOverview:
-    """Places held, places left and each ICS's quota use. Three queries."""
+def cohort_overview(cohort: Cohort, viewer=None) -> CohortOverview:
+    """Places held, places left and each ICS's quota use (three queries), and for ``viewer``
+    each session's register, check-in screen and import, where the policy allows them."""
+    from lms.attendance.policy import session_tools
+
     used = offering_places.quota_use(cohort.id)
+    now = utcnow()
+    tools = ({s.id: session_tools(viewer, s, now) for s in cohort.sessions}
+             if viewer is not None else {})
     return CohortOverview(engine.count_holding(cohort),
-                          offering_places.places_left_for([cohort.id]).get(cohort.id), used)
+                          offering_places.places_left_for([cohort.id]).get(cohort.id), used,
+                          tools)

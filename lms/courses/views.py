@@ -212,7 +212,7 @@ def manage_cohort(cohort_id: int):
         flash(f"“{cohort.name}” has been saved.", "success")
         return redirect(url_for("courses.manage_cohort", cohort_id=cohort.id))
     return render_template("faculty/courses/cohort.html", form=form, cohort=cohort,
-                           overview=pages.cohort_overview(cohort),
+                           overview=pages.cohort_overview(cohort, current_user),
                            now=utcnow())
 
 

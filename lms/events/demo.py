@@ -32,7 +32,14 @@ from lms.events.recurrence import RuleInput
 from lms.extensions import db
 from lms.notifications.models import OutboxMessage
 from lms.offerings import services as engine
-from lms.offerings.models import Booking, Enrolment, EnrolmentEvent, Offering, Session
+from lms.offerings.models import (
+    Booking,
+    Enrolment,
+    EnrolmentEvent,
+    Offering,
+    OfferingLead,
+    Session,
+)
 from lms.offerings.schedule import local_to_utc
 
 ANALYST_NETWORK = "Midlands Analyst Network huddles"
@@ -302,12 +309,16 @@ def seed(rng: random.Random | None = None) -> dict[str, int]:
     made = 0
     today = _today()
     if not _exists(ANALYST_NETWORK):
-        first = today - timedelta(days=364)
+        # Fortnightly on Wednesdays, a year back and a year on, with a huddle this week
+        # (today, or on one of the next six days).
+        first = today + timedelta(days=(2 - today.weekday()) % 7) - timedelta(weeks=52)
         series = _network(actor, ANALYST_NETWORK,
                           "Fortnightly lunchtime huddles for analysts across the Midlands: a "
                           "short talk, then discussion.", first, time(12, 30), 60,
                           RuleInput("WEEKLY", 2, ["WE"], None, "count", 52, None),
                           HUDDLE_TOPICS, rng, "huddle")
+        # Fiona Faculty runs the huddles, so her home has this week's meeting on it.
+        series.lead_rows.append(OfferingLead(user_id=actor.id))
         members = learners[: max(1, len(learners) * 2 // 3)]
         if learner is not None and learner not in members:
             members.append(learner)

@@ -5,20 +5,31 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, jsonify, render_template
+from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from lms.extensions import db
+from lms.home import pages, staff
+from lms.web import EmptyForm
 
 log = logging.getLogger(__name__)
 bp = Blueprint("home", __name__)
 
 
-
 @bp.route("/")
 def index():
-    """What the service is and where to start."""
-    return render_template("home/index.html")
+    """Each person's home: a section for each of their roles (what needs their action
+    first), then what is coming up; signed out, what the service is and what is coming up."""
+    user = current_user
+    signed_in = user.is_authenticated
+    return render_template(
+        "home/index.html", form=EmptyForm(),
+        learner=pages.learner_home(user) if pages.is_learner(user) else None,
+        faculty=staff.faculty_home(user) if signed_in and user.is_faculty else None,
+        lead=staff.lead_home(user) if signed_in and user.is_dsu_lead else None,
+        admin=staff.admin_home(user) if signed_in and user.is_admin else None,
+        coming_up=pages.coming_up(user))
 
 
 @bp.route("/healthz")

@@ -363,6 +363,12 @@ def cancellations(sessions: list[Session], person: User) -> list[Attachment]:
 # ---------------------------------------------------------------------------- downloads
 
 
+def shows_join_link(state: str) -> bool:
+    """Whether a person whose place is in ``state`` sees a session's joining link (in their
+    feed, invitations and home page): only a confirmed place does."""
+    return state in CONFIRMED
+
+
 def has_confirmed_place(user, offering: Offering) -> bool:
     """Whether ``user`` holds a confirmed place on the offering."""
     if not getattr(user, "is_authenticated", False):

@@ -68,7 +68,10 @@ def seed(rng: random.Random | None = None) -> dict[str, int]:
         if offering.status in (OfferingStatus.FINISHED, OfferingStatus.RUNNING):
             size = min(offering.capacity or 20, 20)
             chosen = rng.sample(everyone, k=min(size, len(everyone)))
-            if offering.status == OfferingStatus.FINISHED and learner:
+            if learner and learner not in chosen and (
+                    offering.status == OfferingStatus.FINISHED
+                    or offering.booking_mode == BookingMode.OPEN):
+                # The learner finished courses, and has an open course under way.
                 chosen[0] = learner
             for person in chosen:
                 _record(offering, person, "enrolled", faculty)
@@ -89,7 +92,14 @@ def seed(rng: random.Random | None = None) -> dict[str, int]:
                 svc.book(next(pool), offering)
                 made += 1
             if learner:
+                # First in the queue; then someone gives up their place, so the learner has
+                # an offer to answer before its deadline.
                 svc.book(learner, offering)
+                leaving = db.session.scalar(
+                    select(Enrolment).where(Enrolment.offering_id == offering.id,
+                                            Enrolment.state == "enrolled")
+                    .order_by(Enrolment.id.desc()))
+                svc.withdraw(leaving.user, leaving, "Demo: can no longer attend")
             for _ in range(5):
                 svc.book(next(pool), offering)
                 made += 1
@@ -113,9 +123,11 @@ def _nominations(offering: Offering, by_org, leads, faculty, learner) -> int:
         people = by_org.get(quota.organisation_id, [])
         if lead is None or not people:
             continue
+        count = min(quota.places, 2)
         if learner is not None and quota.organisation_id == learner.organisation_id:
-            people = [learner, *people]
-        for n in range(min(quota.places, 2)):
+            # Only the learner: their DSU lead still has a place to nominate someone to.
+            people, count = [learner], 1
+        for n in range(count):
             person = people[n]
             enrolment = svc.nominate(lead, offering, person)
             target = "approved" if person is learner else states[(index + n) % len(states)]

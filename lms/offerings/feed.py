@@ -138,6 +138,15 @@ def cached_personal_feed(user_id: int, etag: str, build: Callable[[], bytes]) ->
     return body
 
 
+def sessions_with_place(user_id: int, since: datetime) -> list:
+    """The feed's rows (every session the person has a place at, or a nomination or offer
+    of one, with the place's ``state``) that end after ``since``, soonest first: what a
+    person's home lists as their next sessions. Whether a row shows its joining link is
+    ``calendar.shows_join_link(row.state)``, as in the feed."""
+    _, statement = _feed_statements()
+    return list(db.session.execute(statement, {"feed_user": user_id, "feed_cutoff": since}))
+
+
 def personal_feed(user: User, now: datetime | None = None) -> bytes:
     """The person's calendar: every session they have a place at (the joining link where the
     place is confirmed; tentative where it is not yet), cancelled ones marked cancelled."""
@@ -151,7 +160,7 @@ def personal_feed(user: User, now: datetime | None = None) -> bytes:
         key = (r.kind, r.offering_id)
         if key not in pages:
             pages[key] = calendar.page_url(r.kind, r.offering_id)
-        confirmed = r.state in calendar.CONFIRMED
+        confirmed = calendar.shows_join_link(r.state)
         events.append(calendar.CalendarEvent(
             session_id=r.id, sequence=r.sequence or 0, starts_at=r.starts_at,
             ends_at=r.ends_at, summary=calendar.summary_of(r.offering_title, r.title),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from lms.accounts.models import Organisation, User
@@ -183,6 +183,72 @@ def first_session_starts(offering_ids: list[int]) -> dict[int, datetime]:
                Session.status != SessionStatus.CANCELLED)
         .group_by(Session.offering_id)
     ).tuples().all())
+
+
+@dataclass(frozen=True)
+class LearningRow:
+    """One line of My learning: the place, its offering's next session still to come (a
+    network's next meeting, not its first), whether any session has been held, and the
+    answers the person may give now (the policy's)."""
+
+    enrolment: Enrolment
+    next_starts: datetime | None
+    started: bool
+    answers: tuple[str, ...]
+
+
+@dataclass
+class MyLearning:
+    """My learning in four groups: action needed (a nomination to confirm, a place offered),
+    upcoming (soonest first), in progress (a place whose sessions have begun), finished."""
+
+    action: list[LearningRow] = field(default_factory=list)
+    upcoming: list[LearningRow] = field(default_factory=list)
+    in_progress: list[LearningRow] = field(default_factory=list)
+    finished: list[LearningRow] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.action or self.upcoming or self.in_progress or self.finished)
+
+
+def session_dates(offering_ids: list[int], now: datetime) -> dict[int, tuple]:
+    """For each offering: its first session's start and its next session's start (one not
+    cancelled that has not ended by ``now``), in one query."""
+    if not offering_ids:
+        return {}
+    to_come = case((Session.ends_at > now, Session.starts_at))
+    return {oid: (first, following) for oid, first, following in db.session.execute(
+        select(Session.offering_id, func.min(Session.starts_at), func.min(to_come))
+        .where(Session.offering_id.in_(offering_ids),
+               Session.status != SessionStatus.CANCELLED)
+        .group_by(Session.offering_id)).tuples().all()}
+
+
+def my_learning(user: User, now: datetime | None = None) -> MyLearning:
+    """A person's places grouped for My learning, in a fixed number of queries."""
+    now = now or utcnow()
+    enrolments = my_enrolments(user)
+    dates = session_dates([e.offering_id for e in enrolments if e.is_active], now)
+    page = MyLearning()
+    for e in enrolments:
+        first, following = dates.get(e.offering_id, (None, None))
+        if following is not None and following.tzinfo is None:
+            following = following.replace(tzinfo=UTC)  # a CASE loses the column's type
+        row = LearningRow(e, following, first is not None and first <= now,
+                          tuple(policy.answers(user, e, now)) if e.is_active else ())
+        if e.state in (S.APPROVED, S.OFFERED):
+            page.action.append(row)
+        elif not e.is_active or e.state == S.COMPLETED:
+            page.finished.append(row)
+        elif e.state == S.ENROLLED and row.started:
+            page.in_progress.append(row)
+        else:
+            page.upcoming.append(row)
+    far = datetime.max.replace(tzinfo=UTC)
+    page.upcoming.sort(key=lambda r: r.next_starts or far)
+    page.in_progress.sort(key=lambda r: r.next_starts or far)
+    return page
 
 
 @dataclass

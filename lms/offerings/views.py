@@ -69,14 +69,9 @@ def answer(id: int, action: str):
 @bp.route("/my-learning")
 @login_required
 def my_learning():
-    """A person's bookings, requests, nominations and queue positions, with actions."""
-    enrolments = pages.my_enrolments(current_user)
-    current = [e for e in enrolments if e.is_active]
-    past = [e for e in enrolments if not e.is_active]
-    starts = pages.first_session_starts([e.offering_id for e in current])
-    answers = {e.id: policy.answers(current_user, e) for e in current}
-    return render_template("offerings/my_learning.html", current=current, past=past,
-                           starts=starts, answers=answers, form=EmptyForm())
+    """A person's places, grouped: action needed, upcoming, in progress, finished."""
+    return render_template("offerings/my_learning.html", page=pages.my_learning(current_user),
+                           form=EmptyForm())
 
 
 @bp.route("/nominations")

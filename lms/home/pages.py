@@ -1,0 +1,227 @@
+"""What each person's home shows: a learner's actions, next sessions and progress, and
+what is coming up for everyone (faculty, DSU lead and admin sections are in
+``lms.home.staff``).
+
+Every button is the policy's answer (``lms.offerings.policy.answers``,
+``lms.attendance.policy.may_check_in``); where one cannot succeed the page says why. The
+data comes in a fixed number of queries whatever the number of places a person holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, lazyload, selectin_polymorphic
+
+from lms.accounts.models import Role, User
+from lms.attendance import policy as attendance_policy
+from lms.attendance.completion import Progress, progress_of_places
+from lms.clock import utcnow
+from lms.extensions import db
+from lms.offerings import calendar, feed, policy
+from lms.offerings.models import (
+    Enrolment,
+    EnrolmentState,
+    Offering,
+    OfferingStatus,
+    Session,
+    SessionStatus,
+)
+
+S = EnrolmentState
+
+# How many of each list the home shows (the full lists are a link away).
+NEXT_SESSIONS = 5
+COMING_UP = 6
+# A joining link is put on the home page once the session is this close (or under way);
+# before that the page says the link is in the person's calendar and on the event page.
+JOIN_LINK_LEAD = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something the person must do, with its deadline and the buttons that will work:
+    ``kind`` is confirm (an approved nomination), offer (a waiting-list place), feedback or
+    check_in; ``answers`` are the policy's answers for the place; ``reason`` says why a
+    button is missing."""
+
+    kind: str
+    title: str
+    url: str
+    deadline: datetime | None = None
+    enrolment_id: int | None = None
+    answers: tuple[str, ...] = ()
+    reason: str = ""
+    survey_id: int | None = None
+    has_draft: bool = False
+
+
+@dataclass(frozen=True)
+class NextSession:
+    """One of the person's next sessions: when, where, and the joining link when close."""
+
+    session_id: int
+    offering_title: str
+    title: str
+    url: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str
+    online: bool
+    join_url: str  # empty unless the place is confirmed and the session is close
+    confirmed: bool
+
+
+@dataclass
+class LearnerHome:
+    actions: list[Action] = field(default_factory=list)
+    next_sessions: list[NextSession] = field(default_factory=list)
+    in_progress: list[Progress] = field(default_factory=list)
+
+
+def is_learner(user) -> bool:
+    return bool(user.is_authenticated and user.has_role(Role.LEARNER))
+
+
+def enrolments_of(user: User) -> list[Enrolment]:
+    """Every place of the person, newest first, each with its offering loaded as its own
+    kind (so a cohort's course, and its completion rule, come with it): a fixed number of
+    queries whatever the number of places."""
+    kinds = [m.class_ for m in Offering.__mapper__.self_and_descendants
+             if m.class_ is not Offering]
+    return list(db.session.scalars(
+        select(Enrolment).where(Enrolment.user_id == user.id)
+        .options(joinedload(Enrolment.offering).options(
+            selectin_polymorphic(Offering, kinds), lazyload(Offering.sessions)),
+            lazyload(Enrolment.user))
+        .order_by(Enrolment.updated_at.desc(), Enrolment.id.desc())))
+
+
+def _place_actions(user: User, enrolments: list[Enrolment], starts: dict[int, datetime],
+                   now: datetime, url_of) -> list[Action]:
+    """Approved nominations to confirm (before the offering starts) and offered places to
+    accept (before the offer lapses), with the answers the policy allows now."""
+    actions = []
+    for e in enrolments:
+        if e.state not in (S.APPROVED, S.OFFERED):
+            continue
+        answers = tuple(policy.answers(user, e, now))
+        reason = ""
+        if e.state == S.OFFERED and "accept" not in answers:
+            reason = policy.may_accept(user, e, now).reason
+        deadline = e.offer_expires_at if e.state == S.OFFERED else starts.get(e.offering_id)
+        actions.append(Action("offer" if e.state == S.OFFERED else "confirm",
+                              e.offering.title, url_of(e.offering), deadline, e.id,
+                              answers, reason))
+    return actions
+
+
+def _feedback_actions(user: User, now: datetime) -> list[Action]:
+    """Surveys open now on the person's places that they have not answered."""
+    from lms.feedback.pages import open_surveys_for
+
+    return [Action("feedback", row.survey.offering.title if row.survey.offering
+                   else row.survey.title, "", row.survey.closes_at,
+                   survey_id=row.survey.id, has_draft=row.has_draft)
+            for row in open_surveys_for(user, now) if not row.answered]
+
+
+def _next_sessions(user: User, now: datetime, url_of) -> tuple[list[NextSession], list]:
+    """The person's sessions still to come (or under way), soonest first, and the rows
+    (for check-in) the feed gives."""
+    rows = [r for r in feed.sessions_with_place(user.id, now)
+            if r.status != SessionStatus.CANCELLED
+            and r.offering_status != OfferingStatus.CANCELLED]
+    shown = []
+    for r in rows[:NEXT_SESSIONS]:
+        confirmed = calendar.shows_join_link(r.state)
+        close = r.starts_at - now <= JOIN_LINK_LEAD
+        shown.append(NextSession(
+            r.id, r.offering_title, r.title, url_of(r.kind, r.offering_id), r.starts_at,
+            r.ends_at, r.location, bool(r.join_url),
+            r.join_url if confirmed and close else "", confirmed))
+    return shown, rows
+
+
+def _check_in_actions(rows: list, now: datetime, url_of) -> list[Action]:
+    """Sessions the person may check in to right now (``may_check_in`` on the very window
+    the check-in page uses)."""
+    actions = []
+    for r in rows:
+        if r.starts_at > now:
+            break
+        window = Session(starts_at=r.starts_at, ends_at=r.ends_at, status=r.status)
+        confirmed = calendar.shows_join_link(r.state)
+        if attendance_policy.may_check_in(window, confirmed, now):
+            title = r.offering_title + (f": {r.title}" if r.title else "")
+            actions.append(Action("check_in", title, url_of(r.kind, r.offering_id),
+                                  r.ends_at))
+    return actions
+
+
+def learner_home(user: User, now: datetime | None = None) -> LearnerHome:
+    """A learner's home: what needs their action, their next sessions, their progress."""
+    from flask import url_for
+
+    from lms.offerings.pages import first_session_starts
+    from lms.web import offering_page, offering_url
+
+    now = now or utcnow()
+    pages: dict[tuple[str, int], str] = {}
+
+    def url_by_kind(kind: str, offering_id: int) -> str:
+        if (kind, offering_id) not in pages:
+            endpoint = offering_page(kind)
+            pages[kind, offering_id] = url_for(endpoint, id=offering_id) if endpoint else "#"
+        return pages[kind, offering_id]
+
+    enrolments = enrolments_of(user)
+    waiting = [e for e in enrolments if e.state in (S.APPROVED, S.OFFERED)]
+    starts = first_session_starts([e.offering_id for e in waiting])
+    home = LearnerHome()
+    home.next_sessions, rows = _next_sessions(user, now, url_by_kind)
+    home.actions = (_place_actions(user, waiting, starts, now, offering_url)
+                    + _check_in_actions(rows, now, url_by_kind)
+                    + _feedback_actions(user, now))
+    enrolled = [e for e in enrolments if e.state == S.ENROLLED]
+    found = progress_of_places(enrolled, now)
+    # Under way: a session has been held (places not yet begun are in "Next sessions").
+    home.in_progress = [found[e.id] for e in enrolled if found[e.id].held]
+    return home
+
+
+# ---------------------------------------------------------------------------- coming up
+
+
+@dataclass(frozen=True)
+class ComingUp:
+    """One thing open to the person that starts soon: a course's next cohort or an event."""
+
+    title: str
+    kind: str
+    url: str
+    starts_at: datetime
+    places_left: int | None
+
+
+def coming_up(user, limit: int = COMING_UP) -> list[ComingUp]:
+    """The next few events and cohorts the person may see (``policy.can_see`` through the
+    events listing and the public catalogue), soonest first."""
+    from flask import url_for
+
+    from lms.courses.catalogue import CatalogueFilters, catalogue_listing
+    from lms.events.pages import events_list
+    from lms.web import offering_url
+
+    items = [ComingUp(e.event.title, e.event.kind, offering_url(e.event),
+                      e.next_session.starts_at, e.places_left)
+             for e in events_list(user)[:limit] if e.next_session is not None]
+    for entry in catalogue_listing(CatalogueFilters()).entries:
+        if entry.next_cohort_id is None or entry.next_starts_at is None:
+            continue
+        items.append(ComingUp(f"{entry.course.title} ({entry.next_cohort_name})", "cohort",
+                              url_for("courses.cohort", id=entry.next_cohort_id),
+                              entry.next_starts_at, entry.places_left))
+    return sorted(items, key=lambda item: item.starts_at)[:limit]

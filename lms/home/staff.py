@@ -1,0 +1,284 @@
+"""The home's sections for faculty, DSU leads and admins.
+
+Links to registers, check-in screens and imports are shown only where
+``lms.attendance.policy`` allows them now, and otherwise the page says why; the DSU lead's
+"Nominate" is ``policy.may_nominate``. Each section runs a fixed number of queries (a few
+per offering needing attention, and there are few).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import contains_eager
+
+from lms.accounts.models import User
+from lms.attendance import policy as attendance_policy
+from lms.clock import to_london, utcnow
+from lms.errors import Decision
+from lms.extensions import db
+from lms.offerings import policy
+from lms.offerings.models import (
+    HOLDS_PLACE,
+    Enrolment,
+    EnrolmentState,
+    Offering,
+    OfferingLead,
+    OfferingStatus,
+    Session,
+    SessionStatus,
+)
+from lms.offerings.schedule import local_day_start
+
+S = EnrolmentState
+# Offerings that finished longer ago than this no longer need faculty's attention here.
+ATTENTION_AFTER_END = timedelta(days=90)
+# The DSU lead's comparison with the region looks back this far.
+COMPARISON_PERIOD = timedelta(days=365)
+# The scheduler sends the outbox every minute: an email waiting longer than this means it
+# is not running (or cannot reach the mail server).
+SCHEDULER_LATE = timedelta(minutes=15)
+
+
+# ---------------------------------------------------------------------------- faculty
+
+
+@dataclass(frozen=True)
+class SessionTools:
+    """One of faculty's sessions today or this week, with the register, check-in screen and
+    import each either allowed or refused with the policy's reason."""
+
+    session: Session
+    today: bool
+    register: Decision
+    check_in: Decision
+    import_report: Decision
+
+
+@dataclass
+class Attention:
+    """An offering that needs faculty: places below the attendance threshold, feedback open,
+    certificates to issue, waiting-list offers not yet answered."""
+
+    offering: Offering
+    below_threshold: int = 0
+    feedback_open: int = 0
+    certificates_to_issue: int = 0
+    offers_pending: int = 0
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.below_threshold or self.feedback_open or self.certificates_to_issue
+                    or self.offers_pending)
+
+
+@dataclass
+class FacultyHome:
+    sessions: list[SessionTools] = field(default_factory=list)
+    attention: list[Attention] = field(default_factory=list)
+    leads_any: bool = False
+
+
+def _led_ids(user: User) -> list[int]:
+    return list(db.session.scalars(select(OfferingLead.offering_id)
+                                   .where(OfferingLead.user_id == user.id)))
+
+
+def faculty_home(user: User, now: datetime | None = None) -> FacultyHome:
+    """Faculty's sessions today and in the next seven days (of the offerings they lead, or
+    every offering when they lead none), and their offerings needing attention."""
+    now = now or utcnow()
+    led = _led_ids(user)
+    home = FacultyHome(leads_any=bool(led))
+    today_starts = local_day_start(to_london(now).date())
+    tomorrow = local_day_start((to_london(now) + timedelta(days=1)).date())
+    stmt = (select(Session).join(Session.offering).options(contains_eager(Session.offering))
+            .where(Session.ends_at > today_starts, Session.starts_at < now + timedelta(days=7),
+                   Session.status != SessionStatus.CANCELLED,
+                   Offering.status.not_in([OfferingStatus.DRAFT, OfferingStatus.CANCELLED]))
+            .order_by(Session.starts_at, Session.id))
+    if led:
+        stmt = stmt.where(Session.offering_id.in_(led))
+    for session in db.session.scalars(stmt.limit(20)):
+        home.sessions.append(SessionTools(
+            session, session.starts_at < tomorrow,
+            *attendance_policy.session_tools(user, session, now)))
+    home.attention = [a for a in _attention(led, now) if a.needs_attention]
+    return home
+
+
+def _attention(led: list[int], now: datetime) -> list[Attention]:
+    from lms.attendance.completion import progress_for
+    from lms.certificates.services import missing_completion_ids
+    from lms.feedback.models import Survey
+
+    last_end = (select(Session.offering_id, func.max(Session.ends_at).label("ends"))
+                .where(Session.status != SessionStatus.CANCELLED)
+                .group_by(Session.offering_id).subquery())
+    stmt = (select(Offering).join(last_end, last_end.c.offering_id == Offering.id)
+            .where(Offering.status.not_in([OfferingStatus.DRAFT, OfferingStatus.CANCELLED]),
+                   last_end.c.ends > now - ATTENTION_AFTER_END)
+            .order_by(last_end.c.ends, Offering.id))
+    if led:
+        stmt = stmt.where(Offering.id.in_(led))
+    offerings = list(db.session.scalars(stmt.limit(30)))
+    ids = [o.id for o in offerings]
+    if not ids:
+        return []
+    surveys = dict(db.session.execute(
+        select(Survey.offering_id, func.count(Survey.id))
+        .where(Survey.offering_id.in_(ids), Survey.is_template.is_(False),
+               Survey.opens_at <= now, Survey.closes_at > now)
+        .group_by(Survey.offering_id)).tuples().all())
+    offers = dict(db.session.execute(
+        select(Enrolment.offering_id, func.count(Enrolment.id))
+        .where(Enrolment.offering_id.in_(ids), Enrolment.state == S.OFFERED)
+        .group_by(Enrolment.offering_id)).tuples().all())
+    found = []
+    for offering in offerings:
+        found.append(Attention(
+            offering,
+            below_threshold=sum(1 for p in progress_for(offering, now=now)
+                                if p.rule.warns and p.below_threshold and p.completed is None),
+            feedback_open=surveys.get(offering.id, 0),
+            certificates_to_issue=len(missing_completion_ids(offering.id)),
+            offers_pending=offers.get(offering.id, 0)))
+    return found
+
+
+# ---------------------------------------------------------------------------- DSU lead
+
+
+@dataclass(frozen=True)
+class Window:
+    """An open nomination window: the ICS's places left (None: no quota, the open pool),
+    the deadline, and whether the lead may nominate now (and why not)."""
+
+    offering: Offering
+    quota: int | None
+    used: int
+    remaining: int | None
+    closes_at: datetime | None
+    may_nominate: Decision
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Completion of places held over the period: the ICS's against the region's."""
+
+    ics_places: int
+    ics_completed: int
+    region_places: int
+    region_completed: int
+
+    @staticmethod
+    def _percent(part: int, whole: int) -> int | None:
+        return round(100 * part / whole) if whole else None
+
+    @property
+    def ics_percent(self) -> int | None:
+        return self._percent(self.ics_completed, self.ics_places)
+
+    @property
+    def region_percent(self) -> int | None:
+        return self._percent(self.region_completed, self.region_places)
+
+
+@dataclass
+class LeadHome:
+    windows: list[Window] = field(default_factory=list)
+    moves: list = field(default_factory=list)  # organisation changes to decide
+    to_confirm: list[Enrolment] = field(default_factory=list)  # approved, not yet confirmed
+    comparison: Comparison | None = None
+
+
+def lead_home(lead: User, now: datetime | None = None) -> LeadHome:
+    """A DSU lead's open nomination windows with their ICS's places, the people of their
+    ICS waiting for a decision, and their ICS against the region."""
+    from lms.accounts.organisation_changes import waiting_for
+    from lms.offerings.places import quota_use, quotas_in_force
+
+    now = now or utcnow()
+    home = LeadHome()
+    if not lead.organisation.is_ics:
+        return home
+    offerings = db.session.scalars(
+        select(Offering).where(*policy.visible_filter(lead),
+                               Offering.booking_mode == "nomination",
+                               Offering.status == OfferingStatus.OPEN)
+        .order_by(Offering.nomination_closes_at, Offering.id)).all()
+    for offering in offerings:
+        if policy.nominations_closed(offering, now) is not None:
+            continue
+        quota = next((q.places for q in offering.quotas
+                      if q.organisation_id == lead.organisation_id), None)
+        in_force = quotas_in_force(offering, now) and quota is not None
+        used = quota_use(offering.id).get(lead.organisation_id, 0)
+        home.windows.append(Window(
+            offering, quota if in_force else None, used,
+            max(0, quota - used) if in_force and quota is not None else None,
+            offering.nomination_closes_at, policy.may_nominate(lead, offering, now=now)))
+    home.moves = waiting_for(lead)
+    home.to_confirm = list(db.session.scalars(
+        select(Enrolment).where(Enrolment.quota_organisation_id == lead.organisation_id,
+                                Enrolment.state == S.APPROVED)
+        .order_by(Enrolment.updated_at)))
+    home.comparison = _comparison(lead.organisation_id, now)
+    return home
+
+
+def _comparison(organisation_id: int, now: datetime) -> Comparison:
+    """Places held in the period and how many were completed: the ICS's and the region's
+    (one query)."""
+    mine = User.organisation_id == organisation_id
+    done = Enrolment.state == S.COMPLETED
+    row = db.session.execute(
+        select(func.count(Enrolment.id),
+               func.coalesce(func.sum(case((done, 1), else_=0)), 0),
+               func.coalesce(func.sum(case((mine, 1), else_=0)), 0),
+               func.coalesce(func.sum(case((mine & done, 1), else_=0)), 0))
+        .join(User, User.id == Enrolment.user_id)
+        .where(Enrolment.state.in_(HOLDS_PLACE),
+               Enrolment.created_at > now - COMPARISON_PERIOD)).one()
+    region, region_done, ics, ics_done = (int(v or 0) for v in row)
+    return Comparison(ics, ics_done, region, region_done)
+
+
+# ---------------------------------------------------------------------------- admin
+
+
+@dataclass
+class AdminHome:
+    moves: list = field(default_factory=list)
+    audit: list = field(default_factory=list)
+    failed_count: int = 0
+    failed: list = field(default_factory=list)
+    waiting_count: int = 0
+    oldest_waiting: datetime | None = None
+    scheduler_late: bool = False
+
+
+def admin_home(admin: User, now: datetime | None = None) -> AdminHome:
+    """Organisation changes waiting for a decision, the latest audit entries, emails that
+    failed for good, and whether the scheduler is sending the outbox."""
+    from lms.accounts.organisation_changes import waiting_for
+    from lms.audit.services import AuditFilters, find_entries
+    from lms.notifications.models import OutboxMessage, OutboxStatus
+
+    now = now or utcnow()
+    home = AdminHome(moves=waiting_for(admin))
+    home.audit, _ = find_entries(AuditFilters(), per_page=5)
+    home.failed_count = db.session.scalar(select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.status == OutboxStatus.FAILED)) or 0
+    home.failed = list(db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
+        .order_by(OutboxMessage.created_at.desc()).limit(5)))
+    home.waiting_count, home.oldest_waiting = db.session.execute(
+        select(func.count(OutboxMessage.id), func.min(OutboxMessage.next_attempt_at))
+        .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+               OutboxMessage.next_attempt_at <= now)).one()
+    home.scheduler_late = (home.oldest_waiting is not None
+                           and now - home.oldest_waiting > SCHEDULER_LATE)
+    return home

@@ -1,0 +1,117 @@
+"""The demo region tells the truth about "today": past sessions have the attendance their
+completions and certificates say, and something is on now for every persona's home."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from lms.accounts.models import OrganisationChange, User
+from lms.attendance import standing
+from lms.attendance.completion import rule_for
+from lms.attendance.models import Attendance, Completion
+from lms.certificates.models import Certificate, CertificateStatus
+from lms.clock import utcnow
+from lms.demo import seed_demo
+from lms.extensions import db
+from lms.feedback.models import Survey
+from lms.offerings import policy
+from lms.offerings.models import Enrolment, EnrolmentState, Offering, OfferingStatus
+from lms.offerings.places import quota_use
+
+
+def _text(response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
+
+
+def _person(email: str) -> User:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def test_the_demo_is_coherent_around_today(app, client, login):
+    with app.app_context():
+        first = seed_demo()
+        assert first["register marks"] > 0
+        now = utcnow()
+
+        # Every completion is backed by the register it reports, and has its certificate.
+        completions = db.session.scalars(select(Completion)).all()
+        assert len(completions) > 100
+        live = set(db.session.scalars(select(Certificate.completion_id).where(
+            Certificate.status == CertificateStatus.ISSUED)))
+        for completion in completions:
+            enrolment = db.session.get(Enrolment, completion.enrolment_id)
+            share = standing.share_of(enrolment)
+            assert share.percent == completion.attendance_percent
+            if enrolment.offering.kind != "festival":
+                # (A festival's people attend the sessions they booked, so its share of all
+                # sessions held is low by design: see the report's caveat.)
+                assert share.percent >= rule_for(enrolment.offering).min_attendance_percent
+            assert completion.id in live
+
+        # What is under way has its registers: every held session of a running cohort.
+        running = db.session.scalars(select(Offering).where(
+            Offering.status == OfferingStatus.RUNNING)).all()
+        assert running and any(o.starts_at < now < o.ends_at for o in running)
+        for offering in running:
+            for session in offering.live_sessions:
+                if standing.is_held(session, now):
+                    assert db.session.scalar(select(func.count(Attendance.id)).where(
+                        Attendance.session_id == session.id)) > 0, session.title
+
+        # A huddle this week (today or in the next six days), with the last one's register.
+        huddles = db.session.scalar(select(Offering).where(
+            Offering.title == "Midlands Analyst Network huddles"))
+        this_week = [s for s in huddles.live_sessions
+                     if now - timedelta(hours=12) < s.starts_at < now + timedelta(days=7)]
+        assert len(this_week) == 1
+        last_held = [s for s in huddles.live_sessions if standing.is_held(s, now)][-1]
+        assert db.session.scalar(select(func.count(Attendance.id)).where(
+            Attendance.session_id == last_held.id)) > 20
+
+        # A survey open now, and a nomination window open with places left for the demo lead.
+        assert db.session.scalar(select(func.count(Survey.id)).where(
+            Survey.opens_at <= now, Survey.closes_at > now, Survey.is_template.is_(False)))
+        lead = _person("dsulead@example.nhs.uk")
+        windows = [o for o in db.session.scalars(select(Offering).where(
+            Offering.booking_mode == "nomination", Offering.status == OfferingStatus.OPEN))
+            if policy.nominations_closed(o, now) is None]
+        assert windows and any(policy.may_nominate(lead, o, now=now) for o in windows)
+        assert any(quota_use(o.id).get(lead.organisation_id, 0) < 2 for o in windows)
+
+        # The learner has an offer and an approved nomination to answer, and a move waits.
+        learner = _person("learner@example.nhs.uk")
+        states = {e.state: e for e in db.session.scalars(select(Enrolment).where(
+            Enrolment.user_id == learner.id))}
+        assert states[EnrolmentState.OFFERED].offer_expires_at > now
+        assert EnrolmentState.APPROVED in states
+        assert db.session.scalar(select(func.count(OrganisationChange.id)).where(
+            OrganisationChange.status == "pending",
+            OrganisationChange.to_organisation_id == lead.organisation_id)) == 1
+        people = {email: _person(email) for email in (
+            "learner@example.nhs.uk", "dsulead@example.nhs.uk", "faculty@example.nhs.uk",
+            "admin@example.nhs.uk")}
+        for person in people.values():
+            db.session.expunge(person)
+
+    login(people["learner@example.nhs.uk"])
+    home = _text(client.get("/"))
+    action = home[home.index("Needs your action"):home.index("Next sessions")]
+    assert "A place is offered to you" in action and "Confirm your place" in action
+    assert "Give feedback" in action
+    assert "Midlands Analyst Network huddles" in home[home.index("Next sessions"):]
+    assert "You attended" in home[home.index("In progress"):]
+    login(people["faculty@example.nhs.uk"])
+    faculty = _text(client.get("/"))
+    assert "Midlands Analyst Network huddles" in faculty[
+        faculty.index("Your sessions today and this week"):faculty.index("Offerings needing")]
+    login(people["dsulead@example.nhs.uk"])
+    assert "Nominate people to" in _text(client.get("/"))
+    login(people["admin@example.nhs.uk"])
+    assert "asks to move from The Black Country" in _text(client.get("/"))
+
+    with app.app_context():
+        again = seed_demo()
+    assert again["register marks"] == 0 and again["places"] == 0
