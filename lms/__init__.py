@@ -147,10 +147,13 @@ def _init_features(app: Flask) -> None:
     import lms.offerings
     import lms.privacy
     import lms.reports
+    import lms.search
+    import lms.site
 
     for feature in (lms.accounts, lms.notifications, lms.offerings, lms.courses, lms.events,
                     lms.attendance, lms.feedback, lms.certificates, lms.competencies,
-                    lms.reports, lms.api, lms.audit, lms.privacy, lms.home):
+                    lms.reports, lms.api, lms.audit, lms.privacy, lms.home,
+                    lms.search, lms.site):
         feature.init_app(app)
 
 
