@@ -8,9 +8,12 @@ so a person sees every problem at once.
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, ValidationError
 
 from lms.accounts.forms import MultiCheckboxField
 from lms.events.recurrence import FREQUENCY_LABELS, ORDINALS, WEEKDAY_LABELS
@@ -132,10 +135,23 @@ class RecordingForm(FlaskForm):
 
 
 class EventFilterForm(FlaskForm):
+    """The events list's filters: a GET form, so a filtered list can be bookmarked."""
+
     class Meta:
         csrf = False
 
-    kind = SelectField("Show", validate_choice=False,
+    kind = SelectField("Kind of event", validate_choice=False,
                        choices=_choices([("", "All events"), ("webinar", "Webinars"),
                                          ("network", "Network meetings"),
                                          ("festival", "Festivals")]))
+    date_from = DayField("From", name="from", message="Enter a real date for ‘from’, "
+                         "like 29/3/2027")
+    date_to = DayField("To", name="to", message="Enter a real date for ‘to’, like 29/4/2027")
+    person = StringField("Speaker or presenter", validators=[Length(
+        max=100, message="Enter 100 characters or fewer for the speaker or presenter")])
+
+    def validate_date_to(self, field) -> None:
+        """A range that ends before it starts finds nothing: say so rather than show none."""
+        starts = self.date_from.data
+        if isinstance(starts, date) and isinstance(field.data, date) and field.data < starts:
+            raise ValidationError("The ‘to’ date must be the same as or after the ‘from’ date")
