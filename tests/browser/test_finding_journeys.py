@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import time
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from lms.accounts import demo as accounts_demo
