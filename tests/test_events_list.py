@@ -67,6 +67,8 @@ def test_bad_filter_values_give_a_message_not_an_error(client, events):
         ("from=31/2/2027", "Enter a real date for ‘from’, like 29/3/2027"),
         ("from=2027-05-20&to=2027-05-01",
          "The ‘to’ date must be the same as or after the ‘from’ date"),
+        ("to=31/12/9999", "Enter a ‘to’ date between 2000 and 2100"),
+        ("from=0001-01-01", "Enter a ‘from’ date between 2000 and 2100"),
         ("person=" + "x" * 101, "Enter 100 characters or fewer for the speaker or presenter"),
     ]:
         response = client.get(f"/events?{query}")

@@ -134,6 +134,15 @@ class RecordingForm(FlaskForm):
     url = StringField("Recording link")
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def _plausible(field, name: str) -> None:
+    """A filter's date within the years the service can hold (year 9999 has no next day)."""
+    if isinstance(field.data, date) and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
+        raise ValidationError(f"Enter a ‘{name}’ date between {FIRST_YEAR} and {LAST_YEAR}")
+
+
 class EventFilterForm(FlaskForm):
     """The events list's filters: a GET form, so a filtered list can be bookmarked."""
 
@@ -150,8 +159,12 @@ class EventFilterForm(FlaskForm):
     person = StringField("Speaker or presenter", validators=[Length(
         max=100, message="Enter 100 characters or fewer for the speaker or presenter")])
 
+    def validate_date_from(self, field) -> None:
+        _plausible(field, "from")
+
     def validate_date_to(self, field) -> None:
         """A range that ends before it starts finds nothing: say so rather than show none."""
+        _plausible(field, "to")
         starts = self.date_from.data
         if isinstance(starts, date) and isinstance(field.data, date) and field.data < starts:
             raise ValidationError("The ‘to’ date must be the same as or after the ‘from’ date")

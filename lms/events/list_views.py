@@ -11,10 +11,8 @@ from flask_login import current_user
 
 from lms.clock import to_london, utcnow
 from lms.events import listing
-from lms.events.forms import EventFilterForm
+from lms.events.forms import FIRST_YEAR, LAST_YEAR, EventFilterForm
 from lms.events.views import bp
-
-FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 def _filters(form: EventFilterForm) -> listing.EventFilters:
