@@ -13,7 +13,7 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = SearchField("Search courses and events", validators=[
+    q = SearchField("Words to search for", validators=[
         Length(max=MAX_QUERY, message=f"Enter {MAX_QUERY} characters or fewer")])
     kind = StringField("Kind", validators=[Optional()])
     page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=10_000)])
