@@ -146,12 +146,14 @@ def _init_features(app: Flask) -> None:
     import lms.offerings
     import lms.privacy
     import lms.reports
+    import lms.search
+    import lms.site
     import lms.sso
 
     for feature in (lms.accounts, lms.notifications, lms.offerings, lms.courses, lms.events,
                     lms.attendance, lms.feedback, lms.certificates, lms.competencies,
                     lms.reports, lms.api, lms.audit, lms.privacy, lms.sso, lms.home,
-                    lms.observability):
+                    lms.search, lms.site, lms.observability):
         feature.init_app(app)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from lms.clock import to_london, utcnow
 from lms.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from lms.events import festival as festivals
-from lms.events import networks, pages, session_bookings
+from lms.events import listing, networks, pages, session_bookings
 from lms.events import services as ev
 from lms.events.models import NetworkOccurrence, Speaker
 from lms.events.recurrence import RuleInput
@@ -584,11 +584,12 @@ def test_events_list_shows_what_is_to_come(ctx):
     make_webinar(title="Draft one", status="draft")
     make_network(first_day=london_day(-60), allow_past=True, count=2, title="Old network")
     learner = person(1)
-    listed = [item.event.title for item in pages.events_list(learner)]
+    listed = [item.event.title for item in listing.events_list(learner)]
     assert listed == ["Soon"]
-    with_past = [item.event.title for item in pages.events_list(learner, include_past=True)]
+    with_past = [item.event.title for item in listing.events_list(
+        learner, listing.EventFilters(include_past=True))]
     assert "Old network" in with_past and "Draft one" not in with_past
-    assert "Draft one" in [i.event.title for i in pages.events_list(faculty())]
+    assert "Draft one" in [i.event.title for i in listing.events_list(faculty())]
 
 
 def test_cancelling_a_whole_event_cancels_its_sessions_and_places(ctx):

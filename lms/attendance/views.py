@@ -5,7 +5,16 @@ from __future__ import annotations
 import io
 
 import segno
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -86,7 +95,8 @@ def add_person(id: int):
 @bp.route("/faculty/sessions/<int:id>/check-in")
 @faculty
 def check_in_display(id: int):
-    """The code and QR code to show in the room or on screen."""
+    """The code and QR code to show in the room or on screen, made for a projector, with a
+    count of who has checked in (kept up to date by the page's script, or on reload)."""
     session = services.get_session(id)
     code = services.check_in_code(session)
     db.session.commit()
@@ -98,8 +108,16 @@ def check_in_display(id: int):
     opens, closes = policy.check_in_window(session)
     return render_template("attendance/check_in_display.html", session=session,
                            code=code, qr=Markup(svg.getvalue().decode()),  # noqa: S704 - segno SVG of our own URL
-                           target=target, opens=opens,
-                           closes=closes)
+                           target=target, address=link("attendance.check_in"), opens=opens,
+                           closes=closes, count=services.check_in_count(session))
+
+
+@bp.route("/faculty/sessions/<int:id>/check-in/count")
+@faculty
+def check_in_count(id: int):
+    """The check-in screen's count, as JSON, for its script to poll."""
+    count = services.check_in_count(services.get_session(id))
+    return jsonify(checked_in=count.checked_in, places=count.places, text=count.text)
 
 
 def _do_check_in(form: CheckInForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 # The modules holding the events pages' routes (``init_app`` imports each one).
-VIEW_MODULES = ("views", "calendar_views", "festival_views", "network_views")
+VIEW_MODULES = ("views", "list_views", "calendar_views", "festival_views", "network_views")
 
 
 def init_app(app: Flask) -> None:

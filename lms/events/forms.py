@@ -8,9 +8,12 @@ so a person sees every problem at once.
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, ValidationError
 
 from lms.accounts.forms import MultiCheckboxField
 from lms.events.recurrence import FREQUENCY_LABELS, ORDINALS, WEEKDAY_LABELS
@@ -131,11 +134,37 @@ class RecordingForm(FlaskForm):
     url = StringField("Recording link")
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def _plausible(field, name: str) -> None:
+    """A filter's date within the years the service can hold (year 9999 has no next day)."""
+    if isinstance(field.data, date) and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
+        raise ValidationError(f"Enter a ‘{name}’ date between {FIRST_YEAR} and {LAST_YEAR}")
+
+
 class EventFilterForm(FlaskForm):
+    """The events list's filters: a GET form, so a filtered list can be bookmarked."""
+
     class Meta:
         csrf = False
 
-    kind = SelectField("Show", validate_choice=False,
+    kind = SelectField("Kind of event", validate_choice=False,
                        choices=_choices([("", "All events"), ("webinar", "Webinars"),
                                          ("network", "Network meetings"),
                                          ("festival", "Festivals")]))
+    date_from = DayField("From", name="from", message="Enter a real date for ‘from’, "
+                         "like 29/3/2027")
+    date_to = DayField("To", name="to", message="Enter a real date for ‘to’, like 29/4/2027")
+    person = StringField("Speaker or presenter", validators=[Length(
+        max=100, message="Enter 100 characters or fewer for the speaker or presenter")])
+
+    def validate_date_from(self, field) -> None:
+        _plausible(field, "from")
+
+    def validate_date_to(self, field) -> None:
+        """A range that ends before it starts finds nothing: say so rather than show none."""
+        _plausible(field, "to")
+        starts = self.date_from.data
+        if isinstance(starts, date) and isinstance(field.data, date) and field.data < starts:
+            raise ValidationError("The ‘to’ date must be the same as or after the ‘from’ date")

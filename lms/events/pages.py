@@ -1,5 +1,6 @@
-"""What the event pages and faculty's forms show: the events list, the festival programme
-and a person's agenda, a network's page, and the values an event's form starts from.
+"""What the event pages and faculty's forms show: the festival programme and a person's
+agenda, a network's page, and the values an event's form starts from (the events list and
+month view are in ``listing``).
 
 These read; the rules that change things are in ``services``, ``networks``, ``festival``
 and ``session_bookings``."""
@@ -35,8 +36,6 @@ from lms.events.services import (
 )
 from lms.events.session_bookings import is_registered
 from lms.extensions import db
-from lms.offerings import places as offering_places
-from lms.offerings import policy
 from lms.offerings.models import (
     HOLDS_PLACE,
     Booking,
@@ -44,7 +43,6 @@ from lms.offerings.models import (
     Enrolment,
     Offering,
     Session,
-    SessionStatus,
 )
 from lms.offerings.schedule import local_day_and_time
 
@@ -59,36 +57,6 @@ def recordings_for(session_ids: list[int]) -> dict[int, SessionRecording]:
         return {}
     return {r.session_id: r for r in db.session.scalars(
         select(SessionRecording).where(SessionRecording.session_id.in_(session_ids)))}
-
-
-@dataclass(frozen=True)
-class EventListing:
-    event: Offering
-    next_session: Session | None
-    places_left: int | None
-
-
-def events_list(user, kind: str | None = None, include_past: bool = False) -> list[EventListing]:
-    """Events people can see, soonest first: those still to come (and, on request, those
-    that have finished)."""
-    now = utcnow()
-    next_start = (select(Session.offering_id, func.min(Session.starts_at).label("starts"))
-                  .where(Session.status == SessionStatus.SCHEDULED, Session.ends_at > now)
-                  .group_by(Session.offering_id).subquery())
-    stmt = (select(Offering, next_start.c.starts)
-            .outerjoin(next_start, next_start.c.offering_id == Offering.id)
-            .where(Offering.kind.in_([kind] if kind else EVENT_KINDS),
-                   *policy.visible_filter(user)))
-    if not include_past:
-        stmt = stmt.where(next_start.c.starts.is_not(None))
-    rows = db.session.execute(stmt.order_by(next_start.c.starts, Offering.id)).all()
-    left = offering_places.places_left_for([o.id for o, _ in rows])
-    out = []
-    for offering, starts in rows:
-        upcoming = next((s for s in offering.sessions
-                         if not s.is_cancelled and s.ends_at > now), None)
-        out.append(EventListing(offering, upcoming if starts else None, left.get(offering.id)))
-    return out
 
 
 @dataclass

@@ -1,9 +1,10 @@
-"""Event pages: the events list and webinar pages, and faculty's pages to build webinars and
-to cancel and record any event; with the events blueprint (``bp``) and the helpers every
-events view module shares.
+"""Event pages: webinar pages, and faculty's pages to build webinars and to cancel and
+record any event; with the events blueprint (``bp``) and the helpers every events view
+module shares.
 
-The other events pages add their routes to ``bp`` from their own modules: ``festival_views``,
-``network_views`` and ``calendar_views`` (``lms.events.init_app`` imports each of them)."""
+The other events pages add their routes to ``bp`` from their own modules: ``list_views``
+(the events list and month view), ``festival_views``, ``network_views`` and
+``calendar_views`` (``lms.events.init_app`` imports each of them)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from lms.accounts.models import Role
 from lms.clock import utcnow
 from lms.events import pages, services
-from lms.events.forms import CancelForm, EventFilterForm, RecordingForm, WebinarForm
+from lms.events.forms import CancelForm, RecordingForm, WebinarForm
 from lms.events.models import Webinar
 from lms.offerings import calendar, policy
 from lms.offerings import pages as offering_pages
@@ -87,17 +88,6 @@ def _manage_url(event: Offering) -> str:
 
 
 # ---------------------------------------------------------------------------- public pages
-
-
-@bp.route("/events")
-def index():
-    """Webinars, networks and festivals still to come (or, on request, past ones too)."""
-    form = EventFilterForm(request.args)
-    kind = form.kind.data if form.kind.data in services.EVENT_KINDS else None
-    past = request.args.get("past") == "1"
-    listings = pages.events_list(current_user, kind, include_past=past)
-    return render_template("events/index.html", form=form, listings=listings, past=past,
-                           kind=kind)
 
 
 def place_panel(offering: Offering) -> dict:

@@ -66,6 +66,8 @@ ROUTES: list[Route] = [
           method="POST", data={"email": "walkin@example.nhs.uk"}),
     Route("attendance.check_in_display",
           lambda p, w: f"/faculty/sessions/{w['session']}/check-in", FACULTY_ONLY),
+    Route("attendance.check_in_count",
+          lambda p, w: f"/faculty/sessions/{w['session']}/check-in/count", FACULTY_ONLY),
     Route("attendance.check_in", lambda p, w: "/check-in", SIGNED_IN_OK),
     Route("attendance.check_in_code", lambda p, w: "/check-in/ABCDEF", SIGNED_IN_OK),
     Route("attendance.import_report", lambda p, w: f"/faculty/sessions/{w['session']}/import",

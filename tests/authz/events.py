@@ -41,6 +41,7 @@ def world(app, people) -> dict:
 
 ROUTES: list[Route] = [
     Route("events.index", lambda p, w: "/events", EVERYONE_OK),
+    Route("events.month", lambda p, w: "/events/month/2027/1", EVERYONE_OK),
     Route("events.webinar", lambda p, w: f"/webinars/{w['webinar']}", EVERYONE_OK),
     Route("events.network", lambda p, w: f"/networks/{w['network']}", EVERYONE_OK),
     Route("events.festival", lambda p, w: f"/festivals/{w['festival']}", EVERYONE_OK),

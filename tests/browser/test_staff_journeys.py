@@ -151,8 +151,8 @@ def test_dsu_lead_nominates_within_quota_and_reads_the_ics_dashboard(
     expect(people.filter(has_text="Sam Other")).to_have_count(0)
 
     # Two people, one found by searching.
-    page.get_by_role("searchbox").fill("okafor")
-    page.get_by_role("button", name="Search").click()
+    page.get_by_role("main").get_by_role("searchbox").fill("okafor")
+    page.get_by_role("main").get_by_role("button", name="Search").click()
     expect(people).to_have_count(1)
     visit(page)
     page.get_by_role("button", name="Nominate Ben Okafor").click()
