@@ -223,35 +223,6 @@ def move_in_waitlist(actor: User, enrolment: Enrolment, new_position: int, reaso
            old=old, new=new_position)
 
 
-def message_waitlist(actor: User, offering: Offering, subject: str, body: str) -> int:
-    """Faculty email everyone waiting; returns how many were written to."""
-    if not policy.can_manage(actor, offering):
-        raise NotAllowed("Only faculty can message the waiting list")
-    subject = " ".join((subject or "").split())
-    body = (body or "").strip()
-    errors = []
-    if not subject:
-        errors.append(("subject", "Enter a subject"))
-    elif len(subject) > 150:
-        errors.append(("subject", "Subject must be 150 characters or fewer"))
-    if not body:
-        errors.append(("body", "Enter a message"))
-    elif len(body) > 5000:
-        errors.append(("body", "Message must be 5,000 characters or fewer"))
-    if errors:
-        from lms.errors import InvalidInput
-
-        raise InvalidInput(errors)
-    waiting = db.session.scalars(
-        select(Enrolment).where(Enrolment.offering_id == offering.id,
-                                Enrolment.state == S.WAITLISTED)
-        .order_by(Enrolment.waitlist_position)
-    ).all()
-    for enrolment in waiting:
-        email_person(enrolment, "waitlist_message", subject, body=body, sender=actor)
-    return len(waiting)
-
-
 # ---------------------------------------------------------------------------- booking
 
 

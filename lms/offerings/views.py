@@ -8,6 +8,8 @@ from flask_login import current_user, login_required
 from lms.accounts.models import Role
 from lms.accounts.services import get_user
 from lms.errors import DomainError
+from lms.messages import services as messages
+from lms.messages.models import Audience
 from lms.offerings import pages, policy, services
 from lms.offerings import places as offering_places
 from lms.offerings.forms import MoveForm, PeopleSearchForm, ReasonForm, WaitlistMessageForm
@@ -183,19 +185,19 @@ def move(id: int):
 @bp.route("/faculty/offerings/<int:id>/message-waitlist", methods=["POST"])
 @role_required(Role.FACULTY, Role.ADMIN)
 def message_waitlist(id: int):
-    """Email everyone on the waiting list."""
+    """Email everyone on the waiting list (kept with the offering's messages)."""
     offering = services.get_offering(id)
     form = WaitlistMessageForm()
     if not form.validate_on_submit():
         abort(400)
-    done = submit(form, lambda: services.message_waitlist(current_user, offering,
-                                                          form.subject.data, form.body.data))
+    done = submit(form, lambda: messages.send(current_user, offering, Audience.WAITLIST, None,
+                                              form.subject.data, form.body.data))
     if done is None:
         return render_template(
             "offerings/people.html", offering=offering, groups=pages.people_on(offering),
             form=EmptyForm(), reason_form=ReasonForm(), move_form=MoveForm(),
             message_form=form, places_left=offering_places.places_left(offering),
         ), 200
-    sent = done.value
+    sent = done.value.recipient_count
     flash(f"Your message was sent to {sent} {'person' if sent == 1 else 'people'}.", "success")
     return redirect(url_for("offerings.people", id=id))
