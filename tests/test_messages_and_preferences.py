@@ -170,3 +170,6 @@ def test_faculty_preview_then_send_and_the_message_is_kept_on_the_offering(
         "person" in page
     with app.app_context():
         assert addresses_with("News") == [waiter.email]
+    people_page = client.get(f"/faculty/offerings/{cohort.id}/people").get_data(as_text=True)
+    listed = people_page.split('id="messages-sent"', 1)[1].split("</ul>", 1)[0]
+    assert "News" in listed and "by Fiona Faculty, to 1 person (the waiting list)" in listed
