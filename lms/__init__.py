@@ -122,6 +122,7 @@ def _import_models() -> None:
     import lms.courses.models
     import lms.events.models
     import lms.feedback.models
+    import lms.messages.models
     import lms.notifications.models
     import lms.observability.models
     import lms.offerings.models
@@ -141,6 +142,7 @@ def _init_features(app: Flask) -> None:
     import lms.events
     import lms.feedback
     import lms.home
+    import lms.messages
     import lms.notifications
     import lms.observability
     import lms.offerings
@@ -153,7 +155,7 @@ def _init_features(app: Flask) -> None:
     for feature in (lms.accounts, lms.notifications, lms.offerings, lms.courses, lms.events,
                     lms.attendance, lms.feedback, lms.certificates, lms.competencies,
                     lms.reports, lms.api, lms.audit, lms.privacy, lms.sso, lms.home,
-                    lms.search, lms.site, lms.observability):
+                    lms.search, lms.site, lms.messages, lms.observability):
         feature.init_app(app)
 
 

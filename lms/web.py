@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, flash, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from wtforms import TextAreaField
 
 from lms.accounts.models import Role
 from lms.clock import date_text, span_text, time_text, utcnow, when_text
@@ -20,6 +21,53 @@ from lms.formatted_text import formatted
 
 class EmptyForm(FlaskForm):
     """A form with nothing but the CSRF token, for POST-only buttons."""
+
+
+class ConfirmForm(FlaskForm):
+    """A confirmation page's form: the CSRF token, and a reason when one is asked for."""
+
+    reason = TextAreaField("Reason")
+
+
+@dataclass(frozen=True)
+class ReasonBox:
+    """The reason a confirmation page asks for, and who will see it (the hint)."""
+
+    label: str
+    hint: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A destructive action's "Are you sure?" page: the question (its ``h1``), what follows
+    (worked out by the feature's rules, not written per page), the button that does it, where
+    "No" goes back to, and the reason asked for, if any. Built by the feature (e.g.
+    ``lms.offerings.consequences``) and shown by ``confirm_page``."""
+
+    question: str
+    consequences: tuple[str, ...]
+    button: str
+    back: str
+    caption: str = ""
+    reason: ReasonBox | None = None
+    keep: str = "No, go back"
+
+
+def confirm_page(confirmation: Confirmation, form: ConfirmForm | None = None,
+                 action: str | None = None):
+    """The one confirmation page (``templates/confirm.html``): GET shows it, and its form
+    POSTs to ``action`` (the same address by default), where the view does the action."""
+    from flask import render_template
+
+    return render_template("confirm.html", confirmation=confirmation,
+                           form=form or ConfirmForm(),
+                           action=action or request.full_path.rstrip("?"))
+
+
+def reason_given(form: ConfirmForm) -> str:
+    """The reason typed on a confirmation page (spaces tidied; empty when none)."""
+    return " ".join((form.reason.data or "").split())
 
 
 def role_required(*roles: Role):
@@ -293,3 +341,29 @@ def perform(action: Callable, *args, done: str | Callable[[Any], str]) -> bool:
         return False
     flash(done(outcome.value) if callable(done) else done, "success")
     return True
+
+
+def do_confirmed(form: ConfirmForm, confirmation: Callable[[], Confirmation],
+                 action: Callable[[], Any], *, done: str | Callable[[Any], str], back: str):
+    """A confirmation page's POST: run ``action`` as ``perform`` does (commit once, or roll
+    back and say why on ``back``); a problem with the reason (too long, or missing where it
+    is required) shows the page again with the message on the reason box."""
+    from flask import redirect
+
+    from lms.extensions import db
+
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        outcome = attempt(action)
+    except NotAllowed as error:
+        db.session.rollback()
+        outcome = error
+    if isinstance(outcome, Done):
+        flash(done(outcome.value) if callable(done) else done, "success")
+        return redirect(back)
+    if outcome.field == "reason":
+        show_error(form, outcome)
+        return confirm_page(confirmation(), form), 200
+    flash(outcome.message, "error")
+    return redirect(back)

@@ -160,3 +160,33 @@ def test_import_page_upload_and_errors(app, client, login, make_user, make_cohor
     with app.app_context():
         assert db.session.scalar(select(func.count(AttendanceImport.id))) == 1
     assert attendance(app) == {asha.id: "present"}
+
+
+def test_the_register_filters_by_name_without_javascript_and_tells_namesakes_apart(
+        app, client, login, make_user, make_cohort, clock):
+    faculty = make_user(Role.FACULTY, org="SU")
+    cohort = make_cohort(capacity=5)
+    people = [make_user(name="Kim Lee", org="BSOL", email="kim.lee@bsol.example.nhs.uk"),
+              make_user(name="Kim  lee", org="BC", email="kim.lee@bc.example.nhs.uk"),
+              make_user(name="Ola Ode")]
+    for person in people:
+        login(person)
+        client.post(f"/offerings/{cohort.id}/book")
+    sid = cohort.sessions[0].id
+    clock.move_to(MEETING + timedelta(minutes=5))
+    login(faculty)
+    page = client.get(f"/faculty/sessions/{sid}/register").get_data(as_text=True)
+    assert "Showing all 3 people." in page
+    assert "The Black Country, kim.lee@bc.example.nhs.uk" in page
+    assert len(re.findall('class="lms-register__who"', page)) == 2  # not for Ola Ode
+    only = client.get(f"/faculty/sessions/{sid}/register?q=LEE+bc.example").get_data(
+        as_text=True)
+    assert re.findall(r'name="status-(\d+)"', only) == [str(people[1].id)]
+    assert "Showing 1 of 3 people matching" in only
+    # Saving a filtered register marks only who was shown, and comes back filtered.
+    saved = client.post(f"/faculty/sessions/{sid}/register?q=ode",
+                        data={f"status-{people[2].id}": "present"})
+    assert saved.headers["Location"].endswith(f"/faculty/sessions/{sid}/register?q=ode")
+    assert attendance(app) == {people[2].id: "present"}
+    none = client.get(f"/faculty/sessions/{sid}/register?q=nobody").get_data(as_text=True)
+    assert "No one on the register matches “nobody”." in none

@@ -237,3 +237,27 @@ def test_pages_do_not_query_per_person(client, app, login, people, count_queries
             assert client.get(f"/faculty/certificates/{certificate_id}").status_code == 200
         counts.append((page.n, detail.n))
     assert counts[0] == counts[1], counts
+
+
+def test_issue_all_is_offered_only_when_someone_has_completed_and_says_why_not(
+        client, app, login, people, world):
+    with app.app_context():
+        nobody, _ = finished_cohort(names=["Ned Notyet"], complete=0, title="Quiet course")
+        db.session.commit()
+        nobody_id = nobody.id
+    login(people.faculty)
+    page = client.get(f"/faculty/offerings/{nobody_id}/certificates").get_data(as_text=True)
+    assert "/certificates/issue-all" not in page
+    assert "No one has completed Cohort" in page and 'id="cannot-issue-all"' in page
+    refused = client.post(f"/faculty/offerings/{nobody_id}/certificates/issue-all",
+                          follow_redirects=True).get_data(as_text=True)
+    assert "No one has completed Cohort" in refused
+    with app.app_context():
+        assert bulk.latest_batch(nobody_id) is None
+    shown = client.get(f"/faculty/offerings/{world['offering']}/certificates").get_data(
+        as_text=True)
+    assert f"/faculty/offerings/{world['offering']}/certificates/issue-all" in shown
+    assert client.post(f"/faculty/offerings/{world['offering']}/certificates/issue-all"
+                       ).status_code == 302
+    with app.app_context():
+        assert bulk.latest_batch(world["offering"]) is not None

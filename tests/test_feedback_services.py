@@ -664,3 +664,16 @@ def test_the_demo_surveys_past_and_running_offerings_once(ctx, make_user, make_c
     # The demo learner is left to answer the open survey themselves.
     assert [row.survey.id for row in pages.open_surveys_for(learner)] == [now_open.id]
     assert demo.seed() == {"survey templates": 0, "surveys": 0, "survey responses": 0}
+
+
+def test_people_who_switched_feedback_reminders_off_get_none(ctx, faculty, cohort, make_user):
+    from lms.notifications.preferences import choose
+
+    quiet, keen = make_user(), make_user()
+    for person in (quiet, keen):
+        place(cohort, person)
+    choose(quiet, ["session_reminders", "faculty_messages"])
+    survey = open_survey(faculty, cohort, days=9)
+    db.session.commit()
+    svc.send_reminders(svc.reminder_due_at(survey, 1))
+    assert outbox_to(quiet.email) == [] and len(outbox_to(keen.email)) == 1

@@ -340,6 +340,8 @@ def test_a_survey_nobody_answered_can_be_deleted_after_confirming(app, client, l
     world = setting()
     login(world["faculty"])
     url = f"/faculty/surveys/{world['survey']}/delete"
+    page = client.get(f"/faculty/surveys/{world['survey']}").get_data(as_text=True)
+    assert f'href="{url}"' in page and 'id="cannot-delete"' not in page
     assert "Are you sure" in client.get(url).get_data(as_text=True)
     assert client.post(url).status_code == 302
     with app.app_context():
@@ -349,6 +351,9 @@ def test_a_survey_nobody_answered_can_be_deleted_after_confirming(app, client, l
 def test_a_survey_with_answers_cannot_be_deleted(app, client, login, setting):
     world = setting(answers=1)
     login(world["faculty"])
+    survey_page = client.get(f"/faculty/surveys/{world['survey']}").get_data(as_text=True)
+    assert f"/faculty/surveys/{world['survey']}/delete" not in survey_page  # no link...
+    assert "People have answered this survey, so it cannot be deleted." in survey_page  # why
     page = client.post(f"/faculty/surveys/{world['survey']}/delete").get_data(as_text=True)
     assert "cannot be deleted" in page and title_of(page).startswith("Error: ")
     assert question is not None  # the helper module is shared with the service tests

@@ -13,6 +13,7 @@ from lms.accounts.models import Role
 from lms.clock import date_text, utcnow
 from lms.errors import DomainError, NotAllowed, NotFound
 from lms.extensions import db
+from lms.messages import services as messages
 from lms.notifications.models import OutboxMessage
 from lms.offerings import pages, policy
 from lms.offerings import places as offering_places
@@ -157,7 +158,9 @@ def test_message_the_waiting_list(ctx, make_cohort, make_user, learners):
     cohort = make_cohort(capacity=1)
     for p in learners[:3]:
         svc.book(p, cohort)
-    assert svc.message_waitlist(faculty, cohort, "Extra date", "We may add a session.") == 2
+    sent = messages.send(faculty, cohort, "waitlist", None, "Extra date",
+                         "We may add a session.")
+    assert sent.recipient_count == 2
     assert emails_to(learners[1])[-1] == "Extra date"
     assert emails_to(learners[0])[-1] != "Extra date"
 

@@ -200,7 +200,12 @@ def _csrf(page: str) -> str:
 
 
 def _actions(page: str) -> set[str]:
-    return {html.unescape(a) for a in re.findall(r'<form method="post" action="([^"]+)"', page)}
+    """Where the page's buttons post: its forms, and its links to a confirmation page
+    (withdraw, decline), whose form posts back to the same address."""
+    forms = {html.unescape(a) for a in re.findall(r'<form method="post" action="([^"]+)"', page)}
+    confirms = {html.unescape(a) for a in re.findall(
+        r'href="(/enrolments/\d+/(?:withdraw|decline))(?:\?[^"]*)?"', page)}
+    return forms | confirms
 
 
 # Requests are made outside any app context (one kept open would share ``g``, and so the

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from lms.accounts import throttle
-from lms.accounts.models import User
+from lms.accounts.models import Organisation, User
 from lms.accounts.services import get_user_by_email
 from lms.attendance import completion, policy
 from lms.attendance.models import (
@@ -58,6 +58,8 @@ class RegisterPerson:
 
     id: int
     full_name: str
+    email: str = ""
+    organisation: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,24 +85,26 @@ def register(session: Session) -> list[RegisterRow]:
     members, and loading each as a full account (organisation, roles), or each mark as an
     ``Attendance`` entity, cost more than the page itself."""
     marks: dict[int, RegisterMark] = {}
-    names: dict[int, str] = {}
-    for user_id, name, status, note, minutes in db.session.execute(
-        select(Attendance.user_id, User.full_name, Attendance.status, Attendance.note,
-               Attendance.minutes)
+    people: dict[int, RegisterPerson] = {}
+    for user_id, name, email, org, status, note, minutes in db.session.execute(
+        select(Attendance.user_id, User.full_name, User.email, Organisation.name,
+               Attendance.status, Attendance.note, Attendance.minutes)
         .join(User, User.id == Attendance.user_id)
+        .join(Organisation, Organisation.id == User.organisation_id)
         .where(Attendance.session_id == session.id)
     ).tuples():
         marks[user_id] = RegisterMark(status, note, minutes)
-        names[user_id] = name
+        people[user_id] = RegisterPerson(user_id, name, email, org)
     holders = db.session.execute(
-        select(User.id, User.full_name).join(Enrolment, Enrolment.user_id == User.id)
+        select(User.id, User.full_name, User.email, Organisation.name)
+        .join(Enrolment, Enrolment.user_id == User.id)
+        .join(Organisation, Organisation.id == User.organisation_id)
         .where(Enrolment.offering_id == session.offering_id,
                Enrolment.state.in_(HOLDS_PLACE))
     ).tuples().all()
-    rows = [RegisterRow(RegisterPerson(user_id, name), marks.pop(user_id, None), True)
-            for user_id, name in holders]
-    rows += [RegisterRow(RegisterPerson(user_id, names[user_id]), mark, False)
-             for user_id, mark in marks.items()]
+    rows = [RegisterRow(RegisterPerson(user_id, name, email, org), marks.pop(user_id, None),
+                        True) for user_id, name, email, org in holders]
+    rows += [RegisterRow(people[user_id], mark, False) for user_id, mark in marks.items()]
     rows.sort(key=lambda r: (r.user.full_name.lower(), r.user.id))
     return rows
 

@@ -25,7 +25,7 @@ from lms.attendance import imports as attendance_imports
 from lms.attendance import policy, reports, services
 from lms.attendance.forms import AddPersonForm, CheckInForm, ImportForm, MatchForm, SignOffForm
 from lms.attendance.models import MARK_LABELS
-from lms.attendance.register_rows import register_rows
+from lms.attendance.register_rows import matching, name_key, register_rows, shared_names
 from lms.errors import DomainError
 from lms.extensions import db
 from lms.feedback.services import answers_are_anonymous
@@ -40,7 +40,7 @@ faculty = role_required(Role.FACULTY, Role.ADMIN)
 @bp.context_processor
 def helpers() -> dict:
     """The register's row writer for this blueprint's pages."""
-    return {"register_rows": register_rows}
+    return {"register_rows": register_rows, "shared_names": shared_names, "name_key": name_key}
 
 
 @bp.route("/faculty/sessions/<int:id>/register", methods=["GET", "POST"])
@@ -48,6 +48,7 @@ def helpers() -> dict:
 def register(id: int):
     """Take a session's register: present, late, absent or excused, with a note."""
     session = services.get_session(id)
+    query = " ".join(request.args.get("q", "").split())[:100]
     form = EmptyForm()
     if form.validate_on_submit():
         marks = {}
@@ -58,10 +59,17 @@ def register(id: int):
                 marks[user_id] = (value, request.form.get(f"note-{user_id}", ""))
         if perform(services.record_register, current_user, session, marks,
                    done=lambda saved: f"The register is saved ({saved} marked)."):
-            return redirect(url_for("attendance.register", id=id))
+            return redirect(url_for("attendance.register", id=id, q=query or None))
+    return _register_page(session, form, AddPersonForm(), query)
+
+
+def _register_page(session, form, add_form, query: str = ""):
+    """The register, filtered by name when ``query`` is given (the whole register still
+    tells apart people who share a name)."""
+    everyone = services.register(session)
     return render_template("attendance/register.html", session=session,
-                           rows=services.register(session), labels=MARK_LABELS, form=form,
-                           add_form=AddPersonForm(),
+                           rows=matching(everyone, query), everyone=everyone, query=query,
+                           labels=MARK_LABELS, form=form, add_form=add_form,
                            may_mark=policy.may_take_register(current_user, session))
 
 
@@ -84,10 +92,7 @@ def add_person(id: int):
     done = submit(form, lambda: services.add_to_register(current_user, session,
                                                          form.email.data or ""))
     if not done:
-        return render_template("attendance/register.html", session=session,
-                               rows=services.register(session), labels=MARK_LABELS,
-                               form=EmptyForm(), add_form=form,
-                               may_mark=policy.may_take_register(current_user, session))
+        return _register_page(session, EmptyForm(), form)
     flash(f"{done.value.full_name} has been added as late.", "success")
     return redirect(url_for("attendance.register", id=id))
 

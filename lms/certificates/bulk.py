@@ -31,7 +31,7 @@ from lms.accounts.models import User
 from lms.certificates import pdfs, rendering, services
 from lms.certificates.models import BatchStatus, Certificate, CertificateBatch
 from lms.clock import utcnow
-from lms.errors import DomainError, NotAllowed, NotFound
+from lms.errors import ALLOWED, Decision, DomainError, NotAllowed, NotFound
 from lms.extensions import db
 from lms.offerings.models import Offering
 from lms.offerings.policy import can_manage
@@ -94,6 +94,15 @@ def latest_batch(offering_id: int) -> CertificateBatch | None:
         .order_by(CertificateBatch.id.desc()).limit(1))
 
 
+def may_start_batch(offering: Offering) -> Decision:
+    """Whether a bulk issue of ``offering``'s certificates has anything to do: asked by the
+    certificates page (the button, or why not) and enforced by ``start_batch``."""
+    if services.count_eligible(offering.id) == 0:
+        return Decision(False, f"No one has completed {offering.title} yet, so there are no "
+                               "certificates to issue")
+    return ALLOWED
+
+
 def start_batch(actor: User | None, offering: Offering) -> CertificateBatch:
     """Ask for every certificate of an offering. Joins the batch already in play, if any.
     ``actor`` None is the CLI (an operator on the server)."""
@@ -103,10 +112,8 @@ def start_batch(actor: User | None, offering: Offering) -> CertificateBatch:
     existing = active_batch(offering.id)
     if existing is not None:
         return existing
+    may_start_batch(offering).enforce()
     total = services.count_eligible(offering.id)
-    if total == 0:
-        raise DomainError(f"No one has completed {offering.title} yet, so there are no "
-                          "certificates to issue")
     batch = CertificateBatch(offering_id=offering.id, requested_by_id=actor.id if actor else None,
                              status=BatchStatus.PENDING, total=total,
                              done=services.count_rendered(offering.id))

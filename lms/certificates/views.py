@@ -105,6 +105,7 @@ def _offering_page(offering, template_form=None, status: int = 200):
         template_form=template_form or TemplateForm(template=services.template_for(offering)),
         batch=batch, progress=bulk.progress_of(batch) if batch else None,
         live=pdfs.count_live(offering.id), form=EmptyForm(),
+        may_issue_all=bulk.may_start_batch(offering),
     ), status
 
 

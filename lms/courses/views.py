@@ -21,10 +21,10 @@ from lms.courses.forms import (
     cohort_settings_form,
 )
 from lms.courses.models import Cohort
+from lms.offerings import consequences, policy, schedule
 from lms.offerings import pages as offering_pages
-from lms.offerings import policy, schedule
 from lms.offerings.models import EnrolmentState, OfferingStatus
-from lms.web import role_required, submit
+from lms.web import confirm_page, role_required, submit
 
 bp = Blueprint("courses", __name__)
 MANAGERS = (Role.FACULTY, Role.ADMIN)
@@ -234,7 +234,8 @@ def duplicate_cohort(cohort_id: int):
 @bp.route("/faculty/cohorts/<int:cohort_id>/cancel", methods=["GET", "POST"])
 @role_required(*MANAGERS)
 def cancel_cohort(cohort_id: int):
-    """Cancel the cohort: everyone with a place, request or nomination is told why."""
+    """Cancel the cohort, on the confirmation page saying what follows: everyone with a
+    place, request or nomination is told why."""
     cohort = _managed_cohort(cohort_id)
     form = CancelForm()
     done = submit(form, lambda: cohorts.cancel_cohort(cohort, current_user,
@@ -243,7 +244,8 @@ def cancel_cohort(cohort_id: int):
         flash(f"“{cohort.name}” has been cancelled and {done.value} "
               f"{'person has' if done.value == 1 else 'people have'} been told.", "success")
         return redirect(url_for("courses.manage_cohort", cohort_id=cohort.id))
-    return render_template("faculty/courses/cohort_cancel.html", form=form, cohort=cohort)
+    return confirm_page(consequences.of_cancelling(
+        cohort, url_for("courses.manage_cohort", cohort_id=cohort.id)), form)
 
 
 # ---------------------------------------------------------------------------- faculty: sessions

@@ -7,13 +7,14 @@ and ``session_bookings``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import func, select
 
 from lms.accounts.models import User
 from lms.clock import to_london, utcnow
+from lms.errors import Decision
 from lms.events.festival import FestivalDetails, FestivalSessionDetails, festival_session_of
 from lms.events.models import (
     Festival,
@@ -35,6 +36,7 @@ from lms.events.services import (
     speakers_by_session,
 )
 from lms.events.session_bookings import is_registered
+from lms.events.session_policy import first_clash, may_book_session
 from lms.extensions import db
 from lms.offerings.models import (
     HOLDS_PLACE,
@@ -88,6 +90,9 @@ class Programme:
     standing: dict[int, SessionStanding]
     registered: bool
     recordings: dict[int, SessionRecording]
+    # May the person book each session now (lms.events.session_policy): the Book button
+    # shows only when it may, and otherwise the page says why.
+    may_book: dict[int, Decision] = field(default_factory=dict)
 
 
 def programme(festival: Festival, user) -> Programme:
@@ -121,6 +126,7 @@ def programme(festival: Festival, user) -> Programme:
                                      + counts.get((sid, B.OFFERED), 0),
                                      counts.get((sid, B.WAITLISTED), 0), mine.get(sid))
                 for sid in ids}
+    may_book = _may_book(festival, sessions, user, registered, mine)
     tracks = list(festival.tracks)
     days: dict[date, dict[datetime, list[list[Session]]]] = {}
     for s in sessions:
@@ -131,7 +137,29 @@ def programme(festival: Festival, user) -> Programme:
     timetables = [Timetable(day, tracks, sorted(slots.items())) for day, slots in
                   sorted(days.items())]
     return Programme(festival, timetables, sessions, rows, speakers_by_session(ids),
-                     standing, registered, recordings_for(ids))
+                     standing, registered, recordings_for(ids), may_book)
+
+
+def _may_book(festival: Festival, sessions: list[Session], user, registered: bool,
+              mine: dict[int, Booking]) -> dict[int, Decision]:
+    """The booking decision for each session, with the person's clashes found in one query
+    (their live bookings of scheduled sessions overlapping the festival's days)."""
+    if not sessions:
+        return {}
+    others: list[tuple[Session, str]] = []
+    if registered:
+        others = [(s, state) for s, state in db.session.execute(
+            select(Session, Booking.state).join(Booking, Booking.session_id == Session.id)
+            .where(Booking.user_id == user.id,
+                   Booking.state.in_([B.BOOKED, B.OFFERED, B.WAITLISTED]),
+                   Session.status == SessionStatus.SCHEDULED,
+                   Session.starts_at < max(s.ends_at for s in sessions),
+                   Session.ends_at > min(s.starts_at for s in sessions))).tuples()]
+    now = utcnow()
+    return {s.id: may_book_session(
+        festival.status, s, now, registered,
+        (mine[s.id].state, mine[s.id].waitlist_position) if s.id in mine else None,
+        first_clash(s, others) if registered else None) for s in sessions}
 
 
 @dataclass

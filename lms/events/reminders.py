@@ -32,6 +32,7 @@ from lms.accounts.models import User
 from lms.clock import utcnow
 from lms.events.models import ReminderSent
 from lms.extensions import begin_write, db
+from lms.notifications.preferences import EmailKind
 from lms.notifications.services import queue_email
 from lms.offerings import calendar, policy
 from lms.offerings.models import (
@@ -82,7 +83,9 @@ class AfterSessionSender:
     a batch, so a query there is not repeated for each person). ``skip(ids, now)``, if given,
     names the (session, person) pairs that need nothing (e.g. they have already answered the
     survey). Sent ``delay`` after the session ends, and not at all once ``window`` has passed
-    (a scheduler down for a week does not send stale requests).
+    (a scheduler down for a week does not send stale requests). ``optional`` is the kind of
+    optional email it is (``lms.notifications.preferences.EmailKind``), if people may
+    switch it off.
     """
 
     kind: str
@@ -93,6 +96,7 @@ class AfterSessionSender:
     skip: Callable[[list[int], datetime], set[tuple[int, int]]] | None = None
     delay: timedelta = timedelta(minutes=5)
     window: timedelta = timedelta(days=3)
+    optional: str | None = None
 
 
 _AFTER = "lms.after_session_senders"
@@ -234,19 +238,21 @@ def _claim(dues: list[Due]) -> set[tuple[int, int, str]]:
         statement.returning(ReminderSent.session_id, ReminderSent.user_id, ReminderSent.kind))}
 
 
-def _email(due: Due, session: Session, person: User, extra: dict) -> None:
+def _email(due: Due, session: Session, person: User, extra: dict) -> bool:
+    """Queue one reminder; ``False`` when the person has switched that kind of email off."""
     offering = session.offering
     page = calendar.page_url(offering.kind, offering.id)
     summary = calendar.summary_of(offering.title, session.title)
     if due.kind.startswith("before:"):
         minutes = int(due.kind.split(":", 1)[1])
-        queue_email(person.email, f"Reminder: {summary}", "events/reminder", flush=False,
-                    person=person, session=session, offering=offering, page_url=page,
-                    lead_time=lead_time_words(minutes))
-        return
+        return queue_email(person.email, f"Reminder: {summary}", "events/reminder",
+                           flush=False, optional=EmailKind.SESSION_REMINDERS,
+                           person=person, session=session, offering=offering, page_url=page,
+                           lead_time=lead_time_words(minutes)) is not None
     sender = _senders()[due.kind]
-    queue_email(person.email, sender.subject(session), sender.template, flush=False,
-                person=person, session=session, offering=offering, page_url=page, **extra)
+    return queue_email(person.email, sender.subject(session), sender.template, flush=False,
+                       optional=sender.optional, person=person, session=session,
+                       offering=offering, page_url=page, **extra) is not None
 
 
 def _send(batch: list[Due], now: datetime) -> int:
@@ -275,8 +281,8 @@ def _send(batch: list[Due], now: datetime) -> int:
             session = sessions[due.session_id]
             if due.kind in senders and (due.kind, session.id) not in extras:
                 extras[due.kind, session.id] = senders[due.kind].context(session, now)
-            _email(due, session, people[due.user_id], extras.get((due.kind, session.id), {}))
-            sent += 1
+            sent += _email(due, session, people[due.user_id],
+                           extras.get((due.kind, session.id), {}))
     db.session.commit()
     return sent
 

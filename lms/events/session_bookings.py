@@ -9,30 +9,26 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from lms.accounts.models import User
-from lms.clock import date_text, time_text, utcnow
-from lms.errors import DomainError, NotAllowed, NotFound
+from lms.clock import utcnow
+from lms.errors import DomainError, NotFound
 from lms.events.models import Festival
 from lms.events.services import summary_of
+from lms.events.session_policy import SessionClash, clash_message, may_book_session
 from lms.extensions import db
 from lms.notifications.services import Attachment, link, queue_email
-from lms.offerings import calendar, policy, waitlist
+from lms.offerings import calendar, waitlist
 from lms.offerings import services as engine
 from lms.offerings.models import (
     Booking,
     BookingState,
     Enrolment,
     Offering,
-    OfferingStatus,
     Session,
     SessionStatus,
 )
 from lms.offerings.transitions import PLACE, PlaceChanged
 
 B = BookingState
-
-
-class SessionClash(DomainError):
-    """The person already has (or is waiting for) a session at the same time."""
 
 
 def is_registered(user: User, festival: Festival) -> bool:
@@ -64,17 +60,6 @@ def _clash(user_id: int, session: Session) -> tuple[Session, str] | None:
         .order_by(Session.starts_at).limit(1)
     ).first()
     return (row[0], row[1]) if row else None
-
-
-def clash_message(other: Session, state: str) -> str:
-    when = f"{time_text(other.starts_at)} to {time_text(other.ends_at)} on " \
-           f"{date_text(other.starts_at, weekday=True)}"
-    message = f"This clashes with {other.title or other.offering.title} at {when}"
-    if state == B.WAITLISTED:
-        message += ", which you are on the waiting list for"
-    elif state == B.OFFERED:
-        message += ", where a place is offered to you"
-    return message + ". Cancel that one first if you would rather come to this."
 
 
 def _release_lapsed_registrations(festival: Festival) -> None:
@@ -111,29 +96,15 @@ def book_session(user: User, session: Session) -> Booking:
         raise NotFound("No such festival session")
     festival = engine.lock_offering(festival.id)
     session = db.session.get(Session, session.id, populate_existing=True)
-    if festival.status == OfferingStatus.CANCELLED:
-        raise policy.BookingClosed("The festival has been cancelled")
-    if festival.status not in (OfferingStatus.OPEN, OfferingStatus.RUNNING):
-        raise policy.BookingClosed("Sessions cannot be booked at the moment")
-    if session.is_cancelled:
-        raise policy.BookingClosed("This session has been cancelled")
-    if session.starts_at <= utcnow():
-        raise policy.BookingClosed("This session has already started")
-    if not is_registered(user, festival):
-        raise NotAllowed("Register for the festival before booking its sessions")
-    _release_lapsed_registrations(festival)
+    registered = is_registered(user, festival)
+    if registered:
+        _release_lapsed_registrations(festival)
     booking = db.session.scalar(select(Booking).where(Booking.session_id == session.id,
                                                       Booking.user_id == user.id))
-    if booking is not None and booking.state == B.BOOKED:
-        raise policy.AlreadyBooked("You have already booked this session")
-    if booking is not None and booking.state == B.OFFERED:
-        raise policy.AlreadyBooked("A place at this session is offered to you: accept it")
-    if booking is not None and booking.state == B.WAITLISTED:
-        raise policy.AlreadyBooked(
-            f"You are already number {booking.waitlist_position} on its waiting list")
-    clash = _clash(user.id, session)
-    if clash is not None:
-        raise SessionClash(clash_message(*clash))
+    mine = (booking.state, booking.waitlist_position) \
+        if booking is not None and booking.state != B.CANCELLED else None
+    may_book_session(festival.status, session, utcnow(), registered, mine,
+                     _clash(user.id, session)).enforce()
     free = session.capacity is None or _booked_count(session.id) < session.capacity
     position = None if free else _waiting_count(session.id) + 1
     if booking is None:

@@ -85,8 +85,10 @@ def context(session: Session, now: datetime) -> dict:
 def install(app: Flask) -> None:
     """Add the sender to ``app``'s reminder sweep (replacing any earlier one)."""
     from lms.events.reminders import AfterSessionSender, add_after_session
+    from lms.notifications.preferences import EmailKind
 
     add_after_session(app, AfterSessionSender(
         kind=KIND, sessions_with=sessions_with, template="feedback/after_session",
         subject=subject, context=context, skip=answered,
+        optional=EmailKind.FEEDBACK_REMINDERS,
     ))

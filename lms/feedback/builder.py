@@ -24,7 +24,7 @@ from sqlalchemy import exists, func, select
 
 from lms.accounts.models import User
 from lms.clock import LONDON, to_london, utcnow
-from lms.errors import DomainError, ErrorCollector
+from lms.errors import ALLOWED, Decision, DomainError, ErrorCollector
 from lms.extensions import db
 from lms.feedback.models import (
     CHOICE_KINDS,
@@ -278,18 +278,25 @@ def _check_session(survey: Survey, session_id: str | int | None) -> int | None:
     return session.id
 
 
-def delete_survey(survey: Survey) -> None:
-    """Delete a survey nobody has answered, or a template no survey was made from (never
-    the standard ones)."""
+def may_delete(survey: Survey) -> Decision:
+    """Whether a survey or template may be deleted: one nobody has answered, or a template no
+    survey was made from (never the standard ones). The survey page offers "Delete" only
+    when it may, and otherwise says why; ``delete_survey`` enforces it."""
     if survey.code:
-        raise DomainError("The standard templates cannot be deleted")
+        return Decision(False, "The standard templates cannot be deleted")
     if survey.is_template:
         used = db.session.scalar(select(exists().where(Survey.template_id == survey.id)))
         if used:
-            raise DomainError("Surveys have been made from this template, so it cannot be "
-                              "deleted: their results are compared through it")
+            return Decision(False, "Surveys have been made from this template, so it cannot "
+                                   "be deleted: their results are compared through it")
     elif _has_activity(survey):
-        raise DomainError("People have answered this survey, so it cannot be deleted")
+        return Decision(False, "People have answered this survey, so it cannot be deleted")
+    return ALLOWED
+
+
+def delete_survey(survey: Survey) -> None:
+    """Delete a survey or template, when ``may_delete`` allows it."""
+    may_delete(survey).enforce()
     db.session.delete(survey)
     db.session.flush()
 

@@ -493,8 +493,8 @@ def _remind(survey: Survey, person: User, number: int) -> None:
     offering = survey.offering
     queue_email(
         person.email, f"Reminder: tell us what you thought of {offering.title}",
-        "feedback/reminder", person=person, survey=survey, offering=offering,
-        number=number, last=number == MAX_REMINDERS,
+        "feedback/reminder", optional="feedback_reminders", person=person,
+        survey=survey, offering=offering, number=number, last=number == MAX_REMINDERS,
         closes=when_text(survey.closes_at),
         answer_url=link("feedback.answer", id=survey.id),
     )

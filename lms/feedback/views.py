@@ -134,6 +134,7 @@ def survey(id: int):
         "feedback/survey.html", survey=survey, form=EmptyForm(), answered=answered,
         locked=builder.questions_locked(survey), eligible=services.eligible_count(survey),
         can_compare=results.can_compare(survey), made_from=services.template_title(survey),
+        may_delete=builder.may_delete(survey),
     )
 
 

@@ -71,3 +71,15 @@ class OutboxAttachment(db.Model):
     # With parameters, e.g. "text/calendar; method=REQUEST; charset=UTF-8".
     mimetype: Mapped[str] = mapped_column(String(200))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class EmailOptOut(db.Model):
+    """A kind of optional email a person has switched off (``lms.notifications.preferences``).
+    No row means they get it: emails about their own places are never optional."""
+
+    __tablename__ = "email_opt_out"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    chosen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -27,7 +27,8 @@ Attachment = tuple[str, str, bytes]  # (filename, mimetype with parameters, cont
 
 def queue_email(to: str, subject: str, template: str,
                 attachments: list[Attachment] | None = None, *, flush: bool = True,
-                secrets: list[str] | None = None, **context) -> OutboxMessage:
+                secrets: list[str] | None = None, optional: str | None = None,
+                **context) -> OutboxMessage | None:
     """Add an email to the outbox in the caller's transaction; it leaves only if that commits.
 
     ``template`` names ``templates/email/<template>.txt`` (required) and ``.html`` (optional);
@@ -37,7 +38,19 @@ def queue_email(to: str, subject: str, template: str,
     queueing many emails in one transaction writes them in one statement). ``secrets`` are
     live values in the message (a sign-in link's token): the stored copy loses them as soon
     as the email has left, and a person's copy of their data never shows them.
+
+    ``optional`` names the kind of an email people may switch off (a reminder, a faculty
+    message: ``lms.notifications.preferences.EmailKind``); it is for ``context["person"]``,
+    and is not queued (``None`` is returned) when they have switched that kind off. Emails
+    without it (about a person's own places and account) always go.
     """
+    if optional is not None:
+        from lms.notifications.preferences import wants
+
+        if "person" not in context:
+            raise TypeError("an optional email names its recipient as person=")
+        if not wants(context["person"], optional):
+            return None
     context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
     body_text = render_template(f"email/{template}.txt", **context)
     try:

@@ -22,6 +22,7 @@ from lms.offerings.models import (
     ACTIVE,
     BookingMode,
     Enrolment,
+    EnrolmentEvent,
     EnrolmentState,
     Offering,
     OfferingStatus,
@@ -342,6 +343,23 @@ def people_on(offering: Offering) -> dict[str, list[Enrolment]]:
         else:
             groups["others"].append(e)
     return groups
+
+
+GIVEN_UP = (S.WITHDRAWN, S.DECLINED, S.REJECTED, S.CANCELLED)
+
+
+def reasons_of(enrolments: list[Enrolment]) -> dict[int, str]:
+    """The reason given when each place that has ended was given up, declined, rejected or
+    cancelled (its latest such change with a reason), for faculty and DSU leads to read."""
+    ended = [e.id for e in enrolments if e.state in GIVEN_UP]
+    if not ended:
+        return {}
+    rows = db.session.execute(
+        select(EnrolmentEvent.enrolment_id, EnrolmentEvent.reason)
+        .where(EnrolmentEvent.enrolment_id.in_(ended), EnrolmentEvent.to_state.in_(GIVEN_UP),
+               EnrolmentEvent.reason != "")
+        .order_by(EnrolmentEvent.at, EnrolmentEvent.id)).tuples().all()
+    return dict(rows)
 
 
 def organisation_name(organisation_id: int) -> str:

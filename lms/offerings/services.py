@@ -40,6 +40,7 @@ from lms.offerings.places import (
 from lms.offerings.transitions import PlaceChanged
 
 S = EnrolmentState
+REASON_LIMIT = 1000
 
 
 # ---------------------------------------------------------------------------- loading
@@ -223,35 +224,6 @@ def move_in_waitlist(actor: User, enrolment: Enrolment, new_position: int, reaso
            old=old, new=new_position)
 
 
-def message_waitlist(actor: User, offering: Offering, subject: str, body: str) -> int:
-    """Faculty email everyone waiting; returns how many were written to."""
-    if not policy.can_manage(actor, offering):
-        raise NotAllowed("Only faculty can message the waiting list")
-    subject = " ".join((subject or "").split())
-    body = (body or "").strip()
-    errors = []
-    if not subject:
-        errors.append(("subject", "Enter a subject"))
-    elif len(subject) > 150:
-        errors.append(("subject", "Subject must be 150 characters or fewer"))
-    if not body:
-        errors.append(("body", "Enter a message"))
-    elif len(body) > 5000:
-        errors.append(("body", "Message must be 5,000 characters or fewer"))
-    if errors:
-        from lms.errors import InvalidInput
-
-        raise InvalidInput(errors)
-    waiting = db.session.scalars(
-        select(Enrolment).where(Enrolment.offering_id == offering.id,
-                                Enrolment.state == S.WAITLISTED)
-        .order_by(Enrolment.waitlist_position)
-    ).all()
-    for enrolment in waiting:
-        email_person(enrolment, "waitlist_message", subject, body=body, sender=actor)
-    return len(waiting)
-
-
 # ---------------------------------------------------------------------------- booking
 
 
@@ -392,18 +364,28 @@ def accept_offer(user: User, enrolment: Enrolment) -> Enrolment:
     return enrolment
 
 
-def decline(user: User, enrolment: Enrolment) -> Enrolment:
+def reason_text(raw: str | None) -> str:
+    """A reason typed for giving up or declining a place, spaces tidied."""
+    reason = " ".join((raw or "").split())
+    if len(reason) > REASON_LIMIT:
+        raise DomainError(f"The reason must be {REASON_LIMIT:,} characters or fewer", "reason")
+    return reason
+
+
+def decline(user: User, enrolment: Enrolment, reason: str = "") -> Enrolment:
     """Say no to a nomination or an offered place; the place goes back (to the ICS quota, or
-    to the next person waiting)."""
+    to the next person waiting). ``reason`` is kept in the place's history and told to the
+    DSU lead who nominated them."""
+    reason = reason_text(reason)
     policy.may_decline(user, enrolment).enforce()
     offering, enrolment = _locked(enrolment)
     policy.may_decline(user, enrolment).enforce()
-    transition(enrolment, S.DECLINED, user)
+    transition(enrolment, S.DECLINED, user, reason)
     db.session.flush()
-    email_person(enrolment, "declined", f"You declined: {offering.title}")
+    email_person(enrolment, "declined", f"You declined: {offering.title}", reason=reason)
     if enrolment.nominated_by:
         email_person(enrolment, "declined_lead", f"{user.full_name} declined their nomination",
-               to=enrolment.nominated_by)
+                     to=enrolment.nominated_by, reason=reason)
     promote_waitlist(offering, user)
     return enrolment
 
@@ -415,6 +397,7 @@ def withdraw(actor: User, enrolment: Enrolment, reason: str = "") -> Enrolment:
     ``PlaceChanged`` this sends, under the offering's lock, before the freed place is offered
     on."""
     is_self = enrolment.user_id == actor.id
+    reason = reason_text(reason)
     policy.may_withdraw(actor, enrolment).enforce()
     offering, enrolment = _locked(enrolment)
     policy.may_withdraw(actor, enrolment).enforce()
@@ -423,10 +406,15 @@ def withdraw(actor: User, enrolment: Enrolment, reason: str = "") -> Enrolment:
     db.session.flush()
     if position is not None:
         _close_gap(offering.id, position)
-    email_person(enrolment, "withdrawn", f"You have withdrawn: {offering.title}")
+    email_person(enrolment, "withdrawn", f"You have withdrawn: {offering.title}", reason=reason,
+                 actor=actor)
     if not is_self:  # the policy let a DSU lead withdraw their ICS's nomination
         email_person(enrolment, "withdrawn", f"Nomination withdrawn: {enrolment.user.full_name}",
-               to=actor)
+                     to=actor, reason=reason, actor=actor)
+    elif enrolment.nominated_by is not None:  # the lead who nominated them hears why
+        email_person(enrolment, "withdrawn_lead",
+                     f"{actor.full_name} has withdrawn from {offering.title}",
+                     to=enrolment.nominated_by, reason=reason)
     promote_waitlist(offering, actor)
     return enrolment
 

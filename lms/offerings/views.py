@@ -8,15 +8,21 @@ from flask_login import current_user, login_required
 from lms.accounts.models import Role
 from lms.accounts.services import get_user
 from lms.errors import DomainError
-from lms.offerings import pages, policy, services
+from lms.messages import services as messages
+from lms.messages.models import Audience
+from lms.offerings import consequences, pages, policy, services
 from lms.offerings import places as offering_places
 from lms.offerings.forms import MoveForm, PeopleSearchForm, ReasonForm, WaitlistMessageForm
 from lms.web import (
+    ConfirmForm,
     EmptyForm,
     attempt,
+    confirm_page,
+    do_confirmed,
     next_page,
     offering_url,
     perform,
+    reason_given,
     role_required,
     submit,
 )
@@ -51,16 +57,32 @@ def book(id: int):
     return redirect(back)
 
 
+# Giving up a place asks first, on the one confirmation page (lms.web.confirm_page), saying
+# what follows (lms.offerings.consequences).
+CONFIRM_FIRST = {"withdraw": consequences.of_withdrawing, "decline": consequences.of_declining}
+
+
 @bp.route("/enrolments/<int:id>/<any(withdraw, accept, decline, confirm):action>",
-          methods=["POST"])
+          methods=["GET", "POST"])
 @login_required
 def answer(id: int, action: str):
-    """A learner withdraws, accepts an offer, declines, or confirms a nomination."""
+    """A learner withdraws, accepts an offer, declines, or confirms a nomination; withdrawing
+    and declining are asked on a confirmation page first (GET), with a reason where the
+    place was a nomination."""
     enrolment = services.get_enrolment(id)
     if enrolment.user_id != current_user.id:
         abort(404)
     back = next_page(offering_url(enrolment.offering))
-    if not EmptyForm().validate_on_submit():
+    if action in CONFIRM_FIRST:
+        form = ConfirmForm()
+        if request.method == "GET":
+            policy.may_answer(action, current_user, enrolment).enforce()
+            return confirm_page(CONFIRM_FIRST[action](enrolment, back), form)
+        return do_confirmed(
+            form, lambda: CONFIRM_FIRST[action](enrolment, back),
+            lambda: LEARNER_ACTIONS[action](current_user, enrolment, reason_given(form)),
+            done=DONE[action], back=back)
+    if request.method == "GET" or not EmptyForm().validate_on_submit():
         abort(400)
     perform(LEARNER_ACTIONS[action], current_user, enrolment, done=DONE[action])
     return redirect(back)
@@ -104,23 +126,29 @@ def nominate(id: int):
             flash(f"{person.full_name} has been nominated.", "success")
         return redirect(url_for("offerings.nominate", id=id))
     search = PeopleSearchForm(request.args)
+    view = pages.quota_view(current_user, offering)
     return render_template(
         "offerings/nominate.html", offering=offering, form=form, search=search,
-        view=pages.quota_view(current_user, offering),
+        view=view, reasons=pages.reasons_of(view.nominations),
         people=pages.nominable_people(current_user, offering, search.q.data or ""),
     )
 
 
-@bp.route("/nominations/enrolments/<int:id>/withdraw", methods=["POST"])
+@bp.route("/nominations/enrolments/<int:id>/withdraw", methods=["GET", "POST"])
 @role_required(Role.DSU_LEAD)
 def withdraw_nomination(id: int):
-    """A DSU lead withdraws a nomination of someone in their ICS."""
+    """A DSU lead withdraws a nomination of someone in their ICS, saying why (asked on the
+    confirmation page)."""
     enrolment = services.get_enrolment(id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    perform(services.withdraw, current_user, enrolment,
-            done=f"The nomination of {enrolment.user.full_name} has been withdrawn.")
-    return redirect(url_for("offerings.nominate", id=enrolment.offering_id))
+    back = url_for("offerings.nominate", id=enrolment.offering_id)
+    form = ConfirmForm()
+    if request.method == "GET":
+        policy.may_withdraw(current_user, enrolment).enforce()
+        return confirm_page(consequences.of_withdrawing_nomination(enrolment, back), form)
+    return do_confirmed(
+        form, lambda: consequences.of_withdrawing_nomination(enrolment, back),
+        lambda: services.withdraw(current_user, enrolment, reason_given(form)),
+        done=f"The nomination of {enrolment.user.full_name} has been withdrawn.", back=back)
 
 
 @bp.route("/faculty/offerings/<int:id>/people")
@@ -128,8 +156,10 @@ def withdraw_nomination(id: int):
 def people(id: int):
     """Faculty see everyone on an offering: requests, nominations, places, the queue."""
     offering = services.get_offering(id)
+    groups = pages.people_on(offering)
     return render_template(
-        "offerings/people.html", offering=offering, groups=pages.people_on(offering),
+        "offerings/people.html", offering=offering, groups=groups,
+        reasons=pages.reasons_of(groups["others"]),
         form=EmptyForm(), reason_form=ReasonForm(), move_form=MoveForm(),
         message_form=WaitlistMessageForm(), places_left=offering_places.places_left(offering),
     )
@@ -178,19 +208,21 @@ def move(id: int):
 @bp.route("/faculty/offerings/<int:id>/message-waitlist", methods=["POST"])
 @role_required(Role.FACULTY, Role.ADMIN)
 def message_waitlist(id: int):
-    """Email everyone on the waiting list."""
+    """Email everyone on the waiting list (kept with the offering's messages)."""
     offering = services.get_offering(id)
     form = WaitlistMessageForm()
     if not form.validate_on_submit():
         abort(400)
-    done = submit(form, lambda: services.message_waitlist(current_user, offering,
-                                                          form.subject.data, form.body.data))
+    done = submit(form, lambda: messages.send(current_user, offering, Audience.WAITLIST, None,
+                                              form.subject.data, form.body.data))
     if done is None:
+        groups = pages.people_on(offering)
         return render_template(
-            "offerings/people.html", offering=offering, groups=pages.people_on(offering),
+            "offerings/people.html", offering=offering, groups=groups,
+            reasons=pages.reasons_of(groups["others"]),
             form=EmptyForm(), reason_form=ReasonForm(), move_form=MoveForm(),
             message_form=form, places_left=offering_places.places_left(offering),
         ), 200
-    sent = done.value
+    sent = done.value.recipient_count
     flash(f"Your message was sent to {sent} {'person' if sent == 1 else 'people'}.", "success")
     return redirect(url_for("offerings.people", id=id))

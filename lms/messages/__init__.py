@@ -1,0 +1,21 @@
+"""Faculty messages: one email per person to everyone on an offering, one session's people,
+or its waiting list, through the outbox, and kept on the offering as a list of what was sent.
+People who switched off "news and messages from faculty" (``lms.notifications.preferences``)
+are not written to."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The messages page, and ``messages_sent_on(offering)`` for the offering's people page
+    to list what was sent (offerings need not know this feature)."""
+    from lms.messages.pages import sent_on
+    from lms.messages.views import bp
+
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def sent_messages() -> dict:
+        return {"messages_sent_on": sent_on}

@@ -1,0 +1,39 @@
+"""What the messages page shows: the offering's sessions to choose from and what was sent."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from lms.extensions import db
+from lms.messages.forms import MessageForm
+from lms.messages.models import FacultyMessage
+from lms.messages.services import AUDIENCE_LABELS
+from lms.offerings.models import Offering
+
+
+def sent_on(offering: Offering) -> list[FacultyMessage]:
+    """Messages sent to people of ``offering``, newest first."""
+    return list(db.session.scalars(
+        select(FacultyMessage).where(FacultyMessage.offering_id == offering.id)
+        .options(selectinload(FacultyMessage.sent_by), selectinload(FacultyMessage.session))
+        .order_by(FacultyMessage.sent_at.desc(), FacultyMessage.id.desc())))
+
+
+def fill_choices(form: MessageForm, offering: Offering) -> None:
+    from lms.clock import when_text
+
+    form.audience.choices = [(str(k), label) for k, label in AUDIENCE_LABELS.items()]
+    sessions = [s for s in offering.sessions if not s.is_cancelled]
+    form.session_id.choices = [("", "Choose a session")] + [
+        (str(s.id), f"{s.title + ': ' if s.title else ''}{when_text(s.starts_at)}")
+        for s in sessions]
+
+
+def audience_text(message: FacultyMessage) -> str:
+    if message.audience == "session" and message.session is not None:
+        label = message.session.title or "the session"
+        from lms.clock import when_text
+
+        return f"People at {label} ({when_text(message.session.starts_at)})"
+    return AUDIENCE_LABELS.get(message.audience, message.audience)
