@@ -143,6 +143,7 @@ def _init_features(app: Flask) -> None:
     import lms.events
     import lms.feedback
     import lms.home
+    import lms.learning
     import lms.notifications
     import lms.offerings
     import lms.privacy
@@ -150,7 +151,7 @@ def _init_features(app: Flask) -> None:
 
     for feature in (lms.accounts, lms.notifications, lms.offerings, lms.courses, lms.events,
                     lms.attendance, lms.feedback, lms.certificates, lms.competencies,
-                    lms.reports, lms.api, lms.audit, lms.privacy, lms.home):
+                    lms.reports, lms.api, lms.audit, lms.privacy, lms.home, lms.learning):
         feature.init_app(app)
 
 
