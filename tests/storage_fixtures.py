@@ -80,3 +80,10 @@ def any_storage(request: pytest.FixtureRequest, app: Flask, tmp_path) -> Iterato
         app.extensions.pop("lms_storage", None)
         if request.param == "s3":
             request.getfixturevalue("s3_server").start()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _uploads_in_a_temporary_folder(app: Flask, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Files the tests upload go to a folder of their own, never the checkout's instance/."""
+    app.config["UPLOAD_DIR"] = str(tmp_path_factory.mktemp("uploads"))
+    app.extensions.pop("lms_storage", None)

@@ -20,6 +20,7 @@ from typing import BinaryIO, Protocol
 from flask import Response, current_app, stream_with_context
 
 from lms.errors import DomainError, InvalidInput
+from lms.extensions import connected, listen_to_sessions
 
 CHUNK = 64 * 1024
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -347,3 +348,65 @@ def send_stored(key: str, filename: str, content_type: str) -> Response:
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# ---------------------------------------------------------------------------- with the database
+# A file is written before its row. Until the transaction that holds the row commits, the
+# file's key waits in the session; if that transaction ends any other way (a rule said no, the
+# row failed, the request died), the file is deleted. Files whose rows were deleted are kept
+# until the deletion commits, so a rolled-back removal loses nothing.
+_PENDING = "lms.learning.uploaded"
+_DISCARD = "lms.learning.discarded"
+
+
+def store_upload(prefix: str, stream: BinaryIO, content_type: str) -> tuple[str, int]:
+    """Store an upload under a fresh key, deleted again unless this transaction commits.
+    Returns ``(key, size)``; raises ``StorageFailed`` when the store is down or full."""
+    from lms.extensions import db
+
+    key = new_key(prefix)
+    size = storage().put(key, stream, content_type)
+    db.session.info.setdefault(_PENDING, []).append(key)
+    return key, size
+
+
+def discard_after_commit(key: str | None) -> None:
+    """Delete the stored file once the transaction that deleted its row commits."""
+    from lms.extensions import db
+
+    if key:
+        db.session.info.setdefault(_DISCARD, []).append(key)
+
+
+_LISTENING = "lms.learning.storage"
+
+
+def _delete_quietly(keys: list[str]) -> None:
+    if not keys:
+        return
+    store = storage()
+    for key in keys:
+        try:
+            store.delete(key)
+        except Exception:  # a file left behind must not fail the request
+            current_app.logger.exception("could not delete stored file %s", key)
+
+
+def _after_commit(session) -> None:
+    if not connected(_LISTENING):
+        return
+    session.info.pop(_PENDING, None)
+    _delete_quietly(session.info.pop(_DISCARD, []))
+
+
+def _after_transaction_end(session, transaction) -> None:
+    if transaction.parent is not None or not connected(_LISTENING):
+        return
+    session.info.pop(_DISCARD, None)
+    _delete_quietly(session.info.pop(_PENDING, []))
+
+
+def init_storage(app) -> None:
+    """Tie stored files to the transactions of their rows."""
+    listen_to_sessions(app, _LISTENING, {"after_commit": _after_commit,
+                                         "after_transaction_end": _after_transaction_end})

@@ -1,0 +1,63 @@
+"""Routes of learning between sessions: materials (read, download; faculty add, change,
+order, remove) and recordings of any session."""
+
+from __future__ import annotations
+
+import io
+
+from lms.extensions import db
+from lms.learning import materials
+from lms.offerings import services as engine
+from tests import catalogue_builders as build
+from tests.authz import FACULTY_ONLY, FORBIDDEN, MISSING, OK, REDIRECT, Route
+from tests.test_learning_storage import PDF
+
+# People with a place and managers see an offering's materials; nobody else knows they exist.
+PLACE_OR_MANAGERS = {"anonymous": MISSING, "learner": OK, "dsu_same": MISSING,
+                     "dsu_other": MISSING, "faculty": OK, "admin": OK}
+FACULTY_POST = {"anonymous": REDIRECT, "learner": FORBIDDEN, "dsu_same": FORBIDDEN,
+                "dsu_other": FORBIDDEN, "faculty": REDIRECT, "admin": REDIRECT}
+
+
+def world(app, people) -> dict:
+    """A cohort the learner has a place on, with a file and a link; another cohort."""
+    from lms.accounts.models import User
+
+    with app.app_context():
+        course = build.course("Forecasting with R")
+        cohort = build.cohort(course, "Spring")
+        db.session.flush()
+        engine.book(db.session.get(User, people.learner.id), cohort)
+        faculty = db.session.get(User, people.faculty.id)
+        pdf = materials.add_material(faculty, cohort, materials.MaterialDetails(
+            kind="file", title="Slides", upload=materials.Upload("slides.pdf", io.BytesIO(PDF))))
+        link = materials.add_material(faculty, cohort, materials.MaterialDetails(
+            kind="link", title="Reading", url="https://example.org/reading"))
+        db.session.commit()
+        return {"cohort": cohort.id, "file": pdf.id, "link": link.id,
+                "session": cohort.sessions[0].id}
+
+
+ROUTES: list[Route] = [
+    Route("learning.offering_materials", lambda p, w: f"/offerings/{w['cohort']}/materials",
+          PLACE_OR_MANAGERS),
+    Route("learning.offering_materials", lambda p, w: "/offerings/999999/materials",
+          dict.fromkeys(PLACE_OR_MANAGERS, MISSING)),
+    Route("learning.download_material", lambda p, w: f"/materials/{w['file']}/file",
+          PLACE_OR_MANAGERS),
+    # A link has no file to download.
+    Route("learning.download_material", lambda p, w: f"/materials/{w['link']}/file",
+          dict.fromkeys(PLACE_OR_MANAGERS, MISSING)),
+    Route("learning.add_material",
+          lambda p, w: f"/faculty/offerings/{w['cohort']}/materials/new", FACULTY_ONLY),
+    # An empty form comes back with its errors.
+    Route("learning.add_material",
+          lambda p, w: f"/faculty/offerings/{w['cohort']}/materials/new", FACULTY_ONLY,
+          method="POST", data={}),
+    Route("learning.edit_material", lambda p, w: f"/faculty/materials/{w['link']}/edit",
+          FACULTY_ONLY),
+    Route("learning.remove_material", lambda p, w: f"/faculty/materials/{w['link']}/remove",
+          FACULTY_ONLY),
+    Route("learning.move_material", lambda p, w: f"/faculty/materials/{w['link']}/move",
+          FACULTY_POST, method="POST", data={"direction": "up"}),
+]
