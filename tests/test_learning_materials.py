@@ -218,3 +218,43 @@ def test_home_lists_the_materials_a_person_may_see(ctx, make_cohort, make_user):
         kind="link", title="Later", url="https://example.org", visible_from="after"))
     assert later.visible_at() > utcnow()
     assert [m.title for m in materials.materials_for(lena)] == ["Mine"]
+
+
+def test_a_cohort_session_recording_reaches_those_who_missed_it(app, client, login, make_user,
+                                                                 make_cohort, mailbox):
+    import time_machine
+
+    from lms.attendance.models import Attendance
+
+    cohort = make_cohort()
+    came, missed = make_user(name="Cara Came"), make_user(name="Mo Missed")
+    faculty = make_user(Role.FACULTY)
+    with app.app_context():
+        offering = db.session.get(Cohort, cohort.id)
+        for person in (came, missed):
+            engine.book(db.session.get(User, person.id), offering)
+        session = offering.sessions[0]
+        db.session.add(Attendance(session_id=session.id, user_id=came.id, status="present",
+                                  source="register"))
+        db.session.commit()
+        session_id, ends = session.id, session.ends_at
+    mailbox.deliver()
+    url = f"/faculty/sessions/{session_id}/recording"
+    login(faculty)
+    early = client.post(url, data={"url": "https://video.example.com/s1"})
+    assert "once the session is over" in early.get_data(as_text=True)
+    with time_machine.travel(ends + timedelta(hours=1)):
+        login(faculty)
+        assert "Publish the recording" in client.get(
+            f"/offerings/{cohort.id}/materials").get_data(as_text=True)
+        response = client.post(url, data={"url": "https://video.example.com/s1"},
+                               follow_redirects=True)
+        assert "1 person who missed the session emailed" in response.get_data(as_text=True)
+        for person in (came, missed):
+            login(person)
+            page = client.get(f"/offerings/{cohort.id}/materials").get_data(as_text=True)
+            assert 'href="https://video.example.com/s1"' in page
+        mailbox.deliver()  # queued at this later moment
+    [email] = [m for m in mailbox.to(missed.email) if m["Subject"].startswith("Recording")]
+    assert "https://video.example.com/s1" in email.get_body(("plain",)).get_content()
+    assert not [m for m in mailbox.to(came.email) if m["Subject"].startswith("Recording")]

@@ -8,6 +8,7 @@ from datetime import datetime
 from flask import url_for
 from wtforms.fields.choices import SelectChoice
 
+from lms.attendance.standing import is_held
 from lms.clock import utcnow, when_text
 from lms.errors import NotFound
 from lms.events.models import SessionRecording
@@ -38,6 +39,8 @@ class MaterialGroup:
     session: Session | None
     rows: list[MaterialRow] = field(default_factory=list)
     recording: SessionRecording | None = None
+    # For faculty: the session is over, so its recording can be published.
+    may_publish_recording: bool = False
 
 
 @dataclass
@@ -73,7 +76,8 @@ def materials_section(user, offering: Offering) -> MaterialsSection:
     by_session: dict[int, MaterialGroup] = {}
     recordings = recordings_for([s.id for s in offering.sessions]) if with_place else {}
     for session in offering.sessions:
-        group = MaterialGroup(_heading(session), session, recording=recordings.get(session.id))
+        group = MaterialGroup(_heading(session), session, recording=recordings.get(session.id),
+                              may_publish_recording=manages and is_held(session, now))
         by_session[session.id] = group
         groups.append(group)
     for material in shown:
@@ -81,7 +85,8 @@ def materials_section(user, offering: Offering) -> MaterialsSection:
         row = MaterialRow(material, visible_at if visible_at and visible_at > now else None)
         (by_session[material.session_id] if material.session_id in by_session
          else groups[0]).rows.append(row)
-    groups = [g for g in groups if g.rows or g.recording or (manages and g.session is None)]
+    groups = [g for g in groups if g.rows or g.recording or (manages and (
+        g.session is None or g.may_publish_recording))]
     return MaterialsSection(offering, groups, manages, offering_url(offering))
 
 

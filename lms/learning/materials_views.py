@@ -6,6 +6,9 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from lms.events import services as event_services
+from lms.events.forms import RecordingForm
+from lms.events.pages import recordings_for
 from lms.learning import materials, materials_pages
 from lms.learning.blueprint import MANAGERS, bp
 from lms.learning.materials_forms import MaterialForm, MoveForm
@@ -113,3 +116,23 @@ def move_material(material_id: int):
         perform(materials.move_material, current_user, material, form.direction.data,
                 done=f"“{material.title}” has been moved")
     return redirect(url_for("learning.offering_materials", offering_id=offering_id))
+
+
+@bp.route("/faculty/sessions/<int:session_id>/recording", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+def publish_recording(session_id: int):
+    """Publish the recording of any session (a cohort's too), as events do."""
+    session = event_services.get_session(session_id)
+    offering = session.offering
+    current = recordings_for([session.id]).get(session.id)
+    form = RecordingForm(data={"url": current.url if current else ""})
+    done = submit(form, lambda: event_services.publish_recording(current_user, session,
+                                                                 form.url.data))
+    back = url_for("learning.offering_materials", offering_id=offering.id)
+    if done:
+        flash("The recording has been published" + (
+            f" and {done.value} {'person' if done.value == 1 else 'people'} who missed the "
+            "session emailed." if done.value else "."), "success")
+        return redirect(back)
+    return render_template("events/faculty/recording_form.html", form=form, event=offering,
+                           session=session, back=back, current=current)

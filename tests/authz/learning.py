@@ -60,4 +60,10 @@ ROUTES: list[Route] = [
           FACULTY_ONLY),
     Route("learning.move_material", lambda p, w: f"/faculty/materials/{w['link']}/move",
           FACULTY_POST, method="POST", data={"direction": "up"}),
+    # Before the session is over the form answers, and publishing is refused on the page.
+    Route("learning.publish_recording",
+          lambda p, w: f"/faculty/sessions/{w['session']}/recording", FACULTY_ONLY),
+    Route("learning.publish_recording", lambda p, w: "/faculty/sessions/999999/recording",
+          {"anonymous": REDIRECT, "learner": FORBIDDEN, "dsu_same": FORBIDDEN,
+           "dsu_other": FORBIDDEN, "faculty": MISSING, "admin": MISSING}),
 ]
