@@ -127,6 +127,7 @@ def _import_models() -> None:
     import lms.events.models
     import lms.feedback.models
     import lms.learning.materials_models
+    import lms.learning.questions_models
     import lms.notifications.models
     import lms.offerings.models  # noqa: F401
 

@@ -11,9 +11,12 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register every part of learning between sessions on ``app``."""
-    from lms.learning import materials_views  # noqa: F401 - adds its routes to the blueprint
+    from lms.learning import materials_views, questions_views  # noqa: F401 - add their routes
     from lms.learning.blueprint import bp
+    from lms.learning.questions import questions_page, require_answers
     from lms.learning.storage import init_storage
+    from lms.offerings.booking_steps import BookingStep, add_booking_step
 
     init_storage(app)
+    add_booking_step(app, BookingStep(page=questions_page, check=require_answers))
     app.register_blueprint(bp)

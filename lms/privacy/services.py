@@ -62,7 +62,8 @@ BLANKED = {"note": "", "reason": "", "revoked_reason": "", "holder_name": ERASED
            "name": ERASED_NAME, "email": "", "text": ""}
 # Tables whose rows about the person are deleted outright on erasure (besides rows holding
 # secrets or files, and rows found only by email address).
-DELETED_TABLES = frozenset({"survey_draft", "offering_lead", "survey_reminder"})
+DELETED_TABLES = frozenset({"survey_draft", "offering_lead", "survey_reminder",
+                            "registration_answer"})
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import io
 
 from lms.extensions import db
-from lms.learning import materials
+from lms.learning import materials, questions
 from lms.offerings import services as engine
 from tests import catalogue_builders as build
-from tests.authz import FACULTY_ONLY, FORBIDDEN, MISSING, OK, REDIRECT, Route
+from tests.authz import FACULTY_ONLY, FORBIDDEN, MISSING, OK, REDIRECT, SIGNED_IN_OK, Route
 from tests.test_learning_storage import PDF
 
 # People with a place and managers see an offering's materials; nobody else knows they exist.
@@ -33,9 +33,14 @@ def world(app, people) -> dict:
             kind="file", title="Slides", upload=materials.Upload("slides.pdf", io.BytesIO(PDF))))
         link = materials.add_material(faculty, cohort, materials.MaterialDetails(
             kind="link", title="Reading", url="https://example.org/reading"))
+        question = questions.add_question(faculty, cohort, questions.QuestionDetails(
+            "access", "Any access needs?", required=True))
+        other = build.cohort(course, "Summer")
+        questions.add_question(faculty, other, questions.QuestionDetails(
+            "hopes", "What do you hope to get from this?"))
         db.session.commit()
         return {"cohort": cohort.id, "file": pdf.id, "link": link.id,
-                "session": cohort.sessions[0].id}
+                "session": cohort.sessions[0].id, "question": question.id, "other": other.id}
 
 
 ROUTES: list[Route] = [
@@ -60,6 +65,27 @@ ROUTES: list[Route] = [
           FACULTY_ONLY),
     Route("learning.move_material", lambda p, w: f"/faculty/materials/{w['link']}/move",
           FACULTY_POST, method="POST", data={"direction": "up"}),
+    Route("learning.manage_questions",
+          lambda p, w: f"/faculty/offerings/{w['cohort']}/questions", FACULTY_ONLY),
+    Route("learning.manage_questions",
+          lambda p, w: f"/faculty/offerings/{w['cohort']}/questions", FACULTY_ONLY,
+          method="POST", data={}),
+    Route("learning.edit_question",
+          lambda p, w: f"/faculty/registration-questions/{w['question']}/edit", FACULTY_ONLY),
+    Route("learning.remove_question",
+          lambda p, w: f"/faculty/registration-questions/{w['question']}/remove",
+          FACULTY_ONLY),
+    Route("learning.answers", lambda p, w: f"/faculty/offerings/{w['cohort']}/answers",
+          FACULTY_ONLY),
+    Route("learning.register_csv",
+          lambda p, w: f"/faculty/offerings/{w['cohort']}/register.csv", FACULTY_ONLY),
+    # The questions before booking: for anyone signed in who may book (the learner already
+    # has a place on the first cohort, so they are sent back to its page).
+    Route("learning.register", lambda p, w: f"/offerings/{w['other']}/register",
+          SIGNED_IN_OK),
+    Route("learning.register", lambda p, w: f"/offerings/{w['cohort']}/register",
+          {"anonymous": REDIRECT, "learner": REDIRECT, "dsu_same": OK, "dsu_other": OK,
+           "faculty": OK, "admin": OK}),
     # Before the session is over the form answers, and publishing is refused on the page.
     Route("learning.publish_recording",
           lambda p, w: f"/faculty/sessions/{w['session']}/recording", FACULTY_ONLY),

@@ -1,8 +1,8 @@
-"""Learning materials: files and links on an offering or one of its sessions (issue 18).
+"""Learning between sessions (issue 18): materials on an offering or a session, and registration questions asked at booking with their answers.
 
-Revision ID: fd4b0921c1ef
+Revision ID: 909d0d20ef31
 Revises: 7fc642859cb6
-Create Date: 2026-12-05 01:29:54.695609
+Create Date: 2026-12-05 01:44:16.134612
 
 """
 from alembic import op
@@ -10,13 +10,29 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'fd4b0921c1ef'
+revision = '909d0d20ef31'
 down_revision = '7fc642859cb6'
 branch_labels = None
 depends_on = None
 
 
 def upgrade():
+    op.create_table('registration_question',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('offering_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('text', sa.String(length=300), nullable=False),
+    sa.Column('hint', sa.String(length=300), nullable=False),
+    sa.Column('required', sa.Boolean(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind IN ('access', 'dietary', 'hopes', 'other')", name=op.f('ck_registration_question_kind_known')),
+    sa.ForeignKeyConstraint(['offering_id'], ['offering.id'], name=op.f('fk_registration_question_offering_id_offering'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_registration_question'))
+    )
+    with op.batch_alter_table('registration_question', schema=None) as batch_op:
+        batch_op.create_index('ix_registration_question_offering_position', ['offering_id', 'position'], unique=False)
+
     op.create_table('learning_material',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('offering_id', sa.Integer(), nullable=False),
@@ -50,11 +66,33 @@ def upgrade():
         batch_op.create_index('ix_learning_material_offering_position', ['offering_id', 'position'], unique=False)
         batch_op.create_index(batch_op.f('ix_learning_material_session_id'), ['session_id'], unique=False)
 
+    op.create_table('registration_answer',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=False),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['question_id'], ['registration_question.id'], name=op.f('fk_registration_answer_question_id_registration_question'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_registration_answer_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_registration_answer')),
+    sa.UniqueConstraint('question_id', 'user_id', name='uq_registration_answer_question_user')
+    )
+    with op.batch_alter_table('registration_answer', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_registration_answer_user_id'), ['user_id'], unique=False)
+
 
 
 def downgrade():
+    with op.batch_alter_table('registration_answer', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_registration_answer_user_id'))
+
+    op.drop_table('registration_answer')
     with op.batch_alter_table('learning_material', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_learning_material_session_id'))
         batch_op.drop_index('ix_learning_material_offering_position')
 
     op.drop_table('learning_material')
+    with op.batch_alter_table('registration_question', schema=None) as batch_op:
+        batch_op.drop_index('ix_registration_question_offering_position')
+
+    op.drop_table('registration_question')
