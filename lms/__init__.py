@@ -128,6 +128,7 @@ def _import_models() -> None:
     import lms.feedback.models
     import lms.learning.materials_models
     import lms.learning.questions_models
+    import lms.learning.resources_models
     import lms.notifications.models
     import lms.offerings.models  # noqa: F401
 

@@ -11,7 +11,11 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register every part of learning between sessions on ``app``."""
-    from lms.learning import materials_views, questions_views  # noqa: F401 - add their routes
+    from lms.learning import (  # noqa: F401 - each adds its routes to the blueprint
+        materials_views,
+        questions_views,
+        resources_views,
+    )
     from lms.learning.blueprint import bp
     from lms.learning.questions import questions_page, require_answers
     from lms.learning.storage import init_storage

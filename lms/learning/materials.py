@@ -65,7 +65,7 @@ def get_offering(offering_id: int) -> Offering:
     return offering
 
 
-def _title(value: str | None) -> str:
+def check_title(value: str | None) -> str:
     title = (value or "").strip()
     if not title:
         raise DomainError("Enter a title", "title")
@@ -81,7 +81,7 @@ def _note(value: str | None) -> str:
     return note
 
 
-def _url(value: str | None) -> str:
+def check_url(value: str | None) -> str:
     url = (value or "").strip()
     if not url:
         raise DomainError("Enter the link's web address, starting https://", "url")
@@ -125,7 +125,7 @@ def _checked(offering: Offering, details: MaterialDetails, current: Material | N
     if kind is None:
         errors.errors.append(("kind", "Select whether it is a file or a link"))
     values = {
-        "title": errors.check(_title, details.title),
+        "title": errors.check(check_title, details.title),
         "note": errors.check(_note, details.note),
         "session": errors.check(_session, offering, details.session_id),
         "visible_from": errors.check(_visible_from, details.visible_from),
@@ -136,7 +136,7 @@ def _checked(offering: Offering, details: MaterialDetails, current: Material | N
         errors.errors.append(("position", "The order must be a number from 0 to 999"))
     checked_file = None
     if kind == "link":
-        values["url"] = errors.check(_url, details.url)
+        values["url"] = errors.check(check_url, details.url)
     elif kind == "file":
         upload = details.upload
         if upload is None or not upload.filename:

@@ -6,10 +6,20 @@ from __future__ import annotations
 import io
 
 from lms.extensions import db
-from lms.learning import materials, questions
+from lms.learning import materials, questions, resources
 from lms.offerings import services as engine
 from tests import catalogue_builders as build
-from tests.authz import FACULTY_ONLY, FORBIDDEN, MISSING, OK, REDIRECT, SIGNED_IN_OK, Route
+from tests.authz import (
+    EVERYONE_OK,
+    FACULTY_ONLY,
+    FORBIDDEN,
+    MISSING,
+    OK,
+    REDIRECT,
+    SIGNED_IN_OK,
+    Route,
+)
+from tests.test_events_support import make_network
 from tests.test_learning_storage import PDF
 
 # People with a place and managers see an offering's materials; nobody else knows they exist.
@@ -38,9 +48,16 @@ def world(app, people) -> dict:
         other = build.cohort(course, "Summer")
         questions.add_question(faculty, other, questions.QuestionDetails(
             "hopes", "What do you hope to get from this?"))
+        # A network the learner is a member of, with a members-only file.
+        series = make_network(title="Analyst huddles")
+        member = db.session.get(User, people.learner.id)
+        engine.book(member, series)
+        shared = resources.add_resource(member, series, resources.ResourceDetails(
+            kind="file", title="Model", upload=materials.Upload("m.pdf", io.BytesIO(PDF))))
         db.session.commit()
         return {"cohort": cohort.id, "file": pdf.id, "link": link.id,
-                "session": cohort.sessions[0].id, "question": question.id, "other": other.id}
+                "session": cohort.sessions[0].id, "question": question.id, "other": other.id,
+                "network": series.id, "resource": shared.id}
 
 
 ROUTES: list[Route] = [
@@ -86,6 +103,20 @@ ROUTES: list[Route] = [
     Route("learning.register", lambda p, w: f"/offerings/{w['cohort']}/register",
           {"anonymous": REDIRECT, "learner": REDIRECT, "dsu_same": OK, "dsu_other": OK,
            "faculty": OK, "admin": OK}),
+    Route("learning.network_resources", lambda p, w: f"/networks/{w['network']}/resources",
+          EVERYONE_OK),
+    Route("learning.network_resources", lambda p, w: f"/networks/{w['cohort']}/resources",
+          dict.fromkeys(PLACE_OR_MANAGERS, MISSING)),
+    # Members (and faculty) share; signed-in others are refused.
+    Route("learning.add_resource", lambda p, w: f"/networks/{w['network']}/resources/new",
+          {"anonymous": REDIRECT, "learner": OK, "dsu_same": FORBIDDEN,
+           "dsu_other": FORBIDDEN, "faculty": OK, "admin": OK}),
+    Route("learning.download_resource", lambda p, w: f"/resources/{w['resource']}/file",
+          PLACE_OR_MANAGERS),
+    Route("learning.pin_resource", lambda p, w: f"/faculty/resources/{w['resource']}/pin",
+          FACULTY_POST, method="POST", data={}),
+    Route("learning.remove_resource",
+          lambda p, w: f"/faculty/resources/{w['resource']}/remove", FACULTY_ONLY),
     # Before the session is over the form answers, and publishing is refused on the page.
     Route("learning.publish_recording",
           lambda p, w: f"/faculty/sessions/{w['session']}/recording", FACULTY_ONLY),

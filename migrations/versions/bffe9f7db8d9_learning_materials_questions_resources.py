@@ -1,8 +1,8 @@
-"""Learning between sessions (issue 18): materials on an offering or a session, and registration questions asked at booking with their answers.
+"""Learning between sessions (issue 18): materials on an offering or a session, registration questions and answers, and networks' shared resources.
 
-Revision ID: 909d0d20ef31
+Revision ID: bffe9f7db8d9
 Revises: 7fc642859cb6
-Create Date: 2026-12-05 01:44:16.134612
+Create Date: 2026-12-05 01:53:34.451321
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '909d0d20ef31'
+revision = 'bffe9f7db8d9'
 down_revision = '7fc642859cb6'
 branch_labels = None
 depends_on = None
@@ -66,6 +66,33 @@ def upgrade():
         batch_op.create_index('ix_learning_material_offering_position', ['offering_id', 'position'], unique=False)
         batch_op.create_index(batch_op.f('ix_learning_material_session_id'), ['session_id'], unique=False)
 
+    op.create_table('network_resource',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('network_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=4), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('tags', sa.String(length=400), nullable=False),
+    sa.Column('url', sa.String(length=500), nullable=True),
+    sa.Column('file_key', sa.String(length=80), nullable=True),
+    sa.Column('filename', sa.String(length=200), nullable=True),
+    sa.Column('content_type', sa.String(length=120), nullable=True),
+    sa.Column('size', sa.Integer(), nullable=True),
+    sa.Column('members_only', sa.Boolean(), nullable=False),
+    sa.Column('pinned', sa.Boolean(), nullable=False),
+    sa.Column('added_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("(kind = 'file') = (file_key IS NOT NULL)", name=op.f('ck_network_resource_file_has_key')),
+    sa.CheckConstraint("(kind = 'link') = (url IS NOT NULL)", name=op.f('ck_network_resource_link_has_url')),
+    sa.CheckConstraint("kind IN ('file', 'link')", name=op.f('ck_network_resource_kind_known')),
+    sa.ForeignKeyConstraint(['added_by_id'], ['user_account.id'], name=op.f('fk_network_resource_added_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['network_id'], ['offering.id'], name=op.f('fk_network_resource_network_id_offering'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_network_resource')),
+    sa.UniqueConstraint('file_key', name=op.f('uq_network_resource_file_key'))
+    )
+    with op.batch_alter_table('network_resource', schema=None) as batch_op:
+        batch_op.create_index('ix_network_resource_network_pinned', ['network_id', 'pinned'], unique=False)
+
     op.create_table('registration_answer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('question_id', sa.Integer(), nullable=False),
@@ -87,6 +114,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_registration_answer_user_id'))
 
     op.drop_table('registration_answer')
+    with op.batch_alter_table('network_resource', schema=None) as batch_op:
+        batch_op.drop_index('ix_network_resource_network_pinned')
+
+    op.drop_table('network_resource')
     with op.batch_alter_table('learning_material', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_learning_material_session_id'))
         batch_op.drop_index('ix_learning_material_offering_position')
