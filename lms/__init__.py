@@ -122,6 +122,9 @@ def _import_models() -> None:
     import lms.courses.models
     import lms.events.models
     import lms.feedback.models
+    import lms.learning.materials_models
+    import lms.learning.questions_models
+    import lms.learning.resources_models
     import lms.messages.models
     import lms.notifications.models
     import lms.observability.models
@@ -142,6 +145,7 @@ def _init_features(app: Flask) -> None:
     import lms.events
     import lms.feedback
     import lms.home
+    import lms.learning
     import lms.messages
     import lms.notifications
     import lms.observability
@@ -155,7 +159,7 @@ def _init_features(app: Flask) -> None:
     for feature in (lms.accounts, lms.notifications, lms.offerings, lms.courses, lms.events,
                     lms.attendance, lms.feedback, lms.certificates, lms.competencies,
                     lms.reports, lms.api, lms.audit, lms.privacy, lms.sso, lms.home,
-                    lms.search, lms.site, lms.messages, lms.observability):
+                    lms.search, lms.site, lms.messages, lms.learning, lms.observability):
         feature.init_app(app)
 
 

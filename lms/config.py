@@ -105,6 +105,17 @@ class Config:
     WTF_CSRF_TIME_LIMIT = 12 * 3600
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
 
+    # Uploaded files (lms/learning/storage.py): "local" keeps them under UPLOAD_DIR (default
+    # instance/uploads, outside the web root); "s3" in an S3-compatible object store.
+    STORAGE = "local"
+    UPLOAD_DIR = ""
+    UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+    S3_BUCKET = ""
+    S3_ENDPOINT_URL = ""
+    S3_REGION = ""
+    S3_ACCESS_KEY = ""
+    S3_SECRET_KEY = ""
+
     SCHEDULER_IN_PROCESS = False
     # Log lines: "text" (with the request id) or "json" (one object per line; production).
     LOG_FORMAT = "text"

@@ -37,6 +37,9 @@ from lms.notifications.delivery import deliver_outbox
 from lms.notifications.services import sent_messages
 from lms.security import SECOND_STEP_KEY
 
+# Uploaded-file stores for tests: ``any_storage`` (local disk and S3), ``s3_server`` (moto).
+pytest_plugins = ["tests.storage_fixtures"]
+
 PASSWORD = "correct horse battery"
 # Every admin made by ``make_user`` has two-step verification on with this secret
 # (``pyotp.TOTP(TOTP_SECRET).now()`` is their current code).

@@ -21,9 +21,11 @@ from lms.accounts.services import ensure_organisations
 from lms.attendance.models import Attendance
 from lms.audit.models import AuditEntry
 from lms.extensions import db
+from lms.learning.questions_models import RegistrationAnswer, RegistrationQuestion
 from lms.notifications.delivery import deliver_outbox
 from lms.notifications.models import OutboxAttachment, OutboxMessage
 from lms.notifications.services import queue_email
+from lms.offerings.models import Enrolment
 from lms.privacy import leftovers
 from lms.privacy import services as privacy
 from tests.test_privacy import build_history
@@ -81,6 +83,15 @@ def test_after_erasure_no_table_or_file_holds_the_person(own_app):
         attendance = db.session.scalars(select(Attendance).where(
             Attendance.user_id == lena.id)).first()
         attendance.note = REASON
+        # Her answer to a registration question, about her.
+        place = db.session.scalars(select(Enrolment).where(
+            Enrolment.user_id == lena.id)).first()
+        question = RegistrationQuestion(offering_id=place.offering_id, kind="access",
+                                        text="Any access needs?")
+        db.session.add(question)
+        db.session.flush()
+        db.session.add(RegistrationAnswer(question_id=question.id, user_id=lena.id,
+                                          answer="Back from maternity leave: a quiet room"))
         queue_email("fay@example.nhs.uk", f"About {NAME}", "accounts/password_changed",
                     user=lena)  # an email to someone else naming her
         db.session.flush()

@@ -184,6 +184,16 @@ PATHS: dict[str, dict] = {
             _ok("CompletionList", "A page of people's progress", LINK_HEADER),
             parameters=[*LIST, param("ics")], security=SIGNED_IN,
             errors=("Forbidden", "NotFound"))},
+    "/offerings/{offering_id}/materials": {
+        "parameters": [param("offering_id")],
+        "get": _operation(
+            "materials", "Catalogue", "An offering's materials",
+            "The files and links of one cohort or event that you may see now, in faculty's "
+            "order: all of them for faculty and admins; for people with a confirmed place, "
+            "those whose moment has come; for anyone else, an open event's public ones. "
+            "Files are downloaded from their download_url.", ANYONE,
+            _ok("MaterialList", "A page of materials", LINK_HEADER), parameters=LIST,
+            errors=("NotFound",))},
     "/sessions": {"get": _operation(
         "sessions", "Catalogue", "Sessions",
         "Sessions of cohorts and events, by start time, with places left where a session "

@@ -222,6 +222,24 @@ SCHEMAS: dict[str, dict] = {
         "from": _string(format="date"), "to": _string(format="date"),
         "tables": {"type": "array", "items": ref("Table")},
     }, "The region's figures, as its dashboard shows them"),
+    "Material": _object({
+        "id": _integer(), "offering": ref("OfferingRef"),
+        "session_id": _nullable("integer", "The session it is for; null for all of them"),
+        "kind": _string("A file to download or a link to follow", enum=["file", "link"]),
+        "title": _string(),
+        "note": _string("A short note, in Markdown"),
+        "url": _nullable("string", "Where a link goes; null for a file", format="uri"),
+        "download_url": _nullable("string", "Where a file is downloaded (with the same "
+                                            "sign-in); null for a link", format="uri"),
+        "filename": _nullable("string", "A file's name; null for a link"),
+        "content_type": _nullable("string", "A file's type; null for a link"),
+        "size": _nullable("integer", "A file's size in bytes; null for a link", minimum=0),
+        "visible_from": _string("When people with a place see it: now, at the session's "
+                                "start, or after it", enum=["now", "start", "after"]),
+        "public": {"type": "boolean", "description": "Shown to everyone (open events)"},
+        "created_at": _string(MOMENT, format="date-time"),
+        "updated_at": _string(MOMENT, format="date-time"),
+    }, "A file or link faculty attached to an offering or one of its sessions"),
 }
 
 
@@ -232,7 +250,7 @@ def _list(item: str) -> dict:
 
 
 for _name in ("Course", "Offering", "Session", "Booking", "CalendarEntry", "Attendance",
-              "Completion"):
+              "Completion", "Material"):
     SCHEMAS[f"{_name}List"] = _list(_name)
 SCHEMAS["OfferingDetail"] = {
     "allOf": [ref("Offering"), {"type": "object", "required": ["sessions"], "properties": {

@@ -204,6 +204,15 @@ def sessions_of(offering: Offering) -> list[SessionLine]:
     return _session_lines([(s, offering) for s in offering.sessions])
 
 
+def materials_list(offering: Offering, viewer, paging: Paging) -> Page:
+    """The materials of ``offering`` that ``viewer`` may see now (the materials' one rule),
+    in faculty's order."""
+    from lms.learning.materials import visible_materials
+
+    shown = visible_materials(viewer, offering)
+    return Page(shown[paging.offset:paging.offset + paging.per_page], len(shown), paging)
+
+
 # ---------------------------------------------------------------------------- my places
 
 

@@ -224,3 +224,25 @@ def region_figures(board) -> dict:
         "to": board.filters.ends.isoformat(),
         "tables": [table(t) for t in board.tables.values()],
     }
+
+
+def material(m) -> dict:
+    is_file = m.kind == "file"
+    return {
+        "id": m.id,
+        "offering": offering_ref(m.offering),
+        "session_id": m.session_id,
+        "kind": m.kind,
+        "title": m.title,
+        "note": m.note,
+        "url": None if is_file else m.url,
+        "download_url": site_url(url_for("learning.download_material", material_id=m.id))
+        if is_file else None,
+        "filename": m.filename if is_file else None,
+        "content_type": m.content_type if is_file else None,
+        "size": m.size if is_file else None,
+        "visible_from": m.visible_from,
+        "public": m.public,
+        "created_at": when(m.created_at),
+        "updated_at": when(m.updated_at),
+    }

@@ -205,6 +205,17 @@ def offering(offering_id: int):
     return json_response(body)
 
 
+@bp.get(f"/offerings/<{ID}:offering_id>/materials")
+def materials(offering_id: int):
+    """An offering's materials the caller may see."""
+    found = queries.get_offering(offering_id, auth.viewer())
+    read = Reader(request.args)
+    paging = read.paging()
+    read.done()
+    page = queries.materials_list(found, auth.viewer(), paging)
+    return page_response(page, [serialisers.material(m) for m in page.items])
+
+
 @bp.get("/sessions")
 def sessions():
     """Sessions of cohorts and events."""

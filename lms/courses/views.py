@@ -21,6 +21,8 @@ from lms.courses.forms import (
     cohort_settings_form,
 )
 from lms.courses.models import Cohort
+from lms.learning.materials import get_offering
+from lms.learning.materials_pages import section_for
 from lms.offerings import consequences, policy, schedule
 from lms.offerings import pages as offering_pages
 from lms.offerings.models import EnrolmentState, OfferingStatus
@@ -134,7 +136,10 @@ def cohort(id: int):
     has_place = panel.enrolment is not None and panel.enrolment.state in (
         EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
     main = page.main[(can_manage or has_place, can_manage)]
-    return render_template("courses/cohort.html", page=page, main=main, panel=panel)
+    materials = section_for(current_user, get_offering(id), True) \
+        if can_manage or has_place else None
+    return render_template("courses/cohort.html", page=page, main=main, panel=panel,
+                           materials=materials)
 
 
 # ---------------------------------------------------------------------------- faculty: courses

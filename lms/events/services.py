@@ -180,10 +180,10 @@ def attendees(session: Session) -> list[Attendee]:
 
 
 def _tell(session: Session, template: str, subject: str, method: str | None,
-          **context) -> int:
-    """Email everyone with a place at ``session``; confirmed places get the invitation
-    (``method`` REQUEST) or cancellation (CANCEL) for their calendar."""
-    people = attendees(session)
+          people: list[Attendee] | None = None, **context) -> int:
+    """Email everyone with a place at ``session`` (or ``people``); confirmed places get the
+    invitation (``method`` REQUEST) or cancellation (CANCEL) for their calendar."""
+    people = attendees(session) if people is None else people
     offering = session.offering
     for attendee in people:
         attachments: list[Attachment] = []
@@ -403,10 +403,24 @@ def update_webinar(actor: User, webinar: Webinar, details: WebinarDetails) -> in
 # ---------------------------------------------------------------------------- recordings
 
 
+def missed(session: Session) -> list[Attendee]:
+    """The people with a place at ``session`` who did not attend it (by the one rule of what
+    counts as attended, ``lms.attendance.standing``)."""
+    from lms.attendance.models import Attendance
+    from lms.attendance.standing import counts_as_attended
+
+    attended = set(db.session.scalars(
+        select(Attendance.user_id).join(Session, Session.id == Attendance.session_id)
+        .where(Attendance.session_id == session.id, *counts_as_attended())))
+    return [a for a in attendees(session) if a.person.id not in attended]
+
+
 def publish_recording(actor: User, session: Session, url: str) -> int:
-    """After a session, publish its recording link to the people who had a place: it shows
-    on their agenda and they are emailed. Publishing again replaces the link (and emails
-    again only if it changed). Returns how many people were emailed."""
+    """After any session (a cohort's, a webinar, a huddle, the festival's), publish its
+    recording link to the people who had a place: it shows on their agenda and the
+    offering's materials, and those who missed the session are emailed. Publishing again
+    replaces the link (and emails again only if it changed). Returns how many people were
+    emailed."""
     if not can_manage(actor, session.offering):
         raise NotAllowed("Only faculty can publish recordings")
     errors = ErrorCollector()
@@ -428,7 +442,7 @@ def publish_recording(actor: User, session: Session, url: str) -> int:
     recording.published_by_id = actor.id
     db.session.flush()
     return _tell(session, "recording_published", f"Recording: {summary_of(session)}", None,
-                 recording=recording)
+                 people=missed(session), recording=recording)
 
 
 # ---------------------------------------------------------------------------- finding events

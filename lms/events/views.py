@@ -21,6 +21,7 @@ from lms.clock import utcnow
 from lms.events import pages, services
 from lms.events.forms import CancelForm, RecordingForm, WebinarForm
 from lms.events.models import Webinar
+from lms.learning.materials_pages import section_for
 from lms.offerings import calendar, policy
 from lms.offerings import pages as offering_pages
 from lms.offerings.models import Offering
@@ -96,7 +97,8 @@ def place_panel(offering: Offering) -> dict:
     has_place = calendar.has_confirmed_place(current_user, offering)
     can_manage = services.can_manage(current_user, offering)
     return {"panel": panel, "has_place": has_place, "can_manage": can_manage,
-            "show_join_links": has_place or can_manage}
+            "show_join_links": has_place or can_manage,
+            "materials": section_for(current_user, offering, has_place or can_manage)}
 
 
 @bp.route("/webinars/<int:id>")

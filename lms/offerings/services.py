@@ -22,6 +22,7 @@ from lms.extensions import begin_write, db
 from lms.listeners import notify
 from lms.notifications.services import link, queue_email
 from lms.offerings import places, policy, waitlist
+from lms.offerings.booking_steps import check_booking
 from lms.offerings.models import (
     ACTIVE,
     BookingMode,
@@ -262,6 +263,7 @@ def book(user: User, offering: Offering) -> Enrolment:
     (approval booking), or a place on the waiting list when full."""
     offering = lock_offering(offering.id)
     policy.may_book(user, offering).enforce()
+    check_booking(user, offering)
     plain = {"quota_organisation_id": None, "nominated_by_id": None}
     if offering.booking_mode == BookingMode.APPROVAL:
         enrolment = _start(offering, user, S.REQUESTED, user, **plain)

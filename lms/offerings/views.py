@@ -12,6 +12,7 @@ from lms.messages import services as messages
 from lms.messages.models import Audience
 from lms.offerings import consequences, pages, policy, services
 from lms.offerings import places as offering_places
+from lms.offerings.booking_steps import booking_page
 from lms.offerings.forms import MoveForm, PeopleSearchForm, ReasonForm, WaitlistMessageForm
 from lms.web import (
     ConfirmForm,
@@ -52,6 +53,9 @@ def book(id: int):
     back = next_page(offering_url(offering))
     if not EmptyForm().validate_on_submit():
         abort(400)
+    questions = booking_page(current_user, offering)
+    if questions:
+        return redirect(questions)
     perform(services.book, current_user, offering,
             done=lambda enrolment: enrolment.state_label + ". We have sent you an email.")
     return redirect(back)

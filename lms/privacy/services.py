@@ -63,7 +63,7 @@ BLANKED = {"note": "", "reason": "", "revoked_reason": "", "holder_name": ERASED
 # Tables whose rows about the person are deleted outright on erasure (besides rows holding
 # secrets or files, and rows found only by email address).
 DELETED_TABLES = frozenset({"survey_draft", "offering_lead", "survey_reminder",
-                            "external_identity"})
+                            "external_identity", "registration_answer"})
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -93,6 +93,10 @@ ROUTES: list[Route] = [
     Route("api.offerings", lambda p, w: "/api/v1/offerings", EVERYONE_OK),
     Route("api.offering", lambda p, w: f"/api/v1/offerings/{w['to_book']}", EVERYONE_OK),
     Route("api.sessions", lambda p, w: "/api/v1/sessions", EVERYONE_OK),
+    # The list answers everyone who may see the offering; what is in it follows the
+    # materials' rule (tests/test_learning_api.py).
+    Route("api.materials", lambda p, w: f"/api/v1/offerings/{w['to_book']}/materials",
+          EVERYONE_OK),
     Route("api.me", lambda p, w: "/api/v1/me", API_SIGNED_IN),
     Route("api.my_bookings", lambda p, w: "/api/v1/me/bookings", API_SIGNED_IN),
     Route("api.my_booking", lambda p, w: f"/api/v1/me/bookings/{w['place']}", API_OWNER),

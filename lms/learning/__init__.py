@@ -1,0 +1,26 @@
+"""Learning between sessions (issue 18): materials, recordings, network resources,
+registration questions, and project work, reflection and CPD.
+
+Each part's views add their routes to the one blueprint (``lms.learning.blueprint``); this
+package's ``init_app`` imports them, registers the blueprint and wires the rest."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register every part of learning between sessions on ``app``."""
+    from lms.learning import (  # noqa: F401 - each adds its routes to the blueprint
+        materials_views,
+        questions_views,
+        resources_views,
+    )
+    from lms.learning.blueprint import bp
+    from lms.learning.questions import questions_page, require_answers
+    from lms.learning.storage import init_storage
+    from lms.offerings.booking_steps import BookingStep, add_booking_step
+
+    init_storage(app)
+    add_booking_step(app, BookingStep(page=questions_page, check=require_answers))
+    app.register_blueprint(bp)
