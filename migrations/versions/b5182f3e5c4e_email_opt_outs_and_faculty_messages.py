@@ -4,7 +4,7 @@ they get it. ``faculty_message`` keeps each message faculty sent to an offering'
 (everyone, one session's, or the waiting list), with who sent it, when and to how many.
 
 Revision ID: b5182f3e5c4e
-Revises: 7fc642859cb6
+Revises: 5cfa011f844b
 Create Date: 2026-12-05 01:22:25.904145
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b5182f3e5c4e'
-down_revision = '7fc642859cb6'
+down_revision = "5cfa011f844b"
 branch_labels = None
 depends_on = None
 

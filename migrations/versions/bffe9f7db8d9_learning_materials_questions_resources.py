@@ -1,7 +1,7 @@
 """Learning between sessions (issue 18): materials on an offering or a session, registration questions and answers, and networks' shared resources.
 
 Revision ID: bffe9f7db8d9
-Revises: 7fc642859cb6
+Revises: b5182f3e5c4e
 Create Date: 2026-12-05 01:53:34.451321
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'bffe9f7db8d9'
-down_revision = '7fc642859cb6'
+down_revision = "b5182f3e5c4e"
 branch_labels = None
 depends_on = None
 
