@@ -126,6 +126,8 @@ def _import_models() -> None:
     import lms.courses.models
     import lms.events.models
     import lms.feedback.models
+    import lms.learning.assignments_models
+    import lms.learning.reflection_models
     import lms.notifications.models
     import lms.offerings.models  # noqa: F401
 
@@ -143,6 +145,7 @@ def _init_features(app: Flask) -> None:
     import lms.events
     import lms.feedback
     import lms.home
+    import lms.learning
     import lms.notifications
     import lms.offerings
     import lms.privacy
@@ -150,7 +153,7 @@ def _init_features(app: Flask) -> None:
 
     for feature in (lms.accounts, lms.notifications, lms.offerings, lms.courses, lms.events,
                     lms.attendance, lms.feedback, lms.certificates, lms.competencies,
-                    lms.reports, lms.api, lms.audit, lms.privacy, lms.home):
+                    lms.learning, lms.reports, lms.api, lms.audit, lms.privacy, lms.home):
         feature.init_app(app)
 
 

@@ -8,7 +8,7 @@ Services validate, raise domain errors and flush; views and jobs commit.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -52,6 +52,8 @@ class CompletionRule:
     min_attendance_percent: int = 50
     requires_feedback: bool = False
     requires_signoff: bool = False
+    # Every assignment set to count towards completion must be met (``lms.learning``).
+    requires_assignments: bool = False
     # Courses warn people falling behind; a network's huddles, a webinar or a festival are
     # drop-in, so nobody is told off for missing some.
     warns: bool = False
@@ -78,6 +80,7 @@ class Progress:
     feedback_given: bool
     signed_off: bool
     completed: Completion | None
+    assignments_met: bool = False
 
     @property
     def held(self) -> int:
@@ -116,7 +119,8 @@ class Progress:
     def complete(self) -> bool:
         return (self.all_held and self.attendance_ok
                 and (self.feedback_given or not self.rule.requires_feedback)
-                and (self.signed_off or not self.rule.requires_signoff))
+                and (self.signed_off or not self.rule.requires_signoff)
+                and (self.assignments_met or not self.rule.requires_assignments))
 
     @property
     def below_threshold(self) -> bool:
@@ -127,6 +131,14 @@ def _answered(offering_id: int) -> set[int]:
     from lms.feedback.services import answered_user_ids
 
     return answered_user_ids(offering_id)
+
+
+def _assignments_met(offering_id: int, user_ids: list[int]) -> tuple[bool, set[int]]:
+    """Whether the offering has assignments counting towards completion, and who has met
+    them all (the project-work feature answers)."""
+    from lms.learning.assignments import met_everything
+
+    return met_everything(offering_id, user_ids)
 
 
 def progress_for(offering: Offering, enrolments: list[Enrolment] | None = None,
@@ -140,11 +152,12 @@ def progress_for(offering: Offering, enrolments: list[Enrolment] | None = None,
     signed = set(db.session.scalars(select(SignOff.enrolment_id).where(
         SignOff.enrolment_id.in_(enrolment_ids))))
     done = standing.completions(enrolment_ids)
-    rule = rule_for(offering)
+    counting, met = _assignments_met(offering.id, [e.user_id for e in enrolments])
+    rule = replace(rule_for(offering), requires_assignments=counting)
     answered = _answered(offering.id) if rule.requires_feedback else set()
     return [Progress(enrolment=e, rule=rule, share=figures[e.id],
                      feedback_given=e.user_id in answered, signed_off=e.id in signed,
-                     completed=done.get(e.id))
+                     completed=done.get(e.id), assignments_met=e.user_id in met)
             for e in enrolments]
 
 
