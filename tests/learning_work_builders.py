@@ -28,7 +28,8 @@ def cohort_with(people: list[User], title: str = "Leadership for Analysts",
                 session_days: int = -10) -> Cohort:
     """A cohort (one session ``session_days`` from now) with ``people`` enrolled."""
     course = Course(title=title, summary="s", kind="programme",
-                    strand="analytical_leaders", format="online", min_attendance_percent=50)
+                    strand="analytical_leaders", format="online", min_attendance_percent=50,
+                    requires_feedback=False)
     cohort = Cohort(course=course, name="Spring", title=f"{title}: Spring", capacity=40,
                     booking_mode="open", status="open")
     start = utcnow() + timedelta(days=session_days)

@@ -444,8 +444,10 @@ def met_everything(offering_id: int, user_ids: Iterable[int]) -> tuple[bool, set
     if not counting:
         return False, set()
     user_ids = list(user_ids)
-    groups = dict(db.session.execute(select(GroupMember.user_id, GroupMember.group_id).where(
-        GroupMember.offering_id == offering_id, GroupMember.user_id.in_(user_ids))).tuples())
+    # (A Result has .keys(), so dict() would read it as a mapping: list it first.)
+    groups = dict(list(db.session.execute(
+        select(GroupMember.user_id, GroupMember.group_id).where(
+            GroupMember.offering_id == offering_id, GroupMember.user_id.in_(user_ids)))))
     met: dict[int, set[int]] = {}
     by_group: dict[int, set[int]] = {}
     for assignment_id, user_id, group_id in db.session.execute(

@@ -39,7 +39,8 @@ class Assignment(db.Model):
     counts_to_completion: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    offering: Mapped[Offering] = relationship(lazy="joined", innerjoin=True)
+    # Loaded when asked for: usually already in the session (the page's cohort).
+    offering: Mapped[Offering] = relationship()
     competency_rows: Mapped[list[AssignmentCompetency]] = relationship(
         back_populates="assignment", cascade="all, delete-orphan", lazy="selectin")
 
@@ -142,7 +143,7 @@ class Submission(db.Model):
         ForeignKey("user_account.id", ondelete="SET NULL"))
     marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    assignment: Mapped[Assignment] = relationship(lazy="joined", innerjoin=True)
+    assignment: Mapped[Assignment] = relationship()
     group: Mapped[ProjectGroup | None] = relationship()
     files: Mapped[list[SubmissionFile]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", lazy="selectin",

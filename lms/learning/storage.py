@@ -10,6 +10,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import shutil
+from contextlib import suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -60,7 +61,8 @@ class LocalStorage:
                 shutil.copyfileobj(stream, out, CHUNK)
             return path.stat().st_size
         except OSError as error:
-            path.unlink(missing_ok=True)
+            with suppress(OSError):
+                path.unlink(missing_ok=True)
             raise StorageFailed("The file could not be stored just now. Nothing was saved; "
                                 "try again later.") from error
 
