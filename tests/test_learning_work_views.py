@@ -220,3 +220,23 @@ def test_nothing_role_based_is_offered_to_a_learner_not_on_the_cohort(app, clien
     stranger = make_user(Role.LEARNER)
     login(stranger)
     assert client.get(f"/offerings/{course['cohort']}/assignments").status_code == 404
+
+
+def test_progress_and_completion_pages_name_the_assignments_requirement(app, client, login,
+                                                                        people, course):
+    from lms.offerings.models import Enrolment
+
+    with app.test_request_context():
+        faculty = db.session.get(User, people.faculty.id)
+        set_work(faculty, db.session.get(work.Offering, course["cohort"]),
+                 counts_to_completion=True)
+        db.session.commit()
+        enrolment_id = db.session.scalar(select(Enrolment.id).where(
+            Enrolment.user_id == people.learner.id))
+    login(people.learner)
+    mine = client.get(f"/my-learning/{enrolment_id}/progress").get_data(as_text=True)
+    assert "Not all met yet" in mine
+    login(people.faculty)
+    theirs = client.get(f"/faculty/offerings/{course['cohort']}/completion").get_data(
+        as_text=True)
+    assert "have every assignment that counts marked as met" in theirs

@@ -47,7 +47,8 @@ DEFAULT_DUE_TIME = time(17, 0)
 def max_upload_bytes() -> int:
     from flask import current_app
 
-    return int(current_app.config.get("LEARNING_MAX_UPLOAD_MB", 20)) * 1024 * 1024
+    # One file at most the size of a whole request (MAX_CONTENT_LENGTH, 10 MB by default).
+    return int(current_app.config.get("LEARNING_MAX_UPLOAD_MB", 10)) * 1024 * 1024
 
 
 # ---------------------------------------------------------------------------- who may
