@@ -126,6 +126,8 @@ def _import_models() -> None:
     import lms.learning.questions_models
     import lms.learning.resources_models
     import lms.messages.models
+    import lms.learning.assignments_models
+    import lms.learning.reflection_models
     import lms.notifications.models
     import lms.observability.models
     import lms.offerings.models

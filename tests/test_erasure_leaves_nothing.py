@@ -9,6 +9,7 @@ Only counts stay: their attendance, answers and the audit entries' actions and t
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from lms.accounts.models import User
 from lms.accounts.services import ensure_organisations
 from lms.attendance.models import Attendance
 from lms.audit.models import AuditEntry
+from lms.clock import utcnow
 from lms.extensions import db
 from lms.learning.questions_models import RegistrationAnswer, RegistrationQuestion
 from lms.notifications.delivery import deliver_outbox
@@ -36,7 +38,10 @@ NAME = "Lena Learner-Hughes"
 ADDRESS = "lena@example.nhs.uk"
 # Everything written by or about her that must not be found anywhere afterwards.
 SEARCHED = [NAME, FORMER_NAME, ADDRESS, REASON, "maternity", "Senior analyst",
-            "Loved it (Named feedback)", "half-written thoughts", "Lena"]
+            "Loved it (Named feedback)", "half-written thoughts", "Lena",
+            # Project work, the reflective log and CPD (lms.learning): words and files.
+            "quarterly forecast memo", "argued with my manager", "uploadedbytesoflena",
+            "Evidence of Lena"]
 
 
 @pytest.fixture
@@ -44,7 +49,8 @@ def own_app(tmp_path):
     """An app on a database file of its own, so the file holds nothing from other tests,
     delivering with the development backend (``.eml`` files)."""
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'lms.sqlite3'}",
-                     MAIL_OUTBOX_DIR=str(tmp_path / "outbox"), MAIL_BACKEND="file")
+                     MAIL_OUTBOX_DIR=str(tmp_path / "outbox"), MAIL_BACKEND="file",
+                     LEARNING_STORAGE_DIR=str(tmp_path / "uploads"))
     with app.app_context():
         db.create_all()
         ensure_organisations()
@@ -62,6 +68,27 @@ def _as_admin(app, history, work):
         value = work(admin, db.session.get(User, history.learner_id))
         db.session.commit()
         return value
+
+
+def _learning_history(faculty, lena, cohort_id) -> None:
+    """Her submitted work (text and a file), marked; a shared reflection with a comment;
+    CPD with an evidence file."""
+    from lms.learning import assignments as work
+    from lms.learning import reflection
+    from lms.offerings.models import Offering
+    from tests.learning_work_builders import activity, entry, pdf_upload, set_work
+
+    cohort = db.session.get(Offering, cohort_id)
+    task = set_work(faculty, cohort, "Forecast memo")
+    mine = work.submit(lena, task, "My quarterly forecast memo",
+                       [pdf_upload("memo.pdf", b"%PDF uploadedbytesoflena")])
+    work.mark(faculty, [mine], "not_yet_met", "Say more", (utcnow() + timedelta(days=9)).date())
+    note = entry(lena, "Hard week", link=f"offering:{cohort_id}")
+    note.what_happened = "I argued with my manager"
+    reflection.share(lena, note)
+    reflection.comment(faculty, note, "Thanks for sharing this")
+    done = activity(lena)
+    done.description = "Evidence of Lena at a conference"
 
 
 def _stored_bytes(folder: Path) -> dict[str, bytes]:
@@ -95,6 +122,7 @@ def test_after_erasure_no_table_or_file_holds_the_person(own_app):
         queue_email("fay@example.nhs.uk", f"About {NAME}", "accounts/password_changed",
                     user=lena)  # an email to someone else naming her
         db.session.flush()
+        _learning_history(admin, lena, history.cohort_id)
 
     _as_admin(app, history, rich_history)
     with app.app_context():
@@ -109,6 +137,8 @@ def test_after_erasure_no_table_or_file_holds_the_person(own_app):
     before = _stored_bytes(folder)
     assert any(ADDRESS.encode() in content for content in before.values())
     assert any(b"maternity" in content for content in before.values())
+    assert any(b"uploadedbytesoflena" in content for path, content in before.items()
+               if "uploads" in path)  # her file is in the store
 
     summary = _as_admin(app, history, privacy.erase_person)
     assert summary["places withdrawn"] == 1

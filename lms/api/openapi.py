@@ -194,6 +194,20 @@ PATHS: dict[str, dict] = {
             "Files are downloaded from their download_url.", ANYONE,
             _ok("MaterialList", "A page of materials", LINK_HEADER), parameters=LIST,
             errors=("NotFound",))},
+    "/me/assignments": {"get": _operation(
+        "my_assignments", "You", "Your assignments",
+        "The assignments of every cohort you are on, by deadline: the brief, your deadline "
+        "(with any extension), and your work (or your group's) with its outcome and "
+        "feedback.", SIGNED_IN_ONLY, _ok("MyAssignmentList", "Your assignments"),
+        security=SIGNED_IN)},
+    "/offerings/{offering_id}/assignments": {
+        "parameters": [param("offering_id")],
+        "get": _operation(
+            "offering_assignments", "Faculty", "Assignments on a cohort",
+            "The cohort's assignments, by deadline, with how many pieces of work came in, "
+            "were met and not yet met.", FACULTY,
+            _ok("CohortAssignmentList", "The cohort's assignments"), security=SIGNED_IN,
+            errors=("Forbidden", "NotFound"))},
     "/sessions": {"get": _operation(
         "sessions", "Catalogue", "Sessions",
         "Sessions of cohorts and events, by start time, with places left where a session "

@@ -249,6 +249,40 @@ def _list(item: str) -> dict:
                    f"A page of {item} items")
 
 
+_ASSIGNMENT = {
+    "id": _integer(), "offering": ref("OfferingRef"), "title": _string(),
+    "brief": _string("What learners are asked to do, in Markdown"),
+    "due_at": _string(MOMENT, format="date-time"),
+    "for_groups": {"type": "boolean", "description": "One submission per project group"},
+    "counts_to_completion": {"type": "boolean",
+                             "description": "Must be met to complete the course"},
+    "competencies": {"type": "array", "items": _object({
+        "id": _integer(), "name": _string(),
+        "level": _integer("The level a met outcome records", minimum=1, maximum=4)})},
+}
+SCHEMAS["MyAssignment"] = _object({
+    **_ASSIGNMENT,
+    "your_deadline": _string("Your deadline, with any extension or resubmission date",
+                             format="date-time"),
+    "submission": {"oneOf": [{"type": "null"}, _object({
+        "id": _integer(), "submitted_at": _string(MOMENT, format="date-time"),
+        "late": {"type": "boolean"},
+        "outcome": _nullable("string", "Not marked yet when null",
+                             enum=["met", "not_yet_met", None]),
+        "feedback": _nullable("string", "The faculty's written feedback"),
+        "resubmit_by": _nullable("string", "When not yet met: resubmit by",
+                                 format="date-time"),
+        "files": {"type": "array", "items": _string("A file's name")}})]},
+}, "An assignment of yours and where your work stands")
+SCHEMAS["CohortAssignment"] = _object({
+    **_ASSIGNMENT,
+    "submitted": _integer("Pieces of work handed in", minimum=0),
+    "met": _integer(minimum=0), "not_yet_met": _integer(minimum=0),
+}, "An assignment on a cohort, for faculty")
+for _name in ("MyAssignment", "CohortAssignment"):
+    SCHEMAS[f"{_name}List"] = _object({"data": {"type": "array", "items": ref(_name)}},
+                                       f"Every {_name} item")
+
 for _name in ("Course", "Offering", "Session", "Booking", "CalendarEntry", "Attendance",
               "Completion", "Material"):
     SCHEMAS[f"{_name}List"] = _list(_name)

@@ -287,6 +287,16 @@ def my_calendar():
     return page_response(page, [serialisers.calendar_entry(row) for row in page.items])
 
 
+@bp.get("/me/assignments")
+def my_assignments():
+    """The caller's assignments, with their work and feedback (lms.learning)."""
+    from lms.learning import assignments_api
+
+    user = auth.signed_in()
+    Reader(request.args).done()
+    return json_response({"data": assignments_api.mine(user, serialisers.offering_ref)})
+
+
 # ---------------------------------------------------------------------------- faculty
 
 
@@ -304,6 +314,16 @@ def attendance(offering_id: int):
     read.done()
     page = queries.attendance_list(found, paging, dates, ics)
     return page_response(page, [serialisers.attendance(row) for row in page.items])
+
+
+@bp.get(f"/offerings/<{ID}:offering_id>/assignments")
+def offering_assignments(offering_id: int):
+    """A cohort's assignments, with how much work came in and was met (lms.learning)."""
+    from lms.learning import assignments_api
+
+    found = _managed_offering(offering_id)
+    Reader(request.args).done()
+    return json_response({"data": assignments_api.of_cohort(found, serialisers.offering_ref)})
 
 
 @bp.get(f"/offerings/<{ID}:offering_id>/completions")

@@ -8,7 +8,7 @@ Services validate, raise domain errors and flush; views and jobs commit.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -52,6 +52,8 @@ class CompletionRule:
     min_attendance_percent: int = 50
     requires_feedback: bool = False
     requires_signoff: bool = False
+    # Every assignment set to count towards completion must be met (``lms.learning``).
+    requires_assignments: bool = False
     # Courses warn people falling behind; a network's huddles, a webinar or a festival are
     # drop-in, so nobody is told off for missing some.
     warns: bool = False
@@ -78,6 +80,7 @@ class Progress:
     feedback_given: bool
     signed_off: bool
     completed: Completion | None
+    assignments_met: bool = False
 
     @property
     def held(self) -> int:
@@ -116,7 +119,8 @@ class Progress:
     def complete(self) -> bool:
         return (self.all_held and self.attendance_ok
                 and (self.feedback_given or not self.rule.requires_feedback)
-                and (self.signed_off or not self.rule.requires_signoff))
+                and (self.signed_off or not self.rule.requires_signoff)
+                and (self.assignments_met or not self.rule.requires_assignments))
 
     @property
     def below_threshold(self) -> bool:
@@ -132,6 +136,15 @@ def _answered(offering_ids: set[int]) -> set[tuple[int, int]]:
         select(SurveyRespondent.user_id, Survey.offering_id).distinct()
         .join(Survey, Survey.id == SurveyRespondent.survey_id)
         .where(Survey.offering_id.in_(offering_ids))).tuples())
+
+
+def _assignments_met(places: set[tuple[int, int]]
+                     ) -> tuple[set[int], set[tuple[int, int]]]:
+    """Which of these offerings have assignments counting towards completion, and which
+    (offering, person) places have met them all (the project-work feature answers)."""
+    from lms.learning.assignments import met_everything
+
+    return met_everything(places)
 
 
 def progress_for(offering: Offering, enrolments: list[Enrolment] | None = None,
@@ -155,11 +168,15 @@ def progress_of_places(enrolments: list[Enrolment], now: datetime | None = None
         SignOff.enrolment_id.in_(enrolment_ids))))
     done = standing.completions(enrolment_ids)
     rules = {e.offering_id: rule_for(e.offering) for e in enrolments}
+    counting, met = _assignments_met({(e.offering_id, e.user_id) for e in enrolments})
+    rules = {oid: replace(rule, requires_assignments=oid in counting)
+             for oid, rule in rules.items()}
     asking = {oid for oid, rule in rules.items() if rule.requires_feedback}
     answered = _answered(asking) if asking else set()
     return {e.id: Progress(enrolment=e, rule=rules[e.offering_id], share=figures[e.id],
                            feedback_given=(e.user_id, e.offering_id) in answered,
-                           signed_off=e.id in signed, completed=done.get(e.id))
+                           signed_off=e.id in signed, completed=done.get(e.id),
+                           assignments_met=(e.offering_id, e.user_id) in met)
             for e in enrolments}
 
 

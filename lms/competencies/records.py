@@ -18,7 +18,7 @@ import csv
 import io
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -87,6 +87,8 @@ class CPDYear:
     course_hours: Decimal = Decimal("0")
     event_sessions: int = 0
     event_hours: Decimal = Decimal("0")
+    # CPD done elsewhere, recorded by the person (``lms.learning.cpd``).
+    outside_hours: Decimal = Decimal("0")
 
     @property
     def label(self) -> str:
@@ -94,7 +96,7 @@ class CPDYear:
 
     @property
     def cpd_hours(self) -> Decimal:
-        return self.course_hours + self.event_hours
+        return self.course_hours + self.event_hours + self.outside_hours
 
 
 @dataclass
@@ -103,6 +105,16 @@ class CertificateLine:
     serial: str
     issued_at: datetime | None
     revoked: bool
+
+
+@dataclass
+class OutsideLine:
+    """CPD done elsewhere (a conference, reading), as the person recorded it."""
+
+    title: str
+    done_on: date
+    hours: Decimal
+    has_evidence: bool
 
 
 @dataclass
@@ -131,6 +143,7 @@ class LearningRecord:
     certificates: list[CertificateLine] = field(default_factory=list)
     # False until the certificates feature is installed (see ``_certificates_of``).
     certificates_available: bool = False
+    outside: list[OutsideLine] = field(default_factory=list)
     made_at: datetime = field(default_factory=utcnow)
 
     @property
@@ -142,8 +155,12 @@ class LearningRecord:
         return sum((e.hours for e in self.events), Decimal("0"))
 
     @property
+    def outside_hours(self) -> Decimal:
+        return sum((o.hours for o in self.outside), Decimal("0"))
+
+    @property
     def total_cpd_hours(self) -> Decimal:
-        return self.course_hours + self.event_hours
+        return self.course_hours + self.event_hours + self.outside_hours
 
     @property
     def event_sessions(self) -> int:
@@ -228,6 +245,21 @@ def _certificates_of(user_id: int) -> tuple[bool, list[CertificateLine]]:
                   for title, serial, issued_at, revoked_at in rows]
 
 
+def _outside_of(user_id: int) -> list[OutsideLine]:
+    """CPD the person recorded for learning done elsewhere, newest first, once the learning
+    feature is installed (the same integration point as ``_certificates_of``)."""
+    module = sys.modules.get("lms.learning.reflection_models")
+    if module is None:
+        return []
+    activity = module.CPDActivity
+    rows = db.session.execute(
+        select(activity.title, activity.done_on, activity.hours, activity.evidence_key)
+        .where(activity.user_id == user_id)
+        .order_by(activity.done_on.desc(), activity.id.desc())).tuples()
+    return [OutsideLine(title, done_on, Decimal(hours), key is not None)
+            for title, done_on, hours, key in rows]
+
+
 def _competency_lines(user_id: int) -> list[CompetencyLine]:
     by_competency: dict[int, list[CompetencyEvidence]] = {}
     competencies: dict[int, Competency] = {}
@@ -247,7 +279,7 @@ def _competency_lines(user_id: int) -> list[CompetencyLine]:
 
 def learning_record(person: User, now: datetime | None = None) -> LearningRecord:
     """Everything in a person's learning record. A fixed number of queries (six, seven with
-    certificates), however long the record."""
+    certificates, eight with CPD done elsewhere), however long the record."""
     now = now or utcnow()
     courses = _completed_courses(person.id, now)
     events, sessions = _events_attended(person.id, now)
@@ -265,10 +297,15 @@ def learning_record(person: User, now: datetime | None = None) -> LearningRecord
         year = years.setdefault(start, CPDYear(start))
         year.event_sessions += 1
         year.event_hours += _hours(minutes)
+    outside = _outside_of(person.id)
+    for line in outside:
+        start = cpd_year_of(datetime.combine(line.done_on, time(12), tzinfo=UTC))
+        year = years.setdefault(start, CPDYear(start))
+        year.outside_hours += line.hours
     return LearningRecord(
         person=person, years=sorted(years.values(), key=lambda y: y.start_year, reverse=True),
         courses=courses, events=events, competencies=_competency_lines(person.id),
-        certificates=certificates, certificates_available=available,
+        certificates=certificates, certificates_available=available, outside=outside,
     )
 
 
@@ -310,6 +347,9 @@ def record_rows(record: LearningRecord) -> list[list[str]]:
                      _number(event.hours), "",
                      f"{event.kind_label}; {event.sessions} sessions from "
                      f"{_day(event.first_at)}"])
+    for line in record.outside:
+        rows.append(["CPD elsewhere", line.title, line.done_on.isoformat(),
+                     _number(line.hours), "", "Evidence attached" if line.has_evidence else ""])
     for cert in record.certificates:
         rows.append(["Certificate", cert.title, _day(cert.issued_at), "", "",
                      f"Serial {cert.serial}{' (revoked)' if cert.revoked else ''}"])

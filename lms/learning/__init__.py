@@ -16,11 +16,13 @@ def init_app(app: Flask) -> None:
         questions_views,
         resources_views,
     )
+    from lms.learning import work
     from lms.learning.blueprint import bp
     from lms.learning.questions import questions_page, require_answers
     from lms.learning.storage import init_storage
     from lms.offerings.booking_steps import BookingStep, add_booking_step
 
     init_storage(app)
+    work.init_app(app)
     add_booking_step(app, BookingStep(page=questions_page, check=require_answers))
     app.register_blueprint(bp)

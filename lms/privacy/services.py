@@ -49,6 +49,7 @@ from lms.audit.models import AuditAction
 from lms.clock import utcnow
 from lms.errors import DomainError, NotAllowed
 from lms.extensions import db
+from lms.listeners import notify
 from lms.notifications import services as notifications
 from lms.notifications.models import OutboxMessage
 from lms.privacy.rows import Found, blank_all, key_of, user_columns
@@ -65,6 +66,14 @@ BLANKED = {"note": "", "reason": "", "revoked_reason": "", "holder_name": ERASED
 DELETED_TABLES = frozenset({"survey_draft", "offering_lead", "survey_reminder",
                             "external_identity", "registration_answer"})
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Erasing:
+    """A person's data is being erased: features delete what the person wrote or uploaded
+    (listeners, in the erasure's transaction) before the rows about them are found."""
+
+    person_id: int
 
 
 # ---------------------------------------------------------------------------- discovery
@@ -391,6 +400,8 @@ def erase_person(actor: User, person: User) -> dict[str, int]:
     for enrolment in _future_places(person):
         places.withdraw(person, enrolment, reason=ERASED)
         summary["places withdrawn"] += 1
+    db.session.flush()
+    notify(Erasing(person_id))
     db.session.flush()
 
     found = find_rows(person)

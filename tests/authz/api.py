@@ -61,6 +61,19 @@ def cohort(title: str, *, capacity: int | None = 10, mode: str = "open", status:
     return made
 
 
+def _project_work(faculty: User, learner: User, running) -> None:
+    """Two assignments on the running course: the learner's work on one, not yet met."""
+    from lms.clock import to_london
+    from lms.learning import assignments as work
+
+    for title, days in (("Project plan", 7), ("Final report", 40)):
+        due = to_london(utcnow() + timedelta(days=days))
+        task = work.set_assignment(faculty, running, work.AssignmentDetails(
+            title=title, brief="Write it up", due_day=due.date(), counts_to_completion=True))
+    first = work.submit(learner, task, "My report", [])
+    work.mark(faculty, [first], "not_yet_met", "Say more", (due + timedelta(days=3)).date())
+
+
 def world(app, people) -> dict:
     """An open course to book, a place the learner holds on another, a running course with a
     register, and a token of the learner's."""
@@ -77,6 +90,7 @@ def world(app, people) -> dict:
                                   recorded_by_id=faculty.id))
         db.session.add(Enrolment(offering_id=running.id, user_id=learner.id,
                                         state="enrolled"))
+        _project_work(faculty, learner, running)
         token = api.create_token(learner, "Power BI", "read")
         db.session.commit()
         return {"to_book": to_book.id, "held": held.id, "place": place.id,
@@ -99,6 +113,7 @@ ROUTES: list[Route] = [
           EVERYONE_OK),
     Route("api.me", lambda p, w: "/api/v1/me", API_SIGNED_IN),
     Route("api.my_bookings", lambda p, w: "/api/v1/me/bookings", API_SIGNED_IN),
+    Route("api.my_assignments", lambda p, w: "/api/v1/me/assignments", API_SIGNED_IN),
     Route("api.my_booking", lambda p, w: f"/api/v1/me/bookings/{w['place']}", API_OWNER),
     Route("api.withdraw", lambda p, w: f"/api/v1/me/bookings/{w['place']}", API_OWNER,
           method="DELETE"),
@@ -109,6 +124,8 @@ ROUTES: list[Route] = [
           API_FACULTY),
     Route("api.completions", lambda p, w: f"/api/v1/offerings/{w['running']}/completions",
           API_FACULTY),
+    Route("api.offering_assignments",
+          lambda p, w: f"/api/v1/offerings/{w['running']}/assignments", API_FACULTY),
     Route("api.ics_figures", lambda p, w: "/api/v1/ics/BSOL/figures", API_OWN_ICS),
     Route("api.region_figures", lambda p, w: "/api/v1/region/figures", API_FACULTY),
     Route("api_tokens.tokens", lambda p, w: "/profile/api-tokens", SIGNED_IN_OK),
