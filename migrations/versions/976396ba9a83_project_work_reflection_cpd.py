@@ -3,7 +3,7 @@ the competencies they evidence, extensions, project groups, submissions and thei
 the reflective log with faculty comments; CPD done elsewhere.
 
 Revision ID: 976396ba9a83
-Revises: 7fc642859cb6
+Revises: bffe9f7db8d9
 Create Date: 2026-12-05 01:27:20.874573
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '976396ba9a83'
-down_revision = '7fc642859cb6'
+down_revision = "bffe9f7db8d9"
 branch_labels = None
 depends_on = None
 
