@@ -122,12 +122,12 @@ def _import_models() -> None:
     import lms.courses.models
     import lms.events.models
     import lms.feedback.models
+    import lms.learning.assignments_models
     import lms.learning.materials_models
     import lms.learning.questions_models
+    import lms.learning.reflection_models
     import lms.learning.resources_models
     import lms.messages.models
-    import lms.learning.assignments_models
-    import lms.learning.reflection_models
     import lms.notifications.models
     import lms.observability.models
     import lms.offerings.models

@@ -45,6 +45,7 @@ from lms.offerings.models import (
     Enrolment,
     Offering,
     Session,
+    SessionStatus,
 )
 from lms.offerings.schedule import local_day_and_time
 

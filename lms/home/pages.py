@@ -212,12 +212,12 @@ def coming_up(user, limit: int = COMING_UP) -> list[ComingUp]:
     from flask import url_for
 
     from lms.courses.catalogue import CatalogueFilters, catalogue_listing
-    from lms.events.pages import events_list
+    from lms.events.listing import events_list
     from lms.web import offering_url
 
     items = [ComingUp(e.event.title, e.event.kind, offering_url(e.event),
-                      e.next_session.starts_at, e.places_left)
-             for e in events_list(user)[:limit] if e.next_session is not None]
+                      e.session.starts_at, e.places_left)
+             for e in events_list(user)[:limit] if e.upcoming]
     for entry in catalogue_listing(CatalogueFilters()).entries:
         if entry.next_cohort_id is None or entry.next_starts_at is None:
             continue

@@ -15,8 +15,8 @@ def init_app(app: Flask) -> None:
         materials_views,
         questions_views,
         resources_views,
+        work,
     )
-    from lms.learning import work
     from lms.learning.blueprint import bp
     from lms.learning.questions import questions_page, require_answers
     from lms.learning.storage import init_storage
