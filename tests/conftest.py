@@ -108,7 +108,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
         "testing",
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'test.sqlite3'}",
         MAIL_OUTBOX_DIR=str(folder / "outbox"),
-        LEARNING_STORAGE_DIR=str(folder / "uploads"),  # lms.learning's files
+        UPLOAD_DIR=str(folder / "uploads"),  # lms.learning's files
     )
     with app.app_context():
         db.create_all()

@@ -29,7 +29,7 @@ from lms.learning.assignments_models import (
     Submission,
     SubmissionFile,
 )
-from lms.learning.storage import check_upload, storage
+from lms.learning.storage import check_upload, max_upload_bytes, storage
 from lms.notifications.services import link, queue_email
 from lms.offerings.models import Enrolment, EnrolmentState, Offering
 from lms.offerings.policy import can_manage
@@ -43,13 +43,6 @@ MAX_FILES = 5
 TITLE_LIMIT = 200
 TEXT_LIMIT = 50_000
 DEFAULT_DUE_TIME = time(17, 0)
-
-
-def max_upload_bytes() -> int:
-    from flask import current_app
-
-    # One file at most the size of a whole request (MAX_CONTENT_LENGTH, 10 MB by default).
-    return int(current_app.config.get("LEARNING_MAX_UPLOAD_MB", 10)) * 1024 * 1024
 
 
 # ---------------------------------------------------------------------------- who may

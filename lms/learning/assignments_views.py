@@ -31,7 +31,7 @@ from lms.learning.assignments_forms import (
     SubmitForm,
     assignment_form,
 )
-from lms.learning.storage import send_stored
+from lms.learning.storage import allow_uploads, send_stored
 from lms.offerings.policy import can_manage
 from lms.offerings.services import get_offering
 from lms.web import role_required, submit
@@ -197,6 +197,7 @@ def for_offering(id: int):
 def assignment(id: int):
     """The brief; for a learner, their work and the form to submit or replace it."""
     item = work.get_assignment(current_user, id)
+    allow_uploads(files=work.MAX_FILES)
     form = SubmitForm()
     done = submit(form, lambda: work.submit(current_user, item, form.text.data,
                                             request.files.getlist(form.files.name)))

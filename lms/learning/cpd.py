@@ -15,9 +15,8 @@ from lms.accounts.models import User
 from lms.clock import to_london, utcnow
 from lms.errors import ErrorCollector, NotFound
 from lms.extensions import db
-from lms.learning.assignments import max_upload_bytes
 from lms.learning.reflection_models import CPDActivity
-from lms.learning.storage import check_upload, storage
+from lms.learning.storage import check_upload, max_upload_bytes, storage
 
 EVIDENCE_KINDS = frozenset({"pdf", "docx", "png", "jpeg", "text"})  # as storage names them
 

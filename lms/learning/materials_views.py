@@ -12,14 +12,9 @@ from lms.events.pages import recordings_for
 from lms.learning import materials, materials_pages
 from lms.learning.blueprint import MANAGERS, bp
 from lms.learning.materials_forms import MaterialForm, MoveForm
-from lms.learning.storage import kinds_text, megabytes, send_stored
+from lms.learning.storage import allow_uploads, kinds_text, megabytes, send_stored
 from lms.offerings.models import Offering
 from lms.web import EmptyForm, perform, role_required, submit
-
-
-def allow_uploads() -> None:
-    """Forms that carry a file may be as large as the upload limit (plus the other fields)."""
-    request.max_content_length = current_app.config["UPLOAD_MAX_BYTES"] + 1024 * 1024
 
 
 def _details(form: MaterialForm) -> materials.MaterialDetails:

@@ -11,7 +11,7 @@ from lms.accounts.models import Role
 from lms.competencies.services import active_competencies
 from lms.learning import cpd, reflection
 from lms.learning.reflection_forms import AcceptForm, ActivityForm, CommentForm, EntryForm
-from lms.learning.storage import send_stored
+from lms.learning.storage import allow_uploads, send_stored
 from lms.offerings.policy import can_manage
 from lms.web import EmptyForm, perform, role_required, submit
 
@@ -175,6 +175,7 @@ def activities():
 @login_required
 def new_activity():
     """Record CPD done elsewhere, with evidence."""
+    allow_uploads()
     form = ActivityForm()
     done = submit(form, lambda: cpd.record_activity(
         current_user, cpd.ActivityDetails(form.title.data, form.done_on.data, form.hours.data,

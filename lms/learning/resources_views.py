@@ -8,9 +8,8 @@ from flask_login import current_user, login_required
 from lms.learning import resources
 from lms.learning.blueprint import MANAGERS, bp
 from lms.learning.materials import Upload
-from lms.learning.materials_views import allow_uploads
 from lms.learning.resources_forms import ResourceForm, SearchForm
-from lms.learning.storage import ALL_KINDS, kinds_text, megabytes, send_stored
+from lms.learning.storage import ALL_KINDS, allow_uploads, kinds_text, megabytes, send_stored
 from lms.offerings.policy import can_manage
 from lms.web import EmptyForm, offering_url, perform, role_required, submit
 

@@ -228,6 +228,20 @@ def storage() -> Storage:
     return store
 
 
+def max_upload_bytes() -> int:
+    """The largest file anyone may upload (``LMS_UPLOAD_MAX_BYTES``): one limit for every
+    upload, materials, resources, submitted work and CPD evidence alike."""
+    return int(current_app.config.get("UPLOAD_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def allow_uploads(files: int = 1) -> None:
+    """A form carrying up to ``files`` files may be that many uploads large (plus its other
+    fields), above the request limit every other form keeps."""
+    from flask import request
+
+    request.max_content_length = files * max_upload_bytes() + 1024 * 1024
+
+
 def megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):g} MB"
 
@@ -244,7 +258,7 @@ def check_upload(filename: str, stream: BinaryIO, allowed_kinds=ALL_KINDS,
     is what the extension says (sniffed from its bytes). Returns ``(kind, content_type)`` and
     leaves ``stream`` at its start; raises ``InvalidInput`` with a message for the person."""
     if max_bytes is None:
-        max_bytes = current_app.config.get("UPLOAD_MAX_BYTES", DEFAULT_MAX_BYTES)
+        max_bytes = max_upload_bytes()
     name = (filename or "").strip()
     if not name:
         raise InvalidInput([(field, "Select a file")])

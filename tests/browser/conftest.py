@@ -127,7 +127,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "testing",
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'live.sqlite3'}",
         MAIL_OUTBOX_DIR=str(folder / "outbox"),
-        LEARNING_STORAGE_DIR=str(folder / "uploads"),  # lms.learning's files
+        UPLOAD_DIR=str(folder / "uploads"),  # lms.learning's files
         WTF_CSRF_ENABLED=True,
         BASE_URL="http://127.0.0.1:0",  # the real port is known once the socket is bound
     )
