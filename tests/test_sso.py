@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from lms import create_app
-from lms.accounts.models import Role, User
+from lms.accounts.models import OrganisationChange, Role, User
 from lms.audit.models import AuditEntry
 from lms.clock import utcnow
 from lms.extensions import db
@@ -104,6 +104,18 @@ def test_a_new_person_chooses_their_organisation_then_signs_straight_in(sso, sso
         user = db.session.scalar(select(User).where(User.email == "alice@nhs.net"))
         assert user.organisation_id == bsol and user.password_hash is None
         assert user.email_verified_at is not None
+    # A move to another ICS later is a request the new ICS approves, as for everyone.
+    with sso_app.app_context():
+        bc = organisation("BC").id
+    sso.post("/profile", data={"full_name": "Alice Analyst", "job_title": "",
+                               "organisation_id": bc})
+    with sso_app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "alice@nhs.net"))
+        change = db.session.scalar(select(OrganisationChange).where(
+            OrganisationChange.user_id == user.id))
+        assert user.organisation_id == bsol
+        assert change is not None and change.to_organisation_id == bc
+        assert change.status == "pending"
     # Next time: signed in at once, no new account.
     other = sso_app.test_client()
     again = other.get(to_callback(other, provider, "alice"))

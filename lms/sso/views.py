@@ -192,12 +192,12 @@ def join():
 @bp.route("/signed-out")
 def signed_out():
     """After signing out here: the provider's own sign-out, if it has one."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
     offer = session.get(ISSUER_SIGN_OUT) or {}
     issuer = issuers.issuer_named(offer.get("issuer", ""))
-    if issuer is None or current_user.is_authenticated:
-        return redirect(url_for("accounts.sign_in"))
     url = issuers.end_session_url(issuer, offer.get("id_token"),
-                                  absolute_url(url_for("home.index")))
+                                  absolute_url(url_for("home.index"))) if issuer else None
     return render_template("sso/signed_out.html", issuer=issuer, url=url)
 
 

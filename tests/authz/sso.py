@@ -6,7 +6,7 @@ from flask import Flask
 
 from lms.accounts.sso_domains import require_sso
 from lms.extensions import db
-from tests.authz import ADMIN_ONLY, BAD, FORBIDDEN, MISSING, REDIRECT, Route
+from tests.authz import ADMIN_ONLY, BAD, FORBIDDEN, MISSING, OK, REDIRECT, Route
 from tests.conftest import ROLES
 
 
@@ -32,7 +32,9 @@ ROUTES: list[Route] = [
     Route("sso.link_by_email", lambda p, w: "/sign-in/nhs/link/not-a-token",
           dict.fromkeys(ROLES, BAD)),
     Route("sso.join", lambda p, w: "/sign-in/nhs/join", ALL_REDIRECT),
-    Route("sso.signed_out", lambda p, w: "/signed-out", ALL_REDIRECT),
+    # Signed out, the page says so (and offers the provider's sign-out, when there was one).
+    Route("sso.signed_out", lambda p, w: "/signed-out",
+          {"anonymous": OK, **dict.fromkeys(ROLES[1:], REDIRECT)}),
     Route("sso.domains", lambda p, w: "/admin/sso-domains", ADMIN_ONLY),
     Route("sso.remove_domain", lambda p, w: f"/admin/sso-domains/{w['domain']}/remove",
           ADMIN_POST, method="POST"),
