@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -200,7 +200,7 @@ def configure(scheduler: BaseScheduler, app: Flask) -> BaseScheduler:
     """Add every job to ``scheduler``."""
     for job, seconds in JOBS:
         # Emails waiting when the scheduler (re)starts go at once, not after the first interval.
-        first = {"next_run_time": datetime.now(UTC)} if job is deliver_outbox_job else {}
+        first = {"next_run_time": utcnow()} if job is deliver_outbox_job else {}
         scheduler.add_job(_in_app(app, job), "interval", seconds=seconds, id=job.__name__,
                           name=job.__name__, max_instances=1, coalesce=True,
                           replace_existing=True, **first)
