@@ -9,10 +9,12 @@ data comes in a fixed number of queries whatever the number of places a person h
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload, lazyload, selectin_polymorphic
 
 from lms.accounts.models import Role, User
@@ -31,6 +33,7 @@ from lms.offerings.models import (
 )
 
 S = EnrolmentState
+log = logging.getLogger(__name__)
 
 # How many of each list the home shows (the full lists are a link away).
 NEXT_SESSIONS = 5
@@ -225,3 +228,15 @@ def coming_up(user, limit: int = COMING_UP) -> list[ComingUp]:
                               url_for("courses.cohort", id=entry.next_cohort_id),
                               entry.next_starts_at, entry.places_left))
     return sorted(items, key=lambda item: item.starts_at)[:limit]
+
+
+def coming_up_if_reachable(user) -> list[ComingUp] | None:
+    """``coming_up``, or None when the database cannot be reached: the signed-out home page
+    still says what the service is and where to start while the database is away (the
+    signed-in sections need the person, so those pages answer 503 then)."""
+    try:
+        return coming_up(user)
+    except OperationalError as error:
+        log.error("home page: what is coming up could not be read: %s", error)
+        db.session.rollback()
+        return None

@@ -29,7 +29,7 @@ def index():
         faculty=staff.faculty_home(user) if signed_in and user.is_faculty else None,
         lead=staff.lead_home(user) if signed_in and user.is_dsu_lead else None,
         admin=staff.admin_home(user) if signed_in and user.is_admin else None,
-        coming_up=pages.coming_up(user))
+        coming_up=pages.coming_up_if_reachable(user))
 
 
 @bp.route("/healthz")
