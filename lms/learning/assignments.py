@@ -211,10 +211,8 @@ def grant_extension(actor: User, assignment: Assignment, person_id: int | str | 
     if not can_manage(actor, assignment.offering):
         raise NotAllowed("Only faculty can grant extensions")
     errors = ErrorCollector()
-    try:
-        person = db.session.get(User, int(person_id or 0))
-    except (TypeError, ValueError):
-        person = None
+    raw = str(person_id or "")
+    person = db.session.get(User, int(raw)) if raw.isdigit() and len(raw) < 10 else None
     if person is None or not on_cohort(person, assignment.offering_id):
         errors.errors.append(("person", "Choose someone on this cohort"))
     if day is None:
@@ -418,7 +416,7 @@ def submissions_to_mark(actor: User, offering: Offering, ids: Iterable[int | str
     """The chosen submissions of the cohort's assignments (others are ignored)."""
     if not can_manage(actor, offering):
         raise NotAllowed("Only faculty can mark work")
-    wanted = {int(i) for i in ids if str(i).isdigit()}
+    wanted = {int(i) for i in ids or () if str(i).isdigit() and len(str(i)) < 10}
     if not wanted:
         return []
     return list(db.session.scalars(

@@ -97,7 +97,8 @@ def add_group(actor: User, offering: Offering, name: str | None,
             ProjectGroup.offering_id == offering.id, ProjectGroup.name == name)):
         raise DomainError(f"There is already a group called {name}", "name")
     on_cohort = {p.id for p in cohort_people(offering.id)}
-    chosen = {int(i) for i in member_ids if str(i).isdigit()} & on_cohort
+    chosen = {int(i) for i in member_ids or () if str(i).isdigit() and len(str(i)) < 10} \
+        & on_cohort
     if not chosen:
         raise DomainError("Choose at least one person on the cohort", "members")
     moving = list(db.session.scalars(select(GroupMember).where(

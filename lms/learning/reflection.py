@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import or_, select
 
 from lms.accounts.models import User
-from lms.clock import to_london, utcnow
+from lms.clock import date_text, to_london, utcnow
 from lms.errors import DomainError, ErrorCollector, NotAllowed, NotFound
 from lms.extensions import db
 from lms.learning.reflection_models import ReflectionComment, ReflectionEntry
@@ -88,7 +88,7 @@ def link_choices(user: User) -> list[tuple[str, str]]:
     for offering in offerings:
         choices.append((f"offering:{offering.id}", offering.title))
         for session in (s for s in sessions if s.offering_id == offering.id):
-            day = to_london(session.starts_at).strftime("%-d %B %Y")
+            day = date_text(session.starts_at)
             choices.append((f"session:{session.id}",
                             f"{offering.title}: {session.title or 'Session'} ({day})"))
     return choices
