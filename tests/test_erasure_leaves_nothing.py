@@ -50,7 +50,7 @@ def own_app(tmp_path):
     delivering with the development backend (``.eml`` files)."""
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'lms.sqlite3'}",
                      MAIL_OUTBOX_DIR=str(tmp_path / "outbox"), MAIL_BACKEND="file",
-                     LEARNING_STORAGE_DIR=str(tmp_path / "uploads"))
+                     UPLOAD_DIR=str(tmp_path / "uploads"))
     with app.app_context():
         db.create_all()
         ensure_organisations()
