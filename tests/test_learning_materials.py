@@ -258,3 +258,29 @@ def test_a_cohort_session_recording_reaches_those_who_missed_it(app, client, log
     [email] = [m for m in mailbox.to(missed.email) if m["Subject"].startswith("Recording")]
     assert "https://video.example.com/s1" in email.get_body(("plain",)).get_content()
     assert not [m for m in mailbox.to(came.email) if m["Subject"].startswith("Recording")]
+
+
+def test_the_materials_page_reads_a_fixed_number_of_queries(app, client, login, course,
+                                                            count_queries):
+    cohort, _, lena, _, faculty = course
+
+    def add(n):
+        with app.app_context():
+            offering = db.session.get(Cohort, cohort.id)
+            author = db.session.get(User, faculty.id)
+            for i in range(n):
+                materials.add_material(author, offering, materials.MaterialDetails(
+                    kind="link", title=f"Reading {i}", url="https://example.org"))
+            db.session.commit()
+
+    login(lena)
+    add(2)
+    client.get(f"/offerings/{cohort.id}/materials")
+    with count_queries() as few:
+        assert ">Reading 1</a>" in client.get(
+            f"/offerings/{cohort.id}/materials").get_data(as_text=True)
+    add(15)
+    with count_queries() as many:
+        assert ">Reading 14</a>" in client.get(
+            f"/offerings/{cohort.id}/materials").get_data(as_text=True)
+    assert many.n == few.n
