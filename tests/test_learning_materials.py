@@ -284,3 +284,22 @@ def test_the_materials_page_reads_a_fixed_number_of_queries(app, client, login, 
         assert ">Reading 14</a>" in client.get(
             f"/offerings/{cohort.id}/materials").get_data(as_text=True)
     assert many.n == few.n
+
+
+def test_a_disk_that_cannot_take_the_file_saves_no_row_and_says_so(app, client, login, course,
+                                                                   tmp_path):
+    cohort, *_, faculty = course
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the uploads folder should be")
+    saved = app.config["UPLOAD_DIR"]
+    app.config["UPLOAD_DIR"] = str(blocked)
+    app.extensions.pop("lms_storage", None)
+    try:
+        login(faculty)
+        response = add_file(client, cohort.id)
+        assert response.status_code == 200
+        assert "The file could not be saved. Try again later." in response.get_data(as_text=True)
+        assert material_count(app) == 0
+    finally:
+        app.config["UPLOAD_DIR"] = saved
+        app.extensions.pop("lms_storage", None)
