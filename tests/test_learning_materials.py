@@ -258,3 +258,48 @@ def test_a_cohort_session_recording_reaches_those_who_missed_it(app, client, log
     [email] = [m for m in mailbox.to(missed.email) if m["Subject"].startswith("Recording")]
     assert "https://video.example.com/s1" in email.get_body(("plain",)).get_content()
     assert not [m for m in mailbox.to(came.email) if m["Subject"].startswith("Recording")]
+
+
+def test_the_materials_page_reads_a_fixed_number_of_queries(app, client, login, course,
+                                                            count_queries):
+    cohort, _, lena, _, faculty = course
+
+    def add(n):
+        with app.app_context():
+            offering = db.session.get(Cohort, cohort.id)
+            author = db.session.get(User, faculty.id)
+            for i in range(n):
+                materials.add_material(author, offering, materials.MaterialDetails(
+                    kind="link", title=f"Reading {i}", url="https://example.org"))
+            db.session.commit()
+
+    login(lena)
+    add(2)
+    client.get(f"/offerings/{cohort.id}/materials")
+    with count_queries() as few:
+        assert ">Reading 1</a>" in client.get(
+            f"/offerings/{cohort.id}/materials").get_data(as_text=True)
+    add(15)
+    with count_queries() as many:
+        assert ">Reading 14</a>" in client.get(
+            f"/offerings/{cohort.id}/materials").get_data(as_text=True)
+    assert many.n == few.n
+
+
+def test_a_disk_that_cannot_take_the_file_saves_no_row_and_says_so(app, client, login, course,
+                                                                   tmp_path):
+    cohort, *_, faculty = course
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the uploads folder should be")
+    saved = app.config["UPLOAD_DIR"]
+    app.config["UPLOAD_DIR"] = str(blocked)
+    app.extensions.pop("lms_storage", None)
+    try:
+        login(faculty)
+        response = add_file(client, cohort.id)
+        assert response.status_code == 200
+        assert "The file could not be saved. Try again later." in response.get_data(as_text=True)
+        assert material_count(app) == 0
+    finally:
+        app.config["UPLOAD_DIR"] = saved
+        app.extensions.pop("lms_storage", None)

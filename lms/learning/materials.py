@@ -18,7 +18,7 @@ from lms.errors import DomainError, ErrorCollector, InvalidInput, NotAllowed, No
 from lms.extensions import db
 from lms.learning import storage
 from lms.learning.materials_models import VISIBILITY_LABELS, VISIBLE_NOW, Material
-from lms.learning.policy import may_see_material
+from lms.learning.policy import has_place, may_see_material
 from lms.offerings.calendar import CONFIRMED
 from lms.offerings.models import Enrolment, Offering, Session
 from lms.offerings.policy import can_manage
@@ -241,7 +241,8 @@ def offering_materials(offering_id: int) -> list[Material]:
 def visible_materials(user, offering: Offering) -> list[Material]:
     """The materials of ``offering`` this person may see now."""
     now = utcnow()
-    return [m for m in offering_materials(offering.id) if may_see_material(user, m, now)]
+    place = has_place(user, offering)
+    return [m for m in offering_materials(offering.id) if may_see_material(user, m, now, place)]
 
 
 def material_for_download(user, material_id: int) -> Material:
@@ -263,4 +264,4 @@ def materials_for(user, limit: int = 20) -> Sequence[Material]:
                               & (Enrolment.user_id == user.id))
         .where(Enrolment.state.in_(CONFIRMED))
         .order_by(Material.created_at.desc(), Material.id.desc()).limit(limit * 3))
-    return [m for m in rows if may_see_material(user, m, now)][:limit]
+    return [m for m in rows if may_see_material(user, m, now, place=True)][:limit]

@@ -70,8 +70,10 @@ def materials_section(user, offering: Offering) -> MaterialsSection:
     then each session in order, with its recording for people with a place."""
     now = utcnow()
     manages = can_manage(user, offering)
-    shown = [m for m in offering_materials(offering.id) if may_see_material(user, m, now)]
-    with_place = manages or has_place(user, offering)
+    place = has_place(user, offering)
+    shown = [m for m in offering_materials(offering.id)
+             if may_see_material(user, m, now, place)]
+    with_place = manages or place
     groups = [MaterialGroup("For all sessions", None)]
     by_session: dict[int, MaterialGroup] = {}
     recordings = recordings_for([s.id for s in offering.sessions]) if with_place else {}

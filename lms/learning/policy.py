@@ -38,9 +38,12 @@ def may_see_materials(user, offering: Offering, session: Session | None = None) 
     return can_manage(user, offering) or has_place(user, offering, session)
 
 
-def may_see_material(user, material, now: datetime | None = None) -> bool:
+def may_see_material(user, material, now: datetime | None = None,
+                     place: bool | None = None) -> bool:
     """One material: faculty always; a public one on a public offering, everyone; otherwise
-    people with a place, once the material's moment has come."""
+    people with a place, once the material's moment has come. ``place`` is ``has_place`` for
+    the material's offering when the caller already knows it (festival sessions, booked one
+    by one, are always asked)."""
     if can_manage(user, material.offering):
         return True
     visible_at = material.visible_at()
@@ -48,4 +51,7 @@ def may_see_material(user, material, now: datetime | None = None) -> bool:
         return False
     if material.public and is_public(material.offering):
         return True
+    if place is not None and (material.session is None
+                              or not books_sessions(material.offering)):
+        return place
     return has_place(user, material.offering, material.session)
