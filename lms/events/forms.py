@@ -154,8 +154,8 @@ class EventFilterForm(FlaskForm):
                                          ("network", "Network meetings"),
                                          ("festival", "Festivals")]))
     date_from = DayField("From", name="from", message="Enter a real date for ‘from’, "
-                         "like 29/3/2027")
-    date_to = DayField("To", name="to", message="Enter a real date for ‘to’, like 29/4/2027")
+                         "like 29 3 2027")
+    date_to = DayField("To", name="to", message="Enter a real date for ‘to’, like 29 4 2027")
     person = StringField("Speaker or presenter", validators=[Length(
         max=100, message="Enter 100 characters or fewer for the speaker or presenter")])
 
