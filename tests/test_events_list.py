@@ -113,6 +113,7 @@ def test_the_month_view_is_a_table_with_a_caption_and_links_between_months(clien
     assert cell and "Soon webinar" in cell.group(1) and "12:30pm" in cell.group(1)
     previous = (day.replace(day=1) - timedelta(days=1))
     assert f'href="/events/month/{previous.year}/{previous.month}"' in html
+    assert f'<span class="nhsuk-pagination__page">{previous.strftime("%B %Y")}</span>' in html
     # The phone's list says each day in full.
     assert f'{day.strftime("%A")} {day.day} {day.strftime("%B %Y")}</h2>' in html
 

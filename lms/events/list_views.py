@@ -68,4 +68,5 @@ def month(year: int, month: int):
     return render_template("events/month.html", form=form, month=shown, filters=filters,
                            kept=_kept(filters), today=today,
                            this_month=date(today.year, today.month, 1),
+                           month_label=listing.month_label,
                            in_range=lambda d: FIRST_YEAR <= d.year <= LAST_YEAR)

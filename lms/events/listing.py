@@ -152,6 +152,11 @@ class MonthDay:
         return self.day == to_london(utcnow()).date()
 
 
+def month_label(day: date) -> str:
+    """The month of ``day`` as the NHS.UK style writes it: "January 2027"."""
+    return f"{calendar.month_name[day.month]} {day.year}"
+
+
 @dataclass(frozen=True)
 class Month:
     year: int
@@ -165,7 +170,7 @@ class Month:
     @property
     def label(self) -> str:
         """"January 2027"."""
-        return f"{calendar.month_name[self.month]} {self.year}"
+        return month_label(self.first)
 
     @property
     def previous(self) -> date:

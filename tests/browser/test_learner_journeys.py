@@ -223,7 +223,7 @@ def _learner_journey(clock, page, live_app, live_user, live_mail, check_page, tm
     # The catalogue: search for the course, open it and its cohort, book a place.
     _menu(page).get_by_role("link", name="Courses").click()
     journey.see("catalogue", "Courses and programmes")
-    page.get_by_label(re.compile("Search")).fill("forecasting")
+    page.get_by_role("main").get_by_label(re.compile("Search")).fill("forecasting")
     page.get_by_role("button", name="Apply filters").click()
     expect(page.get_by_role("status")).to_have_text("1 course found")
     journey.see("catalogue, filtered", "Courses and programmes")
