@@ -275,7 +275,7 @@ def _learner_journey(clock, page, live_app, live_user, live_mail, check_page, tm
     journey.see("festival", re.compile(FESTIVAL))
     page.get_by_role("button", name="Book Forecasting workshop").click()
     expect(_banner(page)).to_contain_text(
-        re.compile(r"This clashes with Opening keynote at 09:30"))
+        re.compile(r"This clashes with Opening keynote at 9:30am"))
     journey.see("festival", re.compile(FESTIVAL))
     page.get_by_role("link", name="your agenda").click()
     journey.see("agenda", re.compile("My agenda"))
@@ -558,7 +558,7 @@ def _phone_journey(clock, make_page, live_app, live_user, check_page):
     see("festival", re.compile(FESTIVAL))
     phone.get_by_role("button", name="Book Forecasting workshop").click()
     expect(phone.locator(".nhsuk-notification-banner")).to_contain_text(
-        re.compile(r"This clashes with Opening keynote at 09:30"))
+        re.compile(r"This clashes with Opening keynote at 9:30am"))
     see("festival", re.compile(FESTIVAL))
     phone.get_by_role("link", name="your agenda").click()
     see("agenda", re.compile("My agenda"))
