@@ -383,8 +383,8 @@ def test_region_figures_for_faculty_with_a_date_range(app, client, people):
                       headers=headers).get_json()
     assert (body["from"], body["to"]) == ("2026-01-01", "2026-06-30")
     over_time = next(t for t in body["tables"] if t["key"] == "over-time")
-    assert over_time["columns"][1:] == ["Jan 2026", "Feb 2026", "Mar 2026", "Apr 2026",
-                                        "May 2026", "Jun 2026"]
+    assert over_time["columns"][1:] == ["January 2026", "February 2026", "March 2026",
+                                        "April 2026", "May 2026", "June 2026"]
     assert "BSOL" in next(t for t in body["tables"] if t["key"] == "participation")["row_keys"]
     too_long = assert_problem(client.get("/api/v1/region/figures?from=2020-01-01&to=2026-01-01",
                                          headers=headers), 400, "bad-request")

@@ -401,3 +401,16 @@ def test_every_events_view_module_is_imported_so_its_routes_answer(app):
     registered_from = {fn.__module__ for fn in app.view_functions.values()}
     for name in lms.events.VIEW_MODULES:
         assert f"lms.events.{name}" in registered_from, f"{name} has no route registered"
+
+
+def test_festival_session_notes_show_as_safe_markdown_in_the_programme(app, client, world):
+    ids, _ = world
+    from lms.events.models import FestivalSession
+    with app.app_context():
+        row = db.session.get(FestivalSession, ids["keynote"])
+        row.description = "Bring **questions**.\n\n<script>alert(1)</script>"
+        db.session.commit()
+    html = client.get(f"/festivals/{ids['festival']}").get_data(as_text=True)
+    assert "<strong>questions</strong>" in html
+    assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
+    assert 'About<span class="nhsuk-u-visually-hidden"> Opening keynote</span>' in html

@@ -166,8 +166,8 @@ def test_changing_a_session_bumps_its_sequence_and_emails_everyone_holding_a_pla
     assert not {m.to_address for m in emails} & {p.email for p in others}
     body = emails[0].body_text
     assert emails[0].subject == f"Session changed: {cohort.title}"
-    assert "Tuesday 30 March 2027, 10:00 to 12:00" in body
-    assert "Was: Tuesday 23 March 2027, 10:00 to 12:00" in body
+    assert "Tuesday 30 March 2027, 10am to 12 noon" in body
+    assert "Was: Tuesday 23 March 2027, 10am to 12 noon" in body
 
 
 def test_saving_a_session_unchanged_neither_bumps_nor_emails(ctx, frozen):
@@ -223,7 +223,7 @@ def test_cancelling_a_session_bumps_the_sequence_and_tells_holders_why(ctx, froz
     [email] = outbox()
     assert email.to_address == holder.email
     assert "The reason given: The trainer is ill" in email.body_text
-    assert "Tuesday 23 March 2027, 10:00" in email.body_text
+    assert "Tuesday 23 March 2027, 10am" in email.body_text
     assert [s.id for s in cohort.live_sessions] == [cohort.sessions[1].id]
 
 

@@ -34,6 +34,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 from weasyprint.text.fonts import FontConfiguration
 
+from lms.clock import date_text
 from lms.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -97,8 +98,8 @@ def fetch_static(url: str) -> dict:
 
 
 def _long_date(value: str | date) -> str:
-    day = date.fromisoformat(value) if isinstance(value, str) else value
-    return f"{day.day} {day:%B %Y}"
+    """The NHS.UK style ("14 January 2027"), from ``lms.clock`` like every page."""
+    return date_text(date.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def _hours(value) -> str:

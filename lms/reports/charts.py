@@ -18,6 +18,7 @@ FONT = 16
 BAR_HEIGHT = 18
 BAR_SPACE = 280
 LABEL_LIMIT = 44
+KEY_LINE = 24  # one line of a chart's key
 BLUE = "#005eb8"  # NHS blue
 GREY = "#425563"  # NHS dark grey
 TEXT = "#212b32"  # NHS black
@@ -90,17 +91,21 @@ def paired_bar_chart(chart_id: str, title: str, rows: Sequence[PairedBar],
                      names: tuple[str, str], suffix: str = "%",
                      maximum: float = 100) -> Markup:
     """Two bars per label (the first solid blue, the second dark grey and thinner), with a key
-    at the top and each value printed after its bar with the series' name."""
+    at the top and each value printed after its bar with the series' name.
+
+    The key gives each series a line of its own, so a long name (an ICS such as "Birmingham
+    and Solihull") can never run into the other's swatch."""
     row = 70
-    key = 30
+    key = KEY_LINE * 2 + 6
     height = key + row * len(rows) + 6
     parts = _open(chart_id, title, height)
-    parts.append(
-        f'<rect x="0" y="6" width="16" height="16" fill="{BLUE}"></rect>'
-        f'<text x="22" y="20" font-size="{FONT}" fill="{TEXT}">{escape(names[0])}</text>'
-        f'<rect x="200" y="10" width="16" height="8" fill="{GREY}"></rect>'
-        f'<text x="222" y="20" font-size="{FONT}" fill="{TEXT}">{escape(names[1])}</text>'
-    )
+    for line, (name, colour, swatch) in enumerate(((names[0], BLUE, 16), (names[1], GREY, 8))):
+        top = line * KEY_LINE
+        parts.append(
+            f'<rect x="0" y="{top + 6 + (16 - swatch) // 2}" width="16" height="{swatch}" '
+            f'fill="{colour}"></rect>'
+            f'<text x="22" y="{top + 20}" font-size="{FONT}" fill="{TEXT}">'
+            f"{escape(_short(name))}</text>")
     for index, pair in enumerate(rows):
         top = key + index * row
         parts.append(

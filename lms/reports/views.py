@@ -10,7 +10,7 @@ from flask_login import current_user
 from lms.accounts.models import Role
 from lms.clock import to_london, utcnow
 from lms.errors import InvalidInput
-from lms.reports import exports, matrices, regional, services
+from lms.reports import comparison, exports, matrices, regional, services
 from lms.reports.charts import bar_chart, paired_bar_chart
 from lms.reports.forms import ReportFilterForm
 from lms.web import role_required, show_error
@@ -93,8 +93,9 @@ def ics_dashboard(code: str):
     form = ReportFilterForm(request.args)
     filters = _filters(form, fill=services.ics_dates)
     board = services.ics_dashboard(organisation, filters) if filters else None
+    against = comparison.ics_against_region(organisation, filters) if filters else None
     return render_template("reports/ics.html", organisation=organisation, form=form,
-                           board=board, query=_query())
+                           board=board, against=against, query=_query())
 
 
 @bp.route("/ics/<code>/<key>.<any(csv, xlsx):fmt>")

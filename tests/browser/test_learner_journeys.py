@@ -275,7 +275,7 @@ def _learner_journey(clock, page, live_app, live_user, live_mail, check_page, tm
     journey.see("festival", re.compile(FESTIVAL))
     # The clashing workshop offers no Book button (it would be refused): the clash is named.
     expect(page.get_by_role("button", name="Book Forecasting workshop")).to_have_count(0)
-    expect(page.get_by_text(re.compile(r"This clashes with Opening keynote at 09:30"))
+    expect(page.get_by_text(re.compile(r"This clashes with Opening keynote at 9:30am"))
            ).to_be_visible()
     journey.see("festival", re.compile(FESTIVAL))
     page.get_by_role("link", name="your agenda").click()
@@ -558,7 +558,7 @@ def _phone_journey(clock, make_page, live_app, live_user, check_page):
     expect(phone.get_by_text("You are booked on “Opening keynote”")).to_be_visible()
     see("festival", re.compile(FESTIVAL))
     expect(phone.get_by_role("button", name="Book Forecasting workshop")).to_have_count(0)
-    expect(phone.get_by_text(re.compile(r"This clashes with Opening keynote at 09:30"))
+    expect(phone.get_by_text(re.compile(r"This clashes with Opening keynote at 9:30am"))
            ).to_be_visible()
     see("festival", re.compile(FESTIVAL))
     phone.get_by_role("link", name="your agenda").click()

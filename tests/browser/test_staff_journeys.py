@@ -186,6 +186,13 @@ def test_dsu_lead_nominates_within_quota_and_reads_the_ics_dashboard(
     _menu_link(page, "My ICS")
     expect(page.locator("h1")).to_contain_text("Birmingham and Solihull")
     visit(page)
+    # The summary (with the region beside the ICS) comes first; the long tables are folded.
+    expect(page.locator("main")).to_contain_text("Attendance against the region")
+    expect(page.get_by_role("table", name="Nominations against your quota, by cohort")
+           ).to_be_hidden()
+    for summary in page.locator("details.lms-table-details > summary").all():
+        summary.click()
+    visit(page)
     assert _row(page, "Nominations against your quota, by cohort", title)[1:5] == [
         "2", "2", "2", "0"]
     offering = _row(page, "Places, attendance and completions by course and event "
