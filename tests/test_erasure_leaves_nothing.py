@@ -81,7 +81,7 @@ def _learning_history(faculty, lena, cohort_id) -> None:
     cohort = db.session.get(Offering, cohort_id)
     task = set_work(faculty, cohort, "Forecast memo")
     mine = work.submit(lena, task, "My quarterly forecast memo",
-                       [pdf_upload("memo.pdf", b"%PDF uploadedbytesoflena")])
+                       [pdf_upload("memo.pdf", b"%PDF-uploadedbytesoflena")])
     work.mark(faculty, [mine], "not_yet_met", "Say more", (utcnow() + timedelta(days=9)).date())
     note = entry(lena, "Hard week", link=f"offering:{cohort_id}")
     note.what_happened = "I argued with my manager"

@@ -72,7 +72,7 @@ def test_a_book_button_shown_books_and_one_hidden_says_why(app, client, login, w
     assert shown == {world["sessions"][title] for title in expected}
     text = html.unescape(page)
     if who == "booked":  # the clash is named where the Book button would be
-        assert "This clashes with Keynote at 10:00 to 11:00" in text
+        assert "This clashes with Keynote at 10am to 11am" in text
         assert "This session has been cancelled" not in text  # the Cancelled tag says it
     if who == "outsider":
         assert "Register for the festival first" in text
@@ -94,4 +94,4 @@ def test_a_book_button_shown_books_and_one_hidden_says_why(app, client, login, w
         again = html.unescape(client.get(f"/festivals/{world['festival']}").get_data(
             as_text=True))
         assert f'action="/festival-sessions/{world["sessions"]["Workshop"]}/book"' not in again
-        assert "This clashes with Keynote at 10:00 to 11:00" in again
+        assert "This clashes with Keynote at 10am to 11am" in again
