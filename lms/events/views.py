@@ -128,7 +128,8 @@ def event_details_common(form) -> dict:
             "description": form.description.data or "", "status": form.status.data,
             "capacity": form.capacity.data,
             "reminder_minutes": list(form.reminder_minutes.data or []),
-            "after_session_emails": bool(form.after_session_emails.data)}
+            "after_session_emails": bool(form.after_session_emails.data),
+            "strand": form.strand.data or ""}
 
 
 def _webinar_details(form: WebinarForm) -> services.WebinarDetails:
