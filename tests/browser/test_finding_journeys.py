@@ -94,10 +94,13 @@ def test_events_filters_and_month_view_on_a_phone(make_page, live_app, check_pag
     phone.get_by_text("Filter events").click()
     phone.get_by_label("Kind of event").select_option("webinar")
     phone.get_by_label("Speaker or presenter").fill("rahman")
+    expect(phone.get_by_label("Strand", exact=True)).to_have_value("")
+    phone.get_by_label("Online or in person").select_option("online")
     phone.get_by_role("button", name="Apply filters").click()
     expect(phone.get_by_role("status")).to_contain_text("1 event")
     expect(phone.get_by_role("link", name="Later webinar")).to_be_visible()
-    expect(phone.get_by_text("Filter events (2 filters on)")).to_be_visible()
+    expect(phone.get_by_text("Filter events (3 filters on)")).to_be_visible()
+    assert "attendance=online" in phone.url  # bookmarkable
     check_page(phone)
     no_sideways_scroll(phone)
 
