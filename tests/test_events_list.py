@@ -197,6 +197,7 @@ def test_the_strand_filter_keeps_events_in_that_strand(client, mixed):
     assert titles(html) == ["Later webinar"]
     assert "Improving decision-making practice" in html  # on the card
     assert "Filter events (1 filter on)" in html
+    assert "1 event to come in the strand “Improving decision-making practice”</h2>" in html
     assert '<option value="decision_making" selected>' in html
     assert titles(client.get("/events?strand=analytical_capability&kind=webinar")
                   .get_data(as_text=True)) == []
@@ -211,6 +212,7 @@ def test_online_or_in_person_matches_the_session(client, mixed):
     assert titles(in_person) == ["Soon webinar", "INSIGHT festival"]
     assert "“Hands-on workshop”" in in_person and "Opening keynote" not in in_person
     assert "Online and in person" in in_person
+    assert "2 events to come, in person</h2>" in in_person
     online = client.get("/events?attendance=online").get_data(as_text=True)
     assert sorted(titles(online)) == ["INSIGHT festival", "Later webinar",
                                       "Midlands Analyst Network huddles", "Soon webinar"]
