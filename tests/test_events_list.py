@@ -278,6 +278,7 @@ def test_faculty_set_an_events_strand_or_none(app, client, login):
     assert "Strand: Moving beyond the numbers" in page
     edit = client.get(f"/faculty/webinars/{webinar_id}").get_data(as_text=True)
     assert '<option value="beyond_numbers" selected>' in edit
+    assert 'value="Strand webinar"' in edit  # the webinar's title, not its session's
     bad = client.post(f"/faculty/webinars/{webinar_id}", data={**form, "strand": "x"})
     assert "Select a strand from the list, or “None”" in bad.get_data(as_text=True)
     assert client.post(f"/faculty/webinars/{webinar_id}",

@@ -161,7 +161,8 @@ def edit_webinar(id: int):
     """Change a webinar; people booked get an updated invitation if it moved."""
     event = managed(visible_event(id, Webinar))
     details = pages.webinar_details(event)
-    data = {**asdict(details), **asdict(details.session), **speaker_data(details.speakers)}
+    # The session's boxes first: its empty title and capacity are not the webinar's.
+    data = {**asdict(details.session), **asdict(details), **speaker_data(details.speakers)}
     form = WebinarForm(data=data)
     done = submit_all(form, lambda: services.update_webinar(current_user, event,
                                                             _webinar_details(form)))
