@@ -5,12 +5,15 @@ list's query count (no N+1: a network's two years of meetings are not loaded).""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import time, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
 from lms.errors import DomainError
+from lms.events import festival as festivals
+from lms.events import networks, pages
 from lms.events import services as ev
 from lms.events.models import NetworkOccurrence
 from lms.extensions import db
@@ -285,3 +288,24 @@ def test_faculty_set_an_events_strand_or_none(app, client, login):
                        data={**form, "strand": ""}).status_code == 302
     with app.app_context():
         assert db.session.get(Offering, webinar_id).strand is None
+
+
+def test_networks_and_festivals_take_a_strand_too(app, client):
+    with app.app_context():
+        series = make_network(title="Strand network")
+        details = replace(pages.network_details(series), strand="analytical_leaders")
+        networks.update_network(faculty(), series, details)
+        festival = make_festival(title="Strand festival")
+        add_session(festival, "Talk")
+        festivals.update_festival(faculty(), festival, replace(
+            pages.festival_details(festival), strand="beyond_numbers"))
+        db.session.commit()
+        ids = series.id, festival.id
+    assert titles(client.get("/events?strand=analytical_leaders").get_data(as_text=True)) == [
+        "Strand network"]
+    assert titles(client.get("/events?strand=beyond_numbers").get_data(as_text=True)) == [
+        "Strand festival"]
+    assert "Strand: Developing analytical leaders" in client.get(
+        f"/networks/{ids[0]}").get_data(as_text=True)
+    assert "Strand: Moving beyond the numbers" in client.get(
+        f"/festivals/{ids[1]}").get_data(as_text=True)
