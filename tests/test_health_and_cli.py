@@ -10,6 +10,7 @@ from lms import create_app
 from lms.accounts.models import Organisation, Role, User
 from lms.accounts.services import authenticate
 from lms.extensions import db
+from lms.offerings.models import Offering
 from tests.production import production_settings
 
 
@@ -62,6 +63,11 @@ def test_seed_demo_builds_the_region_and_is_idempotent(app, runner):
                 assert user.organisation.code == org
         assert db.session.scalar(select(func.count(User.id)).where(
             User.role_rows.any(role=Role.FACULTY))) >= 5
+        # Demo events have strands for the events list's strand filter (the festival none).
+        strands = set(db.session.scalars(select(Offering.strand).where(
+            Offering.kind.in_(("webinar", "network", "festival")))))
+        assert strands == {None, "decision_making", "analytical_capability",
+                           "analytical_leaders", "beyond_numbers"}
     second = runner.invoke(args=["lms", "seed-demo"])
     assert second.exit_code == 0 and "0 people" in second.output
     with app.app_context():

@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     from importlib import import_module
 
     from lms.accounts.events import PasswordChanged
+    from lms.courses.models import STRAND_LABELS
     from lms.events import calendars, networks, services, session_bookings, views
     from lms.listeners import connect
     from lms.offerings import calendar, stamp
@@ -26,6 +27,9 @@ def init_app(app: Flask) -> None:
         import_module(f"lms.events.{module}")
     app.register_blueprint(views.bp)
     add_nav_item(app, "Events", "events.index", everyone, order=15)
+    # An event's strand as its pages and the events list write it.
+    app.jinja_env.globals["strand_labels"] = {s.value: label
+                                              for s, label in STRAND_LABELS.items()}
     add_offering_page(app, "webinar", "events.webinar")
     add_offering_page(app, "network", "events.network")
     add_offering_page(app, "festival", "events.festival")

@@ -46,6 +46,12 @@ ANALYST_NETWORK = "Midlands Analyst Network huddles"
 EVALUATION_NETWORK = "Evaluation Network"
 KNOWLEDGE_NETWORK = "Knowledge Mobilisation Network"
 TEAMS = "https://teams.microsoft.com/l/meetup-join/demo-"
+# Each network's strand; webinars take these in turn; the festival spans all four (none).
+NETWORK_STRANDS = {ANALYST_NETWORK: "analytical_capability",
+                   EVALUATION_NETWORK: "decision_making",
+                   KNOWLEDGE_NETWORK: "beyond_numbers"}
+WEBINAR_STRANDS = ["analytical_capability", "decision_making", "analytical_leaders",
+                   "beyond_numbers"]
 
 HUDDLE_TOPICS = [
     "Forecasting A&E attendances with Prophet", "Reproducible analytical pipelines in R",
@@ -153,6 +159,7 @@ def _network(actor: User, title: str, summary: str, first_day: date, start: time
     series = networks.create_network(actor, networks.NetworkDetails(
         title=title, summary=summary, status="open", first_day=first_day, local_start=start,
         duration_minutes=minutes, rule=rule, join_url=TEAMS + slug,
+        strand=NETWORK_STRANDS.get(title, ""),
         description="Each meeting has a short talk from an analyst in the region, then "
                     "questions and discussion. Join once: every meeting is then in your "
                     "calendar.",
@@ -213,16 +220,19 @@ def _webinars(actor: User, learners: list[User], learner: User | None,
                 description="Open to everyone working in health and care analytics in the "
                             "Midlands. Bring your questions.",
                 status="open", capacity=None if index % 2 else 150,
-                session=ev.EventSessionDetails(day, time(12, 30), time(13, 30),
-                                               join_url=f"{TEAMS}webinar-{index}"),
-                speakers=speaker_rows))
+                session=ev.EventSessionDetails(
+                    day, time(12, 30), time(13, 30), join_url=f"{TEAMS}webinar-{index}",
+                    # The first is hybrid: a room in Birmingham as well as the link.
+                    location="" if index else "Room 2, Birmingham Conference Centre"),
+                speakers=speaker_rows, strand=WEBINAR_STRANDS[index % 4]))
             _join(webinar, rng.sample(learners, k=min(25, len(learners))))
             if learner is not None and index != 1:
                 _join(webinar, [learner])
             continue
         # A past webinar, with its recording published.
         webinar = Webinar(title=title, summary="A lunchtime webinar with guest speakers.",
-                          status="finished", booking_mode="open")
+                          status="finished", booking_mode="open",
+                          strand=WEBINAR_STRANDS[index % 4])
         start = local_to_utc(day, time(12, 30), "start")
         session = Session(starts_at=start, ends_at=start + timedelta(hours=1),
                           join_url=f"{TEAMS}webinar-{index}")

@@ -49,6 +49,7 @@ class FestivalDetails:
     tracks: list[str] = field(default_factory=list)
     reminder_minutes: list[int] = field(default_factory=lambda: [1440, 60])
     after_session_emails: bool = True
+    strand: str = ""
 
 
 def _festival_days(first: date | None, last: date | None) -> tuple[date, date]:

@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
 from lms.accounts.forms import MultiCheckboxField
+from lms.courses.models import STRAND_LABELS
 from lms.events.recurrence import FREQUENCY_LABELS, ORDINALS, WEEKDAY_LABELS
 from lms.events.services import EDITABLE_STATUSES, MAX_SPEAKERS, STATUS_LABELS
 from lms.form_fields import ClockField, DayField
@@ -24,6 +25,8 @@ from lms.form_fields import WholeNumberField as NumberField
 REMINDER_CHOICES = [(10080, "1 week before"), (2880, "2 days before"), (1440, "1 day before"),
                     (180, "3 hours before"), (60, "1 hour before"), (15, "15 minutes before")]
 STATUS_CHOICES = [(s.value, STATUS_LABELS[s]) for s in EDITABLE_STATUSES]
+STRAND_CHOICES = [(s.value, label) for s, label in STRAND_LABELS.items()]
+ATTENDANCE_CHOICES = [("online", "Online"), ("in_person", "In person")]
 
 
 def _choices(pairs) -> list[SelectChoice]:
@@ -61,6 +64,8 @@ class _EventFields(FlaskForm):
                                           validate_choice=False, choices=_choices(REMINDER_CHOICES))
     after_session_emails = BooleanField("Email people after each session (for example, to "
                                         "ask for feedback when there is a survey)")
+    strand = SelectField("Strand (optional)", validate_choice=False,
+                         choices=_choices([("", "None"), *STRAND_CHOICES]))
 
 
 @_with_speakers
@@ -158,6 +163,18 @@ class EventFilterForm(FlaskForm):
     date_to = DayField("To", name="to", message="Enter a real date for ‘to’, like 29 4 2027")
     person = StringField("Speaker or presenter", validators=[Length(
         max=100, message="Enter 100 characters or fewer for the speaker or presenter")])
+    strand = SelectField("Strand", validate_choice=False,
+                         choices=_choices([("", "Any strand"), *STRAND_CHOICES]))
+    attendance = SelectField("Online or in person", validate_choice=False,
+                             choices=_choices([("", "Any"), *ATTENDANCE_CHOICES]))
+
+    def validate_strand(self, field) -> None:
+        if field.data and field.data not in STRAND_LABELS:
+            raise ValidationError("Select a strand from the list")
+
+    def validate_attendance(self, field) -> None:
+        if field.data and field.data not in dict(ATTENDANCE_CHOICES):
+            raise ValidationError("Select online, in person or any")
 
     def validate_date_from(self, field) -> None:
         _plausible(field, "from")

@@ -25,18 +25,21 @@ def _filters(form: EventFilterForm) -> listing.EventFilters:
         starts=form.date_from.data if ok else None,
         ends=form.date_to.data if ok else None,
         person=(form.person.data or "").strip() if ok else "",
-        include_past=request.args.get("past") == "1")
+        include_past=request.args.get("past") == "1",
+        strand=(form.strand.data or None) if ok else None,
+        attendance=(form.attendance.data or None) if ok else None)
 
 
 def _kept(filters: listing.EventFilters) -> dict:
     """The filters as query arguments, for links that keep them."""
-    args = {"kind": filters.kind, "person": filters.person or None}
+    args = {"kind": filters.kind, "person": filters.person or None,
+            "strand": filters.strand, "attendance": filters.attendance}
     return {k: v for k, v in args.items() if v}
 
 
 def _typed() -> dict:
     """The filters as typed (past or not aside), for the "past events" links."""
-    return {k: request.args[k] for k in ("kind", "from", "to", "person")
+    return {k: request.args[k] for k in ("kind", "from", "to", "person", "strand", "attendance")
             if request.args.get(k)}
 
 

@@ -1,6 +1,6 @@
 """What the events list and the month view show: events people can see, filtered by dates,
-kind and speaker or presenter, each with the one session that answers the filters; and a
-month's sessions laid out by week.
+kind, speaker or presenter, strand and online or in person, each with the one session that
+answers the filters; and a month's sessions laid out by week.
 
 A fixed number of queries however many events there are (one for the events with their
 session, one for places left): a network's two years of meetings are never loaded to find
@@ -37,6 +37,8 @@ class EventFilters:
     ends: date | None = None
     person: str = ""
     include_past: bool = False
+    strand: str | None = None       # one of lms.courses.models.Strand
+    attendance: str | None = None   # "online" or "in_person" (a hybrid session is both)
 
     @property
     def kinds(self) -> list[str]:
@@ -45,11 +47,16 @@ class EventFilters:
     @property
     def any(self) -> bool:
         """Whether anything narrows the list (the phone's fold says so)."""
-        return bool(self.kind in EVENT_KINDS or self.starts or self.ends or self.person)
+        return self.count() > 0
 
     def count(self) -> int:
         return sum(bool(x) for x in (self.kind in EVENT_KINDS, self.starts or self.ends,
-                                     self.person))
+                                     self.person, self.strand, self.attendance))
+
+    @property
+    def narrows_sessions(self) -> bool:
+        """Whether only some sessions answer (so an event with none is left out)."""
+        return bool(self.starts or self.ends or self.person.strip() or self.attendance)
 
 
 def _contains(column, text: str):
@@ -78,6 +85,17 @@ def _session_conditions(filters: EventFilters, now: datetime, session=Session) -
         conditions.append(session.starts_at < local_day_start(filters.ends + timedelta(days=1)))
     if filters.person.strip():
         conditions.append(_by_person(session.id, filters.person))
+    if filters.attendance == "online":
+        conditions.append(session.online)
+    elif filters.attendance == "in_person":
+        conditions.append(session.in_person)
+    return conditions
+
+
+def _event_conditions(filters: EventFilters, event=Offering) -> list:
+    conditions = [event.kind.in_(filters.kinds)]
+    if filters.strand:
+        conditions.append(event.strand == filters.strand)
     return conditions
 
 
@@ -109,12 +127,11 @@ def events_list(user, filters: EventFilters | None = None) -> list[EventListing]
     event = with_polymorphic(Offering, [Webinar, NetworkSeries, Festival])
     session = aliased(Session)
     stmt = (select(event, session)
-            .where(event.kind.in_(filters.kinds), *policy.visible_filter(user))
+            .where(*_event_conditions(filters, event), *policy.visible_filter(user))
             .options(noload(event.sessions), noload(event.quotas), noload(event.lead_rows),
                      noload(session.offering)))
     # Every event, dated or not, only when nothing narrows a list that includes the past.
-    everything = filters.include_past and not (filters.starts or filters.ends
-                                               or filters.person.strip())
+    everything = filters.include_past and not filters.narrows_sessions
     join = and_(ranked.c.offering_id == event.id, ranked.c.rank == 1)
     stmt = (stmt.outerjoin(ranked, join) if everything else stmt.join(ranked, join))
     stmt = stmt.outerjoin(session, session.id == ranked.c.session_id)
@@ -194,13 +211,14 @@ def month(user, year: int, month_number: int, filters: EventFilters) -> Month:
     first), a festival's sessions of one day as one line. One query."""
     first = date(year, month_number, 1)
     last = first.replace(day=calendar.monthrange(year, month_number)[1])
-    within = EventFilters(filters.kind, first, last, filters.person, include_past=True)
+    within = EventFilters(filters.kind, first, last, filters.person, include_past=True,
+                          strand=filters.strand, attendance=filters.attendance)
     rows = db.session.execute(
         select(Session.starts_at, Session.title, Offering.id, Offering.kind, Offering.title,
                NetworkOccurrence.presenter)
         .join(Offering, Offering.id == Session.offering_id)
         .outerjoin(NetworkOccurrence, NetworkOccurrence.session_id == Session.id)
-        .where(Offering.kind.in_(within.kinds), *policy.visible_filter(user),
+        .where(*_event_conditions(within), *policy.visible_filter(user),
                *_session_conditions(within, utcnow()))
         .order_by(Session.starts_at, Offering.id, Session.id)).all()
     by_day: dict[date, list[MonthEntry]] = {}

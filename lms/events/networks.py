@@ -51,6 +51,7 @@ class NetworkDetails:
     location: str = ""
     reminder_minutes: list[int] = field(default_factory=lambda: [1440, 60])
     after_session_emails: bool = True
+    strand: str = ""
 
 
 def _duration(value: int | None) -> int:

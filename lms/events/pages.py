@@ -239,6 +239,7 @@ def webinar_details(webinar: Webinar) -> WebinarDetails:
                                     session.location, session.join_url),
         speakers=speaker_details(session), reminder_minutes=list(webinar.reminder_minutes),
         after_session_emails=webinar.after_session_emails,
+        strand=webinar.strand or "",
     )
 
 
@@ -254,6 +255,7 @@ def network_details(series: NetworkSeries) -> NetworkDetails:
         join_url=series.default_join_url, location=series.default_location,
         reminder_minutes=list(series.reminder_minutes),
         after_session_emails=series.after_session_emails,
+        strand=series.strand or "",
     )
 
 
@@ -272,6 +274,7 @@ def festival_details(festival: Festival) -> FestivalDetails:
         last_day=festival.last_day, tracks=[t.name for t in festival.tracks],
         reminder_minutes=list(festival.reminder_minutes),
         after_session_emails=festival.after_session_emails,
+        strand=festival.strand or "",
     )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import delete, select
 
 from lms.accounts.models import User
 from lms.clock import utcnow
+from lms.courses.models import STRAND_LABELS
 from lms.errors import DomainError, ErrorCollector, NotAllowed, NotFound
 from lms.events.models import SessionRecording, Speaker, Webinar
 from lms.extensions import db
@@ -312,6 +313,16 @@ class WebinarDetails:
     speakers: list[SpeakerDetails] = field(default_factory=list)
     reminder_minutes: list[int] = field(default_factory=lambda: [1440, 60])
     after_session_emails: bool = True
+    strand: str = ""
+
+
+def _strand(value: str | None) -> str | None:
+    """One of the network's four strands, or None for an event in no strand."""
+    if not value:
+        return None
+    if value not in STRAND_LABELS:
+        raise DomainError("Select a strand from the list, or “None”", "strand")
+    return value
 
 
 def event_fields(errors: ErrorCollector, details, current: Offering | None) -> dict:
@@ -329,6 +340,7 @@ def event_fields(errors: ErrorCollector, details, current: Offering | None) -> d
         "status": errors.check(_status, details.status, current.status if current else None),
         "capacity": errors.check(_capacity, details.capacity),
         "reminder_minutes": errors.check(_reminders, details.reminder_minutes),
+        "strand": errors.check(_strand, details.strand),
     }
     if current is not None:
         errors.check(_check_capacity_holds, current, values["capacity"])

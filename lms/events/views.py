@@ -130,7 +130,8 @@ def event_details_common(form) -> dict:
             "description": form.description.data or "", "status": form.status.data,
             "capacity": form.capacity.data,
             "reminder_minutes": list(form.reminder_minutes.data or []),
-            "after_session_emails": bool(form.after_session_emails.data)}
+            "after_session_emails": bool(form.after_session_emails.data),
+            "strand": form.strand.data or ""}
 
 
 def _webinar_details(form: WebinarForm) -> services.WebinarDetails:
@@ -162,7 +163,8 @@ def edit_webinar(id: int):
     """Change a webinar; people booked get an updated invitation if it moved."""
     event = managed(visible_event(id, Webinar))
     details = pages.webinar_details(event)
-    data = {**asdict(details), **asdict(details.session), **speaker_data(details.speakers)}
+    # The session's boxes first: its empty title and capacity are not the webinar's.
+    data = {**asdict(details.session), **asdict(details), **speaker_data(details.speakers)}
     form = WebinarForm(data=data)
     done = submit_all(form, lambda: services.update_webinar(current_user, event,
                                                             _webinar_details(form)))

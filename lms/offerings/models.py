@@ -16,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import Organisation, User
@@ -134,6 +135,9 @@ class Offering(db.Model):
     )
     after_session_emails: Mapped[bool] = mapped_column(default=True,
                                                        server_default=text("true"))
+    # An event's strand of the network (lms.courses.models.Strand), or None for one that
+    # belongs to no strand; a cohort's strand is its course's, so this stays None there.
+    strand: Mapped[str | None] = mapped_column(String(30))
 
     sessions: Mapped[list[Session]] = relationship(
         back_populates="offering", cascade="all, delete-orphan",
@@ -248,6 +252,36 @@ class Session(db.Model):
     @property
     def is_cancelled(self) -> bool:
         return self.status == SessionStatus.CANCELLED
+
+    # Online or in person: the one definition, for the events filters (in SQL) and every
+    # "Online" / "In person" label. A session with both a joining link and a location is
+    # hybrid: it is both online and in person.
+    @hybrid_property
+    def online(self) -> bool:
+        """People can join from anywhere: it has a joining link."""
+        return bool(self.join_url)
+
+    @online.inplace.expression
+    @classmethod
+    def _online_expression(cls):
+        return cls.join_url != ""
+
+    @hybrid_property
+    def in_person(self) -> bool:
+        """People can come to a place: it has a location."""
+        return bool(self.location)
+
+    @in_person.inplace.expression
+    @classmethod
+    def _in_person_expression(cls):
+        return cls.location != ""
+
+    @property
+    def attendance_label(self) -> str:
+        """"Online", "In person", "Online and in person", or "" when neither is known."""
+        if self.online and self.in_person:
+            return "Online and in person"
+        return "Online" if self.online else "In person" if self.in_person else ""
 
 
 class Enrolment(db.Model):

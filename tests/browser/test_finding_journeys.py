@@ -94,10 +94,13 @@ def test_events_filters_and_month_view_on_a_phone(make_page, live_app, check_pag
     phone.get_by_text("Filter events").click()
     phone.get_by_label("Kind of event").select_option("webinar")
     phone.get_by_label("Speaker or presenter").fill("rahman")
+    expect(phone.get_by_label("Strand", exact=True)).to_have_value("")
+    phone.get_by_label("Online or in person").select_option("online")
     phone.get_by_role("button", name="Apply filters").click()
     expect(phone.get_by_role("status")).to_contain_text("1 event")
     expect(phone.get_by_role("link", name="Later webinar")).to_be_visible()
-    expect(phone.get_by_text("Filter events (2 filters on)")).to_be_visible()
+    expect(phone.get_by_text("Filter events (3 filters on)")).to_be_visible()
+    assert "attendance=online" in phone.url  # bookmarkable
     check_page(phone)
     no_sideways_scroll(phone)
 
@@ -148,6 +151,33 @@ def test_events_filters_and_month_view_at_desk_width(make_page, live_app, check_
     expect(desk.locator(".lms-month-list")).to_be_hidden()
     check_page(desk)
     no_sideways_scroll(desk)
+
+
+def test_faculty_put_an_event_in_a_strand_and_the_filter_finds_it(make_page, live_app,
+                                                                   live_user, check_page):
+    faculty = live_user(Role.FACULTY)
+    with live_app.app_context():
+        webinar_id = make_webinar(title="Strand webinar", days_ahead=6).id
+        db.session.commit()
+    phone = make_page(PHONE)
+    sign_in(phone, faculty.email, faculty.password)
+    phone.goto(f"/faculty/webinars/{webinar_id}")
+    expect(phone.get_by_label("Title")).to_have_value("Strand webinar")
+    strand = phone.get_by_label("Strand (optional)")
+    expect(strand).to_have_value("")
+    check_page(phone)
+    no_sideways_scroll(phone)
+    strand.select_option(label="Developing analytical leaders")
+    phone.get_by_role("button", name="Save webinar").click()
+    expect(phone.locator("body")).to_contain_text("Strand: Developing analytical leaders")
+    phone.goto("/events")
+    phone.get_by_text("Filter events").click()
+    phone.get_by_label("Strand", exact=True).select_option(label="Developing analytical leaders")
+    phone.get_by_role("button", name="Apply filters").click()
+    expect(phone.get_by_role("status")).to_contain_text("1 event")
+    expect(phone.get_by_role("link", name="Strand webinar")).to_be_visible()
+    check_page(phone)
+    no_sideways_scroll(phone)
 
 
 PUBLIC = ["/privacy", "/accessibility", "/cookies", "/help", "/contact"]
