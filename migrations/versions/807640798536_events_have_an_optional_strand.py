@@ -1,7 +1,7 @@
 """Events have an optional strand of the network (for the events list's strand filter)
 
 Revision ID: 807640798536
-Revises: 7fc642859cb6
+Revises: 976396ba9a83
 Create Date: 2026-12-05 02:35:17.652571
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '807640798536'
-down_revision = '7fc642859cb6'
+down_revision = "976396ba9a83"
 branch_labels = None
 depends_on = None
 
