@@ -20,7 +20,7 @@ from lms.events import demo as events_demo
 from lms.events import services as ev
 from lms.extensions import db
 from lms.offerings.models import Session
-from tests.browser.conftest import no_sideways_scroll, sign_in
+from tests.browser.conftest import fill_date, no_sideways_scroll, sign_in
 from tests.test_events_support import (
     add_session,
     london_day,
@@ -36,6 +36,20 @@ PHONE = {"width": 375, "height": 812}
 PROJECTOR = {"width": 1280, "height": 720}
 
 
+def _search_box(page, viewport):
+    """The header's box on a desk; on a phone (where the box would push the menu off the
+    screen) the menu's "Search" item, then the search page's own box."""
+    if viewport is DESK:
+        return page.get_by_role("searchbox", name="Search courses and events")
+    expect(page.get_by_role("searchbox", name="Search courses and events")).to_be_hidden()
+    menu = page.get_by_role("navigation", name="Menu")
+    search = menu.get_by_role("link", name="Search", exact=True)
+    if not search.is_visible():
+        menu.get_by_role("button", name="More").click()
+    search.click()
+    return page.get_by_role("searchbox", name="Words to search for")
+
+
 @pytest.mark.parametrize("viewport", [DESK, PHONE], ids=["desk", "phone"])
 def test_search_from_the_header_finds_the_three_kinds(make_page, live_app, check_page,
                                                       viewport):
@@ -46,7 +60,7 @@ def test_search_from_the_header_finds_the_three_kinds(make_page, live_app, check
         db.session.commit()
     page = make_page(viewport)
     page.goto("/events")
-    box = page.get_by_role("searchbox", name="Search courses and events")
+    box = _search_box(page, viewport)
     box.fill("forecasting")
     box.press("Enter")
     expect(page.locator("h1")).to_have_text("Search results")
@@ -60,7 +74,7 @@ def test_search_from_the_header_finds_the_three_kinds(make_page, live_app, check
     page.get_by_role("link", name="Time-series forecasting with R").first.click()
     expect(page.locator("h1")).to_contain_text("Time-series forecasting with R")
 
-    box = page.get_by_role("searchbox", name="Search courses and events")
+    box = _search_box(page, viewport)
     box.fill("zebrafish")
     box.press("Enter")
     expect(page.get_by_role("heading", name="No results found for “zebrafish”")).to_be_visible()
@@ -107,7 +121,7 @@ def test_events_filters_and_month_view_on_a_phone(make_page, live_app, check_pag
     # A bad date: the fold opens on its message.
     phone.goto("/events?from=31/02/2027")
     expect(phone.locator(".nhsuk-error-summary")).to_contain_text("Enter a real date")
-    expect(phone.get_by_label("From")).to_be_visible()
+    expect(phone.get_by_role("group", name="From", exact=True)).to_be_visible()
     check_page(phone)
     no_sideways_scroll(phone)
 
@@ -135,8 +149,8 @@ def test_events_filters_and_month_view_at_desk_width(make_page, live_app, check_
     check_page(desk)
     no_sideways_scroll(desk)
     start = london_day(30)
-    desk.get_by_label("From").fill(start.isoformat())
-    desk.get_by_label("To").fill(london_day(45).isoformat())
+    fill_date(desk, "From", start)
+    fill_date(desk, "To", london_day(45))
     desk.get_by_role("button", name="Apply filters").click()
     expect(desk.get_by_role("link", name="Later webinar")).to_be_visible()
     expect(desk.get_by_role("link", name="Soon webinar")).to_have_count(0)

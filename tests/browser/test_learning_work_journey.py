@@ -18,7 +18,7 @@ from lms.clock import to_london, utcnow
 from lms.competencies.models import Competency, CompetencyEvidence
 from lms.competencies.services import ensure_framework
 from lms.extensions import db
-from tests.browser.conftest import no_sideways_scroll, sign_in
+from tests.browser.conftest import fill_date, no_sideways_scroll, sign_in
 from tests.learning_work_builders import PDF, cohort_with
 
 pytestmark = pytest.mark.browser
@@ -35,7 +35,7 @@ def test_assignment_reflection_feedback_competency_completion_certificate(
                                   status="present", source="register"))
         db.session.commit()
         cohort_id = cohort.id
-    due = to_london(utcnow() + timedelta(days=14)).date().isoformat()
+    due = to_london(utcnow() + timedelta(days=14)).date()
 
     # Faculty set the assignment.
     sign_in(page, faculty.email, faculty.password)
@@ -48,7 +48,7 @@ def test_assignment_reflection_feedback_competency_completion_certificate(
     check_page(page)
     page.get_by_label("Title").fill("Project plan")
     page.get_by_label("Brief").fill("Plan a **forecasting** project for your ICS.")
-    page.get_by_label("Date it is due").fill(due)
+    fill_date(page, "Date it is due", due)
     page.get_by_label("Must be met to complete the course").check()
     page.get_by_label("Forecasting", exact=True).select_option(label="Practitioner")
     page.get_by_role("button", name="Save assignment").click()
@@ -80,7 +80,7 @@ def test_assignment_reflection_feedback_competency_completion_certificate(
     expect(phone.locator("h1")).to_have_text("Your reflective log")
     check_page(phone)
     phone.get_by_role("link", name="Write an entry").click()
-    phone.get_by_label("Date").fill(to_london(utcnow()).date().isoformat())
+    fill_date(phone, "Date", to_london(utcnow()).date())
     phone.get_by_label("Title").fill("Scoping with my director")
     phone.get_by_label("What happened").fill("We argued about the horizon.")
     phone.get_by_label("What I learned").fill("Agree the decision first.")
