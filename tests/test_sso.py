@@ -429,6 +429,8 @@ def test_someone_who_joined_with_their_nhs_account_is_told_they_have_no_password
         require_sso("nhs.net")
         db.session.commit()
     login(kim)
+    assert "Your password (you sign in with your NHS account)" in client.get(
+        "/profile").get_data(as_text=True)
     page = client.get("/profile/password").get_data(as_text=True)
     assert "You sign in with your NHS account" in page
     assert 'name="current_password"' not in page
