@@ -34,6 +34,10 @@ def seed_demo() -> dict[str, int]:
     summary.update(certificates_demo.seed())
     # Competencies come after every feature that makes courses, places and completions.
     summary.update(competencies_demo.seed())
+    # Learning materials and project work, on the places and sessions made above.
+    from lms.learning import demo as learning_demo
+
+    summary.update(learning_demo.seed())
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.id >= first_new_email))
     db.session.commit()
     return summary

@@ -18,7 +18,13 @@ from lms.demo import seed_demo
 from lms.extensions import db
 from lms.feedback.models import Survey
 from lms.offerings import policy
-from lms.offerings.models import Enrolment, EnrolmentState, Offering, OfferingStatus
+from lms.offerings.models import (
+    Enrolment,
+    EnrolmentState,
+    Offering,
+    OfferingStatus,
+    Session,
+)
 from lms.offerings.places import quota_use
 
 
@@ -90,6 +96,45 @@ def test_the_demo_is_coherent_around_today(app, client, login):
         assert db.session.scalar(select(func.count(OrganisationChange.id)).where(
             OrganisationChange.status == "pending",
             OrganisationChange.to_organisation_id == lead.organisation_id)) == 1
+        # Learning: pre-reading (a link and a stored PDF) and a recording on the learner's
+        # running cohort, their work awaiting marking, a network resource, a registration
+        # question on an upcoming offering and an entry in their reflective log.
+        from lms.events.models import SessionRecording
+        from lms.learning import demo as learning_demo
+        from lms.learning.assignments_models import Assignment, Submission
+        from lms.learning.materials_models import Material
+        from lms.learning.questions_models import RegistrationQuestion
+        from lms.learning.reflection_models import ReflectionEntry
+        from lms.learning.resources_models import NetworkResource
+        from lms.learning.storage import storage
+
+        reading = db.session.scalar(select(Material).where(
+            Material.title == learning_demo.READING))
+        handout = db.session.scalar(select(Material).where(
+            Material.title == learning_demo.HANDOUT))
+        cohort = reading.offering
+        assert cohort.status == OfferingStatus.RUNNING and handout.offering_id == cohort.id
+        assert reading.kind == "link" and handout.is_file
+        with storage().open(handout.file_key) as stored:
+            assert stored.read().startswith(b"%PDF-")
+        assert db.session.scalar(select(func.count()).select_from(SessionRecording).join(
+            Session, Session.id == SessionRecording.session_id).where(
+            Session.offering_id == cohort.id, Session.ends_at < now)) >= 1
+        work = db.session.scalar(select(Assignment).where(
+            Assignment.title == learning_demo.ASSIGNMENT))
+        assert work.offering_id == cohort.id and work.due_at > now
+        submission = db.session.scalar(select(Submission).where(
+            Submission.assignment_id == work.id, Submission.user_id == learner.id))
+        assert submission is not None and submission.outcome is None
+        resource = db.session.scalar(select(NetworkResource).where(
+            NetworkResource.title == learning_demo.RESOURCE))
+        assert db.session.get(Offering, resource.network_id).kind == "network"
+        question = db.session.scalar(select(RegistrationQuestion).where(
+            RegistrationQuestion.text == learning_demo.QUESTION))
+        assert db.session.get(Offering, question.offering_id).starts_at > now
+        assert db.session.scalar(select(ReflectionEntry).where(
+            ReflectionEntry.user_id == learner.id,
+            ReflectionEntry.title == learning_demo.REFLECTION)) is not None
         people = {email: _person(email) for email in (
             "learner@example.nhs.uk", "dsulead@example.nhs.uk", "faculty@example.nhs.uk",
             "admin@example.nhs.uk")}
@@ -103,6 +148,7 @@ def test_the_demo_is_coherent_around_today(app, client, login):
     assert "Give feedback" in action
     assert "Midlands Analyst Network huddles" in home[home.index("Next sessions"):]
     assert "You attended" in home[home.index("In progress"):]
+    assert "Pre-reading: forecasting demand" in home[home.index("Materials"):]
     login(people["faculty@example.nhs.uk"])
     faculty = _text(client.get("/"))
     assert "Midlands Analyst Network huddles" in faculty[
@@ -115,3 +161,4 @@ def test_the_demo_is_coherent_around_today(app, client, login):
     with app.app_context():
         again = seed_demo()
     assert again["register marks"] == 0 and again["places"] == 0
+    assert again["learning items"] == 0

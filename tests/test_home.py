@@ -222,11 +222,15 @@ def test_a_person_with_one_role_sees_only_their_sections(client, login, people, 
 
 def test_learner_home_queries_do_not_grow_with_places(app, client, login, make_user,
                                                       make_cohort, count_queries):
+    faculty = make_user(Role.FACULTY)
+
     def queries_for(places: int) -> int:
         person = make_user()
         cohorts = [make_cohort(starts_in=timedelta(days=3)) for _ in range(places)]
         _in_app(app, lambda: [engine.book(_user(person), db.session.get(type(c), c.id))
                               for c in cohorts])
+        _in_app(app, lambda: [_share_work(_user(faculty), db.session.get(type(c), c.id))
+                              for c in cohorts])  # each place has materials and work due
         login(person)
         client.get("/")  # warm caches (the catalogue, the menu)
         with count_queries() as counted:
@@ -236,6 +240,48 @@ def test_learner_home_queries_do_not_grow_with_places(app, client, login, make_u
 
     one = queries_for(1)
     assert queries_for(10) == one
+
+
+def _share_work(faculty, cohort, due_in: timedelta = timedelta(days=7)):
+    from lms.learning import materials
+    from tests.learning_work_builders import set_work
+
+    materials.add_material(faculty, cohort, materials.MaterialDetails(
+        kind="link", title=f"Pre-reading for {cohort.title}", url="https://example.org/read"))
+    return set_work(faculty, cohort, title=f"Plan for {cohort.title}",
+                    days=due_in.days)
+
+
+def test_a_learner_sees_new_materials_and_work_due_soon_on_their_home(
+        app, client, login, make_user, make_cohort):
+    from lms.learning import assignments as work
+
+    faculty, person = make_user(Role.FACULTY), make_user()
+    mine, other = make_cohort(starts_in=timedelta(days=3)), make_cohort(starts_in=timedelta(days=3))
+
+    def set_up():
+        cohort = db.session.get(type(mine), mine.id)
+        engine.book(_user(person), cohort)
+        _share_work(_user(faculty), cohort)
+        set_work_later = _share_work(_user(faculty), db.session.get(type(other), other.id))
+        from tests.learning_work_builders import set_work
+
+        set_work(_user(faculty), cohort, title="Far-off essay", days=40)
+        handed_in = set_work(_user(faculty), cohort, title="Done already", days=5)
+        work.submit(_user(person), handed_in, "My work", [])
+        return set_work_later
+
+    _in_app(app, set_up)
+    login(person)
+    page = _text(client.get("/"))
+    action = _section(page, "Needs your action", "Next sessions")
+    assert f"Hand in your work: Plan for {mine.title}" in action
+    assert "Due by" in action
+    assert "Far-off essay" not in action and "Done already" not in action
+    assert other.title not in action
+    shared = _section(page, "Materials", "My learning")
+    assert f"Pre-reading for {mine.title}" in shared
+    assert f"Pre-reading for {other.title}" not in shared
 
 
 def test_several_roles_see_each_section(client, login, make_user):

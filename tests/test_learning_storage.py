@@ -131,6 +131,7 @@ def test_keys_from_outside_are_refused(ctx, any_storage):
 
 
 def test_local_storage_leaves_no_half_written_file_when_the_disk_fails(ctx, app, tmp_path):
+    saved = {key: app.config.get(key) for key in ("STORAGE", "UPLOAD_DIR")}
     app.config.update(STORAGE="local", UPLOAD_DIR=str(tmp_path / "uploads"))
     app.extensions.pop("lms_storage", None)
 
@@ -148,7 +149,7 @@ def test_local_storage_leaves_no_half_written_file_when_the_disk_fails(ctx, app,
         assert list((tmp_path / "uploads").rglob("*")) == [tmp_path / "uploads" / "materials"]
     finally:
         app.extensions.pop("lms_storage", None)
-        app.config.update(STORAGE="local", UPLOAD_DIR="")
+        app.config.update(saved)  # later tests use the session's store again
 
 
 @pytest.mark.parametrize("any_storage", ["s3"], indirect=True)

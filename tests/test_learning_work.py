@@ -69,6 +69,8 @@ def test_a_learner_submits_text_and_files_and_replaces_them_until_marked(ctx, ma
     second = work.submit(ann, assignment, "Final", [pdf_upload("final.pdf")])
     assert second.id == first.id and second.text == "Final"
     assert [f.filename for f in second.files] == ["final.pdf"]
+    assert storage().exists(old_key), "kept until the replacement commits"
+    db.session.commit()
     assert not storage().exists(old_key), "the replaced file is removed from the store"
     assert not second.late
     work.mark(faculty, [second], "met", "Well done", None)
@@ -355,8 +357,59 @@ def test_erasure_takes_what_the_person_wrote_and_uploaded(ctx, make_user):
     work.submit(ann, assignment, "my secret plan", [pdf_upload()])
     entry(ann)
     activity(ann)
+    db.session.commit()
     assert len(_stored_files()) == 2
     erase_person(admin, ann)
     for model in (Submission, SubmissionFile, ReflectionEntry, CPDActivity):
         assert db.session.scalar(select(func.count()).select_from(model)) == 0, model
+    assert len(_stored_files()) == 2, "the files stay until the erasure commits"
+    db.session.commit()
+    assert _stored_files() == set()
+
+
+def test_a_failed_erasure_keeps_the_files_its_rows_still_point_to(ctx, make_user):
+    admin = make_user(Role.ADMIN, org="SU")
+    faculty, ann = _faculty(make_user), person("Ann Analyst")
+    assignment = set_work(faculty, cohort_with([ann]))
+    work.submit(ann, assignment, "my plan", [pdf_upload()])
+    activity(ann)
+    db.session.commit()
+    erase_person(admin, ann)
+    db.session.rollback()
+    assert len(_stored_files()) == 2
+    assert db.session.scalar(select(func.count()).select_from(SubmissionFile)) == 1
+
+
+# ---------------------------------------------------------------------------- files and commits
+
+
+def test_a_replacement_that_does_not_commit_keeps_the_old_file_and_drops_the_new(
+        ctx, make_user):
+    faculty, ann = _faculty(make_user), person("Ann Analyst")
+    assignment = set_work(faculty, cohort_with([ann]))
+    first = work.submit(ann, assignment, "Draft", [pdf_upload("draft.pdf")])
+    db.session.commit()
+    old_key = first.files[0].storage_key
+    second = work.submit(ann, assignment, "Final", [pdf_upload("final.pdf")])
+    new_key = second.files[0].storage_key
+    db.session.rollback()
+    assert storage().exists(old_key), "the old file is what the saved row still points to"
+    assert not storage().exists(new_key), "a file whose row never saved is deleted"
+    assert _stored_files() == {old_key}
+
+
+def test_cpd_evidence_goes_with_its_row_only_when_that_commits(ctx, make_user):
+    ann = person("Ann Analyst")
+    db.session.commit()
+    unsaved = activity(ann)
+    key = unsaved.evidence_key
+    db.session.rollback()
+    assert not storage().exists(key), "evidence whose row never saved is deleted"
+    saved = activity(ann)
+    db.session.commit()
+    cpd.remove_activity(ann, saved)
+    db.session.rollback()
+    assert storage().exists(saved.evidence_key), "a removal that failed loses nothing"
+    cpd.remove_activity(ann, db.session.get(CPDActivity, saved.id))
+    db.session.commit()
     assert _stored_files() == set()

@@ -407,3 +407,44 @@ def test_erasing_a_person_unlinks_their_nhs_account(ctx, make_user):
     erase_person(admin, person)
     db.session.flush()
     assert db.session.scalar(select(func.count(ExternalIdentity.id))) == 0
+
+
+def test_someone_who_joined_with_their_nhs_account_is_told_they_have_no_password(
+        app, client, make_user, login):
+    """No "current password is not correct": the page says how they sign in, and offers a
+    password only where their domain allows one."""
+    from lms.accounts import services as accounts
+    from lms.accounts.sso_domains import require_sso
+    from lms.errors import DomainError
+
+    def joined_by_sso(email: str) -> User:
+        person = make_user(email=email)
+        with app.app_context():
+            db.session.get(User, person.id).password_hash = None
+            db.session.commit()
+        return person
+
+    kim, pat = joined_by_sso("kim@example.nhs.uk"), joined_by_sso("pat@nhs.net")
+    with app.app_context():
+        require_sso("nhs.net")
+        db.session.commit()
+    login(kim)
+    assert "Your password (you sign in with your NHS account)" in client.get(
+        "/profile").get_data(as_text=True)
+    page = client.get("/profile/password").get_data(as_text=True)
+    assert "You sign in with your NHS account" in page
+    assert 'name="current_password"' not in page
+    assert "/forgot-password" in page and "get a link to set a password" in page
+    tried = client.post("/profile/password", data={
+        "current_password": "x", "password": "new password twelve",
+        "confirm": "new password twelve"})
+    assert "not correct" not in tried.get_data(as_text=True)
+    login(pat)
+    page = client.get("/profile/password").get_data(as_text=True)
+    assert "You sign in with your NHS account" in page
+    assert "cannot set a password here" in page and "/forgot-password" not in page
+    with app.test_request_context():
+        with pytest.raises(DomainError, match="sign in with your NHS account"):
+            accounts.change_password(db.session.get(User, kim.id), "", "new password twelve",
+                                     "new password twelve")
+        assert db.session.get(User, kim.id).password_hash is None

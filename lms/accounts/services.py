@@ -414,6 +414,9 @@ def change_password(user: User, current: str, password: str, confirm: str,
                     revoke_tokens: bool = True) -> None:
     """Change a password, knowing the current one; other sessions are ended, and with
     ``revoke_tokens`` the person's API tokens and calendar address stop working too."""
+    if not user.password_hash:  # joined with their NHS account: there is nothing to change
+        raise DomainError("You sign in with your NHS account, so you have no password here "
+                          "to change", "current_password")
     if not check_password_hash(user.password_hash or _dummy_hash(), current or ""):
         raise DomainError("Your current password is not correct", "current_password")
     check_new_password(password, confirm, email=user.email)
@@ -422,6 +425,16 @@ def change_password(user: User, current: str, password: str, confirm: str,
     notify(PasswordChanged(user.id, bool(revoke_tokens)))
     queue_email(user.email, "Your password has been changed", "accounts/password_changed",
                 user=user)
+
+
+def may_set_password(user: User) -> bool:
+    """Whether someone without a password may set one (by the emailed reset link): not if
+    their email's domain signs in only with an NHS account."""
+    try:
+        sso_domains.refuse_password_for(user.email)
+    except sso_domains.SsoRequired:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------- profiles

@@ -223,7 +223,11 @@ def profile():
 @bp.route("/profile/password", methods=["GET", "POST"])
 @login_required
 def change_password():
-    """Change one's password; other sessions end, this one carries on."""
+    """Change one's password; other sessions end, this one carries on. Someone who joined
+    with their NHS account has none: the page says so instead."""
+    if not current_user.password_hash:
+        return render_template("accounts/no_password.html",
+                               may_set=services.may_set_password(current_user))
     form = ChangePasswordForm()
     if submit(form, lambda: services.change_password(
             current_user, form.current_password.data, form.password.data, form.confirm.data,

@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 # How many of each list the home shows (the full lists are a link away).
 NEXT_SESSIONS = 5
 COMING_UP = 6
+NEW_MATERIALS = 5
+# Work due within this long is listed under "Needs your action".
+ASSIGNMENTS_DUE_SOON = timedelta(days=14)
 # A joining link is put on the home page once the session is this close (or under way);
 # before that the page says the link is in the person's calendar and on the event page.
 JOIN_LINK_LEAD = timedelta(hours=24)
@@ -82,6 +85,7 @@ class LearnerHome:
     actions: list[Action] = field(default_factory=list)
     next_sessions: list[NextSession] = field(default_factory=list)
     in_progress: list[Progress] = field(default_factory=list)
+    materials: list = field(default_factory=list)  # lms.learning Material rows, newest first
 
 
 def is_learner(user) -> bool:
@@ -131,6 +135,18 @@ def _feedback_actions(user: User, now: datetime) -> list[Action]:
             for row in open_surveys_for(user, now) if not row.answered]
 
 
+def _assignment_actions(user: User, now: datetime) -> list[Action]:
+    """Project work due soon that the person has still to hand in (or hand in again)."""
+    from flask import url_for
+
+    from lms.learning.assignments_pages import open_assignments_for
+
+    return [Action("assignment", f"{due.title} ({due.offering_title})",
+                   url_for("assignments.assignment", id=due.assignment_id), due.deadline,
+                   reason="resubmit" if due.resubmit else "")
+            for due in open_assignments_for(user, now, ASSIGNMENTS_DUE_SOON)]
+
+
 def _next_sessions(user: User, now: datetime, url_of) -> tuple[list[NextSession], list]:
     """The person's sessions still to come (or under way), soonest first, and the rows
     (for check-in) the feed gives."""
@@ -168,6 +184,7 @@ def learner_home(user: User, now: datetime | None = None) -> LearnerHome:
     """A learner's home: what needs their action, their next sessions, their progress."""
     from flask import url_for
 
+    from lms.learning.materials import materials_for
     from lms.offerings.pages import first_session_starts
     from lms.web import offering_page, offering_url
 
@@ -187,7 +204,9 @@ def learner_home(user: User, now: datetime | None = None) -> LearnerHome:
     home.next_sessions, rows = _next_sessions(user, now, url_by_kind)
     home.actions = (_place_actions(user, waiting, starts, now, offering_url)
                     + _check_in_actions(rows, now, url_by_kind)
-                    + _feedback_actions(user, now))
+                    + _feedback_actions(user, now)
+                    + _assignment_actions(user, now))
+    home.materials = list(materials_for(user, limit=NEW_MATERIALS))
     enrolled = [e for e in enrolments if e.state == S.ENROLLED]
     found = progress_of_places(enrolled, now)
     # Under way: a session has been held (places not yet begun are in "Next sessions").

@@ -8,7 +8,6 @@ Services validate, raise domain errors and flush; views and jobs commit.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -29,7 +28,12 @@ from lms.learning.assignments_models import (
     Submission,
     SubmissionFile,
 )
-from lms.learning.storage import check_upload, max_upload_bytes, storage
+from lms.learning.storage import (
+    check_upload,
+    discard_after_commit,
+    max_upload_bytes,
+    store_upload,
+)
 from lms.notifications.services import link, queue_email
 from lms.offerings.models import Enrolment, EnrolmentState, Offering
 from lms.offerings.policy import can_manage
@@ -308,18 +312,10 @@ def submit(user: User, assignment: Assignment, text: str | None,
         raise InvalidInput([("text", "Write your work here, or attach a file"),
                             ("files", "Attach a file, or write your work in the box")])
     stored: list[SubmissionFile] = []
-    store = storage()
-    try:
-        for upload, content_type in uploads:
-            key = f"submissions/{assignment.id}/{uuid.uuid4().hex}"
-            size = store.put(key, upload.stream, content_type)
-            stored.append(SubmissionFile(filename=_safe_name(upload.filename),
-                                         content_type=content_type, size=size,
-                                         storage_key=key))
-    except Exception:
-        for row in stored:
-            store.delete(row.storage_key)
-        raise
+    for upload, content_type in uploads:  # each file is deleted again unless this commits
+        key, size = store_upload(f"submissions/{assignment.id}", upload.stream, content_type)
+        stored.append(SubmissionFile(filename=_safe_name(upload.filename),
+                                     content_type=content_type, size=size, storage_key=key))
     if submission is None:
         submission = Submission(assignment_id=assignment.id)
         if assignment.for_groups:
@@ -333,8 +329,8 @@ def submit(user: User, assignment: Assignment, text: str | None,
     submission.late = now > assignment.due_at
     submission.outcome = submission.resubmit_by = submission.marked_at = None
     db.session.flush()
-    for key in old_keys:
-        store.delete(key)
+    for key in old_keys:  # kept until the replacement commits
+        discard_after_commit(key)
     return submission
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, lazyload
 
 from lms.accounts.models import User
 from lms.extensions import db
@@ -17,12 +18,14 @@ from lms.learning import assignments as work
 from lms.learning.assignments_models import (
     Assignment,
     AssignmentExtension,
+    GroupMember,
+    Outcome,
     ProjectGroup,
     Submission,
 )
 from lms.learning.groups import cohort_people, groups_of
 from lms.learning.storage import CHUNK, storage
-from lms.offerings.models import Offering
+from lms.offerings.models import Enrolment, Offering
 
 
 @dataclass
@@ -221,3 +224,57 @@ def form_data(assignment: Assignment) -> dict:
     return {"title": assignment.title, "brief": assignment.brief, "due_day": due.date(),
             "due_time": due.time(), "for_groups": assignment.for_groups,
             "counts_to_completion": assignment.counts_to_completion}
+
+
+# ---------------------------------------------------------------------------- a learner's home
+
+
+@dataclass(frozen=True)
+class Due:
+    """Work the person still has to hand in (or hand in again), and by when."""
+
+    assignment_id: int
+    title: str
+    offering_title: str
+    deadline: datetime
+    resubmit: bool
+
+
+def open_assignments_for(user: User, now: datetime, within: timedelta) -> list[Due]:
+    """The person's work due in the next ``within`` that they have not handed in (or must
+    hand in again after "not yet met"), soonest first: four queries however many places."""
+    rows = list(db.session.scalars(
+        select(Assignment).join(Enrolment, (Enrolment.offering_id == Assignment.offering_id)
+                                & (Enrolment.user_id == user.id))
+        .where(Enrolment.state.in_(work.ON_COHORT))
+        .options(joinedload(Assignment.offering).options(lazyload(Offering.sessions)))))
+    if not rows:
+        return []
+    groups = dict(db.session.execute(select(GroupMember.offering_id, GroupMember.group_id)
+                                     .where(GroupMember.user_id == user.id)).all())
+    ids = [a.id for a in rows]
+    theirs = (Submission.user_id == user.id) | Submission.group_id.in_(list(groups.values()))
+    submitted = {s.assignment_id: s for s in db.session.scalars(select(Submission).where(
+        Submission.assignment_id.in_(ids), theirs))}
+    members = select(GroupMember.user_id).where(GroupMember.group_id.in_(list(groups.values())))
+    extended: dict[int, datetime] = {}
+    for assignment_id, due_at in db.session.execute(
+            select(AssignmentExtension.assignment_id, AssignmentExtension.due_at).where(
+                AssignmentExtension.assignment_id.in_(ids),
+                (AssignmentExtension.user_id == user.id)
+                | AssignmentExtension.user_id.in_(members))):
+        extended[assignment_id] = max(due_at, extended.get(assignment_id, due_at))
+    found = []
+    for a in rows:
+        if a.for_groups and a.offering_id not in groups:
+            continue  # not in a group yet: nothing they can hand in
+        submission = submitted.get(a.id)
+        again = submission is not None and submission.outcome == Outcome.NOT_YET_MET \
+            and submission.resubmit_by is not None
+        if submission is not None and not again:
+            continue
+        deadline = submission.resubmit_by if again else max(a.due_at, extended.get(a.id,
+                                                                                   a.due_at))
+        if now <= deadline <= now + within:
+            found.append(Due(a.id, a.title, a.offering.title, deadline, again))
+    return sorted(found, key=lambda d: (d.deadline, d.assignment_id))

@@ -3,7 +3,6 @@ evidence file in the storage, shown on the learning record and its PDF."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -16,7 +15,7 @@ from lms.clock import to_london, utcnow
 from lms.errors import ErrorCollector, NotFound
 from lms.extensions import db
 from lms.learning.reflection_models import CPDActivity
-from lms.learning.storage import check_upload, max_upload_bytes, storage
+from lms.learning.storage import check_upload, discard_after_commit, max_upload_bytes, store_upload
 
 EVIDENCE_KINDS = frozenset({"pdf", "docx", "png", "jpeg", "text"})  # as storage names them
 
@@ -91,33 +90,28 @@ def record_activity(user: User, details: ActivityDetails,
     if content_type is not None:
         from werkzeug.utils import secure_filename
 
-        key = f"cpd/{user.id}/{uuid.uuid4().hex}"
-        storage().put(key, evidence.stream, content_type)
+        key, _ = store_upload(f"cpd/{user.id}", evidence.stream, content_type)
         activity.evidence_key, activity.evidence_content_type = key, content_type
         activity.evidence_filename = (secure_filename(evidence.filename) or "evidence")[:200]
     db.session.add(activity)
-    try:
-        db.session.flush()
-    except Exception:
-        if activity.evidence_key:
-            storage().delete(activity.evidence_key)
-        raise
+    db.session.flush()  # if the row never commits, the stored evidence is deleted again
     return activity
 
 
 def remove_activity(user: User, activity: CPDActivity) -> None:
     if activity.user_id != user.id:
         raise NotFound("No such CPD activity")
-    key = activity.evidence_key
+    discard_after_commit(activity.evidence_key)
     db.session.delete(activity)
     db.session.flush()
-    if key:
-        storage().delete(key)
 
 
 def erase_activities(person_id: int) -> list[str]:
-    """Delete the person's CPD rows; returns the storage keys of their evidence files."""
+    """Delete the person's CPD rows; their evidence files go when that commits. Returns the
+    storage keys of those files."""
     keys = [k for k in db.session.scalars(select(CPDActivity.evidence_key).where(
         CPDActivity.user_id == person_id)) if k]
     db.session.execute(delete(CPDActivity).where(CPDActivity.user_id == person_id))
+    for key in keys:
+        discard_after_commit(key)
     return keys

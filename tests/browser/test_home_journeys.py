@@ -195,3 +195,40 @@ def test_every_section_fits_a_phone(live_app, live_user, make_page, check_page):
     expect(page.get_by_text("Check in now").first).to_be_visible()
     check_page(page)
     no_sideways_scroll(page)
+
+
+def test_learner_sees_materials_and_work_due_on_a_phone_and_opens_the_work(
+        live_app, live_user, make_page, check_page):
+    """Issue 18 item 1: the home lists new materials and work due soon; both work on a
+    phone and with axe."""
+    from lms.learning import assignments, materials
+
+    learner = live_user(name="Leah Learner")
+    faculty = live_user(Role.FACULTY, name="Fiona Faculty")
+
+    def build():
+        cohort = _cohort("Forecasting", timedelta(days=2))
+        engine.book(db.session.get(User, learner.id), cohort)
+        tutor = db.session.get(User, faculty.id)
+        materials.add_material(tutor, cohort, materials.MaterialDetails(
+            kind="link", title="Pre-reading on seasonal models with a long title to wrap",
+            url="https://example.org/reading"))
+        due = utcnow() + timedelta(days=5)
+        work = assignments.set_assignment(tutor, cohort, assignments.AssignmentDetails(
+            title="Project plan", brief="Write a plan.", due_day=due.date(),
+            due_time=assignments.DEFAULT_DUE_TIME))
+        return work.id
+
+    work_id = _in(live_app, build)
+    page: Page = make_page(PHONE)
+    sign_in(page, learner.email)
+    check_page(page)
+    no_sideways_scroll(page)
+    shared = page.locator("ul[aria-labelledby=new-materials]")
+    expect(shared).to_contain_text("Pre-reading on seasonal models")
+    action = page.locator("li.nhsuk-card", has_text="Hand in your work: Project plan")
+    expect(action).to_contain_text("Due by")
+    action.get_by_role("link", name=re.compile("Project plan")).click()
+    expect(page).to_have_url(re.compile(rf"/assignments/{work_id}$"))
+    check_page(page)
+    no_sideways_scroll(page)
