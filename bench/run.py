@@ -3,7 +3,8 @@
 
     python -m bench.run                      # everything (a few minutes)
     python -m bench.run --only pages         # some sections: pages, http, certificates,
-                                             #   booking, reminders, teams_import
+                                             #   booking, reminders, teams_import,
+                                             #   submissions_zip
     python -m bench.run --profile register   # a pyinstrument profile of one page, scale 1
 
 Databases are made in ``instance/bench/`` (SQLite, schema from the models) and remade on each
@@ -30,13 +31,16 @@ from bench.generate import DEFAULT_SEED, generate
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "instance" / "bench"
 RESULTS = ROOT / "bench" / "results.json"
-SECTIONS = ("pages", "http", "certificates", "booking", "reminders", "teams_import")
+SECTIONS = ("pages", "http", "certificates", "booking", "reminders", "teams_import",
+            "submissions_zip")
 THROUGHPUT_TARGETS = {"catalogue": 0.20, "cohort": 0.20, "feed_304": 0.60}
 CERTIFICATE_RATIO = 1.2
 BULK_SECONDS = 35
 WORKER_MB = 250
 REMINDER_SECONDS = 10
 IMPORT_SECONDS = 2
+# Zipping a cohort's submissions holds at most this much at once (one file is 10 MB).
+ZIP_PEAK_MB = 2
 
 
 def log(message: str) -> None:
@@ -205,6 +209,15 @@ def rows_for(results: dict) -> list[tuple[str, str, str, str, str]]:
         rows.append(("  the same file again: s (refused, nothing changes)", "",
                      f"{teams['reimport_s']:.3f}", "refused",
                      _yes(bool(teams["reimport_refused"]))))
+    zipped = results.get("submissions_zip")
+    if zipped:
+        rows.append((SECTION + "PROJECT WORK: every submission as one zip (streamed)", "", "",
+                     "", ""))
+        rows.append((f"{zipped['files']} files of {zipped['file_mb']} MB: s, zip MB", "",
+                     f"{zipped['seconds']:.1f} s, {zipped['zip_mb']:.0f} MB", "intact",
+                     _yes(zipped["intact"])))
+        rows.append(("  peak memory held while zipping, MB", "", f"{zipped['peak_mb']:.2f}",
+                     f"< {ZIP_PEAK_MB}", _yes(zipped["peak_mb"] < ZIP_PEAK_MB)))
     for name, error in results.get("errors", {}).items():
         rows.append((f"{name}: FAILED", "", error.splitlines()[-1][:60], "", "NO"))
     return rows
@@ -319,6 +332,13 @@ def run(args: argparse.Namespace) -> dict:
     section("booking", booking)
     section("reminders", reminders)
     section("teams_import", teams_import)
+
+    def submissions_zip() -> dict:
+        from bench.zip_workload import submissions_zip as run_zip
+
+        return run_zip(apps[scales[-1]], DATA).as_dict()
+
+    section("submissions_zip", submissions_zip)
     results["meta"]["load_average_end"] = os.getloadavg()
     results["meta"]["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     return results

@@ -225,3 +225,23 @@ def test_seed_bench_on_postgresql_leaves_the_sequences_ready_for_new_rows(pg_app
         place = offerings.book(person, cohort)
         db.session.commit()
         assert db.session.get(Enrolment, place.id).user_id == person.id
+
+
+def test_the_submissions_zip_section_streams_with_little_held(tmp_path):
+    """The project-work zip workload at a small size: every file is in the zip, intact, and
+    what the stream held at once is far below one file; the table says so, and says NO when
+    the peak goes over the target."""
+    from bench.run import ZIP_PEAK_MB
+    from bench.zip_workload import submissions_zip
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'z.sqlite3'}",
+                     MAIL_OUTBOX_DIR=str(tmp_path / "outbox"))
+    result = submissions_zip(app, tmp_path, people=4, file_mb=3).as_dict()
+    assert result["intact"] and result["files"] == 4 and result["zip_mb"] >= 12
+    assert result["peak_mb"] < 1, "the stream held about a whole file"
+    table = render_table({"scales": ["1"], "page_labels": {}, "pages": {},
+                          "submissions_zip": result})
+    assert "4 files of 3 MB" in table and "| NO " not in table
+    over = render_table({"scales": ["1"], "page_labels": {}, "pages": {},
+                         "submissions_zip": {**result, "peak_mb": ZIP_PEAK_MB + 1}})
+    assert "| NO " in over
