@@ -58,10 +58,13 @@ def _quietly(step: Callable[[], Any]) -> None:
 def _note_run(job: str, started: datetime, error: str | None) -> None:
     """Record the run for ``/metrics`` (``lms_job_last_run_timestamp_seconds``), in a
     transaction of its own; a database that is down just misses one note."""
-    from lms.extensions import db
+    from lms.extensions import begin_write, db
     from lms.observability.services import record_job_run
 
     try:
+        # Read-then-write: on SQLite a job's read snapshot cannot become a write after another
+        # job (a scheduler thread) has committed, so ask for the write lock first.
+        begin_write()
         record_job_run(job, started, utcnow(), error)
         db.session.commit()
     except Exception:  # noqa: BLE001 - the job's own outcome is already logged

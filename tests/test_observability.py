@@ -151,3 +151,26 @@ def test_metrics_report_latency_outbox_jobs_and_pool(app, client, monkeypatch):
         deliver_outbox()
     assert 'lms_outbox_backlog{status="pending"} 0.0' in client.get("/metrics").get_data(
         as_text=True)
+
+
+def test_a_job_run_is_recorded_even_when_another_job_wrote_meanwhile(app, caplog):
+    """The development server runs the scheduler's jobs in threads on one SQLite file: a job
+    that read (a snapshot) while another committed must still record its run, not fail with
+    "database is locked"."""
+    from sqlalchemy import select, text
+
+    from lms.observability.models import JobRun
+
+    def reads_while_another_writes():
+        db.session.scalars(select(JobRun)).all()  # this job's transaction now holds a snapshot
+        with db.engine.connect() as other:
+            other.execute(text(
+                "INSERT INTO job_run (job, last_started_at, last_finished_at) "
+                "VALUES ('another_job', '2026-12-04 09:00:00', '2026-12-04 09:00:01')"))
+            other.commit()
+
+    with caplog.at_level(logging.WARNING, logger="lms.jobs"):
+        _in_app(app, reads_while_another_writes)()
+    assert "could not record" not in caplog.text
+    with app.app_context():
+        assert db.session.get(JobRun, "reads_while_another_writes") is not None
