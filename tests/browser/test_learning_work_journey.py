@@ -6,6 +6,7 @@ completion and the certificate follow. axe-core on every page, and a phone-width
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -37,8 +38,22 @@ def test_assignment_reflection_feedback_competency_completion_certificate(
         cohort_id = cohort.id
     due = to_london(utcnow() + timedelta(days=14)).date()
 
-    # Faculty set the assignment.
+    # Faculty add pre-reading to the cohort...
     sign_in(page, faculty.email, faculty.password)
+    page.goto(f"/cohorts/{cohort_id}")
+    page.get_by_role("link", name="Add and manage materials").click()
+    page.get_by_role("link", name="Add a file or link").click()
+    page.get_by_role("radio", name="A file").check()
+    page.get_by_label("Title").fill("Pre-reading")
+    page.get_by_label("Short note (optional)").fill("Read chapter 2 before the first day.")
+    page.locator("#file").set_input_files(files=[{
+        "name": "Pre-reading.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".nhsuk-notification-banner--success")).to_contain_text(
+        "“Pre-reading” has been added")
+    check_page(page)
+
+    # ...and set the assignment.
     page.goto(f"/faculty/offerings/{cohort_id}/marking")
     expect(page.locator("h1")).to_have_text("Assignments and marking")
     check_page(page)
@@ -55,9 +70,15 @@ def test_assignment_reflection_feedback_competency_completion_certificate(
     expect(page.get_by_text("Project plan has been set.")).to_be_visible()
     expect(page.get_by_text("0 of 1 submitted")).to_be_visible()
 
-    # The learner submits, on a phone.
+    # The learner reads the pre-reading, then submits, on a phone.
     phone = make_page({"width": 375, "height": 740})
     sign_in(phone, learner.email, learner.password)
+    phone.goto(f"/cohorts/{cohort_id}")
+    materials = phone.locator("section[aria-labelledby='materials-heading']")
+    expect(materials).to_contain_text("Read chapter 2 before the first day.")
+    with phone.expect_download() as downloading:
+        materials.get_by_role("link", name="Pre-reading").click()
+    assert Path(downloading.value.path()).read_bytes() == PDF
     phone.goto(f"/offerings/{cohort_id}/assignments")
     expect(phone.locator("h1")).to_have_text("Assignments")
     check_page(phone)
