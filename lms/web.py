@@ -65,6 +65,16 @@ def confirm_page(confirmation: Confirmation, form: ConfirmForm | None = None,
                            action=action or request.full_path.rstrip("?"))
 
 
+def confirm_then(confirmation: Confirmation, action: Callable[[], Any], *,
+                 done: str | Callable[[Any], str], back: str):
+    """A destructive action behind the one confirmation page: GET asks, POST does it
+    (``do_confirmed``). For actions whose page needs nothing from the request."""
+    form = ConfirmForm()
+    if request.method == "GET":
+        return confirm_page(confirmation, form)
+    return do_confirmed(form, lambda: confirmation, action, done=done, back=back)
+
+
 def reason_given(form: ConfirmForm) -> str:
     """The reason typed on a confirmation page (spaces tidied; empty when none)."""
     return " ".join((form.reason.data or "").split())

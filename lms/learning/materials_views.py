@@ -14,7 +14,7 @@ from lms.learning.blueprint import MANAGERS, bp
 from lms.learning.materials_forms import MaterialForm, MoveForm
 from lms.learning.storage import allow_uploads, kinds_text, megabytes, send_stored
 from lms.offerings.models import Offering
-from lms.web import EmptyForm, perform, role_required, submit
+from lms.web import Confirmation, confirm_then, perform, role_required, submit
 
 
 def _details(form: MaterialForm) -> materials.MaterialDetails:
@@ -84,20 +84,24 @@ def edit_material(material_id: int):
     return _form_page(form, material.offering, material)
 
 
+def removal_consequence(seen_by: str, item) -> str:
+    """What removing a material or a shared resource does, for its confirmation page."""
+    file = ", and the file is deleted" if item.is_file else ""
+    return f"{seen_by}{file}. This cannot be undone."
+
+
 @bp.route("/faculty/materials/<int:material_id>/remove", methods=["GET", "POST"])
 @role_required(*MANAGERS)
 def remove_material(material_id: int):
     """Ask, then remove a material (and its file)."""
     material = materials.get_material(material_id)
-    offering_id = material.offering_id
-    form = EmptyForm()
-    done = submit(form, lambda: materials.remove_material(current_user, material))
-    if done:
-        flash(f"“{done.value}” has been removed", "success")
-        return redirect(url_for("learning.offering_materials", offering_id=offering_id))
-    return render_template("learning/materials_remove.html", form=form, material=material,
-                           back=url_for("learning.offering_materials",
-                                        offering_id=offering_id))
+    back = url_for("learning.offering_materials", offering_id=material.offering_id)
+    seen_by = "People with a place will no longer see it"
+    return confirm_then(
+        Confirmation(f"Remove “{material.title}”?", (removal_consequence(seen_by, material),),
+                     "Remove it", back, caption=material.offering.title, keep="Keep it"),
+        lambda: materials.remove_material(current_user, material),
+        done=lambda title: f"“{title}” has been removed", back=back)
 
 
 @bp.route("/faculty/materials/<int:material_id>/move", methods=["POST"])

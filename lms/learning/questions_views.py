@@ -11,7 +11,7 @@ from lms.learning.blueprint import MANAGERS, bp
 from lms.learning.questions_forms import QuestionForm, answers_form
 from lms.learning.questions_models import SUGGESTED_WORDING
 from lms.offerings.policy import may_book
-from lms.web import EmptyForm, offering_url, role_required, submit
+from lms.web import Confirmation, confirm_then, offering_url, role_required, submit
 
 
 def _details(form: QuestionForm) -> questions.QuestionDetails:
@@ -57,13 +57,12 @@ def remove_question(question_id: int):
     """Ask, then stop asking a question (its answers go with it)."""
     question = questions.get_question(question_id)
     back = url_for("learning.manage_questions", offering_id=question.offering_id)
-    form = EmptyForm()
-    done = submit(form, lambda: questions.remove_question(current_user, question))
-    if done:
-        flash(f"“{done.value}” is no longer asked", "success")
-        return redirect(back)
-    return render_template("learning/question_remove.html", form=form, question=question,
-                           back=back)
+    return confirm_then(
+        Confirmation(f"Stop asking “{question.text}”?",
+                     ("The answers people have already given to it are deleted. This cannot "
+                      "be undone.",), "Remove the question", back, keep="Keep it"),
+        lambda: questions.remove_question(current_user, question),
+        done=lambda text: f"“{text}” is no longer asked", back=back)
 
 
 @bp.route("/faculty/offerings/<int:offering_id>/answers")

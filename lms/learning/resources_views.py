@@ -8,10 +8,19 @@ from flask_login import current_user, login_required
 from lms.learning import resources
 from lms.learning.blueprint import MANAGERS, bp
 from lms.learning.materials import Upload
+from lms.learning.materials_views import removal_consequence
 from lms.learning.resources_forms import ResourceForm, SearchForm
 from lms.learning.storage import ALL_KINDS, allow_uploads, kinds_text, megabytes, send_stored
 from lms.offerings.policy import can_manage
-from lms.web import EmptyForm, offering_url, perform, role_required, submit
+from lms.web import (
+    Confirmation,
+    EmptyForm,
+    confirm_then,
+    offering_url,
+    perform,
+    role_required,
+    submit,
+)
 
 
 @bp.route("/networks/<int:network_id>/resources")
@@ -73,10 +82,9 @@ def remove_resource(resource_id: int):
     """Ask, then remove a shared resource."""
     resource = resources.get_resource(resource_id)
     back = url_for("learning.network_resources", network_id=resource.network_id)
-    form = EmptyForm()
-    done = submit(form, lambda: resources.remove_resource(current_user, resource))
-    if done:
-        flash(f"“{done.value}” has been removed", "success")
-        return redirect(back)
-    return render_template("learning/resource_remove.html", form=form, resource=resource,
-                           back=back)
+    return confirm_then(
+        Confirmation(f"Remove “{resource.title}”?",
+                     (removal_consequence("Members will no longer see it", resource),),
+                     "Remove it", back, keep="Keep it"),
+        lambda: resources.remove_resource(current_user, resource),
+        done=lambda title: f"“{title}” has been removed", back=back)
