@@ -32,6 +32,7 @@ from lms.learning.storage import (
     check_upload,
     discard_after_commit,
     max_upload_bytes,
+    safe_filename,
     store_upload,
 )
 from lms.notifications.services import link, queue_email
@@ -289,12 +290,6 @@ def _uploads(files: Iterable[FileStorage]) -> list[tuple[FileStorage, str]]:
     return checked
 
 
-def _safe_name(filename: str) -> str:
-    from werkzeug.utils import secure_filename
-
-    return (secure_filename(filename) or "file")[:200]
-
-
 def submit(user: User, assignment: Assignment, text: str | None,
            files: Iterable[FileStorage] = (), now: datetime | None = None) -> Submission:
     """Submit (or replace) work: text and/or files. Files are checked before anything is
@@ -314,7 +309,7 @@ def submit(user: User, assignment: Assignment, text: str | None,
     stored: list[SubmissionFile] = []
     for upload, content_type in uploads:  # each file is deleted again unless this commits
         key, size = store_upload(f"submissions/{assignment.id}", upload.stream, content_type)
-        stored.append(SubmissionFile(filename=_safe_name(upload.filename),
+        stored.append(SubmissionFile(filename=safe_filename(upload.filename),
                                      content_type=content_type, size=size, storage_key=key))
     if submission is None:
         submission = Submission(assignment_id=assignment.id)

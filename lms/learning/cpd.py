@@ -15,7 +15,13 @@ from lms.clock import to_london, utcnow
 from lms.errors import ErrorCollector, NotFound
 from lms.extensions import db
 from lms.learning.reflection_models import CPDActivity
-from lms.learning.storage import check_upload, discard_after_commit, max_upload_bytes, store_upload
+from lms.learning.storage import (
+    check_upload,
+    discard_after_commit,
+    max_upload_bytes,
+    safe_filename,
+    store_upload,
+)
 
 EVIDENCE_KINDS = frozenset({"pdf", "docx", "png", "jpeg", "text"})  # as storage names them
 
@@ -88,11 +94,9 @@ def record_activity(user: User, details: ActivityDetails,
     activity = CPDActivity(user_id=user.id, title=title, done_on=details.done_on, hours=hours,
                            description=description)
     if content_type is not None:
-        from werkzeug.utils import secure_filename
-
         key, _ = store_upload(f"cpd/{user.id}", evidence.stream, content_type)
         activity.evidence_key, activity.evidence_content_type = key, content_type
-        activity.evidence_filename = (secure_filename(evidence.filename) or "evidence")[:200]
+        activity.evidence_filename = safe_filename(evidence.filename, "evidence")
     db.session.add(activity)
     db.session.flush()  # if the row never commits, the stored evidence is deleted again
     return activity
