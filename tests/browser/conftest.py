@@ -462,3 +462,14 @@ def fill_date(page: Page, legend: str, day) -> None:
     group.get_by_label("Day").fill(str(day.day))
     group.get_by_label("Month").fill(str(day.month))
     group.get_by_label("Year").fill(str(day.year))
+
+
+def menu_settled(page: Page) -> None:
+    """Wait until the header's script has laid the menu out for good: it measures the items'
+    widths when the page loads and again when the fonts arrive, and may move an item under
+    "More" in between (on a loaded machine the two can be a second apart)."""
+    page.wait_for_load_state("load")
+    page.evaluate("""async () => {
+        await document.fonts.ready;
+        await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+    }""")

@@ -20,7 +20,7 @@ from lms.events import demo as events_demo
 from lms.events import services as ev
 from lms.extensions import db
 from lms.offerings.models import Session
-from tests.browser.conftest import fill_date, no_sideways_scroll, sign_in
+from tests.browser.conftest import fill_date, menu_settled, no_sideways_scroll, sign_in
 from tests.test_events_support import (
     add_session,
     london_day,
@@ -42,6 +42,7 @@ def _search_box(page, viewport):
     if viewport is DESK:
         return page.get_by_role("searchbox", name="Search courses and events")
     expect(page.get_by_role("searchbox", name="Search courses and events")).to_be_hidden()
+    menu_settled(page)
     menu = page.get_by_role("navigation", name="Menu")
     search = menu.get_by_role("link", name="Search", exact=True)
     if not search.is_visible():

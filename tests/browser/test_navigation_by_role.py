@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from lms.accounts.models import Role
-from tests.browser.conftest import no_sideways_scroll, sign_in
+from tests.browser.conftest import menu_settled, no_sideways_scroll, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -24,20 +24,9 @@ def _menu_labels(page: Page) -> list[str]:
     return [" ".join(text.split()) for text in _menu(page).locator("a").all_text_contents()]
 
 
-def _settled(page: Page) -> None:
-    """Wait until the header's script has laid the menu out for good: it measures the items'
-    widths when the page loads and again when the fonts arrive, and may move an item under
-    "More" in between (on a loaded machine the two can be a second apart)."""
-    page.wait_for_load_state("load")
-    page.evaluate("""async () => {
-        await document.fonts.ready;
-        await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
-    }""")
-
-
 def _follow_menu_link(page: Page, label: str) -> None:
     """Use the header menu as a person would: the link if it shows, else through "More"."""
-    _settled(page)
+    menu_settled(page)
     link = _menu(page).get_by_role("link", name=label, exact=True)
     if not link.is_visible():
         toggle = _menu(page).get_by_role("button", name="Browse More")
