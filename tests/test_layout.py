@@ -96,3 +96,28 @@ def test_views_define_no_dataclass_and_run_no_query():
         "feature's page module and queries to its services")
     stale = [name for name in THICK_VIEWS if not faults.get(name)]
     assert not stale, f"no longer thick, take them off THICK_VIEWS: {stale}"
+
+
+# Features that project work (``lms.learning``) builds on: they ask it nothing by importing it
+# (not even inside a function); what they need from it is a hook it sets in its ``init_app``
+# (the completion rule's question about work: ``completion.set_work_requirement``).
+UNDER_LEARNING = ("accounts", "offerings", "attendance", "notifications", "feedback",
+                  "certificates")
+
+
+def _imports_of(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_the_features_learning_builds_on_never_import_it():
+    faults = [f"{_name(path)} imports {module}"
+              for package in UNDER_LEARNING for path in sorted((APP / package).rglob("*.py"))
+              for module in _imports_of(path)
+              if module == "lms.learning" or module.startswith("lms.learning.")]
+    assert not faults, faults

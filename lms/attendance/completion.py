@@ -7,11 +7,12 @@ Services validate, raise domain errors and flush; views and jobs commit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from lms.accounts.models import User
@@ -138,13 +139,21 @@ def _answered(offering_ids: set[int]) -> set[tuple[int, int]]:
         .where(Survey.offering_id.in_(offering_ids))).tuples())
 
 
+WorkRequirement = Callable[[set[tuple[int, int]]], tuple[set[int], set[tuple[int, int]]]]
+_WORK = "lms.attendance.work_requirement"
+
+
+def set_work_requirement(app: Flask, answer: WorkRequirement) -> None:
+    """The project-work feature's answer to "which of these offerings have work counting
+    towards completion, and which (offering, person) places have met it all?" (from its
+    ``init_app``; without one, no offering requires work)."""
+    app.extensions[_WORK] = answer
+
+
 def _assignments_met(places: set[tuple[int, int]]
                      ) -> tuple[set[int], set[tuple[int, int]]]:
-    """Which of these offerings have assignments counting towards completion, and which
-    (offering, person) places have met them all (the project-work feature answers)."""
-    from lms.learning.assignments import met_everything
-
-    return met_everything(places)
+    answer = current_app.extensions.get(_WORK)
+    return answer(places) if answer is not None else (set(), set())
 
 
 def progress_for(offering: Offering, enrolments: list[Enrolment] | None = None,

@@ -7,8 +7,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The pages, their links in the header, and erasure of what people wrote here."""
+    """The pages, their links in the header, erasure of what people wrote here, and the
+    completion rule's question about work."""
+    from lms.attendance.completion import set_work_requirement
     from lms.learning import assignments_views, reflection_views
+    from lms.learning.assignments import met_everything
     from lms.listeners import connect
     from lms.privacy.services import Erasing
     from lms.web import add_nav_item, signed_in
@@ -17,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(reflection_views.bp)
     add_nav_item(app, "Reflective log", "reflection.log", signed_in, order=60)
     connect(app, Erasing, erase_work)
+    set_work_requirement(app, met_everything)
 
 
 def erase_work(event) -> None:
