@@ -450,7 +450,8 @@ def send_reminders(now: datetime | None = None) -> int:
     ``MAX_REMINDERS`` times each, spread over the time it is open. If the job missed a
     reminder, only the latest one due is sent, so nobody gets two at once.
 
-    Each email is claimed by a ``SurveyReminder`` row (unique per survey, person and number)
+    Returns the number of emails queued (not counting people who switched these emails
+    off). Each email is claimed by a ``SurveyReminder`` row (unique per survey, person and number)
     in the same transaction, so a second scheduler or a rerun sends nothing twice. Flushes;
     the job commits.
     """
@@ -484,17 +485,18 @@ def send_reminders(now: datetime | None = None) -> int:
                                                   number=number))
             except IntegrityError:
                 continue
-            _remind(survey, person, number)
-            sent += 1
+            if _remind(survey, person, number):
+                sent += 1
     return sent
 
 
-def _remind(survey: Survey, person: User, number: int) -> None:
+def _remind(survey: Survey, person: User, number: int) -> bool:
+    """Queue reminder ``number``: False if the person has switched these emails off."""
     offering = survey.offering
-    queue_email(
+    return queue_email(
         person.email, f"Reminder: tell us what you thought of {offering.title}",
         "feedback/reminder", optional="feedback_reminders", person=person,
         survey=survey, offering=offering, number=number, last=number == MAX_REMINDERS,
         closes=when_text(survey.closes_at),
         answer_url=link("feedback.answer", id=survey.id),
-    )
+    ) is not None
