@@ -83,6 +83,20 @@ def test_speakers_presenters_and_tracks_are_searched(ctx):
         "festival-session": ["Leading analysts"]}
 
 
+def test_a_strand_is_found_by_the_words_of_its_name(ctx):
+    """People know the network's four strands by name: "leaders" finds what belongs to the
+    "Developing analytical leaders" strand, though the word is in no title."""
+    coaching = make_webinar(title="Coaching new analysts", days_ahead=5)
+    make_webinar(title="SQL window functions", days_ahead=6)
+    db.session.get(Offering, coaching.id).strand = "analytical_leaders"
+    db.session.flush()
+    assert found(search.search(ANON, "leaders")) == {"webinar": ["Coaching new analysts"]}
+    # Every word must still appear: in the strand's name or in the columns searched.
+    assert found(search.search(ANON, "developing coaching")) == {
+        "webinar": ["Coaching new analysts"]}
+    assert found(search.search(ANON, "leaders sql")) == {}
+
+
 def test_percent_and_underscore_match_only_themselves(ctx):
     make_webinar(title="100% uptake of SPC charts")
     make_webinar(title="Snake_case in SQL", days_ahead=11)

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from lms.clock import utcnow
-from lms.courses.models import Cohort, Course
+from lms.courses.models import STRAND_LABELS, Cohort, Course
 from lms.events.models import (
     Festival,
     FestivalSession,
@@ -117,16 +117,18 @@ def _speaker_named(session_id, word: str) -> ColumnElement[bool]:
         or_(_contains(Speaker.name, word), _contains(Speaker.organisation, word))))
 
 
+def _strand_named(column, word: str) -> ColumnElement[bool]:
+    """The strand in ``column`` is one whose name people see contains ``word`` ("leaders"
+    finds the "Developing analytical leaders" strand's courses and events)."""
+    strands = [strand.value for strand, label in STRAND_LABELS.items() if word in label.lower()]
+    return column.in_(strands) if strands else false()
+
+
 def _every_word(words: list[str], columns: list,
-                extra: Callable[[str], ColumnElement[bool]] | None = None) -> list:
-    """Each word in one of the columns (or meeting ``extra``)."""
-    conditions = []
-    for word in words:
-        found = [_contains(column, word) for column in columns]
-        if extra is not None:
-            found.append(extra(word))
-        conditions.append(or_(*found))
-    return conditions
+                *extras: Callable[[str], ColumnElement[bool]]) -> list:
+    """Each word in one of the columns (or meeting one of ``extras``)."""
+    return [or_(*(_contains(column, word) for column in columns),
+                *(extra(word) for extra in extras)) for word in words]
 
 
 def _visible(user) -> list[ColumnElement[bool]]:
@@ -169,7 +171,8 @@ def _courses(user, words, now):
             .outerjoin(next_run, next_run.c.course_id == Course.id)
             .where(Course.published.is_(True),
                    *_every_word(words, [Course.title, Course.summary, Course.description,
-                                        Course.target_audience])))
+                                        Course.target_audience],
+                                lambda w: _strand_named(Course.strand, w))))
     order = [*_soonest_first(next_run.c.starts, next_run.c.ends, now), Course.title]
 
     def hit(row) -> Hit:
@@ -186,7 +189,8 @@ def _cohorts(user, words, now):
             .join(Course, Course.id == Cohort.course_id)
             .outerjoin(dates, dates.c.offering_id == Cohort.id)
             .where(Course.published.is_(True), *_visible(user),
-                   *_every_word(words, [Cohort.name, Course.title, Course.summary])))
+                   *_every_word(words, [Cohort.name, Course.title, Course.summary],
+                                lambda w: _strand_named(Course.strand, w))))
     order = [*_soonest_first(dates.c.starts, dates.c.ends, now), Cohort.id]
 
     def hit(row) -> Hit:
@@ -204,7 +208,8 @@ def _webinars(user, words, now):
             .where(*_visible(user),
                    *_every_word(words, [Webinar.title, Webinar.summary, Webinar.description,
                                         session.title],
-                                lambda w: _speaker_named(session.id, w))))
+                                lambda w: _speaker_named(session.id, w),
+                                lambda w: _strand_named(Webinar.strand, w))))
     order = [*_soonest_first(session.starts_at, session.ends_at, now), Webinar.id]
 
     def hit(row) -> Hit:
@@ -222,7 +227,8 @@ def _meetings(user, words, now):
             .join(NetworkSeries, NetworkSeries.id == Session.offering_id)
             .where(Session.status == SessionStatus.SCHEDULED, *_visible(user),
                    *_every_word(words, [Session.title, NetworkOccurrence.presenter],
-                                lambda w: _speaker_named(Session.id, w))))
+                                lambda w: _speaker_named(Session.id, w),
+                                lambda w: _strand_named(NetworkSeries.strand, w))))
     order = [*_soonest_first(Session.starts_at, Session.ends_at, now), Session.id]
 
     def hit(row) -> Hit:
@@ -239,7 +245,8 @@ def _networks(user, words, now):
             .outerjoin(dates, dates.c.offering_id == NetworkSeries.id)
             .where(*_visible(user),
                    *_every_word(words, [NetworkSeries.title, NetworkSeries.summary,
-                                        NetworkSeries.description])))
+                                        NetworkSeries.description],
+                                lambda w: _strand_named(NetworkSeries.strand, w))))
     order = [*_soonest_first(dates.c.starts, dates.c.ends, now), NetworkSeries.id]
 
     def hit(row) -> Hit:
@@ -276,7 +283,8 @@ def _festivals(user, words, now):
             .outerjoin(dates, dates.c.offering_id == Festival.id)
             .where(*_visible(user),
                    *_every_word(words, [Festival.title, Festival.summary,
-                                        Festival.description])))
+                                        Festival.description],
+                                lambda w: _strand_named(Festival.strand, w))))
     order = [*_soonest_first(dates.c.starts, dates.c.ends, now), Festival.id]
 
     def hit(row) -> Hit:
