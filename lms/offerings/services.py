@@ -478,6 +478,19 @@ def get_enrolment(enrolment_id: int) -> Enrolment:
     return enrolment
 
 
+def load_as(kind, offering_id: int):
+    """The offering ``offering_id`` as ``kind`` (a subclass of Offering, or a
+    ``with_polymorphic`` of several), with its leads; None when there is none of that kind.
+
+    Not ``session.get``: that hands back an offering already in the session as it is, and one
+    loaded through a relationship (a session's, a place's) came as the base class, so its
+    subclass's own columns (a cohort's course, a webinar's description) would each be loaded
+    on first read, while the page renders. A query fills in what is not loaded yet."""
+    return db.session.scalars(
+        select(kind).where(kind.id == offering_id).options(selectinload(kind.lead_rows))
+    ).one_or_none()
+
+
 def get_offering(offering_id: int) -> Offering:
     offering = db.session.get(Offering, offering_id, options=[leads_loaded()])
     if offering is None:
