@@ -13,7 +13,7 @@ from lms.clock import utcnow
 from lms.events.models import FestivalSession, Webinar
 from lms.extensions import db
 from lms.offerings.models import Booking, Enrolment, Offering, Session, SessionStatus
-from tests.catalogue_builders import cohort, course, enrol, person
+from tests.catalogue_builders import cohort, course, person
 from tests.conftest import People, organisation
 
 
@@ -46,7 +46,10 @@ def grow(people: People, n: int = 3) -> dict[str, int]:
     for k in range(n):
         made_cohort = cohort(course(), status="open", capacity=None,
                              starts=[now - timedelta(days=7 + k), now + timedelta(days=20 + k)])
-        place = enrol(made_cohort, people.learner, state="completed")
+        place = Enrolment(offering_id=made_cohort.id, user_id=people.learner.id,
+                          state="completed")
+        db.session.add(place)
+        db.session.flush()
         db.session.add(Attendance(session_id=made_cohort.sessions[0].id,
                                   user_id=people.learner.id, status=Mark.PRESENT,
                                   source=Source.REGISTER))

@@ -32,12 +32,16 @@ class Watch:
     """What the requests inside ``watching`` did: lazy loads while rendering, statements."""
 
     loads: list[str] = field(default_factory=list)
-    statements: int = 0
+    sql: list[str] = field(default_factory=list)
     rendering: list[str] = field(default_factory=list)
+
+    @property
+    def statements(self) -> int:
+        return len(self.sql)
 
     def reset(self) -> None:
         self.loads.clear()
-        self.statements = 0
+        self.sql.clear()
 
 
 def _attribute(state: ORMExecuteState) -> str:
@@ -75,7 +79,7 @@ def watching(app: Flask) -> Iterator[Watch]:
 
     def cursor(conn, cursor, statement, parameters, context, executemany):
         if statement.strip().upper() not in NOT_COUNTED:
-            watch.statements += 1
+            watch.sql.append(statement)
 
     before_render_template.connect(before, app)
     template_rendered.connect(after, app)
