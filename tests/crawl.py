@@ -12,10 +12,12 @@ from tests.test_authorisation import ROUTES
 
 
 def crawl(login, people, world: dict | None, module=None,
-          skip: frozenset[str] | set[str] = frozenset()) -> Iterator[tuple[str, str]]:
+          skip: frozenset[str] | set[str] = frozenset(),
+          variants: dict[str, tuple[str, ...]] | None = None) -> Iterator[tuple[str, str]]:
     """Every GET page of the table (of ``module``, or every page whose address needs no
     data when ``world`` is None), signed in as each role it answers: ``(url, role)``, for
-    the caller to fetch with the signed-in client. Endpoints in ``skip`` are left out."""
+    the caller to fetch with the signed-in client. Endpoints in ``skip`` are left out;
+    ``variants`` adds, for an endpoint, the same page with each of these query strings."""
     for owner, route in ROUTES:
         if route.method != "GET" or route.endpoint in skip or (
                 module is not None and owner is not module):
@@ -29,3 +31,5 @@ def crawl(login, people, world: dict | None, module=None,
                 continue
             login(people.by_role(role))
             yield url, role
+            for query in (variants or {}).get(route.endpoint, ()):
+                yield url + query, role
