@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import contains_eager, with_polymorphic
+from sqlalchemy.orm import contains_eager, lazyload, with_polymorphic
 
 from lms.accounts.models import User
 from lms.attendance import policy as attendance_policy
@@ -118,8 +118,11 @@ def _attention(led: list[int], now: datetime) -> list[Attention]:
     last_end = (select(Session.offering_id, func.max(Session.ends_at).label("ends"))
                 .where(Session.status != SessionStatus.CANCELLED)
                 .group_by(Session.offering_id).subquery())
-    # Every kind's own columns with it: a cohort's completion rule is its course's.
-    stmt = (select(with_polymorphic(Offering, "*"))
+    # Every kind's own columns with it (a cohort's completion rule is its course's); not its
+    # sessions, quotas and leads, which the list does not show.
+    shown = with_polymorphic(Offering, "*")
+    stmt = (select(shown)
+            .options(lazyload(shown.sessions), lazyload(shown.quotas), lazyload(shown.lead_rows))
             .join(last_end, last_end.c.offering_id == Offering.id)
             .where(Offering.status.not_in([OfferingStatus.DRAFT, OfferingStatus.CANCELLED]),
                    last_end.c.ends > now - ATTENTION_AFTER_END)
