@@ -20,13 +20,12 @@ from dataclasses import dataclass, field
 from datetime import date, time
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import with_polymorphic
 
 from lms.accounts.models import User
 from lms.clock import utcnow
 from lms.courses.models import STRAND_LABELS
 from lms.errors import DomainError, ErrorCollector, NotAllowed, NotFound
-from lms.events.models import Festival, NetworkSeries, SessionRecording, Speaker, Webinar
+from lms.events.models import SessionRecording, Speaker, Webinar
 from lms.extensions import db
 from lms.notifications.services import Attachment, queue_email
 from lms.offerings import calendar, calendar_updates, policy
@@ -38,7 +37,6 @@ from lms.offerings.transitions import MOVED, SESSION_CANCELLED
 MAX_CAPACITY = 10_000
 MAX_SPEAKERS = 4
 EVENT_KINDS = ("webinar", "network", "festival")
-EVENT_CLASSES = (Webinar, NetworkSeries, Festival)
 STATUS_LABELS = {
     OfferingStatus.DRAFT: "Draft",
     OfferingStatus.OPEN: "Open for booking",
@@ -463,7 +461,7 @@ def publish_recording(actor: User, session: Session, url: str) -> int:
 
 
 def get_event(event_id: int, kind: type[Offering] | None = None) -> Offering:
-    offering = engine.load_as(kind or with_polymorphic(Offering, EVENT_CLASSES), event_id)
+    offering = engine.load_as(kind or Offering, event_id)
     if offering is None or offering.kind not in EVENT_KINDS:
         raise NotFound("No such event")
     return offering
