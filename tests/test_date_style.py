@@ -92,6 +92,7 @@ def _crawl(client, login, people, world: dict | None, module=None) -> tuple[int,
     pages = 0
     for url, role in crawl(login, people, world, module, skip=NOT_FOR_READING):
         response = client.get(url)
+        response.close()  # a streamed download ends here, in its own request context
         if response.status_code != OK or response.mimetype != "text/html":
             continue
         pages += 1
