@@ -10,6 +10,7 @@ Requests to join an organisation that is not an ICS (it has no DSU lead) go to a
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import ChangeStatus, Organisation, OrganisationChange, Role, User, UserRole
 from lms.clock import utcnow
@@ -60,11 +61,18 @@ def can_decide(actor: User, change: OrganisationChange) -> bool:
                               and actor.organisation_id == change.to_organisation_id)
 
 
+# What a list of requests shows: the person (their roles are not shown), both organisations.
+SHOWN_WITH = (joinedload(OrganisationChange.person, innerjoin=True).lazyload(User.role_rows),
+              joinedload(OrganisationChange.from_organisation, innerjoin=True),
+              joinedload(OrganisationChange.to_organisation, innerjoin=True))
+
+
 def waiting_for(actor: User) -> list[OrganisationChange]:
     """The requests ``actor`` may decide, oldest first."""
     if not (actor.is_admin or actor.is_dsu_lead):
         raise NotAllowed("Only DSU leads and admins decide moves between organisations")
-    stmt = select(OrganisationChange).where(OrganisationChange.status == ChangeStatus.PENDING)
+    stmt = select(OrganisationChange).where(
+        OrganisationChange.status == ChangeStatus.PENDING).options(*SHOWN_WITH)
     if not actor.is_admin:
         stmt = stmt.where(OrganisationChange.to_organisation_id == actor.organisation_id)
     return list(db.session.scalars(stmt.order_by(OrganisationChange.requested_at,

@@ -41,9 +41,14 @@ MAX_WARNINGS = 2
 
 
 def _holders(offering_id: int) -> list[Enrolment]:
+    return holders_of([offering_id])
+
+
+def holders_of(offering_ids: list[int]) -> list[Enrolment]:
+    """The places held on these offerings, in one query, by name."""
     return list(db.session.scalars(
         select(Enrolment).join(User, Enrolment.user_id == User.id)
-        .where(Enrolment.offering_id == offering_id, Enrolment.state.in_(HOLDS_PLACE))
+        .where(Enrolment.offering_id.in_(offering_ids), Enrolment.state.in_(HOLDS_PLACE))
         .order_by(User.full_name)
     ))
 

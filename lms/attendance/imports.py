@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import User
 from lms.accounts.services import get_user_by_email
@@ -142,4 +143,4 @@ def imports_for(session: Session) -> list[AttendanceImport]:
     """A session's imports, newest first, with their unmatched rows."""
     return list(db.session.scalars(
         select(AttendanceImport).where(AttendanceImport.session_id == session.id)
-        .order_by(AttendanceImport.id.desc())))
+        .options(selectinload(AttendanceImport.unmatched)).order_by(AttendanceImport.id.desc())))

@@ -206,6 +206,17 @@ def missing_completion_ids(offering_id: int) -> list[int]:
         .order_by(Completion.id)))
 
 
+def missing_counts(offering_ids: list[int]) -> dict[int, int]:
+    """``len(missing_completion_ids)`` of each of these offerings that has any, in one query."""
+    live = select(Certificate.completion_id).where(
+        Certificate.offering_id.in_(offering_ids), Certificate.status == CertificateStatus.ISSUED)
+    return dict(db.session.execute(
+        select(Enrolment.offering_id, func.count(Completion.id))
+        .join(Enrolment, Completion.enrolment_id == Enrolment.id)
+        .where(Enrolment.offering_id.in_(offering_ids), Completion.id.not_in(live))
+        .group_by(Enrolment.offering_id)).tuples().all())
+
+
 def unrendered_ids(offering_id: int) -> list[int]:
     """Live certificates of the offering without a stored PDF."""
     stored = select(CertificatePdf.certificate_id)

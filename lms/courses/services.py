@@ -245,7 +245,7 @@ def get_cohort(cohort_id: int, viewer) -> Cohort:
 
 def load_cohort(cohort_id: int) -> Cohort | None:
     """A cohort whoever may see it, with its course, sessions, quotas and leads; or None."""
-    return db.session.get(Cohort, cohort_id, options=[engine.leads_loaded()])
+    return engine.load_as(Cohort, cohort_id)
 
 
 def get_session(session_id: int) -> Session:

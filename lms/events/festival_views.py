@@ -34,9 +34,10 @@ from lms.web import EmptyForm, next_page, perform, role_required
 def festival(id: int):
     """The festival programme: a timetable of days by tracks, with places and booking."""
     event = visible_event(id, Festival)
-    programme = pages.programme(event, current_user)
+    panel = place_panel(event)
+    programme = pages.programme(event, current_user, registered=panel["has_place"])
     return render_template("events/festival.html", event=event, programme=programme,
-                           form=EmptyForm(), **place_panel(event))
+                           form=EmptyForm(), **panel)
 
 
 @bp.route("/festivals/<int:id>/agenda")

@@ -96,9 +96,10 @@ class Programme:
     may_book: dict[int, Decision] = field(default_factory=dict)
 
 
-def programme(festival: Festival, user) -> Programme:
+def programme(festival: Festival, user, registered: bool | None = None) -> Programme:
     """The festival programme: for each day, sessions by start time and track, with places
-    left and the person's own bookings. A fixed number of queries, however big."""
+    left and the person's own bookings. A fixed number of queries, however big.
+    ``registered``: whether the person has a confirmed place, when the page knows already."""
     rows = {r.session_id: r for r in db.session.scalars(
         select(FestivalSession).where(FestivalSession.festival_id == festival.id))}
     sessions = sorted((r.session for r in rows.values()),
@@ -114,9 +115,11 @@ def programme(festival: Festival, user) -> Programme:
         ):
             counts[(session_id, state)] = n
     mine: dict[int, Booking] = {}
-    registered = False
-    if getattr(user, "is_authenticated", False):
-        registered = is_registered(user, festival)
+    if not getattr(user, "is_authenticated", False):
+        registered = False
+    else:
+        if registered is None:
+            registered = is_registered(user, festival)
         if ids:
             mine = {b.session_id: b for b in db.session.scalars(
                 select(Booking).where(Booking.user_id == user.id,

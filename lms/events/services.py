@@ -461,9 +461,8 @@ def publish_recording(actor: User, session: Session, url: str) -> int:
 
 
 def get_event(event_id: int, kind: type[Offering] | None = None) -> Offering:
-    offering = db.session.get(Offering, event_id, options=[engine.leads_loaded()])
-    if offering is None or offering.kind not in EVENT_KINDS or (
-            kind is not None and not isinstance(offering, kind)):
+    offering = engine.load_as(kind or Offering, event_id)
+    if offering is None or offering.kind not in EVENT_KINDS:
         raise NotFound("No such event")
     return offering
 

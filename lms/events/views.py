@@ -94,11 +94,13 @@ def _manage_url(event: Offering) -> str:
 def place_panel(offering: Offering) -> dict:
     """The booking box of an event page, and whether joining links show."""
     panel = offering_pages.booking_panel(current_user, offering)
-    has_place = calendar.has_confirmed_place(current_user, offering)
+    # The person's place is in the panel already: not asked of the database again.
+    has_place = getattr(panel.enrolment, "state", None) in calendar.CONFIRMED
     can_manage = services.can_manage(current_user, offering)
     return {"panel": panel, "has_place": has_place, "can_manage": can_manage,
             "show_join_links": has_place or can_manage,
-            "materials": section_for(current_user, offering, has_place or can_manage)}
+            "materials": section_for(current_user, offering, has_place or can_manage,
+                                     place=has_place)}
 
 
 @bp.route("/webinars/<int:id>")

@@ -8,11 +8,12 @@ per offering needing attention, and there are few).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, lazyload, with_polymorphic
 
 from lms.accounts.models import User
 from lms.attendance import policy as attendance_policy
@@ -110,14 +111,19 @@ def faculty_home(user: User, now: datetime | None = None) -> FacultyHome:
 
 
 def _attention(led: list[int], now: datetime) -> list[Attention]:
-    from lms.attendance.completion import progress_for
-    from lms.certificates.services import missing_completion_ids
+    from lms.attendance.completion import holders_of, progress_of_places
+    from lms.certificates.services import missing_counts
     from lms.feedback.models import Survey
 
     last_end = (select(Session.offering_id, func.max(Session.ends_at).label("ends"))
                 .where(Session.status != SessionStatus.CANCELLED)
                 .group_by(Session.offering_id).subquery())
-    stmt = (select(Offering).join(last_end, last_end.c.offering_id == Offering.id)
+    # Every kind's own columns with it (a cohort's completion rule is its course's); not its
+    # sessions, quotas and leads, which the list does not show.
+    shown = with_polymorphic(Offering, "*")
+    stmt = (select(shown)
+            .options(lazyload(shown.sessions), lazyload(shown.quotas), lazyload(shown.lead_rows))
+            .join(last_end, last_end.c.offering_id == Offering.id)
             .where(Offering.status.not_in([OfferingStatus.DRAFT, OfferingStatus.CANCELLED]),
                    last_end.c.ends > now - ATTENTION_AFTER_END)
             .order_by(last_end.c.ends, Offering.id))
@@ -136,16 +142,15 @@ def _attention(led: list[int], now: datetime) -> list[Attention]:
         select(Enrolment.offering_id, func.count(Enrolment.id))
         .where(Enrolment.offering_id.in_(ids), Enrolment.state == S.OFFERED)
         .group_by(Enrolment.offering_id)).tuples().all())
-    found = []
-    for offering in offerings:
-        found.append(Attention(
-            offering,
-            below_threshold=sum(1 for p in progress_for(offering, now=now)
-                                if p.rule.warns and p.below_threshold and p.completed is None),
-            feedback_open=surveys.get(offering.id, 0),
-            certificates_to_issue=len(missing_completion_ids(offering.id)),
-            offers_pending=offers.get(offering.id, 0)))
-    return found
+    below = Counter(p.enrolment.offering_id
+                    for p in progress_of_places(holders_of(ids), now).values()
+                    if p.rule.warns and p.below_threshold and p.completed is None)
+    missing = missing_counts(ids)
+    return [Attention(offering, below_threshold=below[offering.id],
+                      feedback_open=surveys.get(offering.id, 0),
+                      certificates_to_issue=missing.get(offering.id, 0),
+                      offers_pending=offers.get(offering.id, 0))
+            for offering in offerings]
 
 
 # ---------------------------------------------------------------------------- DSU lead

@@ -65,12 +65,14 @@ def _heading(session: Session) -> str:
     return f"{session.title or 'Session'}, {when_text(session.starts_at)}"
 
 
-def materials_section(user, offering: Offering) -> MaterialsSection:
+def materials_section(user, offering: Offering, place: bool | None = None
+                      ) -> MaterialsSection:
     """The materials of ``offering`` this person may see, grouped: the whole offering first,
-    then each session in order, with its recording for people with a place."""
+    then each session in order, with its recording for people with a place (``place``:
+    whether they have a confirmed one, when the caller knows already)."""
     now = utcnow()
     manages = can_manage(user, offering)
-    place = has_place(user, offering)
+    place = has_place(user, offering) if place is None else place
     shown = [m for m in offering_materials(offering.id)
              if may_see_material(user, m, now, place)]
     with_place = manages or place
@@ -92,14 +94,15 @@ def materials_section(user, offering: Offering) -> MaterialsSection:
     return MaterialsSection(offering, groups, manages, offering_url(offering))
 
 
-def section_for(user, offering: Offering, with_place: bool) -> MaterialsSection | None:
+def section_for(user, offering: Offering, with_place: bool, place: bool | None = None
+                ) -> MaterialsSection | None:
     """The "Materials" part of an offering's page: for faculty and people with a place, and
     for everyone when an open event has public materials; ``None`` when there is none."""
     if with_place:
-        return materials_section(user, offering)
+        return materials_section(user, offering, place)
     if offering.kind == "cohort":
         return None
-    section = materials_section(user, offering)
+    section = materials_section(user, offering, place)
     return None if section.is_empty else section
 
 

@@ -12,8 +12,8 @@ the pages show is ``lms.offerings.pages``; the jobs that lapse offers and releas
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import inspect, select, update
+from sqlalchemy.orm import lazyload, selectinload
 
 from lms.accounts.models import User
 from lms.clock import utcnow
@@ -476,6 +476,21 @@ def get_enrolment(enrolment_id: int) -> Enrolment:
     if enrolment is None:
         raise NotFound("No such booking")
     return enrolment
+
+
+def load_as(kind: type[Offering], offering_id: int) -> Offering | None:
+    """The offering if it is a ``kind``, with its leads (and a subclass's own columns); else None.
+    One loaded earlier through a relationship came as the base class: its own columns (a
+    cohort's course, a webinar's description) would each load while the page renders. They
+    are filled in here, in one query (its collections, already loaded, are not read again)."""
+    offering = db.session.get(kind, offering_id, options=[leads_loaded()])
+    if offering is not None and kind is not Offering:
+        state = inspect(offering)
+        if state.unloaded & set(state.mapper.column_attrs.keys()):
+            cls = type(offering)
+            db.session.scalars(select(cls).where(cls.id == offering_id).options(*(
+                lazyload(getattr(cls, n)) for n in ("sessions", "quotas", "lead_rows")))).one()
+    return offering
 
 
 def get_offering(offering_id: int) -> Offering:
