@@ -1,5 +1,5 @@
 """What course pages show: the catalogue's listing and a cohort's page (rendered fragments
-kept in the offer cache, ``lms.offerings.stamp``), the faculty's course list, a course page
+kept in the page cache, ``lms.cache``), the faculty's course list, a course page
 with its cohorts, and the figures at the top of a cohort's manage page. Each runs a fixed
 number of queries.
 """
@@ -14,6 +14,7 @@ from markupsafe import Markup
 from sqlalchemy import case, func, select
 from werkzeug.datastructures import MultiDict
 
+from lms.cache import OFFER, cached, offering
 from lms.clock import utcnow
 from lms.courses import cohorts
 from lms.courses.catalogue import CatalogueFilters, catalogue_listing, first_sessions
@@ -26,7 +27,6 @@ from lms.offerings import places as offering_places
 from lms.offerings import policy
 from lms.offerings import services as engine
 from lms.offerings.models import BookingMode, OfferingStatus
-from lms.offerings.stamp import OFFER, cached, offering
 
 # ---------------------------------------------------------------------------- cached fragments
 
@@ -40,7 +40,7 @@ class CataloguePage:
 
 
 def catalogue_page(args: MultiDict) -> CataloguePage:
-    """The catalogue for these filters (GET parameters), kept under the offer stamp: one
+    """The catalogue for these filters (GET parameters), kept under the offer's version: one
     query when nothing has changed."""
     key = tuple(sorted(args.items(multi=True)))
     return cached("catalogue", key, depends_on=OFFER, build=lambda: _catalogue_listing(args))
@@ -80,8 +80,9 @@ class CohortPage:
 
 
 def cohort_page(cohort_id: int) -> CohortPage | None:
-    """A cohort's page (None if there is no such cohort) whoever asks, kept under the offer
-    stamp: one query when nothing has changed. Who may see it is the view's to check."""
+    """A cohort's page (None if there is no such cohort) whoever asks, kept under the
+    offering's version: one query when nothing has changed. Who may see it is the view's
+    to check."""
     return cached("cohort", cohort_id, depends_on=offering(cohort_id),
                   build=lambda: _cohort_page(cohort_id))
 
