@@ -16,12 +16,12 @@ import pytest
 import time_machine
 from sqlalchemy import select, update
 
+from lms import cache
 from lms.accounts.models import User
+from lms.cache import versions
 from lms.courses.models import Cohort, Course
 from lms.extensions import db
 from lms.offerings import services as engine
-from lms import cache
-from lms.cache import versions
 from lms.offerings.models import Enrolment
 from tests import catalogue_builders as build
 
@@ -321,3 +321,48 @@ def test_the_versions_and_the_kept_catalogue_on_postgresql(pg_app):
         assert versions.read(["offer"])["offer"] != first
         assert "2 places left" in text_of(client.get("/courses"))
         db.session.remove()
+
+
+def test_a_booking_on_one_cohort_leaves_the_other_cohorts_page_kept(app, client, shelf,
+                                                                     count_queries):
+    """Per-offering versions: a place on Spring renews Spring's page and the listings, not
+    Autumn's, which is still served from what was kept (the versions read, nothing built)."""
+    spring, autumn = f"/cohorts/{shelf['cohort']}", f"/cohorts/{shelf['later']}"
+    text_of(client.get(spring))
+    text_of(client.get(autumn))
+    with count_queries() as kept:
+        text_of(client.get(autumn))
+    commit(app, lambda: engine.book(build.person(), db.session.get(Cohort, shelf["cohort"])))
+    with count_queries() as after_booking:
+        page = text_of(client.get(autumn))
+    assert "9 places left" in page
+    assert after_booking.n == kept.n == 1, after_booking.statements
+    with count_queries() as rebuilt:
+        assert "1 place left" in text_of(client.get(spring))
+    assert rebuilt.n > 1
+
+
+def test_the_versions_a_page_needs_are_read_in_one_statement_once_per_request(app, shelf,
+                                                                               count_queries):
+    with app.test_request_context("/"), count_queries() as counted:
+        cache.prefetch(cache.OFFER, cache.offering(shelf["cohort"]), cache.person(1))
+        one = cache.cached("test", 1, depends_on=cache.OFFER, build=lambda: ("a", None))
+        two = cache.cached("test", 2, depends_on=cache.offering(shelf["cohort"]) + cache.OFFER,
+                           build=lambda: ("b", None))
+    assert (one, two) == ("a", "b")
+    assert counted.n == 1, counted.statements
+
+
+def test_a_database_refilled_never_serves_what_was_kept_from_before(app, shelf):
+    """Random versions: emptied and refilled, the database holds new ones."""
+    with app.app_context():
+        kept = cache.cached("test", "k", depends_on=cache.OFFER, build=lambda: ("old", None))
+    assert kept == "old"
+    with app.app_context():
+        from tests.conftest import reset_database
+
+        reset_database()
+        build.cohort(build.course("Refilled"), "Again")
+        db.session.commit()
+        again = cache.cached("test", "k", depends_on=cache.OFFER, build=lambda: ("new", None))
+    assert again == "new"
