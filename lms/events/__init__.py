@@ -43,6 +43,7 @@ def init_app(app: Flask) -> None:
     cache.watch(app, "festival_track", offering="festival_id", cascades=True)
     cache.watch(app, "festival_session", offering="festival_id")
     cache.watch(app, "event_speaker", session="session_id")
+    cache.watch(app, "session_recording", session="session_id", listings=False)
     # Leaving the festival gives back its session bookings, in the same transaction.
     connect(app, PlaceChanged, session_bookings.release_bookings_on_leaving)
     # A password change (with its box ticked) resets the calendar address.
