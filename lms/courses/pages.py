@@ -21,6 +21,7 @@ from lms.courses.catalogue import CatalogueFilters, catalogue_listing, first_ses
 from lms.courses.forms import CatalogueFilterForm
 from lms.courses.models import Cohort, Course
 from lms.courses.services import BOOKING_MODE_LABELS, STATUS_LABELS, get_course, load_cohort
+from lms.errors import NotFound
 from lms.extensions import db
 from lms.offerings import pages as offering_pages
 from lms.offerings import places as offering_places
@@ -203,6 +204,39 @@ def course_page(course_id: int, viewer) -> CoursePage:
     """A course and its cohorts (drafts only for managers). Three queries."""
     course = get_course(course_id, viewer)
     return CoursePage(course, cohort_summaries(course, viewer))
+
+
+@dataclass(frozen=True)
+class RenderedCourse:
+    """A course's page as everyone of one audience (managers or not) sees it."""
+
+    title: str
+    body: Markup
+
+
+def rendered_course(course_id: int, viewer) -> RenderedCourse:
+    """The course's page for ``viewer``'s audience, kept under the offer's version (its
+    cohorts' places are listings' places) until one of its cohorts ends; ``NotFound`` as
+    ``get_course``. One query when nothing has changed."""
+    manage = policy.can_manage(viewer)
+    page = cached("course", (course_id, manage), depends_on=OFFER,
+                  build=lambda: _rendered_course(course_id, viewer, manage))
+    if page is None:
+        raise NotFound("No such course")
+    return page
+
+
+def _rendered_course(course_id: int, viewer, manage: bool
+                     ) -> tuple[RenderedCourse | None, datetime | None]:
+    try:
+        page = course_page(course_id, viewer)
+    except NotFound:
+        return None, None
+    body = Markup(render_template(  # noqa: S704 - autoescaped template output
+        "courses/_course_main.html", page=page, course=page.course, can_manage=manage))
+    now = utcnow()
+    ends = [c.ends_at for c in page.cohorts if c.ends_at is not None and c.ends_at > now]
+    return RenderedCourse(page.course.title, body), min(ends, default=None)
 
 
 @dataclass(frozen=True)

@@ -117,9 +117,9 @@ def catalogue():
 
 @bp.route("/courses/<int:course_id>")
 def course(course_id: int):
-    """A course and its cohorts."""
-    page = pages.course_page(course_id, current_user)
-    return render_template("courses/course.html", page=page, course=page.course)
+    """A course and its cohorts, as kept in the page cache for the viewer's audience."""
+    return render_template("courses/course.html",
+                           page=pages.rendered_course(course_id, current_user))
 
 
 @bp.route("/cohorts/<int:id>")
