@@ -19,7 +19,7 @@ from lms.clock import utcnow
 from lms.events import networks, pages, services
 from lms.events.models import NetworkSeries, Webinar
 from lms.extensions import db
-from lms.learning.materials_pages import section_for
+from lms.learning.materials_pages import materials_section, section_for
 from lms.offerings import pages as offering_pages
 from lms.offerings import policy
 from lms.offerings.calendar import CONFIRMED
@@ -40,6 +40,7 @@ class EventPage:
     main: dict[tuple[bool, bool], Markup]
     standing: offering_pages.Standing
     public_materials: Markup
+    holders_materials: Markup    # what everyone with a place (not faculty) sees
 
 
 def event_page(event_id: int, kind: str) -> EventPage | None:
@@ -70,11 +71,10 @@ def _event_page(event_id: int, kind: str) -> tuple[EventPage | None, datetime | 
     if event is None:
         return None, None
     standing = offering_pages.standing(event)
-    public = section_for(AnonymousUserMixin(), event, False)
-    materials = Markup(render_template(  # noqa: S704 - autoescaped template output
-        "learning/_materials_section.html", materials=public)) if public else Markup("")
+    nobody = AnonymousUserMixin()
     page = EventPage(event.id, policy.is_public(event), event.title, _main(kind, event),
-                     standing, materials)
+                     standing, _rendered(section_for(nobody, event, False)),
+                     _rendered(materials_section(nobody, event, place=True)))
     # Meetings move from "to come" to "recent", and materials show, as sessions start and
     # end; booking closes at ``standing.until``.
     now = utcnow()
@@ -84,15 +84,24 @@ def _event_page(event_id: int, kind: str) -> tuple[EventPage | None, datetime | 
     return page, min(moments, default=None)
 
 
+def _rendered(section) -> Markup:
+    if section is None:
+        return Markup("")
+    return Markup(render_template(  # noqa: S704 - autoescaped template output
+        "learning/_materials_section.html", materials=section))
+
+
 def for_viewer(user, page: EventPage) -> dict:
     """The viewer's parts of a kept event page: their booking box (the policies' answers),
     the main column with or without the joining links, and the materials they may see."""
     place = offering_pages.viewer_place(user, page.id)
     panel = offering_pages.panel_for(page.standing, place, user)
     can_manage = policy.can_manage(user)
-    links = can_manage or (place is not None and place.state in CONFIRMED)
-    materials = section_for(user, get_offering(page.id), True) if links else None
+    has_place = place is not None and place.state in CONFIRMED
+    links = can_manage or has_place
+    materials = section_for(user, get_offering(page.id), True) if can_manage else None
+    kept = (Markup("") if can_manage
+            else page.holders_materials if has_place else page.public_materials)
     return {"page": page, "panel": panel, "can_manage": can_manage,
             "main": page.main[(links, bool(user.is_authenticated))],
-            "materials": materials,
-            "kept_materials": page.public_materials if not links else Markup("")}
+            "materials": materials, "kept_materials": kept}
