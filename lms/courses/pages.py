@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import render_template
+from flask_login import AnonymousUserMixin
 from markupsafe import Markup
 from sqlalchemy import case, func, select
 from werkzeug.datastructures import MultiDict
@@ -23,6 +24,7 @@ from lms.courses.models import Cohort, Course
 from lms.courses.services import BOOKING_MODE_LABELS, STATUS_LABELS, get_course, load_cohort
 from lms.errors import NotFound
 from lms.extensions import db
+from lms.learning.materials_pages import materials_section
 from lms.offerings import pages as offering_pages
 from lms.offerings import places as offering_places
 from lms.offerings import policy
@@ -78,6 +80,7 @@ class CohortPage:
     course_title: str
     main: dict[tuple[bool, bool], Markup]
     standing: offering_pages.Standing
+    holders_materials: Markup    # the materials section everyone with a place sees
 
 
 def cohort_page(cohort_id: int) -> CohortPage | None:
@@ -100,9 +103,17 @@ def _cohort_page(cohort_id: int) -> tuple[CohortPage | None, datetime | None]:
             can_manage=manage, show_join_links=links, settings=settings))
         for links, manage in ((False, False), (True, False), (True, True))
     }
+    holders = materials_section(AnonymousUserMixin(), cohort, place=True)
     page = CohortPage(policy.is_public(cohort), f"{cohort.course.title}: {cohort.name}",
-                      cohort.course_id, cohort.course.title, main, standing)
-    return page, standing.until
+                      cohort.course_id, cohort.course.title, main, standing,
+                      Markup(render_template(  # noqa: S704 - autoescaped template output
+                          "learning/_materials_section.html", materials=holders)))
+    # Materials show to people with a place as sessions start and end.
+    now = utcnow()
+    moments = [m for s in cohort.sessions for m in (s.starts_at, s.ends_at) if m > now]
+    if standing.until is not None:
+        moments.append(standing.until)
+    return page, min(moments, default=None)
 
 
 # ---------------------------------------------------------------------------- course pages

@@ -136,10 +136,11 @@ def cohort(id: int):
     has_place = panel.enrolment is not None and panel.enrolment.state in (
         EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
     main = page.main[(can_manage or has_place, can_manage)]
-    materials = section_for(current_user, get_offering(id), True) \
-        if can_manage or has_place else None
+    # Faculty's materials section is their own; everyone with a place sees the kept one.
+    materials = section_for(current_user, get_offering(id), True) if can_manage else None
+    kept_materials = page.holders_materials if has_place and not can_manage else ""
     return render_template("courses/cohort.html", page=page, main=main, panel=panel,
-                           materials=materials)
+                           materials=materials, kept_materials=kept_materials)
 
 
 # ---------------------------------------------------------------------------- faculty: courses
