@@ -21,7 +21,13 @@ from lms.courses import cohorts
 from lms.courses.catalogue import CatalogueFilters, catalogue_listing, first_sessions
 from lms.courses.forms import CatalogueFilterForm
 from lms.courses.models import Cohort, Course
-from lms.courses.services import BOOKING_MODE_LABELS, STATUS_LABELS, get_course, load_cohort
+from lms.courses.services import (
+    BOOKING_MODE_LABELS,
+    STATUS_LABELS,
+    can_see_course,
+    get_course,
+    load_cohort,
+)
 from lms.errors import NotFound
 from lms.extensions import db
 from lms.learning.materials_pages import materials_section
@@ -239,10 +245,10 @@ def rendered_course(course_id: int, viewer) -> RenderedCourse:
 
 def _rendered_course(course_id: int, viewer, manage: bool
                      ) -> tuple[RenderedCourse | None, datetime | None]:
-    try:
-        page = course_page(course_id, viewer)
-    except NotFound:
+    course = db.session.get(Course, course_id)
+    if course is None or not can_see_course(viewer, course):
         return None, None
+    page = CoursePage(course, cohort_summaries(course, viewer))
     body = Markup(render_template(  # noqa: S704 - autoescaped template output
         "courses/_course_main.html", page=page, course=page.course, can_manage=manage))
     now = utcnow()
