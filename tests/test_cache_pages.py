@@ -11,11 +11,13 @@ from datetime import timedelta
 import pytest
 
 from lms.accounts.models import User
+from lms.clock import utcnow
 from lms.courses.models import Cohort, Course
 from lms.events import services as ev
 from lms.events.models import Webinar
 from lms.extensions import db
 from lms.offerings import services as engine
+from lms.offerings.kept_learning import CSRF_SLOT
 from tests import catalogue_builders as build
 from tests.test_events_support import faculty, make_network, make_webinar, person
 from tests.test_events_views import detached
@@ -191,3 +193,76 @@ def with_clock_at(moment) -> None:
     from tests import conftest
 
     conftest._clock.move_to(moment)
+
+
+# ---------------------------------------------------------------------------- My learning
+
+
+@pytest.fixture
+def learner_places(app) -> dict:
+    """A learner with a place on a two-session cohort and a place offered on another."""
+    with app.app_context():
+        course = build.course("Forecasting with R")
+        now = utcnow()
+        held = build.cohort(course, "Spring", starts=[now + timedelta(days=2),
+                                                       now + timedelta(days=9)])
+        offered = build.cohort(course, "Autumn", starts=[now + timedelta(days=30)])
+        learner = person(7)
+        build.enrol(held, learner)
+        place = build.enrol(offered, learner, state="offered")
+        db.session.commit()
+        found = {"held": held.id, "offered": offered.id, "expires": place.offer_expires_at,
+                 "first_ends": held.sessions[0].ends_at, "learner": detached(learner)}
+        return found
+
+
+def test_my_learning_is_kept_per_person_and_shows_changes_at_once(
+        app, client, login, learner_places, count_queries):
+    login(learner_places["learner"])
+    first = text_of(client.get("/my-learning"))
+    assert "Spring" in first and "Accept" in first
+    assert CSRF_SLOT not in first and 'name="csrf_token" value="' in first
+    with count_queries() as counted:
+        again = text_of(client.get("/my-learning"))
+    assert counted.n == 2, counted.statements  # the person, the versions
+    assert CSRF_SLOT not in again
+    other = person_with_a_place(app, learner_places["held"])
+    login(other)
+    page = text_of(client.get("/my-learning"))
+    assert "Spring" in page and "Autumn" not in page  # their own page, not the first's
+    login(learner_places["learner"])
+    with app.app_context():  # a session moved: their page shows it at once
+        cohort = db.session.get(Cohort, learner_places["held"])
+        cohort.sessions[0].starts_at += timedelta(hours=1)
+        cohort.sessions[0].ends_at += timedelta(hours=1)
+        moved = cohort.sessions[0].starts_at
+        db.session.commit()
+    assert time_text_in(text_of(client.get("/my-learning")), moved)
+
+
+def test_my_learning_moves_on_with_time_without_any_change(app, client, login,
+                                                          learner_places):
+    login(learner_places["learner"])
+    page = text_of(client.get("/my-learning"))
+    assert '/accept"' in page and "Starts:" in page
+    with_clock_at(learner_places["expires"] + timedelta(minutes=1))
+    login(learner_places["learner"])  # (a session that old has timed out)
+    page = text_of(client.get("/my-learning"))  # the policy: an expired offer is not taken
+    assert "Accept by" in page and '/accept"' not in page
+    with_clock_at(learner_places["first_ends"] + timedelta(minutes=1))
+    login(learner_places["learner"])
+    assert "Next session:" in text_of(client.get("/my-learning"))
+
+
+def person_with_a_place(app, cohort_id: int) -> User:
+    with app.app_context():
+        someone = person(8)
+        build.enrol(db.session.get(Cohort, cohort_id), someone)
+        db.session.commit()
+        return detached(someone)
+
+
+def time_text_in(page: str, moment) -> bool:
+    from lms.clock import time_text
+
+    return time_text(moment) in page
