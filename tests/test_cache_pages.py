@@ -266,3 +266,26 @@ def time_text_in(page: str, moment) -> bool:
     from lms.clock import time_text
 
     return time_text(moment) in page
+
+
+def test_my_learning_kept_carries_each_sessions_own_csrf_token(app, login, learner_places):
+    """Two sessions of one person (a phone, a laptop) share the kept page, each with its own
+    token, and the token in the page is the one its session's forms are checked against."""
+    import re
+
+    phone, laptop = app.test_client(), app.test_client()
+    tokens = []
+    for client in (phone, laptop):
+        login(learner_places["learner"], on=client)
+        page = text_of(client.get("/my-learning"))
+        tokens.append(re.search(r'name="csrf_token" value="([^"]+)"', page).group(1))
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        accept = re.search(r'action="(/enrolments/\d+/accept)"', text_of(
+            laptop.get("/my-learning"))).group(1)
+        assert laptop.post(accept, data={"csrf_token": "not-the-token"}).status_code == 400
+        done = laptop.post(accept, data={"csrf_token": tokens[1]})
+        assert done.status_code == 302
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert "Accept by" not in text_of(phone.get("/my-learning"))
