@@ -117,6 +117,7 @@ def _import_models() -> None:
     import lms.api.models
     import lms.attendance.models
     import lms.audit.models
+    import lms.cache.models
     import lms.certificates.models
     import lms.competencies.models
     import lms.courses.models
@@ -141,6 +142,7 @@ def _init_features(app: Flask) -> None:
     import lms.api
     import lms.attendance
     import lms.audit
+    import lms.cache
     import lms.certificates
     import lms.competencies
     import lms.courses
@@ -158,8 +160,8 @@ def _init_features(app: Flask) -> None:
     import lms.site
     import lms.sso
 
-    for feature in (lms.accounts, lms.notifications, lms.offerings, lms.courses, lms.events,
-                    lms.attendance, lms.feedback, lms.certificates, lms.competencies,
+    for feature in (lms.accounts, lms.notifications, lms.cache, lms.offerings, lms.courses,
+                    lms.events, lms.attendance, lms.feedback, lms.certificates, lms.competencies,
                     lms.reports, lms.api, lms.audit, lms.privacy, lms.sso, lms.home,
                     lms.search, lms.site, lms.messages, lms.learning, lms.observability):
         feature.init_app(app)

@@ -169,9 +169,19 @@ _compiled: dict[tuple[int, str], tuple] = {}
 def read_row(statement, **params) -> tuple | None:
     """The first row of a prebuilt Core ``statement`` (module-level, built once), read on a
     pooled driver connection outside the session: for the few reads made on every request of
-    a hot page (a calendar program's poll, the offer stamp), where the session's and the
+    a hot page (a calendar program's poll, the cache's versions), where the session's and the
     engine's per-statement machinery costs ten times the read itself. Sees committed data
     only, so never use it after a write in the same request."""
+    rows = _read(statement, params, everything=False)
+    return rows[0] if rows else None
+
+
+def read_rows(statement, **params) -> list[tuple]:
+    """Every row of a prebuilt Core ``statement``, read as ``read_row`` reads one."""
+    return _read(statement, params, everything=True)
+
+
+def _read(statement, params: dict, everything: bool) -> list[tuple]:
     engine = db.engine
     key = (id(statement), engine.dialect.name)
     found = _compiled.get(key)
@@ -191,7 +201,11 @@ def read_row(statement, **params) -> tuple | None:
                 engine.dispatch.before_cursor_execute(None, cursor, compiled.string,
                                                       sql_params, None, False)
             cursor.execute(compiled.string, sql_params)
-            row = cursor.fetchone()
+            if everything:
+                rows = cursor.fetchall()
+            else:
+                row = cursor.fetchone()
+                rows = [row] if row is not None else []
         finally:
             cursor.close()
     except dbapi_error as error:
@@ -204,4 +218,4 @@ def read_row(statement, **params) -> tuple | None:
     finally:
         if connection is not None:
             connection.close()
-    return tuple(row) if row is not None else None
+    return [tuple(row) for row in rows]

@@ -172,10 +172,13 @@ def test_the_list_costs_the_same_queries_for_3_and_30_events(app, client, count_
             add_session(festival, "Talk", start=time(9, 0), end=time(10, 0))
         db.session.execute(update(Offering).values(strand="decision_making"))
         db.session.commit()
+    # Each first request after a change builds the list (the versions, then at most three);
+    # the next is served from the page cache (the versions only).
+    assert _list_queries(client, count_queries) == three <= 4
     assert len(titles(client.get("/events").get_data(as_text=True))) == 30
-    assert _list_queries(client, count_queries) == three <= 3
-    assert len(titles(client.get(f"/events{filtered}").get_data(as_text=True))) == 30
     assert _list_queries(client, count_queries, filtered) == three_filtered == three
+    assert len(titles(client.get(f"/events{filtered}").get_data(as_text=True))) == 30
+    assert _list_queries(client, count_queries) == 1
 
 
 @pytest.fixture

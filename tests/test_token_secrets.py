@@ -125,13 +125,15 @@ def test_the_migration_hashes_existing_calendar_tokens(tmp_path):
     token = "an-old-calendar-secret-made-before-hashing_0123456789"
     with preserved_logging(), app.app_context():
         upgrade(revision="ad9124c559c9")
-        user = User(email="old@example.nhs.uk", full_name="Old Subscriber",
-                    organisation=organisation("BSOL"), password_hash="x")
-        db.session.add(user)
-        db.session.flush()
-        db.session.execute(text("INSERT INTO calendar_feed_token (user_id, token, "
+        # On the connection, as the schema of then: it has no table for the page cache's
+        # versions, which the session's listeners would write.
+        connection = db.session.connection()
+        user_id = connection.execute(User.__table__.insert().values(
+            email="old@example.nhs.uk", full_name="Old Subscriber",
+            organisation_id=organisation("BSOL").id, password_hash="x")).inserted_primary_key[0]
+        connection.execute(text("INSERT INTO calendar_feed_token (user_id, token, "
                                 "created_at) VALUES (:u, :t, '2026-01-01 00:00:00')"),
-                           {"u": user.id, "t": token})
+                           {"u": user_id, "t": token})
         db.session.commit()
         db.session.remove()
         upgrade(revision="7fc642859cb6")

@@ -29,11 +29,11 @@ from lms import create_app
 from lms.attendance.completion import Completed, complete_on_feedback
 from lms.audit.models import AuditEntry
 from lms.audit.services import acting_as
+from lms.cache.models import CacheVersion
 from lms.events.reminders import after_session_senders
 from lms.extensions import db
 from lms.feedback.services import FeedbackGiven
 from lms.listeners import listeners_of
-from lms.offerings.models import OfferStamp
 from lms.web import nav_items_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +88,7 @@ def test_two_apps_get_everything_once_and_share_nothing(app, second_app):
         attached = lms_session_listeners()
     assert [name for name, n in Counter(attached).items() if n > 1] == []
     assert any("lms.audit." in name for name in attached)
-    assert any("lms.offerings.stamp." in name for name in attached)
+    assert any("lms.cache.versions." in name for name in attached)
 
 
 def test_an_app_without_the_features_init_app_gets_nothing_from_them(app, bare_app,
@@ -109,10 +109,11 @@ def test_an_app_without_the_features_init_app_gets_nothing_from_them(app, bare_a
         with app.app_context():
             return (db.session.scalar(select(func.count()).select_from(AuditEntry).where(
                         AuditEntry.table_name == "user_account")),
-                    db.session.scalar(select(OfferStamp.stamp)))
+                    db.session.scalar(select(CacheVersion.version)
+                                      .where(CacheVersion.scope == "offer")))
 
-    # The audit and the offer stamp listen to the session factory both apps share: in the
-    # bare app they do nothing, in the app that connected them they record the same change.
+    # The audit and the cache's versions listen to the session factory both apps share: in
+    # the bare app they do nothing, in the app that connected them they record the same change.
     _, stamp = audited_and_stamped()
     rename(bare_app, "Renamed in the bare app")
     assert audited_and_stamped() == (0, stamp)

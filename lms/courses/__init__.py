@@ -6,10 +6,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The catalogue and cohort pages, their links, and the tables the offer stamp watches
+    """The catalogue and cohort pages, their links, and the tables the page cache watches
     for them."""
+    from lms import cache
     from lms.courses import services, views
-    from lms.offerings import stamp
     from lms.web import add_nav_item, add_offering_page, everyone
 
     app.register_blueprint(views.bp)
@@ -17,5 +17,6 @@ def init_app(app: Flask) -> None:
     add_nav_item(app, "Manage courses", "courses.manage_courses", services.can_manage_courses,
                  order=60)
     add_offering_page(app, "cohort", "courses.cohort")
-    for table_name in services.STAMPED_TABLES:
-        stamp.watch(app, table_name)
+    # A course is shown by every page of its cohorts: a change to one renews everything.
+    cache.watch(app, "course", cascades=True)
+    cache.watch(app, "cohort", offering="id", cascades=True)

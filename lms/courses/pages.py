@@ -1,5 +1,5 @@
 """What course pages show: the catalogue's listing and a cohort's page (rendered fragments
-kept in the offer cache, ``lms.offerings.stamp``), the faculty's course list, a course page
+kept in the page cache, ``lms.cache``), the faculty's course list, a course page
 with its cohorts, and the figures at the top of a cohort's manage page. Each runs a fixed
 number of queries.
 """
@@ -10,23 +10,32 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import render_template
+from flask_login import AnonymousUserMixin
 from markupsafe import Markup
 from sqlalchemy import case, func, select
 from werkzeug.datastructures import MultiDict
 
+from lms.cache import OFFER, cached, offering
 from lms.clock import utcnow
 from lms.courses import cohorts
 from lms.courses.catalogue import CatalogueFilters, catalogue_listing, first_sessions
 from lms.courses.forms import CatalogueFilterForm
 from lms.courses.models import Cohort, Course
-from lms.courses.services import BOOKING_MODE_LABELS, STATUS_LABELS, get_course, load_cohort
+from lms.courses.services import (
+    BOOKING_MODE_LABELS,
+    STATUS_LABELS,
+    can_see_course,
+    get_course,
+    load_cohort,
+)
+from lms.errors import NotFound
 from lms.extensions import db
+from lms.learning.materials_pages import materials_section
 from lms.offerings import pages as offering_pages
 from lms.offerings import places as offering_places
 from lms.offerings import policy
 from lms.offerings import services as engine
 from lms.offerings.models import BookingMode, OfferingStatus
-from lms.offerings.stamp import OFFER, cached, offering
 
 # ---------------------------------------------------------------------------- cached fragments
 
@@ -40,7 +49,7 @@ class CataloguePage:
 
 
 def catalogue_page(args: MultiDict) -> CataloguePage:
-    """The catalogue for these filters (GET parameters), kept under the offer stamp: one
+    """The catalogue for these filters (GET parameters), kept under the offer's version: one
     query when nothing has changed."""
     key = tuple(sorted(args.items(multi=True)))
     return cached("catalogue", key, depends_on=OFFER, build=lambda: _catalogue_listing(args))
@@ -77,11 +86,13 @@ class CohortPage:
     course_title: str
     main: dict[tuple[bool, bool], Markup]
     standing: offering_pages.Standing
+    holders_materials: Markup    # the materials section everyone with a place sees
 
 
 def cohort_page(cohort_id: int) -> CohortPage | None:
-    """A cohort's page (None if there is no such cohort) whoever asks, kept under the offer
-    stamp: one query when nothing has changed. Who may see it is the view's to check."""
+    """A cohort's page (None if there is no such cohort) whoever asks, kept under the
+    offering's version: one query when nothing has changed. Who may see it is the view's
+    to check."""
     return cached("cohort", cohort_id, depends_on=offering(cohort_id),
                   build=lambda: _cohort_page(cohort_id))
 
@@ -98,9 +109,17 @@ def _cohort_page(cohort_id: int) -> tuple[CohortPage | None, datetime | None]:
             can_manage=manage, show_join_links=links, settings=settings))
         for links, manage in ((False, False), (True, False), (True, True))
     }
+    holders = materials_section(AnonymousUserMixin(), cohort, place=True)
     page = CohortPage(policy.is_public(cohort), f"{cohort.course.title}: {cohort.name}",
-                      cohort.course_id, cohort.course.title, main, standing)
-    return page, standing.until
+                      cohort.course_id, cohort.course.title, main, standing,
+                      Markup(render_template(  # noqa: S704 - autoescaped template output
+                          "learning/_materials_section.html", materials=holders)))
+    # Materials show to people with a place as sessions start and end.
+    now = utcnow()
+    moments = [m for s in cohort.sessions for m in (s.starts_at, s.ends_at) if m > now]
+    if standing.until is not None:
+        moments.append(standing.until)
+    return page, min(moments, default=None)
 
 
 # ---------------------------------------------------------------------------- course pages
@@ -202,6 +221,39 @@ def course_page(course_id: int, viewer) -> CoursePage:
     """A course and its cohorts (drafts only for managers). Three queries."""
     course = get_course(course_id, viewer)
     return CoursePage(course, cohort_summaries(course, viewer))
+
+
+@dataclass(frozen=True)
+class RenderedCourse:
+    """A course's page as everyone of one audience (managers or not) sees it."""
+
+    title: str
+    body: Markup
+
+
+def rendered_course(course_id: int, viewer) -> RenderedCourse:
+    """The course's page for ``viewer``'s audience, kept under the offer's version (its
+    cohorts' places are listings' places) until one of its cohorts ends; ``NotFound`` as
+    ``get_course``. One query when nothing has changed."""
+    manage = policy.can_manage(viewer)
+    page = cached("course", (course_id, manage), depends_on=OFFER,
+                  build=lambda: _rendered_course(course_id, viewer, manage))
+    if page is None:
+        raise NotFound("No such course")
+    return page
+
+
+def _rendered_course(course_id: int, viewer, manage: bool
+                     ) -> tuple[RenderedCourse | None, datetime | None]:
+    course = db.session.get(Course, course_id)
+    if course is None or not can_see_course(viewer, course):
+        return None, None
+    page = CoursePage(course, cohort_summaries(course, viewer))
+    body = Markup(render_template(  # noqa: S704 - autoescaped template output
+        "courses/_course_main.html", page=page, course=page.course, can_manage=manage))
+    now = utcnow()
+    ends = [c.ends_at for c in page.cohorts if c.ends_at is not None and c.ends_at > now]
+    return RenderedCourse(page.course.title, body), min(ends, default=None)
 
 
 @dataclass(frozen=True)

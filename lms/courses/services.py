@@ -47,10 +47,6 @@ STATUS_LABELS = {
     OfferingStatus.CANCELLED: "Cancelled",
 }
 
-# The catalogue and cohort pages show courses and cohorts: ``init_app`` has the offer stamp
-# watch them.
-STAMPED_TABLES = ("course", "cohort")
-
 
 # ---------------------------------------------------------------------------- permissions
 

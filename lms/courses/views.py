@@ -117,9 +117,9 @@ def catalogue():
 
 @bp.route("/courses/<int:course_id>")
 def course(course_id: int):
-    """A course and its cohorts."""
-    page = pages.course_page(course_id, current_user)
-    return render_template("courses/course.html", page=page, course=page.course)
+    """A course and its cohorts, as kept in the page cache for the viewer's audience."""
+    return render_template("courses/course.html",
+                           page=pages.rendered_course(course_id, current_user))
 
 
 @bp.route("/cohorts/<int:id>")
@@ -136,10 +136,11 @@ def cohort(id: int):
     has_place = panel.enrolment is not None and panel.enrolment.state in (
         EnrolmentState.ENROLLED, EnrolmentState.COMPLETED)
     main = page.main[(can_manage or has_place, can_manage)]
-    materials = section_for(current_user, get_offering(id), True) \
-        if can_manage or has_place else None
+    # Faculty's materials section is their own; everyone with a place sees the kept one.
+    materials = section_for(current_user, get_offering(id), True) if can_manage else None
+    kept_materials = page.holders_materials if has_place and not can_manage else ""
     return render_template("courses/cohort.html", page=page, main=main, panel=panel,
-                           materials=materials)
+                           materials=materials, kept_materials=kept_materials)
 
 
 # ---------------------------------------------------------------------------- faculty: courses

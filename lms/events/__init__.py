@@ -10,14 +10,15 @@ VIEW_MODULES = ("views", "list_views", "calendar_views", "festival_views", "netw
 
 def init_app(app: Flask) -> None:
     """The events pages and their link, each kind's page and calendar details, the tables
-    the offer stamp watches for them, and what events do when a place changes."""
+    the page cache watches for them, and what events do when a place changes."""
     from importlib import import_module
 
+    from lms import cache
     from lms.accounts.events import PasswordChanged
     from lms.courses.models import STRAND_LABELS
-    from lms.events import calendars, networks, services, session_bookings, views
+    from lms.events import calendars, networks, session_bookings, views
     from lms.listeners import connect
-    from lms.offerings import calendar, stamp
+    from lms.offerings import calendar
     from lms.offerings.transitions import PlaceChanged
     from lms.web import add_nav_item, add_offering_page, everyone
 
@@ -36,8 +37,13 @@ def init_app(app: Flask) -> None:
     calendar.add_details(app, "network", networks.presenters_as_details)
     calendar.add_details(app, "festival", calendars.festival_details_lines)
     calendar.add_details(app, "webinar", calendars.speaker_lines)
-    for table_name in services.STAMPED_TABLES:
-        stamp.watch(app, table_name)
+    for table_name in ("webinar", "network_series", "festival"):
+        cache.watch(app, table_name, offering="id", cascades=True)
+    cache.watch(app, "network_occurrence", offering="series_id")
+    cache.watch(app, "festival_track", offering="festival_id", cascades=True)
+    cache.watch(app, "festival_session", offering="festival_id")
+    cache.watch(app, "event_speaker", session="session_id")
+    cache.watch(app, "session_recording", session="session_id", listings=False)
     # Leaving the festival gives back its session bookings, in the same transaction.
     connect(app, PlaceChanged, session_bookings.release_bookings_on_leaving)
     # A password change (with its box ticked) resets the calendar address.

@@ -14,17 +14,17 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import aliased, lazyload
 
+from lms import cache
 from lms.accounts.events import PasswordChanged
 from lms.accounts.models import User
+from lms.cache.models import CacheVersion
 from lms.clock import utcnow
 from lms.events.models import CalendarFeedToken, FestivalSession, FestivalTrack, Speaker
 from lms.extensions import db, read_row
 from lms.notifications.services import link
 from lms.offerings import feed as offering_feed
-from lms.offerings.models import OfferStamp
-from lms.offerings.stamp import page_cache
 
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
@@ -90,15 +90,18 @@ _validator: list = []
 
 
 def _validator_statement():
-    """Whose token it is and the offer stamp, as plain columns in one indexed read (built
-    once): no ORM entity is loaded on a calendar program's poll."""
+    """Whose token it is and the versions the feed is kept under (``*`` and the offer's), as
+    plain columns in one indexed read (built once): no ORM entity is loaded on a calendar
+    program's poll."""
     if not _validator:
         tokens, users = CalendarFeedToken.__table__, User.__table__
-        stamps = OfferStamp.__table__
+        everything = aliased(CacheVersion.__table__, name="everything")
+        offer = aliased(CacheVersion.__table__, name="offer")
         _validator.append(
-            select(tokens.c.user_id, stamps.c.stamp)
+            select(tokens.c.user_id, everything.c.version, offer.c.version)
             .join(users, users.c.id == tokens.c.user_id)
-            .outerjoin(stamps, stamps.c.id == 1)
+            .outerjoin(everything, everything.c.scope == "*")
+            .outerjoin(offer, offer.c.scope == "offer")
             .where(tokens.c.token_hash == bindparam("feed_token_hash"),
                    users.c.is_active_account.is_(True)))
     return _validator[0]
@@ -106,18 +109,19 @@ def _validator_statement():
 
 def feed_validator(token: str) -> tuple[int, str] | None:
     """(owner's id, the feed's ETag) for a secret, or None like ``owner_of``. The ETag is kept
-    per process under the offer stamp and the feed's day (it is built from offerings,
-    sessions and places, which all change the stamp), so a poll whose feed has not changed
+    per process under the offer's version and the feed's day (it is built from offerings,
+    sessions and places, which all renew that version), so a poll whose feed has not changed
     costs one query and builds nothing."""
     if not TOKEN_PATTERN.fullmatch(token or ""):
         return None
     row = read_row(_validator_statement(), feed_token_hash=token_hash(token))
     if row is None:
         return None
-    user_id, stamp = row
+    user_id, everything, offer = row
     key = (token, offering_feed.feed_cutoff().date())
-    etag = page_cache("feed_etags", size=50_000).get_or_build(
-        stamp, key, lambda: (offering_feed.feed_etag(user_id, token), None))
+    kept_under = cache.kept_under({"*": everything, "offer": offer}, cache.OFFER)
+    etag = cache.fragment_cache("feed_etags", size=50_000).get_or_build(
+        kept_under, key, lambda: (offering_feed.feed_etag(user_id, token), None))
     return user_id, etag
 
 

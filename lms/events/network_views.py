@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from lms.events import networks, pages
+from lms.events import kept_pages, networks, pages
 from lms.events.forms import NetworkForm, OccurrenceForm
 from lms.events.models import NetworkSeries
 from lms.events.recurrence import ORDINALS, RuleInput
@@ -19,20 +19,21 @@ from lms.events.views import (
     event_details_common,
     find_session,
     managed,
-    place_panel,
     submit_all,
     visible_event,
 )
+from lms.offerings import policy
 from lms.web import role_required
 
 
 @bp.route("/networks/<int:id>")
 def network(id: int):
-    """A network: its meetings to come, with topics and presenters; joining and leaving."""
-    event = visible_event(id, NetworkSeries)
-    page = pages.network_page(event)
-    return render_template("events/network.html", event=event, page=page,
-                           rule=networks.rule_of(event), **place_panel(event))
+    """A network: its meetings to come, with topics and presenters; joining and leaving.
+    What everyone sees is kept in the page cache (``lms.events.kept_pages``)."""
+    page = kept_pages.event_page(id, "network")
+    if page is None or not policy.sees(current_user, page.public):
+        abort(404)
+    return render_template("events/network.html", **kept_pages.for_viewer(current_user, page))
 
 
 def _ordinal(value: str | None) -> int | None:

@@ -49,10 +49,6 @@ STATUS_LABELS = {
 EDITABLE_STATUSES = [OfferingStatus.DRAFT, OfferingStatus.OPEN, OfferingStatus.CLOSED,
                      OfferingStatus.RUNNING, OfferingStatus.FINISHED]
 
-# Events' pages and feeds show these too: ``init_app`` has the offer stamp watch them.
-STAMPED_TABLES = ("webinar", "network_series", "network_occurrence", "festival",
-                  "festival_track", "festival_session", "event_speaker")
-
 
 # ---------------------------------------------------------------------------- permissions
 

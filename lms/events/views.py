@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 
 from lms.accounts.models import Role
 from lms.clock import utcnow
-from lms.events import pages, services
+from lms.events import kept_pages, pages, services
 from lms.events.forms import CancelForm, RecordingForm, WebinarForm
 from lms.events.models import Webinar
 from lms.learning.materials_pages import section_for
@@ -105,15 +105,12 @@ def place_panel(offering: Offering) -> dict:
 
 @bp.route("/webinars/<int:id>")
 def webinar(id: int):
-    """A webinar: when, who is speaking, and booking; the joining link for people booked."""
-    event = visible_event(id, Webinar)
-    session = event.session
-    speakers = services.speakers_by_session([session.id])[session.id] if session else []
-    recordings = pages.recordings_for([session.id]) if session else {}
-    return render_template("events/webinar.html", event=event, session=session,
-                           speakers=speakers, recording=recordings.get(getattr(session, "id",
-                                                                                  None)),
-                           **place_panel(event))
+    """A webinar: when, who is speaking, and booking; the joining link for people booked.
+    What everyone sees is kept in the page cache (``lms.events.kept_pages``)."""
+    page = kept_pages.event_page(id, "webinar")
+    if page is None or not policy.sees(current_user, page.public):
+        abort(404)
+    return render_template("events/webinar.html", **kept_pages.for_viewer(current_user, page))
 
 
 # ---------------------------------------------------------------------------- faculty

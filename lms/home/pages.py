@@ -230,23 +230,37 @@ class ComingUp:
 
 def coming_up(user, limit: int = COMING_UP) -> list[ComingUp]:
     """The next few events and cohorts the person may see (``policy.can_see`` through the
-    events listing and the public catalogue), soonest first."""
+    events listing and the public catalogue), soonest first: kept in the page cache under
+    the offer's version, per audience (managers see drafts), until an event listed ends or
+    the catalogue's next run moves on."""
+    from lms.cache import OFFER, cached
+    from lms.offerings.policy import can_manage
+
+    return cached("coming_up", (can_manage(user), limit), depends_on=OFFER,
+                  build=lambda: _coming_up(user, limit))
+
+
+def _coming_up(user, limit: int) -> tuple[list[ComingUp], datetime | None]:
     from flask import url_for
 
     from lms.courses.catalogue import CatalogueFilters, catalogue_listing
     from lms.events.listing import events_list
     from lms.web import offering_url
 
+    events = [e for e in events_list(user)[:limit] if e.upcoming]
     items = [ComingUp(e.event.title, e.event.kind, offering_url(e.event),
-                      e.session.starts_at, e.places_left)
-             for e in events_list(user)[:limit] if e.upcoming]
-    for entry in catalogue_listing(CatalogueFilters()).entries:
+                      e.session.starts_at, e.places_left) for e in events]
+    catalogue = catalogue_listing(CatalogueFilters())
+    for entry in catalogue.entries:
         if entry.next_cohort_id is None or entry.next_starts_at is None:
             continue
         items.append(ComingUp(f"{entry.course.title} ({entry.next_cohort_name})", "cohort",
                               url_for("courses.cohort", id=entry.next_cohort_id),
                               entry.next_starts_at, entry.places_left))
-    return sorted(items, key=lambda item: item.starts_at)[:limit]
+    moments = [e.session.ends_at for e in events]
+    if catalogue.valid_until is not None:
+        moments.append(catalogue.valid_until)
+    return sorted(items, key=lambda item: item.starts_at)[:limit], min(moments, default=None)
 
 
 def coming_up_if_reachable(user) -> list[ComingUp] | None:

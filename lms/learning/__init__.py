@@ -11,6 +11,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register every part of learning between sessions on ``app``."""
+    from lms import cache
     from lms.learning import (  # noqa: F401 - each adds its routes to the blueprint
         materials_views,
         questions_views,
@@ -26,3 +27,5 @@ def init_app(app: Flask) -> None:
     work.init_app(app)
     add_booking_step(app, BookingStep(page=questions_page, check=require_answers))
     app.register_blueprint(bp)
+    # An offering's page shows its public materials (kept in the page cache).
+    cache.watch(app, "learning_material", offering="offering_id", listings=False)

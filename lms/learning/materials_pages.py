@@ -65,11 +65,11 @@ def _heading(session: Session) -> str:
     return f"{session.title or 'Session'}, {when_text(session.starts_at)}"
 
 
-def materials_section(user, offering: Offering, place: bool | None = None
-                      ) -> MaterialsSection:
+def materials_section(user, offering: Offering, place: bool | None = None) -> MaterialsSection:
     """The materials of ``offering`` this person may see, grouped: the whole offering first,
-    then each session in order, with its recording for people with a place (``place``:
-    whether they have a confirmed one, when the caller knows already)."""
+    then each session in order, with its recording for people with a place. ``place``:
+    whether they have a confirmed place, when the caller knows (or is building the section
+    everyone with a place sees)."""
     now = utcnow()
     manages = can_manage(user, offering)
     place = has_place(user, offering) if place is None else place

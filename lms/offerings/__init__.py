@@ -9,11 +9,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The place pages, their links, and the offer stamp (before courses and events, which
-    add their tables to it)."""
+    """The place pages, their links, and the tables the page cache watches for them."""
+    from lms import cache
     from lms.accounts.models import Role
     from lms.listeners import connect
-    from lms.offerings import stamp, views
+    from lms.offerings import views
     from lms.offerings.calendar_updates import follow_place_change
     from lms.offerings.transitions import PlaceChanged
     from lms.web import add_nav_item, holds
@@ -21,7 +21,16 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     add_nav_item(app, "My learning", "offerings.my_learning", holds(Role.LEARNER), order=20)
     add_nav_item(app, "Nominations", "offerings.nominations", holds(Role.DSU_LEAD), order=40)
-    # Pages kept per process are kept under the offer stamp; changes write a new one.
-    stamp.install(app)
+    # Pages kept per process are kept under the versions of what they show (``lms.cache``):
+    # a place renews its offering's, its person's and the listings' versions.
+    cache.watch(app, "offering", offering="id", cascades=True)
+    cache.watch(app, "offering_session", offering="offering_id", cascades=True)
+    cache.watch(app, "offering_lead", offering="offering_id", person="user_id")
+    cache.watch(app, "offering_quota", offering="offering_id")
+    cache.watch(app, "enrolment", offering="offering_id", person="user_id")
+    cache.watch(app, "session_booking", session="session_id", person="user_id")
+    # Leads' names on the pages of the offerings they lead; a closed account's places go.
+    cache.watch(app, "user_account", columns={"full_name"}, person="id", leads="id",
+                cascades=True)
     # Calendars follow every change to a place (REQUEST / CANCEL, a growing SEQUENCE).
     connect(app, PlaceChanged, follow_place_change)

@@ -422,16 +422,3 @@ class Booking(db.Model):
     @property
     def state_label(self) -> str:
         return BOOKING_STATE_LABELS[BookingState(self.state)]
-
-
-class OfferStamp(db.Model):
-    """One row whose value is replaced by a new random one in every transaction that changes
-    what the offer shows (courses, offerings, sessions, places, leads): pages the same for
-    everyone are kept per process under it, and one indexed read tells every process (every
-    gunicorn worker) whether what it kept is still true. Random, not a counter, so a database
-    emptied and refilled never meets a value a process kept from before."""
-
-    __tablename__ = "offer_stamp"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    stamp: Mapped[str] = mapped_column(String(32))

@@ -50,7 +50,7 @@ class BookingPanel:
 class Standing:
     """What the booking box of an offering shows everyone, whoever looks: the places left,
     why booking is closed (or None), and the waiting list when it is full. It holds until
-    the offering, its sessions or its places change (see ``lms.offerings.stamp``), or until
+    the offering, its sessions or its places change (see ``lms.cache``), or until
     ``until``, when time closes booking."""
 
     offering_id: int

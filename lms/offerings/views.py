@@ -10,7 +10,7 @@ from lms.accounts.services import get_user
 from lms.errors import DomainError
 from lms.messages import services as messages
 from lms.messages.models import Audience
-from lms.offerings import consequences, pages, policy, services
+from lms.offerings import consequences, kept_learning, pages, policy, services
 from lms.offerings import places as offering_places
 from lms.offerings.booking_steps import booking_page
 from lms.offerings.forms import MoveForm, PeopleSearchForm, ReasonForm, WaitlistMessageForm
@@ -95,9 +95,10 @@ def answer(id: int, action: str):
 @bp.route("/my-learning")
 @login_required
 def my_learning():
-    """A person's places, grouped: action needed, upcoming, in progress, finished."""
-    return render_template("offerings/my_learning.html", page=pages.my_learning(current_user),
-                           form=EmptyForm())
+    """A person's places, grouped: action needed, upcoming, in progress, finished; kept for
+    them in the page cache (``lms.offerings.kept_learning``)."""
+    return render_template("offerings/my_learning.html",
+                           body=kept_learning.my_learning_page(current_user))
 
 
 @bp.route("/nominations")

@@ -1,6 +1,7 @@
-"""The offer stamp and the pages kept under it (catalogue, cohort page, feed validators): a
-change to a course, a cohort, a session or a place shows at once, in this process and in
-another one (gunicorn runs two workers), and a page nobody changed costs one query."""
+"""The page cache (``lms.cache``) and the pages kept in it (catalogue, cohort page, feed
+validators): a change to a course, a cohort, a session or a place shows at once, in this
+process and in another one (gunicorn runs two workers), a page nobody changed costs one
+query, and a booking on one cohort leaves the versions of every other cohort alone."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ import pytest
 import time_machine
 from sqlalchemy import select, update
 
+from lms import cache
 from lms.accounts.models import User
+from lms.cache import versions
 from lms.courses.models import Cohort, Course
 from lms.extensions import db
 from lms.offerings import services as engine
-from lms.offerings import stamp as offer_stamp
 from lms.offerings.models import Enrolment
 from tests import catalogue_builders as build
 
@@ -59,15 +61,16 @@ def shelf(app, frozen) -> dict:
     return commit(app, make)
 
 
-def stamp_now(app) -> str | None:
+def stamp_now(app, scope: str = "offer") -> str | None:
+    """The version of ``scope`` now (the listings' by default)."""
     with app.app_context():
-        return offer_stamp.current()
+        return versions.read([scope])[scope]
 
 
-# ---------------------------------------------------------------------------- the stamp
+# ---------------------------------------------------------------------------- the versions
 
 
-def test_changes_to_the_offer_write_a_new_stamp_and_others_and_rollbacks_do_not(app, shelf):
+def test_changes_to_the_offer_write_a_new_version_and_others_and_rollbacks_do_not(app, shelf):
     first = stamp_now(app)
     assert first is not None
     with app.app_context():  # a change nobody keeps
@@ -101,7 +104,7 @@ def test_the_catalogue_is_kept_and_shows_every_change_at_once(app, client, shelf
     with count_queries() as counted:
         again = text_of(client.get("/courses"))
     assert again == page.replace(_nonce(page), _nonce(again))
-    assert counted.n == 1  # the stamp: nothing else is read
+    assert counted.n == 1  # the versions: nothing else is read
 
     # A booking changes the places left.
     commit(app, lambda: engine.book(build.person(), db.session.get(Cohort, shelf["cohort"])))
@@ -186,7 +189,7 @@ def test_the_cohort_page_is_kept_for_everyone_but_the_panel_is_each_viewers(
         page = text_of(client.get(url))
     assert "teams.example.com/l/spring" not in page and "You have a place." not in page
     assert "Book a place" in page
-    assert counted.n == 3, counted.statements  # the viewer, the stamp, the viewer's place
+    assert counted.n == 3, counted.statements  # the viewer, the versions, the viewer's place
 
     login(None)
     page = text_of(client.get(url))
@@ -257,7 +260,7 @@ def test_a_feed_304_is_one_query_and_sets_no_cookie(app, client, shelf, count_qu
 # ---------------------------------------------------------------------------- declaring fragments
 
 
-def test_a_declared_fragment_is_built_once_per_stamp_and_kept_apart_by_what_it_depends_on(
+def test_a_declared_fragment_is_built_once_per_version_and_kept_apart_by_what_it_depends_on(
         app, shelf):
     built = []
 
@@ -266,20 +269,20 @@ def test_a_declared_fragment_is_built_once_per_stamp_and_kept_apart_by_what_it_d
             built.append(label)
             return label, until
         with app.app_context():
-            return offer_stamp.cached("test", "same key", depends_on=depends_on, build=build)
+            return cache.cached("test", "same key", depends_on=depends_on, build=build)
 
-    assert fragment("offer", offer_stamp.OFFER) == "offer"
-    assert fragment("offer again", offer_stamp.OFFER) == "offer"  # kept
-    assert fragment("one", offer_stamp.offering(shelf["cohort"])) == "one"
-    assert fragment("other", offer_stamp.offering(shelf["later"])) == "other"
-    assert fragment("one again", offer_stamp.offering(shelf["cohort"])) == "one"
+    assert fragment("offer", cache.OFFER) == "offer"
+    assert fragment("offer again", cache.OFFER) == "offer"  # kept
+    assert fragment("one", cache.offering(shelf["cohort"])) == "one"
+    assert fragment("other", cache.offering(shelf["later"])) == "other"
+    assert fragment("one again", cache.offering(shelf["cohort"])) == "one"
     assert built == ["offer", "one", "other"]
 
-    def rename():  # a change to the offer renews the stamp: every fragment is built again
+    def rename():  # a change to a course renews everything: every fragment is built again
         db.session.get(Course, shelf["course"]).title = "Forecasting with Python"
     commit(app, rename)
-    assert fragment("offer renewed", offer_stamp.OFFER) == "offer renewed"
-    assert fragment("one renewed", offer_stamp.offering(shelf["cohort"])) == "one renewed"
+    assert fragment("offer renewed", cache.OFFER) == "offer renewed"
+    assert fragment("one renewed", cache.offering(shelf["cohort"])) == "one renewed"
 
 
 def test_a_declared_fragment_valid_until_a_moment_is_built_again_after_it(app, shelf, frozen):
@@ -290,7 +293,7 @@ def test_a_declared_fragment_valid_until_a_moment_is_built_again_after_it(app, s
             built.append(len(built))
             return len(built), NOW + timedelta(hours=1)
         with app.app_context():
-            return offer_stamp.cached("test", "key", depends_on=offer_stamp.OFFER, build=build)
+            return cache.cached("test", "key", depends_on=cache.OFFER, build=build)
 
     assert fragment() == fragment() == 1
     frozen.shift(timedelta(hours=1))
@@ -304,17 +307,62 @@ def _nonce(page: str) -> str:
 
 
 @pytest.mark.postgres
-def test_the_stamp_and_the_kept_catalogue_on_postgresql(pg_app):
+def test_the_versions_and_the_kept_catalogue_on_postgresql(pg_app):
     client = pg_app.test_client()
     with pg_app.app_context():
         course = build.course("Forecasting with R")
         cohort = build.cohort(course, "Spring", capacity=3)
         db.session.commit()
-        first = offer_stamp.current()
+        first = versions.read(["offer"])["offer"]
         assert first is not None
         assert "3 places left" in text_of(client.get("/courses"))
         engine.book(build.person(), db.session.get(Cohort, cohort.id))
         db.session.commit()
-        assert offer_stamp.current() != first
+        assert versions.read(["offer"])["offer"] != first
         assert "2 places left" in text_of(client.get("/courses"))
         db.session.remove()
+
+
+def test_a_booking_on_one_cohort_leaves_the_other_cohorts_page_kept(app, client, shelf,
+                                                                     count_queries):
+    """Per-offering versions: a place on Spring renews Spring's page and the listings, not
+    Autumn's, which is still served from what was kept (the versions read, nothing built)."""
+    spring, autumn = f"/cohorts/{shelf['cohort']}", f"/cohorts/{shelf['later']}"
+    text_of(client.get(spring))
+    text_of(client.get(autumn))
+    with count_queries() as kept:
+        text_of(client.get(autumn))
+    commit(app, lambda: engine.book(build.person(), db.session.get(Cohort, shelf["cohort"])))
+    with count_queries() as after_booking:
+        page = text_of(client.get(autumn))
+    assert "9 places left" in page
+    assert after_booking.n == kept.n == 1, after_booking.statements
+    with count_queries() as rebuilt:
+        assert "1 place left" in text_of(client.get(spring))
+    assert rebuilt.n > 1
+
+
+def test_the_versions_a_page_needs_are_read_in_one_statement_once_per_request(app, shelf,
+                                                                               count_queries):
+    with app.test_request_context("/"), count_queries() as counted:
+        cache.prefetch(cache.OFFER, cache.offering(shelf["cohort"]), cache.person(1))
+        one = cache.cached("test", 1, depends_on=cache.OFFER, build=lambda: ("a", None))
+        two = cache.cached("test", 2, depends_on=cache.offering(shelf["cohort"]) + cache.OFFER,
+                           build=lambda: ("b", None))
+    assert (one, two) == ("a", "b")
+    assert counted.n == 1, counted.statements
+
+
+def test_a_database_refilled_never_serves_what_was_kept_from_before(app, shelf):
+    """Random versions: emptied and refilled, the database holds new ones."""
+    with app.app_context():
+        kept = cache.cached("test", "k", depends_on=cache.OFFER, build=lambda: ("old", None))
+    assert kept == "old"
+    with app.app_context():
+        from tests.conftest import reset_database
+
+        reset_database()
+        build.cohort(build.course("Refilled"), "Again")
+        db.session.commit()
+        again = cache.cached("test", "k", depends_on=cache.OFFER, build=lambda: ("new", None))
+    assert again == "new"
