@@ -127,12 +127,12 @@ class Tallied:
 
 def tallied(places: Subquery, now: datetime | None = None) -> list[Tallied]:
     """``shares`` and ``completions`` of many places at once, counted in the database: for a
-    subquery of places with columns ``id``, ``user_id``, ``offering_id`` and ``group``, each
-    distinct (group, share, completed) with how many places have it. The same figures as
-    ``shares`` (the share is a ``Share``, whose ``percent`` is the one rule), without loading
-    every place: what Python does grows with the number of different shares (a few hundred),
-    not the number of places (tens of thousands on a national dashboard). Marks are not
-    returned. One query."""
+    CTE (or subquery) of places with columns ``id``, ``user_id``, ``offering_id`` and
+    ``group``, each distinct (group, share, completed) with how many places have it. The same
+    figures as ``shares`` (the share is a ``Share``, whose ``percent`` is the one rule),
+    without loading every place: what Python does grows with the number of different shares
+    (a few hundred), not with the number of places (tens of thousands on a national
+    dashboard). Marks are not returned. One query."""
     now = now or utcnow()
     offerings = select(places.c.offering_id)
     sessions = (select(Session.offering_id.label("offering_id"),
@@ -141,15 +141,15 @@ def tallied(places: Subquery, now: datetime | None = None) -> list[Tallied]:
                 .where(Session.offering_id.in_(offerings),
                        Session.status != SessionStatus.CANCELLED)
                 .group_by(Session.offering_id).subquery())
-    marks = (select(places.c.id.label("place_id"),
+    # Marks per person and offering, from the attendances at the offerings' held sessions
+    # (found by the sessions' index), then matched to the places.
+    marks = (select(Attendance.user_id.label("user_id"),
+                    Session.offering_id.label("offering_id"),
                     func.count(case((Attendance.status.in_(ATTENDED), 1))).label("attended"),
                     func.count(case((Attendance.status == Mark.EXCUSED, 1))).label("excused"))
-             .select_from(places)
-             .join(Session, Session.offering_id == places.c.offering_id)
-             .join(Attendance, and_(Attendance.session_id == Session.id,
-                                    Attendance.user_id == places.c.user_id))
-             .where(*held_conditions(now))
-             .group_by(places.c.id).subquery())
+             .join(Session, Session.id == Attendance.session_id)
+             .where(Session.offering_id.in_(offerings), *held_conditions(now))
+             .group_by(Attendance.user_id, Session.offering_id).subquery())
     held = func.coalesce(sessions.c.held, 0)
     total = func.coalesce(sessions.c.total, 0)
     attended = func.coalesce(marks.c.attended, 0)
@@ -161,7 +161,8 @@ def tallied(places: Subquery, now: datetime | None = None) -> list[Tallied]:
                 select(places.c.group, held, total, attended, excused, completed, func.count())
                 .select_from(places)
                 .outerjoin(sessions, sessions.c.offering_id == places.c.offering_id)
-                .outerjoin(marks, marks.c.place_id == places.c.id)
+                .outerjoin(marks, and_(marks.c.user_id == places.c.user_id,
+                                       marks.c.offering_id == places.c.offering_id))
                 .outerjoin(Completion, Completion.enrolment_id == places.c.id)
                 .group_by(places.c.group, held, total, attended, excused, completed)
             ).tuples()]

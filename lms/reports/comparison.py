@@ -76,6 +76,6 @@ def ics_against_region(organisation: Organisation, filters: ReportFilters) -> Co
                (User.organisation_id == organisation.id).label("group"))
         .join(User, User.id == Enrolment.user_id)
         .where(Enrolment.state.in_(HOLDS_PLACE), User.organisation_id.in_(_ics_ids()),
-               *_offering_conditions(filters, Enrolment.offering_id))).subquery()
+               *_offering_conditions(filters, Enrolment.offering_id))).cte()
     tallies = standing.tallied(places)
     return Comparison(ics=_rates([t for t in tallies if t.group]), region=_rates(tallies))
