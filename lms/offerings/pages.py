@@ -321,28 +321,73 @@ def nominable_people(lead: User, offering: Offering, query: str = "") -> list[Us
     return list(db.session.scalars(stmt.order_by(User.full_name).limit(200)))
 
 
-def people_on(offering: Offering) -> dict[str, list[Enrolment]]:
+# Faculty's people page shows the long lists (places, and people no longer taking part) a
+# page at a time: a festival or a national network has thousands, and the page costs the
+# same for any offering.
+PEOPLE_PER_PAGE = 100
+DECIDE = (S.REQUESTED, S.NOMINATED, S.APPROVED)
+PLACES = (S.ENROLLED, S.OFFERED, S.COMPLETED)
+
+
+@dataclass
+class PeopleOn:
+    """Faculty's view of an offering's people: requests and nominations and the waiting list
+    in full (each has actions), one page of the places and one of everyone else (history),
+    with the totals and the reasons given for the history shown."""
+
+    requests: list[Enrolment]
+    nominations: list[Enrolment]
+    waiting: list[Enrolment]
+    places: list[Enrolment]
+    places_total: int
+    page: int
+    pages: int
+    others: list[Enrolment]
+    others_total: int
+    history: int
+    history_pages: int
+    reasons: dict[int, str]
+
+
+def _pages(total: int) -> int:
+    return max(1, -(-total // PEOPLE_PER_PAGE))
+
+
+def people_on(offering: Offering, page: int = 1, history: int = 1) -> PeopleOn:
     """Faculty's view of an offering's people, grouped: requests, nominations, places,
-    waiting list, and everyone else (history)."""
-    rows = db.session.scalars(
-        select(Enrolment).join(User, Enrolment.user_id == User.id)
-        .where(Enrolment.offering_id == offering.id)
-        .order_by(Enrolment.waitlist_position, User.full_name)
-    ).all()
-    groups: dict[str, list[Enrolment]] = {"requests": [], "nominations": [], "places": [],
-                                          "waiting": [], "others": []}
-    for e in rows:
-        if e.state == S.REQUESTED:
-            groups["requests"].append(e)
-        elif e.state in (S.NOMINATED, S.APPROVED):
-            groups["nominations"].append(e)
-        elif e.state in (S.ENROLLED, S.OFFERED, S.COMPLETED):
-            groups["places"].append(e)
-        elif e.state == S.WAITLISTED:
-            groups["waiting"].append(e)
-        else:
-            groups["others"].append(e)
-    return groups
+    waiting list, and everyone else (history), the places and the history ``page`` and
+    ``history`` of their pages (a page past the last shows the last). Five queries at most,
+    whatever the number of people."""
+    counts = dict(db.session.execute(
+        select(Enrolment.state, func.count()).where(Enrolment.offering_id == offering.id)
+        .group_by(Enrolment.state)).tuples().all())
+    places_total = sum(counts.get(state, 0) for state in PLACES)
+    others_total = sum(n for state, n in counts.items()
+                       if state not in (*DECIDE, *PLACES, S.WAITLISTED))
+    pages, history_pages = _pages(places_total), _pages(others_total)
+    page, history = min(max(page, 1), pages), min(max(history, 1), history_pages)
+
+    def people(states, *, number: int | None = None, excluded: bool = False) -> list:
+        if not (sum(counts.get(state, 0) for state in states) if not excluded
+                else others_total):
+            return []
+        chosen = Enrolment.state.not_in(states) if excluded else Enrolment.state.in_(states)
+        stmt = (select(Enrolment).join(User, Enrolment.user_id == User.id)
+                .where(Enrolment.offering_id == offering.id, chosen)
+                .order_by(Enrolment.waitlist_position, User.full_name, Enrolment.id))
+        if number is not None:
+            stmt = stmt.limit(PEOPLE_PER_PAGE).offset((number - 1) * PEOPLE_PER_PAGE)
+        return list(db.session.scalars(stmt).all())
+
+    waiting = people((*DECIDE, S.WAITLISTED))
+    others = people((*DECIDE, *PLACES, S.WAITLISTED), number=history, excluded=True)
+    return PeopleOn(
+        requests=[e for e in waiting if e.state == S.REQUESTED],
+        nominations=[e for e in waiting if e.state in (S.NOMINATED, S.APPROVED)],
+        waiting=[e for e in waiting if e.state == S.WAITLISTED],
+        places=people(PLACES, number=page), places_total=places_total, page=page,
+        pages=pages, others=others, others_total=others_total, history=history,
+        history_pages=history_pages, reasons=reasons_of(others))
 
 
 GIVEN_UP = (S.WITHDRAWN, S.DECLINED, S.REJECTED, S.CANCELLED)
