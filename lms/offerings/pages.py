@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from lms.accounts.models import Organisation, User
@@ -356,7 +356,7 @@ def _pages(total: int) -> int:
 def people_on(offering: Offering, page: int = 1, history: int = 1) -> PeopleOn:
     """Faculty's view of an offering's people, grouped: requests, nominations, places,
     waiting list, and everyone else (history), the places and the history ``page`` and
-    ``history`` of their pages (a page past the last shows the last). Five queries at most,
+    ``history`` of their pages (a page past the last shows the last). The same queries
     whatever the number of people."""
     counts = dict(db.session.execute(
         select(Enrolment.state, func.count()).where(Enrolment.offering_id == offering.id)
@@ -367,25 +367,28 @@ def people_on(offering: Offering, page: int = 1, history: int = 1) -> PeopleOn:
     pages, history_pages = _pages(places_total), _pages(others_total)
     page, history = min(max(page, 1), pages), min(max(history, 1), history_pages)
 
-    def people(states, *, number: int | None = None, excluded: bool = False) -> list:
-        if not (sum(counts.get(state, 0) for state in states) if not excluded
-                else others_total):
-            return []
-        chosen = Enrolment.state.not_in(states) if excluded else Enrolment.state.in_(states)
-        stmt = (select(Enrolment).join(User, Enrolment.user_id == User.id)
-                .where(Enrolment.offering_id == offering.id, chosen)
-                .order_by(Enrolment.waitlist_position, User.full_name, Enrolment.id))
-        if number is not None:
-            stmt = stmt.limit(PEOPLE_PER_PAGE).offset((number - 1) * PEOPLE_PER_PAGE)
-        return list(db.session.scalars(stmt).all())
+    named = (Enrolment.waitlist_position, User.full_name, Enrolment.id)
 
-    waiting = people((*DECIDE, S.WAITLISTED))
-    others = people((*DECIDE, *PLACES, S.WAITLISTED), number=history, excluded=True)
+    def one_page(chosen, number: int):
+        return (select(Enrolment.id).join(User, Enrolment.user_id == User.id)
+                .where(Enrolment.offering_id == offering.id, chosen).order_by(*named)
+                .limit(PEOPLE_PER_PAGE).offset((number - 1) * PEOPLE_PER_PAGE))
+
+    # One load of the people shown (and their accounts), however they are grouped.
+    kept = (*DECIDE, *PLACES, S.WAITLISTED)
+    shown = db.session.scalars(
+        select(Enrolment).join(User, Enrolment.user_id == User.id)
+        .where(Enrolment.offering_id == offering.id,
+               or_(Enrolment.state.in_((*DECIDE, S.WAITLISTED)),
+                   Enrolment.id.in_(one_page(Enrolment.state.in_(PLACES), page)),
+                   Enrolment.id.in_(one_page(Enrolment.state.not_in(kept), history))))
+        .order_by(*named)).all()
+    others = [e for e in shown if e.state not in kept]
     return PeopleOn(
-        requests=[e for e in waiting if e.state == S.REQUESTED],
-        nominations=[e for e in waiting if e.state in (S.NOMINATED, S.APPROVED)],
-        waiting=[e for e in waiting if e.state == S.WAITLISTED],
-        places=people(PLACES, number=page), places_total=places_total, page=page,
+        requests=[e for e in shown if e.state == S.REQUESTED],
+        nominations=[e for e in shown if e.state in (S.NOMINATED, S.APPROVED)],
+        waiting=[e for e in shown if e.state == S.WAITLISTED],
+        places=[e for e in shown if e.state in PLACES], places_total=places_total, page=page,
         pages=pages, others=others, others_total=others_total, history=history,
         history_pages=history_pages, reasons=reasons_of(others))
 
