@@ -5,10 +5,12 @@ number (``lms.offerings.pages.people_on``)."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from lms.accounts.models import Role
+from lms.clock import utcnow
 from lms.extensions import db
-from lms.offerings.pages import PEOPLE_PER_PAGE
+from lms.offerings.pages import PEOPLE_PER_PAGE, RECENT_SESSIONS
 from tests import catalogue_builders as build
 
 
@@ -91,3 +93,27 @@ def test_the_page_costs_the_same_queries_for_a_hundred_people_or_three_hundred(
         assert response.status_code == 200
         counts.append(counted.n)
     assert counts[0] == counts[1], counts
+
+
+def test_a_long_running_network_lists_its_latest_sessions_and_all_on_request(
+        app, client, login, make_user):
+    """A network's years of meetings: the page lists the latest held and those to come,
+    with a link to every one (each with its register link)."""
+    with app.app_context():
+        now = utcnow()
+        starts = [now - timedelta(days=14 * n) for n in range(40, 0, -1)]
+        starts += [now + timedelta(days=14 * n) for n in range(1, 4)]
+        cohort = build.cohort(build.course("Forty meetings"), starts=starts, capacity=None)
+        build.enrol(cohort, build.person())
+        db.session.commit()
+        offering, sessions = cohort.id, [s.id for s in cohort.sessions]
+    login(make_user(Role.FACULTY))
+    page = client.get(f"/faculty/offerings/{offering}/people").get_data(as_text=True)
+    registers = re.findall(r'href="/faculty/sessions/(\d+)/register"', page)
+    assert [int(s) for s in registers] == sessions[40 - RECENT_SESSIONS:]
+    assert "Show all 43 sessions" in page
+    every = client.get(f"/faculty/offerings/{offering}/people?sessions=all").get_data(
+        as_text=True)
+    assert [int(s) for s in re.findall(r'href="/faculty/sessions/(\d+)/register"', every)
+            ] == sessions
+    assert "Show all" not in every

@@ -325,6 +325,9 @@ def nominable_people(lead: User, offering: Offering, query: str = "") -> list[Us
 # page at a time: a festival or a national network has thousands, and the page costs the
 # same for any offering.
 PEOPLE_PER_PAGE = 100
+# Sessions listed (with their register links) beside those to come, unless all are asked
+# for: a network's years of meetings would otherwise make the page grow with its history.
+RECENT_SESSIONS = 6
 DECIDE = (S.REQUESTED, S.NOMINATED, S.APPROVED)
 PLACES = (S.ENROLLED, S.OFFERED, S.COMPLETED)
 
@@ -347,17 +350,33 @@ class PeopleOn:
     history: int
     history_pages: int
     reasons: dict[int, str]
+    sessions: list[Session]
+    sessions_hidden: int
+    all_sessions: bool
 
 
 def _pages(total: int) -> int:
     return max(1, -(-total // PEOPLE_PER_PAGE))
 
 
-def people_on(offering: Offering, page: int = 1, history: int = 1) -> PeopleOn:
+def sessions_listed(offering: Offering, show_all: bool = False) -> tuple[list[Session], int]:
+    """The sessions the people page lists, in order: the latest ``RECENT_SESSIONS`` held
+    and all those to come (or every one), and how many earlier ones are left out."""
+    sessions = list(offering.sessions)
+    if show_all:
+        return sessions, 0
+    now = utcnow()
+    held = [s for s in sessions if s.ends_at <= now]
+    shown = held[-RECENT_SESSIONS:] + [s for s in sessions if s.ends_at > now]
+    return shown, len(sessions) - len(shown)
+
+
+def people_on(offering: Offering, page: int = 1, history: int = 1,
+              all_sessions: bool = False) -> PeopleOn:
     """Faculty's view of an offering's people, grouped: requests, nominations, places,
     waiting list, and everyone else (history), the places and the history ``page`` and
-    ``history`` of their pages (a page past the last shows the last). The same queries
-    whatever the number of people."""
+    ``history`` of their pages (a page past the last shows the last), and the sessions to
+    list (``sessions_listed``). The same queries whatever the number of people."""
     counts = dict(db.session.execute(
         select(Enrolment.state, func.count()).where(Enrolment.offering_id == offering.id)
         .group_by(Enrolment.state)).tuples().all())
@@ -384,13 +403,15 @@ def people_on(offering: Offering, page: int = 1, history: int = 1) -> PeopleOn:
                    Enrolment.id.in_(one_page(Enrolment.state.not_in(kept), history))))
         .order_by(*named)).all()
     others = [e for e in shown if e.state not in kept]
+    sessions, hidden = sessions_listed(offering, all_sessions)
     return PeopleOn(
         requests=[e for e in shown if e.state == S.REQUESTED],
         nominations=[e for e in shown if e.state in (S.NOMINATED, S.APPROVED)],
         waiting=[e for e in shown if e.state == S.WAITLISTED],
         places=[e for e in shown if e.state in PLACES], places_total=places_total, page=page,
         pages=pages, others=others, others_total=others_total, history=history,
-        history_pages=history_pages, reasons=reasons_of(others))
+        history_pages=history_pages, reasons=reasons_of(others), sessions=sessions,
+        sessions_hidden=hidden, all_sessions=all_sessions)
 
 
 GIVEN_UP = (S.WITHDRAWN, S.DECLINED, S.REJECTED, S.CANCELLED)

@@ -166,7 +166,8 @@ def people(id: int):
     """Faculty see everyone on an offering: requests, nominations, places, the queue."""
     offering = services.get_offering(id)
     groups = pages.people_on(offering, request.args.get("page", 1, type=_page_number),
-                             request.args.get("history", 1, type=_page_number))
+                             request.args.get("history", 1, type=_page_number),
+                             all_sessions=request.args.get("sessions") == "all")
     return render_template(
         "offerings/people.html", offering=offering, groups=groups, reasons=groups.reasons,
         form=EmptyForm(), reason_form=ReasonForm(), move_form=MoveForm(),
