@@ -7,10 +7,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
+
 from lms.accounts.models import Role
 from lms.clock import utcnow
 from lms.extensions import db
-from lms.offerings.pages import PEOPLE_PER_PAGE, RECENT_SESSIONS
+from lms.offerings.models import Offering
+from lms.offerings.pages import PEOPLE_PER_PAGE, RECENT_SESSIONS, people_on
 from tests import catalogue_builders as build
 
 
@@ -117,3 +120,17 @@ def test_a_long_running_network_lists_its_latest_sessions_and_all_on_request(
     assert [int(s) for s in re.findall(r'href="/faculty/sessions/(\d+)/register"', every)
             ] == sessions
     assert "Show all" not in every
+
+
+@pytest.mark.postgres
+def test_the_pages_of_people_are_the_same_on_postgresql(pg_app):
+    """What production runs on: a page is a sub-select with its own order, limit and offset."""
+    offering = _offering(pg_app, places=PEOPLE_PER_PAGE + 5, gone=2, waiting=1)
+    with pg_app.app_context():
+        on = db.session.get(Offering, offering)
+        first, second = people_on(on, 1), people_on(on, 2)
+        assert (len(first.places), len(second.places)) == (PEOPLE_PER_PAGE, 5)
+        assert (first.places_total, first.pages, first.others_total) == (105, 2, 2)
+        names = [e.user.full_name for e in first.places + second.places]
+        assert len(set(names)) == 105
+        assert [len(first.waiting), len(first.others)] == [1, 2]

@@ -10,6 +10,7 @@ import random
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from lms.attendance import standing
@@ -55,6 +56,16 @@ def _world(seed: int) -> None:
 
 
 def test_the_tally_is_the_sum_of_the_places_shares_and_completions(app):
+    _check(app)
+
+
+@pytest.mark.postgres
+def test_the_tally_is_the_same_on_postgresql(pg_app):
+    """What production runs on: the same figures (a boolean group, sums of CASE, a CTE)."""
+    _check(pg_app)
+
+
+def _check(app) -> None:
     with app.app_context():
         for seed in (1, 2, 3):
             _world(seed)
