@@ -9,6 +9,13 @@ survey), ~80,000 attendance marks, ~30,000 survey answers, 5,000 certificates (r
 are rendered when first downloaded) and competency evidence. Counts scale linearly with
 ``scale`` (sizes of the fixed series, such as huddle attendance, scale with it too).
 
+Above scale 1 the data grows towards a national roll-out (``national_share``): at scale 5,
+15,000 people in all 42 ICSs of England (the other 31 each about the size of a Midlands
+one) and five years of history instead of two (cohorts, network meetings and webinars go
+three years further back; a finished INSIGHT festival each year, with its feedback survey).
+Scale 5 takes about 80 s (71 s CPU) and holds ~720,000 places, ~950,000 attendance marks,
+~520,000 completions, ~370,000 survey answers and 62,500 certificates.
+
 Rows are written with ORM bulk inserts (``session.execute(insert(Model), [dicts])``) in
 chunks, with ids chosen here, so no row is read back; nothing goes through the services (no
 emails, no history beyond one event per place, no audit entries). The same ``seed`` on the
@@ -80,6 +87,37 @@ CHUNK = 5000
 # Two years of webinars (a little more than weekly), the last ten weeks of them still ahead.
 WEBINARS = 146
 DEFAULT_SEED = 2026
+
+# National scale: above scale 1 the other 31 ICSs of England join the 11 of the Midlands
+# (all 42 at scale 5) and the history lengthens from two years to five (at scale 5), so the
+# data is what a national roll-out of this model would hold after five years. Each other
+# ICS is about the size of a Midlands one. (code, name), by NHS England region.
+NATIONAL_ICS = [
+    ("NENC", "North East and North Cumbria"), ("HNY", "Humber and North Yorkshire"),
+    ("SYB", "South Yorkshire and Bassetlaw"), ("WY", "West Yorkshire"),
+    ("LSC", "Lancashire and South Cumbria"), ("GM", "Greater Manchester"),
+    ("CM", "Cheshire and Merseyside"), ("BLMK", "Bedfordshire, Luton and Milton Keynes"),
+    ("CPE", "Cambridgeshire and Peterborough"), ("HWE", "Hertfordshire and West Essex"),
+    ("MSE", "Mid and South Essex"), ("NWAV", "Norfolk and Waveney"),
+    ("SNEE", "Suffolk and North East Essex"), ("NCL", "North Central London"),
+    ("NEL", "North East London"), ("NWL", "North West London"), ("SEL", "South East London"),
+    ("SWL", "South West London"), ("BOB", "Buckinghamshire, Oxfordshire and Berkshire West"),
+    ("FRIM", "Frimley"), ("HIOW", "Hampshire and Isle of Wight"), ("KM", "Kent and Medway"),
+    ("SUSX", "Sussex"), ("SURH", "Surrey Heartlands"),
+    ("BSW", "Bath and North East Somerset, Swindon and Wiltshire"),
+    ("BNSSG", "Bristol, North Somerset and South Gloucestershire"),
+    ("CIOS", "Cornwall and the Isles of Scilly"), ("DEVON", "Devon"), ("DORSET", "Dorset"),
+    ("GLOS", "Gloucestershire"), ("SOM", "Somerset"),
+]
+NATIONAL_SCALE = 5
+HISTORY_YEARS = (2, 5)  # at scale 1 and at NATIONAL_SCALE
+
+
+def national_share(scale: float) -> float:
+    """How far ``scale`` is from the region (0, scale 1 or below) to the nation (1, scale 5
+    or above)."""
+    return min(1.0, max(0.0, (scale - 1) / (NATIONAL_SCALE - 1)))
+
 
 # People per ICS, roughly by population; the rest of the region's people are elsewhere.
 ICS_WEIGHTS = {"BSOL": 15, "BC": 12, "CW": 10, "HW": 8, "STW": 6, "SSOT": 11, "DDER": 10,
@@ -184,13 +222,21 @@ def _insert(model: type, rows: list[dict]) -> None:
 class Generator:
     """One run of the generator: see ``generate``."""
 
-    def __init__(self, scale: float, seed: int, today: date | None = None):
+    def __init__(self, scale: float, seed: int, today: date | None = None,
+                 national: float | None = None):
         if not 0 < scale <= 20:
             raise ValueError("scale must be above 0 and at most 20")
         self.scale = scale
         self.rng = random.Random(seed)
         self.today = today or utcnow().date()
         self.now = datetime.combine(self.today, time(0), tzinfo=UTC)
+        share = national_share(scale) if national is None else min(1.0, max(0.0, national))
+        self.other_ics = NATIONAL_ICS[:round(len(NATIONAL_ICS) * share)]
+        # Days of history beyond the region's two years (cohorts, networks, webinars,
+        # festivals all reach back this much further).
+        years = HISTORY_YEARS[0] + (HISTORY_YEARS[1] - HISTORY_YEARS[0]) * share
+        self.extra_days = round(365 * (years - HISTORY_YEARS[0]))
+        self.extra_years = round(years - HISTORY_YEARS[0])
         self.ids: dict[str, int] = defaultdict(int)
         self.counts: dict[str, int] = defaultdict(int)
         self.rows: dict[type, list[dict]] = defaultdict(list)
@@ -231,20 +277,23 @@ class Generator:
     def organisations(self) -> None:
         have = set(db.session.scalars(select(Organisation.code)))
         self.ids["organisation"] = db.session.scalar(select(func.max(Organisation.id))) or 0
-        for code, name, kind in ORGANISATIONS:
+        for code, name, kind in [*ORGANISATIONS, *((c, n, "ics") for c, n in self.other_ics)]:
             if code not in have:
                 self.add(Organisation, id=self.next_id("organisation"), code=code, name=name,
                          kind=kind)
         self.flush(Organisation)
         self.org = dict(db.session.execute(select(Organisation.code, Organisation.id)).all())
-        self.ics_codes = list(ICS_WEIGHTS)
+        self.ics_codes = [*ICS_WEIGHTS, *(code for code, _ in self.other_ics)]
 
     def people(self) -> None:
         from lms.accounts.services import hash_password
 
         secret = hash_password(BENCH_PASSWORD)
         total = self.n(3000, minimum=20)
-        weights = {**{c: w * 0.9 / sum(ICS_WEIGHTS.values()) for c, w in ICS_WEIGHTS.items()},
+        # Each other ICS about the size of a Midlands one (weights 6 to 15, fixed by its place).
+        ics_weights = {**ICS_WEIGHTS, **{code: 6 + (index * 7) % 10
+                                         for index, (code, _) in enumerate(self.other_ics)}}
+        weights = {**{c: w * 0.9 / sum(ics_weights.values()) for c, w in ics_weights.items()},
                    **{c: w * 0.1 / sum(OTHER_WEIGHTS.values())
                       for c, w in OTHER_WEIGHTS.items()}}
         codes, shares = list(weights), list(weights.values())
@@ -289,7 +338,8 @@ class Generator:
             code = self.rng.choices(codes, weights=shares)[0]
             self.learners.append(person(f"{first}.{last}{number}@{DOMAIN}".lower(),
                                         f"{first} {last}", code))
-        self.ics_people = [u for u in self.learners if self.org_of[u] in ICS_WEIGHTS]
+        ics = set(self.ics_codes)
+        self.ics_people = [u for u in self.learners if self.org_of[u] in ics]
         self.flush(User, UserRole)
 
     # ------------------------------------------------------------------------ the catalogue
@@ -385,9 +435,10 @@ class Generator:
     # ------------------------------------------------------------------------ cohorts
 
     def cohorts(self) -> None:
-        count = self.n(200, minimum=1)
-        # First sessions from 900 days ago to 200 days ahead; the last cohort is always ahead.
-        first, span = -900, 1100
+        # First sessions from 900 days ago (more with a longer history) to 200 days ahead; the
+        # last cohort is always ahead. As many cohorts a year as at scale 1, times the scale.
+        first, span = -900 - self.extra_days, 1100 + self.extra_days
+        count = self.n(200 * span / 1100, minimum=1)
         course_ids = sorted(self.course_info)
         per_course: dict[int, int] = defaultdict(int)
         self.finished_cohorts: list[tuple[int, int, list[int], datetime]] = []
@@ -514,18 +565,22 @@ class Generator:
     # ------------------------------------------------------------------------ events
 
     def networks(self) -> None:
-        first_day = _on_weekday(self.today - timedelta(days=728), 2)
-        huddles = [_on_weekday(first_day, 2) + timedelta(days=14 * i) for i in range(65)]
+        first_day = _on_weekday(self.today - timedelta(days=728 + 14 * 26 * self.extra_years),
+                                2)
+        count = 65 + 26 * self.extra_years
+        huddles = [_on_weekday(first_day, 2) + timedelta(days=14 * i) for i in range(count)]
         self.huddle_network = self._network(
-            "Midlands Analyst Network huddles", "FREQ=WEEKLY;INTERVAL=2;BYDAY=WE;COUNT=65",
+            "Midlands Analyst Network huddles", f"FREQ=WEEKLY;INTERVAL=2;BYDAY=WE;COUNT={count}",
             huddles, (12, 30), 60, members=self.n(600), attendees=self.n(250))
         for title, weekday in (("Evaluation Network", TU), ("Knowledge Mobilisation Network",
                                                             MO)):
-            start = self.today.replace(day=1) - timedelta(days=730)
+            start = self.today.replace(day=1) - timedelta(days=730 + 364 * self.extra_years)
+            count = 15 + 6 * self.extra_years
             days = [d.date() for d in rrule(MONTHLY, interval=2, byweekday=weekday(2),
                                             dtstart=datetime.combine(start, time(0)),
-                                            count=15)]
-            self._network(title, f"FREQ=MONTHLY;INTERVAL=2;BYDAY=2{weekday};COUNT=15", days,
+                                            count=count)]
+            self._network(title, f"FREQ=MONTHLY;INTERVAL=2;BYDAY=2{weekday};COUNT={count}",
+                          days,
                           (14, 0), 90, members=self.n(300), attendees=self.n(150))
 
     def _network(self, title: str, rule: str, days: list[date], at: tuple[int, int],
@@ -566,12 +621,15 @@ class Generator:
 
     def webinars(self) -> None:
         self.past_webinars: list[tuple[int, list[int], datetime]] = []
-        for i in range(WEBINARS):
+        # 73 more a year of longer history, before the region's two years.
+        earlier = 73 * self.extra_days // 365
+        for i in range(-earlier, WEBINARS):
             day = _on_weekday(self.today + timedelta(days=round(-660 + i * 5)), 1 + i % 3)
             starts, ends = _local(day, 12, 30), _local(day, 13, 30)
             past = ends <= self.now
             webinar_id = self.offering(
-                Webinar, title=f"Webinar: {HUDDLE_TOPICS[i % len(HUDDLE_TOPICS)]} ({i + 1})",
+                Webinar, title=f"Webinar: {HUDDLE_TOPICS[i % len(HUDDLE_TOPICS)]} "
+                               f"({i + earlier + 1})",
                 status="finished" if past else "open", capacity=300 if i % 3 == 0 else None,
                 summary="An hour with guest speakers.", description="Join us online. " * 10)
             session_id = self.session(webinar_id, starts, ends,
@@ -667,7 +725,21 @@ class Generator:
     def past_festival(self) -> None:
         """Last year's INSIGHT festival, finished: 2,200 people registered, whose feedback
         survey (in ``surveys``) is the busiest, with 2,000 responses. Its programme is not
-        generated: only its places and feedback are measured."""
+        generated: only its places and feedback are measured. With a longer history, the
+        festivals of the years before too (``older_festivals``)."""
+        self.older_festivals: list[tuple[int, list[int], datetime]] = []
+        for years_ago in range(self.extra_years + 1, 1, -1):
+            first_day = _on_weekday(self.today - timedelta(days=300 + 364 * (years_ago - 1)), 1)
+            festival_id = self.offering(
+                Festival, title=f"INSIGHT festival ({years_ago} years ago)", status="finished",
+                summary="Three days of talks and workshops.", description="The programme.",
+                first_day=first_day, last_day=first_day + timedelta(days=2))
+            ends = _local(first_day + timedelta(days=2), 18, 0)
+            people = self.rng.sample(self.learners[1:],
+                                     max(0, min(len(self.learners) - 1, self.n(1800))))
+            for user_id in people:
+                self.enrol(festival_id, user_id, "enrolled", ends - timedelta(days=60))
+            self.older_festivals.append((festival_id, people, ends))
         first_day = _on_weekday(self.today - timedelta(days=300), 1)
         self.past_festival_id = self.offering(
             Festival, title="INSIGHT festival (last year)", status="finished",
@@ -701,6 +773,9 @@ class Generator:
         for webinar_id, attended, ends in self.past_webinars:
             count = min(len(attended), self.n(8))
             self._survey(webinar_id, self.rng.sample(attended, count), ends, None, None)
+        for festival_id, people, ends in self.older_festivals:
+            self._survey(festival_id, self.rng.sample(people, min(len(people), self.n(1200))),
+                         ends, None, None, title="INSIGHT festival: feedback")
         people = self.past_festival_people
         self._survey(self.past_festival_id,
                      self.rng.sample(people, min(len(people), self.n(2000))),
@@ -752,7 +827,7 @@ class Generator:
 
     def certificates(self) -> None:
         counters: dict[int, int] = defaultdict(int)
-        target = self.n(5000)
+        target = self.n(5000 * (730 + self.extra_days) / 730)
         kinds = {"programme": ("programme", "Completed the development programme"),
                  "short_course": ("course", "Completed the course")}
         for entry in self.completions[:target]:
@@ -847,14 +922,19 @@ def summary() -> dict[str, int]:
             for model in COUNTED}
 
 
-def generate(scale: float = 1.0, seed: int = DEFAULT_SEED, today: date | None = None
-             ) -> dict[str, int]:
+def generate(scale: float = 1.0, seed: int = DEFAULT_SEED, today: date | None = None,
+             national: float | None = None) -> dict[str, int]:
     """Fill an empty database (organisations may be there) with region-scale data, and
-    commit. Returns rows per table. Refuses a database that already has people."""
+    commit. Returns rows per table. Refuses a database that already has people.
+
+    ``national`` (0 to 1) says how far towards the national roll-out the data goes: how many
+    of England's other ICSs join and how much longer the history is (see ``NATIONAL_ICS``).
+    By default it follows the scale (none at 1 or below, all at 5); tests set it to build
+    the national shape at a tiny scale."""
     if db.session.scalar(select(func.count()).select_from(User)):
         raise ValueError("seed-bench needs a database without people: point LMS_DATABASE_URL "
                          "at a new database")
-    counts = Generator(scale, seed, today).run()
+    counts = Generator(scale, seed, today, national).run()
     advance_sequences()
     db.session.commit()
     return counts

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from lms.accounts.models import Organisation, User
@@ -321,28 +321,97 @@ def nominable_people(lead: User, offering: Offering, query: str = "") -> list[Us
     return list(db.session.scalars(stmt.order_by(User.full_name).limit(200)))
 
 
-def people_on(offering: Offering) -> dict[str, list[Enrolment]]:
+# Faculty's people page shows the long lists (places, and people no longer taking part) a
+# page at a time: a festival or a national network has thousands, and the page costs the
+# same for any offering.
+PEOPLE_PER_PAGE = 100
+# Sessions listed (with their register links) beside those to come, unless all are asked
+# for: a network's years of meetings would otherwise make the page grow with its history.
+RECENT_SESSIONS = 6
+DECIDE = (S.REQUESTED, S.NOMINATED, S.APPROVED)
+PLACES = (S.ENROLLED, S.OFFERED, S.COMPLETED)
+
+
+@dataclass
+class PeopleOn:
+    """Faculty's view of an offering's people: requests and nominations and the waiting list
+    in full (each has actions), one page of the places and one of everyone else (history),
+    with the totals and the reasons given for the history shown."""
+
+    requests: list[Enrolment]
+    nominations: list[Enrolment]
+    waiting: list[Enrolment]
+    places: list[Enrolment]
+    places_total: int
+    page: int
+    pages: int
+    others: list[Enrolment]
+    others_total: int
+    history: int
+    history_pages: int
+    reasons: dict[int, str]
+    sessions: list[Session]
+    sessions_hidden: int
+    all_sessions: bool
+
+
+def _pages(total: int) -> int:
+    return max(1, -(-total // PEOPLE_PER_PAGE))
+
+
+def sessions_listed(offering: Offering, show_all: bool = False) -> tuple[list[Session], int]:
+    """The sessions the people page lists, in order: the latest ``RECENT_SESSIONS`` held
+    and all those to come (or every one), and how many earlier ones are left out."""
+    sessions = list(offering.sessions)
+    if show_all:
+        return sessions, 0
+    now = utcnow()
+    held = [s for s in sessions if s.ends_at <= now]
+    shown = held[-RECENT_SESSIONS:] + [s for s in sessions if s.ends_at > now]
+    return shown, len(sessions) - len(shown)
+
+
+def people_on(offering: Offering, page: int = 1, history: int = 1,
+              all_sessions: bool = False) -> PeopleOn:
     """Faculty's view of an offering's people, grouped: requests, nominations, places,
-    waiting list, and everyone else (history)."""
-    rows = db.session.scalars(
+    waiting list, and everyone else (history), the places and the history ``page`` and
+    ``history`` of their pages (a page past the last shows the last), and the sessions to
+    list (``sessions_listed``). The same queries whatever the number of people."""
+    counts = dict(db.session.execute(
+        select(Enrolment.state, func.count()).where(Enrolment.offering_id == offering.id)
+        .group_by(Enrolment.state)).tuples().all())
+    places_total = sum(counts.get(state, 0) for state in PLACES)
+    others_total = sum(n for state, n in counts.items()
+                       if state not in (*DECIDE, *PLACES, S.WAITLISTED))
+    pages, history_pages = _pages(places_total), _pages(others_total)
+    page, history = min(max(page, 1), pages), min(max(history, 1), history_pages)
+
+    named = (Enrolment.waitlist_position, User.full_name, Enrolment.id)
+
+    def one_page(chosen, number: int):
+        return (select(Enrolment.id).join(User, Enrolment.user_id == User.id)
+                .where(Enrolment.offering_id == offering.id, chosen).order_by(*named)
+                .limit(PEOPLE_PER_PAGE).offset((number - 1) * PEOPLE_PER_PAGE))
+
+    # One load of the people shown (and their accounts), however they are grouped.
+    kept = (*DECIDE, *PLACES, S.WAITLISTED)
+    shown = db.session.scalars(
         select(Enrolment).join(User, Enrolment.user_id == User.id)
-        .where(Enrolment.offering_id == offering.id)
-        .order_by(Enrolment.waitlist_position, User.full_name)
-    ).all()
-    groups: dict[str, list[Enrolment]] = {"requests": [], "nominations": [], "places": [],
-                                          "waiting": [], "others": []}
-    for e in rows:
-        if e.state == S.REQUESTED:
-            groups["requests"].append(e)
-        elif e.state in (S.NOMINATED, S.APPROVED):
-            groups["nominations"].append(e)
-        elif e.state in (S.ENROLLED, S.OFFERED, S.COMPLETED):
-            groups["places"].append(e)
-        elif e.state == S.WAITLISTED:
-            groups["waiting"].append(e)
-        else:
-            groups["others"].append(e)
-    return groups
+        .where(Enrolment.offering_id == offering.id,
+               or_(Enrolment.state.in_((*DECIDE, S.WAITLISTED)),
+                   Enrolment.id.in_(one_page(Enrolment.state.in_(PLACES), page)),
+                   Enrolment.id.in_(one_page(Enrolment.state.not_in(kept), history))))
+        .order_by(*named)).all()
+    others = [e for e in shown if e.state not in kept]
+    sessions, hidden = sessions_listed(offering, all_sessions)
+    return PeopleOn(
+        requests=[e for e in shown if e.state == S.REQUESTED],
+        nominations=[e for e in shown if e.state in (S.NOMINATED, S.APPROVED)],
+        waiting=[e for e in shown if e.state == S.WAITLISTED],
+        places=[e for e in shown if e.state in PLACES], places_total=places_total, page=page,
+        pages=pages, others=others, others_total=others_total, history=history,
+        history_pages=history_pages, reasons=reasons_of(others), sessions=sessions,
+        sessions_hidden=hidden, all_sessions=all_sessions)
 
 
 GIVEN_UP = (S.WITHDRAWN, S.DECLINED, S.REJECTED, S.CANCELLED)

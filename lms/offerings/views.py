@@ -156,15 +156,21 @@ def withdraw_nomination(id: int):
         done=f"The nomination of {enrolment.user.full_name} has been withdrawn.", back=back)
 
 
+def _page_number(text: str) -> int:
+    """A page asked for in the address: a small whole number, else the first page."""
+    return int(text) if text.isdigit() and len(text) < 7 else 1
+
+
 @bp.route("/faculty/offerings/<int:id>/people")
 @role_required(Role.FACULTY, Role.ADMIN)
 def people(id: int):
     """Faculty see everyone on an offering: requests, nominations, places, the queue."""
     offering = services.get_offering(id)
-    groups = pages.people_on(offering)
+    groups = pages.people_on(offering, request.args.get("page", 1, type=_page_number),
+                             request.args.get("history", 1, type=_page_number),
+                             all_sessions=request.args.get("sessions") == "all")
     return render_template(
-        "offerings/people.html", offering=offering, groups=groups,
-        reasons=pages.reasons_of(groups["others"]),
+        "offerings/people.html", offering=offering, groups=groups, reasons=groups.reasons,
         form=EmptyForm(), reason_form=ReasonForm(), move_form=MoveForm(),
         message_form=WaitlistMessageForm(), places_left=offering_places.places_left(offering),
     )
@@ -223,8 +229,7 @@ def message_waitlist(id: int):
     if done is None:
         groups = pages.people_on(offering)
         return render_template(
-            "offerings/people.html", offering=offering, groups=groups,
-            reasons=pages.reasons_of(groups["others"]),
+            "offerings/people.html", offering=offering, groups=groups, reasons=groups.reasons,
             form=EmptyForm(), reason_form=ReasonForm(), move_form=MoveForm(),
             message_form=form, places_left=offering_places.places_left(offering),
         ), 200

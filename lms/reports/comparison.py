@@ -21,7 +21,6 @@ from sqlalchemy import select
 
 from lms.accounts.models import Organisation, User
 from lms.attendance import standing
-from lms.extensions import db
 from lms.offerings.models import HOLDS_PLACE, Enrolment
 from lms.reports.charts import PairedBar
 from lms.reports.services import ReportFilters, _ics_ids, _offering_conditions
@@ -52,29 +51,31 @@ class Comparison:
                 if first is not None or second is not None]
 
 
-def _rates(places: list, shares: dict, completed: set[int]) -> Rates:
-    held = [shares[p.id].percent for p in places if shares[p.id].percent is not None]
-    finished = [p for p in places if shares[p.id].total and shares[p.id].held ==
-                shares[p.id].total]
+def _rates(tallies: list[standing.Tallied]) -> Rates:
+    """Attendance: the average of the places' shares (those with a session held);
+    completion: of the places whose sessions have all been held, the share completed."""
+    held = [(t.share.percent, t.places) for t in tallies if t.share.percent is not None]
+    finished = [t for t in tallies if t.share.total and t.share.held == t.share.total]
+    counted = sum(n for _, n in held)
+    done = sum(t.places for t in finished)
     return Rates(
-        places=len(places),
-        attendance=round(sum(held) / len(held)) if held else None,
-        finished_places=len(finished),
-        completion=round(100 * sum(p.id in completed for p in finished) / len(finished))
-        if finished else None)
+        places=sum(t.places for t in tallies),
+        attendance=round(sum(p * n for p, n in held) / counted) if counted else None,
+        finished_places=done,
+        completion=round(100 * sum(t.places for t in finished if t.completed) / done)
+        if done else None)
 
 
 def ics_against_region(organisation: Organisation, filters: ReportFilters) -> Comparison:
     """The ICS's and the region's attendance and completion for the dashboard's filters
-    (places on the offerings the filters pick). Four queries, whatever the numbers."""
-    places = db.session.execute(
-        select(Enrolment.id, Enrolment.user_id, Enrolment.offering_id,
-               User.organisation_id)
+    (places on the offerings the filters pick). One query, whatever the numbers: the places'
+    shares are tallied in the database (``standing.tallied``), per ICS or not."""
+    places = (
+        select(Enrolment.id.label("id"), Enrolment.user_id.label("user_id"),
+               Enrolment.offering_id.label("offering_id"),
+               (User.organisation_id == organisation.id).label("group"))
         .join(User, User.id == Enrolment.user_id)
         .where(Enrolment.state.in_(HOLDS_PLACE), User.organisation_id.in_(_ics_ids()),
-               *_offering_conditions(filters, Enrolment.offering_id))).all()
-    shares = standing.shares(places)
-    completed = set(standing.completions(p.id for p in places))
-    mine = [p for p in places if p.organisation_id == organisation.id]
-    return Comparison(ics=_rates(mine, shares, completed),
-                      region=_rates(list(places), shares, completed))
+               *_offering_conditions(filters, Enrolment.offering_id))).cte()
+    tallies = standing.tallied(places)
+    return Comparison(ics=_rates([t for t in tallies if t.group]), region=_rates(tallies))
