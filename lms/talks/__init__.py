@@ -6,4 +6,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The calls' pages and link."""
+    """The calls' pages, who presents which session (for their slides), and
+    presenting on the learning record."""
+    from lms.learning.policy import add_presenter_check
+    from lms.talks import slides, views
+
+    app.register_blueprint(views.bp)
+    add_presenter_check(app, slides.is_presenter)
