@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from lms.accounts.forms import MultiCheckboxField
 from lms.courses.models import STRAND_LABELS
 from lms.form_fields import ClockField, DayField
 
-STRAND_CHOICES = [(s.value, label) for s, label in STRAND_LABELS.items()]
-SCORE_CHOICES = [("5", "5: excellent"), ("4", "4: good"), ("3", "3: fair"), ("2", "2: weak"),
-                 ("1", "1: not for this call")]
+STRAND_CHOICES = [SelectChoice(s.value, label) for s, label in STRAND_LABELS.items()]
+SCORE_CHOICES = [SelectChoice(value, label) for value, label in (
+    ("5", "5: excellent"), ("4", "4: good"), ("3", "3: fair"), ("2", "2: weak"),
+    ("1", "1: not for this call"))]
 
 
 class CallForm(FlaskForm):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from lms.accounts.models import Role
 from lms.clock import when_text
@@ -45,8 +46,8 @@ def calls():
 
 
 def _call_form(form: CallForm, offering) -> CallForm:
-    form.lengths.choices = [(str(n), f"{n} minutes") for n in services.LENGTHS]
-    form.session_ids.choices = [(str(s.id), _meeting_label(s)) for s in
+    form.lengths.choices = [SelectChoice(str(n), f"{n} minutes") for n in services.LENGTHS]
+    form.session_ids.choices = [SelectChoice(str(s.id), _meeting_label(s)) for s in
                                 services.free_meetings(offering)]
     return form
 
@@ -129,8 +130,8 @@ def call(id: int):
 
 def _proposal_form(form: ProposalForm, call) -> ProposalForm:
     labels = {s.value: label for s, label in STRAND_LABELS.items()}
-    form.strand.choices = [(s, labels[s]) for s in (call.strands or list(labels))]
-    form.length.choices = [(str(n), f"{n} minutes") for n in call.lengths]
+    form.strand.choices = [SelectChoice(s, labels[s]) for s in (call.strands or list(labels))]
+    form.length.choices = [SelectChoice(str(n), f"{n} minutes") for n in call.lengths]
     return form
 
 
@@ -304,15 +305,15 @@ def accept(id: int):
     festival = pages.festival_of(proposal.call)
     if festival is None:
         form = MeetingAcceptForm()
-        form.session_id.choices = [(str(s.id), _meeting_label(s))
+        form.session_id.choices = [SelectChoice(str(s.id), _meeting_label(s))
                                    for s in pages.meeting_choices(proposal.call)]
         action = lambda: schedule.accept_into_meeting(  # noqa: E731
             current_user, proposal, int(form.session_id.data)
             if (form.session_id.data or "").isdigit() else None, form.message.data)
     else:
         form = FestivalAcceptForm()
-        form.track_id.choices = [("", "Choose a track")] + [(str(t.id), t.name)
-                                                           for t in festival.tracks]
+        form.track_id.choices = [SelectChoice("", "Choose a track")] + [
+            SelectChoice(str(t.id), t.name) for t in festival.tracks]
         action = lambda: schedule.accept_into_festival(  # noqa: E731
             current_user, proposal, schedule.FestivalSlot(
                 int(form.track_id.data) if (form.track_id.data or "").isdigit() else None,
