@@ -18,7 +18,7 @@ from lms.extensions import db
 from lms.offerings import services as engine
 from lms.offerings.models import Session
 from lms.talks import pages, policy, schedule, services
-from lms.talks.models import CallReviewer, Proposal, ProposalState, Review
+from lms.talks.models import CallReviewer, CoPresenter, Proposal, ProposalState, Review
 from tests.talks_builders import huddle_call, proposal
 from tests.test_events_support import (
     add_session,
@@ -274,3 +274,25 @@ def test_members_calendar_feed_shows_the_new_topic_and_presenter(ctx):
     text = feed.personal_feed(member).decode().replace("\r\n ", "")
     assert "Midlands Analyst Network huddles: Forecasting A&E demand" in text
     assert "Presenter: Person p (Birmingham and Solihull)" in text
+
+
+def test_erasure_removes_what_the_person_wrote_and_keeps_a_talk_given(ctx, make_user):
+    from lms.accounts.models import Role
+    from lms.privacy.services import erase_person
+
+    call = huddle_call()
+    writer = person("writer")
+    given = proposal(call, writer, title="Given talk")
+    pending = proposal(call, writer, title="Pending talk")
+    proposal(call, person("other"), co=writer.email, title="Other talk")
+    third = proposal(call, person("third"), title="Third talk")
+    schedule.accept_into_meeting(faculty(), given, call.free_sessions[0].session_id)
+    services.invite_reviewer(faculty(), call, writer.email)
+    services.review(writer, third, "4", "Words of the writer")
+    erase_person(make_user(Role.ADMIN), writer)
+    assert db.session.get(Proposal, pending.id) is None
+    kept = db.session.get(Proposal, given.id)
+    assert kept.abstract == "" and kept.preferred_dates == ""
+    assert _count(Review) == 0
+    assert db.session.scalar(select(func.count()).select_from(CallReviewer)) == 0
+    assert db.session.scalar(select(func.count()).select_from(CoPresenter)) == 0

@@ -7,9 +7,12 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The calls' pages, who presents which session (for their slides), and
-    presenting on the learning record."""
+    erasing what people wrote here."""
     from lms.learning.policy import add_presenter_check
-    from lms.talks import slides, views
+    from lms.listeners import connect
+    from lms.privacy.services import Erasing
+    from lms.talks import erasure, slides, views
 
     app.register_blueprint(views.bp)
     add_presenter_check(app, slides.is_presenter)
+    connect(app, Erasing, erasure.erase_person_talks)
