@@ -229,3 +229,49 @@ def test_a_co_presenter_may_say_no_and_the_proposer_is_told(app, client, login, 
         assert db.session.scalar(select(func.count(Review.id))) == 0
     assert any("Nia No is not presenting" in m["Subject"]
                for m in mailbox.to("pp@example.nhs.uk"))
+
+
+def test_faculty_accept_into_a_festival_track_and_time(app, client, login, make_user,
+                                                       mailbox):
+    from lms.events.models import Festival
+    from lms.talks import services
+    from tests.test_events_support import london_day as day
+    from tests.test_events_support import make_festival
+
+    with app.app_context():
+        festival = make_festival()
+        call = services.open_call(faculty(), festival, services.CallDetails(
+            title="INSIGHT talks", wanted="Talks", lengths=["30"], closes_on=day(5)))
+        made = proposal(call, person("p"), length="30")
+        ids = (made.id, festival.id, festival.tracks[1].id, festival.first_day)
+        db.session.commit()
+    login(make_user(Role.FACULTY))
+    page = _text(client.get(f"/faculty/proposals/{ids[0]}/accept"))
+    assert "Choose a track" in page and "Leadership" in page
+    response = client.post(f"/faculty/proposals/{ids[0]}/accept", data={
+        "track_id": str(ids[2]), **_date_fields("day", ids[3]), "start": "2:30pm"})
+    assert response.status_code == 302, _text(response)
+    with app.app_context():
+        session = db.session.get(Proposal, ids[0]).session
+        assert session.offering_id == ids[1] and session.title == "Forecasting A&E demand"
+        assert to_london(session.starts_at).hour == 14
+        assert (session.ends_at - session.starts_at) == timedelta(minutes=30)
+        assert db.session.get(Festival, ids[1]) is not None
+    programme = _text(client.get(f"/festivals/{ids[1]}"))
+    assert "Forecasting A&E demand" in programme and "Person p" in programme
+    assert any("accepted" in m["Subject"] for m in mailbox.to("pp@example.nhs.uk"))
+
+
+def test_faculty_change_and_close_a_call(app, client, login, make_user):
+    with app.app_context():
+        call_id = huddle_call().id
+        db.session.commit()
+    login(make_user(Role.FACULTY))
+    form = _text(client.get(f"/faculty/calls/{call_id}"))
+    assert 'value="Huddle talks for spring"' in form
+    assert "Close the call" in _text(client.get(f"/faculty/calls/{call_id}/close"))
+    client.post(f"/faculty/calls/{call_id}/close", data={})
+    with app.app_context():
+        assert db.session.get(Call, call_id).closed_at is not None
+    page = _text(client.get(f"/calls/{call_id}"))
+    assert "Closed on" in page and "Propose a talk</a>" not in page
