@@ -275,3 +275,43 @@ def test_faculty_change_and_close_a_call(app, client, login, make_user):
         assert db.session.get(Call, call_id).closed_at is not None
     page = _text(client.get(f"/calls/{call_id}"))
     assert "Closed on" in page and "Propose a talk</a>" not in page
+
+
+def test_presenter_certificates_are_issued_from_the_events_template_after_the_talk(
+        app, client, login, make_user, mailbox):
+    from lms.certificates.models import Certificate
+    from lms.talks import schedule
+
+    with app.app_context():
+        call = huddle_call()
+        co = person("co")
+        made = proposal(call, person("p"), co=co.email)
+        from lms.talks import services
+
+        services.confirm_co_presenting(co, made.co_presenters[0])
+        session = schedule.accept_into_meeting(faculty(), made,
+                                               call.free_sessions[0].session_id)
+        ids, ends = made.id, session.ends_at
+        db.session.commit()
+    lead = make_user(Role.FACULTY)
+    login(lead)
+    page = _text(client.get(f"/review/proposals/{ids}"))
+    assert "can be issued once the talk has been given" in page
+    with time_machine.travel(ends + timedelta(hours=1)):
+        login(lead)
+        assert "Issue presenter certificates" in _text(client.get(f"/review/proposals/{ids}"))
+        client.post(f"/faculty/proposals/{ids}/certificates")
+        again = client.post(f"/faculty/proposals/{ids}/certificates", follow_redirects=True)
+        assert "Every presenter already has a certificate for this talk" in _text(again)
+    with app.app_context():
+        issued = list(db.session.scalars(select(Certificate).order_by(Certificate.id)))
+        assert [c.holder_name for c in issued] == ["Person p", "Person co"]
+        assert all(c.completion_id is None and c.cpd_hours == 0.5 for c in issued)
+        assert issued[0].achievement == "Presented “Forecasting A&E demand”"
+        assert issued[0].template == "webinar"  # the network's own certificate template
+        code = issued[0].code
+    assert "Presented “Forecasting A&E demand”" in _text(client.get(f"/verify/{code}"))
+    with app.app_context():
+        from tests.test_events_support import subjects_to
+
+        assert "Your certificate: Midlands Analyst Network huddles" in subjects_to(person("p"))

@@ -189,6 +189,7 @@ class ProposalReview:
     may_review: object
     may_decide: object
     may_accept: object
+    may_certify: object
     meetings: list[Session] = field(default_factory=list)
 
 
@@ -199,9 +200,11 @@ def proposal_review(proposal: Proposal, user) -> ProposalReview:
     others = [] if hidden else list(db.session.scalars(
         select(Review).where(Review.proposal_id == proposal.id, Review.reviewer_id != user.id)
         .order_by(Review.reviewed_at)))
+    from lms.talks.certificates import may_certify
+
     return ProposalReview(proposal, mine, others, hidden, policy.may_review(user, proposal),
                           policy.may_decide(user, proposal), policy.may_accept(user, proposal),
-                          meeting_choices(proposal.call))
+                          may_certify(user, proposal), meeting_choices(proposal.call))
 
 
 def meeting_choices(call: Call) -> list[Session]:

@@ -11,7 +11,7 @@ from lms.accounts.models import Role
 from lms.clock import when_text
 from lms.courses.models import STRAND_LABELS
 from lms.learning.storage import allow_uploads, kinds_text, megabytes
-from lms.talks import pages, policy, schedule, services, slides
+from lms.talks import certificates, pages, policy, schedule, services, slides
 from lms.talks.forms import (
     CallForm,
     DecideForm,
@@ -351,4 +351,17 @@ def reserve(id: int):
         abort(400)
     perform(schedule.keep_in_reserve, current_user, proposal,
             done=f"“{proposal.title}” is on the reserve list")
+    return redirect(url_for("talks.review_proposal", id=proposal.id))
+
+
+@bp.route("/faculty/proposals/<int:id>/certificates", methods=["POST"])
+@role_required(*MANAGERS)
+def presenter_certificates(id: int):
+    """Issue presenter certificates for a talk given."""
+    proposal = services.get_proposal(id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    perform(certificates.issue_presenter_certificates, current_user, proposal,
+            done=lambda n: f"{n} presenter certificate{'' if n == 1 else 's'} issued; "
+                           "the presenters have been emailed a link")
     return redirect(url_for("talks.review_proposal", id=proposal.id))

@@ -16,6 +16,9 @@ depends_on = None
 
 
 def upgrade():
+    # A presenter certificate certifies a talk given, not a completion.
+    with op.batch_alter_table('certificate', schema=None) as batch_op:
+        batch_op.alter_column('completion_id', existing_type=sa.Integer(), nullable=True)
     op.create_table('talk_call',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('offering_id', sa.Integer(), nullable=False),
@@ -121,6 +124,9 @@ def upgrade():
 
 
 def downgrade():
+    op.execute("DELETE FROM certificate WHERE completion_id IS NULL")
+    with op.batch_alter_table('certificate', schema=None) as batch_op:
+        batch_op.alter_column('completion_id', existing_type=sa.Integer(), nullable=False)
     with op.batch_alter_table('talk_review', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_talk_review_reviewer_id'))
         batch_op.drop_index(batch_op.f('ix_talk_review_proposal_id'))

@@ -58,6 +58,9 @@ ROUTES: list[Route] = [
           FACULTY_ONLY),
     Route("talks.decline", lambda p, w: f"/faculty/proposals/{w['pending']}/decline",
           FACULTY_ONLY),
+    Route("talks.presenter_certificates",
+          lambda p, w: f"/faculty/proposals/{w['accepted']}/certificates", FACULTY_POST,
+          method="POST"),
     Route("talks.reserve", lambda p, w: f"/faculty/proposals/{w['pending']}/reserve",
           FACULTY_POST, method="POST"),
 ]
