@@ -179,7 +179,7 @@ def _apply(material: Material, values: dict, upload: Upload | None) -> None:
 
 def add_material(actor, offering: Offering, details: MaterialDetails) -> Material:
     """Attach a file or a link to ``offering`` (or one of its sessions)."""
-    target = db.session.get(Session, details.session_id) if details.session_id else None
+    target = next((s for s in offering.sessions if s.id == details.session_id), None)
     if not may_add_materials(actor, offering, target):
         raise NotAllowed("Only faculty, and a session's presenters, can add materials")
     values = _checked(offering, details, None)
