@@ -92,7 +92,8 @@ def test_the_whole_path_from_call_to_record(app, client, login, make_user, mailb
     # The presenter never sees who reviewed: on every page and email they can reach.
     login(analyst)
     for url in (f"/proposals/{proposal_id}", "/my-proposals", f"/calls/{call_id}", "/calls",
-                f"/networks/{network_id}", "/learning-record"):
+                f"/networks/{network_id}", "/learning-record", "/events",
+                f"/proposals/{proposal_id}/slides", f"/calls/{call_id}/propose"):
         text = _text(client.get(url))
         assert "Rita Reviewer" not in text and "Fiona Faculty" not in text, url
         assert "Clear and useful" not in text, url
