@@ -316,3 +316,15 @@ def test_presenter_certificates_are_issued_from_the_events_template_after_the_ta
         from tests.test_events_support import subjects_to
 
         assert "Your certificate: Midlands Analyst Network huddles" in subjects_to(person("p"))
+
+
+def test_a_meeting_number_too_big_for_a_row_is_a_form_error(app, client, login, make_user):
+    with app.app_context():
+        made = proposal(huddle_call(), person("p"))
+        ids = made.id
+        db.session.commit()
+    login(make_user(Role.FACULTY))
+    page = client.post(f"/faculty/proposals/{ids}/accept",
+                       data={"session_id": "9" * 30, "message": ""})
+    assert page.status_code == 200
+    assert "Choose one of the network's meetings" in _text(page)

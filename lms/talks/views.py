@@ -31,6 +31,12 @@ def _meeting_label(session) -> str:
     return when_text(session.starts_at) + (f": {session.title}" if session.title else "")
 
 
+def _id(value) -> int | None:
+    """A chosen row's number from a form (anything else, or too big for a row, is None)."""
+    text = str(value or "")
+    return int(text) if text.isdigit() and len(text) <= 9 else None
+
+
 def _all(form, action):
     return submit(form, action, every_problem_at_once=True)
 
@@ -307,18 +313,19 @@ def accept(id: int):
         form = MeetingAcceptForm()
         form.session_id.choices = [SelectChoice(str(s.id), _meeting_label(s))
                                    for s in pages.meeting_choices(proposal.call)]
-        action = lambda: schedule.accept_into_meeting(  # noqa: E731
-            current_user, proposal, int(form.session_id.data)
-            if (form.session_id.data or "").isdigit() else None, form.message.data)
+
+        def action():
+            return schedule.accept_into_meeting(current_user, proposal,
+                                                _id(form.session_id.data), form.message.data)
     else:
         form = FestivalAcceptForm()
         form.track_id.choices = [SelectChoice("", "Choose a track")] + [
             SelectChoice(str(t.id), t.name) for t in festival.tracks]
-        action = lambda: schedule.accept_into_festival(  # noqa: E731
-            current_user, proposal, schedule.FestivalSlot(
-                int(form.track_id.data) if (form.track_id.data or "").isdigit() else None,
-                form.day.data, form.start.data, form.location.data or "",
-                form.join_url.data or ""), form.message.data)
+
+        def action():
+            return schedule.accept_into_festival(current_user, proposal, schedule.FestivalSlot(
+                _id(form.track_id.data), form.day.data, form.start.data,
+                form.location.data or "", form.join_url.data or ""), form.message.data)
     done = _all(form, action)
     if done:
         flash(f"“{proposal.title}” is accepted and its presenters have been sent the "
