@@ -296,3 +296,14 @@ def test_erasure_removes_what_the_person_wrote_and_keeps_a_talk_given(ctx, make_
     assert _count(Review) == 0
     assert db.session.scalar(select(func.count()).select_from(CallReviewer)) == 0
     assert db.session.scalar(select(func.count()).select_from(CoPresenter)) == 0
+
+
+def test_the_proposers_own_data_copy_names_no_reviewer(ctx):
+    from lms.privacy.services import as_json, personal_data
+
+    call = huddle_call()
+    mine = proposal(call, person("p"))
+    services.invite_reviewer(faculty(), call, person("rita").email)
+    services.review(person("rita"), mine, "2", "Secret words of the reviewer")
+    copy = as_json(personal_data(person("p"))).decode()
+    assert "Person rita" not in copy and "Secret words of the reviewer" not in copy
