@@ -132,7 +132,8 @@ def _import_models() -> None:
     import lms.notifications.models
     import lms.observability.models
     import lms.offerings.models
-    import lms.sso.models  # noqa: F401
+    import lms.sso.models
+    import lms.talks.models  # noqa: F401
 
 
 def _init_features(app: Flask) -> None:
@@ -159,11 +160,12 @@ def _init_features(app: Flask) -> None:
     import lms.search
     import lms.site
     import lms.sso
+    import lms.talks
 
     for feature in (lms.accounts, lms.notifications, lms.cache, lms.offerings, lms.courses,
                     lms.events, lms.attendance, lms.feedback, lms.certificates, lms.competencies,
                     lms.reports, lms.api, lms.audit, lms.privacy, lms.sso, lms.home,
-                    lms.search, lms.site, lms.messages, lms.learning, lms.observability):
+                    lms.search, lms.site, lms.messages, lms.learning, lms.observability, lms.talks):
         feature.init_app(app)
 
 

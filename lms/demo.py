@@ -38,6 +38,10 @@ def seed_demo() -> dict[str, int]:
     from lms.learning import demo as learning_demo
 
     summary.update(learning_demo.seed())
+    # Calls for talks, on the huddles made above.
+    from lms.talks import demo as talks_demo
+
+    summary.update(talks_demo.seed())
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.id >= first_new_email))
     db.session.commit()
     return summary

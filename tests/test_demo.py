@@ -157,8 +157,16 @@ def test_the_demo_is_coherent_around_today(app, client, login):
     assert "Nominate people to" in _text(client.get("/"))
     login(people["admin@example.nhs.uk"])
     assert "asks to move from The Black Country" in _text(client.get("/"))
+    # An open huddle call with proposals and a review (lms.talks.demo).
+    login(people["learner@example.nhs.uk"])
+    calls = _text(client.get("/calls"))
+    assert "Huddle talks: the next three months" in calls
+    assert "Forecasting A&amp;E demand with Prophet" in _text(client.get("/my-proposals"))
+    login(people["faculty@example.nhs.uk"])
+    assert first["talk_proposals"] == 3
 
     with app.app_context():
         again = seed_demo()
     assert again["register marks"] == 0 and again["places"] == 0
     assert again["learning items"] == 0
+    assert again["talk_calls"] == 0

@@ -97,7 +97,8 @@ def seed() -> dict[str, int]:
     """Complete the finished offerings' people and issue their certificates."""
     completed = _complete_finished()
     finished = select(Offering.id).where(Offering.status == OfferingStatus.FINISHED)
-    live = select(Certificate.completion_id).where(Certificate.status == CertificateStatus.ISSUED)
+    live = select(Certificate.completion_id).where(Certificate.status == CertificateStatus.ISSUED,
+                                                   Certificate.completion_id.is_not(None))
     completions = db.session.scalars(
         select(Completion).join(Enrolment, Completion.enrolment_id == Enrolment.id)
         .where(Enrolment.offering_id.in_(finished), Completion.id.not_in(live))

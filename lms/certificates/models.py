@@ -80,7 +80,9 @@ class Certificate(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    completion_id: Mapped[int] = mapped_column(
+    # Empty for a presenter certificate (``lms.certificates.presenters``): it certifies a
+    # talk given, not a completion.
+    completion_id: Mapped[int | None] = mapped_column(
         ForeignKey("completion.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
                                          index=True)
@@ -112,7 +114,7 @@ class Certificate(db.Model):
     replaces_id: Mapped[int | None] = mapped_column(
         ForeignKey("certificate.id", ondelete="SET NULL"), unique=True)
 
-    completion: Mapped[Completion] = relationship()
+    completion: Mapped[Completion | None] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)
     offering: Mapped[Offering] = relationship()
     issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])

@@ -30,7 +30,10 @@ def my_certificates(user: User) -> list[Certificate]:
 
 
 def history(certificate: Certificate) -> list[Certificate]:
-    """Every certificate ever issued for the same completion, oldest first."""
+    """Every certificate ever issued for the same completion, oldest first (a presenter
+    certificate, of no completion, is its own history)."""
+    if certificate.completion_id is None:
+        return [certificate]
     return list(db.session.scalars(
         select(Certificate).where(Certificate.completion_id == certificate.completion_id)
         .options(*SHOWN).order_by(Certificate.id)))

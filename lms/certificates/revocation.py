@@ -49,6 +49,9 @@ def reissue(actor: User, certificate: Certificate, reason: str) -> Certificate:
     if not can_manage(actor, certificate.offering):
         raise NotAllowed("Only faculty can reissue certificates")
     reason = _reason(reason)
+    if certificate.completion_id is None:
+        raise DomainError("A presenter certificate is not reissued: revoke it and issue a new "
+                          "one from the talk")
     if certificate.replaced_by is not None:
         raise DomainError(f"Certificate {certificate.serial} was already replaced by "
                           f"{certificate.replaced_by.serial}")

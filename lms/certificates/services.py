@@ -199,7 +199,8 @@ def count_rendered(offering_id: int) -> int:
 def missing_completion_ids(offering_id: int) -> list[int]:
     """Completions of the offering without a live certificate."""
     live = select(Certificate.completion_id).where(
-        Certificate.offering_id == offering_id, Certificate.status == CertificateStatus.ISSUED)
+        Certificate.offering_id == offering_id, Certificate.status == CertificateStatus.ISSUED,
+        Certificate.completion_id.is_not(None))
     return list(db.session.scalars(
         select(Completion.id).join(Enrolment, Completion.enrolment_id == Enrolment.id)
         .where(Enrolment.offering_id == offering_id, Completion.id.not_in(live))

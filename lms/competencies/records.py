@@ -89,6 +89,8 @@ class CPDYear:
     event_hours: Decimal = Decimal("0")
     # CPD done elsewhere, recorded by the person (``lms.learning.cpd``).
     outside_hours: Decimal = Decimal("0")
+    # Talks given at networks and festivals (``lms.talks``): each talk's length.
+    presenting_hours: Decimal = Decimal("0")
 
     @property
     def label(self) -> str:
@@ -96,7 +98,17 @@ class CPDYear:
 
     @property
     def cpd_hours(self) -> Decimal:
-        return self.course_hours + self.event_hours + self.outside_hours
+        return self.course_hours + self.event_hours + self.outside_hours + self.presenting_hours
+
+
+@dataclass
+class PresentedLine:
+    """A talk the person gave (as proposer or confirmed co-presenter), once it has happened."""
+
+    title: str
+    event_title: str
+    at: datetime
+    hours: Decimal
 
 
 @dataclass
@@ -144,6 +156,7 @@ class LearningRecord:
     # False until the certificates feature is installed (see ``_certificates_of``).
     certificates_available: bool = False
     outside: list[OutsideLine] = field(default_factory=list)
+    presented: list[PresentedLine] = field(default_factory=list)
     made_at: datetime = field(default_factory=utcnow)
 
     @property
@@ -159,8 +172,12 @@ class LearningRecord:
         return sum((o.hours for o in self.outside), Decimal("0"))
 
     @property
+    def presenting_hours(self) -> Decimal:
+        return sum((p.hours for p in self.presented), Decimal("0"))
+
+    @property
     def total_cpd_hours(self) -> Decimal:
-        return self.course_hours + self.event_hours + self.outside_hours
+        return self.course_hours + self.event_hours + self.outside_hours + self.presenting_hours
 
     @property
     def event_sessions(self) -> int:
@@ -260,6 +277,27 @@ def _outside_of(user_id: int) -> list[OutsideLine]:
             for title, done_on, hours, key in rows]
 
 
+def _presented_by(user_id: int, now: datetime) -> list[PresentedLine]:
+    """Talks the person presented (accepted, held, not cancelled), newest first, once the
+    calls-for-talks feature is installed (the same integration point as
+    ``_certificates_of``). CPD hours are the talk's length."""
+    module = sys.modules.get("lms.talks.models")
+    if module is None:
+        return []
+    proposal, co = module.Proposal, module.CoPresenter
+    confirmed = select(co.proposal_id).where(co.user_id == user_id, co.confirmed_at.is_not(None))
+    rows = db.session.execute(
+        select(proposal.title, Offering.title, Session.starts_at, proposal.length_minutes)
+        .join(Session, Session.id == proposal.session_id)
+        .join(Offering, Offering.id == Session.offering_id)
+        .where(proposal.state == "accepted", Session.status == "scheduled",
+               Session.ends_at <= now,
+               (proposal.proposer_id == user_id) | proposal.id.in_(confirmed))
+        .order_by(Session.starts_at.desc())).tuples()
+    return [PresentedLine(title, event, at, _hours(minutes))
+            for title, event, at, minutes in rows]
+
+
 def _competency_lines(user_id: int) -> list[CompetencyLine]:
     by_competency: dict[int, list[CompetencyEvidence]] = {}
     competencies: dict[int, Competency] = {}
@@ -279,7 +317,8 @@ def _competency_lines(user_id: int) -> list[CompetencyLine]:
 
 def learning_record(person: User, now: datetime | None = None) -> LearningRecord:
     """Everything in a person's learning record. A fixed number of queries (six, seven with
-    certificates, eight with CPD done elsewhere), however long the record."""
+    certificates, eight with CPD done elsewhere, nine with talks presented), however
+    long the record."""
     now = now or utcnow()
     courses = _completed_courses(person.id, now)
     events, sessions = _events_attended(person.id, now)
@@ -302,10 +341,15 @@ def learning_record(person: User, now: datetime | None = None) -> LearningRecord
         start = cpd_year_of(datetime.combine(line.done_on, time(12), tzinfo=UTC))
         year = years.setdefault(start, CPDYear(start))
         year.outside_hours += line.hours
+    presented = _presented_by(person.id, now)
+    for talk in presented:
+        year = years.setdefault(cpd_year_of(talk.at), CPDYear(cpd_year_of(talk.at)))
+        year.presenting_hours += talk.hours
     return LearningRecord(
         person=person, years=sorted(years.values(), key=lambda y: y.start_year, reverse=True),
         courses=courses, events=events, competencies=_competency_lines(person.id),
         certificates=certificates, certificates_available=available, outside=outside,
+        presented=presented,
     )
 
 
@@ -350,6 +394,9 @@ def record_rows(record: LearningRecord) -> list[list[str]]:
     for line in record.outside:
         rows.append(["CPD elsewhere", line.title, line.done_on.isoformat(),
                      _number(line.hours), "", "Evidence attached" if line.has_evidence else ""])
+    for talk in record.presented:
+        rows.append(["Talk presented", talk.title, _day(talk.at), _number(talk.hours), "",
+                     f"Presented at {talk.event_title}"])
     for cert in record.certificates:
         rows.append(["Certificate", cert.title, _day(cert.issued_at), "", "",
                      f"Serial {cert.serial}{' (revoked)' if cert.revoked else ''}"])

@@ -18,7 +18,7 @@ from lms.errors import DomainError, ErrorCollector, InvalidInput, NotAllowed, No
 from lms.extensions import db
 from lms.learning import storage
 from lms.learning.materials_models import VISIBILITY_LABELS, VISIBLE_NOW, Material
-from lms.learning.policy import has_place, may_see_material
+from lms.learning.policy import has_place, may_add_materials, may_see_material
 from lms.offerings.calendar import CONFIRMED
 from lms.offerings.models import Enrolment, Offering, Session
 from lms.offerings.policy import can_manage
@@ -179,8 +179,9 @@ def _apply(material: Material, values: dict, upload: Upload | None) -> None:
 
 def add_material(actor, offering: Offering, details: MaterialDetails) -> Material:
     """Attach a file or a link to ``offering`` (or one of its sessions)."""
-    if not can_manage(actor, offering):
-        raise NotAllowed("Only faculty can add materials")
+    target = next((s for s in offering.sessions if s.id == details.session_id), None)
+    if not may_add_materials(actor, offering, target):
+        raise NotAllowed("Only faculty, and a session's presenters, can add materials")
     values = _checked(offering, details, None)
     material = Material(offering=offering, kind=values["kind"], added_by_id=actor.id,
                         position=_next_position(offering))

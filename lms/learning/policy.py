@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from lms.clock import utcnow
@@ -36,6 +37,26 @@ def may_see_materials(user, offering: Offering, session: Session | None = None) 
     """May this person see the materials (and recordings) of ``offering`` or of one of its
     sessions? Faculty and admins always; otherwise people with a confirmed place."""
     return can_manage(user, offering) or has_place(user, offering, session)
+
+
+_PRESENTER_CHECKS = "lms.presenter_checks"
+
+
+def add_presenter_check(app: Flask, check) -> None:
+    """A feature that makes people presenters of a session (``lms.talks``) says so here:
+    ``check(user, session) -> bool``, asked by ``may_add_materials``."""
+    app.extensions.setdefault(_PRESENTER_CHECKS, []).append(check)
+
+
+def may_add_materials(user, offering: Offering, session: Session | None = None) -> bool:
+    """May this person add materials to ``offering`` (or to one of its sessions)? Faculty
+    and admins always; a session's presenter only to their own session (their slides)."""
+    if can_manage(user, offering):
+        return True
+    if session is None or session.offering_id != offering.id or not user.is_authenticated:
+        return False
+    return any(check(user, session)
+               for check in current_app.extensions.get(_PRESENTER_CHECKS, []))
 
 
 def may_see_material(user, material, now: datetime | None = None,
