@@ -2,7 +2,7 @@
 invited reviewers
 
 Revision ID: c5794c79fbfd
-Revises: 807640798536
+Revises: d5457e128525
 Create Date: 2026-12-05 04:27:50.273304
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'c5794c79fbfd'
-down_revision = '807640798536'
+down_revision = 'd5457e128525'
 branch_labels = None
 depends_on = None
 

@@ -2,14 +2,14 @@
 results page) is counted from the index alone
 
 Revision ID: d5457e128525
-Revises: 807640798536
+Revises: 0cd7a22544cd
 Create Date: 2026-12-05 05:17:36.721710
 
 """
 from alembic import op
 
 revision = 'd5457e128525'
-down_revision = '807640798536'
+down_revision = '0cd7a22544cd'
 branch_labels = None
 depends_on = None
 
