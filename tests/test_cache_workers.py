@@ -10,7 +10,6 @@ Slow (gunicorn starts twice per database): a few seconds each.
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import signal
@@ -21,7 +20,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
@@ -32,41 +30,12 @@ from lms.cache.models import CacheVersion
 from lms.clock import utcnow
 from lms.extensions import db
 from tests import catalogue_builders as build
+from tests.http_browser import Browser
 from tests.postgres import free_port
 from tests.wall_clock import wall_clock_environment
 
 BIN = Path(sys.executable).parent
 PASSWORD = "correct horse battery"
-
-
-class Browser:
-    """One person's cookies over plain HTTP/1.1 to one server."""
-
-    def __init__(self, port: int):
-        self.port, self.cookies = port, {}
-
-    def go(self, method: str, path: str, form: dict | None = None) -> tuple[int, str]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            text = response.read().decode("utf-8", "replace")
-            for header in response.headers.get_all("Set-Cookie") or []:
-                name, _, rest = header.partition("=")
-                self.cookies[name] = rest.split(";", 1)[0]
-            return response.status, text
-        finally:
-            conn.close()
-
-    def page(self, path: str) -> str:
-        status, text = self.go("GET", path)
-        assert status == 200, (path, status, text[:500])
-        return text
 
 
 @contextmanager
@@ -120,11 +89,6 @@ def a_region(app: Flask) -> dict:
     return made
 
 
-def sign_in(browser: Browser, email: str) -> None:
-    status, _ = browser.go("POST", "/sign-in", {"email": email, "password": PASSWORD})
-    assert status == 302, "the learner could not sign in"
-
-
 def check_two_workers(app: Flask, url: str, folder: Path) -> None:
     region = a_region(app)
     a, b = f"/cohorts/{region['a']}", f"/cohorts/{region['b']}"
@@ -137,7 +101,7 @@ def check_two_workers(app: Flask, url: str, folder: Path) -> None:
         before = versions(app)
 
         # The learner books a place on cohort A through the first worker.
-        sign_in(one, region["email"])
+        one.sign_in(region["email"], PASSWORD)
         status, _ = one.go("POST", f"/offerings/{region['a']}/book")
         assert status == 302
         assert "You have a place." in one.page(a)
@@ -155,7 +119,7 @@ def check_two_workers(app: Flask, url: str, folder: Path) -> None:
 
         # A change through the second worker (the learner leaves; signed in there too) is
         # seen by the first at its next request.
-        sign_in(other, region["email"])
+        other.sign_in(region["email"], PASSWORD)
         page = other.page("/my-learning")
         enrolment = re.search(r"/enrolments/(\d+)/withdraw", page)
         assert enrolment is not None, page[:2000]

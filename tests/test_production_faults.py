@@ -30,7 +30,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -47,6 +46,7 @@ from lms.notifications.models import OutboxMessage
 from lms.notifications.services import queue_email
 from lms.offerings.models import Session
 from tests.conftest import PASSWORD, organisation
+from tests.http_browser import Browser
 from tests.postgres import PostgresServer, free_port
 from tests.production import production_environment
 from tests.wall_clock import wall_clock_environment
@@ -263,42 +263,6 @@ def test_a_killed_sender_loses_no_email_and_its_repeat_has_the_same_message_id(
 # ---------------------------------------------------------------------------- the database
 
 
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-class Browser:
-    """One person's cookies over plain HTTP/1.1 connections to gunicorn."""
-
-    def __init__(self, port: int):
-        self.port, self.cookies = port, {}
-
-    def go(self, method: str, path: str, form: dict | None = None) -> tuple[int, str]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["Referer"] = f"http://127.0.0.1:{self.port}{path}"
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            text = response.read().decode("utf-8", "replace")
-            for header in response.headers.get_all("Set-Cookie") or []:
-                name, _, rest = header.partition("=")
-                self.cookies[name] = rest.split(";", 1)[0]
-            return response.status, text
-        finally:
-            conn.close()
-
-    def sign_in(self) -> None:
-        _status, page = self.go("GET", "/sign-in")
-        status, _ = self.go("POST", "/sign-in", {"csrf_token": TOKEN.search(page).group(1),
-                                                 "email": "lena@example.nhs.uk",
-                                                 "password": PASSWORD})
-        assert status == 302
-
-
 def start_gunicorn(processes: Processes) -> tuple[int, subprocess.Popen]:
     """gunicorn as the systemd unit starts it (deploy/gunicorn.conf.py), with 2 workers."""
     port = free_port()
@@ -336,7 +300,7 @@ def test_the_database_stopping_mid_request_never_gives_a_bare_500(
     scheduler = processes.scheduler()
 
     lena = Browser(port)
-    lena.sign_in()
+    lena.sign_in("lena@example.nhs.uk", PASSWORD)
     pages = ["/courses", f"/cohorts/{cohort}", "/events", "/healthz"]
     answers: list[tuple[str, int, str]] = []
     lock, stop = threading.Lock(), threading.Event()

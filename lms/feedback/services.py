@@ -450,10 +450,9 @@ def send_reminders(now: datetime | None = None) -> int:
     ``MAX_REMINDERS`` times each, spread over the time it is open. If the job missed a
     reminder, only the latest one due is sent, so nobody gets two at once.
 
-    Returns the number of emails queued (not counting people who switched these emails
-    off). Each email is claimed by a ``SurveyReminder`` row (unique per survey, person and number)
-    in the same transaction, so a second scheduler or a rerun sends nothing twice. Flushes;
-    the job commits.
+    Returns how many were queued (not people who switched them off). Each is claimed by a
+    ``SurveyReminder`` row (unique per survey, person and number) in the same transaction,
+    so a second scheduler or a rerun sends nothing twice. Flushes; the job commits.
     """
     now = now or utcnow()
     survey_ids = db.session.scalars(
@@ -491,7 +490,6 @@ def send_reminders(now: datetime | None = None) -> int:
 
 
 def _remind(survey: Survey, person: User, number: int) -> bool:
-    """Queue reminder ``number``: False if the person has switched these emails off."""
     offering = survey.offering
     return queue_email(
         person.email, f"Reminder: tell us what you thought of {offering.title}",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from lms.accounts.emails import canonical_email
 from lms.accounts.models import User
@@ -62,7 +63,8 @@ def own_proposal(user, proposal_id: int) -> Proposal:
 
 
 def own_co_presenting(user, co_presenter_id: int) -> CoPresenter:
-    row = db.session.get(CoPresenter, co_presenter_id)
+    row = db.session.scalar(select(CoPresenter).options(joinedload(CoPresenter.proposal))
+                            .where(CoPresenter.id == co_presenter_id))
     if row is None or not user.is_authenticated or row.user_id != user.id:
         raise NotFound("No such invitation")
     return row
