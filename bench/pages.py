@@ -30,7 +30,6 @@ from lms.learning.assignments_models import Assignment, Submission
 from lms.offerings.models import HOLDS_PLACE, Enrolment, Session
 from lms.security import SECOND_STEP_KEY
 
-PAGE_TARGET_MS = 50
 # Issue #19: every staff page (registers, people, dashboards, survey results, marking) has a
 # p95 server time under 50 ms in process, the dashboards and survey results included.
 STAFF_TARGET_MS = 50
@@ -45,6 +44,8 @@ PUBLIC, LEARNER_PAGE, STAFF = "public", "learner", "staff"
 KINDS = (PUBLIC, LEARNER_PAGE, STAFF)
 SHARE_TARGETS = {PUBLIC: 0.20, LEARNER_PAGE: 0.20, STAFF: 0.05}
 PAGE_SHARE_TARGETS = {"catalogue": 0.45, "cohort": 0.25, "feed_304": 0.60}
+# p95 server time in process: staff pages under STAFF_TARGET_MS; these pages to their own.
+PAGE_P95_TARGETS = {"feed": FEED_TARGET_MS}
 # A word the search finds on many courses, events and sessions.
 SEARCH_WORDS = "analytics"
 
@@ -60,14 +61,15 @@ class Page:
     kind: str = PUBLIC  # public, learner or staff: which targets apply
     headers: dict[str, str] = field(default_factory=dict)
     expect: int = 200
-    target: int | None = None  # p95 ms in process, if not the default for its kind
     share: float | None = None  # of the bare endpoint's throughput, if not its kind's
 
     @property
-    def target_ms(self) -> int:
-        if self.target is not None:
-            return self.target
-        return STAFF_TARGET_MS if self.kind == STAFF else PAGE_TARGET_MS
+    def target_ms(self) -> int | None:
+        """The p95 server time in process it must stay under (``None``: held to its
+        throughput only, the public and learner pages)."""
+        if self.key in PAGE_P95_TARGETS:
+            return PAGE_P95_TARGETS[self.key]
+        return STAFF_TARGET_MS if self.kind == STAFF else None
 
     @property
     def share_target(self) -> float | None:
@@ -100,7 +102,8 @@ class Timing:
 
     @property
     def met(self) -> bool:
-        return self.status == self.page.expect and self.p95_ms < self.page.target_ms
+        target = self.page.target_ms
+        return self.status == self.page.expect and (target is None or self.p95_ms < target)
 
     def as_dict(self) -> dict:
         return {"path": self.page.path, "status": self.status, "expect": self.page.expect,
@@ -231,7 +234,7 @@ def find_pages(app: Flask) -> list[Page]:
         Page("learning_record", "Learning record", "/learning-record", LEARNER, L),
         Page("cpd", "CPD", "/cpd", LEARNER, L),
         Page("certificates", "My certificates", "/my-certificates", LEARNER, L),
-        Page("feed", "Personal feed", feed, None, L, target=FEED_TARGET_MS),
+        Page("feed", "Personal feed", feed, None, L),
         Page("feed_304", "Personal feed, 304", feed, None, L, expect=304),
         # A DSU lead.
         Page("home_dsu", "Home, DSU lead", "/", DSU_LEAD, S),
