@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import requests
@@ -161,10 +162,13 @@ def sign_in(base: str, email: str) -> str:
     if response.status_code == 302 and response.headers["Location"].endswith("/sign-in/code"):
         import pyotp
 
-        form = keep(requests.get(base + "/sign-in/code", headers=cookie(), timeout=10)).text
+        page = keep(requests.get(base + "/sign-in/code", headers=cookie(), timeout=10))
+        # The code for the server's clock (its Date header), as the admin's phone shows it.
+        server_now = parsedate_to_datetime(page.headers["Date"])
         response = keep(requests.post(
             base + "/sign-in/code", headers=cookie(), timeout=30, allow_redirects=False,
-            data={"code": pyotp.TOTP(ADMIN_TOTP_SECRET).now(), "csrf_token": _csrf(form)}))
+            data={"code": pyotp.TOTP(ADMIN_TOTP_SECRET).at(server_now),
+                  "csrf_token": _csrf(page.text)}))
     if response.status_code != 302 or "/sign-in" in response.headers.get("Location", ""):
         raise RuntimeError(f"signing in as {email} failed ({response.status_code})")
     return cookie()["Cookie"]
