@@ -161,9 +161,34 @@ def render_pages(results: dict) -> str:
     return "\n".join(out)
 
 
+def kind_summary(results: dict) -> tuple[list[str], list[list[str]]]:
+    """One row per kind of page (public, learner, staff): how many pages met every target,
+    the range of shares of the bare endpoint in each HTTP set-up, and of query counts."""
+    http = results.get("http", {})
+    at = target_scale(results)
+    header = ["pages", "met"] + [f"{http_label(run)}: share of bare" for run in http.values()]
+    header += [f"queries at {at}", "CPU ms at " + at]
+    verdicts = [v for v in page_verdicts(results) if v["key"] != "bare"]
+    rows = []
+    for kind in ("public", "learner", "staff"):
+        group = [v for v in verdicts if v["kind"] == kind]
+        if not group:
+            continue
+        row = [f"{kind} ({len(group)})", f"{sum(not v['missed'] for v in group)} of {len(group)}"]
+        for name in http:
+            shares = [v["shares"][name] for v in group if v["shares"].get(name) is not None]
+            row.append(f"{min(shares):.0%}–{max(shares):.0%}" if shares else "-")
+        for field, digits in (("queries", 0), ("cpu_median_ms", 1)):
+            values = [v["timings"][at][field] for v in group if v["timings"].get(at)]
+            row.append(f"{min(values):.{digits}f}–{max(values):.{digits}f}" if values else "-")
+        rows.append(row)
+    return header, rows
+
+
 def render_markdown(results: dict, problems: list[str]) -> str:
-    """The page table in Markdown, with what was missed (``missed``) under it: for the
-    README."""
+    """In Markdown for the README: a line per kind of page, what was missed (``missed``),
+    then the table of every page."""
+    summary_header, summary = kind_summary(results)
     header, rows = page_table(results)
     meta = results.get("meta", {})
     load = meta.get("load_average_start")
@@ -171,8 +196,10 @@ def render_markdown(results: dict, problems: list[str]) -> str:
            + (f"{load[0]:.1f} at the start" if load else "?")
            + (f", {meta['load_average_end'][0]:.1f} at the end"
               if meta.get("load_average_end") else "") + ".", "",
-           "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(row) + " |" for row in rows]
+           "| " + " | ".join(summary_header) + " |", "|" + "---|" * len(summary_header)]
+    out += ["| " + " | ".join(row) + " |" for row in summary]
     out += ["", "Missed: " + ("none." if not problems else "")]
     out += [f"- {line}" for line in problems]
+    out += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(out) + "\n"
