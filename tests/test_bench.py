@@ -292,13 +292,13 @@ def test_the_certificates_rows_say_what_was_compared():
                                equivalent="same: 1 page(s), Certificate-Sans (emb yes)",
                                rendered_by=[501, 499],
                                worker_schedule=[(20.5, 3.25), (21.0, 2.0)])
-    table = render_table({"scales": ["1"], "page_labels": {}, "pages": {},
+    table = render_table({"scales": ["1"], "pages": {},
                           "certificates": result.as_dict()})
     assert "0.50x (0.50x)" in table and "same: 1 page(s)" in table and "0 warnings" in table
     assert "501 / 499" in table and "6.0 / 38.0" in table and "20.5 / 3.2, 21.0 / 2.0" in table
     warned = CertificateResult(80, 40, 70, 35, 1000, 30.0, "done", warnings=["Ignored src"],
                                equivalent="same", rendered_by=[1000])
-    rows = render_table({"scales": ["1"], "page_labels": {}, "pages": {},
+    rows = render_table({"scales": ["1"], "pages": {},
                          "certificates": warned.as_dict()})
     assert "1 warnings" in rows and rows.count("| NO ") >= 2
 
@@ -362,10 +362,10 @@ def test_the_submissions_zip_section_streams_with_little_held(tmp_path):
     result = submissions_zip(app, tmp_path, people=4, file_mb=3).as_dict()
     assert result["intact"] and result["files"] == 4 and result["zip_mb"] >= 12
     assert result["peak_mb"] < 1, "the stream held about a whole file"
-    table = render_table({"scales": ["1"], "page_labels": {}, "pages": {},
+    table = render_table({"scales": ["1"], "pages": {},
                           "submissions_zip": result})
     assert "4 files of 3 MB" in table and "| NO " not in table
-    over = render_table({"scales": ["1"], "page_labels": {}, "pages": {},
+    over = render_table({"scales": ["1"], "pages": {},
                          "submissions_zip": {**result, "peak_mb": ZIP_PEAK_MB + 1}})
     assert "| NO " in over
 
