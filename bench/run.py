@@ -373,7 +373,10 @@ def profile(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import faulthandler
     import logging
+
+    faulthandler.enable()  # a crash in C (seen once at scale 5) prints where it happened
 
     # A bare WeasyPrint call cannot find the app's fonts (that is the point of it); quiet.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
