@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import secrets
@@ -214,6 +215,24 @@ def render_table(results: dict) -> str:
 # ---------------------------------------------------------------------------- running
 
 
+def time_scale(path: str, data: str, runs: int) -> dict:
+    """Every page of the database at ``path``, timed in process: {page key: timing}."""
+    import logging
+
+    from bench.workloads import bench_app
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    app = bench_app(database_url(Path(path)), Path(data) / "outbox")
+    timings = {}
+    for page in page_timing.find_pages(app):
+        timing = page_timing.time_page(app, page, runs=runs if not page.dashboard
+                                       else max(10, runs // 2))
+        timings[page.key] = timing.as_dict()
+        log(f"  {page.key}: {timing.median_ms:.1f} / {timing.p95_ms:.1f} ms, "
+            f"{timing.queries} queries, status {timing.status}")
+    return timings
+
+
 def run(args: argparse.Namespace) -> dict:
     from bench.workloads import bench_app
 
@@ -243,14 +262,17 @@ def run(args: argparse.Namespace) -> dict:
                             for p in found}
 
     if "pages" in sections:
+        # Each scale in a fresh process: no scale's objects and caches weigh on the next (and
+        # a crash seen in C at scale 5, after the smaller scales in one process, is avoided).
+        spawn = multiprocessing.get_context("spawn")
         for scale in scales:
             log(f"timing pages at scale {scale:g}")
-            for page in page_timing.find_pages(apps[scale]):
-                runs = args.runs if not page.dashboard else max(10, args.runs // 2)
-                timing = page_timing.time_page(apps[scale], page, runs=runs)
-                results["pages"].setdefault(f"{scale:g}", {})[page.key] = timing.as_dict()
-                log(f"  {page.key}: {timing.median_ms:.1f} / {timing.p95_ms:.1f} ms, "
-                    f"{timing.queries} queries, status {timing.status}")
+            work = (str(databases[scale]), str(DATA), args.runs)
+            if args.same_process:
+                results["pages"][f"{scale:g}"] = time_scale(*work)
+                continue
+            with spawn.Pool(1) as pool:
+                results["pages"][f"{scale:g}"] = pool.apply(time_scale, work)
 
     def section(name: str, work) -> None:
         if name not in sections:
@@ -373,10 +395,8 @@ def profile(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import faulthandler
     import logging
 
-    faulthandler.enable()  # a crash in C (seen once at scale 5) prints where it happened
 
     # A bare WeasyPrint call cannot find the app's fonts (that is the point of it); quiet.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -392,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="", help="profile one page key and stop")
     parser.add_argument("--http", default=HTTP_RUNS,
                         help=f"HTTP set-ups as database:workers (default {HTTP_RUNS})")
+    parser.add_argument("--same-process", action="store_true",
+                        help="time every scale's pages in this process, not one fresh "
+                        "process per scale (the tests do, on their pinned clock)")
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--markdown", default=str(MARKDOWN),
                         help="where the page table goes in Markdown (for the README)")
@@ -425,4 +448,7 @@ def verdict(problems: list[str]) -> int:
     return 1
 
 if __name__ == "__main__":
+    import faulthandler
+
+    faulthandler.enable()  # a crash in C (seen at scale 5) prints where it happened
     sys.exit(main())

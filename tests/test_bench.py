@@ -216,6 +216,7 @@ def test_a_tiny_run_exits_1_when_a_target_is_set_out_of_reach(monkeypatch, tmp_p
     monkeypatch.setattr(run_module, "DATA", tmp_path / "data")
     monkeypatch.setitem(page_module.PAGE_P95_TARGETS, "register", 0)
     status = run_module.main(["--scales", f"{SMALL:g}", "--only", "pages", "--runs", "2",
+                              "--same-process",
                               "--out", str(tmp_path / "r.json"),
                               "--markdown", str(tmp_path / "r.md")])
     out = capsys.readouterr().out
