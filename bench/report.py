@@ -51,9 +51,12 @@ def page_verdicts(results: dict) -> list[dict]:
             for scale, timing in timings.items():
                 if timing is None:
                     missed.append(f"{label}: not measured at scale {scale}")
+                elif timing.get("crashed"):
+                    missed.append(f"{label}: the process crashed at scale {scale}")
                 elif timing["status"] != timing.get("expect", 200):
                     missed.append(f"{label}: answered {timing['status']} at scale {scale}, "
                                   f"not {timing.get('expect', 200)}")
+            timings = {s: None if t and t.get("crashed") else t for s, t in timings.items()}
             counts = {scale: t["queries"] for scale, t in timings.items() if t}
             varies = [scale for scale, t in timings.items() if t and t["queries_vary"]]
             if len(set(counts.values())) > 1:

@@ -215,8 +215,11 @@ def render_table(results: dict) -> str:
 # ---------------------------------------------------------------------------- running
 
 
-def time_scale(path: str, data: str, runs: int) -> dict:
-    """Every page of the database at ``path``, timed in process: {page key: timing}."""
+def time_scale(path: str, data: str, runs: int, keys: list[str] | None = None,
+               record: str | None = None) -> dict:
+    """The pages (``keys``, default all) of the database at ``path``, timed in process:
+    {page key: timing}. With ``record``, each timing is also appended to that file as soon
+    as it is measured (a JSON line), so a crash loses only the page it happened on."""
     import logging
 
     from bench.workloads import bench_app
@@ -225,11 +228,47 @@ def time_scale(path: str, data: str, runs: int) -> dict:
     app = bench_app(database_url(Path(path)), Path(data) / "outbox")
     timings = {}
     for page in page_timing.find_pages(app):
+        if keys is not None and page.key not in keys:
+            continue
         timing = page_timing.time_page(app, page, runs=runs if not page.dashboard
                                        else max(10, runs // 2))
         timings[page.key] = timing.as_dict()
+        if record:
+            with open(record, "a") as out:
+                out.write(json.dumps({page.key: timings[page.key]}) + "\n")
         log(f"  {page.key}: {timing.median_ms:.1f} / {timing.p95_ms:.1f} ms, "
             f"{timing.queries} queries, status {timing.status}")
+    return timings
+
+
+def time_scale_apart(path: Path, runs: int, keys: list[str]) -> dict:
+    """``time_scale`` in a fresh process; if that process dies (a crash in C), the page it
+    was on is recorded as crashed and the rest are timed in another fresh process."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    record = DATA / f"{path.stem}-pages.jsonl"
+    record.unlink(missing_ok=True)
+    timings: dict = {}
+    left = list(keys)
+    while left:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            try:
+                timings.update(pool.submit(time_scale, str(path), str(DATA), runs, left,
+                                           str(record)).result())
+                return timings
+            except BrokenProcessPool:
+                done = {}
+                if record.exists():
+                    for line in record.read_text().splitlines():
+                        done.update(json.loads(line))
+                timings.update(done)
+                left = [key for key in left if key not in done]
+                crashed = left.pop(0)
+                log(f"  {crashed}: the process CRASHED (see the fault above)")
+                timings[crashed] = {"crashed": True, "status": 0, "queries": 0,
+                                    "queries_vary": False, "median_ms": 0.0, "p95_ms": 0.0,
+                                    "cpu_median_ms": 0.0, "bytes": 0, "runs": 0}
     return timings
 
 
@@ -264,15 +303,14 @@ def run(args: argparse.Namespace) -> dict:
     if "pages" in sections:
         # Each scale in a fresh process: no scale's objects and caches weigh on the next (and
         # a crash seen in C at scale 5, after the smaller scales in one process, is avoided).
-        spawn = multiprocessing.get_context("spawn")
         for scale in scales:
             log(f"timing pages at scale {scale:g}")
-            work = (str(databases[scale]), str(DATA), args.runs)
             if args.same_process:
-                results["pages"][f"{scale:g}"] = time_scale(*work)
-                continue
-            with spawn.Pool(1) as pool:
-                results["pages"][f"{scale:g}"] = pool.apply(time_scale, work)
+                results["pages"][f"{scale:g}"] = time_scale(str(databases[scale]), str(DATA),
+                                                            args.runs)
+            else:
+                results["pages"][f"{scale:g}"] = time_scale_apart(
+                    databases[scale], args.runs, [page.key for page in found])
 
     def section(name: str, work) -> None:
         if name not in sections:

@@ -199,6 +199,13 @@ def test_each_kind_of_missed_target_fails_the_run_and_names_the_page(capsys):
     results = results_of({"catalogue": 0.9}, {}, {})
     results["page_info"]["catalogue"]["share_target"] = 1.5
     assert [p.split(":")[0] for p in missed(results)] == ["Catalogue", "Catalogue"]
+    # A page whose process crashed (a fault in C) is named, and its row shows no numbers.
+    crashed = results_of({"catalogue": 0.5}, {}, {})
+    crashed["pages"]["1"]["register"] = {"crashed": True, "status": 0, "queries": 0,
+                                         "queries_vary": False, "median_ms": 0.0,
+                                         "p95_ms": 0.0, "cpu_median_ms": 0.0}
+    assert missed(crashed) == ["Register (latest huddle): the process crashed at scale 1"]
+    assert "| Register (latest huddle) | staff | 0 / - |" in render_markdown(crashed, [])
     # A section that failed to run fails the run too.
     failed = results_of({"catalogue": 0.5}, {}, {})
     failed["errors"]["http postgresql:4"] = "Traceback...\nRuntimeError: gunicorn stopped"
