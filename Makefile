@@ -83,7 +83,8 @@ migrate: $(VENV)/.installed
 seed: migrate
 	$(FLASK) lms seed-demo
 
-# Region-scale benchmarks (a few minutes): one table on screen, bench/results.json on disk.
+# Region-scale benchmarks (~20 min): every journey page on SQLite and PostgreSQL, bench/results.json
+# and bench/results.md on disk; exits 1 when any target is missed (README, Performance).
 bench: setup-bench
 	$(PY) -m bench.run
 

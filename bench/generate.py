@@ -907,6 +907,8 @@ class Generator:
         self.certificates()
         self.evidence()
         self.feed_tokens()
+        from bench.generate_learning import add_learning  # materials, project work, messages
+        add_learning(self)
         return summary()
 
 

@@ -1,8 +1,15 @@
-"""Throughput over HTTP on loopback: gunicorn (2 sync workers) serving ``bench.wsgi:bench_app()``
+"""Throughput over HTTP on loopback: gunicorn (sync workers) serving ``bench.wsgi:bench_app()``
 against a benchmark database, loaded by Debian's ``wrk`` for a bounded time per endpoint.
 
-Signed-in pages get the session cookie of a real sign-in (through the sign-in form, CSRF
-and all), passed to wrk as a header. Only 127.0.0.1 is ever addressed.
+Two set-ups: the development config on the SQLite file (``sqlite_environment``), and the
+production config on PostgreSQL as a deployment runs it (``production_environment``: a
+throw-away cluster from ``tests/postgres.py`` filled by ``flask lms seed-bench``, a random
+secret key, an https:// base URL, SMTP settings; ``production_problems`` passes unweakened).
+
+Signed-in pages get the session cookie of a real sign-in (through the sign-in form, CSRF,
+the admin's authenticator code and all), passed to wrk as a header. Each page is first asked
+for as wrk will ask, and must answer as expected (a signed-out redirect would otherwise count
+as a fast answer). Only 127.0.0.1 is ever addressed.
 """
 
 from __future__ import annotations
@@ -15,12 +22,16 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import requests
 
 from bench.generate import BENCH_PASSWORD
+from bench.generate_learning import ADMIN_TOTP_SECRET
 from bench.pages import Page
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,11 +66,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class Gunicorn:
-    """gunicorn serving ``bench.wsgi:bench_app()`` on a free port of 127.0.0.1, stopped on exit."""
+def sqlite_environment(database_url: str) -> dict[str, str]:
+    """The app's settings for the development config on a SQLite benchmark file."""
+    return {"LMS_CONFIG": "development", "LMS_DATABASE_URL": database_url,
+            "LMS_MAIL_BACKEND": "memory"}
 
-    def __init__(self, database_url: str, log_path: Path, workers: int = WORKERS):
-        self.database_url = database_url
+
+def production_environment(database_url: str, secret_key: str) -> dict[str, str]:
+    """The production config as a deployment gives it (``lms.config.production_problems``
+    finds nothing to refuse): PostgreSQL, a strong secret, an https:// address, SMTP. No mail
+    leaves: the pages only read, and no scheduler runs beside the workers."""
+    return {"LMS_CONFIG": "production", "LMS_DATABASE_URL": database_url,
+            "LMS_SECRET_KEY": secret_key, "LMS_BASE_URL": "https://learning.bench.invalid",
+            "LMS_MAIL_BACKEND": "smtp", "LMS_SMTP_HOST": HOST, "LMS_SMTP_PORT": "2525",
+            "LMS_MAIL_SENDER": "MDSN Learning & Events <learning@bench.invalid>"}
+
+
+class Gunicorn:
+    """gunicorn serving ``bench.wsgi:bench_app()`` on a free port of 127.0.0.1, stopped on exit.
+    ``settings``: the ``LMS_*`` variables of the set-up (``sqlite_environment``,
+    ``production_environment``)."""
+
+    def __init__(self, settings: dict[str, str], log_path: Path, workers: int = WORKERS):
+        self.settings = settings
         self.log_path = log_path
         self.workers = workers
         self.port = free_port()
@@ -70,8 +99,7 @@ class Gunicorn:
         return f"http://{HOST}:{self.port}"
 
     def __enter__(self) -> Gunicorn:
-        env = {**os.environ, "LMS_CONFIG": "development", "LMS_DATABASE_URL": self.database_url,
-               "LMS_MAIL_BACKEND": "memory", "LMS_BASE_URL": self.base,
+        env = {**os.environ, "LMS_BASE_URL": self.base, **self.settings,
                "LMS_FEED_CACHE_BYTES": "0",  # the personal feed is built each time
                "PYTHONPATH": str(ROOT)}
         gunicorn = Path(sys.executable).with_name("gunicorn")
@@ -105,17 +133,45 @@ class Gunicorn:
         self.log.close()
 
 
+def _csrf(form: str) -> str:
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
+    return token.group(1) if token else ""
+
+
 def sign_in(base: str, email: str) -> str:
-    """The ``Cookie`` header of a session signed in through the real form."""
-    with requests.Session() as http:
-        form = http.get(base + "/sign-in", timeout=10).text
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
-        data = {"email": email, "password": BENCH_PASSWORD,
-                "csrf_token": token.group(1) if token else ""}
-        response = http.post(base + "/sign-in", data=data, timeout=30, allow_redirects=False)
-        if response.status_code != 302:
-            raise RuntimeError(f"signing in as {email} failed ({response.status_code})")
-        return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+    """The ``Cookie`` header of a session signed in through the real form (and, for the
+    admin, the authenticator code step). The cookies are carried by hand: under the
+    production config they are ``Secure``, which a client keeps off plain http, and the
+    benchmark talks plain http to 127.0.0.1 where a deployment's proxy would end TLS."""
+    jar: dict[str, str] = {}
+
+    def cookie() -> dict[str, str]:
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())} if jar else {}
+
+    def keep(response: requests.Response) -> requests.Response:
+        for header in response.raw.headers.getlist("Set-Cookie"):
+            name, _, rest = header.partition("=")
+            jar[name.strip()] = rest.split(";", 1)[0]
+        return response
+
+    form = keep(requests.get(base + "/sign-in", timeout=10)).text
+    response = keep(requests.post(base + "/sign-in", headers=cookie(), timeout=30,
+                                  allow_redirects=False,
+                                  data={"email": email, "password": BENCH_PASSWORD,
+                                        "csrf_token": _csrf(form)}))
+    if response.status_code == 302 and response.headers["Location"].endswith("/sign-in/code"):
+        import pyotp
+
+        page = keep(requests.get(base + "/sign-in/code", headers=cookie(), timeout=10))
+        # The code for the server's clock (its Date header), as the admin's phone shows it.
+        server_now = parsedate_to_datetime(page.headers["Date"])
+        response = keep(requests.post(
+            base + "/sign-in/code", headers=cookie(), timeout=30, allow_redirects=False,
+            data={"code": pyotp.TOTP(ADMIN_TOTP_SECRET).at(server_now),
+                  "csrf_token": _csrf(page.text)}))
+    if response.status_code != 302 or "/sign-in" in response.headers.get("Location", ""):
+        raise RuntimeError(f"signing in as {email} failed ({response.status_code})")
+    return cookie()["Cookie"]
 
 
 def _number(pattern: str, text: str, default: float = 0.0) -> float:
@@ -150,12 +206,21 @@ def wrk(url: str, headers: dict[str, str], seconds: int, connections: int,
     return rps, bad, errors, _latency_ms(output), output
 
 
-def throughput(database_url: str, pages: list[Page], log_dir: Path, seconds: int = 5,
-               connections: int = 4) -> list[Load]:
-    """The bare endpoint, then every page, each for ``seconds`` under wrk, in one gunicorn."""
+class WrongAnswer(RuntimeError):
+    """A page did not answer as the benchmark expects (signed out, an error)."""
+
+
+def throughput(settings: dict[str, str], pages: list[Page], log_dir: Path, seconds: int = 5,
+               connections: int = 4, workers: int = WORKERS,
+               cookies: dict[str, str] | None = None) -> list[Load]:
+    """The bare endpoint, then every page, each for ``seconds`` under wrk, in one gunicorn
+    with ``workers`` sync workers. ``cookies`` (email → Cookie header) are reused and filled:
+    a session stays valid across gunicorn restarts with the same secret key, and the admin's
+    authenticator code may be used only once."""
     results: list[Load] = []
-    with Gunicorn(database_url, log_dir / "gunicorn.log") as server:
-        cookies: dict[str, str] = {}
+    cookies = {} if cookies is None else cookies
+    name = settings["LMS_CONFIG"] + f"-{workers}"
+    with Gunicorn(settings, log_dir / f"gunicorn-{name}.log", workers) as server:
         targets = [page for page in pages if page.key == "bare"] + [
             page for page in pages if page.key != "bare"]
         for page in targets:
@@ -167,9 +232,43 @@ def throughput(database_url: str, pages: list[Page], log_dir: Path, seconds: int
             if page.key == "feed_304":
                 etag = requests.get(server.base + page.path, timeout=30).headers.get("ETag", "")
                 headers["If-None-Match"] = etag
-            for _ in range(5):  # warm both workers
-                requests.get(server.base + page.path, headers=headers, timeout=30)
+            for _ in range(2 * workers + 1):  # warm every worker
+                answer = requests.get(server.base + page.path, headers=headers, timeout=30,
+                                      allow_redirects=False)
+                if answer.status_code != page.expect:
+                    raise WrongAnswer(f"{page.path} answered {answer.status_code}, not "
+                                      f"{page.expect} ({name}; see {server.log_path})")
             rps, bad, errors, p50, _ = wrk(server.base + page.path, headers, seconds,
                                            connections)
             results.append(Load(page.key, page.path, rps, bad, errors, p50))
     return results
+
+
+@contextmanager
+def postgres_database(scale: float, seed: int, log_dir: Path) -> Iterator[tuple[str, float]]:
+    """A throw-away PostgreSQL cluster (``tests/postgres.py``) with one database filled as
+    an operator would: ``flask lms seed-bench --create-schema`` with ``LMS_DATABASE_URL``
+    pointing at it, then ``VACUUM ANALYZE``. Yields (its URL, seconds the seeding took);
+    stopped and removed after."""
+    from tests.postgres import PostgresServer
+
+    with PostgresServer() as server:
+        url = server.create_database("lms_bench")
+        flask = Path(sys.executable).with_name("flask")
+        env = {**os.environ, "LMS_CONFIG": "development", "LMS_DATABASE_URL": url,
+               "LMS_MAIL_BACKEND": "memory", "PYTHONPATH": str(ROOT)}
+        started = time.perf_counter()
+        with (log_dir / "seed-bench-postgresql.log").open("w") as log:
+            done = subprocess.run(
+                [str(flask), "--app", "lms", "lms", "seed-bench", "--scale", f"{scale:g}",
+                 "--seed", str(seed), "--create-schema"],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=1800,
+                check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"seed-bench on PostgreSQL failed; see {log.name}")
+        # As after any bulk load: the planner's statistics, before the first query.
+        import psycopg
+
+        with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+        yield url, round(time.perf_counter() - started, 1)

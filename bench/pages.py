@@ -1,10 +1,12 @@
-"""The key pages, found in a database made by ``bench.generate``, and their in-process cost:
+"""Every page a persona reaches in the browser journeys (public, learner, DSU lead, faculty,
+admin), found in a database made by ``bench.generate``, its targets, and its in-process cost:
 server time through Flask's test client (warm) and the number of SQL statements.
 
 Each page is the heaviest of its kind in the data, so its cost grows with the region if
 anything on it does: the course with the most cohorts, the open cohort with the most people,
-the heavy learner's learning page and calendar feed, the register of the latest huddle (every
-member of the network), the survey with the most answers, the largest ICS's dashboard.
+the heavy learner's pages and calendar feed, the register of the latest huddle (every member
+of the network), the survey with the most answers, the largest ICS's dashboard, the cohort
+with the most submissions for marking.
 """
 
 from __future__ import annotations
@@ -17,43 +19,71 @@ from dataclasses import dataclass, field
 from flask import Flask
 from sqlalchemy import event, func, select
 
-from bench.generate import DSU_LEAD, FACULTY, LEARNER, feed_token
+from bench.generate import ADMIN, DSU_LEAD, FACULTY, LEARNER, feed_token
 from lms.accounts.models import User
 from lms.clock import utcnow
 from lms.courses.models import Cohort
-from lms.events.models import CalendarFeedToken, NetworkSeries
+from lms.events.models import CalendarFeedToken, Festival, NetworkSeries, Webinar
 from lms.extensions import db
 from lms.feedback.models import Survey, SurveyResponse
+from lms.learning.assignments_models import Assignment, Submission
 from lms.offerings.models import HOLDS_PLACE, Enrolment, Session
+from lms.security import SECOND_STEP_KEY
 
-PAGE_TARGET_MS = 50
-DASHBOARD_TARGET_MS = 150
-# Issue #5: the results of a survey with 2,000 responses in under 100 ms.
-SURVEY_RESULTS_TARGET_MS = 100
+# Issue #19: every staff page (registers, people, dashboards, survey results, marking) has a
+# p95 server time under 50 ms in process, the dashboards and survey results included.
+STAFF_TARGET_MS = 50
 # Issue #4: a personal feed holding 300 sessions built in under 20 ms (the heavy learner's
 # feed holds 289 at scale 1; the built-feed cache is off while timing, so each run builds).
 FEED_TARGET_MS = 20
 NOT_COUNTED = ("BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
 
+# Issue #19: HTTP throughput as a share of the bare endpoint (scale 1, same run), per kind of
+# page, and the pages held to more than their kind.
+PUBLIC, LEARNER_PAGE, STAFF = "public", "learner", "staff"
+KINDS = (PUBLIC, LEARNER_PAGE, STAFF)
+SHARE_TARGETS = {PUBLIC: 0.20, LEARNER_PAGE: 0.20, STAFF: 0.05}
+PAGE_SHARE_TARGETS = {"catalogue": 0.45, "cohort": 0.25, "feed_304": 0.60}
+# p95 server time in process: staff pages under STAFF_TARGET_MS; these pages to their own.
+PAGE_P95_TARGETS = {"feed": FEED_TARGET_MS}
+# A word the search finds on many courses, events and sessions.
+SEARCH_WORDS = "analytics"
+
 
 @dataclass
 class Page:
-    """A page to measure: who asks for it and how."""
+    """A page to measure: who asks for it and how, and what it must meet."""
 
     key: str
     label: str
     path: str
     email: str | None = None  # signed in as; None is anonymous
+    kind: str = PUBLIC  # public, learner or staff: which targets apply
     headers: dict[str, str] = field(default_factory=dict)
-    dashboard: bool = False
     expect: int = 200
-    target: int | None = None  # ms, if not the default for its kind
+    share: float | None = None  # of the bare endpoint's throughput, if not its kind's
 
     @property
-    def target_ms(self) -> int:
-        if self.target is not None:
-            return self.target
-        return DASHBOARD_TARGET_MS if self.dashboard else PAGE_TARGET_MS
+    def target_ms(self) -> int | None:
+        """The p95 server time in process it must stay under (``None``: held to its
+        throughput only, the public and learner pages)."""
+        if self.key in PAGE_P95_TARGETS:
+            return PAGE_P95_TARGETS[self.key]
+        return STAFF_TARGET_MS if self.kind == STAFF else None
+
+    @property
+    def share_target(self) -> float | None:
+        """The least share of the bare endpoint's throughput (``None`` for the bare one)."""
+        if self.key == "bare":
+            return None
+        if self.share is not None:
+            return self.share
+        return PAGE_SHARE_TARGETS.get(self.key, SHARE_TARGETS[self.kind])
+
+    @property
+    def dashboard(self) -> bool:
+        """Heavy enough that fewer timed runs do (the dashboards)."""
+        return self.key.endswith("dashboard")
 
 
 @dataclass
@@ -72,64 +102,163 @@ class Timing:
 
     @property
     def met(self) -> bool:
-        return self.status == self.page.expect and self.p95_ms < self.page.target_ms
+        target = self.page.target_ms
+        return self.status == self.page.expect and (target is None or self.p95_ms < target)
 
     def as_dict(self) -> dict:
-        return {"path": self.page.path, "status": self.status, "bytes": self.bytes,
-                "median_ms": round(self.median_ms, 2), "p95_ms": round(self.p95_ms, 2),
-                "cpu_median_ms": round(self.cpu_median_ms, 2),
+        return {"path": self.page.path, "status": self.status, "expect": self.page.expect,
+                "bytes": self.bytes, "median_ms": round(self.median_ms, 2),
+                "p95_ms": round(self.p95_ms, 2), "cpu_median_ms": round(self.cpu_median_ms, 2),
                 "queries": self.queries, "queries_vary": self.queries_vary,
                 "runs": self.runs, "target_ms": self.page.target_ms}
 
 
-def find_pages(app: Flask) -> list[Page]:
-    """The key pages of the benchmark database behind ``app``."""
+@dataclass
+class Found:
+    """The ids of the heaviest thing of each kind in a benchmark database."""
+
+    course: int
+    cohort: int
+    register: int
+    survey: int
+    survey_responses: int
+    feed_token: str
+    webinar: int
+    huddles: int
+    festival: int
+    nomination_cohort: int
+    assignment: int
+    marking_cohort: int
+    month: tuple[int, int]
+
+
+def _scalar(statement, what: str):
+    value = db.session.scalar(statement)
+    if value is None:
+        raise LookupError(f"the benchmark database has no {what}: was it made by "
+                          "bench.generate?")
+    return value
+
+
+def find(app: Flask) -> Found:
+    """Look up, in the database behind ``app``, what each page shows."""
     with app.app_context():
-        course_id = db.session.scalar(
+        now = utcnow()
+        course_id = _scalar(
             select(Cohort.course_id).group_by(Cohort.course_id)
-            .order_by(func.count(Cohort.id).desc(), Cohort.course_id).limit(1))
+            .order_by(func.count(Cohort.id).desc(), Cohort.course_id).limit(1), "course")
         # The open cohort with the most people on which the heavy learner has a place: the
         # page as a booked learner sees it (joining links, their own booking panel).
         theirs = select(Enrolment.offering_id).join(User, User.id == Enrolment.user_id).where(
             User.email == LEARNER, Enrolment.state == "enrolled")
         held = func.count(Enrolment.id)
-        cohort_id = db.session.scalar(
+        cohort_id = _scalar(
             select(Cohort.id).join(Enrolment, Enrolment.offering_id == Cohort.id)
             .where(Cohort.status == "open", Enrolment.state.in_(HOLDS_PLACE),
                    Cohort.id.in_(theirs))
-            .group_by(Cohort.id).order_by(held.desc(), Cohort.id).limit(1))
-        huddles = db.session.scalar(select(NetworkSeries.id).where(
-            NetworkSeries.title == "Midlands Analyst Network huddles"))
-        register = db.session.scalar(
-            select(Session.id).where(Session.offering_id == huddles,
-                                     Session.ends_at < utcnow())
-            .order_by(Session.starts_at.desc()).limit(1))
+            .group_by(Cohort.id).order_by(held.desc(), Cohort.id).limit(1), "learner's cohort")
+        huddles = _scalar(select(NetworkSeries.id).where(
+            NetworkSeries.title == "Midlands Analyst Network huddles"), "huddle series")
+        register = _scalar(
+            select(Session.id).where(Session.offering_id == huddles, Session.ends_at < now)
+            .order_by(Session.starts_at.desc()).limit(1), "past huddle")
         responses = func.count(SurveyResponse.id)
         survey_id, survey_responses = db.session.execute(
             select(Survey.id, responses)
             .join(SurveyResponse, SurveyResponse.survey_id == Survey.id)
             .group_by(Survey.id).order_by(responses.desc(), Survey.id)
             .limit(1)).one()
-        token = feed_token(db.session.scalar(
+        token = feed_token(_scalar(
             select(CalendarFeedToken.user_id).join(User, User.id == CalendarFeedToken.user_id)
-            .where(User.email == LEARNER)))
+            .where(User.email == LEARNER), "learner's feed"))
+        # The next webinar to start: the one most people are looking at.
+        webinar = _scalar(
+            select(Webinar.id).join(Session, Session.offering_id == Webinar.id)
+            .where(Webinar.status == "open", Session.starts_at > now)
+            .order_by(Session.starts_at, Webinar.id).limit(1), "upcoming webinar")
+        festival = _scalar(select(Festival.id).where(Festival.status == "open")
+                           .order_by(Festival.id).limit(1), "open festival")
+        # The open cohort taking nominations with the most places held: a DSU lead's people
+        # page for it (the page is the same whether or not its window is open yet).
+        nomination_cohort = _scalar(
+            select(Cohort.id).outerjoin(Enrolment, Enrolment.offering_id == Cohort.id)
+            .where(Cohort.booking_mode == "nomination", Cohort.status == "open")
+            .group_by(Cohort.id).order_by(held.desc(), Cohort.id).limit(1),
+            "open cohort taking nominations")
+        # The learner's project work on their cohort; the cohort with the most submissions
+        # for faculty's marking, people and messages pages.
+        assignment = _scalar(select(Assignment.id).where(Assignment.offering_id == cohort_id)
+                             .order_by(Assignment.id).limit(1), "assignment on the cohort")
+        submissions = func.count(Submission.id)
+        marking_cohort = _scalar(
+            select(Assignment.offering_id).join(Submission,
+                                                Submission.assignment_id == Assignment.id)
+            .group_by(Assignment.offering_id).order_by(submissions.desc(),
+                                                       Assignment.offering_id).limit(1),
+            "submissions")
         db.session.rollback()
-    feed = f"/calendar/feed/{token}.ics"
+    return Found(course_id, cohort_id, register, survey_id, survey_responses, token, webinar,
+                 huddles, festival, nomination_cohort, assignment, marking_cohort,
+                 (now.year, now.month))
+
+
+def find_pages(app: Flask) -> list[Page]:
+    """Every page a persona reaches in the browser journeys (tests/browser), each the
+    heaviest of its kind in the benchmark database behind ``app``."""
+    f = find(app)
+    feed = f"/calendar/feed/{f.feed_token}.ics"
+    year, month = f.month
+    L, S = LEARNER_PAGE, STAFF  # noqa: N806 - short names keep the table readable
     return [
         Page("bare", "Bare endpoint (the floor)", "/bench/bare"),
+        # Public, signed out.
+        Page("home_public", "Home, signed out", "/"),
         Page("catalogue", "Catalogue", "/courses"),
-        Page("course", "Course", f"/courses/{course_id}"),
-        Page("cohort", "Cohort", f"/cohorts/{cohort_id}", LEARNER),
-        Page("my_learning", "My learning", "/my-learning", LEARNER),
-        Page("register", "Register (latest huddle)", f"/faculty/sessions/{register}/register",
-             FACULTY),
-        Page("survey_results", f"Survey results ({survey_responses:,} responses)",
-             f"/faculty/surveys/{survey_id}/results", FACULTY,
-             target=SURVEY_RESULTS_TARGET_MS),
-        Page("dsu_dashboard", "DSU lead dashboard", "/ics/BSOL", DSU_LEAD, dashboard=True),
-        Page("region_dashboard", "Region dashboard", "/reports", FACULTY, dashboard=True),
-        Page("feed", "Personal feed", feed, target=FEED_TARGET_MS),
-        Page("feed_304", "Personal feed, 304", feed, expect=304),
+        Page("course", "Course", f"/courses/{f.course}"),
+        Page("events", "Events", "/events"),
+        Page("events_month", "Events, month view", f"/events/month/{year}/{month}"),
+        Page("webinar", "Webinar", f"/webinars/{f.webinar}"),
+        Page("huddles", "Huddle series", f"/networks/{f.huddles}"),
+        Page("festival", "Festival programme", f"/festivals/{f.festival}"),
+        Page("search", "Search results", f"/search?q={SEARCH_WORDS}"),
+        Page("help", "Help (site page)", "/help"),
+        Page("accessibility", "Accessibility (site page)", "/accessibility"),
+        # A learner, signed in.
+        Page("home_learner", "Home, learner", "/", LEARNER, L),
+        Page("my_learning", "My learning", "/my-learning", LEARNER, L),
+        Page("cohort", "Cohort", f"/cohorts/{f.cohort}", LEARNER, L),
+        Page("webinar_learner", "Webinar, signed in", f"/webinars/{f.webinar}", LEARNER, L),
+        Page("agenda", "Festival agenda", f"/festivals/{f.festival}/agenda", LEARNER, L),
+        Page("materials", "Session materials", f"/offerings/{f.cohort}/materials", LEARNER, L),
+        Page("assignment", "Assignment", f"/assignments/{f.assignment}", LEARNER, L),
+        Page("learning_record", "Learning record", "/learning-record", LEARNER, L),
+        Page("cpd", "CPD", "/cpd", LEARNER, L),
+        Page("certificates", "My certificates", "/my-certificates", LEARNER, L),
+        Page("feed", "Personal feed", feed, None, L),
+        Page("feed_304", "Personal feed, 304", feed, None, L, expect=304),
+        # A DSU lead.
+        Page("home_dsu", "Home, DSU lead", "/", DSU_LEAD, S),
+        Page("dsu_dashboard", "ICS dashboard", "/ics/BSOL", DSU_LEAD, S),
+        Page("nominations", "Nominations", "/nominations", DSU_LEAD, S),
+        Page("nominate", "Nominate: people", f"/nominations/{f.nomination_cohort}", DSU_LEAD,
+             S),
+        # Faculty.
+        Page("home_faculty", "Home, faculty", "/", FACULTY, S),
+        Page("register", "Register (latest huddle)", f"/faculty/sessions/{f.register}/register",
+             FACULTY, S),
+        Page("survey_results", f"Survey results ({f.survey_responses:,} responses)",
+             f"/faculty/surveys/{f.survey}/results", FACULTY, S),
+        Page("marking", "Marking (submissions)", f"/faculty/offerings/{f.marking_cohort}/marking",
+             FACULTY, S),
+        Page("cohort_people", "Cohort people", f"/faculty/offerings/{f.marking_cohort}/people",
+             FACULTY, S),
+        Page("region_dashboard", "Region dashboard", "/reports", FACULTY, S),
+        Page("messages", "Messages", f"/faculty/offerings/{f.marking_cohort}/messages", FACULTY,
+             S),
+        # An admin.
+        Page("home_admin", "Home, admin", "/", ADMIN, S),
+        Page("audit", "Audit log", "/admin/audit", ADMIN, S),
+        Page("users", "People (users)", "/admin/users", ADMIN, S),
     ]
 
 
@@ -160,12 +289,14 @@ def signed_in_client(app: Flask, email: str | None):
         return client
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == email))
-        user_id = user.get_id()
+        user_id, two_step = user.get_id(), user.has_two_factor
         db.session.rollback()
     now = int(time.time())
     with client.session_transaction() as session:
         session["_user_id"] = user_id
         session["_fresh"] = True
+        if two_step:  # as after the code step of signing in (admins must)
+            session[SECOND_STEP_KEY] = user_id
         session["_started"] = now
         session["_seen"] = now
     return client

@@ -1,7 +1,9 @@
 """The benchmark runs: its generator at tiny scales (counts grow with the scale), the
-``seed-bench`` command (refused in production and on a database with people), and the
-in-process page timing, whose query counts must not depend on the scale. No timings are
-asserted: ``make bench`` measures them."""
+``seed-bench`` command (refused in production and on a database with people), the
+in-process page timing of every page of the journeys, whose query counts must not depend on
+the scale, the verdict (a missed target fails the run and is named; met targets pass), and
+the HTTP set-up on PostgreSQL under the production config. No timings are asserted:
+``make bench`` measures them."""
 
 from __future__ import annotations
 
@@ -11,22 +13,25 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from flask import Flask
 from sqlalchemy import text
 
-from bench.generate import DEFAULT_SEED, generate
+from bench.generate import ADMIN, DEFAULT_SEED, DSU_LEAD, FACULTY, generate
 from bench.pages import find_pages, time_page
-from bench.run import render_table
+from bench.report import missed, render_markdown, render_pages
+from bench.run import render_table, verdict
 from bench.workloads import NO_FEED_CACHE, teams_import, teams_report
+from bench.wsgi import with_bare
 from lms import create_app
 from lms.attendance.reports import read_report
 from lms.extensions import db
 
 SMALL, LARGE = 0.02, 0.04
-# The pages of the features this benchmark watches most closely; the dashboards are timed
-# by `make bench` too.
-PAGES = ("catalogue", "course", "cohort", "my_learning", "register", "survey_results",
-         "feed", "feed_304")
+# Pages whose query count still grows with the data (issue 19: the `lazy` work fixes them;
+# `make bench` names them under "missed:" until then). Every other page must be flat here.
+NOT_YET_FLAT = ("assignment", "learning_record", "home_dsu", "nominations", "nominate",
+                "home_faculty", "cohort_people")
 GROWS = ("user_account", "cohort", "enrolment", "session_booking", "attendance",
          "completion", "survey_answer", "certificate", "competency_evidence")
 
@@ -37,8 +42,9 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> dict[float, tuple[Flask,
     made = {}
     for scale in (SMALL, LARGE):
         folder: Path = tmp_path_factory.mktemp(f"bench-{scale:g}")
-        app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'b.sqlite3'}",
-                         MAIL_OUTBOX_DIR=str(folder / "outbox"), **NO_FEED_CACHE)
+        app = with_bare(create_app(
+            "testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'b.sqlite3'}",
+            MAIL_OUTBOX_DIR=str(folder / "outbox"), **NO_FEED_CACHE))
         with app.app_context():
             db.create_all()
             counts = generate(scale)
@@ -81,25 +87,150 @@ def test_the_generator_is_deterministic():
     assert fingerprint(SMALL, seed=1) != fingerprint(SMALL)
 
 
-def test_pages_cost_the_same_number_of_queries_at_both_scales(scaled):
+def test_every_page_of_the_journeys_answers_with_the_same_queries_at_both_scales(scaled):
     timings = {}
     for scale, (app, _) in scaled.items():
-        pages = {p.key: p for p in find_pages(app)}
-        timings[scale] = {key: time_page(app, pages[key], runs=2, warm=1) for key in PAGES}
-    for key in PAGES:
+        timings[scale] = {page.key: time_page(app, page, runs=2, warm=1)
+                          for page in find_pages(app)}
+    keys = set(timings[SMALL])
+    # Every persona's pages are there, each held to its kind's targets.
+    assert {"home_public", "events", "events_month", "webinar", "huddles", "festival",
+            "search", "help", "home_learner", "agenda", "materials", "assignment",
+            "learning_record", "cpd", "certificates", "feed_304", "home_dsu", "dsu_dashboard",
+            "nominations", "nominate", "home_faculty", "register", "survey_results",
+            "marking", "cohort_people", "region_dashboard", "messages", "home_admin",
+            "audit", "users"} <= keys
+    for key in keys:
         small, large = timings[SMALL][key], timings[LARGE][key]
         assert small.status == large.status == small.page.expect, (key, small.status,
                                                                    large.status)
+        if key in NOT_YET_FLAT:
+            continue
         assert not small.queries_vary and not large.queries_vary, key
         assert small.queries == large.queries, (key, small.queries, large.queries)
     assert timings[LARGE]["feed_304"].queries < timings[LARGE]["feed"].queries
-    table = render_table({
-        "scales": [f"{SMALL:g}", f"{LARGE:g}"],
-        "page_labels": {key: timings[SMALL][key].page.label for key in PAGES},
-        "pages": {f"{scale:g}": {key: t.as_dict() for key, t in found.items()}
-                  for scale, found in timings.items()},
-    })
-    assert "Personal feed, 304: queries" in table
+    # The admin's pages are the admin's, not the two-step set-up page they would be sent to
+    # without the second step.
+    assert timings[LARGE]["audit"].bytes > 0 and timings[LARGE]["users"].status == 200
+    info = {key: {"label": t.page.label, "kind": t.page.kind, "path": t.page.path,
+                  "p95_target_ms": t.page.target_ms, "share_target": t.page.share_target}
+            for key, t in timings[SMALL].items()}
+    results = {"scales": [f"{SMALL:g}", f"{LARGE:g}"], "page_info": info,
+               "pages": {f"{scale:g}": {key: t.as_dict() for key, t in found.items()}
+                         for scale, found in timings.items()}}
+    table = render_pages(results)
+    assert "| Personal feed, 304 " in table and "| Audit log " in table
+
+
+def test_the_kinds_of_page_have_the_issues_targets(scaled):
+    app, _ = scaled[LARGE]
+    pages = {p.key: p for p in find_pages(app)}
+    assert pages["catalogue"].share_target == 0.45
+    assert pages["cohort"].share_target == 0.25
+    assert pages["feed_304"].share_target == 0.60
+    assert pages["events"].share_target == pages["my_learning"].share_target == 0.20
+    assert pages["register"].share_target == pages["audit"].share_target == 0.05
+    assert pages["register"].target_ms == pages["dsu_dashboard"].target_ms == 50
+    assert pages["events"].target_ms is None and pages["bare"].share_target is None
+    assert {p.kind for p in pages.values() if p.email in (DSU_LEAD, FACULTY, ADMIN)} == {
+        "staff"}
+
+
+def results_of(shares: dict[str, float], p95: dict[str, float],
+               queries: dict[str, tuple[int, int]]) -> dict:
+    """A results dict as ``bench.run`` writes it, for three pages and the bare endpoint:
+    throughput on two set-ups from ``shares`` (of a bare 1,000 req/s), in-process p95 and
+    query counts at scales 0.1 and 1."""
+    info = {"bare": {"label": "Bare endpoint (the floor)", "kind": "public", "path": "/b",
+                     "p95_target_ms": None, "share_target": None},
+            "catalogue": {"label": "Catalogue", "kind": "public", "path": "/courses",
+                          "p95_target_ms": None, "share_target": 0.45},
+            "register": {"label": "Register (latest huddle)", "kind": "staff", "path": "/r",
+                         "p95_target_ms": 50, "share_target": 0.05}}
+
+    def timing(key: str, scale: str) -> dict:
+        small, large = queries.get(key, (0, 0))
+        return {"path": info[key]["path"], "status": 200, "expect": 200, "bytes": 10,
+                "median_ms": 1.0, "p95_ms": p95.get(key, 1.0), "cpu_median_ms": 1.0,
+                "queries": small if scale == "0.1" else large, "queries_vary": False,
+                "runs": 30, "target_ms": info[key]["p95_target_ms"]}
+
+    def loads(database: str, workers: int) -> dict:
+        return {"database": database, "workers": workers, "loads": {
+            key: {"path": info[key]["path"], "requests_per_second": 1000 * shares.get(key, 1),
+                  "bad_responses": 0, "socket_errors": 0, "latency_ms_p50": 1.0}
+            for key in info}}
+
+    return {"meta": {"started": "2026-12-05T05:00:00+00:00", "seconds": 300,
+                     "load_average_start": [1.0, 1, 1], "load_average_end": [1.2, 1, 1]},
+            "scales": ["0.1", "1"], "page_info": info, "errors": {},
+            "pages": {scale: {key: timing(key, scale) for key in info}
+                      for scale in ("0.1", "1")},
+            "http": {"sqlite:2": loads("sqlite", 2), "postgresql:4": loads("postgresql", 4)}}
+
+
+def test_met_targets_pass_the_run(capsys):
+    results = results_of({"catalogue": 0.5, "register": 0.06}, {"register": 49.0},
+                         {"catalogue": (1, 1), "register": (8, 8)})
+    assert missed(results) == []
+    assert verdict(missed(results)) == 0
+    assert "Every target met." in capsys.readouterr().out
+    markdown = render_markdown(results, [])
+    assert "| Catalogue | public | 1 / 1 |" in markdown and "500 (50%)" in markdown
+    assert "PostgreSQL, 4 workers" in markdown and "Missed: none." in markdown
+
+
+def test_each_kind_of_missed_target_fails_the_run_and_names_the_page(capsys):
+    # The catalogue's share just under 45% on one set-up, the register's p95 at its 50 ms
+    # and its queries growing with the data.
+    results = results_of({"catalogue": 0.5, "register": 0.06}, {"register": 50.0},
+                         {"catalogue": (1, 1), "register": (8, 9)})
+    results["http"]["postgresql:4"]["loads"]["catalogue"]["requests_per_second"] = 440
+    problems = missed(results)
+    assert problems == [
+        "Catalogue: 44% of bare (PostgreSQL, 4 workers), target >= 45%, short by 1%",
+        "Register (latest huddle): queries differ between scales (8 at 0.1, 9 at 1)",
+        "Register (latest huddle): p95 50.0 ms in process at scale 1, target < 50 ms",
+    ]
+    assert verdict(problems) == 1
+    out = capsys.readouterr().out
+    assert "missed: 3 target(s)" in out and "- Catalogue: 44% of bare" in out
+    # A share target above 100% cannot be met, whatever the page does.
+    results = results_of({"catalogue": 0.9}, {}, {})
+    results["page_info"]["catalogue"]["share_target"] = 1.5
+    assert [p.split(":")[0] for p in missed(results)] == ["Catalogue", "Catalogue"]
+    # A page whose process crashed (a fault in C) is named, and its row shows no numbers.
+    crashed = results_of({"catalogue": 0.5}, {}, {})
+    crashed["pages"]["1"]["register"] = {"crashed": True, "status": 0, "queries": 0,
+                                         "queries_vary": False, "median_ms": 0.0,
+                                         "p95_ms": 0.0, "cpu_median_ms": 0.0}
+    assert missed(crashed) == ["Register (latest huddle): the process crashed at scale 1"]
+    assert "| Register (latest huddle) | staff | 0 / - |" in render_markdown(crashed, [])
+    # A section that failed to run fails the run too.
+    failed = results_of({"catalogue": 0.5}, {}, {})
+    failed["errors"]["http postgresql:4"] = "Traceback...\nRuntimeError: gunicorn stopped"
+    assert missed(failed) == ["http postgresql:4: failed to run (RuntimeError: gunicorn "
+                              "stopped)"]
+
+
+def test_a_tiny_run_exits_1_when_a_target_is_set_out_of_reach(monkeypatch, tmp_path,
+                                                              capsys):
+    """The real run, in process only, at a tiny scale, with the register's p95 target set
+    to 0 ms: the run exits 1 and says so by name."""
+    import bench.run as run_module
+    from bench import pages as page_module
+
+    monkeypatch.setattr(run_module, "DATA", tmp_path / "data")
+    monkeypatch.setitem(page_module.PAGE_P95_TARGETS, "register", 0)
+    status = run_module.main(["--scales", f"{SMALL:g}", "--only", "pages", "--runs", "2",
+                              "--same-process",
+                              "--out", str(tmp_path / "r.json"),
+                              "--markdown", str(tmp_path / "r.md")])
+    out = capsys.readouterr().out
+    assert status == 1
+    missed_list = out[out.index("missed:"):]
+    assert "Register (latest huddle): p95 " in missed_list and "target < 0 ms" in missed_list
+    assert "target < 0 ms" in (tmp_path / "r.md").read_text()
 
 
 def test_seed_bench_fills_an_empty_database_once(app, runner):
@@ -121,7 +252,7 @@ def test_the_busiest_survey_has_2000_responses_at_scale_1(scaled):
     app, _ = scaled[LARGE]
     page = {p.key: p for p in find_pages(app)}["survey_results"]
     assert page.label == f"Survey results ({round(2000 * LARGE)} responses)"
-    assert page.target_ms == 100
+    assert page.target_ms == 50  # a staff page (issue 19)
 
 
 def test_the_bench_teams_report_is_read_as_teams_writes_it():
@@ -169,13 +300,13 @@ def test_the_certificates_rows_say_what_was_compared():
                                equivalent="same: 1 page(s), Certificate-Sans (emb yes)",
                                rendered_by=[501, 499],
                                worker_schedule=[(20.5, 3.25), (21.0, 2.0)])
-    table = render_table({"scales": ["1"], "page_labels": {}, "pages": {},
+    table = render_table({"scales": ["1"], "pages": {},
                           "certificates": result.as_dict()})
     assert "0.50x (0.50x)" in table and "same: 1 page(s)" in table and "0 warnings" in table
     assert "501 / 499" in table and "6.0 / 38.0" in table and "20.5 / 3.2, 21.0 / 2.0" in table
     warned = CertificateResult(80, 40, 70, 35, 1000, 30.0, "done", warnings=["Ignored src"],
                                equivalent="same", rendered_by=[1000])
-    rows = render_table({"scales": ["1"], "page_labels": {}, "pages": {},
+    rows = render_table({"scales": ["1"], "pages": {},
                          "certificates": warned.as_dict()})
     assert "1 warnings" in rows and rows.count("| NO ") >= 2
 
@@ -239,9 +370,47 @@ def test_the_submissions_zip_section_streams_with_little_held(tmp_path):
     result = submissions_zip(app, tmp_path, people=4, file_mb=3).as_dict()
     assert result["intact"] and result["files"] == 4 and result["zip_mb"] >= 12
     assert result["peak_mb"] < 1, "the stream held about a whole file"
-    table = render_table({"scales": ["1"], "page_labels": {}, "pages": {},
+    table = render_table({"scales": ["1"], "pages": {},
                           "submissions_zip": result})
     assert "4 files of 3 MB" in table and "| NO " not in table
-    over = render_table({"scales": ["1"], "page_labels": {}, "pages": {},
+    over = render_table({"scales": ["1"], "pages": {},
                          "submissions_zip": {**result, "peak_mb": ZIP_PEAK_MB + 1}})
     assert "| NO " in over
+
+
+@pytest.mark.postgres
+def test_postgresql_under_the_production_config_serves_every_persona(tmp_path):
+    """The HTTP set-up of `make bench` on PostgreSQL, without wrk: a throw-away cluster
+    filled by `flask lms seed-bench`, gunicorn under the production config (which refuses to
+    start on anything unsafe), and a real sign-in for each persona, the admin's through the
+    authenticator code, each answered with their page, not a redirect."""
+    import secrets
+
+    import requests
+
+    from bench.loadtest import Gunicorn, postgres_database, production_environment, sign_in
+    from bench.workloads import bench_app
+
+    with postgres_database(SMALL, DEFAULT_SEED, tmp_path) as (url, seconds):
+        assert seconds > 0
+        app = bench_app(url, tmp_path / "outbox")
+        with app.app_context():
+            # seed-bench and gunicorn run on the wall clock (the server's), not the tests'.
+            wall = db.session.scalar(text("SELECT now()"))
+            db.session.rollback()
+        with time_machine.travel(wall, tick=True):
+            pages = {p.key: p for p in find_pages(app)}
+        with app.app_context():
+            db.engine.dispose()
+        settings = production_environment(url, secrets.token_hex(32))
+        assert settings["LMS_CONFIG"] == "production"
+        with Gunicorn(settings, tmp_path / "gunicorn.log", workers=1) as server:
+            for key in ("catalogue", "cohort", "home_dsu", "marking", "users"):
+                page = pages[key]
+                headers = {"Cookie": sign_in(server.base, page.email)} if page.email else {}
+                answer = requests.get(server.base + page.path, headers=headers, timeout=30,
+                                      allow_redirects=False)
+                assert answer.status_code == 200, (key, answer.status_code,
+                                                   answer.headers.get("Location"))
+        log = (tmp_path / "gunicorn.log").read_text()
+        assert '"endpoint": "admin.users", "status": 200' in log  # the production JSON log
