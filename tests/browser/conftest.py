@@ -473,3 +473,15 @@ def menu_settled(page: Page) -> None:
         await document.fonts.ready;
         await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
     }""")
+
+
+def follow_menu_link(page: Page, label: str) -> None:
+    """Follow a link of the header menu once it is laid out for good, opening "More" when the
+    link is folded away under it."""
+    menu_settled(page)
+    menu = page.get_by_role("navigation", name="Menu")
+    link = menu.get_by_role("link", name=label, exact=True)
+    if not link.is_visible():
+        menu.get_by_role("button", name="Browse More").click()
+        expect(link).to_be_visible()
+    link.click()

@@ -25,7 +25,7 @@ from lms.courses.models import Cohort
 from lms.extensions import db
 from lms.offerings.models import Enrolment
 from tests import catalogue_builders as build
-from tests.browser.conftest import fill_date, no_sideways_scroll, sign_in
+from tests.browser.conftest import fill_date, follow_menu_link, no_sideways_scroll, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -66,16 +66,6 @@ def visit(check_page) -> Visits:
 def _sign_in(page: Page, person, home: bool = True) -> None:
     """The sign-in form; ``home=False`` when a second step (a security code) follows."""
     sign_in(page, person.email, person.password, home=home)
-
-
-def _menu_link(page: Page, label: str) -> None:
-    """Follow a link of the header menu, opening "More" when it is folded away."""
-    menu = page.get_by_role("navigation", name="Menu")
-    link = menu.get_by_role("link", name=label, exact=True)
-    if not link.is_visible():
-        menu.get_by_role("button", name="Browse More").click()
-        expect(link).to_be_visible()
-    link.click()
 
 
 def _error_is_linked(page: Page, visit: Visits, field_id: str, message: str | re.Pattern) -> None:
@@ -136,7 +126,7 @@ def test_dsu_lead_nominates_within_quota_and_reads_the_ics_dashboard(
         cohort_id, title = cohort.id, cohort.title
 
     _sign_in(page, lead)
-    _menu_link(page, "Nominations")
+    follow_menu_link(page, "Nominations")
     expect(page.locator("h1")).to_have_text("Nominations")
     visit(page)
     assert _row(page, "Cohorts by nomination and your ICS's quota", title)[2:4] == [
@@ -183,7 +173,7 @@ def test_dsu_lead_nominates_within_quota_and_reads_the_ics_dashboard(
         "2", "2", "Your ICS has used all 2 of its places on this cohort"]
 
     # The ICS dashboard counts them.
-    _menu_link(page, "My ICS")
+    follow_menu_link(page, "My ICS")
     expect(page.locator("h1")).to_contain_text("Birmingham and Solihull")
     visit(page)
     # The summary (with the region beside the ICS) comes first; the long tables are folded.
@@ -241,7 +231,7 @@ def test_admin_finds_a_person_changes_their_role_and_sees_it_audited(
     visit(page)
 
     # Find the person: everyone, then by name.
-    _menu_link(page, "Users")
+    follow_menu_link(page, "Users")
     expect(page.locator("h1")).to_have_text("Users")
     expect(page.get_by_role("status")).to_have_text("4 people found.")
     visit(page)
@@ -283,7 +273,7 @@ def test_admin_finds_a_person_changes_their_role_and_sees_it_audited(
     expect(row).to_contain_text("Coventry and Warwickshire")
 
     # The audit log: who made the change, and what it was.
-    _menu_link(page, "Audit log")
+    follow_menu_link(page, "Audit log")
     expect(page.locator("h1")).to_have_text("Audit log")
     visit(page)
     entries = page.locator("table.lms-audit tbody tr")
@@ -363,7 +353,7 @@ def test_faculty_run_a_cohort_from_nominations_to_certificates(
 
     # ---- Faculty create a cohort taking nominations, with two sessions.
     _sign_in(page, faculty)
-    _menu_link(page, "Manage courses")
+    follow_menu_link(page, "Manage courses")
     visit(page)
     page.get_by_role("link", name="Add a cohort to Analytical leaders programme").click()
     expect(page.locator("h1")).to_contain_text("Add a cohort")
