@@ -157,6 +157,9 @@ def register_error_handlers(app: Flask) -> None:
         _discard_session()
         return render_template("errors/500.html"), 500
 
+    from lms.extensions import hold_loaded
+
+    hold_loaded(app)  # what a request's session loads lives until _close_session
     # Registered after Flask-SQLAlchemy's, so it runs first and that one finds nothing left.
     app.teardown_appcontext(_close_session)
     app.wsgi_app = NoBareErrors(app, app.wsgi_app)

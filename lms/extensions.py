@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, has_request_context
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -161,6 +161,32 @@ def track_writes(app: Flask) -> None:
     listen_to_sessions(app, _WRITES, {"after_flush": _wrote,
                                       "do_orm_execute": _wrote_by_statement,
                                       "after_transaction_end": _ended})
+
+
+_HOLD = "lms.hold_loaded"
+
+
+def _hold(session, instance) -> None:
+    if connected(_HOLD) and has_request_context():
+        session.info.setdefault("lms_held", []).append(instance)
+
+
+def hold_loaded(app: Flask) -> None:
+    """Keep every object a request's session loads alive until that session is closed (at the
+    end of the request, by ``lms.errors``), then let them go with it.
+
+    Works round a CPython 3.11 crash (fixed in 3.12; docs/known-issues.md, issue 19): an ORM
+    object whose references form a cycle (an offering and its sessions) but that nothing else
+    holds is garbage still in the session's weak identity map. When SQLAlchemy then sets an
+    attribute on its ``InstanceState`` (closing the session detaches every state, a commit
+    expires them) and that store builds the state's ``__dict__``, the allocation can start a
+    garbage collection that frees the object; the object's weakref callback
+    (``InstanceState._cleanup``) sets attributes on the same state in the middle of the outer
+    store, and 3.11 frees that state's attribute values twice: a segmentation fault later,
+    anywhere. Held here, no object of an open session is garbage, so no callback can run on a
+    state SQLAlchemy is changing. Outside requests (jobs, commands) nothing is held."""
+    listen_to_sessions(app, _HOLD, {"loaded_as_persistent": _hold,
+                                    "pending_to_persistent": _hold})
 
 
 _compiled: dict[tuple[int, str], tuple] = {}
