@@ -289,3 +289,56 @@ def test_my_learning_kept_carries_each_sessions_own_csrf_token(app, login, learn
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     assert "Accept by" not in text_of(phone.get("/my-learning"))
+
+
+# ---------------------------------------------------------------------------- learner's home
+
+
+def test_a_learners_home_keeps_their_places_and_shows_changes_at_once(
+        app, client, login, learner_places, count_queries):
+    """The places part of the home (answers, check-in, next sessions) is built once per
+    person: asked again it runs none of its queries; a moved session shows at once."""
+    login(learner_places["learner"])
+    with count_queries() as built:
+        first = text_of(client.get("/"))
+    assert "A place is offered to you" in first and "Forecasting with R" in first
+    assert CSRF_SLOT not in first and 'name="csrf_token" value="' in first
+    with count_queries() as counted:
+        again = text_of(client.get("/"))
+    assert counted.n <= built.n - 5, (built.n, counted.n)  # places, starts, sessions kept
+    assert any("anon_1.join_url" in s for s in built.statements)  # the sessions with a place...
+    assert not any("anon_1.join_url" in s or "min(offering_session.starts_at)" in s
+                   for s in counted.statements)  # ... are not read again
+    assert again.count("<li") == first.count("<li") and CSRF_SLOT not in again
+    other = person_with_a_place(app, learner_places["held"])
+    login(other)
+    page = text_of(client.get("/"))  # their own places, not the first person's
+    assert "Forecasting with R" in page and "A place is offered to you" not in page
+    login(learner_places["learner"])
+    with app.app_context():  # a session moved: the home shows it at once
+        cohort = db.session.get(Cohort, learner_places["held"])
+        cohort.sessions[0].starts_at += timedelta(hours=1)
+        cohort.sessions[0].ends_at += timedelta(hours=1)
+        moved = cohort.sessions[0].starts_at
+        db.session.commit()
+    assert time_text_in(text_of(client.get("/")), moved)
+
+
+def test_a_learners_home_moves_on_with_time_without_any_change(app, client, login,
+                                                                learner_places):
+    """Check-in appears when the session starts and goes when it ends, though nothing in
+    the database changed; the kept answers follow the policy after the offer lapses."""
+    with app.app_context():
+        first = db.session.get(Cohort, learner_places["held"]).sessions[0]
+        starts, ends = first.starts_at, first.ends_at
+    login(learner_places["learner"])
+    page = text_of(client.get("/"))
+    assert "Check in now" not in page and '/accept"' in page
+    for moment, checking_in in ((starts + timedelta(minutes=1), True),
+                                (ends + timedelta(minutes=1), False)):
+        with_clock_at(moment)
+        login(learner_places["learner"])
+        assert ("Check in now" in text_of(client.get("/"))) == checking_in
+    with_clock_at(learner_places["expires"] + timedelta(minutes=1))
+    login(learner_places["learner"])
+    assert '/accept"' not in text_of(client.get("/"))
