@@ -109,16 +109,19 @@ def is_learner(user) -> bool:
     return bool(user.is_authenticated and user.has_role(Role.LEARNER))
 
 
-def enrolments_of(user: User, states: tuple[str, ...]) -> list[Enrolment]:
+def enrolments_of(user: User, states: tuple[str, ...], *,
+                  answering: bool = False) -> list[Enrolment]:
     """The person's places in ``states``, newest first, each with its offering loaded as
-    its own kind (so a cohort's course, and its completion rule, come with it): a fixed
+    its own kind (so a cohort's course, and its completion rule, come with it), and with
+    its quotas and leads when ``answering`` (what the policy's answers read): a fixed
     number of queries whatever the number of places."""
+    extra = () if answering else (lazyload(Offering.quotas), lazyload(Offering.lead_rows))
     kinds = [m.class_ for m in Offering.__mapper__.self_and_descendants
              if m.class_ is not Offering]
     return list(db.session.scalars(
         select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.state.in_(states))
         .options(joinedload(Enrolment.offering).options(
-            selectin_polymorphic(Offering, kinds), lazyload(Offering.sessions)),
+            selectin_polymorphic(Offering, kinds), lazyload(Offering.sessions), *extra),
             lazyload(Enrolment.user))
         .order_by(Enrolment.updated_at.desc(), Enrolment.id.desc())))
 
@@ -221,7 +224,7 @@ def learner_places(user: User, now: datetime) -> LearnerPlaces:
     from lms.web import offering_url
 
     url_by_kind = _url_by_kind()
-    waiting = enrolments_of(user, (S.APPROVED, S.OFFERED))
+    waiting = enrolments_of(user, (S.APPROVED, S.OFFERED), answering=True)
     starts = first_session_starts([e.offering_id for e in waiting])
     next_sessions, rows = _next_sessions(user, now, url_by_kind)
     actions = (_place_actions(user, waiting, starts, now, offering_url)
