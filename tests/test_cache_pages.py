@@ -342,3 +342,59 @@ def test_a_learners_home_moves_on_with_time_without_any_change(app, client, logi
     with_clock_at(learner_places["expires"] + timedelta(minutes=1))
     login(learner_places["learner"])
     assert '/accept"' not in text_of(client.get("/"))
+
+
+# ---------------------------------------------------------------------------- festival
+
+
+@pytest.fixture
+def festival(app) -> dict:
+    """An open festival with one session of 3 places, and a person registered for it."""
+    from tests.test_events_support import add_session, make_festival
+
+    with app.app_context():
+        event = make_festival(days_ahead=10)
+        session = add_session(event, "Forecasting demand", capacity=3)
+        member = person(4)
+        engine.book(member, event)
+        db.session.commit()
+        return {"id": event.id, "session": session.id, "starts": session.starts_at,
+                "member": detached(member)}
+
+
+def test_a_festival_programme_is_kept_and_shows_changes_at_once(app, client, login, festival,
+                                                                count_queries):
+    from lms.events import session_bookings
+    from lms.offerings.models import Session
+
+    url = f"/festivals/{festival['id']}"
+    with count_queries() as built:
+        first = text_of(client.get(url))
+    assert "Forecasting demand" in first and "3 of 3 places left" in first
+    with count_queries() as counted:
+        assert text_of(client.get(url)).count("<td") == first.count("<td")
+    assert any("festival_session" in s for s in built.statements)
+    assert not any("festival_session" in s for s in counted.statements)  # kept
+    login(festival["member"])
+    page = text_of(client.get(url))
+    assert 'action="/festival-sessions/' in page and CSRF_SLOT not in page
+    assert 'name="csrf_token" value="' in page
+    with app.app_context():  # their booking shows on their page and everyone's at once
+        session_bookings.book_session(db.session.get(User, festival["member"].id),
+                                      db.session.get(Session, festival["session"]))
+        db.session.commit()
+    page = text_of(client.get(url))
+    assert "Booked" in page and "2 of 3 places left" in page
+    login(None)
+    page = text_of(client.get(url))
+    assert "2 of 3 places left" in page and "Booked" not in page
+
+
+def test_a_festival_programme_closes_booking_when_a_session_starts(app, client, login,
+                                                                  festival):
+    url = f"/festivals/{festival['id']}"
+    login(festival["member"])
+    assert 'action="/festival-sessions/' in text_of(client.get(url))
+    with_clock_at(festival["starts"] + timedelta(minutes=1))
+    login(festival["member"])
+    assert 'action="/festival-sessions/' not in text_of(client.get(url))
