@@ -289,3 +289,112 @@ def test_my_learning_kept_carries_each_sessions_own_csrf_token(app, login, learn
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
     assert "Accept by" not in text_of(phone.get("/my-learning"))
+
+
+# ---------------------------------------------------------------------------- learner's home
+
+
+def test_a_learners_home_keeps_their_places_and_shows_changes_at_once(
+        app, client, login, learner_places, count_queries):
+    """The places part of the home (answers, check-in, next sessions) is built once per
+    person: asked again it runs none of its queries; a moved session shows at once."""
+    login(learner_places["learner"])
+    with count_queries() as built:
+        first = text_of(client.get("/"))
+    assert "A place is offered to you" in first and "Forecasting with R" in first
+    assert CSRF_SLOT not in first and 'name="csrf_token" value="' in first
+    with count_queries() as counted:
+        again = text_of(client.get("/"))
+    assert counted.n <= built.n - 5, (built.n, counted.n)  # places, starts, sessions kept
+    assert any("anon_1.join_url" in s for s in built.statements)  # the sessions with a place...
+    assert not any("anon_1.join_url" in s or "min(offering_session.starts_at)" in s
+                   for s in counted.statements)  # ... are not read again
+    assert again.count("<li") == first.count("<li") and CSRF_SLOT not in again
+    other = person_with_a_place(app, learner_places["held"])
+    login(other)
+    page = text_of(client.get("/"))  # their own places, not the first person's
+    assert "Forecasting with R" in page and "A place is offered to you" not in page
+    login(learner_places["learner"])
+    with app.app_context():  # a session moved: the home shows it at once
+        cohort = db.session.get(Cohort, learner_places["held"])
+        cohort.sessions[0].starts_at += timedelta(hours=1)
+        cohort.sessions[0].ends_at += timedelta(hours=1)
+        moved = cohort.sessions[0].starts_at
+        db.session.commit()
+    assert time_text_in(text_of(client.get("/")), moved)
+
+
+def test_a_learners_home_moves_on_with_time_without_any_change(app, client, login,
+                                                                learner_places):
+    """Check-in appears when the session starts and goes when it ends, though nothing in
+    the database changed; the kept answers follow the policy after the offer lapses."""
+    with app.app_context():
+        first = db.session.get(Cohort, learner_places["held"]).sessions[0]
+        starts, ends = first.starts_at, first.ends_at
+    login(learner_places["learner"])
+    page = text_of(client.get("/"))
+    assert "Check in now" not in page and '/accept"' in page
+    for moment, checking_in in ((starts + timedelta(minutes=1), True),
+                                (ends + timedelta(minutes=1), False)):
+        with_clock_at(moment)
+        login(learner_places["learner"])
+        assert ("Check in now" in text_of(client.get("/"))) == checking_in
+    with_clock_at(learner_places["expires"] + timedelta(minutes=1))
+    login(learner_places["learner"])
+    assert '/accept"' not in text_of(client.get("/"))
+
+
+# ---------------------------------------------------------------------------- festival
+
+
+@pytest.fixture
+def festival(app) -> dict:
+    """An open festival with one session of 3 places, and a person registered for it."""
+    from tests.test_events_support import add_session, make_festival
+
+    with app.app_context():
+        event = make_festival(days_ahead=10)
+        session = add_session(event, "Forecasting demand", capacity=3)
+        member = person(4)
+        engine.book(member, event)
+        db.session.commit()
+        return {"id": event.id, "session": session.id, "starts": session.starts_at,
+                "member": detached(member)}
+
+
+def test_a_festival_programme_is_kept_and_shows_changes_at_once(app, client, login, festival,
+                                                                count_queries):
+    from lms.events import session_bookings
+    from lms.offerings.models import Session
+
+    url = f"/festivals/{festival['id']}"
+    with count_queries() as built:
+        first = text_of(client.get(url))
+    assert "Forecasting demand" in first and "3 of 3 places left" in first
+    with count_queries() as counted:
+        assert text_of(client.get(url)).count("<td") == first.count("<td")
+    assert any("festival_session" in s for s in built.statements)
+    assert not any("festival_session" in s for s in counted.statements)  # kept
+    login(festival["member"])
+    page = text_of(client.get(url))
+    assert 'action="/festival-sessions/' in page and CSRF_SLOT not in page
+    assert 'name="csrf_token" value="' in page
+    with app.app_context():  # their booking shows on their page and everyone's at once
+        session_bookings.book_session(db.session.get(User, festival["member"].id),
+                                      db.session.get(Session, festival["session"]))
+        db.session.commit()
+    page = text_of(client.get(url))
+    assert "Booked" in page and "2 of 3 places left" in page
+    login(None)
+    page = text_of(client.get(url))
+    assert "2 of 3 places left" in page and "Booked" not in page
+
+
+def test_a_festival_programme_closes_booking_when_a_session_starts(app, client, login,
+                                                                  festival):
+    url = f"/festivals/{festival['id']}"
+    login(festival["member"])
+    assert 'action="/festival-sessions/' in text_of(client.get(url))
+    with_clock_at(festival["starts"] + timedelta(minutes=1))
+    login(festival["member"])
+    assert 'action="/festival-sessions/' not in text_of(client.get(url))

@@ -11,7 +11,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from lms.events import festival as festivals
-from lms.events import pages, session_bookings
+from lms.events import kept_festival, pages, session_bookings
 from lms.events.forms import FestivalForm, FestivalSessionForm
 from lms.events.models import Festival
 from lms.events.views import (
@@ -32,11 +32,12 @@ from lms.web import EmptyForm, next_page, perform, role_required
 
 @bp.route("/festivals/<int:id>")
 def festival(id: int):
-    """The festival programme: a timetable of days by tracks, with places and booking."""
+    """The festival programme: a timetable of days by tracks, with places and booking
+    (kept in the page cache, ``lms.events.kept_festival``)."""
     event = visible_event(id, Festival)
     panel = place_panel(event)
-    programme = pages.programme(event, current_user, registered=panel["has_place"])
-    return render_template("events/festival.html", event=event, programme=programme,
+    programme = kept_festival.programme_html(event, current_user, panel["has_place"])
+    return render_template("events/festival.html", event=event, programme_html=programme,
                            form=EmptyForm(), **panel)
 
 

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload, lazyload, selectin_polymorphic
@@ -81,9 +82,25 @@ class NextSession:
 
 
 @dataclass
+class LearnerPlaces:
+    """What a person's places alone decide, kept for them (``lms.home.kept``): places to
+    confirm or accept and sessions to check in to, their next sessions, and until when
+    that holds without any change (a session starting or ending, a joining link due, an
+    offer lapsing, an offering starting, midnight)."""
+
+    actions: list[Action]
+    next_sessions: list[NextSession]
+    valid_until: datetime | None
+
+
+@dataclass
 class LearnerHome:
-    actions: list[Action] = field(default_factory=list)
-    next_sessions: list[NextSession] = field(default_factory=list)
+    """A learner's home: the kept part of their places (HTML, ``lms.home.kept``) and what
+    is built per request (work due, feedback asked, progress, materials)."""
+
+    kept_actions: Markup = Markup("")
+    next_sessions_html: Markup = Markup("")
+    actions: list[Action] = field(default_factory=list)  # after the kept ones
     in_progress: list[Progress] = field(default_factory=list)
     materials: list = field(default_factory=list)  # lms.learning Material rows, newest first
 
@@ -92,16 +109,19 @@ def is_learner(user) -> bool:
     return bool(user.is_authenticated and user.has_role(Role.LEARNER))
 
 
-def enrolments_of(user: User) -> list[Enrolment]:
-    """Every place of the person, newest first, each with its offering loaded as its own
-    kind (so a cohort's course, and its completion rule, come with it): a fixed number of
-    queries whatever the number of places."""
+def enrolments_of(user: User, states: tuple[str, ...], *,
+                  answering: bool = False) -> list[Enrolment]:
+    """The person's places in ``states``, newest first, each with its offering loaded as
+    its own kind (so a cohort's course, and its completion rule, come with it), and with
+    its quotas and leads when ``answering`` (what the policy's answers read): a fixed
+    number of queries whatever the number of places."""
+    extra = () if answering else (lazyload(Offering.quotas), lazyload(Offering.lead_rows))
     kinds = [m.class_ for m in Offering.__mapper__.self_and_descendants
              if m.class_ is not Offering]
     return list(db.session.scalars(
-        select(Enrolment).where(Enrolment.user_id == user.id)
+        select(Enrolment).where(Enrolment.user_id == user.id, Enrolment.state.in_(states))
         .options(joinedload(Enrolment.offering).options(
-            selectin_polymorphic(Offering, kinds), lazyload(Offering.sessions)),
+            selectin_polymorphic(Offering, kinds), lazyload(Offering.sessions), *extra),
             lazyload(Enrolment.user))
         .order_by(Enrolment.updated_at.desc(), Enrolment.id.desc())))
 
@@ -180,15 +200,12 @@ def _check_in_actions(rows: list, now: datetime, url_of) -> list[Action]:
     return actions
 
 
-def learner_home(user: User, now: datetime | None = None) -> LearnerHome:
-    """A learner's home: what needs their action, their next sessions, their progress."""
+def _url_by_kind():
+    """An offering's page address by (kind, id), each built once."""
     from flask import url_for
 
-    from lms.learning.materials import materials_for
-    from lms.offerings.pages import first_session_starts
-    from lms.web import offering_page, offering_url
+    from lms.web import offering_page
 
-    now = now or utcnow()
     pages: dict[tuple[str, int], str] = {}
 
     def url_by_kind(kind: str, offering_id: int) -> str:
@@ -196,18 +213,40 @@ def learner_home(user: User, now: datetime | None = None) -> LearnerHome:
             endpoint = offering_page(kind)
             pages[kind, offering_id] = url_for(endpoint, id=offering_id) if endpoint else "#"
         return pages[kind, offering_id]
+    return url_by_kind
 
-    enrolments = enrolments_of(user)
-    waiting = [e for e in enrolments if e.state in (S.APPROVED, S.OFFERED)]
+
+def learner_places(user: User, now: datetime) -> LearnerPlaces:
+    """Places to answer and sessions to check in to (the policy's answers now), the next
+    sessions, and when time alone would change them."""
+    from lms.cache.kept import earliest_after, next_midnight
+    from lms.offerings.pages import first_session_starts
+    from lms.web import offering_url
+
+    url_by_kind = _url_by_kind()
+    waiting = enrolments_of(user, (S.APPROVED, S.OFFERED), answering=True)
     starts = first_session_starts([e.offering_id for e in waiting])
+    next_sessions, rows = _next_sessions(user, now, url_by_kind)
+    actions = (_place_actions(user, waiting, starts, now, offering_url)
+               + _check_in_actions(rows, now, url_by_kind))
+    moments = [next_midnight(now), *starts.values()]
+    moments += [e.offer_expires_at for e in waiting if e.state == S.OFFERED]
+    for r in rows:  # a joining link due, check-in opening, a session ending
+        moments += [r.starts_at - JOIN_LINK_LEAD, r.starts_at, r.ends_at]
+    return LearnerPlaces(actions, next_sessions, earliest_after(moments, now))
+
+
+def learner_home(user: User, now: datetime | None = None) -> LearnerHome:
+    """A learner's home: what needs their action, their next sessions, their progress."""
+    from lms.home.kept import kept_places
+    from lms.learning.materials import materials_for
+
+    now = now or utcnow()
     home = LearnerHome()
-    home.next_sessions, rows = _next_sessions(user, now, url_by_kind)
-    home.actions = (_place_actions(user, waiting, starts, now, offering_url)
-                    + _check_in_actions(rows, now, url_by_kind)
-                    + _feedback_actions(user, now)
-                    + _assignment_actions(user, now))
+    home.kept_actions, home.next_sessions_html = kept_places(user)
+    home.actions = _feedback_actions(user, now) + _assignment_actions(user, now)
     home.materials = list(materials_for(user, limit=NEW_MATERIALS))
-    enrolled = [e for e in enrolments if e.state == S.ENROLLED]
+    enrolled = enrolments_of(user, (S.ENROLLED,))
     found = progress_of_places(enrolled, now)
     # Under way: a session has been held (places not yet begun are in "Next sessions").
     home.in_progress = [found[e.id] for e in enrolled if found[e.id].held]

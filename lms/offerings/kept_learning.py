@@ -8,22 +8,19 @@ policy's answers when it was built; its forms' CSRF token is filled in per reque
 from __future__ import annotations
 
 from datetime import datetime
-from types import SimpleNamespace
 
 from flask import render_template
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import case, func, select
 
 from lms.cache import OFFER, cached, person
+from lms.cache.kept import CSRF_SLOT, SLOT_FORM, earliest_after, with_csrf
 from lms.clock import utcnow
 from lms.extensions import db
 from lms.offerings import pages
 from lms.offerings.models import EnrolmentState, Session, SessionStatus
 
-# Where the token goes in a kept page; a request puts its own there.
-CSRF_SLOT = "lms-csrf-slot-8d0f3c"
-_SLOT_FORM = SimpleNamespace(csrf_token=SimpleNamespace(current_token=CSRF_SLOT))
+__all__ = ["CSRF_SLOT", "my_learning_page"]
 
 
 def my_learning_page(user) -> Markup:
@@ -31,13 +28,13 @@ def my_learning_page(user) -> Markup:
     key = (user.id, tuple(sorted(user.roles)), user.organisation_id)
     body = cached("my_learning", key, depends_on=person(user.id) + OFFER,
                   build=lambda: _build(user), size=2048)
-    return Markup(body.replace(CSRF_SLOT, generate_csrf()))  # noqa: S704 - a kept page
+    return with_csrf(body)
 
 
 def _build(user) -> tuple[str, datetime | None]:
     now = utcnow()
     page = pages.my_learning(user, now)
-    body = render_template("offerings/_my_learning_main.html", page=page, form=_SLOT_FORM)
+    body = render_template("offerings/_my_learning_main.html", page=page, form=SLOT_FORM)
     return body, _valid_until(page, now)
 
 
@@ -55,5 +52,4 @@ def _valid_until(page: pages.MyLearning, now: datetime) -> datetime | None:
             .where(Session.offering_id.in_(active), Session.status != SessionStatus.CANCELLED,
                    Session.ends_at > now)).one()
         moments += [m for m in (first_start, next_end) if m is not None]
-    moments = [m if m.tzinfo else m.replace(tzinfo=now.tzinfo) for m in moments]
-    return min((m for m in moments if m > now), default=None)
+    return earliest_after(moments, now)
