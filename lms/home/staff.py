@@ -119,10 +119,11 @@ def _attention(led: list[int], now: datetime) -> list[Attention]:
                 .where(Session.status != SessionStatus.CANCELLED)
                 .group_by(Session.offering_id).subquery())
     # Every kind's own columns with it (a cohort's completion rule is its course's); not its
-    # sessions, quotas and leads, which the list does not show.
+    # sessions, quotas, leads or a festival's tracks, which the list does not show.
     shown = with_polymorphic(Offering, "*")
     stmt = (select(shown)
-            .options(lazyload(shown.sessions), lazyload(shown.quotas), lazyload(shown.lead_rows))
+            .options(lazyload(shown.sessions), lazyload(shown.quotas), lazyload(shown.lead_rows),
+                     lazyload(shown.Festival.tracks))
             .join(last_end, last_end.c.offering_id == Offering.id)
             .where(Offering.status.not_in([OfferingStatus.DRAFT, OfferingStatus.CANCELLED]),
                    last_end.c.ends > now - ATTENTION_AFTER_END)
@@ -142,8 +143,9 @@ def _attention(led: list[int], now: datetime) -> list[Attention]:
         select(Enrolment.offering_id, func.count(Enrolment.id))
         .where(Enrolment.offering_id.in_(ids), Enrolment.state == S.OFFERED)
         .group_by(Enrolment.offering_id)).tuples().all())
+    holders = holders_of(ids, offerings_loaded=True)
     below = Counter(p.enrolment.offering_id
-                    for p in progress_of_places(holders_of(ids), now).values()
+                    for p in progress_of_places(holders, now).values()
                     if p.rule.warns and p.below_threshold and p.completed is None)
     missing = missing_counts(ids)
     return [Attention(offering, below_threshold=below[offering.id],
