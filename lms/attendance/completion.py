@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from lms.accounts.models import User
 from lms.attendance import standing
@@ -44,13 +45,16 @@ def _holders(offering_id: int) -> list[Enrolment]:
     return holders_of([offering_id])
 
 
-def holders_of(offering_ids: list[int]) -> list[Enrolment]:
-    """The places held on these offerings, in one query, by name."""
-    return list(db.session.scalars(
-        select(Enrolment).join(User, Enrolment.user_id == User.id)
-        .where(Enrolment.offering_id.in_(offering_ids), Enrolment.state.in_(HOLDS_PLACE))
-        .order_by(User.full_name)
-    ))
+def holders_of(offering_ids: list[int], *, offerings_loaded: bool = False) -> list[Enrolment]:
+    """The places held on these offerings, in one query, by name. ``offerings_loaded``: the
+    caller holds the offerings (with what it needs of them), so each place finds its
+    offering in the session instead of joining it and loading its collections again."""
+    stmt = (select(Enrolment).join(User, Enrolment.user_id == User.id)
+            .where(Enrolment.offering_id.in_(offering_ids), Enrolment.state.in_(HOLDS_PLACE))
+            .order_by(User.full_name))
+    if offerings_loaded:
+        stmt = stmt.options(lazyload(Enrolment.offering))
+    return list(db.session.scalars(stmt))
 
 
 @dataclass(frozen=True)

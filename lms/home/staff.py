@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import contains_eager, lazyload, with_polymorphic
+from sqlalchemy.orm import contains_eager, defaultload, lazyload, with_polymorphic
 
 from lms.accounts.models import User
 from lms.attendance import policy as attendance_policy
@@ -119,10 +119,11 @@ def _attention(led: list[int], now: datetime) -> list[Attention]:
                 .where(Session.status != SessionStatus.CANCELLED)
                 .group_by(Session.offering_id).subquery())
     # Every kind's own columns with it (a cohort's completion rule is its course's); not its
-    # sessions, quotas and leads, which the list does not show.
+    # sessions, quotas, leads or a festival's tracks, which the list does not show.
     shown = with_polymorphic(Offering, "*")
     stmt = (select(shown)
-            .options(lazyload(shown.sessions), lazyload(shown.quotas), lazyload(shown.lead_rows))
+            .options(lazyload(shown.sessions), lazyload(shown.quotas), lazyload(shown.lead_rows),
+                     lazyload(shown.Festival.tracks))
             .join(last_end, last_end.c.offering_id == Offering.id)
             .where(Offering.status.not_in([OfferingStatus.DRAFT, OfferingStatus.CANCELLED]),
                    last_end.c.ends > now - ATTENTION_AFTER_END)
@@ -142,8 +143,9 @@ def _attention(led: list[int], now: datetime) -> list[Attention]:
         select(Enrolment.offering_id, func.count(Enrolment.id))
         .where(Enrolment.offering_id.in_(ids), Enrolment.state == S.OFFERED)
         .group_by(Enrolment.offering_id)).tuples().all())
+    holders = holders_of(ids, offerings_loaded=True)
     below = Counter(p.enrolment.offering_id
-                    for p in progress_of_places(holders_of(ids), now).values()
+                    for p in progress_of_places(holders, now).values()
                     if p.rule.warns and p.below_threshold and p.completed is None)
     missing = missing_counts(ids)
     return [Attention(offering, below_threshold=below[offering.id],
@@ -203,7 +205,7 @@ def lead_home(lead: User, now: datetime | None = None) -> LeadHome:
     """A DSU lead's open nomination windows with their ICS's places, the people of their
     ICS waiting for a decision, and their ICS against the region."""
     from lms.accounts.organisation_changes import waiting_for
-    from lms.offerings.places import quota_use, quotas_in_force
+    from lms.offerings.places import holding_by_ics, quotas_in_force
 
     now = now or utcnow()
     home = LeadHome()
@@ -214,20 +216,27 @@ def lead_home(lead: User, now: datetime | None = None) -> LeadHome:
                                Offering.booking_mode == "nomination",
                                Offering.status == OfferingStatus.OPEN)
         .order_by(Offering.nomination_closes_at, Offering.id)).all()
+    held_on = holding_by_ics([o.id for o in offerings])  # one query for every window
     for offering in offerings:
         if policy.nominations_closed(offering, now) is not None:
             continue
         quota = next((q.places for q in offering.quotas
                       if q.organisation_id == lead.organisation_id), None)
         in_force = quotas_in_force(offering, now) and quota is not None
-        used = quota_use(offering.id).get(lead.organisation_id, 0)
+        held = held_on[offering.id]
+        used = held.get(lead.organisation_id, 0)
         home.windows.append(Window(
             offering, quota if in_force else None, used,
             max(0, quota - used) if in_force and quota is not None else None,
-            offering.nomination_closes_at, policy.may_nominate(lead, offering, now=now)))
+            offering.nomination_closes_at,
+            policy.may_nominate(lead, offering, now=now, held=held)))
     home.moves = waiting_for(lead)
+    # Each shows its person's name and its offering's title and link: the offering's own
+    # collections (sessions, quotas, leads) are not needed, so not loaded.
     home.to_confirm = list(db.session.scalars(
-        select(Enrolment).where(Enrolment.quota_organisation_id == lead.organisation_id,
+        select(Enrolment).options(defaultload(Enrolment.offering).lazyload("*"),
+                                  defaultload(Enrolment.user).lazyload("*"))
+        .where(Enrolment.quota_organisation_id == lead.organisation_id,
                                 Enrolment.state == S.APPROVED)
         .order_by(Enrolment.updated_at)))
     home.comparison = _comparison(lead.organisation_id, now)

@@ -29,7 +29,14 @@ from lms.offerings.models import (
     Session,
     SessionStatus,
 )
-from lms.offerings.places import places_left, quota_for, quotas_in_force, waitlist_length
+from lms.offerings.places import (
+    Held,
+    holding_by_ics,
+    places_left,
+    quota_for,
+    quotas_in_force,
+    waitlist_length,
+)
 
 S = EnrolmentState
 
@@ -272,7 +279,8 @@ class QuotaView:
 
 def nomination_offerings(lead: User) -> list[QuotaView]:
     """Offerings by nomination that a DSU lead can see, with their ICS's quota use and
-    whether nominations are open (see ``QuotaView.may_nominate``)."""
+    whether nominations are open (see ``QuotaView.may_nominate``): the same few queries
+    for any number of offerings."""
     if not lead.is_dsu_lead:
         raise NotAllowed("Only DSU leads nominate")
     offerings = db.session.scalars(
@@ -283,25 +291,43 @@ def nomination_offerings(lead: User) -> list[QuotaView]:
                                                     OfferingStatus.RUNNING]))
         .order_by(Offering.id)
     ).all()
-    return [quota_view(lead, o) for o in offerings]
+    ids = [o.id for o in offerings]
+    held = holding_by_ics(ids)
+    nominations = _nominations_of(lead.organisation_id, ids)
+    return [_quota_view(lead, o, nominations.get(o.id, []), held[o.id]) for o in offerings]
 
 
 def quota_view(lead: User, offering: Offering) -> QuotaView:
     """A DSU lead's view of one offering: their ICS's quota, use and nominations."""
     if not lead.is_dsu_lead:
         raise NotAllowed("Only DSU leads nominate")
-    org_id = lead.organisation_id
-    quota = quota_for(offering, org_id)
-    nominations = list(db.session.scalars(
+    return _quota_view(lead, offering,
+                       _nominations_of(lead.organisation_id, [offering.id]).get(offering.id, []),
+                       holding_by_ics([offering.id])[offering.id])
+
+
+def _nominations_of(organisation_id: int, offering_ids: list[int]) -> dict[int, list[Enrolment]]:
+    """The places counted against an ICS's quota on each offering, by name (one query)."""
+    found: dict[int, list[Enrolment]] = {}
+    if not offering_ids:
+        return found
+    for enrolment in db.session.scalars(
         select(Enrolment).join(User, Enrolment.user_id == User.id)
-        .where(Enrolment.offering_id == offering.id,
-               Enrolment.quota_organisation_id == org_id)
+        .where(Enrolment.offering_id.in_(offering_ids),
+               Enrolment.quota_organisation_id == organisation_id)
         .order_by(User.full_name)
-    ))
+    ):
+        found.setdefault(enrolment.offering_id, []).append(enrolment)
+    return found
+
+
+def _quota_view(lead: User, offering: Offering, nominations: list[Enrolment],
+                held: Held) -> QuotaView:
+    quota = quota_for(offering, lead.organisation_id)
     return QuotaView(offering, quota.places if quota else None,
                      sum(1 for e in nominations if e.holds_place),
                      quotas_in_force(offering), nominations,
-                     policy.may_nominate(lead, offering),
+                     policy.may_nominate(lead, offering, held=held),
                      {e.id for e in nominations if policy.may_withdraw(lead, e)})
 
 

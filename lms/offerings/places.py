@@ -48,8 +48,30 @@ def quota_for(offering: Offering, organisation_id: int) -> OfferingQuota | None:
     return next((q for q in offering.quotas if q.organisation_id == organisation_id), None)
 
 
-def quota_used(offering: Offering, organisation_id: int) -> int:
-    """Places held by nominees of this ICS."""
+# Places held on one offering by each ICS's nominees (organisation id; None for places
+# counted against no quota), as ``holding_by_ics`` gives them: pages listing several
+# offerings count them all in one query and pass each offering's to the checks below.
+Held = dict[int | None, int]
+
+
+def holding_by_ics(offering_ids: list[int]) -> dict[int, Held]:
+    """Places held per offering and quota ICS (offering id → ``Held``), in one query."""
+    if not offering_ids:
+        return {}
+    found: dict[int, Held] = {offering_id: {} for offering_id in offering_ids}
+    for offering_id, organisation_id, n in db.session.execute(
+        select(Enrolment.offering_id, Enrolment.quota_organisation_id, func.count(Enrolment.id))
+        .where(Enrolment.offering_id.in_(offering_ids), Enrolment.state.in_(HOLDS_PLACE))
+        .group_by(Enrolment.offering_id, Enrolment.quota_organisation_id)
+    ).tuples():
+        found[offering_id][organisation_id] = n
+    return found
+
+
+def quota_used(offering: Offering, organisation_id: int, held: Held | None = None) -> int:
+    """Places held by nominees of this ICS (from ``held`` when given)."""
+    if held is not None:
+        return held.get(organisation_id, 0)
     return _holding_count(offering.id, organisation_id)
 
 
@@ -64,19 +86,21 @@ def quota_use(offering_id: int) -> dict[int, int]:
     ).tuples().all())
 
 
-def _reserved_unused(offering: Offering) -> int:
+def _reserved_unused(offering: Offering, held: Held | None = None) -> int:
     """Quota places not yet used, still held back for their ICSs."""
     if not quotas_in_force(offering):
         return 0
-    used = quota_use(offering.id)
+    used = quota_use(offering.id) if held is None else held
     return sum(max(0, q.places - used.get(q.organisation_id, 0)) for q in offering.quotas)
 
 
-def free_open_places(offering: Offering) -> int | None:
-    """Places anyone may take now (not reserved for an ICS); None when unlimited."""
+def free_open_places(offering: Offering, held: Held | None = None) -> int | None:
+    """Places anyone may take now (not reserved for an ICS); None when unlimited. ``held``:
+    the offering's from ``holding_by_ics``, counted already."""
     if offering.capacity is None:
         return None
-    return max(0, offering.capacity - count_holding(offering) - _reserved_unused(offering))
+    holding = count_holding(offering) if held is None else sum(held.values())
+    return max(0, offering.capacity - holding - _reserved_unused(offering, held))
 
 
 def places_left_for(offering_ids: list[int]) -> dict[int, int | None]:

@@ -166,23 +166,26 @@ def nominations_closed(offering: Offering, now: datetime | None = None) -> str |
     return None
 
 
-def _places_for(offering: Offering, organisation_id: int) -> Decision:
+def _places_for(offering: Offering, organisation_id: int,
+                held: places.Held | None = None) -> Decision:
     quota = places.quota_for(offering, organisation_id)
     if places.quotas_in_force(offering) and quota is not None:
-        if places.quota_used(offering, organisation_id) >= quota.places:
+        if places.quota_used(offering, organisation_id, held) >= quota.places:
             return _no(f"Your ICS has used all {quota.places} of its places on this cohort",
                        QuotaExceeded)
         return ALLOWED
-    free = places.free_open_places(offering)
+    free = places.free_open_places(offering, held)
     if free is not None and free <= 0:
         return _no("There are no places left", OfferingFull)
     return ALLOWED
 
 
 def may_nominate(lead, offering: Offering, person: User | None = None,
-                 now: datetime | None = None) -> Decision:
+                 now: datetime | None = None, held: places.Held | None = None) -> Decision:
     """May ``lead`` nominate ``person`` (or, without a person, anyone of their ICS) to the
-    offering now: a DSU lead of an ICS, their own people, a window open, a place free?"""
+    offering now: a DSU lead of an ICS, their own people, a window open, a place free?
+    ``held``: the offering's places held per ICS (``places.holding_by_ics``), when a page
+    listing several offerings counted them in one query."""
     if not (lead.is_authenticated and lead.is_dsu_lead and lead.organisation.is_ics):
         return _no("Only DSU leads of an ICS nominate", NotAllowed)
     if person is not None:
@@ -199,7 +202,7 @@ def may_nominate(lead, offering: Offering, person: User | None = None,
         if existing is not None and existing.is_active:
             return _no(f"{person.full_name} already has {_a(existing.state)} for this",
                        AlreadyBooked)
-    return _places_for(offering, lead.organisation_id)
+    return _places_for(offering, lead.organisation_id, held)
 
 
 # ---------------------------------------------------------------------------- a place's answers
