@@ -286,7 +286,10 @@ def _watch(page: Page, origin: str) -> None:
                             f"{response.url}")
 
     def on_failed(request) -> None:
-        if request.url.startswith(origin + "/"):
+        # net::ERR_ABORTED is the browser cancelling a request itself (the page moved on, say
+        # a search submitted while an icon loaded); a file that is missing or refused answers
+        # with a status, which on_response reports.
+        if request.url.startswith(origin + "/") and "ERR_ABORTED" not in (request.failure or ""):
             problems.append(f"request failed: {request.url} {request.failure}")
 
     page.on("response", on_response)
