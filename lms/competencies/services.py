@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Select, exists, func, select
+from sqlalchemy.orm import defaultload
 
 from lms.accounts.models import User
 from lms.attendance.models import Completion
@@ -425,9 +426,13 @@ def self_assess(person: User, competency_id: int | str | None, level: int | str 
 
 
 def evidence_of(user_id: int) -> list[CompetencyEvidence]:
-    """Everything recorded about a person's competencies, newest first. One query."""
+    """Everything recorded about a person's competencies, newest first. One query: the
+    recorders are joined for their names, without their roles (a selectin of roles ran only
+    when someone other than the viewer had recorded evidence, so the count followed the data)."""
     return list(db.session.scalars(
-        select(CompetencyEvidence).where(CompetencyEvidence.user_id == user_id)
+        select(CompetencyEvidence)
+        .options(defaultload(CompetencyEvidence.recorded_by).lazyload(User.role_rows))
+        .where(CompetencyEvidence.user_id == user_id)
         .order_by(CompetencyEvidence.recorded_at.desc(), CompetencyEvidence.id.desc())))
 
 
