@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, case, func, or_, select
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from lms.accounts.models import Organisation, User
 from lms.clock import utcnow
@@ -423,6 +423,7 @@ def people_on(offering: Offering, page: int = 1, history: int = 1,
     kept = (*DECIDE, *PLACES, S.WAITLISTED)
     shown = db.session.scalars(
         select(Enrolment).join(User, Enrolment.user_id == User.id)
+        .options(selectinload(Enrolment.nominated_by))  # "by <DSU lead>": not one per row
         .where(Enrolment.offering_id == offering.id,
                or_(Enrolment.state.in_((*DECIDE, S.WAITLISTED)),
                    Enrolment.id.in_(one_page(Enrolment.state.in_(PLACES), page)),
