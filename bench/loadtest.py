@@ -33,6 +33,7 @@ import requests
 from bench.generate import BENCH_PASSWORD
 from bench.generate_learning import ADMIN_TOTP_SECRET
 from bench.pages import Page
+from tests.wall_clock import wall_clock_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -99,7 +100,8 @@ class Gunicorn:
         return f"http://{HOST}:{self.port}"
 
     def __enter__(self) -> Gunicorn:
-        env = {**os.environ, "LMS_BASE_URL": self.base, **self.settings,
+        # A server on the wall clock, even when the tests run under `faketime`.
+        env = {**wall_clock_environment(), "LMS_BASE_URL": self.base, **self.settings,
                "LMS_FEED_CACHE_BYTES": "0",  # the personal feed is built each time
                "PYTHONPATH": str(ROOT)}
         gunicorn = Path(sys.executable).with_name("gunicorn")
@@ -255,7 +257,7 @@ def postgres_database(scale: float, seed: int, log_dir: Path) -> Iterator[tuple[
     with PostgresServer() as server:
         url = server.create_database("lms_bench")
         flask = Path(sys.executable).with_name("flask")
-        env = {**os.environ, "LMS_CONFIG": "development", "LMS_DATABASE_URL": url,
+        env = {**wall_clock_environment(), "LMS_CONFIG": "development", "LMS_DATABASE_URL": url,
                "LMS_MAIL_BACKEND": "memory", "PYTHONPATH": str(ROOT)}
         started = time.perf_counter()
         with (log_dir / "seed-bench-postgresql.log").open("w") as log:
