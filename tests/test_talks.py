@@ -305,5 +305,12 @@ def test_the_proposers_own_data_copy_names_no_reviewer(ctx):
     mine = proposal(call, person("p"))
     services.invite_reviewer(faculty(), call, person("rita").email)
     services.review(person("rita"), mine, "2", "Secret words of the reviewer")
-    copy = as_json(personal_data(person("p"))).decode()
-    assert "Person rita" not in copy and "Secret words of the reviewer" not in copy
+    copy = personal_data(person("p"))
+    text = as_json(copy).decode()
+    assert "Person rita" not in text and "Secret words of the reviewer" not in text
+    # Their proposal is in their copy (it was only counted before); the review is not.
+    assert [row["title"] for row in copy["records"]["talk_proposal"]["rows"]] == [mine.title]
+    assert "talk_review" not in copy["records"]
+    # The reviewer's copy counts their review of someone else's talk, without copying it.
+    theirs = personal_data(person("rita"))
+    assert theirs["records_you_made_about_others"]["talk_review.reviewer_id"]["rows"] == 1

@@ -178,9 +178,11 @@ def _audited(mapper: Mapper) -> bool:
 
 def _user_columns(table) -> list:
     """Columns naming the person a row is about: ``user_id`` or ``<something>_user_id``
-    pointing at ``user_account``."""
+    pointing at ``user_account``, or a column a model marks ``info={"names_person": True}``
+    (a talk's proposer: the proposal is theirs)."""
     return [column for column in table.columns
-            if (column.name == "user_id" or column.name.endswith("_user_id"))
+            if (column.name == "user_id" or column.name.endswith("_user_id")
+                or column.info.get("names_person"))
             and any(fk.column.table.name == "user_account" for fk in column.foreign_keys)]
 
 

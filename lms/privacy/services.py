@@ -8,7 +8,9 @@ tables are covered the day they land:
   certificates, tokens...), and rows of any table with an ``email`` or ``to_address``
   column holding their address (failed sign-ins, emails sent to them);
 - then, following foreign keys, the rows that hang off those (an enrolment's history and
-  completion, a named response's answers), three levels deep.
+  completion, a named response's answers), three levels deep, except through a foreign key
+  marked ``info={"followed": False}`` (reviews of a proposal are the reviewers' records,
+  and a proposer is never told who reviewed them).
 
 Columns pointing at the person in other ways (``recorded_by_id``, ``actor_id``...) are things
 they did to other people's records: the copy counts them but does not copy other people's
@@ -124,7 +126,8 @@ def find_rows(user: User) -> Found:
             for fk in table.foreign_keys:
                 parent = fk.column.table
                 if parent is table or parent.name not in frontier \
-                        or fk.column not in parent.primary_key.columns.values():
+                        or fk.column not in parent.primary_key.columns.values() \
+                        or fk.parent.info.get("followed") is False:
                     continue
                 ids = [row[fk.column.key] for row in found.rows[parent.name].values()]
                 for chunk in _chunks(ids):

@@ -118,8 +118,9 @@ class Proposal(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("talk_call.id", ondelete="CASCADE"))
+    # The proposal is the proposer's: in their own-data copy, pseudonymised on erasure.
     proposer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
-                                             index=True)
+                                             index=True, info={"names_person": True})
     title: Mapped[str] = mapped_column(String(200))
     abstract: Mapped[str] = mapped_column(Text, default="")  # formatted text
     strand: Mapped[str] = mapped_column(String(30))
@@ -179,8 +180,10 @@ class Review(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Not in the proposer's own-data copy (the reviewer's record; reviewers stay unnamed).
     proposal_id: Mapped[int] = mapped_column(ForeignKey("talk_proposal.id",
-                                                        ondelete="CASCADE"), index=True)
+                                                        ondelete="CASCADE"), index=True,
+                                             info={"followed": False})
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
                                              index=True)
     score: Mapped[int] = mapped_column()
