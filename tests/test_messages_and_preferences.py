@@ -10,6 +10,7 @@ import time_machine
 from sqlalchemy import select
 
 from lms.accounts.models import Role
+from lms.clock import utcnow
 from lms.events import reminders
 from lms.events import services as ev
 from lms.extensions import db
@@ -173,3 +174,17 @@ def test_faculty_preview_then_send_and_the_message_is_kept_on_the_offering(
     people_page = client.get(f"/faculty/offerings/{cohort.id}/people").get_data(as_text=True)
     listed = people_page.split('id="messages-sent"', 1)[1].split("</ul>", 1)[0]
     assert "News" in listed and "by Fiona Faculty, to 1 person (the waiting list)" in listed
+
+
+def test_the_people_page_lists_the_latest_three_messages_and_counts_them_all(ctx, make_cohort,
+                                                                            make_user):
+    from lms.messages.pages import recent_on
+
+    cohort, holder, waiting = _full_cohort(make_cohort, make_user)
+    teacher = make_user(Role.FACULTY, org="SU")
+    assert recent_on(cohort) == ([], 0)
+    for n in range(5):
+        with time_machine.travel(utcnow() + timedelta(minutes=n), tick=False):
+            messages.send(teacher, cohort, "everyone", None, f"Note {n}", "Hello")
+    latest, total = recent_on(cohort)
+    assert [m.subject for m in latest] == ["Note 4", "Note 3", "Note 2"] and total == 5

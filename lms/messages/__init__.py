@@ -9,13 +9,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The messages page, and ``messages_sent_on(offering)`` for the offering's people page
-    to list what was sent (offerings need not know this feature)."""
-    from lms.messages.pages import sent_on
+    """The messages page, and ``messages_recent_on(offering)`` for the offering's people page
+    to list the latest sent and how many (offerings need not know this feature)."""
+    from lms.messages.pages import recent_on
     from lms.messages.views import bp
 
     app.register_blueprint(bp)
 
     @app.context_processor
     def sent_messages() -> dict:
-        return {"messages_sent_on": sent_on}
+        return {"messages_recent_on": recent_on}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from lms.extensions import db
@@ -12,12 +12,23 @@ from lms.messages.services import AUDIENCE_LABELS
 from lms.offerings.models import Offering
 
 
-def sent_on(offering: Offering) -> list[FacultyMessage]:
-    """Messages sent to people of ``offering``, newest first."""
+def sent_on(offering: Offering, limit: int | None = None) -> list[FacultyMessage]:
+    """Messages sent to people of ``offering``, newest first (the latest ``limit``)."""
     return list(db.session.scalars(
         select(FacultyMessage).where(FacultyMessage.offering_id == offering.id)
         .options(selectinload(FacultyMessage.sent_by), selectinload(FacultyMessage.session))
-        .order_by(FacultyMessage.sent_at.desc(), FacultyMessage.id.desc())))
+        .order_by(FacultyMessage.sent_at.desc(), FacultyMessage.id.desc()).limit(limit)))
+
+
+RECENT = 3
+
+
+def recent_on(offering: Offering) -> tuple[list[FacultyMessage], int]:
+    """The latest ``RECENT`` messages sent on ``offering`` and how many were sent in all, for
+    its people page (the same statements however many were sent)."""
+    total = db.session.scalar(select(func.count()).select_from(FacultyMessage)
+                              .where(FacultyMessage.offering_id == offering.id)) or 0
+    return (sent_on(offering, RECENT) if total else []), total
 
 
 def fill_choices(form: MessageForm, offering: Offering) -> None:
