@@ -414,3 +414,20 @@ def test_festival_session_notes_show_as_safe_markdown_in_the_programme(app, clie
     assert "<strong>questions</strong>" in html
     assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
     assert 'About<span class="nhsuk-u-visually-hidden"> Opening keynote</span>' in html
+
+
+@pytest.mark.parametrize("kind", ["webinar", "network"])
+def test_a_cancelled_event_says_so_and_why_on_its_page(app, client, world, kind):
+    from lms.events.services import cancel_event
+
+    ids, _ = world
+    url = f"/{kind}s/{ids[kind]}"
+    before = client.get(url).get_data(as_text=True)
+    assert "nhsuk-warning-callout" not in before and "Cancelled</strong>" not in before
+    with app.app_context():
+        cancel_event(faculty(), db.session.get(Offering, ids[kind]), "The speaker is unwell")
+        db.session.commit()
+    html = client.get(url).get_data(as_text=True)
+    callout = html.split('class="nhsuk-warning-callout"', 1)[1].split("</div>", 1)[0]
+    assert "Important: </span>Cancelled" in callout and "The speaker is unwell" in callout
+    assert html.count("<h1>") == 1 and f'nhsuk-caption-l">{kind.title()}</span>' in html
