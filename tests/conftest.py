@@ -323,8 +323,12 @@ def pg_app(postgres_server, tmp_path) -> Iterator[Flask]:
     region's organisations. The database is dropped afterwards."""
     name = postgres_server.unique_name()
     url = postgres_server.create_database(name)
+    # Tests crowd up to 200 threads onto the pool (production's sync workers hold one
+    # connection each): a wait for a free connection may be long on a loaded machine, but
+    # it is a wait, not a failure (the default 30 s gave up during a loaded CI run).
     pg = create_app(
-        "testing", SQLALCHEMY_DATABASE_URI=url, MAIL_OUTBOX_DIR=str(tmp_path / "outbox")
+        "testing", SQLALCHEMY_DATABASE_URI=url, MAIL_OUTBOX_DIR=str(tmp_path / "outbox"),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "pool_timeout": 150},
     )
     try:
         with pg.app_context():
