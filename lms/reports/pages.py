@@ -117,6 +117,11 @@ def _region(filters: ReportFilters, query: dict) -> tuple[str, datetime | None]:
             _next_change(now))
 
 
+# Kept dashboards per process: a large ICS's page is a few hundred kilobytes, and every set of
+# filters asked for is kept apart, so the oldest go first beyond this many.
+KEPT = 64
+
+
 def cached_build(name: str, key: tuple, build):
     """``cache.cached`` under the dashboards' version."""
-    return cache.cached(name, key, depends_on=REPORTS, build=build, size=512)
+    return cache.cached(name, key, depends_on=REPORTS, build=build, size=KEPT)
