@@ -26,7 +26,8 @@ CLOCK_SLICE := tests/test_offerings_engine.py tests/test_events_services.py \
 	tests/test_schedule.py tests/test_reminders.py tests/test_attendance.py \
 	tests/test_feedback_services.py tests/test_feedback_after_session.py \
 	tests/test_certificates_services.py tests/test_competencies_services.py \
-	tests/test_reports_services.py tests/test_reports_figures.py tests/test_calendar.py \
+	tests/test_reports_services.py tests/test_reports_figures.py tests/test_reports_kept.py \
+	tests/test_calendar.py \
 	tests/test_clock.py tests/test_bench.py
 # Left out of the slice: PostgreSQL twins of SQLite tests, and the slow tests of processes
 # racing (their dates are those of their SQLite twins) and of the demo data.

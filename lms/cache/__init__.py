@@ -24,14 +24,15 @@ from lms.cache.fragments import (
     cached,
     fragment_cache,
     kept_under,
+    named,
     offering,
     person,
     prefetch,
 )
-from lms.cache.versions import read, watch
+from lms.cache.versions import also_renews, read, watch
 
-__all__ = ["NOTHING", "OFFER", "DependsOn", "cached", "fragment_cache", "init_app",
-           "kept_under", "offering", "person", "prefetch", "read", "watch"]
+__all__ = ["NOTHING", "OFFER", "DependsOn", "also_renews", "cached", "fragment_cache",
+           "init_app", "kept_under", "named", "offering", "person", "prefetch", "read", "watch"]
 
 
 def init_app(app: Flask) -> None:

@@ -40,6 +40,12 @@ def person(user_id: int) -> DependsOn:
     return DependsOn((versions.person_scope(user_id),))
 
 
+def named(scope: str) -> DependsOn:
+    """What the tables ``versions.also_renews`` names for ``scope`` hold (a dashboard: every
+    place, attendance and completion of the region)."""
+    return DependsOn((scope,))
+
+
 NOTHING = DependsOn(())
 """Only what renews everything (a page of fixed text built from the database once)."""
 

@@ -27,6 +27,7 @@ from lms.extensions import listen_to_sessions, read_rows
 EVERYTHING = "*"
 OFFER = "offer"
 _KEY = "lms.cache_watched"
+_ALSO = "lms.cache_also_renews"
 _CHANGED = "lms_cache_scopes"
 _MEMO = "lms.cache_versions"
 _UPSERT = text("INSERT INTO cache_version (scope, version) VALUES (:scope, :version) "
@@ -79,6 +80,35 @@ def watch(app: Flask, table_name: str, *, columns: Iterable[str] | None = None,
                                 listings, cascades)
 
 
+def also_renews(app: Flask, table_name: str, scope: str, *,
+                columns: Iterable[str] | None = None) -> None:
+    """A change to a row of ``table_name`` (to ``columns``, if given; rows added or deleted
+    always count) also renews the named ``scope``, beside whatever ``watch`` says: for pages
+    built from many tables across every offering and person (the dashboards), kept under
+    ``named(scope)``. Any number of scopes per table, and apart from ``watch``'s one rule per
+    table, so two features never overwrite each other's. A bulk statement on the table
+    renews ``*``."""
+    if app.extensions.get(_KEY) is None:
+        raise RuntimeError("lms.cache.init_app(app) installs the cache first")
+    rules = app.extensions.setdefault(_ALSO, {}).setdefault(table_name, [])
+    rules.append((scope, frozenset(columns) if columns is not None else None))
+
+
+def _also() -> Mapping[str, list[tuple[str, frozenset[str] | None]]]:
+    return current_app.extensions.get(_ALSO, {})
+
+
+def _also_scopes(state, also: Mapping, changed: bool) -> set[str]:
+    """The named scopes a change to this row renews (``also_renews``)."""
+    scopes: set[str] = set()
+    for table in state.mapper.tables:
+        for scope, columns in also.get(table.name, ()):
+            if changed or columns is None or any(
+                    state.attrs[c].history.has_changes() for c in columns if c in state.attrs):
+                scopes.add(scope)
+    return scopes
+
+
 def _watched() -> Mapping[str, Watch] | None:
     return current_app.extensions.get(_KEY) if has_app_context() else None
 
@@ -120,11 +150,16 @@ def _after_flush(session, _context) -> None:
     if watched is None:
         return
     scopes = session.info.setdefault(_CHANGED, set())
+    also = _also()
     for obj in (*session.new, *session.deleted):
         scopes |= _scopes_of(inspect(obj), watched, changed=True)
+        if also:
+            scopes |= _also_scopes(inspect(obj), also, changed=True)
     for obj in session.dirty:
         state = inspect(obj)
         scopes |= _scopes_of(state, watched, changed=state.deleted or state.was_deleted)
+        if also:
+            scopes |= _also_scopes(state, also, changed=state.deleted or state.was_deleted)
 
 
 def _on_statement(orm_state) -> None:
@@ -134,7 +169,8 @@ def _on_statement(orm_state) -> None:
     if watched is None:
         return
     table = getattr(orm_state.statement, "table", None)
-    if table is None or getattr(table, "name", None) in watched:
+    name = getattr(table, "name", None)
+    if table is None or name in watched or name in _also():
         orm_state.session.info.setdefault(_CHANGED, set()).update((EVERYTHING, OFFER))
 
 

@@ -8,9 +8,10 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """The dashboards and their links."""
     from lms.accounts.models import Role
-    from lms.reports import services, views
+    from lms.reports import pages, services, views
     from lms.web import add_nav_item, holds
 
     app.register_blueprint(views.bp)
+    pages.watch_tables(app)
     add_nav_item(app, "My ICS", "reports.my_ics", holds(Role.DSU_LEAD), order=45)
     add_nav_item(app, "Reports", "reports.region", services.can_see_region, order=65)

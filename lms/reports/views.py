@@ -10,7 +10,7 @@ from flask_login import current_user
 from lms.accounts.models import Role
 from lms.clock import to_london, utcnow
 from lms.errors import InvalidInput
-from lms.reports import comparison, exports, matrices, regional, services
+from lms.reports import exports, matrices, pages, regional, services
 from lms.reports.charts import bar_chart, paired_bar_chart
 from lms.reports.forms import ReportFilterForm
 from lms.web import role_required, show_error
@@ -92,10 +92,9 @@ def ics_dashboard(code: str):
     organisation = _ics(code)
     form = ReportFilterForm(request.args)
     filters = _filters(form, fill=services.ics_dates)
-    board = services.ics_dashboard(organisation, filters) if filters else None
-    against = comparison.ics_against_region(organisation, filters) if filters else None
+    kept = pages.ics_figures(organisation, filters, _query()) if filters else None
     return render_template("reports/ics.html", organisation=organisation, form=form,
-                           board=board, against=against, query=_query())
+                           kept=kept)
 
 
 @bp.route("/ics/<code>/<key>.<any(csv, xlsx):fmt>")
@@ -121,8 +120,8 @@ def region():
     """The region: participation by ICS and month, completions, feedback and quota uptake."""
     form = ReportFilterForm(request.args)
     filters = _filters(form, services.MAX_MONTHS, services.region_dates)
-    board = regional.region_dashboard(filters) if filters else None
-    return render_template("reports/region.html", form=form, board=board, query=_query())
+    kept = pages.region_figures(filters, _query()) if filters else None
+    return render_template("reports/region.html", form=form, kept=kept)
 
 
 @bp.route("/reports/<key>.<any(csv, xlsx):fmt>")
