@@ -27,5 +27,12 @@ def init_app(app: Flask) -> None:
     work.init_app(app)
     add_booking_step(app, BookingStep(page=questions_page, check=require_answers))
     app.register_blueprint(bp)
-    # An offering's page shows its public materials (kept in the page cache).
-    cache.watch(app, "learning_material", offering="offering_id", listings=False)
+    # An offering's page shows its public materials, and a learner's home the newest of
+    # their places' (kept in the page cache under the offer): a material renews both.
+    cache.watch(app, "learning_material", offering="offering_id")
+    # A learner's home lists work due (kept): work set renews its offering and the offer;
+    # work handed in (a group's renews all), an extension or a group place, the person.
+    cache.watch(app, "assignment", offering="offering_id")
+    cache.watch(app, "submission", person="user_id", listings=False)
+    cache.watch(app, "assignment_extension", person="user_id", listings=False)
+    cache.watch(app, "project_group_member", person="user_id", listings=False)
