@@ -167,26 +167,33 @@ def test_more_time_granted_moves_the_deadline_at_once(app, client, login, home):
 
 def test_time_brings_work_due_then_takes_it_away_when_the_deadline_passes(
         app, client, login, home):
-    def far_off():
-        return set_work(_user(home["faculty"]), _cohort(home), title="Long essay",
-                        days=20).due_at
+    """Minutes apart (the same day), so only the kept home's own "valid until" renews it."""
+    def soon_due():
+        essay = set_work(_user(home["faculty"]), _cohort(home), title="Long essay", days=20)
+        essay.due_at = utcnow() + timedelta(days=14, minutes=10)
+        short = set_work(_user(home["faculty"]), _cohort(home), title="Short note", days=2)
+        short.due_at = utcnow() + timedelta(minutes=20)
+        return essay.due_at, short.due_at
 
     with app.app_context():
-        due = far_off()
+        essay_due, short_due = soon_due()
         db.session.commit()
     login(home["learner"])
-    assert "Long essay" not in _actions(client)
-    _later(due - timedelta(days=14) + timedelta(minutes=1), login, home["learner"])
-    assert "Hand in your work: Long essay" in _actions(client)
-    _later(due + timedelta(minutes=1), login, home["learner"])
-    assert "Long essay" not in _actions(client)
+    actions = _actions(client)
+    assert "Long essay" not in actions and "Hand in your work: Short note" in actions
+    _later(essay_due - timedelta(days=14) + timedelta(seconds=30), login, home["learner"])
+    actions = _actions(client)
+    assert "Hand in your work: Long essay" in actions and "Short note" in actions
+    _later(short_due + timedelta(seconds=30), login, home["learner"])
+    actions = _actions(client)
+    assert "Long essay" in actions and "Short note" not in actions
 
 
 def test_time_opens_a_survey_and_closes_it(app, client, login, home):
     def later_survey():
         survey = open_survey(_user(home["faculty"]), _cohort(home))
-        survey.opens_at = utcnow() + timedelta(days=2)
-        survey.closes_at = survey.opens_at + timedelta(days=3)
+        survey.opens_at = utcnow() + timedelta(minutes=10)
+        survey.closes_at = survey.opens_at + timedelta(minutes=20)
         return survey.opens_at, survey.closes_at
 
     with app.app_context():
@@ -194,22 +201,23 @@ def test_time_opens_a_survey_and_closes_it(app, client, login, home):
         db.session.commit()
     login(home["learner"])
     assert "Give feedback" not in _actions(client)
-    _later(opens + timedelta(minutes=1), login, home["learner"])
+    _later(opens + timedelta(seconds=30), login, home["learner"])
     assert "Give feedback: Leading with data: Spring" in _actions(client)
-    _later(closes + timedelta(minutes=1), login, home["learner"])
+    _later(closes + timedelta(seconds=30), login, home["learner"])
     assert "Give feedback" not in _actions(client)
 
 
 def test_a_place_is_in_progress_once_its_first_session_has_ended(
         app, client, login, make_user, make_cohort):
-    from lms.offerings import services as engine
+    from lms.offerings.models import Enrolment
 
     learner = make_user()
-    cohort = make_cohort(starts_in=timedelta(days=1))
-    _change(app, lambda: engine.book(_user(learner), db.session.get(type(cohort), cohort.id)))
+    cohort = make_cohort(starts_in=timedelta(minutes=-100))  # under way: ends in 20 minutes
+    _change(app, lambda: db.session.add(Enrolment(offering_id=cohort.id, user_id=learner.id,
+                                                  state="enrolled")))
     login(learner)
     assert "You have nothing in progress" in _progress(client)
     with app.app_context():
         ends = db.session.get(type(cohort), cohort.id).sessions[0].ends_at
-    _later(ends + timedelta(minutes=1), login, learner)
+    _later(ends + timedelta(seconds=30), login, learner)
     assert "You attended 0 of the 1 session held so far" in _progress(client)
