@@ -165,6 +165,37 @@ def test_more_time_granted_moves_the_deadline_at_once(app, client, login, home):
     assert "Data plan" not in _actions(client)  # due in a month now, not soon
 
 
+def test_group_work_handed_in_or_given_more_time_shows_on_every_members_home(
+        app, client, login, home, make_user):
+    from lms.learning import groups
+
+    with app.app_context():
+        mate = make_user()
+        cohort = _cohort(home)
+        from lms.offerings.models import Enrolment
+
+        db.session.add(Enrolment(offering_id=cohort.id, user_id=mate.id, state="enrolled"))
+        db.session.flush()
+        team = set_work(_user(home["faculty"]), cohort, title="Team report", days=5,
+                        for_groups=True)
+        groups.add_group(_user(home["faculty"]), cohort, "Blue",
+                         [home["learner"].id, mate.id])
+        db.session.commit()
+        team_id, mate = team.id, detached(db.session.get(User, mate.id))
+    login(home["learner"])
+    assert "Hand in your work: Team report" in _actions(client)
+    _change(app, lambda: work.grant_extension(  # to the mate: the whole group has longer
+        _user(home["faculty"]), db.session.get(work.Assignment, team_id), mate.id,
+        (utcnow() + timedelta(days=40)).date()))
+    assert "Team report" not in _actions(client)
+    _change(app, lambda: db.session.execute(
+        work.AssignmentExtension.__table__.delete()))  # (a bulk statement renews all)
+    assert "Team report" in _actions(client)
+    _change(app, lambda: work.submit(_user(mate), db.session.get(work.Assignment, team_id),
+                                     "Our report", []))
+    assert "Team report" not in _actions(client)
+
+
 def test_time_brings_work_due_then_takes_it_away_when_the_deadline_passes(
         app, client, login, home):
     """Minutes apart (the same day), so only the kept home's own "valid until" renews it."""
