@@ -4,7 +4,8 @@ what is coming up for everyone (faculty, DSU lead and admin sections are in
 
 Every button is the policy's answer (``lms.offerings.policy.answers``,
 ``lms.attendance.policy.may_check_in``); where one cannot succeed the page says why. The
-data comes in a fixed number of queries whatever the number of places a person holds.
+data comes in a fixed number of queries whatever the number of places a person holds, and
+a learner's home is kept for them (``lms.home.kept``) with the moment time alone changes it.
 """
 
 from __future__ import annotations
