@@ -130,6 +130,13 @@ def test_a_survey_opened_asks_for_feedback_and_feedback_given_clears_it(
     assert "Give feedback: Leading with data: Spring" in actions
     assert "The survey closes on" in actions
 
+    def save_some():
+        survey = db.session.get(Survey, survey_id)
+        feedback.save_draft(_user(home["learner"]), survey, full_answers(survey))
+
+    _change(app, save_some)
+    assert "Finish your feedback" in _actions(client)
+
     def answer():
         survey = db.session.get(Survey, survey_id)
         feedback.submit(_user(home["learner"]), survey, full_answers(survey))
