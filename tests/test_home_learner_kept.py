@@ -154,6 +154,26 @@ def test_a_saved_register_shows_in_the_progress_at_once(app, client, login, home
     assert "You attended 1 of the 1 session held so far (100%" in _progress(client)
 
 
+def test_a_sign_off_shows_in_the_progress_at_once(app, client, login, home):
+    from lms.attendance import completion
+    from lms.offerings.models import Enrolment
+
+    def needs_signoff():
+        _cohort(home).course.requires_signoff = True
+
+    _change(app, needs_signoff)
+    login(home["learner"])
+    assert "Faculty sign off the course at the end" in _progress(client)
+
+    def sign():
+        place = db.session.scalar(db.select(Enrolment).filter_by(
+            offering_id=home["cohort"], user_id=home["learner"].id))
+        completion.sign_off(_user(home["faculty"]), place)
+
+    _change(app, sign)
+    assert "Faculty sign off" not in _progress(client)
+
+
 def test_a_material_added_shows_at_once(app, client, login, home):
     login(home["learner"])
     assert "No materials have been shared with you yet" in _materials(client)
