@@ -8,6 +8,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """The survey pages and their link, ``flask lms feedback``, and the "please give
     feedback" email the reminder sweep sends after sessions with an open survey."""
+    from lms import cache
     from lms.cli import commands_of
     from lms.feedback import after_session, services, views
     from lms.feedback.cli import feedback_cli
@@ -18,3 +19,8 @@ def init_app(app: Flask) -> None:
                  order=65)
     commands_of(app).add_command(feedback_cli)
     after_session.install(app)
+    # A learner's home asks for feedback on their places' open surveys (kept in the page
+    # cache): a survey renews its offering and the offer, an answer or a draft its person.
+    cache.watch(app, "survey", offering="offering_id")
+    cache.watch(app, "survey_respondent", person="user_id", listings=False)
+    cache.watch(app, "survey_draft", person="user_id", listings=False)

@@ -4,27 +4,28 @@ what is coming up for everyone (faculty, DSU lead and admin sections are in
 
 Every button is the policy's answer (``lms.offerings.policy.answers``,
 ``lms.attendance.policy.may_check_in``); where one cannot succeed the page says why. The
-data comes in a fixed number of queries whatever the number of places a person holds.
+data comes in a fixed number of queries whatever the number of places a person holds, and
+a learner's home is kept for them (``lms.home.kept``) with the moment time alone changes it.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload, lazyload, selectin_polymorphic
 
 from lms.accounts.models import Role, User
 from lms.attendance import policy as attendance_policy
 from lms.attendance.completion import Progress, progress_of_places
-from lms.clock import utcnow
 from lms.extensions import db
 from lms.offerings import calendar, feed, policy
 from lms.offerings.models import (
+    HOLDS_PLACE,
     Enrolment,
     EnrolmentState,
     Offering,
@@ -42,6 +43,8 @@ COMING_UP = 6
 NEW_MATERIALS = 5
 # Work due within this long is listed under "Needs your action".
 ASSIGNMENTS_DUE_SOON = timedelta(days=14)
+# How far ahead work still to hand in is looked at (when it comes within ASSIGNMENTS_DUE_SOON).
+WORK_LOOKS_AHEAD = timedelta(days=3650)
 # A joining link is put on the home page once the session is this close (or under way);
 # before that the page says the link is in the person's calendar and on the event page.
 JOIN_LINK_LEAD = timedelta(hours=24)
@@ -94,15 +97,29 @@ class LearnerPlaces:
 
 
 @dataclass
+class LearnerLearning:
+    """What a person's learning decides, kept for them (``lms.home.kept``): feedback asked
+    and work due (after the place actions), the places under way with their progress, the
+    newest materials, and until when that holds without any change (a survey opening or
+    closing, work coming due or its deadline passing, a session ending, a material's moment
+    coming, midnight)."""
+
+    actions: list[Action]
+    in_progress: list[Progress]
+    materials: list  # lms.learning Material rows, newest first
+    valid_until: datetime | None
+
+
+@dataclass
 class LearnerHome:
-    """A learner's home: the kept part of their places (HTML, ``lms.home.kept``) and what
-    is built per request (work due, feedback asked, progress, materials)."""
+    """A learner's home, kept (``lms.home.kept``): the action cards of their places and
+    then those of their learning, their next sessions, and their progress and materials
+    (HTML, each part under the versions it is built from)."""
 
     kept_actions: Markup = Markup("")
+    learning_actions: Markup = Markup("")
     next_sessions_html: Markup = Markup("")
-    actions: list[Action] = field(default_factory=list)  # after the kept ones
-    in_progress: list[Progress] = field(default_factory=list)
-    materials: list = field(default_factory=list)  # lms.learning Material rows, newest first
+    learning_html: Markup = Markup("")
 
 
 def is_learner(user) -> bool:
@@ -145,26 +162,40 @@ def _place_actions(user: User, enrolments: list[Enrolment], starts: dict[int, da
     return actions
 
 
-def _feedback_actions(user: User, now: datetime) -> list[Action]:
-    """Surveys open now on the person's places that they have not answered."""
+def _feedback_actions(user: User, now: datetime) -> tuple[list[Action], list[datetime]]:
+    """Surveys open now on the person's places that they have not answered, and the
+    moments that changes by itself (one closing, another on their places opening)."""
+    from lms.feedback.models import Survey
     from lms.feedback.pages import open_surveys_for
 
-    return [Action("feedback", row.survey.offering.title if row.survey.offering
-                   else row.survey.title, "", row.survey.closes_at,
-                   survey_id=row.survey.id, has_draft=row.has_draft)
-            for row in open_surveys_for(user, now) if not row.answered]
+    rows = open_surveys_for(user, now)
+    actions = [Action("feedback", row.survey.offering.title if row.survey.offering
+                      else row.survey.title, "", row.survey.closes_at,
+                      survey_id=row.survey.id, has_draft=row.has_draft)
+               for row in rows if not row.answered]
+    opening = db.session.scalar(
+        select(func.min(Survey.opens_at)).join(Enrolment,
+                                               Enrolment.offering_id == Survey.offering_id)
+        .where(Enrolment.user_id == user.id, Enrolment.state.in_(HOLDS_PLACE),
+               Survey.is_template.is_(False), Survey.opens_at > now))
+    return actions, [row.survey.closes_at for row in rows] + [opening]
 
 
-def _assignment_actions(user: User, now: datetime) -> list[Action]:
-    """Project work due soon that the person has still to hand in (or hand in again)."""
+def _assignment_actions(user: User, now: datetime) -> tuple[list[Action], list[datetime]]:
+    """Project work due soon that the person has still to hand in (or hand in again), and
+    the moments that changes by itself (work coming within ``ASSIGNMENTS_DUE_SOON`` of its
+    deadline, a deadline passing)."""
     from flask import url_for
 
     from lms.learning.assignments_pages import open_assignments_for
 
-    return [Action("assignment", f"{due.title} ({due.offering_title})",
-                   url_for("assignments.assignment", id=due.assignment_id), due.deadline,
-                   reason="resubmit" if due.resubmit else "")
-            for due in open_assignments_for(user, now, ASSIGNMENTS_DUE_SOON)]
+    pending = open_assignments_for(user, now, WORK_LOOKS_AHEAD)
+    due = [d for d in pending if d.deadline <= now + ASSIGNMENTS_DUE_SOON]
+    moments = [d.deadline - ASSIGNMENTS_DUE_SOON for d in pending] + [
+        d.deadline + timedelta(microseconds=1) for d in due]
+    return [Action("assignment", f"{d.title} ({d.offering_title})",
+                   url_for("assignments.assignment", id=d.assignment_id), d.deadline,
+                   reason="resubmit" if d.resubmit else "") for d in due], moments
 
 
 def _next_sessions(user: User, now: datetime, url_of) -> tuple[list[NextSession], list]:
@@ -236,20 +267,45 @@ def learner_places(user: User, now: datetime) -> LearnerPlaces:
     return LearnerPlaces(actions, next_sessions, earliest_after(moments, now))
 
 
-def learner_home(user: User, now: datetime | None = None) -> LearnerHome:
-    """A learner's home: what needs their action, their next sessions, their progress."""
-    from lms.home.kept import kept_places
+def learner_learning(user: User, now: datetime) -> LearnerLearning:
+    """Feedback asked, work due, the places under way with their progress and the newest
+    materials, and when time alone would change them."""
+    from lms.cache.kept import earliest_after, next_midnight
     from lms.learning.materials import materials_for
 
-    now = now or utcnow()
-    home = LearnerHome()
-    home.kept_actions, home.next_sessions_html = kept_places(user)
-    home.actions = _feedback_actions(user, now) + _assignment_actions(user, now)
-    home.materials = list(materials_for(user, limit=NEW_MATERIALS))
+    feedback, feedback_moments = _feedback_actions(user, now)
+    work, work_moments = _assignment_actions(user, now)
+    materials = list(materials_for(user, limit=NEW_MATERIALS))
     enrolled = enrolments_of(user, (S.ENROLLED,))
     found = progress_of_places(enrolled, now)
     # Under way: a session has been held (places not yet begun are in "Next sessions").
-    home.in_progress = [found[e.id] for e in enrolled if found[e.id].held]
+    in_progress = [found[e.id] for e in enrolled if found[e.id].held]
+    moments = [next_midnight(now), *feedback_moments, *work_moments,
+               *_session_moments(user, now)]
+    return LearnerLearning(feedback + work, in_progress, materials,
+                           earliest_after(moments, now))
+
+
+def _session_moments(user: User, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """When the next session of the person's places starts and when the next one ends: one
+    more is held then, and a material shown from a session's (or its offering's) start or
+    end comes then (one query)."""
+    found = db.session.execute(
+        select(func.min(Session.starts_at).filter(Session.starts_at > now),
+               func.min(Session.ends_at).filter(Session.ends_at > now))
+        .join(Enrolment, Enrolment.offering_id == Session.offering_id)
+        .where(Enrolment.user_id == user.id, Enrolment.state.in_(HOLDS_PLACE))).one()
+    return found[0], found[1]
+
+
+def learner_home(user: User) -> LearnerHome:
+    """A learner's home: what needs their action, their next sessions, their progress,
+    each part kept for them (``lms.home.kept``)."""
+    from lms.home.kept import kept_learning, kept_places
+
+    home = LearnerHome()
+    home.kept_actions, home.next_sessions_html = kept_places(user)
+    home.learning_actions, home.learning_html = kept_learning(user)
     return home
 
 

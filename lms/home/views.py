@@ -23,13 +23,16 @@ def index():
     first), then what is coming up; signed out, what the service is and what is coming up."""
     user = current_user
     signed_in = user.is_authenticated
+    sections = {
+        "faculty": staff.faculty_home(user) if signed_in and user.is_faculty else None,
+        "lead": staff.lead_home(user) if signed_in and user.is_dsu_lead else None,
+        "admin": staff.admin_home(user) if signed_in and user.is_admin else None}
+    # The staff sections' forms take this one; a learner's kept cards carry their own token.
+    form = EmptyForm() if any(sections.values()) else None
     return render_template(
-        "home/index.html", form=EmptyForm(),
+        "home/index.html", form=form,
         learner=pages.learner_home(user) if pages.is_learner(user) else None,
-        faculty=staff.faculty_home(user) if signed_in and user.is_faculty else None,
-        lead=staff.lead_home(user) if signed_in and user.is_dsu_lead else None,
-        admin=staff.admin_home(user) if signed_in and user.is_admin else None,
-        coming_up=pages.coming_up_if_reachable(user))
+        coming_up=pages.coming_up_if_reachable(user), **sections)
 
 
 @bp.route("/healthz")

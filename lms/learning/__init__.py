@@ -27,5 +27,14 @@ def init_app(app: Flask) -> None:
     work.init_app(app)
     add_booking_step(app, BookingStep(page=questions_page, check=require_answers))
     app.register_blueprint(bp)
-    # An offering's page shows its public materials (kept in the page cache).
-    cache.watch(app, "learning_material", offering="offering_id", listings=False)
+    # An offering's page shows its public materials, and a learner's home the newest of
+    # their places' (kept in the page cache under the offer): a material renews both.
+    cache.watch(app, "learning_material", offering="offering_id")
+    # A learner's home lists work due (kept): work set or a group formed renews its offering
+    # and the offer; work handed in, or a group place, the person (a group's work renews all).
+    # An extension moves the deadline of the person's whole group: it renews all.
+    cache.watch(app, "assignment", offering="offering_id")
+    cache.watch(app, "project_group", offering="offering_id", cascades=True)
+    cache.watch(app, "submission", person="user_id", listings=False)
+    cache.watch(app, "project_group_member", person="user_id", listings=False)
+    cache.watch(app, "assignment_extension", listings=False)
