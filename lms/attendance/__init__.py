@@ -8,9 +8,15 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Registers, check-in and imports; and completion when feedback was the last thing
     someone needed."""
+    from lms import cache
     from lms.attendance import completion, views
     from lms.feedback.services import FeedbackGiven
     from lms.listeners import connect
 
     app.register_blueprint(views.bp)
     connect(app, FeedbackGiven, completion.complete_on_feedback)
+    # A person's kept pages (their learning record) show what they attended and completed
+    # (``lms.cache``). A completion names no person, only its place: it renews everything
+    # (rare: the end of a course, with its place's change of state).
+    cache.watch(app, "attendance", person="user_id", listings=False)
+    cache.watch(app, "completion", listings=False)

@@ -29,3 +29,13 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     # An offering's page shows its public materials (kept in the page cache).
     cache.watch(app, "learning_material", offering="offering_id", listings=False)
+    # Kept per person (``lms.cache``): the learning record (CPD done elsewhere), the
+    # assignment pages (the work, its marking, extensions, groups). Group work names no
+    # person, nor does an assignment's competency: those renew everything.
+    cache.watch(app, "cpd_activity", person="user_id", listings=False)
+    cache.watch(app, "reflection_entry", person="user_id", listings=False)
+    cache.watch(app, "assignment", offering="offering_id", listings=False)
+    cache.watch(app, "assignment_competency", listings=False)
+    cache.watch(app, "assignment_extension", person="user_id", listings=False)
+    cache.watch(app, "submission", person="user_id", listings=False)
+    cache.watch(app, "project_group_member", person="user_id", listings=False)
