@@ -15,8 +15,9 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     connect(app, FeedbackGiven, completion.complete_on_feedback)
-    # A learner's home shows their progress (kept in the page cache): attendance renews
-    # the person; a completion or a sign-off (rows naming a place, not a person) renews all.
+    # A person's kept pages (their home's progress, their learning record) show what they
+    # attended and completed (``lms.cache``): attendance renews the person. A completion or a
+    # sign-off names a place, not a person: it renews everything (rare: a course's end).
     cache.watch(app, "attendance", person="user_id", listings=False)
-    cache.watch(app, "completion", person="user_id", listings=False)
+    cache.watch(app, "completion", listings=False)
     cache.watch(app, "completion_sign_off", listings=False)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 def init_app(app: Flask) -> None:
     """The certificate pages, ``flask lms certificates``, and a certificate for everyone
     who completes."""
+    from lms import cache
     from lms.attendance.completion import Completed
     from lms.certificates import views
     from lms.certificates.cli import certificates_cli
@@ -22,6 +23,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     commands_of(app).add_command(certificates_cli)
     connect(app, Completed, issue_on_completion)
+    # My certificates and the learning record are kept per person (``lms.cache``).
+    cache.watch(app, "certificate", person="user_id", listings=False)
 
 
 def issue_on_completion(event: Completed) -> None:

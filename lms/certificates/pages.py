@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 
 from lms.accounts.models import User
 from lms.attendance.models import Completion
@@ -22,10 +22,12 @@ from lms.offerings.models import Enrolment, Offering
 
 
 def my_certificates(user: User) -> list[Certificate]:
-    """A person's certificates, newest first, revoked ones included (they say so)."""
+    """A person's certificates, newest first, revoked ones included (they say so), with
+    what replaced each: two queries (not their holder again, nor the holder's roles)."""
     return list(db.session.scalars(
         select(Certificate).where(Certificate.user_id == user.id)
-        .options(selectinload(Certificate.replaced_by))
+        .options(lazyload(Certificate.user),
+                 selectinload(Certificate.replaced_by).lazyload(Certificate.user))
         .order_by(Certificate.achieved_on.desc(), Certificate.id.desc())))
 
 

@@ -19,7 +19,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from lms.accounts.models import Role
-from lms.certificates import bulk, pages, pdfs, revocation, services
+from lms.certificates import bulk, kept, pages, pdfs, revocation, services
 from lms.certificates.forms import ReasonForm, TemplateForm, VerifyForm
 from lms.certificates.models import TEMPLATE_LABELS
 from lms.errors import DomainError
@@ -44,9 +44,10 @@ def _pdf_response(pdf: bytes, filename: str) -> Response:
 @bp.route("/my-certificates")
 @login_required
 def mine():
-    """A person's certificates, with downloads."""
+    """A person's certificates, with downloads; kept for them in the page cache
+    (``lms.certificates.kept``)."""
     return render_template("certificates/mine.html",
-                           certificates=pages.my_certificates(current_user))
+                           body=kept.my_certificates_page(current_user))
 
 
 @bp.route("/certificates/<int:id>/pdf")

@@ -12,12 +12,17 @@ if TYPE_CHECKING:
 
 def init_app(app: Flask) -> None:
     """The competency pages, and evidence for the competencies a completed course builds."""
+    from lms import cache
     from lms.attendance.completion import Completed
     from lms.competencies import views
     from lms.listeners import connect
 
     app.register_blueprint(views.bp)
     connect(app, Completed, record_course_evidence)
+    # The learning record is kept per person (``lms.cache``): their evidence renews it; a
+    # competency (its name, retired or not) shows on every record and assignment.
+    cache.watch(app, "competency_evidence", person="user_id", listings=False)
+    cache.watch(app, "competency", listings=False)
 
 
 def record_course_evidence(event: Completed) -> None:

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from lms.accounts.models import Role
 from lms.accounts.services import get_user
 from lms.clock import to_london, utcnow
-from lms.competencies import pages, records, services
+from lms.competencies import kept, pages, records, services
 from lms.competencies.forms import CompetencyForm, EvidenceForm, mapping_form
 from lms.competencies.models import LEVEL_LABELS, LEVEL_MEANINGS, SOURCE_LABELS, Level
 from lms.courses.services import get_course
@@ -181,9 +181,10 @@ def self_assess():
 @bp.route("/learning-record")
 @login_required
 def learning_record():
-    """Your CPD hours, courses, events, certificates and competencies."""
-    return render_template("records/learning_record.html",
-                           record=records.learning_record(current_user), own=True)
+    """Your CPD hours, courses, events, certificates and competencies; kept for you in the
+    page cache (``lms.competencies.kept``)."""
+    return render_template("records/learning_record.html", own=True,
+                           body=kept.learning_record_page(current_user))
 
 
 @bp.route("/faculty/people/<int:id>/learning-record")

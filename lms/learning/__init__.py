@@ -30,10 +30,15 @@ def init_app(app: Flask) -> None:
     # An offering's page shows its public materials, and a learner's home the newest of
     # their places' (kept in the page cache under the offer): a material renews both.
     cache.watch(app, "learning_material", offering="offering_id")
-    # A learner's home lists work due (kept): work set or a group formed renews its offering
-    # and the offer; work handed in, or a group place, the person (a group's work renews all).
-    # An extension moves the deadline of the person's whole group: it renews all.
+    # Kept per person (``lms.cache``): a learner's home (work due), the learning record (CPD
+    # done elsewhere), the assignment pages (the work, its marking, extensions, groups). Work
+    # set or a group formed renews its offering and the offer; work handed in, or a group
+    # place, the person. Group work names no person, nor does an assignment's competency,
+    # and an extension moves the deadline of the person's whole group: those renew all.
+    cache.watch(app, "cpd_activity", person="user_id", listings=False)
+    cache.watch(app, "reflection_entry", person="user_id", listings=False)
     cache.watch(app, "assignment", offering="offering_id")
+    cache.watch(app, "assignment_competency", listings=False)
     cache.watch(app, "project_group", offering="offering_id", cascades=True)
     cache.watch(app, "submission", person="user_id", listings=False)
     cache.watch(app, "project_group_member", person="user_id", listings=False)

@@ -259,16 +259,19 @@ def deadline_for(user_id: int, assignment: Assignment,
 
 
 def may_submit(user, assignment: Assignment, submission: Submission | None,
-               now: datetime | None = None) -> tuple[bool, str]:
-    """Whether ``user`` may (re)submit now, and why not (shown where the form would be)."""
+               now: datetime | None = None, *, placed: bool | None = None,
+               due: datetime | None = None) -> tuple[bool, str]:
+    """Whether ``user`` may (re)submit now, and why not (shown where the form would be).
+    ``placed`` (``on_cohort``) and ``due`` (``deadline_for``): when the caller knows them
+    already, so a page asks neither twice."""
     now = now or utcnow()
-    if not on_cohort(user, assignment.offering_id):
+    if not (on_cohort(user, assignment.offering_id) if placed is None else placed):
         return False, "Only people with a place on this cohort can submit work"
     if assignment.for_groups and group_of(user.id, assignment.offering_id) is None:
         return False, "This is group work and you are not in a group yet. Ask the faculty."
     if submission is not None and submission.outcome == Outcome.MET:
         return False, "Your work has been marked as met, so it can no longer be replaced"
-    due = deadline_for(user.id, assignment, submission)
+    due = due or deadline_for(user.id, assignment, submission)
     if now > due:
         return False, (f"The deadline was {when_text(due)}. Ask the faculty for an "
                        "extension if you need more time.")

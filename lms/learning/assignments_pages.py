@@ -122,11 +122,15 @@ def learner_lines(user: User, offering: Offering) -> list[LearnerLine]:
     return lines
 
 
-def learner_line(user: User, assignment: Assignment) -> LearnerLine:
+def learner_line(user: User, assignment: Assignment, placed: bool | None = None
+                 ) -> LearnerLine:
+    """A learner's work on one assignment and what they may do; ``placed``: whether they are
+    on the cohort, when the caller has asked already. The deadline is read once."""
     submission = work.own_submission(user, assignment)
-    allowed, reason = work.may_submit(user, assignment, submission)
-    return LearnerLine(assignment, submission,
-                       work.deadline_for(user.id, assignment, submission), allowed, reason)
+    deadline = work.deadline_for(user.id, assignment, submission)
+    allowed, reason = work.may_submit(user, assignment, submission, placed=placed,
+                                      due=deadline)
+    return LearnerLine(assignment, submission, deadline, allowed, reason)
 
 
 # ---------------------------------------------------------------------------- the zip

@@ -20,8 +20,8 @@ from flask_login import current_user, login_required
 from lms.accounts.models import Role
 from lms.competencies.services import active_competencies
 from lms.learning import assignments as work
+from lms.learning import assignments_kept, groups
 from lms.learning import assignments_pages as pages
-from lms.learning import groups
 from lms.learning.assignments_forms import (
     BulkMarkForm,
     ExtensionForm,
@@ -195,7 +195,11 @@ def for_offering(id: int):
 @bp.route("/assignments/<int:id>", methods=["GET", "POST"])
 @login_required
 def assignment(id: int):
-    """The brief; for a learner, their work and the form to submit or replace it."""
+    """The brief; for a learner, their work and the form to submit or replace it. Asked
+    for, it is kept for them in the page cache (``lms.learning.assignments_kept``)."""
+    if request.method == "GET":
+        return render_template("learning/assignments_assignment_kept.html",
+                               page=assignments_kept.assignment_page(current_user, id))
     item = work.get_assignment(current_user, id)
     allow_uploads(files=work.MAX_FILES)
     form = SubmitForm()

@@ -12,6 +12,7 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from lms.clock import utcnow
 from lms.errors import DomainError, ErrorCollector, InvalidInput, NotAllowed, NotFound
@@ -233,9 +234,12 @@ def move_material(actor, material: Material, direction: str) -> None:
 
 
 def offering_materials(offering_id: int) -> list[Material]:
-    """Every material of an offering, in faculty's order."""
+    """Every material of an offering, in faculty's order. One query: the callers have the
+    offering and its sessions loaded already, so the materials take theirs from the
+    session's identity map (not joined and their collections loaded again)."""
     return list(db.session.scalars(
         select(Material).where(Material.offering_id == offering_id)
+        .options(lazyload(Material.offering), lazyload(Material.session))
         .order_by(Material.position, Material.id)))
 
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 from lms.events import services as event_services
 from lms.events.forms import RecordingForm
 from lms.events.pages import recordings_for
-from lms.learning import materials, materials_pages
+from lms.learning import materials, materials_kept, materials_pages
 from lms.learning.blueprint import MANAGERS, bp
 from lms.learning.materials_forms import MaterialForm, MoveForm
 from lms.learning.storage import allow_uploads, kinds_text, megabytes, send_stored
@@ -38,9 +38,10 @@ def _form_page(form: MaterialForm, offering: Offering, material=None):
 
 @bp.route("/offerings/<int:offering_id>/materials")
 def offering_materials(offering_id: int):
-    """An offering's materials and recordings, for the people who may see them."""
-    section = materials_pages.materials_page(current_user, offering_id)
-    return render_template("learning/materials.html", section=section, move=MoveForm())
+    """An offering's materials and recordings, for the people who may see them; kept in the
+    page cache (``lms.learning.materials_kept``)."""
+    return render_template("learning/materials.html",
+                           page=materials_kept.materials_page(current_user, offering_id))
 
 
 @bp.route("/materials/<int:material_id>/file")
