@@ -35,7 +35,7 @@ def festival(id: int):
     (kept in the page cache, ``lms.events.kept_festival``: what everyone sees once, each
     person's booking buttons apart)."""
     page = _kept_festival(id)
-    return render_template("events/festival.html", form=EmptyForm(),
+    return render_template("events/festival.html",
                            **kept_festival.for_viewer(current_user, page))
 
 

@@ -50,6 +50,7 @@ class FestivalPage:
     public_materials: Markup
     holders_materials: Markup      # what everyone with a place (not faculty) sees
     timetable: str                 # with an ``lms-actions`` marker per session
+    plain: Markup                  # without them: for people with no buttons
 
 
 def festival_page(festival_id: int, user=None) -> FestivalPage | None:
@@ -77,7 +78,7 @@ def _festival_page(festival_id: int) -> tuple[FestivalPage | None, datetime | No
                         festival.title, Markup(head),  # noqa: S704 - template output
                         standing, _rendered(section_for(nobody, festival, False)),
                         _rendered(materials_section(nobody, festival, place=True)),
-                        timetable)
+                        timetable, Markup(_ACTIONS.sub("", timetable)))  # noqa: S704
     # Materials show and booking closes as sessions start and end.
     moments = [next_midnight(now), standing.until]
     moments += [m for s in festival.sessions for m in (s.starts_at, s.ends_at)]
@@ -103,7 +104,8 @@ def for_viewer(user, page: FestivalPage) -> dict:
     kept = (Markup("") if can_manage
             else page.holders_materials if has_place else page.public_materials)
     actions = _actions(user, page.id, has_place) if signed_in else {}
-    body = _ACTIONS.sub(lambda m: actions.get(int(m.group(1)), ""), page.timetable)
+    body = (_ACTIONS.sub(lambda m: actions.get(int(m.group(1)), ""), page.timetable)
+            if actions else page.plain)
     return {"page": page, "event": page, "panel": panel, "has_place": has_place,
             "can_manage": can_manage, "materials": materials, "kept_materials": kept,
             "programme_html": _with_csrf(body)}
