@@ -30,7 +30,7 @@ from lms.extensions import db
 from lms.learning.materials_pages import materials_section, section_for
 from lms.offerings import calendar, policy
 from lms.offerings import pages as offering_pages
-from lms.offerings.models import Booking, BookingState, Session, SessionStatus
+from lms.offerings.models import Booking, BookingState, Session
 from lms.offerings.services import get_offering
 
 _ACTIONS = re.compile(r"<!--lms-actions:(\d+)-->")
@@ -118,11 +118,11 @@ def _with_csrf(body: str) -> Markup:
 
 
 def _elsewhere(festival_id: int, user_id: int) -> bool:
-    """Whether the person has a live booking of a session outside this festival."""
+    """Whether the person has a live booking of a session outside this festival (whatever
+    the session's state: one cancelled now may be put back without touching the booking)."""
     return bool(db.session.scalar(select(exists().where(
         Booking.user_id == user_id, Booking.state.in_(LIVE),
-        Booking.session_id == Session.id, Session.offering_id != festival_id,
-        Session.status == SessionStatus.SCHEDULED))))
+        Booking.session_id == Session.id, Session.offering_id != festival_id))))
 
 
 def _actions(user, festival_id: int, registered: bool) -> dict[int, str]:
