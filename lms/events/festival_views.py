@@ -20,35 +20,41 @@ from lms.events.views import (
     event_details_common,
     find_session,
     managed,
-    place_panel,
     speaker_data,
     speakers_from,
     submit_all,
     visible_event,
 )
-from lms.offerings import calendar, policy
+from lms.offerings import policy
 from lms.web import EmptyForm, next_page, perform, role_required
 
 
 @bp.route("/festivals/<int:id>")
 def festival(id: int):
     """The festival programme: a timetable of days by tracks, with places and booking
-    (kept in the page cache, ``lms.events.kept_festival``)."""
-    event = visible_event(id, Festival)
-    panel = place_panel(event)
-    programme = kept_festival.programme_html(event, current_user, panel["has_place"])
-    return render_template("events/festival.html", event=event, programme_html=programme,
-                           form=EmptyForm(), **panel)
+    (kept in the page cache, ``lms.events.kept_festival``: what everyone sees once, each
+    person's booking buttons apart)."""
+    page = _kept_festival(id)
+    return render_template("events/festival.html",
+                           **kept_festival.for_viewer(current_user, page))
 
 
 @bp.route("/festivals/<int:id>/agenda")
 @login_required
 def agenda(id: int):
-    """A person's own festival sessions, with joining links and recordings."""
-    event = visible_event(id, Festival)
-    items = pages.agenda(current_user, event)
-    return render_template("events/agenda.html", event=event, items=items, form=EmptyForm(),
-                           registered=calendar.has_confirmed_place(current_user, event))
+    """A person's own festival sessions, with joining links and recordings (kept per
+    person, ``lms.events.kept_festival``)."""
+    page = _kept_festival(id)
+    return render_template("events/agenda.html", event=page,
+                           agenda_html=kept_festival.agenda_html(current_user, page))
+
+
+def _kept_festival(id: int) -> kept_festival.FestivalPage:
+    """The festival's kept page, or 404 if there is none or the person may not see it."""
+    page = kept_festival.festival_page(id, current_user)
+    if page is None or not policy.sees(current_user, page.public):
+        abort(404)
+    return page
 
 
 @bp.route("/festival-sessions/<int:id>/book", methods=["POST"])
