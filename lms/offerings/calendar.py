@@ -153,7 +153,7 @@ def _address(email: str, name: str, **params: str) -> str | None:
                                              params.items()), ":", uri])
 
 
-@dataclass
+@dataclass(slots=True)
 class CalendarEvent:
     """What one VEVENT says."""
 
@@ -200,7 +200,9 @@ class CalendarEvent:
         if location:
             lines.append("LOCATION:" + ics.text(location))
         if description:
-            lines.append("DESCRIPTION:" + ics.text("\n".join(description)))
+            # Each part escaped on its own (most need nothing), then joined by an escaped
+            # line break: the same as escaping them joined, in a fraction of the time.
+            lines.append("DESCRIPTION:" + "\\n".join([ics.text(part) for part in description]))
         if page_url:
             lines.append("URL:" + page_url)
         if join_url and not self.cancelled:

@@ -23,12 +23,11 @@ tests read everything back with ``icalendar`` and ``vobject``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 LINE_OCTETS = 75
-_CRLF = b"\r\n"
-_FOLD = b"\r\n "
+# A line of this many characters or fewer is within 75 octets, whatever the characters.
+_SHORT = LINE_OCTETS // 4
 # Every line break a person can type, or paste: CRLF first, so it counts as one.
 _BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _SPACE = re.compile(r"\s")
@@ -75,12 +74,14 @@ def param(value: str) -> str:
 
 def utc(moment: datetime) -> str:
     """A DATE-TIME in UTC: ``20270114T093000Z``."""
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return local(moment.astimezone(UTC)) + "Z"
 
 
 def local(moment: datetime) -> str:
     """A DATE-TIME on its own clock, to follow ``;TZID=…``: ``20270114T093000``."""
-    return moment.strftime("%Y%m%dT%H%M%S")
+    # ``%`` formatting: twice as fast as ``strftime``, and a feed writes 600 of these.
+    return "%04d%02d%02dT%02d%02d%02d" % (  # noqa: UP031
+        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
 
 
 def duration(length: timedelta) -> str:
@@ -96,25 +97,39 @@ def duration(length: timedelta) -> str:
     raise AssertionError("unreachable")
 
 
-def fold(line: str) -> bytes:
-    """One content line in UTF-8, folded so no physical line passes 75 octets: the first
+def fold(line: str) -> str:
+    """One content line folded so no physical line passes 75 octets of UTF-8: the first
     holds 75, each further one a space and 74, and a fold never falls inside a character."""
     data = line.encode()
-    if len(data) <= LINE_OCTETS:
-        return data
     parts = []
     start, room = 0, LINE_OCTETS
     while len(data) - start > room:
         end = start + room
         while data[end] & 0xC0 == 0x80:  # a continuation byte: back to the character's start
             end -= 1
-        parts.append(data[start:end])
+        parts.append(data[start:end].decode())
         start, room = end, LINE_OCTETS - 1
-    parts.append(data[start:])
-    return _FOLD.join(parts)
+    parts.append(data[start:].decode())
+    return "\r\n ".join(parts)
 
 
-def write(lines: Iterable[str]) -> bytes:
-    """Content lines (each ``NAME;PARAMS:value``, values already escaped) as an iCalendar
-    stream: folded, CRLF after every line."""
-    return _CRLF.join([fold(line) for line in lines]) + _CRLF
+def write(lines: list[str]) -> bytes:
+    """Content lines (each ``NAME;PARAMS:value``, values made with ``text``, ``uri``, ``param``
+    and the rest) as an iCalendar stream: UTF-8, CRLF after every line, long lines folded.
+
+    A value holding a line break would have ended its line: it is refused (``ValueError``),
+    never written."""
+    stream = "\r\n".join(lines)
+    breaks = len(lines) - 1
+    if stream.count("\n") != breaks or stream.count("\r") != breaks:
+        raise ValueError("a content line holds a line break")
+    # Only lines that might pass 75 octets are encoded to measure (a character is at most 4
+    # octets): the few long ones are folded, the thousands of others left alone.
+    long = [number for number, line in enumerate(lines)
+            if len(line) > _SHORT and len(line.encode()) > LINE_OCTETS]
+    if long:
+        lines = list(lines)
+        for number in long:
+            lines[number] = fold(lines[number])
+        stream = "\r\n".join(lines)
+    return (stream + "\r\n").encode()
