@@ -264,6 +264,20 @@ def page_url(kind: str, offering_id: int) -> str:
     return link(endpoint, id=offering_id) if endpoint else base + "/"
 
 
+def page_urls(offerings: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """``page_url`` of many offerings (``(kind, id)`` pairs), on one bound URL map."""
+    from lms.web import offering_page
+
+    base = current_app.config["BASE_URL"].rstrip("/")
+    adapter = current_app.url_map.bind("localhost", script_name="/")
+    found = {}
+    for kind, offering_id in offerings:
+        endpoint = offering_page(kind)
+        found[kind, offering_id] = (base + adapter.build(endpoint, {"id": offering_id})
+                                    if endpoint else base + "/")
+    return found
+
+
 def summary_of(offering_title: str, session_title: str) -> str:
     if session_title and session_title != offering_title:
         return f"{offering_title}: {session_title}"
