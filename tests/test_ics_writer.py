@@ -17,9 +17,11 @@ from lms.accounts.models import User
 from lms.clock import to_london, utcnow
 from lms.demo import seed_demo
 from lms.extensions import db
+from lms.notifications.services import link
 from lms.offerings import calendar, ics
 from lms.offerings import feed as offering_feed
 from lms.offerings.models import Booking, BookingState, Enrolment, Offering
+from lms.web import offering_page
 from tests import ics_reference
 
 EMOJI = "📅🎉👩‍⚕️🏥💊" * 40  # with a joiner (the woman health worker)
@@ -247,3 +249,7 @@ def test_the_demo_calendars_parse_to_what_the_icalendar_writer_made(ctx):
             event.cancelled = True
         assert_same(events, method="CANCEL", attendee=ann)
     assert len(offerings) > 10
+    # The pages calendars link to are the addresses emails link to (one bound URL map).
+    pages = calendar.page_urls({(o.kind, o.id) for o in offerings})
+    assert {pages[o.kind, o.id] for o in offerings} == {
+        link(offering_page(o.kind), id=o.id) for o in offerings}

@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 from lms.accounts.models import User
 from lms.clock import to_london, utcnow
 from lms.extensions import db
-from lms.notifications.services import Attachment, link
+from lms.notifications.services import Attachment
 from lms.offerings import ics
 from lms.offerings.models import (
     Booking,
@@ -257,15 +257,13 @@ def write_calendar(events: Iterable[CalendarEvent], *, method: str | None = None
 
 def page_url(kind: str, offering_id: int) -> str:
     """The absolute address of an offering's page, outside a request too."""
-    from lms.web import offering_page
-
-    endpoint = offering_page(kind)
-    base = current_app.config["BASE_URL"].rstrip("/")
-    return link(endpoint, id=offering_id) if endpoint else base + "/"
+    return page_urls([(kind, offering_id)])[kind, offering_id]
 
 
 def page_urls(offerings: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
-    """``page_url`` of many offerings (``(kind, id)`` pairs), on one bound URL map."""
+    """The absolute addresses of offerings' pages (``(kind, id)`` pairs), on ``BASE_URL`` as
+    ``lms.notifications.services.link`` makes them, from one bound URL map (a feed links to
+    dozens)."""
     from lms.web import offering_page
 
     base = current_app.config["BASE_URL"].rstrip("/")

@@ -124,9 +124,11 @@ def write(lines: list[str]) -> bytes:
     if stream.count("\n") != breaks or stream.count("\r") != breaks:
         raise ValueError("a content line holds a line break")
     # Only lines that might pass 75 octets are encoded to measure (a character is at most 4
-    # octets): the few long ones are folded, the thousands of others left alone.
+    # octets, an ASCII one 1; ``isascii`` is a flag read): the few long ones are folded, the
+    # thousands of others left alone.
     long = [number for number, line in enumerate(lines)
-            if len(line) > _SHORT and len(line.encode()) > LINE_OCTETS]
+            if len(line) > _SHORT and (len(line) > LINE_OCTETS or not line.isascii())
+            and len(line.encode()) > LINE_OCTETS]
     if long:
         lines = list(lines)
         for number in long:
