@@ -146,19 +146,22 @@ def file_name(title: str) -> str:
 # ---------------------------------------------------------------------------- descriptions
 
 
-def _speaker_text(speaker: Speaker) -> str:
-    extra = ", ".join(part for part in (speaker.role, speaker.organisation) if part)
-    return f"{speaker.name} ({extra})" if extra else speaker.name
+def _speaker_text(name: str, role: str, organisation: str) -> str:
+    extra = ", ".join(part for part in (role, organisation) if part)
+    return f"{name} ({extra})" if extra else name
 
 
 def speaker_lines(session_ids: list[int]) -> dict[int, list[str]]:
-    """Calendar description lines: the speakers of each session, in one query."""
+    """Calendar description lines: the speakers of each session, in one query (of columns:
+    a feed reads hundreds of speakers, and loading each as an object cost more than the
+    rest of its description)."""
     found: dict[int, list[str]] = {}
-    for speaker in db.session.scalars(
-        select(Speaker).where(Speaker.session_id.in_(session_ids))
+    for session_id, name, role, organisation in db.session.execute(
+        select(Speaker.session_id, Speaker.name, Speaker.role, Speaker.organisation)
+        .where(Speaker.session_id.in_(session_ids))
         .order_by(Speaker.session_id, Speaker.position)
     ):
-        found.setdefault(speaker.session_id, []).append(_speaker_text(speaker))
+        found.setdefault(session_id, []).append(_speaker_text(name, role, organisation))
     return {sid: ["Speakers: " + "; ".join(names)] for sid, names in found.items()}
 
 
