@@ -8,7 +8,6 @@ per offering needing attention, and there are few).
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -111,12 +110,18 @@ def faculty_home(user: User, now: datetime | None = None) -> FacultyHome:
 
 
 def _attention(led: list[int], now: datetime) -> list[Attention]:
-    from lms.attendance.completion import holders_of, progress_of_places
+    """The offerings (of those ``led``, or all) whose last session ended within
+    ``ATTENTION_AFTER_END``, each with its four figures counted in the database: a fixed
+    number of queries, and no place loaded, however many people hold places."""
+    from lms.attendance.completion import falling_behind
     from lms.certificates.services import missing_counts
     from lms.feedback.models import Survey
 
+    # An offering's last session ended within the period exactly when one of its sessions
+    # did, so only those sessions are grouped (by the index on their times), not every one.
     last_end = (select(Session.offering_id, func.max(Session.ends_at).label("ends"))
-                .where(Session.status != SessionStatus.CANCELLED)
+                .where(Session.status != SessionStatus.CANCELLED,
+                       Session.ends_at > now - ATTENTION_AFTER_END)
                 .group_by(Session.offering_id).subquery())
     # Every kind's own columns with it (a cohort's completion rule is its course's); not its
     # sessions, quotas, leads or a festival's tracks, which the list does not show.
@@ -125,8 +130,7 @@ def _attention(led: list[int], now: datetime) -> list[Attention]:
             .options(lazyload(shown.sessions), lazyload(shown.quotas), lazyload(shown.lead_rows),
                      lazyload(shown.Festival.tracks))
             .join(last_end, last_end.c.offering_id == Offering.id)
-            .where(Offering.status.not_in([OfferingStatus.DRAFT, OfferingStatus.CANCELLED]),
-                   last_end.c.ends > now - ATTENTION_AFTER_END)
+            .where(Offering.status.not_in([OfferingStatus.DRAFT, OfferingStatus.CANCELLED]))
             .order_by(last_end.c.ends, Offering.id))
     if led:
         stmt = stmt.where(Offering.id.in_(led))
@@ -143,12 +147,9 @@ def _attention(led: list[int], now: datetime) -> list[Attention]:
         select(Enrolment.offering_id, func.count(Enrolment.id))
         .where(Enrolment.offering_id.in_(ids), Enrolment.state == S.OFFERED)
         .group_by(Enrolment.offering_id)).tuples().all())
-    holders = holders_of(ids, offerings_loaded=True)
-    below = Counter(p.enrolment.offering_id
-                    for p in progress_of_places(holders, now).values()
-                    if p.rule.warns and p.below_threshold and p.completed is None)
+    below = falling_behind(offerings, now)
     missing = missing_counts(ids)
-    return [Attention(offering, below_threshold=below[offering.id],
+    return [Attention(offering, below_threshold=below.get(offering.id, 0),
                       feedback_open=surveys.get(offering.id, 0),
                       certificates_to_issue=missing.get(offering.id, 0),
                       offers_pending=offers.get(offering.id, 0))
