@@ -9,13 +9,14 @@ per offering needing attention, and there are few).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import contains_eager, defaultload, lazyload, with_polymorphic
 
 from lms.accounts.models import User
 from lms.attendance import policy as attendance_policy
+from lms.cache import OFFER, cached
 from lms.clock import to_london, utcnow
 from lms.errors import Decision
 from lms.extensions import db
@@ -208,12 +209,15 @@ def lead_home(lead: User, now: datetime | None = None) -> LeadHome:
     from lms.accounts.organisation_changes import waiting_for
     from lms.offerings.places import holding_by_ics, quotas_in_force
 
+    at_now = now is None
     now = now or utcnow()
     home = LeadHome()
     if not lead.organisation.is_ics:
         return home
+    # Their sessions (start and end) and quotas decide the window; their leads are not shown.
     offerings = db.session.scalars(
-        select(Offering).where(*policy.visible_filter(lead),
+        select(Offering).options(lazyload(Offering.lead_rows))
+        .where(*policy.visible_filter(lead),
                                Offering.booking_mode == "nomination",
                                Offering.status == OfferingStatus.OPEN)
         .order_by(Offering.nomination_closes_at, Offering.id)).all()
@@ -240,25 +244,52 @@ def lead_home(lead: User, now: datetime | None = None) -> LeadHome:
         .where(Enrolment.quota_organisation_id == lead.organisation_id,
                                 Enrolment.state == S.APPROVED)
         .order_by(Enrolment.updated_at)))
-    home.comparison = _comparison(lead.organisation_id, now)
+    home.comparison = _comparison(lead.organisation_id, now, kept=at_now)
     return home
 
 
-def _comparison(organisation_id: int, now: datetime) -> Comparison:
-    """Places held in the period and how many were completed: the ICS's and the region's
-    (one query)."""
-    mine = User.organisation_id == organisation_id
-    done = Enrolment.state == S.COMPLETED
-    row = db.session.execute(
-        select(func.count(Enrolment.id),
-               func.coalesce(func.sum(case((done, 1), else_=0)), 0),
-               func.coalesce(func.sum(case((mine, 1), else_=0)), 0),
-               func.coalesce(func.sum(case((mine & done, 1), else_=0)), 0))
+# Places held in the period and completed, per organisation of the people holding them.
+ByOrganisation = dict[int | None, tuple[int, int]]
+
+
+def _comparison(organisation_id: int, now: datetime, kept: bool = True) -> Comparison:
+    """Places held in the period and how many were completed: the ICS's and the region's.
+
+    Counting them reads every place taken in the region in a year, so the figures of every
+    organisation are counted together and kept (``lms.cache``) under the listings' version,
+    which every change to a place renews, as does a person moving organisation (the
+    offerings feature watches ``user_account.organisation_id``); kept until the oldest place
+    counted leaves the period. Every DSU lead's home reads the same kept figures. ``kept``:
+    False counts afresh (a ``now`` other than the present)."""
+    if kept:
+        by_organisation = cached("home_completion_by_organisation", "region",
+                                 depends_on=OFFER,
+                                 build=lambda: _completion_by_organisation(now))
+    else:
+        by_organisation = _completion_by_organisation(now)[0]
+    ics, ics_done = by_organisation.get(organisation_id, (0, 0))
+    return Comparison(ics, ics_done, sum(n for n, _ in by_organisation.values()),
+                      sum(done for _, done in by_organisation.values()))
+
+
+def _completion_by_organisation(now: datetime) -> tuple[ByOrganisation, datetime | None]:
+    """(places held in the period and completed, per organisation; when the oldest of them
+    leaves the period), in one query."""
+    since = now - COMPARISON_PERIOD
+    done = case((Enrolment.state == S.COMPLETED, 1), else_=0)
+    found: ByOrganisation = {}
+    oldest: datetime | None = None
+    for organisation_id, places, completed, first in db.session.execute(
+        select(User.organisation_id, func.count(Enrolment.id), func.sum(done),
+               func.min(Enrolment.created_at))
         .join(User, User.id == Enrolment.user_id)
-        .where(Enrolment.state.in_(HOLDS_PLACE),
-               Enrolment.created_at > now - COMPARISON_PERIOD)).one()
-    region, region_done, ics, ics_done = (int(v or 0) for v in row)
-    return Comparison(ics, ics_done, region, region_done)
+        .where(Enrolment.state.in_(HOLDS_PLACE), Enrolment.created_at > since)
+        .group_by(User.organisation_id)).tuples():
+        found[organisation_id] = (int(places), int(completed or 0))
+        if first is not None:
+            first = first if first.tzinfo else first.replace(tzinfo=UTC)
+            oldest = first if oldest is None else min(oldest, first)
+    return found, (oldest + COMPARISON_PERIOD if oldest is not None else None)
 
 
 # ---------------------------------------------------------------------------- admin
