@@ -11,12 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from flask import render_template
+from markupsafe import Markup
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import contains_eager, defaultload, lazyload, with_polymorphic
 
 from lms.accounts.models import User
 from lms.attendance import policy as attendance_policy
-from lms.cache import OFFER, cached
+from lms.cache import OFFER, cached, person
+from lms.cache.kept import earliest_after
 from lms.clock import to_london, utcnow
 from lms.errors import Decision
 from lms.extensions import db
@@ -80,6 +83,7 @@ class FacultyHome:
     sessions: list[SessionTools] = field(default_factory=list)
     attention: list[Attention] = field(default_factory=list)
     leads_any: bool = False
+    sessions_html: Markup = Markup("")  # the sessions with their tools, as shown (kept)
 
 
 def _led_ids(user: User) -> list[int]:
@@ -89,25 +93,70 @@ def _led_ids(user: User) -> list[int]:
 
 def faculty_home(user: User, now: datetime | None = None) -> FacultyHome:
     """Faculty's sessions today and in the next seven days (of the offerings they lead, or
-    every offering when they lead none), and their offerings needing attention."""
+    every offering when they lead none), and their offerings needing attention.
+
+    The sessions are kept as shown (``lms.cache``): they are built from sessions, offerings
+    and leads, all watched (the listings' version and the person's, which their leading an
+    offering renews), and kept until a tool opens or closes, midnight or a session comes into
+    the seven days. ``now`` other than the present builds them afresh."""
+    at_now = now is None
     now = now or utcnow()
     led = _led_ids(user)
     home = FacultyHome(leads_any=bool(led))
-    today_starts = local_day_start(to_london(now).date())
-    tomorrow = local_day_start((to_london(now) + timedelta(days=1)).date())
-    stmt = (select(Session).join(Session.offering).options(contains_eager(Session.offering))
-            .where(Session.ends_at > today_starts, Session.starts_at < now + timedelta(days=7),
-                   Session.status != SessionStatus.CANCELLED,
-                   Offering.status.not_in([OfferingStatus.DRAFT, OfferingStatus.CANCELLED]))
-            .order_by(Session.starts_at, Session.id))
-    if led:
-        stmt = stmt.where(Session.offering_id.in_(led))
-    for session in db.session.scalars(stmt.limit(20)):
-        home.sessions.append(SessionTools(
-            session, session.starts_at < tomorrow,
-            *attendance_policy.session_tools(user, session, now)))
+    if at_now:
+        key = (user.id, tuple(sorted(user.roles)))
+        home.sessions_html = Markup(cached(  # noqa: S704 - a kept fragment of this page
+            "home_faculty_sessions", key, depends_on=person(user.id) + OFFER, size=512,
+            build=lambda: _render_sessions(user, utcnow())))
+    else:
+        home.sessions, _ = faculty_sessions(user, led, now)
+        home.sessions_html = _render(home.sessions, bool(led))
     home.attention = [a for a in _attention(led, now) if a.needs_attention]
     return home
+
+
+def _render(sessions: list[SessionTools], leads_any: bool) -> Markup:
+    return Markup(render_template("home/_faculty_sessions.html",  # noqa: S704 - our template
+                                  sessions=sessions, leads_any=leads_any))
+
+
+def _render_sessions(user: User, now: datetime) -> tuple[str, datetime | None]:
+    """The sessions as shown, and until when (``cached``'s build)."""
+    led = _led_ids(user)  # read after the versions, like everything kept under them
+    sessions, until = faculty_sessions(user, led, now)
+    return str(_render(sessions, bool(led))), until
+
+
+def faculty_sessions(user: User, led: list[int], now: datetime
+                     ) -> tuple[list[SessionTools], datetime | None]:
+    """The sessions today and in the next seven days (of the offerings ``led``, or every
+    offering's), each with its tools, and the next moment the list would change by itself:
+    a session starting or ending (a tool opens or closes), midnight in London ("today"), or
+    the next session coming into the seven days."""
+    today_starts = local_day_start(to_london(now).date())
+    tomorrow = local_day_start((to_london(now) + timedelta(days=1)).date())
+    week_ends = now + timedelta(days=7)
+    shown = [Session.status != SessionStatus.CANCELLED,
+             Offering.status.not_in([OfferingStatus.DRAFT, OfferingStatus.CANCELLED])]
+    if led:
+        shown.append(Session.offering_id.in_(led))
+    # Each shows its offering's title and link: not the offering's own collections.
+    stmt = (select(Session).join(Session.offering)
+            .options(contains_eager(Session.offering).lazyload(Offering.sessions),
+                     contains_eager(Session.offering).lazyload(Offering.quotas),
+                     contains_eager(Session.offering).lazyload(Offering.lead_rows))
+            .where(Session.ends_at > today_starts, Session.starts_at < week_ends, *shown)
+            .order_by(Session.starts_at, Session.id))
+    sessions = [SessionTools(session, session.starts_at < tomorrow,
+                             *attendance_policy.session_tools(user, session, now))
+                for session in db.session.scalars(stmt.limit(20))]
+    next_in = db.session.scalar(select(func.min(Session.starts_at)).join(Session.offering)
+                                .where(Session.starts_at >= week_ends, *shown))
+    moments = [tomorrow, *(m for t in sessions for m in (t.session.starts_at,
+                                                         t.session.ends_at))]
+    if next_in is not None:
+        moments.append(next_in - timedelta(days=7))
+    return sessions, earliest_after(moments, now)
 
 
 def _attention(led: list[int], now: datetime) -> list[Attention]:
