@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from flask import render_template
 from markupsafe import Markup
@@ -159,6 +160,14 @@ def faculty_sessions(user: User, led: list[int], now: datetime
     return sessions, earliest_after(moments, now)
 
 
+@cache
+def _every_kind():
+    """Offerings with every kind's own columns (a cohort's completion rule is its course's),
+    made once: building it costs more than the query it is for. The list loads not their
+    sessions, quotas, leads or a festival's tracks, which it does not show."""
+    return with_polymorphic(Offering, "*")
+
+
 def _attention(led: list[int], now: datetime) -> list[Attention]:
     """The offerings (of those ``led``, or all) whose last session ended within
     ``ATTENTION_AFTER_END``, each with its four figures counted in the database: a fixed
@@ -173,9 +182,7 @@ def _attention(led: list[int], now: datetime) -> list[Attention]:
                 .where(Session.status != SessionStatus.CANCELLED,
                        Session.ends_at > now - ATTENTION_AFTER_END)
                 .group_by(Session.offering_id).subquery())
-    # Every kind's own columns with it (a cohort's completion rule is its course's); not its
-    # sessions, quotas, leads or a festival's tracks, which the list does not show.
-    shown = with_polymorphic(Offering, "*")
+    shown = _every_kind()
     stmt = (select(shown)
             .options(lazyload(shown.sessions), lazyload(shown.quotas), lazyload(shown.lead_rows),
                      lazyload(shown.Festival.tracks))
