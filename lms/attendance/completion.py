@@ -7,7 +7,7 @@ Services validate, raise domain errors and flush; views and jobs commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -68,6 +68,14 @@ class CompletionRule:
     # drop-in, so nobody is told off for missing some.
     warns: bool = False
 
+    def attendance_ok(self, share: Share) -> bool:
+        """Whether a place's attendance meets the rule (not before a session is held)."""
+        return share.percent is not None and share.percent >= self.min_attendance_percent
+
+    def below(self, share: Share) -> bool:
+        """Whether a place's attendance is below the rule (sessions held, not enough)."""
+        return share.percent is not None and not self.attendance_ok(share)
+
 
 def rule_for(offering: Offering) -> CompletionRule:
     """A course's cohorts use the course's rule (and warn); other offerings need half the
@@ -119,7 +127,7 @@ class Progress:
 
     @property
     def attendance_ok(self) -> bool:
-        return self.percent is not None and self.percent >= self.rule.min_attendance_percent
+        return self.rule.attendance_ok(self.share)
 
     @property
     def all_held(self) -> bool:
@@ -134,7 +142,7 @@ class Progress:
 
     @property
     def below_threshold(self) -> bool:
-        return self.percent is not None and not self.attendance_ok
+        return self.rule.below(self.share)
 
 
 def _answered(offering_ids: set[int]) -> set[tuple[int, int]]:
@@ -196,6 +204,29 @@ def progress_of_places(enrolments: list[Enrolment], now: datetime | None = None
                            signed_off=e.id in signed, completed=done.get(e.id),
                            assignments_met=(e.offering_id, e.user_id) in met)
             for e in enrolments}
+
+
+def falling_behind(offerings: Iterable[Offering], now: datetime | None = None
+                   ) -> dict[int, int]:
+    """How many places on each of these offerings are below the attendance their rule needs
+    and not completed (``Progress.below_threshold`` and no completion), counted only where
+    the rule warns (a course's cohorts); offerings with none are left out. Counted in the
+    database (``standing.tallied``) in one query: no place is loaded, so the cost does not
+    follow the number of people."""
+    rules = {offering.id: rule_for(offering) for offering in offerings}
+    warned = [offering_id for offering_id, rule in rules.items() if rule.warns]
+    if not warned:
+        return {}
+    places = (select(Enrolment.id.label("id"), Enrolment.user_id.label("user_id"),
+                     Enrolment.offering_id.label("offering_id"),
+                     Enrolment.offering_id.label("group"))
+              .where(Enrolment.offering_id.in_(warned), Enrolment.state.in_(HOLDS_PLACE))
+              .cte())
+    behind: dict[int, int] = {}
+    for tally in standing.tallied(places, now):
+        if not tally.completed and rules[tally.group].below(tally.share):
+            behind[tally.group] = behind.get(tally.group, 0) + tally.places
+    return behind
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,19 @@ per offering needing attention, and there are few).
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cache
 
+from flask import render_template
+from markupsafe import Markup
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import contains_eager, defaultload, lazyload, with_polymorphic
 
 from lms.accounts.models import User
 from lms.attendance import policy as attendance_policy
+from lms.cache import OFFER, cached, person
+from lms.cache.kept import earliest_after
 from lms.clock import to_london, utcnow
 from lms.errors import Decision
 from lms.extensions import db
@@ -80,6 +84,7 @@ class FacultyHome:
     sessions: list[SessionTools] = field(default_factory=list)
     attention: list[Attention] = field(default_factory=list)
     leads_any: bool = False
+    sessions_html: Markup = Markup("")  # the sessions with their tools, as shown (kept)
 
 
 def _led_ids(user: User) -> list[int]:
@@ -89,44 +94,100 @@ def _led_ids(user: User) -> list[int]:
 
 def faculty_home(user: User, now: datetime | None = None) -> FacultyHome:
     """Faculty's sessions today and in the next seven days (of the offerings they lead, or
-    every offering when they lead none), and their offerings needing attention."""
+    every offering when they lead none), and their offerings needing attention.
+
+    The sessions are kept as shown (``lms.cache``): they are built from sessions, offerings
+    and leads, all watched (the listings' version and the person's, which their leading an
+    offering renews), and kept until a tool opens or closes, midnight or a session comes into
+    the seven days. ``now`` other than the present builds them afresh."""
+    at_now = now is None
     now = now or utcnow()
     led = _led_ids(user)
     home = FacultyHome(leads_any=bool(led))
-    today_starts = local_day_start(to_london(now).date())
-    tomorrow = local_day_start((to_london(now) + timedelta(days=1)).date())
-    stmt = (select(Session).join(Session.offering).options(contains_eager(Session.offering))
-            .where(Session.ends_at > today_starts, Session.starts_at < now + timedelta(days=7),
-                   Session.status != SessionStatus.CANCELLED,
-                   Offering.status.not_in([OfferingStatus.DRAFT, OfferingStatus.CANCELLED]))
-            .order_by(Session.starts_at, Session.id))
-    if led:
-        stmt = stmt.where(Session.offering_id.in_(led))
-    for session in db.session.scalars(stmt.limit(20)):
-        home.sessions.append(SessionTools(
-            session, session.starts_at < tomorrow,
-            *attendance_policy.session_tools(user, session, now)))
+    if at_now:
+        key = (user.id, tuple(sorted(user.roles)))
+        home.sessions_html = Markup(cached(  # noqa: S704 - a kept fragment of this page
+            "home_faculty_sessions", key, depends_on=person(user.id) + OFFER, size=512,
+            build=lambda: _render_sessions(user, utcnow())))
+    else:
+        home.sessions, _ = faculty_sessions(user, led, now)
+        home.sessions_html = _render(home.sessions, bool(led))
     home.attention = [a for a in _attention(led, now) if a.needs_attention]
     return home
 
 
+def _render(sessions: list[SessionTools], leads_any: bool) -> Markup:
+    return Markup(render_template("home/_faculty_sessions.html",  # noqa: S704 - our template
+                                  sessions=sessions, leads_any=leads_any))
+
+
+def _render_sessions(user: User, now: datetime) -> tuple[str, datetime | None]:
+    """The sessions as shown, and until when (``cached``'s build)."""
+    led = _led_ids(user)  # read after the versions, like everything kept under them
+    sessions, until = faculty_sessions(user, led, now)
+    return str(_render(sessions, bool(led))), until
+
+
+def faculty_sessions(user: User, led: list[int], now: datetime
+                     ) -> tuple[list[SessionTools], datetime | None]:
+    """The sessions today and in the next seven days (of the offerings ``led``, or every
+    offering's), each with its tools, and the next moment the list would change by itself:
+    a session starting or ending (a tool opens or closes), midnight in London ("today"), or
+    the next session coming into the seven days."""
+    today_starts = local_day_start(to_london(now).date())
+    tomorrow = local_day_start((to_london(now) + timedelta(days=1)).date())
+    week_ends = now + timedelta(days=7)
+    shown = [Session.status != SessionStatus.CANCELLED,
+             Offering.status.not_in([OfferingStatus.DRAFT, OfferingStatus.CANCELLED])]
+    if led:
+        shown.append(Session.offering_id.in_(led))
+    # Each shows its offering's title and link: not the offering's own collections.
+    stmt = (select(Session).join(Session.offering)
+            .options(contains_eager(Session.offering).lazyload(Offering.sessions),
+                     contains_eager(Session.offering).lazyload(Offering.quotas),
+                     contains_eager(Session.offering).lazyload(Offering.lead_rows))
+            .where(Session.ends_at > today_starts, Session.starts_at < week_ends, *shown)
+            .order_by(Session.starts_at, Session.id))
+    sessions = [SessionTools(session, session.starts_at < tomorrow,
+                             *attendance_policy.session_tools(user, session, now))
+                for session in db.session.scalars(stmt.limit(20))]
+    next_in = db.session.scalar(select(func.min(Session.starts_at)).join(Session.offering)
+                                .where(Session.starts_at >= week_ends, *shown))
+    moments = [tomorrow, *(m for t in sessions for m in (t.session.starts_at,
+                                                         t.session.ends_at))]
+    if next_in is not None:
+        moments.append(next_in - timedelta(days=7))
+    return sessions, earliest_after(moments, now)
+
+
+@cache
+def _every_kind():
+    """Offerings with every kind's own columns (a cohort's completion rule is its course's),
+    made once: building it costs more than the query it is for. The list loads not their
+    sessions, quotas, leads or a festival's tracks, which it does not show."""
+    return with_polymorphic(Offering, "*")
+
+
 def _attention(led: list[int], now: datetime) -> list[Attention]:
-    from lms.attendance.completion import holders_of, progress_of_places
+    """The offerings (of those ``led``, or all) whose last session ended within
+    ``ATTENTION_AFTER_END``, each with its four figures counted in the database: a fixed
+    number of queries, and no place loaded, however many people hold places."""
+    from lms.attendance.completion import falling_behind
     from lms.certificates.services import missing_counts
     from lms.feedback.models import Survey
 
+    # An offering's last session ended within the period exactly when one of its sessions
+    # did, so only those sessions are grouped (by the index on their times), not every one.
     last_end = (select(Session.offering_id, func.max(Session.ends_at).label("ends"))
-                .where(Session.status != SessionStatus.CANCELLED)
+                .where(Session.status != SessionStatus.CANCELLED,
+                       Session.ends_at > now - ATTENTION_AFTER_END)
                 .group_by(Session.offering_id).subquery())
-    # Every kind's own columns with it (a cohort's completion rule is its course's); not its
-    # sessions, quotas, leads or a festival's tracks, which the list does not show.
-    shown = with_polymorphic(Offering, "*")
+    shown = _every_kind()
     stmt = (select(shown)
             .options(lazyload(shown.sessions), lazyload(shown.quotas), lazyload(shown.lead_rows),
                      lazyload(shown.Festival.tracks))
             .join(last_end, last_end.c.offering_id == Offering.id)
-            .where(Offering.status.not_in([OfferingStatus.DRAFT, OfferingStatus.CANCELLED]),
-                   last_end.c.ends > now - ATTENTION_AFTER_END)
+            .where(Offering.status.not_in([OfferingStatus.DRAFT, OfferingStatus.CANCELLED]))
             .order_by(last_end.c.ends, Offering.id))
     if led:
         stmt = stmt.where(Offering.id.in_(led))
@@ -143,12 +204,9 @@ def _attention(led: list[int], now: datetime) -> list[Attention]:
         select(Enrolment.offering_id, func.count(Enrolment.id))
         .where(Enrolment.offering_id.in_(ids), Enrolment.state == S.OFFERED)
         .group_by(Enrolment.offering_id)).tuples().all())
-    holders = holders_of(ids, offerings_loaded=True)
-    below = Counter(p.enrolment.offering_id
-                    for p in progress_of_places(holders, now).values()
-                    if p.rule.warns and p.below_threshold and p.completed is None)
+    below = falling_behind(offerings, now)
     missing = missing_counts(ids)
-    return [Attention(offering, below_threshold=below[offering.id],
+    return [Attention(offering, below_threshold=below.get(offering.id, 0),
                       feedback_open=surveys.get(offering.id, 0),
                       certificates_to_issue=missing.get(offering.id, 0),
                       offers_pending=offers.get(offering.id, 0))
@@ -207,12 +265,15 @@ def lead_home(lead: User, now: datetime | None = None) -> LeadHome:
     from lms.accounts.organisation_changes import waiting_for
     from lms.offerings.places import holding_by_ics, quotas_in_force
 
+    at_now = now is None
     now = now or utcnow()
     home = LeadHome()
     if not lead.organisation.is_ics:
         return home
+    # Their sessions (start and end) and quotas decide the window; their leads are not shown.
     offerings = db.session.scalars(
-        select(Offering).where(*policy.visible_filter(lead),
+        select(Offering).options(lazyload(Offering.lead_rows))
+        .where(*policy.visible_filter(lead),
                                Offering.booking_mode == "nomination",
                                Offering.status == OfferingStatus.OPEN)
         .order_by(Offering.nomination_closes_at, Offering.id)).all()
@@ -239,25 +300,52 @@ def lead_home(lead: User, now: datetime | None = None) -> LeadHome:
         .where(Enrolment.quota_organisation_id == lead.organisation_id,
                                 Enrolment.state == S.APPROVED)
         .order_by(Enrolment.updated_at)))
-    home.comparison = _comparison(lead.organisation_id, now)
+    home.comparison = _comparison(lead.organisation_id, now, kept=at_now)
     return home
 
 
-def _comparison(organisation_id: int, now: datetime) -> Comparison:
-    """Places held in the period and how many were completed: the ICS's and the region's
-    (one query)."""
-    mine = User.organisation_id == organisation_id
-    done = Enrolment.state == S.COMPLETED
-    row = db.session.execute(
-        select(func.count(Enrolment.id),
-               func.coalesce(func.sum(case((done, 1), else_=0)), 0),
-               func.coalesce(func.sum(case((mine, 1), else_=0)), 0),
-               func.coalesce(func.sum(case((mine & done, 1), else_=0)), 0))
+# Places held in the period and completed, per organisation of the people holding them.
+ByOrganisation = dict[int | None, tuple[int, int]]
+
+
+def _comparison(organisation_id: int, now: datetime, kept: bool = True) -> Comparison:
+    """Places held in the period and how many were completed: the ICS's and the region's.
+
+    Counting them reads every place taken in the region in a year, so the figures of every
+    organisation are counted together and kept (``lms.cache``) under the listings' version,
+    which every change to a place renews, as does a person moving organisation (the
+    offerings feature watches ``user_account.organisation_id``); kept until the oldest place
+    counted leaves the period. Every DSU lead's home reads the same kept figures. ``kept``:
+    False counts afresh (a ``now`` other than the present)."""
+    if kept:
+        by_organisation = cached("home_completion_by_organisation", "region",
+                                 depends_on=OFFER,
+                                 build=lambda: _completion_by_organisation(now))
+    else:
+        by_organisation = _completion_by_organisation(now)[0]
+    ics, ics_done = by_organisation.get(organisation_id, (0, 0))
+    return Comparison(ics, ics_done, sum(n for n, _ in by_organisation.values()),
+                      sum(done for _, done in by_organisation.values()))
+
+
+def _completion_by_organisation(now: datetime) -> tuple[ByOrganisation, datetime | None]:
+    """(places held in the period and completed, per organisation; when the oldest of them
+    leaves the period), in one query."""
+    since = now - COMPARISON_PERIOD
+    done = case((Enrolment.state == S.COMPLETED, 1), else_=0)
+    found: ByOrganisation = {}
+    oldest: datetime | None = None
+    for organisation_id, places, completed, first in db.session.execute(
+        select(User.organisation_id, func.count(Enrolment.id), func.sum(done),
+               func.min(Enrolment.created_at))
         .join(User, User.id == Enrolment.user_id)
-        .where(Enrolment.state.in_(HOLDS_PLACE),
-               Enrolment.created_at > now - COMPARISON_PERIOD)).one()
-    region, region_done, ics, ics_done = (int(v or 0) for v in row)
-    return Comparison(ics, ics_done, region, region_done)
+        .where(Enrolment.state.in_(HOLDS_PLACE), Enrolment.created_at > since)
+        .group_by(User.organisation_id)).tuples():
+        found[organisation_id] = (int(places), int(completed or 0))
+        if first is not None:
+            first = first if first.tzinfo else first.replace(tzinfo=UTC)
+            oldest = first if oldest is None else min(oldest, first)
+    return found, (oldest + COMPARISON_PERIOD if oldest is not None else None)
 
 
 # ---------------------------------------------------------------------------- admin

@@ -29,8 +29,9 @@ def init_app(app: Flask) -> None:
     cache.watch(app, "offering_quota", offering="offering_id")
     cache.watch(app, "enrolment", offering="offering_id", person="user_id")
     cache.watch(app, "session_booking", session="session_id", person="user_id")
-    # Leads' names on the pages of the offerings they lead; a closed account's places go.
-    cache.watch(app, "user_account", columns={"full_name"}, person="id", leads="id",
-                cascades=True)
+    # Leads' names on the pages of the offerings they lead; a closed account's places go;
+    # a person's organisation decides whose places they count as (the DSU lead's home).
+    cache.watch(app, "user_account", columns={"full_name", "organisation_id", "organisation"},
+                person="id", leads="id", cascades=True)
     # Calendars follow every change to a place (REQUEST / CANCEL, a growing SEQUENCE).
     connect(app, PlaceChanged, follow_place_change)

@@ -303,6 +303,8 @@ class Enrolment(db.Model):
         # With the offering, so an ICS's places per offering and state are counted from the
         # index alone (the dashboards); it still serves lookups by person and state.
         Index("ix_enrolment_user_state_offering", "user_id", "state", "offering_id"),
+        # A DSU lead's home lists their ICS's approved nominees still to confirm.
+        Index("ix_enrolment_quota_organisation_state", "quota_organisation_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
