@@ -431,3 +431,62 @@ def test_a_cancelled_event_says_so_and_why_on_its_page(app, client, world, kind)
     callout = html.split('class="nhsuk-warning-callout"', 1)[1].split("</div>", 1)[0]
     assert "Important: </span>Cancelled" in callout and "The speaker is unwell" in callout
     assert html.count("<h1>") == 1 and f'nhsuk-caption-l">{kind.title()}</span>' in html
+
+
+def test_cancelling_a_festival_session_asks_first_and_says_what_follows(app, client, login,
+                                                                       world):
+    ids, people = world
+    with app.app_context():
+        small = add_session(db.session.get(Offering, ids["festival"]), "Tiny clinic",
+                            start=time(14, 0), end=time(15, 0), capacity=1, track=1)
+        mine = session_bookings.book_session(db.session.get(User, people["booked"].id), small)
+        other = person("waiting-one")
+        engine.book(other, db.session.get(Offering, ids["festival"]))
+        waiting = session_bookings.book_session(other, small)
+        db.session.commit()
+        mine_id, waiting_id = mine.id, waiting.id
+    login(people["booked"])
+    agenda = client.get(f"/festivals/{ids['festival']}/agenda").get_data(as_text=True)
+    assert f'href="/session-bookings/{mine_id}/cancel"' in agenda  # a link, not a POST
+    page = client.get(f"/session-bookings/{mine_id}/cancel")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Cancel your booking for Tiny clinic?" in html
+    assert "goes to the next person on the waiting list" in html
+    with app.app_context():  # asking changed nothing
+        assert db.session.get(Booking, mine_id).state == "booked"
+    done = client.post(f"/session-bookings/{mine_id}/cancel", follow_redirects=True)
+    assert "Your booking for “Tiny clinic” is cancelled." in done.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Booking, mine_id).state == "cancelled"
+        assert db.session.get(Booking, waiting_id).state == "offered"
+    # Asked again once it is cancelled: the rule's reason, not a page that would then fail.
+    again = client.get(f"/session-bookings/{mine_id}/cancel", follow_redirects=True)
+    assert "There is nothing to cancel" in again.get_data(as_text=True)
+
+
+def test_declining_an_offered_festival_place_asks_first(app, client, login, world):
+    ids, people = world
+    with app.app_context():
+        small = add_session(db.session.get(Offering, ids["festival"]), "Tiny clinic",
+                            start=time(14, 0), end=time(15, 0), capacity=1, track=1)
+        holder = person("holder")
+        engine.book(holder, db.session.get(Offering, ids["festival"]))
+        first = session_bookings.book_session(holder, small)
+        offered = session_bookings.book_session(db.session.get(User, people["booked"].id),
+                                                small)
+        session_bookings.cancel_booking(holder, first)
+        db.session.commit()
+        assert offered.state == "offered"
+        offered_id = offered.id
+    login(people["stranger"])
+    assert client.get(f"/session-bookings/{offered_id}/decline").status_code == 404
+    login(people["booked"])
+    html = client.get(f"/session-bookings/{offered_id}/decline").get_data(as_text=True)
+    assert "Decline the place offered at Tiny clinic?" in html
+    assert "the offer cannot be taken back later" in html
+    with app.app_context():
+        assert db.session.get(Booking, offered_id).state == "offered"
+    done = client.post(f"/session-bookings/{offered_id}/decline", follow_redirects=True)
+    assert "You have declined the place at “Tiny clinic”." in done.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Booking, offered_id).state == "cancelled"

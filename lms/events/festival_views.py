@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from lms.clock import utcnow
 from lms.events import festival as festivals
 from lms.events import kept_festival, pages, session_bookings
 from lms.events.forms import FestivalForm, FestivalSessionForm
 from lms.events.models import Festival
+from lms.events.session_policy import may_cancel_session_booking
 from lms.events.views import (
     MANAGERS,
     bp,
@@ -25,8 +27,16 @@ from lms.events.views import (
     submit_all,
     visible_event,
 )
-from lms.offerings import policy
-from lms.web import EmptyForm, next_page, perform, role_required
+from lms.offerings import consequences, policy, waitlist
+from lms.web import (
+    ConfirmForm,
+    EmptyForm,
+    confirm_page,
+    do_confirmed,
+    next_page,
+    perform,
+    role_required,
+)
 
 
 @bp.route("/festivals/<int:id>")
@@ -76,28 +86,42 @@ def book_session(id: int):
     return redirect(back)
 
 
-@bp.route("/session-bookings/<int:id>/cancel", methods=["POST"])
+@bp.route("/session-bookings/<int:id>/cancel", methods=["GET", "POST"])
 @login_required
 def cancel_booking(id: int):
-    """Cancel one's own festival session booking or leave its waiting list."""
+    """Cancel one's own festival session booking or leave its waiting list, asked first on
+    the one confirmation page (what follows: ``lms.offerings.consequences``)."""
+    booking = _own_booking(id)
+    back = next_page(url_for("events.agenda", id=booking.session.offering_id))
+    title, was_booked = booking.session.title, booking.state == "booked"
+    return _confirmed(booking, back, consequences.of_cancelling_session_booking,
+                      may_cancel_session_booking(booking.state, booking.session, utcnow()),
+                      lambda: session_bookings.cancel_booking(current_user, booking),
+                      f"Your booking for “{title}” is cancelled." if was_booked
+                      else f"You have left the waiting list for “{title}”.")
+
+
+def _own_booking(id: int):
     booking = session_bookings.get_booking(id)
     if booking.user_id != current_user.id:
         abort(404)
-    back = next_page(url_for("events.agenda", id=booking.session.offering_id))
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    title, was_booked = booking.session.title, booking.state == "booked"
-    perform(session_bookings.cancel_booking, current_user, booking,
-            done=f"Your booking for “{title}” is cancelled." if was_booked
-            else f"You have left the waiting list for “{title}”.")
-    return redirect(back)
+    return booking
+
+
+def _confirmed(booking, back: str, confirmation, decision, action, done: str):
+    """GET: the confirmation page, if the service would do it now (``decision``; else the
+    reason why not); POST: do it."""
+    form = ConfirmForm()
+    if request.method == "GET":
+        decision.enforce()
+        return confirm_page(confirmation(booking, back), form)
+    return do_confirmed(form, lambda: confirmation(booking, back), action, done=done,
+                        back=back)
 
 
 def _answer_offer(id: int, answer, done: str):
-    """Accept or decline a place offered at a festival session (one's own only)."""
-    booking = session_bookings.get_booking(id)
-    if booking.user_id != current_user.id:
-        abort(404)
+    """Accept a place offered at a festival session (one's own only)."""
+    booking = _own_booking(id)
     back = next_page(url_for("events.agenda", id=booking.session.offering_id))
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -114,12 +138,17 @@ def accept_session_offer(id: int):
                          "your calendar.")
 
 
-@bp.route("/session-bookings/<int:id>/decline", methods=["POST"])
+@bp.route("/session-bookings/<int:id>/decline", methods=["GET", "POST"])
 @login_required
 def decline_session_offer(id: int):
-    """Say no to a place offered at a festival session; it goes to the next person."""
-    return _answer_offer(id, session_bookings.decline_session_offer,
-                         "You have declined the place at “{title}”.")
+    """Say no to a place offered at a festival session (asked first); it goes to the next
+    person waiting."""
+    booking = _own_booking(id)
+    back = next_page(url_for("events.agenda", id=booking.session.offering_id))
+    return _confirmed(booking, back, consequences.of_declining_session_offer,
+                      waitlist.may_decline_session_offer(booking),
+                      lambda: session_bookings.decline_session_offer(current_user, booking),
+                      f"You have declined the place at “{booking.session.title}”.")
 
 
 def _festival_details(form: FestivalForm) -> festivals.FestivalDetails:

@@ -10,10 +10,15 @@ from sqlalchemy import func, select
 
 from lms.accounts.models import User
 from lms.clock import utcnow
-from lms.errors import DomainError, NotFound
+from lms.errors import NotFound
 from lms.events.models import Festival
 from lms.events.services import summary_of
-from lms.events.session_policy import SessionClash, clash_message, may_book_session
+from lms.events.session_policy import (
+    SessionClash,
+    clash_message,
+    may_book_session,
+    may_cancel_session_booking,
+)
 from lms.extensions import db
 from lms.notifications.services import Attachment, link, queue_email
 from lms.offerings import calendar, waitlist
@@ -135,10 +140,7 @@ def cancel_booking(user: User, booking: Booking, reason: str = "") -> Booking:
     offered to the next person waiting, automatically."""
     booking = _own_booking(user, booking)
     session = booking.session
-    if booking.state not in (B.BOOKED, B.OFFERED, B.WAITLISTED):
-        raise DomainError("There is nothing to cancel")
-    if session.ends_at <= utcnow():
-        raise DomainError("This session has already taken place")
+    may_cancel_session_booking(booking.state, session, utcnow()).enforce()
     if booking.state == B.OFFERED:
         waitlist.decline_session_offer(booking, user)
         return booking

@@ -58,6 +58,16 @@ def may_book_session(festival_status: str, session: Session, now: datetime, regi
     return ALLOWED
 
 
+def may_cancel_session_booking(state: str, session: Session, now: datetime) -> Decision:
+    """Whether a festival session booking, offered place or queue position can be given up
+    now: the confirmation page asks only when the service will do it."""
+    if state not in (BookingState.BOOKED, BookingState.OFFERED, BookingState.WAITLISTED):
+        return Decision(False, "There is nothing to cancel")
+    if session.ends_at <= now:
+        return Decision(False, "This session has already taken place")
+    return ALLOWED
+
+
 def first_clash(session: Session, others: list[tuple[Session, str]]) -> tuple[Session, str] | None:
     """The first (by start) of ``others`` (the person's live bookings, scheduled sessions)
     overlapping ``session``, other than itself: as the service's query finds it."""

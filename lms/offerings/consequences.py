@@ -161,6 +161,43 @@ def of_withdrawing_nomination(enrolment: Enrolment, back: str) -> Confirmation:
                          required=False))
 
 
+def _session_queue(session_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(Booking).where(
+        Booking.session_id == session_id, Booking.state == BookingState.WAITLISTED)) or 0
+
+
+def of_cancelling_session_booking(booking: Booking, back: str) -> Confirmation:
+    """A person gives up a festival session they booked, or their place in its queue."""
+    session = booking.session
+    title = session.title or "this session"
+    if booking.state == BookingState.WAITLISTED:
+        behind = _session_queue(session.id) - (booking.waitlist_position or 0)
+        return Confirmation(
+            f"Leave the waiting list for {title}?",
+            (f"You lose your place in the queue (number {booking.waitlist_position})"
+             + (f"; the {_plural(behind, 'person', 'people')} behind you move up one."
+                if behind > 0 else "."),
+             "We email you to confirm."), "Leave the waiting list", back, caption=title)
+    waiting = _session_queue(session.id)
+    return Confirmation(
+        f"Cancel your booking for {title}?",
+        ("Your place goes to the next person on the waiting list, who is offered it "
+         "automatically." if waiting else "Your place is freed for someone else to book.",
+         "We send your calendar a cancellation and email you to confirm.",
+         "To come back later you would need to book again, if places are left."),
+        "Cancel booking", back, caption=title)
+
+
+def of_declining_session_offer(booking: Booking, back: str) -> Confirmation:
+    """A person says no to a place offered at a festival session from its waiting list."""
+    title = booking.session.title or "this session"
+    return Confirmation(
+        f"Decline the place offered at {title}?",
+        ("The place goes to the next person waiting.",
+         "You leave the waiting list: the offer cannot be taken back later.",
+         "We email you to confirm."), "Decline", back, caption=title)
+
+
 def of_cancelling(offering: Offering, back: str, what: str = "cohort") -> Confirmation:
     """Faculty cancel a whole offering: every active place ends and each person is told."""
     counts = dict(db.session.execute(

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 
 from lms.accounts.models import User
 from lms.clock import utcnow
-from lms.errors import DomainError
+from lms.errors import ALLOWED, Decision, DomainError
 from lms.extensions import db
 from lms.listeners import notify
 from lms.notifications.services import link, queue_email
@@ -126,10 +126,16 @@ def accept_session_offer(booking: Booking, actor: User) -> None:
     set_booking_state(booking, B.BOOKED, actor, "Offer accepted")
 
 
+def may_decline_session_offer(booking: Booking) -> Decision:
+    """Whether there is a place offered at the session to say no to."""
+    if booking.state != B.OFFERED:
+        return Decision(False, "There is no offer of a place at this session to decline")
+    return ALLOWED
+
+
 def decline_session_offer(booking: Booking, actor: User) -> None:
     """Say no to a place offered at a session; it goes to the next person waiting."""
-    if booking.state != B.OFFERED:
-        raise DomainError("There is no offer of a place at this session to decline")
+    may_decline_session_offer(booking).enforce()
     set_booking_state(booking, B.CANCELLED, actor, "Offer declined")
     _email(booking, "session_offer_declined", "You declined a place")
     offer_session_places(booking.session, actor)

@@ -9,7 +9,7 @@ from lms.accounts.models import User
 from lms.events import calendars, session_bookings
 from lms.extensions import db
 from lms.offerings import services as engine
-from tests.authz import EVERYONE_OK, FACULTY_ONLY, MISSING, REDIRECT, SIGNED_IN_OK, Route
+from tests.authz import EVERYONE_OK, FACULTY_ONLY, MISSING, OK, REDIRECT, SIGNED_IN_OK, Route
 from tests.conftest import ROLES
 from tests.test_events_support import add_session, make_festival, make_network, make_webinar
 
@@ -50,6 +50,9 @@ ROUTES: list[Route] = [
           SIGNED_IN_REDIRECT, method="POST"),
     Route("events.cancel_booking", lambda p, w: f"/session-bookings/{w['booking']}/cancel",
           OWNER_ONLY_POST, method="POST"),
+    # Asking first (the confirmation page): the owner sees it, others get 404.
+    Route("events.cancel_booking", lambda p, w: f"/session-bookings/{w['booking']}/cancel",
+          {**OWNER_ONLY_POST, "learner": OK}),
     Route("events.accept_session_offer",
           lambda p, w: f"/session-bookings/{w['booking']}/accept", OWNER_ONLY_POST,
           method="POST"),
