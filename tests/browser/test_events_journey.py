@@ -49,6 +49,7 @@ def test_a_learner_books_festival_sessions_on_a_phone(make_page, live_app, live_
     check_page(phone)
     no_sideways_scroll(phone)
 
+    festival_url = phone.url
     phone.get_by_role("button", name="Register for the festival").click()
     expect(phone.get_by_text("You are registered.").first).to_be_visible()
     phone.get_by_role("button", name="Book Opening keynote").click()
@@ -83,6 +84,17 @@ def test_a_learner_books_festival_sessions_on_a_phone(make_page, live_app, live_
     assert phone.url.endswith("/calendar/address")  # shown once, on the answer itself
     phone.goto("/calendar")
     expect(phone.get_by_label("Calendar address")).to_have_count(0)
+
+    # Cancelling the keynote asks first, on a phone too, then frees the workshop to book.
+    phone.goto(festival_url)
+    phone.get_by_role("link", name="Cancel booking for Opening keynote").click()
+    expect(phone.locator("h1")).to_contain_text("Cancel your booking for Opening keynote?")
+    check_page(phone)
+    no_sideways_scroll(phone)
+    phone.get_by_role("button", name="Cancel booking").click()
+    expect(phone.get_by_text("Your booking for “Opening keynote” is cancelled.")).to_be_visible()
+    expect(phone.get_by_role("button", name="Book Forecasting workshop")).to_be_visible()
+    check_page(phone)
 
 
 def test_faculty_build_a_network_series_with_the_rule_builder(page: Page, live_user,
