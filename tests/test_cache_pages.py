@@ -54,6 +54,17 @@ def webinar(app) -> dict:
         return found
 
 
+def move_first_session(app, cohort_id: int):
+    """Move the cohort's first session an hour later (committed); its new start."""
+    with app.app_context():
+        cohort = db.session.get(Cohort, cohort_id)
+        cohort.sessions[0].starts_at += timedelta(hours=1)
+        cohort.sessions[0].ends_at += timedelta(hours=1)
+        moved = cohort.sessions[0].starts_at
+        db.session.commit()
+    return moved
+
+
 def test_the_events_list_is_kept_per_audience_and_shows_changes_at_once(
         app, client, login, webinar, count_queries):
     page = kept_for_one_query(client, count_queries, "/events")
@@ -231,12 +242,7 @@ def test_my_learning_is_kept_per_person_and_shows_changes_at_once(
     page = text_of(client.get("/my-learning"))
     assert "Spring" in page and "Autumn" not in page  # their own page, not the first's
     login(learner_places["learner"])
-    with app.app_context():  # a session moved: their page shows it at once
-        cohort = db.session.get(Cohort, learner_places["held"])
-        cohort.sessions[0].starts_at += timedelta(hours=1)
-        cohort.sessions[0].ends_at += timedelta(hours=1)
-        moved = cohort.sessions[0].starts_at
-        db.session.commit()
+    moved = move_first_session(app, learner_places["held"])  # their page shows it at once
     assert time_text_in(text_of(client.get("/my-learning")), moved)
 
 
@@ -315,12 +321,7 @@ def test_a_learners_home_keeps_their_places_and_shows_changes_at_once(
     page = text_of(client.get("/"))  # their own places, not the first person's
     assert "Forecasting with R" in page and "A place is offered to you" not in page
     login(learner_places["learner"])
-    with app.app_context():  # a session moved: the home shows it at once
-        cohort = db.session.get(Cohort, learner_places["held"])
-        cohort.sessions[0].starts_at += timedelta(hours=1)
-        cohort.sessions[0].ends_at += timedelta(hours=1)
-        moved = cohort.sessions[0].starts_at
-        db.session.commit()
+    moved = move_first_session(app, learner_places["held"])  # the home shows it at once
     assert time_text_in(text_of(client.get("/")), moved)
 
 
