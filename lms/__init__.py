@@ -12,7 +12,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from lms import config as config_module
-from lms.extensions import configure_sqlite, csrf, db, login_manager, migrate, track_writes
+from lms.extensions import (
+    configure_postgresql,
+    configure_sqlite,
+    csrf,
+    db,
+    login_manager,
+    migrate,
+    track_writes,
+)
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
@@ -38,11 +46,6 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.config.update(config_module.env_overrides(config_class))
     app.config.update(overrides)
     _refuse_insecure_production(app)
-    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
-        # A SQLite file never drops a connection: pinging it at every checkout is pure cost
-        # (PostgreSQL keeps the ping, which replaces connections a restart killed).
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "pool_pre_ping": False}
     os.makedirs(app.instance_path, exist_ok=True)
 
     db.init_app(app)
@@ -51,6 +54,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     csrf.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
+        configure_postgresql(db.engine)  # replaces dead connections at checkout, no ping
 
     _import_models()
     app.request_class = TextRequest

@@ -59,7 +59,9 @@ class Config:
 
     SECRET_KEY = INSECURE_SECRET
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{INSTANCE_DIR / 'lms.sqlite3'}"
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # No ``pool_pre_ping``: a SQLite file never drops a connection, and PostgreSQL's dead
+    # connections are found at checkout without a round trip (``configure_postgresql``).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     BASE_URL = "http://127.0.0.1:5000"
     TIMEZONE = "Europe/London"
 

@@ -172,7 +172,7 @@ def _close_session(_error: BaseException | None = None) -> None:
     last query fails that rollback: raised here, after the page was made, it would reach
     gunicorn, which answers its own bare 500. Nothing uncommitted is lost by a failed
     rollback, so the page stands; the broken connection is dropped (the pool opens a new
-    one, checked by ``pool_pre_ping``) and the session forgotten."""
+    one, checked at checkout: ``configure_postgresql``) and the session forgotten."""
     from lms.extensions import db
 
     try:

@@ -77,6 +77,35 @@ def configure_sqlite(engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+def configure_postgresql(engine) -> None:
+    """Replace a PostgreSQL connection the server has closed (a restart, a failover, an idle
+    timeout) before a request uses it, without a round trip to the server.
+
+    A connection waiting in the pool has nothing to read: the server sends nothing unasked.
+    When the server ends it, it sends its last message and closes the socket, so the socket
+    becomes readable; the check is one ``poll`` with no wait, where ``pool_pre_ping`` sent
+    ``SELECT 1`` and waited for the answer at every checkout — a round trip as dear as the
+    page's own query. A connection found readable is dropped and the pool opens another
+    (SQLAlchemy retries a checkout on ``DisconnectionError``); a socket cut without a word
+    (a broken network) fails the request's first statement instead, answered with the
+    "service unavailable" page, and the pool replaces the connection then."""
+    import select
+
+    from sqlalchemy import event
+
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, _record, _proxy):
+        if dbapi_connection.closed or dbapi_connection.broken:
+            raise exc.DisconnectionError("the connection was closed")
+        poller = select.poll()
+        poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI)
+        if poller.poll(0):
+            raise exc.DisconnectionError("the server closed the connection")
+
+
 def empty_sqlite_log(engine) -> None:
     """Copy SQLite's write-ahead log into the database and empty it, so the earlier versions
     of changed pages (an erased person's rows before erasure, an email before its secrets

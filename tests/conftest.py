@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -99,6 +100,21 @@ def _pinned_clock(request: pytest.FixtureRequest) -> Iterator[None]:
         else:
             _clock.move_to(TEST_NOW)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _app_log_handlers_removed() -> Iterator[None]:
+    """Take away the log handlers a production-like ``create_app`` in a test adds to the root
+    logger (``lms.observability.logs``, ``logging.basicConfig``): they write to the stream
+    pytest captured for that test, which is closed afterwards, so every later log record
+    (aiosmtpd's, a thread's) printed "--- Logging error ---" into the run's output."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in list(root.handlers):
+        if type(handler) is logging.StreamHandler:  # pytest's own are subclasses
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
@@ -328,7 +344,7 @@ def pg_app(postgres_server, tmp_path) -> Iterator[Flask]:
     # it is a wait, not a failure (the default 30 s gave up during a loaded CI run).
     pg = create_app(
         "testing", SQLALCHEMY_DATABASE_URI=url, MAIL_OUTBOX_DIR=str(tmp_path / "outbox"),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "pool_timeout": 150},
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_timeout": 150},
     )
     try:
         with pg.app_context():

@@ -101,6 +101,38 @@ def test_a_bad_date_filter_is_an_error_linked_to_its_field(client, catalogue_wor
     assert "3 courses found" in page  # the other filters still apply
 
 
+def test_the_catalogue_shows_twenty_courses_a_page_keeping_the_filters(app, client, frozen):
+    """45 courses: three pages of at most 20, each linking to the next and the previous with
+    the filters kept; anything but a page number shows the nearest page, never an error."""
+    def make():
+        for n in range(45):
+            build.course(f"Course {n:02}", format="online" if n % 5 else "in_person")
+
+    commit(app, make)
+    first = html(client.get("/courses"))
+    assert "45 courses found" in first and "Showing 1 to 20 (page 1 of 3)" in first
+    assert titles_of(first) == ["Courses and programmes (page 1 of 3)"]
+    assert first.count('<li class="nhsuk-card">') == 20
+    assert 'aria-label="Pages of courses"' in first
+    assert 'href="/courses?page=2"' in first and "Previous</span>" not in first
+
+    last = html(client.get("/courses?page=3"))
+    assert last.count('<li class="nhsuk-card">') == 5
+    assert "Showing 41 to 45 (page 3 of 3)" in last and "Next</span>" not in last
+    assert 'href="/courses?page=2"' in last
+    pages = [html(client.get(f"/courses?page={n}")) for n in (1, 2, 3)]
+    assert [sum(f">Course {n:02}<" in page for page in pages) for n in range(45)] == [1] * 45
+
+    filtered = html(client.get("/courses?format=online&page=2"))  # 36 online: 2 pages
+    assert "36 courses found" in filtered and "Showing 21 to 36 (page 2 of 2)" in filtered
+    assert 'href="/courses?format=online"' in filtered  # page 1, the filter kept
+    for odd in ("abc", "0", "-1", "99", "9" * 40, "2.5"):
+        response = client.get(f"/courses?page={odd}")
+        assert response.status_code == 200, odd
+    assert "(page 3 of 3)" in html(client.get("/courses?page=99"))
+    assert "(page 1 of 3)" in html(client.get("/courses?page=abc"))
+
+
 def test_course_page_lists_cohorts_with_dates_and_places(client, catalogue_world, login,
                                                          people):
     page = html(client.get(f"/courses/{catalogue_world['forecasting']}"))

@@ -1,6 +1,6 @@
 """Faults: PostgreSQL going away while the service runs gives the NHS "service unavailable"
 page (503, never a 500 with a trace) and nothing half-saved; when it comes back, the next
-requests work again without restarting anything (``pool_pre_ping`` replaces dead
+requests work again without restarting anything (``configure_postgresql`` replaces dead
 connections).
 
 The test runs its own PostgreSQL server, so stopping it cannot upset other tests.
@@ -178,3 +178,33 @@ def test_an_error_outside_the_handlers_gets_the_nhs_page_not_a_bare_500(tmp_path
     assert "Internal Server Error" not in response.get_data(as_text=True)
     assert response.headers["X-Frame-Options"] == "DENY"
     assert Client(app).get("/").status_code == 200
+
+
+def test_a_connection_the_server_ended_between_requests_is_replaced_without_a_ping(service,
+                                                                                   own_server):
+    """An administrator (or an idle timeout, or a failover) ends a pooled connection while no
+    request holds it. The next request is served on a new one: the pool finds the old one's
+    socket readable at checkout. Nothing is sent to the server to find out (no
+    ``pool_pre_ping``): the server sees only the page's own statements."""
+    from sqlalchemy import event, text
+
+    visitor = service.test_client()
+    assert visitor.get("/healthz").status_code == 200
+    with service.app_context():
+        pool = db.engine.pool
+        assert pool.checkedin() == 1, "one idle connection in the pool"
+        pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+        db.session.remove()
+    with own_server.connect_admin() as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
+    time.sleep(0.5)  # the server's goodbye reaches the socket
+
+    sent: list[str] = []
+    with service.app_context():
+        event.listen(db.engine, "before_cursor_execute",
+                     lambda _c, _cur, statement, *_: sent.append(statement))
+    assert visitor.get("/courses").status_code == 200, "served, not 'service unavailable'"
+    with service.app_context():
+        assert db.session.scalar(text("SELECT pg_backend_pid()")) != pid
+        db.session.remove()
+    assert not any(statement.strip().upper() == "SELECT 1" for statement in sent)

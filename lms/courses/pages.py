@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from urllib.parse import urlencode
 
-from flask import render_template
+from flask import render_template, url_for
 from flask_login import AnonymousUserMixin
 from markupsafe import Markup
 from sqlalchemy import case, func, select
@@ -67,12 +68,49 @@ def _catalogue_listing(args: MultiDict) -> tuple[CataloguePage, datetime | None]
     )
     found = catalogue_listing(filters)
     filtered = filters != CatalogueFilters()
+    shown = CatalogueShown.of(found.entries, args)
     title = ("Error: " if form.errors else "") + "Courses and programmes" + (
-        " (filtered)" if filtered else "")
+        " (filtered)" if filtered else "") + (
+        f" (page {shown.page} of {shown.pages})" if shown.pages > 1 else "")
     body = Markup(render_template(  # noqa: S704 - autoescaped template output
-        "courses/_catalogue_listing.html", form=form,
-        entries=found.entries, filtered=filtered))
+        "courses/_catalogue_listing.html", form=form, shown=shown, filtered=filtered))
     return CataloguePage(title, body), found.valid_until
+
+
+CATALOGUE_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class CatalogueShown:
+    """One page of the catalogue's entries (``CATALOGUE_PAGE_SIZE`` a page, so the page stays
+    the same size however many courses there are), with the links to the pages either side
+    keeping the filters."""
+
+    entries: list
+    total: int
+    first: int        # the number of the first entry shown, from 1 (0 when none)
+    page: int
+    pages: int
+    previous_url: str | None
+    next_url: str | None
+
+    @classmethod
+    def of(cls, entries: list, args: MultiDict) -> CatalogueShown:
+        pages = max(1, -(-len(entries) // CATALOGUE_PAGE_SIZE))
+        asked = args.get("page", "")
+        # Anything but a page number (a typo, an old link past the end) shows the nearest page.
+        page = min(max(int(asked), 1), pages) if asked.isdigit() and len(asked) < 6 else 1
+        start = (page - 1) * CATALOGUE_PAGE_SIZE
+        kept = [(key, value) for key, value in args.items(multi=True) if key != "page"]
+
+        def url(number: int) -> str:
+            query = urlencode([*kept, *([("page", number)] if number > 1 else [])])
+            return url_for("courses.catalogue") + (f"?{query}" if query else "")
+
+        return cls(entries[start:start + CATALOGUE_PAGE_SIZE], len(entries),
+                   start + 1 if entries else 0, page, pages,
+                   url(page - 1) if page > 1 else None,
+                   url(page + 1) if page < pages else None)
 
 
 @dataclass(frozen=True)
