@@ -247,9 +247,16 @@ def _read(statement, params: dict, everything: bool) -> list[tuple]:
     values = compiled.construct_params(params, _check=False)
     sql_params = values if positions is None else tuple(values[k] for k in positions)
     dbapi_error = engine.dialect.loaded_dbapi.Error
+    # On PostgreSQL the read is its own statement, not a transaction: no BEGIN before it and
+    # no ROLLBACK when the pool takes the connection back, two round trips of three. (Each
+    # statement sees what was committed when it started either way, at READ COMMITTED.)
+    # SQLite's connections here send no BEGIN of their own (``configure_sqlite``).
+    own_statement = engine.dialect.name == "postgresql"
     connection = None
     try:
         connection = engine.raw_connection()
+        if own_statement:
+            connection.driver_connection.autocommit = True
         cursor = connection.cursor()
         try:
             if engine.dispatch.before_cursor_execute:  # statement counters still see it
@@ -272,5 +279,8 @@ def _read(statement, params: dict, everything: bool) -> list[tuple]:
                                       dbapi_error) from error
     finally:
         if connection is not None:
+            driver = connection.driver_connection  # None once invalidated
+            if own_statement and driver is not None and not driver.closed:
+                driver.autocommit = False
             connection.close()
     return [tuple(row) for row in rows]
