@@ -166,7 +166,7 @@ def _init_features(app: Flask) -> None:
     import lms.sso
     import lms.talks
 
-    for feature in (lms.accounts, lms.notifications, lms.cache, lms.offerings, lms.courses,
+    for feature in (lms.cache, lms.accounts, lms.notifications, lms.offerings, lms.courses,
                     lms.events, lms.attendance, lms.feedback, lms.certificates, lms.competencies,
                     lms.reports, lms.api, lms.audit, lms.privacy, lms.sso, lms.home,
                     lms.search, lms.site, lms.messages, lms.learning, lms.observability, lms.talks):

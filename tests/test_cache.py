@@ -189,7 +189,9 @@ def test_the_cohort_page_is_kept_for_everyone_but_the_panel_is_each_viewers(
         page = text_of(client.get(url))
     assert "teams.example.com/l/spring" not in page and "You have a place." not in page
     assert "Book a place" in page
-    assert counted.n == 3, counted.statements  # the viewer, the versions, the viewer's place
+    # The viewer (their account's versions read with their pages', then their row: not yet
+    # kept), the cohort's versions, the viewer's place.
+    assert counted.n == 4, counted.statements
 
     login(None)
     page = text_of(client.get(url))
@@ -200,6 +202,41 @@ def test_the_cohort_page_is_kept_for_everyone_but_the_panel_is_each_viewers(
                                     db.session.get(Cohort, shelf["cohort"])))
     page = text_of(client.get(url))
     assert "Full – join the waiting list" in page and "This is full." in page
+
+
+def test_the_viewers_place_changed_by_another_process_shows_at_their_next_request(
+        app, client, login, shelf):
+    """The viewer's own place is kept under their version: the scheduler or another worker
+    changing it (here, cancelling it) shows at their next request."""
+    def holder():
+        person = build.person()
+        engine.book(person, db.session.get(Cohort, shelf["cohort"]))
+        return person.id
+    holder_id = commit(app, holder)
+    with app.app_context():
+        person = db.session.get(User, holder_id)
+        _ = person.role_rows
+        db.session.expunge_all()
+    login(person)
+    url = f"/cohorts/{shelf['cohort']}"
+    for _ in range(2):  # the second from what was kept
+        assert "You have a place." in text_of(client.get(url))
+    with app.app_context():
+        place_id = db.session.scalar(select(Enrolment.id).where(Enrolment.user_id == holder_id))
+    url_db = app.config["SQLALCHEMY_DATABASE_URI"]
+    script = textwrap.dedent(f"""
+        from lms import create_app
+        from lms.extensions import db
+        from lms.offerings.models import Enrolment
+        app = create_app("testing", SQLALCHEMY_DATABASE_URI={url_db!r})
+        with app.app_context():
+            db.session.get(Enrolment, {place_id}).state = "cancelled"
+            db.session.commit()
+    """)
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True, timeout=120,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    page = text_of(client.get(url))
+    assert "You have a place." not in page and "Book a place" in page
 
 
 def test_a_cohort_made_a_draft_is_404_for_learners_at_once(app, client, login, shelf):

@@ -8,7 +8,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Sign-up, sign-in, profiles, organisation changes and the admin's user pages, and their
     links; ``flask lms throttles`` and ``flask lms create-admin``."""
-    from lms.accounts import organisation_change_views, services, views
+    from lms.accounts import kept, organisation_change_views, services, views
     from lms.accounts.cli import create_admin_command, throttles_cli
     from lms.accounts.models import Role
     from lms.cli import commands_of
@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Sign in to see this page"
     login_manager.login_message_category = "info"
     login_manager.user_loader(services.load_user_from_session)
+    kept.watch_accounts(app)  # the signed-in person kept between requests
     add_nav_item(app, "Users", "admin.users", holds(Role.ADMIN), order=90)
     add_nav_item(app, "Moves", "organisation_changes.requests",
                  lambda user: holds(Role.DSU_LEAD)(user) or holds(Role.ADMIN)(user), order=91)

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from lms.accounts import sso_domains, throttle
+from lms.accounts import kept, sso_domains, throttle
 from lms.accounts.emails import canonical_email
 from lms.accounts.events import PasswordChanged
 from lms.accounts.models import (
@@ -137,13 +137,17 @@ _signed_in_statement = (select(User).options(joinedload(User.role_rows))
                         .where(User.id == bindparam("user_id")))
 
 
+def _load_signed_in(user_id: int) -> User | None:
+    return db.session.execute(_signed_in_statement, {"user_id": user_id}
+                              ).unique().scalar_one_or_none()
+
+
 def load_user_from_session(session_id: str) -> User | None:
     """Flask-Login's loader: ``"<id>:<version>"`` must match the user's current version."""
     user_id, _, version = session_id.partition(":")
     if not (user_id.isdigit() and version.isdigit()):
         return None
-    user = db.session.execute(_signed_in_statement, {"user_id": int(user_id)}
-                              ).unique().scalar_one_or_none()
+    user = kept.signed_in_person(int(user_id), _load_signed_in)
     if user is None or user.session_version != int(version) or not user.is_active_account:
         return None
     return user

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from lms.accounts.models import Organisation, User
+from lms.cache import cached, person
 from lms.clock import utcnow
 from lms.errors import NotAllowed
 from lms.extensions import db, read_row
@@ -108,12 +109,19 @@ _place_statement = (
 
 
 def viewer_place(user, offering_id: int) -> Place | None:
-    """The person's enrolment on an offering (any state), or None; None for anonymous. One
-    query of plain columns on a driver cursor (``read_row``: committed data, so not after a
-    write in the same request): it runs on every view of a kept offering page."""
+    """The person's enrolment on an offering (any state), or None; None for anonymous. It
+    runs on every view of a kept offering page, so it is kept too, under the person's version
+    (renewed by any change to their places, which the signed-in request has read already);
+    built from one query of plain columns on a driver cursor (``read_row``: committed data,
+    so not after a write in the same request)."""
     if not user.is_authenticated:
         return None
-    row = read_row(_place_statement, offering_id=offering_id, user_id=user.id)
+    return cached("viewer_place", (user.id, offering_id), depends_on=person(user.id),
+                  build=lambda: (_read_place(user.id, offering_id), None), size=4096)
+
+
+def _read_place(user_id: int, offering_id: int) -> Place | None:
+    row = read_row(_place_statement, offering_id=offering_id, user_id=user_id)
     if row is None:
         return None
     # The driver's raw value (text on SQLite): an aware UTC time, as the column gives it.
