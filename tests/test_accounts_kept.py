@@ -152,3 +152,17 @@ def test_two_people_in_one_process_never_get_each_others(app, make_user):
             with app.test_request_context():
                 user = accounts.load_user_from_session(f"{person.id}:{person.session_version}")
                 assert (user.id, user.full_name) == (person.id, name)
+
+
+def test_an_organisation_renamed_is_seen_by_its_people_at_the_next_request(app, make_user):
+    ada = make_user(email="ada@example.nhs.uk")
+    session_id = f"{ada.id}:{ada.session_version}"
+    for _ in range(2):
+        with app.test_request_context():
+            named = accounts.load_user_from_session(session_id).organisation.name
+    with app.app_context():
+        db.session.get(User, ada.id).organisation.name = "Birmingham and Solihull ICB"
+        db.session.commit()
+    with app.test_request_context():
+        assert accounts.load_user_from_session(session_id).organisation.name == (
+            "Birmingham and Solihull ICB") != named

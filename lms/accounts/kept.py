@@ -32,11 +32,14 @@ def account(user_id: int) -> DependsOn:
 
 
 def watch_accounts(app: Flask) -> None:
-    """Renew a person's account version when their row or one of their roles changes."""
+    """Renew a person's account version when their row or one of their roles changes, and
+    everything when an organisation changes."""
     from lms import cache
 
     cache.also_renews(app, "user_account", ACCOUNT, per="id")
     cache.also_renews(app, "user_role", ACCOUNT, per="user_id")
+    # An organisation renamed (rare) is part of everyone in it: everything is renewed.
+    cache.watch(app, "organisation")
 
 
 def signed_in_person(user_id: int, load: Callable[[int], User | None]) -> User | None:
