@@ -100,7 +100,8 @@ def queue_emails(emails: list[Email]) -> list[Email]:
         body_text, body_html = bodies[email.template].render(email.subject, dict(email.context))
         rows.append(_row(email.to, email.subject, body_text, body_html, None))
     if rows:
-        db.session.execute(insert(OutboxMessage), rows)
+        # Through the table, not the ORM's bulk insert: the same row, at a fraction of the cost.
+        db.session.execute(insert(OutboxMessage.__table__), rows)
     return queued
 
 
