@@ -345,3 +345,77 @@ def test_starttls_sends_to_a_relay_whose_certificate_checks_out(ctx, app, monkey
     assert len(sink.messages) == 1
     assert message_from_bytes(sink.messages[0], policy=policy.default)["To"] == \
         "tls@example.nhs.uk"
+
+
+# ---------------------------------------------------------------------------- many at once
+
+
+@pytest.fixture
+def with_html_email(app):
+    """An email with an HTML part too (none of the app's emails has one yet): the text part
+    is a real template's, the HTML one exists only for this test."""
+    from jinja2 import ChoiceLoader, DictLoader
+
+    before = app.jinja_env.loader
+    app.jinja_env.loader = ChoiceLoader([DictLoader({
+        "email/tests/with_html.txt": "Dear {{ person.full_name }}, {{ base_url }}/{{ n }}",
+        "email/tests/with_html.html": "<h1>{{ subject }}</h1><p>{{ person.full_name }}</p>",
+    }), before])
+    app.jinja_env.cache.clear()
+    yield "tests/with_html"
+    app.jinja_env.loader = before
+    app.jinja_env.cache.clear()
+
+
+def _row_values(row: OutboxMessage) -> tuple:
+    return (row.to_address, row.subject, row.body_text, row.body_html, row.status,
+            row.attempts, row.secrets_to_remove, row.created_at, row.next_attempt_at)
+
+
+def test_queue_emails_writes_the_rows_queue_email_would_in_order(ctx, make_user,
+                                                                with_html_email):
+    """``queue_emails`` (the reminder sweep's batches) is ``queue_email`` for many: the same
+    rows in the order given, with the HTML part when there is one, none for people who
+    switched that kind off, and emails that are not optional to everyone."""
+    from lms.notifications.preferences import EmailKind, choose
+    from lms.notifications.services import Email, queue_emails
+
+    keen, quiet = make_user(), make_user()
+    choose(quiet, [EmailKind.FEEDBACK_REMINDERS, EmailKind.FACULTY_MESSAGES])
+    reminder = EmailKind.SESSION_REMINDERS
+    emails = [
+        Email(keen.email, "To keen", with_html_email, {"person": keen, "n": 1}, reminder),
+        Email(quiet.email, "Not to quiet", with_html_email, {"person": quiet, "n": 2},
+              reminder),
+        Email(quiet.email, "Always sent", "accounts/password_changed", {"user": quiet}),
+        Email(quiet.email, "Quiet still wants these", with_html_email,
+              {"person": quiet, "n": 3}, EmailKind.FEEDBACK_REMINDERS),
+        Email(keen.email, "Second to keen", "accounts/password_changed", {"user": keen}),
+    ]
+    with time_machine.travel(utcnow(), tick=False):
+        assert queue_emails(emails) == [emails[0], *emails[2:]]
+        db.session.flush()
+        batch = rows()
+        for email in emails:
+            queue_email(email.to, email.subject, email.template, optional=email.optional,
+                        flush=False, **email.context)
+        db.session.flush()
+        one_by_one = rows()[len(batch):]
+    assert [r.subject for r in batch] == [
+        "To keen", "Always sent", "Quiet still wants these", "Second to keen"]
+    assert [_row_values(r) for r in batch] == [_row_values(r) for r in one_by_one]
+    assert batch[0].body_text == f"Dear {keen.full_name}, {ctx.config['BASE_URL']}/1"
+    assert batch[0].body_html == f"<h1>To keen</h1><p>{keen.full_name}</p>"
+    assert batch[1].body_html is None
+    assert len({r.message_id for r in batch + one_by_one}) == 8
+    assert queue_emails([]) == []
+
+
+def test_an_optional_email_in_a_batch_must_name_its_person(ctx):
+    from lms.notifications.preferences import EmailKind
+    from lms.notifications.services import Email, queue_emails
+
+    with pytest.raises(TypeError, match="person="):
+        queue_emails([Email("x@example.nhs.uk", "No one", "accounts/password_changed",
+                            {"user": {"full_name": "X"}}, EmailKind.SESSION_REMINDERS)])
+    assert rows() == []

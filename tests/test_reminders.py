@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 import time as clock
+from collections import Counter
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -22,6 +23,7 @@ from lms.events import services as ev
 from lms.events.models import ReminderSent
 from lms.extensions import db
 from lms.notifications.models import OutboxMessage
+from lms.notifications.preferences import EmailKind, choose
 from lms.offerings import services as engine
 from tests.test_events_support import (
     add_session,
@@ -207,6 +209,31 @@ def check_exactly_once(target: Flask, total: int) -> None:
         assert len(rows) == total == len(set(rows))
         emails = reminder_emails()
         assert len(emails) == total
+        db.session.rollback()
+
+
+def test_more_due_than_a_batch_each_goes_once_and_none_to_who_switched_them_off(app):
+    """Batches of 7 over 80 due reminders (the last one short): each goes once, and people
+    who switched session reminders off get none, though they are recorded as done so no
+    sweep considers them again."""
+    now, total = build_due_reminders(app)
+    places = {f"pc{n}@example.nhs.uk": 2 if n % 3 == 0 else 1 for n in range(PEOPLE)}
+    with app.app_context():
+        quiet = [person(f"c{n}") for n in (0, 7, 8)]
+        for someone in quiet:
+            choose(someone, [EmailKind.FEEDBACK_REMINDERS, EmailKind.FACULTY_MESSAGES])
+        db.session.commit()
+        switched_off = sum(places.pop(someone.email) for someone in quiet)
+        batches: list[int] = []
+        sent = reminders.send_due_reminders(now=now, batch_size=7, after_batch=batches.append)
+        assert len(batches) == -(-total // 7) and total % 7
+        assert sent == total - switched_off == batches[-1]
+        rows = reminder_rows()
+        assert len(rows) == total == len(set(rows))
+        emails = reminder_emails()
+        assert Counter(to for to, _ in emails) == places
+        assert reminders.send_due_reminders(now=now, batch_size=7) == 0
+        assert len(reminder_emails()) == len(emails)
         db.session.rollback()
 
 

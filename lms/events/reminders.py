@@ -33,7 +33,7 @@ from lms.clock import utcnow
 from lms.events.models import ReminderSent
 from lms.extensions import begin_write, db
 from lms.notifications.preferences import EmailKind
-from lms.notifications.services import queue_email
+from lms.notifications.services import Email, queue_emails
 from lms.offerings import calendar, policy
 from lms.offerings.models import (
     Booking,
@@ -48,7 +48,10 @@ from lms.offerings.services import leads_loaded
 
 log = logging.getLogger(__name__)
 
-BATCH = 100
+# Reminders claimed and queued per transaction: big enough that the per-batch loads and
+# commit cost little per email, small enough that a batch holds SQLite's write lock for a
+# fraction of a second (about 0.1 s at 500).
+BATCH = 500
 # Offerings may ask for reminders at most this long before.
 MAX_LEAD = timedelta(days=7)
 LIVE = (OfferingStatus.OPEN, OfferingStatus.CLOSED, OfferingStatus.RUNNING)
@@ -230,29 +233,33 @@ def _claim(dues: list[Due]) -> set[tuple[int, int, str]]:
                "sent_at": now} for d in dues]
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(ReminderSent).values(values).on_conflict_do_nothing(
-        index_elements=["session_id", "user_id", "kind"])
-    # RETURNING says which rows this statement made (rowcount is not reliable through the
-    # ORM on every driver, and would not say which).
-    return {(row.session_id, row.user_id, row.kind) for row in db.session.execute(
-        statement.returning(ReminderSent.session_id, ReminderSent.user_id, ReminderSent.kind))}
+    table = ReminderSent.__table__
+    statement = insert(table).on_conflict_do_nothing(
+        index_elements=["session_id", "user_id", "kind"]
+    ).returning(table.c.session_id, table.c.user_id, table.c.kind)
+    # Executed with many parameter sets: one statement, compiled once and cached (a
+    # ``values(list)`` is compiled anew for every batch), sent as multi-row INSERTs.
+    # RETURNING says which rows this statement made (rowcount is not reliable on every
+    # driver, and would not say which).
+    return {(row.session_id, row.user_id, row.kind)
+            for row in db.session.execute(statement, values)}
 
 
-def _email(due: Due, session: Session, person: User, extra: dict) -> bool:
-    """Queue one reminder; ``False`` when the person has switched that kind of email off."""
+def _email(due: Due, session: Session, person: User, extra: dict) -> Email:
+    """The email for one claimed reminder (not queued if the person has switched that kind
+    of email off: ``queue_emails`` asks)."""
     offering = session.offering
     page = calendar.page_url(offering.kind, offering.id)
-    summary = calendar.summary_of(offering.title, session.title)
+    context = {"person": person, "session": session, "offering": offering, "page_url": page}
     if due.kind.startswith("before:"):
         minutes = int(due.kind.split(":", 1)[1])
-        return queue_email(person.email, f"Reminder: {summary}", "events/reminder",
-                           flush=False, optional=EmailKind.SESSION_REMINDERS,
-                           person=person, session=session, offering=offering, page_url=page,
-                           lead_time=lead_time_words(minutes)) is not None
+        summary = calendar.summary_of(offering.title, session.title)
+        return Email(person.email, f"Reminder: {summary}", "events/reminder",
+                     {**context, "lead_time": lead_time_words(minutes)},
+                     optional=EmailKind.SESSION_REMINDERS)
     sender = _senders()[due.kind]
-    return queue_email(person.email, sender.subject(session), sender.template, flush=False,
-                       optional=sender.optional, person=person, session=session,
-                       offering=offering, page_url=page, **extra) is not None
+    return Email(person.email, sender.subject(session), sender.template,
+                 {**context, **extra}, optional=sender.optional)
 
 
 def _send(batch: list[Due], now: datetime) -> int:
@@ -272,17 +279,19 @@ def _send(batch: list[Due], now: datetime) -> int:
         if due.session_id not in sessions or person is None or not person.is_active_account:
             continue
         wanted.append(due)
-    # One statement claims the whole batch; the emails go in the same transaction.
+    # One statement claims the whole batch; the emails go in the same transaction, in one
+    # more statement.
     claimed = _claim(wanted)
-    sent = 0
+    emails = []
     extras: dict[tuple[str, int], dict] = {}
     for due in wanted:
         if (due.session_id, due.user_id, due.kind) in claimed:
             session = sessions[due.session_id]
             if due.kind in senders and (due.kind, session.id) not in extras:
                 extras[due.kind, session.id] = senders[due.kind].context(session, now)
-            sent += _email(due, session, people[due.user_id],
-                           extras.get((due.kind, session.id), {}))
+            emails.append(_email(due, session, people[due.user_id],
+                                 extras.get((due.kind, session.id), {})))
+    sent = len(queue_emails(emails))
     db.session.commit()
     return sent
 

@@ -9,6 +9,7 @@ email queued with one of them, so no sender checks the choice itself.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -47,9 +48,17 @@ ALWAYS_SENT = ("Confirmations of your places and bookings", "Places offered to y
 
 def wants(user, kind: str) -> bool:
     """Whether ``user`` gets optional emails of ``kind`` (everyone does until they say no)."""
-    if user is None or getattr(user, "id", None) is None:
-        return True
-    return db.session.get(EmailOptOut, (user.id, str(EmailKind(kind)))) is None
+    return wants_each([user], kind)[0]
+
+
+def wants_each(users: Sequence, kind: str) -> list[bool]:
+    """``wants`` for each of ``users`` (one query): someone not yet saved, or no one, gets
+    every kind."""
+    kind = str(EmailKind(kind))
+    ids = {user.id for user in users if getattr(user, "id", None) is not None}
+    off = set(db.session.scalars(select(EmailOptOut.user_id).where(
+        EmailOptOut.kind == kind, EmailOptOut.user_id.in_(ids)))) if ids else set()
+    return [getattr(user, "id", None) not in off for user in users]
 
 
 def switched_off(user) -> set[str]:

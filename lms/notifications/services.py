@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 import secrets as secrets_module
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 from flask import current_app, render_template
+from jinja2 import Template, TemplateNotFound
+from sqlalchemy import insert
 
 from lms.extensions import db
 from lms.notifications.models import OutboxAttachment, OutboxMessage
@@ -35,9 +38,10 @@ def queue_email(to: str, subject: str, template: str,
     both get ``context`` plus ``base_url``. ``attachments`` are ``(filename, mimetype,
     bytes)``; a calendar invitation is ``("invitation.ics", "text/calendar; method=REQUEST;
     charset=UTF-8", ...)``. ``flush=False`` leaves the row to the next flush (a caller
-    queueing many emails in one transaction writes them in one statement). ``secrets`` are
-    live values in the message (a sign-in link's token): the stored copy loses them as soon
-    as the email has left, and a person's copy of their data never shows them.
+    queueing many emails in one transaction writes them in one statement; ``queue_emails``
+    is quicker still). ``secrets`` are live values in the message (a sign-in link's token):
+    the stored copy loses them as soon as the email has left, and a person's copy of their
+    data never shows them.
 
     ``optional`` names the kind of an email people may switch off (a reminder, a faculty
     message: ``lms.notifications.preferences.EmailKind``); it is for ``context["person"]``,
@@ -47,27 +51,10 @@ def queue_email(to: str, subject: str, template: str,
     if optional is not None:
         from lms.notifications.preferences import wants
 
-        if "person" not in context:
-            raise TypeError("an optional email names its recipient as person=")
-        if not wants(context["person"], optional):
+        if not wants(_recipient(context), optional):
             return None
-    context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
-    body_text = render_template(f"email/{template}.txt", **context)
-    try:
-        body_html = render_template(f"email/{template}.html", subject=subject, **context)
-    except Exception as exc:  # noqa: BLE001 - only "no such template" is expected
-        if type(exc).__name__ != "TemplateNotFound":
-            raise
-        body_html = None
-    domain = current_app.config["MAIL_SENDER"].rsplit("@", 1)[-1].rstrip(">")
-    row = OutboxMessage(
-        to_address=to,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        message_id=f"<{secrets_module.token_hex(16)}@{domain}>",
-        secrets_to_remove={"secrets": list(secrets)} if secrets else None,
-    )
+    body_text, body_html = _Bodies(template).render(subject, context)
+    row = OutboxMessage(**_row(to, subject, body_text, body_html, secrets))
     for filename, mimetype, content in attachments or ():
         row.attachments.append(
             OutboxAttachment(filename=filename, mimetype=mimetype, content=content)
@@ -76,6 +63,89 @@ def queue_email(to: str, subject: str, template: str,
     if flush:
         db.session.flush()
     return row
+
+
+@dataclass(frozen=True)
+class Email:
+    """One email for ``queue_emails``: what ``queue_email`` takes, less attachments and
+    secrets."""
+
+    to: str
+    subject: str
+    template: str
+    context: dict
+    optional: str | None = None
+
+
+def queue_emails(emails: list[Email]) -> list[Email]:
+    """``queue_email`` for many emails at once (a sweep's batch of reminders), in the caller's
+    transaction: the same rows, in the order given, but each template is looked up once,
+    the recipients' choices are read in one query per kind of optional email, and the rows
+    are written in one statement with no ORM object each. Returns the emails queued (those
+    whose recipient has not switched their kind off)."""
+    from lms.notifications.preferences import wants_each
+
+    keep = [True] * len(emails)
+    for kind in dict.fromkeys(e.optional for e in emails if e.optional is not None):
+        which = [n for n, e in enumerate(emails) if e.optional == kind]
+        people = [_recipient(emails[n].context) for n in which]
+        for n, wanted in zip(which, wants_each(people, kind), strict=True):
+            keep[n] = wanted
+    queued = [e for e, wanted in zip(emails, keep, strict=True) if wanted]
+    bodies: dict[str, _Bodies] = {}
+    rows = []
+    for email in queued:
+        if email.template not in bodies:
+            bodies[email.template] = _Bodies(email.template)
+        body_text, body_html = bodies[email.template].render(email.subject, dict(email.context))
+        rows.append(_row(email.to, email.subject, body_text, body_html, None))
+    if rows:
+        # Through the table, not the ORM's bulk insert: the same row, at a fraction of the cost.
+        db.session.execute(insert(OutboxMessage.__table__), rows)
+    return queued
+
+
+def _recipient(context: dict):
+    if "person" not in context:
+        raise TypeError("an optional email names its recipient as person=")
+    return context["person"]
+
+
+class _Bodies:
+    """An email's templates, looked up once: ``templates/email/<name>.txt`` and, if there is
+    one, ``.html``."""
+
+    def __init__(self, name: str) -> None:
+        environment = current_app.jinja_env
+        self.text = environment.get_template(f"email/{name}.txt")
+        try:
+            self.html: Template | None = environment.get_template(f"email/{name}.html")
+        except TemplateNotFound:
+            self.html = None
+        self.base_url = current_app.config["BASE_URL"].rstrip("/")
+
+    def render(self, subject: str, context: dict) -> tuple[str, str | None]:
+        """The text and HTML bodies (``None`` without an HTML template) for ``context``
+        (given ``base_url`` unless it has one)."""
+        context.setdefault("base_url", self.base_url)
+        body_text = render_template(self.text, **context)
+        if self.html is None:
+            return body_text, None
+        return body_text, render_template(self.html, subject=subject, **context)
+
+
+def _row(to: str, subject: str, body_text: str, body_html: str | None,
+         secrets: list[str] | None) -> dict:
+    """An outbox row's values (the rest are the columns' defaults)."""
+    domain = current_app.config["MAIL_SENDER"].rsplit("@", 1)[-1].rstrip(">")
+    return {
+        "to_address": to,
+        "subject": subject,
+        "body_text": body_text,
+        "body_html": body_html,
+        "message_id": f"<{secrets_module.token_hex(16)}@{domain}>",
+        "secrets_to_remove": {"secrets": list(secrets)} if secrets else None,
+    }
 
 
 REMOVED = "[removed]"
