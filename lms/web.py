@@ -181,8 +181,9 @@ def register_template_helpers(app: Flask) -> None:
     def navigation():
         def nav_items():
             items = []
+            user = current_user._get_current_object()  # the proxy resolved once, not per item
             for item in nav:
-                if item.visible(current_user):
+                if item.visible(user):
                     href = href_of(item.endpoint)
                     items.append(
                         {"label": item.label, "href": href,
