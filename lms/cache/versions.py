@@ -85,9 +85,11 @@ def also_renews(app: Flask, table_name: str, scope: str, *,
     """A change to a row of ``table_name`` (to ``columns``, if given; rows added or deleted
     always count) also renews the named ``scope``, beside whatever ``watch`` says: for pages
     built from many tables across every offering and person (the dashboards), kept under
-    ``named(scope)``. Any number of scopes per table, and apart from ``watch``'s one rule per
-    table, so two features never overwrite each other's. A bulk statement on the table
-    renews ``*``."""
+    ``named(scope)``. ``scope`` may name one of the row's attributes in braces
+    (``"survey:{survey_id}"``): the scope of that value, now and before (none: ``*``), for
+    a page of one thing that no offering or person stands for (one survey's results). Any
+    number of scopes per table, and apart from ``watch``'s one rule per table, so two
+    features never overwrite each other's. A bulk statement on the table renews ``*``."""
     if app.extensions.get(_KEY) is None:
         raise RuntimeError("lms.cache.init_app(app) installs the cache first")
     rules = app.extensions.setdefault(_ALSO, {}).setdefault(table_name, [])
@@ -105,8 +107,18 @@ def _also_scopes(state, also: Mapping, changed: bool) -> set[str]:
         for scope, columns in also.get(table.name, ()):
             if changed or columns is None or any(
                     state.attrs[c].history.has_changes() for c in columns if c in state.attrs):
-                scopes.add(scope)
+                scopes |= _expanded(state, scope)
     return scopes
+
+
+def _expanded(state, scope: str) -> set[str]:
+    """``scope``, its ``{attribute}`` (if any) filled in with the row's values."""
+    if "{" not in scope:
+        return {scope}
+    head, rest = scope.split("{", 1)
+    attribute, tail = rest.split("}", 1)
+    values = _values(state, attribute)
+    return {f"{head}{value}{tail}" for value in values} if values else {EVERYTHING}
 
 
 def _watched() -> Mapping[str, Watch] | None:
