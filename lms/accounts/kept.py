@@ -36,8 +36,8 @@ def watch_accounts(app: Flask) -> None:
     everything when an organisation changes."""
     from lms import cache
 
-    cache.also_renews(app, "user_account", ACCOUNT, per="id")
-    cache.also_renews(app, "user_role", ACCOUNT, per="user_id")
+    cache.also_renews(app, "user_account", ACCOUNT + ":{id}")
+    cache.also_renews(app, "user_role", ACCOUNT + ":{user_id}")
     # An organisation renamed (rare) is part of everyone in it: everything is renewed.
     cache.watch(app, "organisation")
 

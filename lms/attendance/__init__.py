@@ -9,7 +9,7 @@ def init_app(app: Flask) -> None:
     """Registers, check-in and imports; and completion when feedback was the last thing
     someone needed."""
     from lms import cache
-    from lms.attendance import completion, views
+    from lms.attendance import completion, register_kept, views
     from lms.feedback.services import FeedbackGiven
     from lms.listeners import connect
 
@@ -21,3 +21,4 @@ def init_app(app: Flask) -> None:
     cache.watch(app, "attendance", person="user_id", listings=False)
     cache.watch(app, "completion", listings=False)
     cache.watch(app, "completion_sign_off", listings=False)
+    register_kept.watch_tables(app)

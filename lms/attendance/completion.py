@@ -223,7 +223,7 @@ def falling_behind(offerings: Iterable[Offering], now: datetime | None = None
               .where(Enrolment.offering_id.in_(warned), Enrolment.state.in_(HOLDS_PLACE))
               .cte())
     behind: dict[int, int] = {}
-    for tally in standing.tallied(places, now):
+    for tally in standing.tallied(places, now, offering_ids=warned):
         if not tally.completed and rules[tally.group].below(tally.share):
             behind[tally.group] = behind.get(tally.group, 0) + tally.places
     return behind

@@ -22,10 +22,10 @@ from lms.accounts import throttle
 from lms.accounts.models import Role
 from lms.attendance import completion as attendance_completion
 from lms.attendance import imports as attendance_imports
-from lms.attendance import policy, reports, services
+from lms.attendance import policy, register_kept, reports, services
 from lms.attendance.forms import AddPersonForm, CheckInForm, ImportForm, MatchForm, SignOffForm
 from lms.attendance.models import MARK_LABELS
-from lms.attendance.register_rows import matching, name_key, register_rows, shared_names
+from lms.attendance.register_rows import name_key, register_rows, shared_names
 from lms.errors import DomainError
 from lms.extensions import db
 from lms.feedback.services import answers_are_anonymous
@@ -47,10 +47,10 @@ def helpers() -> dict:
 @faculty
 def register(id: int):
     """Take a session's register: present, late, absent or excused, with a note."""
-    session = services.get_session(id)
     query = " ".join(request.args.get("q", "").split())[:100]
     form = EmptyForm()
     if form.validate_on_submit():
+        session = services.get_session(id)
         marks = {}
         for key, value in request.form.items():
             # "Not marked" (empty) leaves a person as they are.
@@ -60,17 +60,14 @@ def register(id: int):
         if perform(services.record_register, current_user, session, marks,
                    done=lambda saved: f"The register is saved ({saved} marked)."):
             return redirect(url_for("attendance.register", id=id, q=query or None))
-    return _register_page(session, form, AddPersonForm(), query)
+    return _register_page(id, query)
 
 
-def _register_page(session, form, add_form, query: str = ""):
+def _register_page(session_id: int, query: str = "", add_form=None):
     """The register, filtered by name when ``query`` is given (the whole register still
-    tells apart people who share a name)."""
-    everyone = services.register(session)
-    return render_template("attendance/register.html", session=session,
-                           rows=matching(everyone, query), everyone=everyone, query=query,
-                           labels=MARK_LABELS, form=form, add_form=add_form,
-                           may_mark=policy.may_take_register(current_user, session))
+    tells apart people who share a name); kept unless ``add_form`` has errors to show."""
+    page = register_kept.register_page(current_user, session_id, query, add_form)
+    return render_template("attendance/register.html", page=page, add_form=add_form)
 
 
 @bp.route("/faculty/sessions/<int:id>/register/all-present", methods=["POST"])
@@ -92,7 +89,7 @@ def add_person(id: int):
     done = submit(form, lambda: services.add_to_register(current_user, session,
                                                          form.email.data or ""))
     if not done:
-        return _register_page(session, EmptyForm(), form)
+        return _register_page(id, add_form=form)
     flash(f"{done.value.full_name} has been added as late.", "success")
     return redirect(url_for("attendance.register", id=id))
 

@@ -20,6 +20,7 @@ from flask import Flask
 from lms.cache.fragments import (
     NOTHING,
     OFFER,
+    PEOPLE,
     DependsOn,
     cached,
     fragment_cache,
@@ -31,7 +32,7 @@ from lms.cache.fragments import (
 )
 from lms.cache.versions import also_renews, read, watch
 
-__all__ = ["NOTHING", "OFFER", "DependsOn", "also_renews", "cached", "fragment_cache",
+__all__ = ["NOTHING", "OFFER", "PEOPLE", "DependsOn", "also_renews", "cached", "fragment_cache",
            "init_app", "kept_under", "named", "offering", "person", "prefetch", "read", "watch"]
 
 

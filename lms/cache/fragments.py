@@ -46,6 +46,11 @@ def named(scope: str) -> DependsOn:
     return DependsOn((scope,))
 
 
+PEOPLE = DependsOn(("people",))
+"""Who people are, as staff lists show them (registers, marking, messages): their names,
+emails, organisations and whether their account is open (``lms.offerings`` names the
+columns)."""
+
 NOTHING = DependsOn(())
 """Only what renews everything (a page of fixed text built from the database once)."""
 

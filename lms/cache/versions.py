@@ -81,21 +81,22 @@ def watch(app: Flask, table_name: str, *, columns: Iterable[str] | None = None,
 
 
 def also_renews(app: Flask, table_name: str, scope: str, *,
-                columns: Iterable[str] | None = None, per: str | None = None) -> None:
+                columns: Iterable[str] | None = None) -> None:
     """A change to a row of ``table_name`` (to ``columns``, if given; rows added or deleted
     always count) also renews the named ``scope``, beside whatever ``watch`` says: for pages
     built from many tables across every offering and person (the dashboards), kept under
-    ``named(scope)``; with ``per`` (the row's attribute, e.g. ``"user_id"``), the scope of
-    that one value, ``"<scope>:<value>"`` (a person's account). Any number of scopes per
-    table, and apart from ``watch``'s one rule per table, so two features never overwrite
-    each other's. A bulk statement on the table renews ``*``."""
+    ``named(scope)``. ``scope`` may name one of the row's attributes in braces
+    (``"survey:{survey_id}"``): the scope of that value, now and before (none: ``*``), for
+    a page of one thing that no offering or person stands for (one survey's results). Any
+    number of scopes per table, and apart from ``watch``'s one rule per table, so two
+    features never overwrite each other's. A bulk statement on the table renews ``*``."""
     if app.extensions.get(_KEY) is None:
         raise RuntimeError("lms.cache.init_app(app) installs the cache first")
     rules = app.extensions.setdefault(_ALSO, {}).setdefault(table_name, [])
-    rules.append((scope, frozenset(columns) if columns is not None else None, per))
+    rules.append((scope, frozenset(columns) if columns is not None else None))
 
 
-def _also() -> Mapping[str, list[tuple[str, frozenset[str] | None, str | None]]]:
+def _also() -> Mapping[str, list[tuple[str, frozenset[str] | None]]]:
     return current_app.extensions.get(_ALSO, {})
 
 
@@ -103,17 +104,21 @@ def _also_scopes(state, also: Mapping, changed: bool) -> set[str]:
     """The named scopes a change to this row renews (``also_renews``)."""
     scopes: set[str] = set()
     for table in state.mapper.tables:
-        for scope, columns, per in also.get(table.name, ()):
+        for scope, columns in also.get(table.name, ()):
             if changed or columns is None or any(
                     state.attrs[c].history.has_changes() for c in columns if c in state.attrs):
-                if per is None:
-                    scopes.add(scope)
-                    continue
-                values = _values(state, per)
-                scopes.update(f"{scope}:{value}" for value in values)
-                if not values:
-                    scopes.add(EVERYTHING)
+                scopes |= _expanded(state, scope)
     return scopes
+
+
+def _expanded(state, scope: str) -> set[str]:
+    """``scope``, its ``{attribute}`` (if any) filled in with the row's values."""
+    if "{" not in scope:
+        return {scope}
+    head, rest = scope.split("{", 1)
+    attribute, tail = rest.split("}", 1)
+    values = _values(state, attribute)
+    return {f"{head}{value}{tail}" for value in values} if values else {EVERYTHING}
 
 
 def _watched() -> Mapping[str, Watch] | None:

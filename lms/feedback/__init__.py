@@ -10,7 +10,7 @@ def init_app(app: Flask) -> None:
     feedback" email the reminder sweep sends after sessions with an open survey."""
     from lms import cache
     from lms.cli import commands_of
-    from lms.feedback import after_session, services, views
+    from lms.feedback import after_session, results_kept, services, views
     from lms.feedback.cli import feedback_cli
     from lms.web import add_nav_item
 
@@ -24,3 +24,4 @@ def init_app(app: Flask) -> None:
     cache.watch(app, "survey", offering="offering_id")
     cache.watch(app, "survey_respondent", person="user_id", listings=False)
     cache.watch(app, "survey_draft", person="user_id", listings=False)
+    results_kept.watch_tables(app)

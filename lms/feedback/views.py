@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from lms.accounts.models import Role
 from lms.clock import date_text
 from lms.errors import DomainError, InvalidInput
-from lms.feedback import builder, exports, pages, results, services
+from lms.feedback import builder, exports, pages, results, results_kept, services
 from lms.feedback.charts import bar_chart
 from lms.feedback.forms import (
     NewSurveyForm,
@@ -278,10 +278,7 @@ def delete_question(id: int):
 @role_required(*MANAGERS)
 def results_page(id: int):
     """Counts, charts, averages and free text for each question."""
-    survey = _survey(id, template_ok=False)
-    return render_template("feedback/results.html", survey=survey,
-                           results=results.survey_results(survey),
-                           can_compare=results.can_compare(survey))
+    return render_template("feedback/results.html", page=results_kept.results_page(id))
 
 
 def _download(survey, make: Callable[[], bytes], suffix: str, mimetype: str):

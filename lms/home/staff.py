@@ -10,27 +10,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
 
 from flask import render_template
 from markupsafe import Markup
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import contains_eager, defaultload, lazyload, with_polymorphic
+from sqlalchemy.orm import contains_eager, defaultload, lazyload
 
 from lms.accounts.models import User
 from lms.attendance import policy as attendance_policy
-from lms.cache import OFFER, cached, person
+from lms.cache import OFFER, cached, person, prefetch
 from lms.cache.kept import earliest_after
 from lms.clock import to_london, utcnow
 from lms.errors import Decision
 from lms.extensions import db
+from lms.home.attention import ATTENTION, Attention, attention, attention_html, led_ids, render
 from lms.offerings import policy
 from lms.offerings.models import (
     HOLDS_PLACE,
     Enrolment,
     EnrolmentState,
     Offering,
-    OfferingLead,
     OfferingStatus,
     Session,
     SessionStatus,
@@ -38,8 +37,6 @@ from lms.offerings.models import (
 from lms.offerings.schedule import local_day_start
 
 S = EnrolmentState
-# Offerings that finished longer ago than this no longer need faculty's attention here.
-ATTENTION_AFTER_END = timedelta(days=90)
 # The DSU lead's comparison with the region looks back this far.
 COMPARISON_PERIOD = timedelta(days=365)
 # The scheduler sends the outbox every minute: an email waiting longer than this means it
@@ -63,56 +60,41 @@ class SessionTools:
 
 
 @dataclass
-class Attention:
-    """An offering that needs faculty: places below the attendance threshold, feedback open,
-    certificates to issue, waiting-list offers not yet answered."""
-
-    offering: Offering
-    below_threshold: int = 0
-    feedback_open: int = 0
-    certificates_to_issue: int = 0
-    offers_pending: int = 0
-
-    @property
-    def needs_attention(self) -> bool:
-        return bool(self.below_threshold or self.feedback_open or self.certificates_to_issue
-                    or self.offers_pending)
-
-
-@dataclass
 class FacultyHome:
     sessions: list[SessionTools] = field(default_factory=list)
     attention: list[Attention] = field(default_factory=list)
     leads_any: bool = False
     sessions_html: Markup = Markup("")  # the sessions with their tools, as shown (kept)
+    attention_html: Markup = Markup("")  # the offerings needing attention, as shown (kept)
 
 
 def _led_ids(user: User) -> list[int]:
-    return list(db.session.scalars(select(OfferingLead.offering_id)
-                                   .where(OfferingLead.user_id == user.id)))
+    return led_ids(user.id)
 
 
 def faculty_home(user: User, now: datetime | None = None) -> FacultyHome:
     """Faculty's sessions today and in the next seven days (of the offerings they lead, or
     every offering when they lead none), and their offerings needing attention.
 
-    The sessions are kept as shown (``lms.cache``): they are built from sessions, offerings
-    and leads, all watched (the listings' version and the person's, which their leading an
-    offering renews), and kept until a tool opens or closes, midnight or a session comes into
-    the seven days. ``now`` other than the present builds them afresh."""
-    at_now = now is None
-    now = now or utcnow()
-    led = _led_ids(user)
-    home = FacultyHome(leads_any=bool(led))
-    if at_now:
+    Both sections are kept as shown (``lms.cache``): the sessions are built from sessions,
+    offerings and leads, all watched (the listings' version and the person's, which their
+    leading an offering renews), and kept until a tool opens or closes, midnight or a session
+    comes into the seven days; the offerings needing attention as ``lms.home.attention``
+    says. A repeat request reads the versions and nothing else. ``now`` other than the
+    present builds them afresh."""
+    if now is None:
         key = (user.id, tuple(sorted(user.roles)))
-        home.sessions_html = Markup(cached(  # noqa: S704 - a kept fragment of this page
+        prefetch(person(user.id), OFFER, ATTENTION)
+        sessions_html = Markup(cached(  # noqa: S704 - a kept fragment of this page
             "home_faculty_sessions", key, depends_on=person(user.id) + OFFER, size=512,
             build=lambda: _render_sessions(user, utcnow())))
-    else:
-        home.sessions, _ = faculty_sessions(user, led, now)
-        home.sessions_html = _render(home.sessions, bool(led))
-    home.attention = [a for a in _attention(led, now) if a.needs_attention]
+        return FacultyHome(sessions_html=sessions_html, attention_html=attention_html(user))
+    led = _led_ids(user)
+    home = FacultyHome(leads_any=bool(led))
+    home.sessions, _ = faculty_sessions(user, led, now)
+    home.sessions_html = _render(home.sessions, bool(led))
+    home.attention = [a for a in attention(led, now) if a.needs_attention]
+    home.attention_html = Markup(render(home.attention))  # noqa: S704 - our template
     return home
 
 
@@ -158,59 +140,6 @@ def faculty_sessions(user: User, led: list[int], now: datetime
     if next_in is not None:
         moments.append(next_in - timedelta(days=7))
     return sessions, earliest_after(moments, now)
-
-
-@cache
-def _every_kind():
-    """Offerings with every kind's own columns (a cohort's completion rule is its course's),
-    made once: building it costs more than the query it is for. The list loads not their
-    sessions, quotas, leads or a festival's tracks, which it does not show."""
-    return with_polymorphic(Offering, "*")
-
-
-def _attention(led: list[int], now: datetime) -> list[Attention]:
-    """The offerings (of those ``led``, or all) whose last session ended within
-    ``ATTENTION_AFTER_END``, each with its four figures counted in the database: a fixed
-    number of queries, and no place loaded, however many people hold places."""
-    from lms.attendance.completion import falling_behind
-    from lms.certificates.services import missing_counts
-    from lms.feedback.models import Survey
-
-    # An offering's last session ended within the period exactly when one of its sessions
-    # did, so only those sessions are grouped (by the index on their times), not every one.
-    last_end = (select(Session.offering_id, func.max(Session.ends_at).label("ends"))
-                .where(Session.status != SessionStatus.CANCELLED,
-                       Session.ends_at > now - ATTENTION_AFTER_END)
-                .group_by(Session.offering_id).subquery())
-    shown = _every_kind()
-    stmt = (select(shown)
-            .options(lazyload(shown.sessions), lazyload(shown.quotas), lazyload(shown.lead_rows),
-                     lazyload(shown.Festival.tracks))
-            .join(last_end, last_end.c.offering_id == Offering.id)
-            .where(Offering.status.not_in([OfferingStatus.DRAFT, OfferingStatus.CANCELLED]))
-            .order_by(last_end.c.ends, Offering.id))
-    if led:
-        stmt = stmt.where(Offering.id.in_(led))
-    offerings = list(db.session.scalars(stmt.limit(30)))
-    ids = [o.id for o in offerings]
-    if not ids:
-        return []
-    surveys = dict(db.session.execute(
-        select(Survey.offering_id, func.count(Survey.id))
-        .where(Survey.offering_id.in_(ids), Survey.is_template.is_(False),
-               Survey.opens_at <= now, Survey.closes_at > now)
-        .group_by(Survey.offering_id)).tuples().all())
-    offers = dict(db.session.execute(
-        select(Enrolment.offering_id, func.count(Enrolment.id))
-        .where(Enrolment.offering_id.in_(ids), Enrolment.state == S.OFFERED)
-        .group_by(Enrolment.offering_id)).tuples().all())
-    below = falling_behind(offerings, now)
-    missing = missing_counts(ids)
-    return [Attention(offering, below_threshold=below.get(offering.id, 0),
-                      feedback_open=surveys.get(offering.id, 0),
-                      certificates_to_issue=missing.get(offering.id, 0),
-                      offers_pending=offers.get(offering.id, 0))
-            for offering in offerings]
 
 
 # ---------------------------------------------------------------------------- DSU lead

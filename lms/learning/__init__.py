@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         work,
     )
     from lms.learning.blueprint import bp
+    from lms.learning.marking_kept import watch_tables as watch_marking
     from lms.learning.questions import questions_page, require_answers
     from lms.learning.storage import init_storage
     from lms.offerings.booking_steps import BookingStep, add_booking_step
@@ -43,3 +44,4 @@ def init_app(app: Flask) -> None:
     cache.watch(app, "submission", person="user_id", listings=False)
     cache.watch(app, "project_group_member", person="user_id", listings=False)
     cache.watch(app, "assignment_extension", listings=False)
+    watch_marking(app)

@@ -20,7 +20,7 @@ from flask_login import current_user, login_required
 from lms.accounts.models import Role
 from lms.competencies.services import active_competencies
 from lms.learning import assignments as work
-from lms.learning import assignments_kept, groups
+from lms.learning import assignments_kept, groups, marking_kept
 from lms.learning import assignments_pages as pages
 from lms.learning.assignments_forms import (
     BulkMarkForm,
@@ -96,16 +96,18 @@ def edit_assignment(id: int):
 @manage
 def board(id: int):
     """Who has submitted what; several chosen submissions marked at once."""
-    offering = get_offering(id)
+    board = marking_kept.marking_board(id)
     form = BulkMarkForm()
-    done = submit(form, lambda: work.mark(
-        current_user, work.submissions_to_mark(current_user, offering, form.submissions.data),
-        form.outcome.data, form.feedback.data, form.resubmit_day.data))
-    if done:
-        flash(f"Feedback returned on {done.value} submissions.", "success")
-        return redirect(url_for("assignments.board", id=offering.id))
-    return render_template("learning/assignments_board.html", offering=offering, form=form,
-                           boards=pages.board(offering))
+    if request.method == "POST":
+        offering = get_offering(id)
+        done = submit(form, lambda: work.mark(
+            current_user, work.submissions_to_mark(current_user, offering,
+                                                   form.submissions.data),
+            form.outcome.data, form.feedback.data, form.resubmit_day.data))
+        if done:
+            flash(f"Feedback returned on {done.value} submissions.", "success")
+            return redirect(url_for("assignments.board", id=offering.id))
+    return render_template("learning/assignments_board.html", board=board, form=form)
 
 
 @bp.route("/faculty/submissions/<int:id>/mark", methods=["GET", "POST"])

@@ -11,10 +11,12 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """The messages page, and ``messages_recent_on(offering)`` for the offering's people page
     to list the latest sent and how many (offerings need not know this feature)."""
+    from lms.messages import kept
     from lms.messages.pages import recent_on
     from lms.messages.views import bp
 
     app.register_blueprint(bp)
+    kept.watch_tables(app)
 
     @app.context_processor
     def sent_messages() -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -31,14 +33,10 @@ def recent_on(offering: Offering) -> tuple[list[FacultyMessage], int]:
     return (sent_on(offering, RECENT) if total else []), total
 
 
-def fill_choices(form: MessageForm, offering: Offering) -> None:
-    from lms.clock import when_text
-
+def fill_choices(form: MessageForm, sessions: Iterable[tuple[str, str]]) -> None:
+    """The form's audiences, and ``sessions`` (id, how it reads) to choose one from."""
     form.audience.choices = [(str(k), label) for k, label in AUDIENCE_LABELS.items()]
-    sessions = [s for s in offering.sessions if not s.is_cancelled]
-    form.session_id.choices = [("", "Choose a session")] + [
-        (str(s.id), f"{s.title + ': ' if s.title else ''}{when_text(s.starts_at)}")
-        for s in sessions]
+    form.session_id.choices = [("", "Choose a session"), *sessions]
 
 
 def audience_text(message: FacultyMessage) -> str:

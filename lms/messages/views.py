@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from lms.accounts.models import Role
-from lms.messages import pages, services
+from lms.messages import kept, pages, services
 from lms.messages.forms import MessageForm
 from lms.offerings.services import get_offering
 from lms.web import role_required, submit
@@ -18,23 +18,23 @@ bp = Blueprint("messages", __name__)
 @role_required(Role.FACULTY, Role.ADMIN)
 def messages(id: int):
     """Write a message (preview first: how many it reaches), send it, see what was sent."""
-    offering = get_offering(id)
+    page = kept.messages_page(id)
     form = MessageForm()
-    pages.fill_choices(form, offering)
+    pages.fill_choices(form, page.sessions)
     if request.method == "GET" and request.args.get("audience"):
         form.audience.data = request.args["audience"]
-    values = (form.audience.data, form.session_id.data, form.subject.data, form.body.data)
     reach = None
-    if request.form.get("action") == "send":
-        done = submit(form, lambda: services.send(current_user, offering, *values))
-        if done is not None:
-            sent = done.value.recipient_count
-            flash(f"Your message was sent to {sent} {'person' if sent == 1 else 'people'}.",
-                  "success")
-            return redirect(url_for("messages.messages", id=id))
-    else:
-        done = submit(form, lambda: services.preview(current_user, offering, *values))
-        reach = done.value if done is not None else None
-    return render_template("messages/messages.html", offering=offering, form=form,
-                           reach=reach, sent=pages.sent_on(offering),
-                           audience_text=pages.audience_text)
+    if request.method == "POST":
+        offering = get_offering(id)
+        values = (form.audience.data, form.session_id.data, form.subject.data, form.body.data)
+        if request.form.get("action") == "send":
+            done = submit(form, lambda: services.send(current_user, offering, *values))
+            if done is not None:
+                sent = done.value.recipient_count
+                flash(f"Your message was sent to {sent} "
+                      f"{'person' if sent == 1 else 'people'}.", "success")
+                return redirect(url_for("messages.messages", id=id))
+        else:
+            done = submit(form, lambda: services.preview(current_user, offering, *values))
+            reach = done.value if done is not None else None
+    return render_template("messages/messages.html", page=page, form=form, reach=reach)

@@ -33,5 +33,9 @@ def init_app(app: Flask) -> None:
     # a person's organisation decides whose places they count as (the DSU lead's home).
     cache.watch(app, "user_account", columns={"full_name", "organisation_id", "organisation"},
                 person="id", leads="id", cascades=True)
+    # Staff lists (registers, marking, messages) show people's names, emails, organisations.
+    cache.also_renews(app, "user_account", "people", columns={
+        "full_name", "email", "organisation_id", "is_active_account"})
+    cache.also_renews(app, "organisation", "people", columns={"name"})
     # Calendars follow every change to a place (REQUEST / CANCEL, a growing SEQUENCE).
     connect(app, PlaceChanged, follow_place_change)
