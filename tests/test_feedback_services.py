@@ -21,6 +21,7 @@ from lms.feedback.models import (
     QuestionKind,
     Survey,
     SurveyAnswer,
+    SurveyDraft,
     SurveyQuestion,
     SurveyReminder,
     SurveyRespondent,
@@ -316,6 +317,31 @@ def test_an_answer_is_sent_once_and_never_changes(ctx, faculty, cohort, make_use
     assert sheet.answered and not sheet.can_answer
     assert {q.text: words for q, words in sheet.mine}[
         "Which parts were most useful?"] == "Presentations; Practical exercises"
+
+
+@pytest.mark.parametrize("anonymous", [True, False])
+def test_an_answer_sent_renews_the_persons_pages_not_every_kept_page(ctx, faculty, cohort,
+                                                                     make_user, anonymous):
+    """Sending answers deletes the person's draft as a row: the cache knows whose it was and
+    renews their pages, not everything (a statement deleting "whatever matches" renewed
+    ``*``: every kept page of every worker rebuilt at each answer)."""
+    from lms.cache.models import CacheVersion
+
+    def versions() -> dict[str, str]:
+        return dict(db.session.execute(select(CacheVersion.scope, CacheVersion.version)).all())
+
+    person = make_user()
+    place(cohort, person)
+    survey = open_survey(faculty, cohort, anonymous=anonymous)
+    svc.save_draft(person, survey, {})
+    db.session.commit()
+    before = versions()
+    svc.submit(person, survey, full_answers(survey))
+    db.session.commit()
+    after = versions()
+    assert db.session.get(SurveyDraft, (survey.id, person.id)) is None
+    assert after["*"] == before["*"]
+    assert after[f"person:{person.id}"] != before.get(f"person:{person.id}")
 
 
 def test_a_second_submission_racing_the_first_is_refused_by_the_database(ctx, faculty, cohort,

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -355,8 +355,11 @@ def submit(user: User, survey: Survey, form: Mapping[str, Sequence[str] | str], 
         pool.add(survey.id, pool.rows_of(answers), rng)
     else:
         _store_response(survey, user, answers, utcnow())
-    db.session.execute(delete(SurveyDraft).where(SurveyDraft.survey_id == survey.id,
-                                                 SurveyDraft.user_id == user.id))
+    # Their draft goes, as a row (a statement deleting "whatever matches" would renew every
+    # kept page: the cache cannot tell whose draft it was).
+    draft = db.session.get(SurveyDraft, (survey.id, user.id))
+    if draft is not None:
+        db.session.delete(draft)
     db.session.flush()
     notify(FeedbackGiven(user.id, survey.offering_id))
 
