@@ -52,10 +52,11 @@ def watch_people(app: Flask) -> None:
 
 
 def lead_key(lead) -> tuple:
-    """What decides a DSU lead's view besides the data: their ICS (its id, name and whether
-    it is one) and their roles (which offerings they may see, whose moves they decide)."""
+    """What decides a DSU lead's view besides the data: who they are (their own place is
+    theirs to withdraw from), their ICS (its id, name and whether it is one) and their roles
+    (which offerings they may see, whose moves they decide)."""
     organisation = lead.organisation
-    return (organisation.id, organisation.name, organisation.is_ics,
+    return (lead.id, organisation.id, organisation.name, organisation.is_ics,
             tuple(sorted(lead.roles)))
 
 
@@ -88,11 +89,13 @@ def _build_list(lead) -> tuple[str, datetime | None]:
 
 def offering_to_nominate(lead, offering_id: int, whole: bool = False) -> Offering:
     """The offering when it takes nominations and the lead may see it, else NotFound: its
-    own columns only (one query), or ``whole`` (sessions, quotas, leads: to nominate)."""
+    own columns only (one query), or ``whole``: read again (what is kept is built from what
+    was committed after the versions were read), with its sessions and quotas."""
     if whole:
-        from lms.offerings.services import get_offering
+        from lms.offerings.services import leads_loaded
 
-        found = get_offering(offering_id)
+        found = db.session.get(Offering, offering_id, options=[leads_loaded()],
+                               populate_existing=True)
     else:
         found = db.session.get(Offering, offering_id, options=[lazyload("*")])
     if found is None or found.booking_mode != "nomination" or not policy.can_see(lead, found):
