@@ -264,8 +264,8 @@ def lead_home(lead: User, now: datetime | None = None) -> LeadHome:
     """A DSU lead's open nomination windows with their ICS's places, the people of their
     ICS waiting for a decision, and their ICS against the region.
 
-    The windows and the people waiting are kept as shown (``lms.cache``) per ICS and roles
-    (``kept_nominations.lead_key``): they are built from offerings, their sessions, quotas
+    The windows and the people waiting are kept as shown (``lms.cache``) per lead, ICS and
+    roles (``kept_nominations.lead_key``): they are built from offerings, their sessions, quotas
     and places (the listings' version) and from people and their moves between
     organisations (``PEOPLE``), and kept until a window opens or closes by itself. Their
     forms' CSRF token is filled in per request. ``now`` other than the present builds them
