@@ -47,9 +47,10 @@ def named(scope: str) -> DependsOn:
 
 
 PEOPLE = DependsOn(("people",))
-"""Who people are, as staff lists show them (registers, marking, messages): their names,
-emails, organisations and whether their account is open (``lms.offerings`` names the
-columns)."""
+"""Who people are, as staff lists show them (registers, marking, messages, nominations, an
+offering's people, the DSU lead's home): names, jobs, emails, organisations, whether their
+account is open and confirmed (``lms.offerings.kept_nominations.watch_people`` names the
+tables and columns)."""
 
 NOTHING = DependsOn(())
 """Only what renews everything (a page of fixed text built from the database once)."""

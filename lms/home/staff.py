@@ -19,7 +19,7 @@ from sqlalchemy.orm import contains_eager, defaultload, lazyload
 from lms.accounts.models import User
 from lms.attendance import policy as attendance_policy
 from lms.cache import OFFER, cached, person, prefetch
-from lms.cache.kept import earliest_after
+from lms.cache.kept import SLOT_FORM, earliest_after, with_csrf
 from lms.clock import to_london, utcnow
 from lms.errors import Decision
 from lms.extensions import db
@@ -186,19 +186,54 @@ class LeadHome:
     moves: list = field(default_factory=list)  # organisation changes to decide
     to_confirm: list[Enrolment] = field(default_factory=list)  # approved, not yet confirmed
     comparison: Comparison | None = None
+    body: Markup = Markup("")  # the windows and the people waiting, as shown (kept)
 
 
 def lead_home(lead: User, now: datetime | None = None) -> LeadHome:
     """A DSU lead's open nomination windows with their ICS's places, the people of their
-    ICS waiting for a decision, and their ICS against the region."""
-    from lms.accounts.organisation_changes import waiting_for
-    from lms.offerings.places import holding_by_ics, quotas_in_force
+    ICS waiting for a decision, and their ICS against the region.
+
+    The windows and the people waiting are kept as shown (``lms.cache``) per lead, ICS and
+    roles (``kept_nominations.lead_key``): they are built from offerings, their sessions, quotas
+    and places (the listings' version) and from people and their moves between
+    organisations (``PEOPLE``), and kept until a window opens or closes by itself. Their
+    forms' CSRF token is filled in per request. ``now`` other than the present builds them
+    afresh."""
+    from lms.offerings.kept_nominations import PEOPLE, lead_key
 
     at_now = now is None
     now = now or utcnow()
     home = LeadHome()
     if not lead.organisation.is_ics:
         return home
+    if at_now:
+        prefetch(OFFER, PEOPLE, person(lead.id))  # this page's versions, in one statement
+        home.body = with_csrf(cached("home_lead", lead_key(lead), depends_on=OFFER + PEOPLE,
+                                     size=256, build=lambda: _render_lead(lead, utcnow())))
+    else:
+        home.body = with_csrf(_render_lead(lead, now, home)[0])
+    home.comparison = _comparison(lead.organisation_id, now, kept=at_now)
+    return home
+
+
+def _render_lead(lead: User, now: datetime, home: LeadHome | None = None
+                 ) -> tuple[str, datetime | None]:
+    """The windows and the people waiting as shown, and until when (``cached``'s build)."""
+    from lms.offerings.kept_nominations import window_moments
+
+    home = home or LeadHome()
+    considered = _lead_sections(lead, now, home)
+    body = render_template("home/_lead_body.html", lead=home, form=SLOT_FORM,
+                           organisation=lead.organisation)
+    return body, earliest_after(window_moments(considered), now)
+
+
+def _lead_sections(lead: User, now: datetime, home: LeadHome) -> list[Offering]:
+    """Fill ``home``'s windows, moves and places to confirm; the offerings considered for
+    windows (whose times decide when the windows change)."""
+    from lms.accounts.organisation_changes import waiting_for
+    from lms.offerings.places import holding_by_ics, quotas_in_force
+
     # Their sessions (start and end) and quotas decide the window; their leads are not shown.
     offerings = db.session.scalars(
         select(Offering).options(lazyload(Offering.lead_rows))
@@ -229,8 +264,7 @@ def lead_home(lead: User, now: datetime | None = None) -> LeadHome:
         .where(Enrolment.quota_organisation_id == lead.organisation_id,
                                 Enrolment.state == S.APPROVED)
         .order_by(Enrolment.updated_at)))
-    home.comparison = _comparison(lead.organisation_id, now, kept=at_now)
-    return home
+    return list(offerings)
 
 
 # Places held in the period and completed, per organisation of the people holding them.

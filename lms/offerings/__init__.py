@@ -13,7 +13,7 @@ def init_app(app: Flask) -> None:
     from lms import cache
     from lms.accounts.models import Role
     from lms.listeners import connect
-    from lms.offerings import views
+    from lms.offerings import kept_nominations, views
     from lms.offerings.calendar_updates import follow_place_change
     from lms.offerings.transitions import PlaceChanged
     from lms.web import add_nav_item, holds
@@ -33,9 +33,8 @@ def init_app(app: Flask) -> None:
     # a person's organisation decides whose places they count as (the DSU lead's home).
     cache.watch(app, "user_account", columns={"full_name", "organisation_id", "organisation"},
                 person="id", leads="id", cascades=True)
-    # Staff lists (registers, marking, messages) show people's names, emails, organisations.
-    cache.also_renews(app, "user_account", "people", columns={
-        "full_name", "email", "organisation_id", "is_active_account"})
-    cache.also_renews(app, "organisation", "people", columns={"name"})
+    # Pages listing people by name, job and organisation (a DSU lead's nominations, the
+    # people on an offering, the DSU lead's home) are kept under ``PEOPLE`` too.
+    kept_nominations.watch_people(app)
     # Calendars follow every change to a place (REQUEST / CANCEL, a growing SEQUENCE).
     connect(app, PlaceChanged, follow_place_change)

@@ -10,8 +10,14 @@ from lms.accounts.services import get_user
 from lms.errors import DomainError
 from lms.messages import services as messages
 from lms.messages.models import Audience
-from lms.offerings import consequences, kept_learning, pages, policy, services
-from lms.offerings import places as offering_places
+from lms.offerings import (
+    consequences,
+    kept_learning,
+    kept_nominations,
+    kept_people,
+    policy,
+    services,
+)
 from lms.offerings.booking_steps import booking_page
 from lms.offerings.forms import MoveForm, PeopleSearchForm, ReasonForm, WaitlistMessageForm
 from lms.web import (
@@ -105,19 +111,18 @@ def my_learning():
 @role_required(Role.DSU_LEAD)
 def nominations():
     """A DSU lead's cohorts taking nominations, with their ICS's quota use."""
-    views = pages.nomination_offerings(current_user)
-    return render_template("offerings/nominations.html", views=views)
+    return render_template("offerings/nominations.html",
+                           body=kept_nominations.nominations_page(current_user))
 
 
 @bp.route("/nominations/<int:id>", methods=["GET", "POST"])
 @role_required(Role.DSU_LEAD)
 def nominate(id: int):
-    """Nominate people of one's own ICS to an offering."""
-    offering = services.get_offering(id)
-    if offering.booking_mode != "nomination" or not policy.can_see(current_user, offering):
-        abort(404)
+    """Nominate people of one's own ICS to an offering; the page is kept for the lead's ICS
+    (``lms.offerings.kept_nominations``)."""
     form = EmptyForm()
     if form.validate_on_submit():
+        offering = kept_nominations.offering_to_nominate(current_user, id, whole=True)
         try:
             person_id = int(request.form.get("person_id", "0") or 0)
         except ValueError:
@@ -131,12 +136,8 @@ def nominate(id: int):
             flash(f"{person.full_name} has been nominated.", "success")
         return redirect(url_for("offerings.nominate", id=id))
     search = PeopleSearchForm(request.args)
-    view = pages.quota_view(current_user, offering)
-    return render_template(
-        "offerings/nominate.html", offering=offering, form=form, search=search,
-        view=view, reasons=pages.reasons_of(view.nominations),
-        people=pages.nominable_people(current_user, offering, search.q.data or ""),
-    )
+    page = kept_nominations.nominate_page(current_user, id, search.q.data or "")
+    return render_template("offerings/nominate.html", offering=page.offering, page=page)
 
 
 @bp.route("/nominations/enrolments/<int:id>/withdraw", methods=["GET", "POST"])
@@ -164,16 +165,13 @@ def _page_number(text: str) -> int:
 @bp.route("/faculty/offerings/<int:id>/people")
 @role_required(Role.FACULTY, Role.ADMIN)
 def people(id: int):
-    """Faculty see everyone on an offering: requests, nominations, places, the queue."""
-    offering = services.get_offering(id)
-    groups = pages.people_on(offering, request.args.get("page", 1, type=_page_number),
-                             request.args.get("history", 1, type=_page_number),
-                             all_sessions=request.args.get("sessions") == "all")
-    return render_template(
-        "offerings/people.html", offering=offering, groups=groups, reasons=groups.reasons,
-        form=EmptyForm(), reason_form=ReasonForm(), move_form=MoveForm(),
-        message_form=WaitlistMessageForm(), places_left=offering_places.places_left(offering),
-    )
+    """Faculty see everyone on an offering: requests, nominations, places, the queue; kept
+    (``lms.offerings.kept_people``)."""
+    page = kept_people.people_page(id, request.args.get("page", 1, type=_page_number),
+                                   request.args.get("history", 1, type=_page_number),
+                                   all_sessions=request.args.get("sessions") == "all")
+    return render_template("offerings/people.html", page=page,
+                           message_form=WaitlistMessageForm(formdata=None))
 
 
 @bp.route("/faculty/enrolments/<int:id>/approve", methods=["POST"])
@@ -227,12 +225,8 @@ def message_waitlist(id: int):
     done = submit(form, lambda: messages.send(current_user, offering, Audience.WAITLIST, None,
                                               form.subject.data, form.body.data))
     if done is None:
-        groups = pages.people_on(offering)
-        return render_template(
-            "offerings/people.html", offering=offering, groups=groups, reasons=groups.reasons,
-            form=EmptyForm(), reason_form=ReasonForm(), move_form=MoveForm(),
-            message_form=form, places_left=offering_places.places_left(offering),
-        ), 200
+        return render_template("offerings/people.html", message_form=form,
+                               page=kept_people.people_page_with(offering, form)), 200
     sent = done.value.recipient_count
     flash(f"Your message was sent to {sent} {'person' if sent == 1 else 'people'}.", "success")
     return redirect(url_for("offerings.people", id=id))
