@@ -355,10 +355,8 @@ def submit(user: User, survey: Survey, form: Mapping[str, Sequence[str] | str], 
         pool.add(survey.id, pool.rows_of(answers), rng)
     else:
         _store_response(survey, user, answers, utcnow())
-    # Their draft goes, as a row (a statement deleting "whatever matches" would renew every
-    # kept page: the cache cannot tell whose draft it was).
-    draft = db.session.get(SurveyDraft, (survey.id, user.id))
-    if draft is not None:
+    draft = db.session.get(SurveyDraft, (survey.id, user.id))  # a row: renews their pages
+    if draft is not None:                                      # (a bulk delete renewed all)
         db.session.delete(draft)
     db.session.flush()
     notify(FeedbackGiven(user.id, survey.offering_id))
