@@ -2,9 +2,7 @@
 answered, and what completion rules ask. Building surveys is in ``lms.feedback.builder``.
 
 Services validate everything before they change anything, raise ``DomainError``, flush, and
-never commit (the scheduler's job, or the command, commits ``send_reminders``).
-
-Rules:
+never commit (the scheduler's job, or the command, commits ``send_reminders``). Rules:
 
 - Faculty and admins build surveys and read results (``can_manage_surveys``).
 - People whose enrolment on the offering holds a place answer, once, while the survey is
