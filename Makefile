@@ -86,8 +86,9 @@ seed: migrate
 
 # Region-scale benchmarks (~20 min): every journey page on SQLite and PostgreSQL, bench/results.json
 # and bench/results.md on disk; exits 1 when any target is missed (README, Performance).
+# `make bench BENCH_ARGS="--scales 0.1,1,5"` adds the national scale.
 bench: setup-bench
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules lms/static/nhsuk instance/*.sqlite3*
