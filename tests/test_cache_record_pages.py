@@ -219,7 +219,7 @@ def test_the_materials_page_is_kept_and_shows_changes_and_time_at_once(
     add_material(app, people, cohort["id"], "Slides", session_id=cohort["session"],
                  visible_from="start")
     login(people.learner)
-    page = kept_for(client, count_queries, url, 2)
+    page = kept_for(client, count_queries, url, 1)
     assert ">Pre-reading</a>" in page and "Slides" not in page
     add_material(app, people, cohort["id"], "Data set")
     assert ">Data set</a>" in text_of(client.get(url))
@@ -323,3 +323,19 @@ def test_group_work_follows_an_extension_for_another_member(app, client, login, 
                              ids["other"], to_london(ids["due"]).date() + timedelta(days=2))
         db.session.commit()
     assert "(your extended deadline)" in text_of(client.get(url))
+
+
+def test_the_cpd_list_is_kept_and_shows_an_activity_recorded_at_once(app, client, login,
+                                                                      people, count_queries):
+    login(people.learner)
+    assert "Data club talk" not in kept_for(client, count_queries, "/cpd", 1)
+    with app.app_context():
+        learner = db.session.get(User, people.learner.id)
+        cpd.record_activity(learner, cpd.ActivityDetails(
+            "Data club talk", to_london(utcnow()).date() - timedelta(days=2), "1.5"))
+        db.session.commit()
+    page = text_of(client.get("/cpd"))
+    assert "Data club talk" in page and "1.5" in page
+    with count_queries() as counted:
+        assert "Data club talk" in text_of(client.get("/cpd"))
+    assert counted.n == 1, counted.statements

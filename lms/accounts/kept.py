@@ -18,7 +18,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from lms.accounts.models import User
-from lms.cache import OFFER, DependsOn, cached, person, prefetch
+from lms.cache import OFFER, DependsOn, cached, person, prefetch_for_request
 from lms.extensions import db
 
 ACCOUNT = "account"
@@ -45,8 +45,9 @@ def watch_accounts(app: Flask) -> None:
 def signed_in_person(user_id: int, load: Callable[[int], User | None]) -> User | None:
     """The person with ``user_id`` in this request's session: this process's copy if their
     account has not changed since it was kept, else ``load(user_id)``'s. The versions of
-    their own pages (``person``, the offer) are read in the same statement."""
-    prefetch(account(user_id), person(user_id), OFFER)
+    their own pages (``person``, the offer) and of the page asked for, where its address
+    names them (``cache.page_reads``), are read in the same statement."""
+    prefetch_for_request(account(user_id), person(user_id), OFFER)
     loaded: list[User | None] = []
 
     def build() -> tuple[User | None, None]:

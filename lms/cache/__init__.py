@@ -27,13 +27,16 @@ from lms.cache.fragments import (
     kept_under,
     named,
     offering,
+    page_reads,
     person,
     prefetch,
+    prefetch_for_request,
 )
 from lms.cache.versions import also_renews, read, watch
 
 __all__ = ["NOTHING", "OFFER", "PEOPLE", "DependsOn", "also_renews", "cached", "fragment_cache",
-           "init_app", "kept_under", "named", "offering", "person", "prefetch", "read", "watch"]
+           "init_app", "kept_under", "named", "offering", "page_reads", "person", "prefetch",
+           "prefetch_for_request", "read", "watch"]
 
 
 def init_app(app: Flask) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app, has_request_context, request
 
 from lms.cache import versions
 from lms.clock import utcnow
@@ -114,6 +114,25 @@ def prefetch(*depends_on: DependsOn) -> None:
     """Read the versions of everything a page's fragments depend on in one statement (the
     ``cached`` calls that follow in this request read none)."""
     versions.read(scope for d in depends_on for scope in d.scopes)
+
+
+_PAGE_READS = "lms_cache_page_reads"
+
+
+def page_reads(app: Flask, endpoint: str, depends_on: Callable[..., DependsOn]) -> None:
+    """The pages of ``endpoint`` are kept under ``depends_on(**view_args)``, known from the
+    address alone (``lambda id: offering(id)``): a signed-in request reads those versions in
+    the same statement as the person's own (``prefetch_for_request``), not in a second."""
+    app.extensions.setdefault(_PAGE_READS, {})[endpoint] = depends_on
+
+
+def prefetch_for_request(*depends_on: DependsOn) -> None:
+    """``prefetch`` these and what the request's endpoint declared (``page_reads``)."""
+    declared = (current_app.extensions.get(_PAGE_READS, {}).get(request.endpoint)
+                if has_request_context() else None)
+    if declared is not None and request.view_args is not None:
+        depends_on = (*depends_on, declared(**request.view_args))
+    prefetch(*depends_on)
 
 
 def cached(name: str, key: Hashable, *, depends_on: DependsOn,

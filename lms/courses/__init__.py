@@ -17,6 +17,8 @@ def init_app(app: Flask) -> None:
     add_nav_item(app, "Manage courses", "courses.manage_courses", services.can_manage_courses,
                  order=60)
     add_offering_page(app, "cohort", "courses.cohort")
+    # A cohort's page is kept under its offering's version (``pages.cohort_page``).
+    cache.page_reads(app, "courses.cohort", lambda id: cache.offering(id))
     # A course is shown by every page of its cohorts: a change to one renews everything.
     cache.watch(app, "course", cascades=True)
     cache.watch(app, "cohort", offering="id", cascades=True)

@@ -34,6 +34,9 @@ def init_app(app: Flask) -> None:
     add_offering_page(app, "webinar", "events.webinar")
     add_offering_page(app, "network", "events.network")
     add_offering_page(app, "festival", "events.festival")
+    # Each event's page, and a person's festival agenda, is kept under its offering's version.
+    for endpoint in ("events.webinar", "events.network", "events.festival", "events.agenda"):
+        cache.page_reads(app, endpoint, lambda id: cache.offering(id))
     calendar.add_details(app, "network", networks.presenters_as_details)
     calendar.add_details(app, "festival", calendars.festival_details_lines)
     calendar.add_details(app, "webinar", calendars.speaker_lines)

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import delete, select
 from werkzeug.datastructures import FileStorage
 
+from lms import cache
 from lms.accounts.models import User
 from lms.clock import to_london, utcnow
 from lms.errors import ErrorCollector, NotFound
@@ -34,11 +35,31 @@ class ActivityDetails:
     description: str | None = ""
 
 
-def activities_of(user_id: int) -> list[CPDActivity]:
-    """The person's CPD done elsewhere, newest first (one query)."""
-    return list(db.session.scalars(select(CPDActivity).where(
-        CPDActivity.user_id == user_id).order_by(CPDActivity.done_on.desc(),
-                                                  CPDActivity.id.desc())))
+@dataclass(frozen=True)
+class ActivityRow:
+    """One activity as the person's CPD list shows it."""
+
+    id: int
+    title: str
+    done_on: date
+    hours: Decimal
+    evidence_filename: str | None
+    evidence_key: str | None
+
+
+def activities_of(user_id: int) -> tuple[ActivityRow, ...]:
+    """The person's CPD done elsewhere, newest first: kept under their version (read with
+    the signed-in person's own), built from one query when an activity changed."""
+    return cache.cached("cpd_activities", user_id, depends_on=cache.person(user_id),
+                        build=lambda: (_read_activities(user_id), None), size=1024)
+
+
+def _read_activities(user_id: int) -> tuple[ActivityRow, ...]:
+    return tuple(ActivityRow(*row) for row in db.session.execute(
+        select(CPDActivity.id, CPDActivity.title, CPDActivity.done_on, CPDActivity.hours,
+               CPDActivity.evidence_filename, CPDActivity.evidence_key)
+        .where(CPDActivity.user_id == user_id)
+        .order_by(CPDActivity.done_on.desc(), CPDActivity.id.desc())))
 
 
 def get_activity(user, activity_id: int) -> CPDActivity:
