@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from urllib.parse import urlencode
 
-from flask import render_template, url_for
+from flask import render_template
 from flask_login import AnonymousUserMixin
 from markupsafe import Markup
 from sqlalchemy import case, func, select
@@ -83,16 +82,14 @@ CATALOGUE_PAGE_SIZE = 20
 @dataclass(frozen=True)
 class CatalogueShown:
     """One page of the catalogue's entries (``CATALOGUE_PAGE_SIZE`` a page, so the page stays
-    the same size however many courses there are), with the links to the pages either side
-    keeping the filters."""
+    the same size however many courses there are), and the filters its page links keep."""
 
     entries: list
     total: int
     first: int        # the number of the first entry shown, from 1 (0 when none)
     page: int
     pages: int
-    previous_url: str | None
-    next_url: str | None
+    args: dict[str, str]
 
     @classmethod
     def of(cls, entries: list, args: MultiDict) -> CatalogueShown:
@@ -101,16 +98,9 @@ class CatalogueShown:
         # Anything but a page number (a typo, an old link past the end) shows the nearest page.
         page = min(max(int(asked), 1), pages) if asked.isdigit() and len(asked) < 6 else 1
         start = (page - 1) * CATALOGUE_PAGE_SIZE
-        kept = [(key, value) for key, value in args.items(multi=True) if key != "page"]
-
-        def url(number: int) -> str:
-            query = urlencode([*kept, *([("page", number)] if number > 1 else [])])
-            return url_for("courses.catalogue") + (f"?{query}" if query else "")
-
+        kept = {key: value for key, value in args.items() if key != "page"}
         return cls(entries[start:start + CATALOGUE_PAGE_SIZE], len(entries),
-                   start + 1 if entries else 0, page, pages,
-                   url(page - 1) if page > 1 else None,
-                   url(page + 1) if page < pages else None)
+                   start + 1 if entries else 0, page, pages, kept)
 
 
 @dataclass(frozen=True)
