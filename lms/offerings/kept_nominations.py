@@ -33,7 +33,6 @@ from lms.offerings import pages, policy
 from lms.offerings.models import Offering
 
 PEOPLE = cache.PEOPLE
-PEOPLE_SCOPE = PEOPLE.scopes[0]
 
 # What pages listing people show of them: a change to one of these renews ``PEOPLE``.
 _PEOPLE_TABLES: dict[str, set[str] | None] = {
@@ -47,7 +46,7 @@ def watch_people(app: Flask) -> None:
     """Renew ``PEOPLE`` when a person's name, job, email, organisation or account changes,
     or an organisation or a move between organisations does."""
     for table_name, columns in _PEOPLE_TABLES.items():
-        cache.also_renews(app, table_name, PEOPLE_SCOPE, columns=columns)
+        cache.also_renews(app, table_name, *PEOPLE.scopes, columns=columns)
 
 
 def lead_key(lead) -> tuple:
