@@ -3,6 +3,11 @@ the database session (``listen_to_sessions``: connected per app, from ``init_app
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import select
+import weakref
 from collections.abc import Callable
 
 from flask import Flask, current_app, has_app_context, has_request_context
@@ -89,12 +94,11 @@ def configure_postgresql(engine) -> None:
     (SQLAlchemy retries a checkout on ``DisconnectionError``); a socket cut without a word
     (a broken network) fails the request's first statement instead, answered with the
     "service unavailable" page, and the pool replaces the connection then."""
-    import select
-
     from sqlalchemy import event
 
     if engine.dialect.name != "postgresql":
         return
+    event.listen(engine, "engine_disposed", close_own_connections)
 
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_connection, _record, _proxy):
@@ -242,26 +246,22 @@ def _read(statement, params: dict, everything: bool) -> list[tuple]:
     found = _compiled.get(key)
     if found is None:
         compiled = statement.compile(dialect=engine.dialect)
-        found = _compiled[key] = (statement, compiled, compiled.positiontup)
-    _, compiled, positions = found
+        found = _compiled[key] = (statement, compiled, compiled.positiontup,
+                                  _numbered(compiled, engine.dialect))
+    _, compiled, positions, numbered = found
     values = compiled.construct_params(params, _check=False)
+    if engine.dispatch.before_cursor_execute:  # statement counters still see it
+        engine.dispatch.before_cursor_execute(None, None, compiled.string, values, None, False)
+    if numbered is not None:
+        rows = _own_read(engine, key, numbered, values)
+        return rows if everything else rows[:1]
     sql_params = values if positions is None else tuple(values[k] for k in positions)
     dbapi_error = engine.dialect.loaded_dbapi.Error
-    # On PostgreSQL the read is its own statement, not a transaction: no BEGIN before it and
-    # no ROLLBACK when the pool takes the connection back, two round trips of three. (Each
-    # statement sees what was committed when it started either way, at READ COMMITTED.)
-    # SQLite's connections here send no BEGIN of their own (``configure_sqlite``).
-    own_statement = engine.dialect.name == "postgresql"
     connection = None
     try:
         connection = engine.raw_connection()
-        if own_statement:
-            connection.driver_connection.autocommit = True
         cursor = connection.cursor()
         try:
-            if engine.dispatch.before_cursor_execute:  # statement counters still see it
-                engine.dispatch.before_cursor_execute(None, cursor, compiled.string,
-                                                      sql_params, None, False)
             cursor.execute(compiled.string, sql_params)
             if everything:
                 rows = cursor.fetchall()
@@ -279,8 +279,144 @@ def _read(statement, params: dict, everything: bool) -> list[tuple]:
                                       dbapi_error) from error
     finally:
         if connection is not None:
-            driver = connection.driver_connection  # None once invalidated
-            if own_statement and driver is not None and not driver.closed:
-                driver.autocommit = False
             connection.close()
     return [tuple(row) for row in rows]
+
+
+_NAMED = re.compile(r"%\((\w+)\)s|%%")
+
+
+def _numbered(compiled, dialect) -> tuple[bytes, tuple[str, ...]] | None:
+    """On PostgreSQL through psycopg, a statement compiled with named parameters
+    (``%(name)s``) as the server's own ``$1``-numbered text, and the names in their numbers'
+    order (read on the thread's own connection); None elsewhere (read through the pool)."""
+    if dialect.name != "postgresql" or dialect.driver != "psycopg" or \
+            compiled.positiontup is not None:
+        return None
+    names: list[str] = []
+
+    def number(found: re.Match) -> str:
+        if found.group(0) == "%%":
+            return "%"
+        if found.group(1) not in names:
+            names.append(found.group(1))
+        return f"${names.index(found.group(1)) + 1}"
+
+    return _NAMED.sub(number, compiled.string).encode(), tuple(names)
+
+
+class _OwnConnection:
+    """A PostgreSQL connection a process keeps for its hot reads, beside the pool (one per
+    read running at once: a sync worker has one). Each statement is prepared on it once,
+    then sent as libpq's one ``PQexecPrepared`` and its rows read by psycopg's own loaders.
+    A read through the pool paid a checkout and check-in (with their events), switching
+    autocommit on and off, a cursor and psycopg's per-execute bookkeeping: about 40 µs of a
+    worker's CPU, as much as the round trip itself, on every request of every page (issue
+    19). The connection is in autocommit, so each read is its own statement (no BEGIN, no
+    ROLLBACK) and sees what was committed when it started."""
+
+    def __init__(self, engine) -> None:
+        from psycopg.adapt import Transformer
+
+        # Opened as the pool opens every connection (its connect events run), then taken out
+        # of the pool's count: it is this thread's for as long as it is sound.
+        pooled = engine.raw_connection()
+        self.driver = pooled.driver_connection
+        pooled.detach()
+        self.driver.autocommit = True
+        self.engine = weakref.ref(engine)
+        self.pid = os.getpid()
+        self.loaders = Transformer(self.driver)
+        self.prepared: dict[tuple, bytes] = {}
+
+    def sound(self, engine) -> bool:
+        """Still this engine's, in this process, and not ended by the server (a restart, an
+        idle timeout, an administrator): its socket has nothing to read while it waits."""
+        driver = self.driver
+        if self.engine() is not engine or self.pid != os.getpid() or driver.closed \
+                or driver.broken:
+            return False
+        poller = select.poll()
+        poller.register(driver.pgconn.socket, select.POLLIN | select.POLLPRI)
+        return not poller.poll(0)
+
+    def read(self, key: tuple, numbered: tuple[bytes, tuple[str, ...]],
+             values: dict) -> list[tuple]:
+        from psycopg import errors, pq
+        from psycopg.adapt import PyFormat
+
+        pgconn = self.driver.pgconn
+        name = self.prepared.get(key)
+        if name is None:
+            name = f"lms_read_{len(self.prepared)}".encode()
+            self._check(pgconn.prepare(name, numbered[0]), pq.ExecStatus.COMMAND_OK, errors)
+            self.prepared[key] = name
+        loaders = self.loaders
+        sent = loaders.dump_sequence([values[n] for n in numbered[1]],
+                                     [PyFormat.TEXT] * len(numbered[1]))
+        result = pgconn.exec_prepared(name, sent, loaders.formats)
+        self._check(result, pq.ExecStatus.TUPLES_OK, errors)
+        loaders.set_pgresult(result)
+        return loaders.load_rows(0, result.ntuples, tuple)
+
+    def _check(self, result, wanted, errors) -> None:
+        if result.status != wanted:
+            raise errors.error_from_result(result, encoding=self.driver.info.encoding)
+
+    def close(self) -> None:
+        """Closed (only in the process that opened it: a forked child leaves its parent's
+        socket alone, and holds it so that it is never collected either)."""
+        if self.pid == os.getpid():
+            with contextlib.suppress(Exception):
+                self.driver.close()
+        else:
+            _INHERITED.append(self)
+
+
+# Per engine (by id), the own connections no request is using. ``list.pop`` and ``append``
+# are atomic, so threads share the lists without a lock.
+_IDLE: dict[int, list[_OwnConnection]] = {}
+_INHERITED: list[_OwnConnection] = []
+
+
+def _own_read(engine, key: tuple, numbered: tuple[bytes, tuple[str, ...]],
+              values: dict) -> list[tuple]:
+    """Rows of a hot read on an idle own connection of ``engine`` (opened, or replaced when
+    unsound, first), given back after. An error closes it (the next read opens another) and
+    is raised as the engine would raise it, so the error pages answer "service unavailable"
+    to a lost server."""
+    from psycopg import pq
+
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    idle = _IDLE.setdefault(id(engine), [])
+    own = None
+    try:
+        while idle:
+            own = idle.pop()
+            if own.sound(engine):
+                break
+            own.close()
+            own = None
+        if own is None:
+            own = _OwnConnection(engine)
+        rows = own.read(key, numbered, values)
+    except dbapi_error as error:
+        lost = own is None or own.driver.broken or own.driver.closed or \
+            own.driver.pgconn.status != pq.ConnStatus.OK
+        if own is not None:
+            own.close()
+        raise exc.DBAPIError.instance(numbered[0].decode(), values, error, dbapi_error,
+                                      connection_invalidated=lost) from error
+    except BaseException:
+        if own is not None:
+            own.close()  # interrupted mid-read: its state is unknown
+        raise
+    idle.append(own)
+    return rows
+
+
+def close_own_connections(engine) -> None:
+    """Close ``engine``'s idle own connections (when it is disposed). One in use then goes
+    back to a list nobody holds any more, and is closed when collected."""
+    for own in _IDLE.pop(id(engine), []):
+        own.close()
