@@ -254,7 +254,8 @@ def test_an_assignment_is_kept_and_shows_marking_and_extensions_at_once(
         app, client, login, people, assignment, count_queries):
     url = f"/assignments/{assignment['id']}"
     login(people.learner)
-    page = kept_for(client, count_queries, url, 3)
+    # One statement: the versions (the assignment's and its cohort's with the person's).
+    page = kept_for(client, count_queries, url, 1)
     assert "Nothing submitted yet" in page and "Submit your work" in page
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     app.config["WTF_CSRF_ENABLED"] = True
@@ -323,6 +324,37 @@ def test_group_work_follows_an_extension_for_another_member(app, client, login, 
                              ids["other"], to_london(ids["due"]).date() + timedelta(days=2))
         db.session.commit()
     assert "(your extended deadline)" in text_of(client.get(url))
+
+
+def test_group_work_follows_a_new_group_and_its_members_work(app, client, login, people,
+                                                             cohort):
+    """Who is in a learner's group is kept with the page: a new group formed around them
+    shows at once, and so does work a new member hands in for it."""
+    with app.app_context():
+        gil, hana = person("Gil Groupmate"), person("Hana Newmember")
+        for other in (gil, hana):
+            db.session.add(Enrolment(offering_id=cohort["id"], user_id=other.id,
+                                     state="enrolled"))
+        faculty = get(User, people.faculty.id)
+        offering = get(Cohort, cohort["id"])
+        db.session.flush()
+        groups.add_group(faculty, offering, "Group A", [people.learner.id, gil.id])
+        item = set_work(faculty, offering, days=3, for_groups=True)
+        db.session.commit()
+        ids = {"assignment": item.id, "hana": hana.id}
+    url = f"/assignments/{ids['assignment']}"
+    login(people.learner)
+    assert "Nothing submitted yet" in text_of(client.get(url))
+    with app.app_context():  # the learner moves to a new group, with Hana
+        groups.add_group(get(User, people.faculty.id), get(Cohort, cohort["id"]), "Group B",
+                         [people.learner.id, ids["hana"]])
+        db.session.commit()
+    assert "Nothing submitted yet" in text_of(client.get(url))
+    with app.app_context():  # Hana hands in the group's work
+        work.submit(get(User, ids["hana"]), get(Assignment, ids["assignment"]), "Our plan", [])
+        db.session.commit()
+    page = text_of(client.get(url))
+    assert "Nothing submitted yet" not in page and "Outcome: Not marked yet" in page
 
 
 def test_the_cpd_list_is_kept_and_shows_an_activity_recorded_at_once(app, client, login,

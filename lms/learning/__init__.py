@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     """Register every part of learning between sessions on ``app``."""
     from lms import cache
     from lms.learning import (  # noqa: F401 - each adds its routes to the blueprint
+        assignments_kept,
         materials_views,
         questions_views,
         resources_views,
@@ -41,9 +42,14 @@ def init_app(app: Flask) -> None:
     cache.watch(app, "cpd_activity", person="user_id", listings=False)
     cache.watch(app, "reflection_entry", person="user_id", listings=False)
     cache.watch(app, "assignment", offering="offering_id")
+    cache.also_renews(app, "assignment", assignments_kept.SCOPE + ":{id}")
+    cache.page_reads(app, "assignments.assignment", assignments_kept.address_reads)
     cache.watch(app, "assignment_competency", listings=False)
     cache.watch(app, "project_group", offering="offering_id", cascades=True)
     cache.watch(app, "submission", person="user_id", listings=False)
-    cache.watch(app, "project_group_member", person="user_id", listings=False)
+    # A group place is part of its person and of the cohort: a member joining or leaving
+    # changes who the others' group is (kept per cohort and person).
+    cache.watch(app, "project_group_member", person="user_id", offering="offering_id",
+                listings=False)
     cache.watch(app, "assignment_extension", listings=False)
     watch_marking(app)
