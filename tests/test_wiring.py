@@ -154,6 +154,8 @@ print(json.dumps({{
 # what they were built from), not places where other code signs things up.
 CACHES = {
     "lms.extensions._compiled": "compiled statements read_row runs on a raw connection",
+    "lms.extensions._IDLE": "each engine's idle own connections for hot reads (PostgreSQL)",
+    "lms.extensions._INHERITED": "own connections a forked child must never close",
     "lms.events.calendars._owner": "the feed owner's statement, built once",
     "lms.events.calendars._validator": "the feed validator's statement, built once",
     "lms.offerings.feed._prebuilt": "the feed's two statements, built once",

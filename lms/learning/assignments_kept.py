@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import render_template
+from flask import current_app, render_template
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload
@@ -48,10 +48,15 @@ class AssignmentPage:
 
 
 SCOPE = "assignment"
-# The cohort of each assignment this process has seen (an assignment never moves): what its
-# address reads besides its own version. Only a hint: a wrong one costs a second read.
-_COHORT_OF: dict[int, int] = {}
+# The cohort of each assignment this app has seen in this process (an assignment never
+# moves): what its address reads besides its own version. Only a hint: a wrong one costs a
+# second read, never a stale page.
+_COHORTS = "lms_assignment_cohorts"
 _HINTS = 20_000
+
+
+def _cohort_of() -> dict[int, int]:
+    return current_app.extensions.setdefault(_COHORTS, {})
 
 
 def scope(assignment_id: int) -> str:
@@ -61,7 +66,7 @@ def scope(assignment_id: int) -> str:
 def address_reads(id: int) -> DependsOn:  # noqa: A002 - the route's argument
     """What the page at ``/assignments/<id>`` reads (``cache.page_reads``)."""
     reads = named(scope(id))
-    cohort = _COHORT_OF.get(id)
+    cohort = _cohort_of().get(id)
     return reads + offering(cohort) if cohort is not None else reads
 
 
@@ -75,9 +80,10 @@ def _facts(assignment_id: int) -> tuple[int, bool] | None:
     facts = cached("assignment_facts", assignment_id, depends_on=named(scope(assignment_id)),
                    build=build, size=_HINTS)
     if facts is not None:
-        if len(_COHORT_OF) >= _HINTS:
-            _COHORT_OF.clear()
-        _COHORT_OF[assignment_id] = facts[0]
+        hints = _cohort_of()
+        if len(hints) >= _HINTS:
+            hints.clear()
+        hints[assignment_id] = facts[0]
     return facts
 
 
