@@ -80,6 +80,8 @@ from lms.offerings.models import (
 BENCH_PASSWORD = "bench-password-2026"  # noqa: S105 - throw-away benchmark accounts only
 DOMAIN = "example.nhs.uk"
 LEARNER = f"bench-learner@{DOMAIN}"
+# The heavy user's cohorts in their feed's window (at scale 1 and above).
+HEAVY_USER_COHORTS = 40
 DSU_LEAD = f"bench-dsulead@{DOMAIN}"
 FACULTY = f"bench-faculty@{DOMAIN}"
 ADMIN = f"bench-admin@{DOMAIN}"
@@ -444,10 +446,13 @@ class Generator:
         self.finished_cohorts: list[tuple[int, int, list[int], datetime]] = []
         self.completions: list[dict] = []
         # The heavy user's cohorts: those whose sessions reach into their feed's window
-        # (sessions that ended in the last 180 days, and all to come).
+        # (sessions that ended in the last 180 days, and all to come). One person's load,
+        # whatever the size of the region: 40 from the region's scale (1) up, as one person
+        # on 200 cohorts at once at a national scale would be no one's calendar.
         offset = [first + k * span / max(1, count - 1) for k in range(count)]
         in_window = [k for k in range(count) if offset[k] >= -200]
-        mine = set(self.rng.sample(in_window, min(len(in_window), self.n(40, minimum=1))))
+        theirs = max(1, round(HEAVY_USER_COHORTS * min(self.scale, 1)))
+        mine = set(self.rng.sample(in_window, min(len(in_window), theirs)))
         for k in range(count):
             course_id = course_ids[k % len(course_ids)]
             info = self.course_info[course_id]
