@@ -95,8 +95,8 @@ def test_a_dashboard_is_kept_for_a_few_queries_and_is_what_a_fresh_build_shows(
     first = main_of(client.get(ICS))
     with count_queries() as counted:
         again = main_of(client.get(ICS))
-    # The viewer, the ICS, the filter form's courses, the versions: nothing summed.
-    assert counted.n == 4, counted.statements
+    # The viewer, the ICS, the versions: nothing summed (the filter's courses are kept).
+    assert counted.n == 3, counted.statements
     assert again == first == afresh(app, client, ICS)
     assert "83% in Birmingham and Solihull; 62% across the region" in again
     # Each set of filters is kept apart.
@@ -106,8 +106,30 @@ def test_a_dashboard_is_kept_for_a_few_queries_and_is_what_a_fresh_build_shows(
     first = main_of(client.get(REGION))
     with count_queries() as counted:
         assert main_of(client.get(REGION)) == first
-    assert counted.n == 3, counted.statements
+    assert counted.n == 2, counted.statements
     assert first == afresh(app, client, REGION)
+
+
+def test_the_course_filter_is_kept_shows_a_new_title_at_once_and_marks_the_choice(
+        app, client, login, region):
+    from lms.courses.models import Course
+
+    login(region["faculty"])
+    assert ">Forecasting in practice</option>" in main_of(client.get(REGION))
+    with app.app_context():
+        course = db.session.scalar(select(Course).where(Course.title == "Forecasting in practice"))
+        course.title = "Forecasting & planning"
+        db.session.commit()
+        course_id = course.id
+    page = main_of(client.get(REGION))
+    assert ">Forecasting &amp; planning</option>" in page and "in practice</option>" not in page
+    assert " selected>" not in page
+    chosen = main_of(client.get(f"{REGION}?course={course_id}"))
+    assert f'<option value="{course_id}" selected>Forecasting &amp; planning</option>' in chosen
+    assert chosen.count(" selected>") == 1
+    login(region["lead"])
+    assert f'<option value="{course_id}" selected>' in main_of(
+        client.get(f"{ICS}?course={course_id}"))
 
 
 def test_a_register_saved_and_the_completion_it_records_show_at_the_next_request(

@@ -6,7 +6,6 @@ from datetime import date
 
 from flask_wtf import FlaskForm
 from wtforms import SelectField
-from wtforms.fields.choices import SelectChoice
 
 from lms.form_fields import DayField
 
@@ -17,13 +16,10 @@ class ReportFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
+    # Its options are kept by the page (``reports.pages.course_options``).
     course = SelectField("Course or programme", validate_choice=False)
     starts = DayField("From", noun="The start date")
     ends = DayField("To", noun="The end date")
-
-    def set_courses(self, courses: list[tuple[int, str]]) -> None:
-        self.course.choices = [SelectChoice("", "All courses and events")] + [
-            SelectChoice(str(course_id), title) for course_id, title in courses]
 
     @property
     def dates(self) -> tuple[date | None, date | None]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Flask, render_template
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from lms import cache
@@ -100,6 +100,19 @@ def _ics(organisation: Organisation, filters: ReportFilters, query: dict
                "query": query}
     return ((render_template("reports/_ics_summary.html", **context),
              render_template("reports/_ics_tables.html", **context)), _next_change(now))
+
+
+def course_options(chosen: str | None) -> Markup:
+    """The course filter's options (every course and programme by title: 300 at national
+    scale), rendered once and kept under the offer's version (a course added or renamed
+    renews it); the one ``chosen`` is marked per request."""
+    body = cache.cached("report_course_options", (), depends_on=cache.OFFER, build=lambda: (
+        render_template("reports/_course_options.html", choices=services.course_choices()),
+        None))
+    if chosen is not None:
+        option = f'<option value="{escape(chosen)}">'
+        body = body.replace(option, option[:-1] + " selected>", 1)
+    return Markup(body)  # noqa: S704 - autoescaped template output
 
 
 def region_figures(filters: ReportFilters, query: Mapping[str, str]) -> Markup:

@@ -33,7 +33,6 @@ def _filters(form: ReportFilterForm, max_months: int | None = None, fill=None
              ) -> services.ReportFilters | None:
     """The filters the form asks for, or None with the messages on the form. ``fill`` may
     supply dates left empty (and the form then shows them)."""
-    form.set_courses(services.course_choices())
     form.validate()
     if form.starts.errors or form.ends.errors:
         return None
@@ -94,7 +93,7 @@ def ics_dashboard(code: str):
     filters = _filters(form, fill=services.ics_dates)
     kept = pages.ics_figures(organisation, filters, _query()) if filters else None
     return render_template("reports/ics.html", organisation=organisation, form=form,
-                           kept=kept)
+                           kept=kept, course_options=pages.course_options(form.course.data))
 
 
 @bp.route("/ics/<code>/<key>.<any(csv, xlsx):fmt>")
@@ -121,7 +120,8 @@ def region():
     form = ReportFilterForm(request.args)
     filters = _filters(form, services.MAX_MONTHS, services.region_dates)
     kept = pages.region_figures(filters, _query()) if filters else None
-    return render_template("reports/region.html", form=form, kept=kept)
+    return render_template("reports/region.html", form=form, kept=kept,
+                           course_options=pages.course_options(form.course.data))
 
 
 @bp.route("/reports/<key>.<any(csv, xlsx):fmt>")
