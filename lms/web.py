@@ -241,6 +241,20 @@ class MenuLink:
     here: bool
 
 
+# Page numbers past this are not page numbers (a pasted id, a payload).
+_MAX_PAGE_DIGITS = 5
+
+
+def page_number(asked: str | None, pages: int | None = None) -> int:
+    """The page of a paged list an address asks for (``?page=``), from 1: anything but a
+    page number (a typo, an old link past the end) shows the nearest page; ``pages`` (when
+    known) is the last."""
+    asked = asked or ""
+    page = int(asked) if asked.isdigit() and len(asked) <= _MAX_PAGE_DIGITS else 1
+    page = max(page, 1)
+    return min(page, pages) if pages is not None else page
+
+
 def add_offering_page(app: Flask, kind: str, endpoint: str) -> None:
     """Each kind of offering (cohort, webinar, ...) says which page of ``app`` shows it,
     taking ``id`` (from its feature's ``init_app``)."""

@@ -190,3 +190,46 @@ def test_the_register_filters_by_name_without_javascript_and_tells_namesakes_apa
     assert attendance(app) == {people[2].id: "present"}
     none = client.get(f"/faculty/sessions/{sid}/register?q=nobody").get_data(as_text=True)
     assert "No one on the register matches “nobody”." in none
+
+
+def test_a_long_register_is_read_and_saved_a_page_at_a_time(
+        app, client, login, make_user, make_cohort, clock, monkeypatch):
+    """A register longer than a page (500 people; 2 here) shows a page of it with links to
+    the others, keeps the page when saved, and saves only the people that page shows; the
+    name filter still looks through everyone."""
+    from lms.attendance import register_kept
+
+    monkeypatch.setattr(register_kept, "REGISTER_PAGE_SIZE", 2)
+    faculty = make_user(Role.FACULTY, org="SU")
+    cohort = make_cohort(capacity=10)
+    people = [make_user(name=f"{first} Person") for first in ("Ada", "Ben", "Cat", "Dan", "Eve")]
+    for person in people:
+        login(person)
+        client.post(f"/offerings/{cohort.id}/book")
+    clock.move_to(MEETING + timedelta(minutes=5))
+    login(faculty)
+    url = f"/faculty/sessions/{cohort.sessions[0].id}/register"
+
+    first = client.get(url).get_data(as_text=True)
+    assert "Ada Person" in first and "Ben Person" in first and "Cat Person" not in first
+    assert "People 1 to 2 of 5 on the register" in first
+    assert "Showing 1 to 2 of 5 people, 3 pages" in first
+    assert "data-register-filter" not in first, "the live filter would see one page only"
+    assert f'href="{url}?page=2"' in first and "Page 2 of 3" in first
+    assert "Save this page of the register" in first
+
+    second = client.get(f"{url}?page=2").get_data(as_text=True)
+    assert "Cat Person" in second and "Dan Person" in second and "Ada Person" not in second
+    assert f'href="{url}?page=1"' in second and f'href="{url}?page=3"' in second
+    # Saved from page 2: the marks of that page, and back to page 2.
+    saved = client.post(f"{url}?page=2", data={f"status-{people[2].id}": "present",
+                                                f"status-{people[3].id}": "late"})
+    assert saved.status_code == 302 and saved.location.endswith(f"{url}?page=2")
+    assert attendance(app) == {people[2].id: "present", people[3].id: "late"}
+
+    last = client.get(f"{url}?page=99").get_data(as_text=True)
+    assert "Eve Person" in last and "People 5 to 5 of 5" in last
+    assert "Ada Person" in client.get(f"{url}?page=x1").get_data(as_text=True)
+    found = client.get(f"{url}?q=eve").get_data(as_text=True)
+    assert "Eve Person" in found and "Ada Person" not in found
+    assert "data-register-filter" in found, "one page: the live filter again"

@@ -25,6 +25,7 @@ from lms.clock import utcnow
 from lms.errors import NotFound
 from lms.extensions import db
 from lms.offerings.models import Session
+from lms.web import page_number
 
 
 def watch_tables(app: Flask) -> None:
@@ -43,8 +44,27 @@ class RegisterPage:
     body: Markup
 
 
+# People a page of a register shows: a network's register (3,000 members at national scale)
+# is read and saved a page at a time, so its page stays the same size however many join.
+REGISTER_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class RegisterShown:
+    """Which of the matching people a page shows: ``first`` to ``last`` of ``matched`` (from
+    1), page ``page`` of ``pages``, and the filters its page links keep."""
+
+    first: int
+    last: int
+    matched: int
+    page: int
+    pages: int
+    args: dict[str, str]
+
+
 def register_page(user, session_id: int, query: str = "",
-                  add_form: AddPersonForm | None = None) -> RegisterPage:
+                  add_form: AddPersonForm | None = None, page: str | None = None
+                  ) -> RegisterPage:
     """The register of a session as ``user`` sees it, filtered by name with ``query``,
     kept; ``NotFound`` when there is no such session. With ``add_form`` (a failed "add a
     person", its errors shown), built afresh. One query before the versions (which
@@ -52,28 +72,37 @@ def register_page(user, session_id: int, query: str = "",
     offering_id = db.session.scalar(select(Session.offering_id).where(Session.id == session_id))
     if offering_id is None:
         raise NotFound("No such session")
+    asked = page_number(page)
     if add_form is not None:
-        (title, offering_title, body), _ = _build(user, session_id, query, add_form,
+        (title, offering_title, body), _ = _build(user, session_id, query, asked, add_form,
                                                   generate_csrf())
         return RegisterPage(session_id, offering_id, Markup(title),  # noqa: S704 - ours
                             offering_title, Markup(body))  # noqa: S704 - our template
     depends_on = (cache.offering(offering_id) + cache.named(f"register:{session_id}")
                   + cache.PEOPLE)
-    key = (session_id, tuple(sorted(user.roles)), query)
+    key = (session_id, tuple(sorted(user.roles)), query, asked)
     title, offering_title, body = cache.cached(
         "register_page", key, depends_on=depends_on, size=256,
-        build=lambda: _build(user, session_id, query, AddPersonForm(formdata=None),
+        build=lambda: _build(user, session_id, query, asked, AddPersonForm(formdata=None),
                              CSRF_SLOT))
     return RegisterPage(session_id, offering_id, Markup(title),  # noqa: S704 - ours
                         offering_title, with_csrf(body))
 
 
-def _build(user, session_id: int, query: str, add_form: AddPersonForm, token: str):
+def _build(user, session_id: int, query: str, asked: int, add_form: AddPersonForm,
+           token: str):
     session = services.get_session(session_id)
     everyone = services.register(session)
     may_mark = policy.may_take_register(user, session)
+    rows = matching(everyone, query)
+    pages = max(1, -(-len(rows) // REGISTER_PAGE_SIZE))
+    page = min(asked, pages)
+    start = (page - 1) * REGISTER_PAGE_SIZE
+    shown_rows = rows[start:start + REGISTER_PAGE_SIZE]
+    shown = RegisterShown(start + 1 if rows else 0, start + len(shown_rows), len(rows), page,
+                          pages, {"id": session_id, **({"q": query} if query else {})})
     body = render_template("attendance/_register_main.html", session=session,
-                           rows=matching(everyone, query), everyone=everyone, query=query,
+                           rows=shown_rows, shown=shown, everyone=everyone, query=query,
                            labels=MARK_LABELS, add_form=add_form, may_mark=may_mark,
                            token=token)
     title = render_template("attendance/_register_title.html", session=session).strip()

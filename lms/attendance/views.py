@@ -59,14 +59,17 @@ def register(id: int):
                 marks[user_id] = (value, request.form.get(f"note-{user_id}", ""))
         if perform(services.record_register, current_user, session, marks,
                    done=lambda saved: f"The register is saved ({saved} marked)."):
-            return redirect(url_for("attendance.register", id=id, q=query or None))
-    return _register_page(id, query)
+            return redirect(url_for("attendance.register", id=id, q=query or None,
+                                    page=request.args.get("page") or None))
+    return _register_page(id, query, request.args.get("page"))
 
 
-def _register_page(session_id: int, query: str = "", add_form=None):
+def _register_page(session_id: int, query: str = "", number: str | None = None,
+                   add_form=None):
     """The register, filtered by name when ``query`` is given (the whole register still
-    tells apart people who share a name); kept unless ``add_form`` has errors to show."""
-    page = register_kept.register_page(current_user, session_id, query, add_form)
+    tells apart people who share a name), page ``number`` of it; kept unless ``add_form``
+    has errors to show."""
+    page = register_kept.register_page(current_user, session_id, query, add_form, number)
     return render_template("attendance/register.html", page=page, add_form=add_form)
 
 

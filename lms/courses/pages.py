@@ -36,6 +36,7 @@ from lms.offerings import places as offering_places
 from lms.offerings import policy
 from lms.offerings import services as engine
 from lms.offerings.models import BookingMode, OfferingStatus
+from lms.web import page_number
 
 # ---------------------------------------------------------------------------- cached fragments
 
@@ -94,9 +95,7 @@ class CatalogueShown:
     @classmethod
     def of(cls, entries: list, args: MultiDict) -> CatalogueShown:
         pages = max(1, -(-len(entries) // CATALOGUE_PAGE_SIZE))
-        asked = args.get("page", "")
-        # Anything but a page number (a typo, an old link past the end) shows the nearest page.
-        page = min(max(int(asked), 1), pages) if asked.isdigit() and len(asked) < 6 else 1
+        page = page_number(args.get("page"), pages)
         start = (page - 1) * CATALOGUE_PAGE_SIZE
         kept = {key: value for key, value in args.items() if key != "page"}
         return cls(entries[start:start + CATALOGUE_PAGE_SIZE], len(entries),
