@@ -86,7 +86,7 @@ seed: migrate
 
 # Region-scale benchmarks (~20 min): every journey page on SQLite and PostgreSQL, bench/results.json
 # and bench/results.md on disk; exits 1 when any target is missed (README, Performance).
-# `make bench BENCH_ARGS="--scales 0.1,1,5"` adds the national scale.
+# Scales 0.1, 1 and 5 (national); `make bench BENCH_ARGS="--scales 0.1,1"` leaves out the last.
 bench: setup-bench
 	$(PY) -m bench.run $(BENCH_ARGS)
 

@@ -39,6 +39,9 @@ SECTIONS = ("pages", "http", "certificates", "booking", "reminders", "teams_impo
 # The HTTP set-ups, as ``database:workers``: SQLite under the development config, and
 # PostgreSQL under the production config at 2 and 4 workers (issue 19).
 HTTP_RUNS = "sqlite:2,postgresql:2,postgresql:4"
+# The region as it is at a tenth and at full size (query counts equal: no N+1), and a
+# national roll-out (scale 5: CPU flat from 1 to 5, issue 19). HTTP runs at scale 1.
+SCALES = "0.1,1,5"
 MARKDOWN = ROOT / "bench" / "results.md"
 CERTIFICATE_RATIO = 1.2
 BULK_SECONDS = 35
@@ -441,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scales", default="0.1,1", help="comma-separated (default 0.1,1)")
+    parser.add_argument("--scales", default=SCALES, help=f"comma-separated (default {SCALES})")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--runs", type=int, default=30, help="timed requests per page")
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per endpoint")
