@@ -15,7 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import case, func, select
 from werkzeug.datastructures import MultiDict
 
-from lms.cache import OFFER, cached, offering
+from lms.cache import OFFER, DependsOn, cached, offering
 from lms.clock import utcnow
 from lms.courses import cohorts
 from lms.courses.catalogue import CatalogueFilters, catalogue_listing, first_sessions
@@ -116,11 +116,17 @@ class CohortPage:
     holders_materials: Markup    # the materials section everyone with a place sees
 
 
+def cohort_reads(id: int) -> DependsOn:  # noqa: A002 - the route's argument
+    """What the page at ``/cohorts/<id>`` is kept under, known from the address alone
+    (``cache.page_reads``)."""
+    return offering(id)
+
+
 def cohort_page(cohort_id: int) -> CohortPage | None:
     """A cohort's page (None if there is no such cohort) whoever asks, kept under the
     offering's version: one query when nothing has changed. Who may see it is the view's
     to check."""
-    return cached("cohort", cohort_id, depends_on=offering(cohort_id),
+    return cached("cohort", cohort_id, depends_on=cohort_reads(cohort_id),
                   build=lambda: _cohort_page(cohort_id))
 
 
