@@ -327,6 +327,7 @@ def test_the_etag_changes_when_the_feed_would(app, client, feed_world):
 
 def test_a_wrong_or_reset_secret_is_404_at_once(app, client, login, feed_world):
     old = f"/calendar/feed/{feed_world['token']}.ics"
+    assert client.get(old).status_code == 200  # whose secret it is, now kept
     assert client.get("/calendar/feed/not-a-real-secret-at-all-000.ics").status_code == 404
     assert client.get("/calendar/feed/x.ics").status_code == 404
     with app.app_context():
@@ -340,6 +341,35 @@ def test_a_wrong_or_reset_secret_is_404_at_once(app, client, login, feed_world):
     new = re.search(r"/calendar/feed/([A-Za-z0-9_-]+)\.ics", reset.get_data(as_text=True))[1]
     assert new != feed_world["token"]
     assert client.get(f"/calendar/feed/{new}.ics").status_code == 200
+
+
+def test_a_kept_secret_stops_working_when_the_account_closes_or_the_password_resets_it(
+        app, client, feed_world):
+    """Whose secret is whose is kept per process: an account closed (by another process:
+    straight in the database here), a secret forgotten with a password change, each counts
+    at the next poll, as does the account opened again."""
+    from sqlalchemy import update
+
+    from lms.accounts.events import PasswordChanged
+
+    url = f"/calendar/feed/{feed_world['token']}.ics"
+    etag = client.get(url).headers["ETag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    with app.app_context():
+        db.session.get(User, feed_world["user_id"]).is_active_account = False
+        db.session.commit()
+    assert client.get(url).status_code == 404
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 404
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == feed_world["user_id"])
+                           .values(is_active_account=True))
+        db.session.commit()
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    with app.app_context():
+        calendars.forget_on_password_change(PasswordChanged(
+            user_id=feed_world["user_id"], revoke_tokens=True))
+        db.session.commit()
+    assert client.get(url).status_code == 404
 
 
 def test_a_tentative_place_is_in_the_feed_without_the_joining_link(ctx, make_cohort, make_user):

@@ -51,3 +51,4 @@ def init_app(app: Flask) -> None:
     connect(app, PlaceChanged, session_bookings.release_bookings_on_leaving)
     # A password change (with its box ticked) resets the calendar address.
     connect(app, PasswordChanged, calendars.forget_on_password_change)
+    calendars.watch_tables(app)

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.orm import aliased, lazyload
+from sqlalchemy.orm import lazyload
 
 from lms import cache
 from lms.accounts.events import PasswordChanged
 from lms.accounts.models import User
-from lms.cache.models import CacheVersion
 from lms.clock import utcnow
 from lms.events.models import CalendarFeedToken, FestivalSession, FestivalTrack, Speaker
 from lms.extensions import db, read_row
@@ -86,43 +85,57 @@ def owner_of(token: str) -> User | None:
     return user
 
 
+# Whose secret is whose (kept per process): renewed by any change to a calendar secret (made,
+# reset, forgotten) or to whether an account is open (``init_app``).
+FEED_OWNERS = "feed_owners"
+# Secrets kept per process: about a worker's polling calendars.
+KEPT_OWNERS = 50_000
 _validator: list = []
 
 
 def _validator_statement():
-    """Whose token it is and the versions the feed is kept under (``*`` and the offer's), as
-    plain columns in one indexed read (built once): no ORM entity is loaded on a calendar
-    program's poll."""
+    """Whose token it is, if their account is open, as a plain column in one indexed read
+    (built once): no ORM entity is loaded on a calendar program's poll."""
     if not _validator:
         tokens, users = CalendarFeedToken.__table__, User.__table__
-        everything = aliased(CacheVersion.__table__, name="everything")
-        offer = aliased(CacheVersion.__table__, name="offer")
         _validator.append(
-            select(tokens.c.user_id, everything.c.version, offer.c.version)
-            .join(users, users.c.id == tokens.c.user_id)
-            .outerjoin(everything, everything.c.scope == "*")
-            .outerjoin(offer, offer.c.scope == "offer")
+            select(tokens.c.user_id).join(users, users.c.id == tokens.c.user_id)
             .where(tokens.c.token_hash == bindparam("feed_token_hash"),
                    users.c.is_active_account.is_(True)))
     return _validator[0]
 
 
 def feed_validator(token: str) -> tuple[int, str] | None:
-    """(owner's id, the feed's ETag) for a secret, or None like ``owner_of``. The ETag is kept
-    per process under the offer's version and the feed's day (it is built from offerings,
-    sessions and places, which all renew that version), so a poll whose feed has not changed
-    costs one query and builds nothing."""
+    """(owner's id, the feed's ETag) for a secret, or None like ``owner_of``. Whose secret it
+    is is kept per process under ``FEED_OWNERS``, and the ETag under the offer's version and
+    the feed's day (it is built from offerings, sessions and places, which all renew that
+    version): a poll whose feed has not changed reads the two versions in one statement and
+    builds nothing."""
     if not TOKEN_PATTERN.fullmatch(token or ""):
         return None
-    row = read_row(_validator_statement(), feed_token_hash=token_hash(token))
-    if row is None:
+    hashed = token_hash(token)
+    cache.prefetch(cache.named(FEED_OWNERS), cache.OFFER)
+    owner = cache.cached("feed_owners", hashed, depends_on=cache.named(FEED_OWNERS),
+                         size=KEPT_OWNERS, build=lambda: (
+                             _owner_id(hashed), None))
+    if owner is None:
         return None
-    user_id, everything, offer = row
     key = (token, offering_feed.feed_cutoff().date())
-    kept_under = cache.kept_under({"*": everything, "offer": offer}, cache.OFFER)
-    etag = cache.fragment_cache("feed_etags", size=50_000).get_or_build(
-        kept_under, key, lambda: (offering_feed.feed_etag(user_id, token), None))
-    return user_id, etag
+    etag = cache.cached("feed_etags", key, depends_on=cache.OFFER, size=KEPT_OWNERS,
+                        build=lambda: (offering_feed.feed_etag(owner, token), None))
+    return owner, etag
+
+
+def _owner_id(hashed: str) -> int | None:
+    row = read_row(_validator_statement(), feed_token_hash=hashed)
+    return row[0] if row is not None else None
+
+
+def watch_tables(app) -> None:
+    """What renews ``FEED_OWNERS``: a calendar secret made, reset or forgotten, and an account
+    closed or opened again."""
+    cache.also_renews(app, "calendar_feed_token", FEED_OWNERS)
+    cache.also_renews(app, "user_account", FEED_OWNERS, columns=["is_active_account"])
 
 
 @dataclass(frozen=True)
