@@ -384,7 +384,25 @@ def _own_read(engine, key: tuple, numbered: tuple[bytes, tuple[str, ...]],
     """Rows of a hot read on an idle own connection of ``engine`` (opened, or replaced when
     unsound, first), given back after. An error closes it (the next read opens another) and
     is raised as the engine would raise it, so the error pages answer "service unavailable"
-    to a lost server."""
+    to a lost server. A statement prepared before the table changed (a migration while the
+    app runs: "cached plan must not change result type") is read once more on a new
+    connection, prepared afresh."""
+    try:
+        return _read_on_own(engine, key, numbered, values, again=True)
+    except _StalePlan:
+        return _read_on_own(engine, key, numbered, values, again=False)
+
+
+class _StalePlan(Exception):
+    """A prepared statement whose plan the server refuses after the table changed."""
+
+
+# PostgreSQL's SQLSTATE for "cached plan must not change result type".
+_FEATURE_NOT_SUPPORTED = "0A000"
+
+
+def _read_on_own(engine, key: tuple, numbered: tuple[bytes, tuple[str, ...]],
+                 values: dict, *, again: bool) -> list[tuple]:
     from psycopg import pq
 
     dbapi_error = engine.dialect.loaded_dbapi.Error
@@ -405,6 +423,8 @@ def _own_read(engine, key: tuple, numbered: tuple[bytes, tuple[str, ...]],
             own.driver.pgconn.status != pq.ConnStatus.OK
         if own is not None:
             own.close()
+        if again and not lost and getattr(error, "sqlstate", None) == _FEATURE_NOT_SUPPORTED:
+            raise _StalePlan from error
         raise exc.DBAPIError.instance(numbered[0].decode(), values, error, dbapi_error,
                                       connection_invalidated=lost) from error
     except BaseException:

@@ -141,3 +141,18 @@ def test_reads_running_at_once_each_have_a_connection_and_give_it_back(pg_app):
     idle = extensions._IDLE[id(engine)]
     assert 1 <= len(idle) <= 4, "one per read at once, all given back, none opened per read"
     assert len({own.driver.info.backend_pid for own in idle}) == len(idle)
+
+
+def test_a_statement_prepared_before_a_migration_is_prepared_again(pg_app):
+    """A migration run while the app serves changes a column's type: the server refuses the
+    statement prepared before ("cached plan must not change result type"); the read is made
+    once more on a new connection, prepared afresh, and answers."""
+    from sqlalchemy import text
+
+    with pg_app.app_context():
+        query = select(Organisation.name).order_by(Organisation.id).limit(1)
+        name = read_row(query)
+        read_row(query)  # prepared on this connection
+        db.session.execute(text("ALTER TABLE organisation ALTER COLUMN name TYPE text"))
+        db.session.commit()
+        assert read_row(query) == name
