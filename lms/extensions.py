@@ -102,12 +102,19 @@ def configure_postgresql(engine) -> None:
 
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_connection, _record, _proxy):
-        if dbapi_connection.closed or dbapi_connection.broken:
-            raise exc.DisconnectionError("the connection was closed")
-        poller = select.poll()
-        poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI)
-        if poller.poll(0):
-            raise exc.DisconnectionError("the server closed the connection")
+        if ended(dbapi_connection):
+            raise exc.DisconnectionError("the connection was closed or the server ended it")
+
+
+def ended(connection) -> bool:
+    """Whether a waiting psycopg connection is closed, or ended by the server: the server
+    sends nothing unasked but its goodbye, so a readable socket means it has gone. One
+    ``poll`` with no wait (the pool's checkout, and the hot reads' own connections)."""
+    if connection.closed or connection.broken:
+        return True
+    poller = select.poll()
+    poller.register(connection.fileno(), select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
 
 
 def empty_sqlite_log(engine) -> None:
@@ -289,7 +296,7 @@ _NAMED = re.compile(r"%\((\w+)\)s|%%")
 def _numbered(compiled, dialect) -> tuple[bytes, tuple[str, ...]] | None:
     """On PostgreSQL through psycopg, a statement compiled with named parameters
     (``%(name)s``) as the server's own ``$1``-numbered text, and the names in their numbers'
-    order (read on the thread's own connection); None elsewhere (read through the pool)."""
+    order (read on the process's own connections); None elsewhere (read through the pool)."""
     if dialect.name != "postgresql" or dialect.driver != "psycopg" or \
             compiled.positiontup is not None:
         return None
@@ -319,7 +326,7 @@ class _OwnConnection:
         from psycopg.adapt import Transformer
 
         # Opened as the pool opens every connection (its connect events run), then taken out
-        # of the pool's count: it is this thread's for as long as it is sound.
+        # of the pool's count: the process's for as long as it is sound.
         pooled = engine.raw_connection()
         self.driver = pooled.driver_connection
         pooled.detach()
@@ -331,14 +338,8 @@ class _OwnConnection:
 
     def sound(self, engine) -> bool:
         """Still this engine's, in this process, and not ended by the server (a restart, an
-        idle timeout, an administrator): its socket has nothing to read while it waits."""
-        driver = self.driver
-        if self.engine() is not engine or self.pid != os.getpid() or driver.closed \
-                or driver.broken:
-            return False
-        poller = select.poll()
-        poller.register(driver.pgconn.socket, select.POLLIN | select.POLLPRI)
-        return not poller.poll(0)
+        idle timeout, an administrator)."""
+        return self.engine() is engine and self.pid == os.getpid() and not ended(self.driver)
 
     def read(self, key: tuple, numbered: tuple[bytes, tuple[str, ...]],
              values: dict) -> list[tuple]:
@@ -388,21 +389,20 @@ def _own_read(engine, key: tuple, numbered: tuple[bytes, tuple[str, ...]],
     app runs: "cached plan must not change result type") is read once more on a new
     connection, prepared afresh."""
     try:
-        return _read_on_own(engine, key, numbered, values, again=True)
-    except _StalePlan:
-        return _read_on_own(engine, key, numbered, values, again=False)
+        return _read_on_own(engine, key, numbered, values)
+    except exc.DBAPIError as error:
+        if error.connection_invalidated or \
+                getattr(error.orig, "sqlstate", None) != _STALE_PLAN:
+            raise
+    return _read_on_own(engine, key, numbered, values)  # on a new connection
 
 
-class _StalePlan(Exception):
-    """A prepared statement whose plan the server refuses after the table changed."""
-
-
-# PostgreSQL's SQLSTATE for "cached plan must not change result type".
-_FEATURE_NOT_SUPPORTED = "0A000"
+# PostgreSQL's SQLSTATE for "cached plan must not change result type" (feature not supported).
+_STALE_PLAN = "0A000"
 
 
 def _read_on_own(engine, key: tuple, numbered: tuple[bytes, tuple[str, ...]],
-                 values: dict, *, again: bool) -> list[tuple]:
+                 values: dict) -> list[tuple]:
     from psycopg import pq
 
     dbapi_error = engine.dialect.loaded_dbapi.Error
@@ -423,8 +423,6 @@ def _read_on_own(engine, key: tuple, numbered: tuple[bytes, tuple[str, ...]],
             own.driver.pgconn.status != pq.ConnStatus.OK
         if own is not None:
             own.close()
-        if again and not lost and getattr(error, "sqlstate", None) == _FEATURE_NOT_SUPPORTED:
-            raise _StalePlan from error
         raise exc.DBAPIError.instance(numbered[0].decode(), values, error, dbapi_error,
                                       connection_invalidated=lost) from error
     except BaseException:

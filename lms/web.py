@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial, wraps
 from typing import Any
@@ -11,12 +11,12 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from wtforms import TextAreaField
 
 from lms.accounts.models import Role
-from lms.cache.kept import CSRF_SLOT
+from lms.cache import fragment_cache
+from lms.cache.kept import CSRF_SLOT, with_csrf
 from lms.clock import date_text, span_text, time_text, utcnow, when_text
 from lms.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from lms.formatted_text import formatted
@@ -200,9 +200,8 @@ def register_template_helpers(app: Flask) -> None:
         items = nav_items()
         html = _kept_part(("header", request.script_root, name, items), lambda: render_template(
             "_layout_header.html", name=name, items=items, csrf_slot=CSRF_SLOT))
-        if name is not None:  # the sign-out form's token
-            html = html.replace(CSRF_SLOT, generate_csrf())
-        return Markup(html)  # noqa: S704 - rendered from our template
+        # Signed in, its sign-out form carries the session's token; signed out it has none.
+        return with_csrf(html) if name is not None else Markup(html)  # noqa: S704 - ours
 
     def page_head() -> Markup:
         return Markup(_kept_part(("head", request.script_root),  # noqa: S704 - as above
@@ -224,8 +223,6 @@ _KEPT_PARTS = 4096
 
 def _kept_part(key: tuple, render: Callable[[], str]) -> str:
     """A part of the layout made from ``key`` alone, kept in this process (``lms.cache``)."""
-    from lms.cache import fragment_cache
-
     return fragment_cache("layout_parts", size=_KEPT_PARTS).get_or_build(
         (), key, lambda: (render(), None))
 
@@ -245,14 +242,46 @@ class MenuLink:
 _MAX_PAGE_DIGITS = 5
 
 
-def page_number(asked: str | None, pages: int | None = None) -> int:
+def page_number(asked: str | None) -> int:
     """The page of a paged list an address asks for (``?page=``), from 1: anything but a
-    page number (a typo, an old link past the end) shows the nearest page; ``pages`` (when
-    known) is the last."""
+    page number (a typo, a payload) asks for the first; ``shown_page`` takes one past the
+    end (an old link) to the last."""
     asked = asked or ""
-    page = int(asked) if asked.isdigit() and len(asked) <= _MAX_PAGE_DIGITS else 1
-    page = max(page, 1)
-    return min(page, pages) if pages is not None else page
+    return max(int(asked), 1) if asked.isdigit() and len(asked) <= _MAX_PAGE_DIGITS else 1
+
+
+def page_count(total: int, size: int) -> int:
+    """How many pages of ``size`` hold ``total`` things (one, when there are none)."""
+    return max(1, -(-total // size))
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One page of a list: its ``entries``, how many there are in all (``total``), the
+    number of the first shown from 1 (0 when none), page ``page`` of ``pages``, and the
+    address's arguments its page links keep (``_macros/pagination.html``)."""
+
+    entries: list
+    total: int
+    first: int
+    page: int
+    pages: int
+    args: dict
+
+    @property
+    def last(self) -> int:
+        """The number of the last entry shown (0 when none)."""
+        return self.first + len(self.entries) - 1 if self.entries else 0
+
+
+def shown_page(entries: Sequence, asked: int, size: int, args: Mapping) -> Shown:
+    """Page ``asked`` (``page_number``; one past the end gives the last) of ``entries``,
+    ``size`` a page."""
+    pages = page_count(len(entries), size)
+    page = min(asked, pages)
+    start = (page - 1) * size
+    return Shown(list(entries[start:start + size]), len(entries), start + 1 if entries else 0,
+                 page, pages, dict(args))
 
 
 def add_offering_page(app: Flask, kind: str, endpoint: str) -> None:

@@ -25,7 +25,7 @@ from lms.clock import utcnow
 from lms.errors import NotFound
 from lms.extensions import db
 from lms.offerings.models import Session
-from lms.web import page_number
+from lms.web import page_number, shown_page
 
 
 def watch_tables(app: Flask) -> None:
@@ -47,19 +47,6 @@ class RegisterPage:
 # People a page of a register shows: a network's register (3,000 members at national scale)
 # is read and saved a page at a time, so its page stays the same size however many join.
 REGISTER_PAGE_SIZE = 500
-
-
-@dataclass(frozen=True)
-class RegisterShown:
-    """Which of the matching people a page shows: ``first`` to ``last`` of ``matched`` (from
-    1), page ``page`` of ``pages``, and the filters its page links keep."""
-
-    first: int
-    last: int
-    matched: int
-    page: int
-    pages: int
-    args: dict[str, str]
 
 
 def register_page(user, session_id: int, query: str = "",
@@ -94,15 +81,10 @@ def _build(user, session_id: int, query: str, asked: int, add_form: AddPersonFor
     session = services.get_session(session_id)
     everyone = services.register(session)
     may_mark = policy.may_take_register(user, session)
-    rows = matching(everyone, query)
-    pages = max(1, -(-len(rows) // REGISTER_PAGE_SIZE))
-    page = min(asked, pages)
-    start = (page - 1) * REGISTER_PAGE_SIZE
-    shown_rows = rows[start:start + REGISTER_PAGE_SIZE]
-    shown = RegisterShown(start + 1 if rows else 0, start + len(shown_rows), len(rows), page,
-                          pages, {"id": session_id, **({"q": query} if query else {})})
+    shown = shown_page(matching(everyone, query), asked, REGISTER_PAGE_SIZE,
+                       {"id": session_id, **({"q": query} if query else {})})
     body = render_template("attendance/_register_main.html", session=session,
-                           rows=shown_rows, shown=shown, everyone=everyone, query=query,
+                           rows=shown.entries, shown=shown, everyone=everyone, query=query,
                            labels=MARK_LABELS, add_form=add_form, may_mark=may_mark,
                            token=token)
     title = render_template("attendance/_register_title.html", session=session).strip()

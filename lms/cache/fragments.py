@@ -119,19 +119,23 @@ def prefetch(*depends_on: DependsOn) -> None:
 _PAGE_READS = "lms_cache_page_reads"
 
 
-def page_reads(app: Flask, endpoint: str, depends_on: Callable[..., DependsOn]) -> None:
-    """The pages of ``endpoint`` are kept under ``depends_on(**view_args)``, known from the
-    address alone (``lambda id: offering(id)``): a signed-in request reads those versions in
-    the same statement as the person's own (``prefetch_for_request``), not in a second."""
-    app.extensions.setdefault(_PAGE_READS, {})[endpoint] = depends_on
+def page_reads(app: Flask, endpoint: str, depends_on: Callable[[Any], DependsOn],
+               arg: str = "id") -> None:
+    """The pages of ``endpoint`` are kept under ``depends_on(<its address's arg>)``, known
+    from the address alone (``offering``: the page of the offering ``id`` names): a signed-in
+    request reads those versions in the same statement as the person's own
+    (``prefetch_for_request``), not in a second. Only a prefetch: a wrong one costs a read,
+    never a stale page."""
+    app.extensions.setdefault(_PAGE_READS, {})[endpoint] = (depends_on, arg)
 
 
 def prefetch_for_request(*depends_on: DependsOn) -> None:
     """``prefetch`` these and what the request's endpoint declared (``page_reads``)."""
     declared = (current_app.extensions.get(_PAGE_READS, {}).get(request.endpoint)
                 if has_request_context() else None)
-    if declared is not None and request.view_args is not None:
-        depends_on = (*depends_on, declared(**request.view_args))
+    if declared is not None and request.view_args and declared[1] in request.view_args:
+        reads, arg = declared
+        depends_on = (*depends_on, reads(request.view_args[arg]))
     prefetch(*depends_on)
 
 

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import case, func, select
 from werkzeug.datastructures import MultiDict
 
-from lms.cache import OFFER, DependsOn, cached, offering
+from lms.cache import OFFER, cached, offering
 from lms.clock import utcnow
 from lms.courses import cohorts
 from lms.courses.catalogue import CatalogueFilters, catalogue_listing, first_sessions
@@ -36,7 +36,7 @@ from lms.offerings import places as offering_places
 from lms.offerings import policy
 from lms.offerings import services as engine
 from lms.offerings.models import BookingMode, OfferingStatus
-from lms.web import page_number
+from lms.web import page_number, shown_page
 
 # ---------------------------------------------------------------------------- cached fragments
 
@@ -47,6 +47,10 @@ class CataloguePage:
 
     title: str
     body: Markup
+
+
+# Courses a page of the catalogue shows, so the page stays the same size however many there are.
+CATALOGUE_PAGE_SIZE = 20
 
 
 def catalogue_page(args: MultiDict) -> CataloguePage:
@@ -68,7 +72,8 @@ def _catalogue_listing(args: MultiDict) -> tuple[CataloguePage, datetime | None]
     )
     found = catalogue_listing(filters)
     filtered = filters != CatalogueFilters()
-    shown = CatalogueShown.of(found.entries, args)
+    shown = shown_page(found.entries, page_number(args.get("page")), CATALOGUE_PAGE_SIZE,
+                       {key: value for key, value in args.items() if key != "page"})
     title = ("Error: " if form.errors else "") + "Courses and programmes" + (
         " (filtered)" if filtered else "") + (
         f" (page {shown.page} of {shown.pages})" if shown.pages > 1 else "")
@@ -76,30 +81,6 @@ def _catalogue_listing(args: MultiDict) -> tuple[CataloguePage, datetime | None]
         "courses/_catalogue_listing.html", form=form, shown=shown, filtered=filtered))
     return CataloguePage(title, body), found.valid_until
 
-
-CATALOGUE_PAGE_SIZE = 20
-
-
-@dataclass(frozen=True)
-class CatalogueShown:
-    """One page of the catalogue's entries (``CATALOGUE_PAGE_SIZE`` a page, so the page stays
-    the same size however many courses there are), and the filters its page links keep."""
-
-    entries: list
-    total: int
-    first: int        # the number of the first entry shown, from 1 (0 when none)
-    page: int
-    pages: int
-    args: dict[str, str]
-
-    @classmethod
-    def of(cls, entries: list, args: MultiDict) -> CatalogueShown:
-        pages = max(1, -(-len(entries) // CATALOGUE_PAGE_SIZE))
-        page = page_number(args.get("page"), pages)
-        start = (page - 1) * CATALOGUE_PAGE_SIZE
-        kept = {key: value for key, value in args.items() if key != "page"}
-        return cls(entries[start:start + CATALOGUE_PAGE_SIZE], len(entries),
-                   start + 1 if entries else 0, page, pages, kept)
 
 
 @dataclass(frozen=True)
@@ -116,17 +97,11 @@ class CohortPage:
     holders_materials: Markup    # the materials section everyone with a place sees
 
 
-def cohort_reads(id: int) -> DependsOn:  # noqa: A002 - the route's argument
-    """What the page at ``/cohorts/<id>`` is kept under, known from the address alone
-    (``cache.page_reads``)."""
-    return offering(id)
-
-
 def cohort_page(cohort_id: int) -> CohortPage | None:
     """A cohort's page (None if there is no such cohort) whoever asks, kept under the
     offering's version: one query when nothing has changed. Who may see it is the view's
     to check."""
-    return cached("cohort", cohort_id, depends_on=cohort_reads(cohort_id),
+    return cached("cohort", cohort_id, depends_on=offering(cohort_id),
                   build=lambda: _cohort_page(cohort_id))
 
 

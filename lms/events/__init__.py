@@ -16,7 +16,7 @@ def init_app(app: Flask) -> None:
     from lms import cache
     from lms.accounts.events import PasswordChanged
     from lms.courses.models import STRAND_LABELS
-    from lms.events import calendars, kept_pages, networks, session_bookings, views
+    from lms.events import calendars, networks, session_bookings, views
     from lms.listeners import connect
     from lms.offerings import calendar
     from lms.offerings.transitions import PlaceChanged
@@ -34,9 +34,9 @@ def init_app(app: Flask) -> None:
     add_offering_page(app, "webinar", "events.webinar")
     add_offering_page(app, "network", "events.network")
     add_offering_page(app, "festival", "events.festival")
-    # Each event's page, and a person's festival agenda, is kept under what its address names.
+    # Each event's page, and a person's festival agenda, is kept under its offering's version.
     for endpoint in ("events.webinar", "events.network", "events.festival", "events.agenda"):
-        cache.page_reads(app, endpoint, kept_pages.event_reads)
+        cache.page_reads(app, endpoint, cache.offering)
     calendar.add_details(app, "network", networks.presenters_as_details)
     calendar.add_details(app, "festival", calendars.festival_details_lines)
     calendar.add_details(app, "webinar", calendars.speaker_lines)

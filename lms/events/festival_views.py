@@ -61,7 +61,7 @@ def agenda(id: int):
 
 def _kept_festival(id: int) -> kept_festival.FestivalPage:
     """The festival's kept page, or 404 if there is none or the person may not see it."""
-    page = kept_festival.festival_page(id, current_user)
+    page = kept_festival.festival_page(id)
     if page is None or not policy.sees(current_user, page.public):
         abort(404)
     return page

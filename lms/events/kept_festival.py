@@ -21,11 +21,10 @@ from flask_login import AnonymousUserMixin
 from markupsafe import Markup
 from sqlalchemy import exists, select
 
-from lms.cache import NOTHING, OFFER, cached, person, prefetch
+from lms.cache import NOTHING, OFFER, cached, offering, person
 from lms.cache.kept import CSRF_SLOT, earliest_after, next_midnight, with_csrf
 from lms.clock import utcnow
 from lms.events import pages
-from lms.events.kept_pages import event_reads
 from lms.events.models import Festival
 from lms.extensions import db
 from lms.learning.materials_pages import materials_section, section_for
@@ -54,13 +53,11 @@ class FestivalPage:
     plain: Markup                  # without them: for people with no buttons
 
 
-def festival_page(festival_id: int, user=None) -> FestivalPage | None:
-    """The festival's page whoever asks (None if there is no such festival): one query when
-    nothing has changed, also reading the versions of what ``user``'s parts are kept under
-    (``for_viewer``, ``agenda_html``). Who may see it is the view's to check."""
-    if getattr(user, "is_authenticated", False):  # every version the page needs, one read
-        prefetch(event_reads(festival_id), person(user.id), OFFER)
-    return cached("festival_page", festival_id, depends_on=event_reads(festival_id),
+def festival_page(festival_id: int) -> FestivalPage | None:
+    """The festival's page whoever asks (None if there is no such festival): no query when
+    nothing has changed (its version is read with the signed-in person's, or alone for
+    someone signed out: ``cache.page_reads``). Who may see it is the view's to check."""
+    return cached("festival_page", festival_id, depends_on=offering(festival_id),
                   build=lambda: _festival_page(festival_id))
 
 
@@ -131,7 +128,7 @@ def _actions(user, festival_id: int, registered: bool) -> dict[int, str]:
     elsewhere = cached("festival_elsewhere", (festival_id, user.id),
                        depends_on=person(user.id),
                        build=lambda: (_elsewhere(festival_id, user.id), None), size=1024)
-    depends_on = event_reads(festival_id) + person(user.id) + (OFFER if elsewhere else NOTHING)
+    depends_on = offering(festival_id) + person(user.id) + (OFFER if elsewhere else NOTHING)
     return cached("festival_actions", (festival_id, user.id, registered),
                   depends_on=depends_on, size=1024,
                   build=lambda: _build_actions(user, festival_id, registered))
@@ -162,7 +159,7 @@ def agenda_html(user, page: FestivalPage) -> Markup:
     """The person's agenda of this festival (their sessions, joining links, recordings),
     kept per person under their version and the festival's."""
     body = cached("festival_agenda", (page.id, user.id),
-                  depends_on=event_reads(page.id) + person(user.id), size=1024,
+                  depends_on=offering(page.id) + person(user.id), size=1024,
                   build=lambda: _build_agenda(user, page))
     return _with_csrf(body)
 

@@ -14,7 +14,7 @@ from flask import render_template
 from flask_login import AnonymousUserMixin
 from markupsafe import Markup
 
-from lms.cache import DependsOn, cached, offering
+from lms.cache import cached, offering
 from lms.clock import utcnow
 from lms.events import networks, pages, services
 from lms.events.models import NetworkSeries, Webinar
@@ -43,18 +43,11 @@ class EventPage:
     holders_materials: Markup    # what everyone with a place (not faculty) sees
 
 
-def event_reads(id: int) -> DependsOn:  # noqa: A002 - the route's argument
-    """What the pages at an event's address (its page, a person's festival agenda) are kept
-    under, known from the address alone: the versions a signed-in request reads with the
-    person's (``cache.page_reads``)."""
-    return offering(id)
-
-
 def event_page(event_id: int, kind: str) -> EventPage | None:
     """The page of the ``kind`` event ``event_id`` whoever asks (None if there is no such
     event of that kind): one query when nothing has changed. Who may see it is the view's to
     check."""
-    return cached(f"event_page:{kind}", event_id, depends_on=event_reads(event_id),
+    return cached(f"event_page:{kind}", event_id, depends_on=offering(event_id),
                   build=lambda: _event_page(event_id, kind))
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import contains_eager, defaultload, lazyload
 
 from lms.accounts.models import User
 from lms.attendance import policy as attendance_policy
-from lms.cache import OFFER, cached, person, prefetch
+from lms.cache import OFFER, PEOPLE, cached, person, prefetch
 from lms.cache.kept import SLOT_FORM, earliest_after, with_csrf
 from lms.clock import to_london, utcnow
 from lms.errors import Decision
@@ -199,7 +199,7 @@ def lead_home(lead: User, now: datetime | None = None) -> LeadHome:
     organisations (``PEOPLE``), and kept until a window opens or closes by itself. Their
     forms' CSRF token is filled in per request. ``now`` other than the present builds them
     afresh."""
-    from lms.offerings.kept_nominations import PEOPLE, lead_key
+    from lms.offerings.kept_nominations import lead_key
 
     at_now = now is None
     now = now or utcnow()

@@ -14,7 +14,6 @@ def init_app(app: Flask) -> None:
     from lms import cache
     from lms.learning import (  # noqa: F401 - each adds its routes to the blueprint
         assignments_kept,
-        materials_kept,
         materials_views,
         questions_views,
         resources_views,
@@ -33,7 +32,7 @@ def init_app(app: Flask) -> None:
     # An offering's page shows its public materials, and a learner's home the newest of
     # their places' (kept in the page cache under the offer): a material renews both.
     cache.watch(app, "learning_material", offering="offering_id")
-    cache.page_reads(app, "learning.offering_materials", materials_kept.materials_reads)
+    cache.page_reads(app, "learning.offering_materials", cache.offering, arg="offering_id")
     # Kept per person (``lms.cache``): a learner's home (work due), the learning record (CPD
     # done elsewhere), the assignment pages (the work, its marking, extensions, groups). Work
     # set or a group formed renews its offering and the offer; work handed in, or a group

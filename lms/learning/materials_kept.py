@@ -29,15 +29,9 @@ class MaterialsPage:
     body: Markup
 
 
-def materials_reads(offering_id: int) -> DependsOn:
-    """What the page at ``/offerings/<offering_id>/materials`` is kept under, known from the
-    address alone (``cache.page_reads``; the viewer's own version is read with them)."""
-    return offering(offering_id)
-
-
 def materials_page(user, offering_id: int) -> MaterialsPage:
     """The materials page of an offering, kept; ``NotFound`` as ``materials_pages``."""
-    depends_on: DependsOn = materials_reads(offering_id)
+    depends_on: DependsOn = offering(offering_id)
     viewer = None
     if user.is_authenticated:
         depends_on += person(user.id)

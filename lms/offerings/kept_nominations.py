@@ -24,15 +24,13 @@ from markupsafe import Markup
 from sqlalchemy.orm import lazyload
 
 from lms import cache
-from lms.cache import OFFER, cached, offering
+from lms.cache import OFFER, PEOPLE, cached, offering
 from lms.cache.kept import CSRF_SLOT, earliest_after, with_csrf
 from lms.clock import utcnow
 from lms.errors import NotFound
 from lms.extensions import db
 from lms.offerings import pages, policy
 from lms.offerings.models import Offering
-
-PEOPLE = cache.PEOPLE
 
 # What pages listing people show of them: a change to one of these renews ``PEOPLE``.
 _PEOPLE_TABLES: dict[str, set[str] | None] = {
@@ -46,7 +44,8 @@ def watch_people(app: Flask) -> None:
     """Renew ``PEOPLE`` when a person's name, job, email, organisation or account changes,
     or an organisation or a move between organisations does."""
     for table_name, columns in _PEOPLE_TABLES.items():
-        cache.also_renews(app, table_name, *PEOPLE.scopes, columns=columns)
+        for scope in PEOPLE.scopes:
+            cache.also_renews(app, table_name, scope, columns=columns)
 
 
 def lead_key(lead) -> tuple:

@@ -18,13 +18,12 @@ from flask import render_template
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from lms.cache import cached, offering
+from lms.cache import PEOPLE, cached, offering
 from lms.cache.kept import CSRF_SLOT, earliest_after, with_csrf
 from lms.clock import utcnow
 from lms.offerings import pages
 from lms.offerings import places as offering_places
 from lms.offerings.forms import WaitlistMessageForm
-from lms.offerings.kept_nominations import PEOPLE
 from lms.offerings.models import Offering
 
 

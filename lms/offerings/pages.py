@@ -38,6 +38,7 @@ from lms.offerings.places import (
     quotas_in_force,
     waitlist_length,
 )
+from lms.web import page_count
 
 S = EnrolmentState
 
@@ -389,10 +390,6 @@ class PeopleOn:
     all_sessions: bool
 
 
-def _pages(total: int) -> int:
-    return max(1, -(-total // PEOPLE_PER_PAGE))
-
-
 def sessions_listed(offering: Offering, show_all: bool = False) -> tuple[list[Session], int]:
     """The sessions the people page lists, in order: the latest ``RECENT_SESSIONS`` held
     and all those to come (or every one), and how many earlier ones are left out."""
@@ -417,7 +414,8 @@ def people_on(offering: Offering, page: int = 1, history: int = 1,
     places_total = sum(counts.get(state, 0) for state in PLACES)
     others_total = sum(n for state, n in counts.items()
                        if state not in (*DECIDE, *PLACES, S.WAITLISTED))
-    pages, history_pages = _pages(places_total), _pages(others_total)
+    pages, history_pages = (page_count(places_total, PEOPLE_PER_PAGE),
+                            page_count(others_total, PEOPLE_PER_PAGE))
     page, history = min(max(page, 1), pages), min(max(history, 1), history_pages)
 
     named = (Enrolment.waitlist_position, User.full_name, Enrolment.id)

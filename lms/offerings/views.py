@@ -28,6 +28,7 @@ from lms.web import (
     do_confirmed,
     next_page,
     offering_url,
+    page_number,
     perform,
     reason_given,
     role_required,
@@ -157,18 +158,13 @@ def withdraw_nomination(id: int):
         done=f"The nomination of {enrolment.user.full_name} has been withdrawn.", back=back)
 
 
-def _page_number(text: str) -> int:
-    """A page asked for in the address: a small whole number, else the first page."""
-    return int(text) if text.isdigit() and len(text) < 7 else 1
-
-
 @bp.route("/faculty/offerings/<int:id>/people")
 @role_required(Role.FACULTY, Role.ADMIN)
 def people(id: int):
     """Faculty see everyone on an offering: requests, nominations, places, the queue; kept
     (``lms.offerings.kept_people``)."""
-    page = kept_people.people_page(id, request.args.get("page", 1, type=_page_number),
-                                   request.args.get("history", 1, type=_page_number),
+    page = kept_people.people_page(id, page_number(request.args.get("page")),
+                                   page_number(request.args.get("history")),
                                    all_sessions=request.args.get("sessions") == "all")
     return render_template("offerings/people.html", page=page,
                            message_form=WaitlistMessageForm(formdata=None))
