@@ -23,7 +23,7 @@ from lms.clock import utcnow
 from lms.extensions import db
 from lms.sso.models import ExternalIdentity
 from tests.conftest import PASSWORD, TOTP_SECRET, Mailbox, organisation
-from tests.oidc import CLIENT_ID, CLIENT_SECRET, OTHER_CLIENT_ID, OidcProvider, new_keys
+from tests.oidc import CLIENT_ID, CLIENT_SECRET, OTHER_CLIENT_ID, OidcProvider, is_at, new_keys
 
 pytestmark = pytest.mark.real_clock  # the provider is on the wall clock
 BASE_URL = "http://127.0.0.1:5000"
@@ -61,7 +61,7 @@ def to_callback(client, provider: OidcProvider, account: str, start: str = START
     """Start a sign-in and go through the provider as ``account``; the callback address."""
     provider.as_account(account)
     started = client.get(start)
-    assert started.status_code == 302 and started.location.startswith(provider.issuer), \
+    assert started.status_code == 302 and started.location.startswith(provider.issuer + "/"), \
         started.location
     assert "code_challenge_method=S256" in started.location
     return provider.authorise(started.location, BASE_URL)
@@ -84,6 +84,14 @@ def refused_with(client, response, words: str) -> None:
 def identities(app: Flask) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count(ExternalIdentity.id)))
+
+
+def test_the_way_back_is_known_by_its_host_and_port_not_by_a_prefix():
+    # CI once drew the provider the port 50003, whose address begins with the app's
+    # (127.0.0.1:5000): the provider's own pages were taken for the callback.
+    assert not is_at("http://127.0.0.1:50003/auth/abc", BASE_URL)
+    assert not is_at("https://127.0.0.1:5000/sso/callback", BASE_URL)
+    assert is_at(BASE_URL + "/sso/callback?code=x&state=y", BASE_URL)
 
 
 def test_a_new_person_chooses_their_organisation_then_signs_straight_in(sso, sso_app, provider):

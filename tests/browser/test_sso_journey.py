@@ -52,7 +52,7 @@ def test_a_new_person_signs_in_with_their_nhs_account(make_page, provider, live_
     page.get_by_role("button", name="Sign in with NHSmail (test)").click()
 
     expect(page.locator("h1")).to_have_text("Create your account")
-    assert page.url.startswith(live_url)
+    assert page.url.startswith(live_url + "/")
     check_page(page)
     no_sideways_scroll(page)
     expect(page.get_by_label("Full name")).to_have_value("Alice Analyst")

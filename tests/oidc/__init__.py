@@ -127,11 +127,19 @@ class OidcProvider:
             if location is None:
                 raise AssertionError(f"the provider stopped at {url}: {response.status_code} "
                                      f"{response.text[:500]}")
-            if location.startswith(base_url):
-                parts = urlsplit(location)
-                return f"{parts.path}?{parts.query}"
             url = requests.compat.urljoin(url, location)
+            parts = urlsplit(url)
+            # The same scheme and host:port, not a prefix: the provider's own port can begin
+            # with the app's (127.0.0.1:50003 begins with 127.0.0.1:5000).
+            if is_at(url, base_url):
+                return f"{parts.path}?{parts.query}"
         raise AssertionError("the provider never sent the browser back")
+
+
+def is_at(url: str, base_url: str) -> bool:
+    """Whether ``url`` is an address on the site at ``base_url`` (scheme and host:port)."""
+    here, there = urlsplit(url), urlsplit(base_url)
+    return (here.scheme, here.netloc) == (there.scheme, there.netloc)
 
 
 def wait_until_down(port: int) -> None:
