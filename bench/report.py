@@ -9,6 +9,8 @@ exactly what it will say (``missed``), without timing anything.
 
 from __future__ import annotations
 
+import statistics
+
 # CPU per request may grow this much from scale 1 to 5 and still count as flat (timings on a
 # shared machine wobble; the query counts must be equal).
 CPU_GROWTH = 1.5
@@ -27,9 +29,13 @@ def http_label(run: dict) -> str:
 
 
 def _share(results: dict, run: dict, key: str) -> float | None:
+    """A page's share of the bare endpoint in one HTTP set-up: the median of its paired
+    measurement when it had one (``bench.loadtest.needs_pairing``), else the first pass's."""
     loads = run.get("loads", {})
-    bare = (loads.get("bare") or {}).get("requests_per_second") or 0
     load = loads.get(key)
+    if load is not None and load.get("paired_shares"):
+        return statistics.median(load["paired_shares"])
+    bare = (loads.get("bare") or {}).get("requests_per_second") or 0
     if load is None or not bare:
         return None
     return load["requests_per_second"] / bare
@@ -84,8 +90,10 @@ def page_verdicts(results: dict) -> list[dict]:
             if share is None:
                 missed.append(f"{label}: no throughput measured ({http_label(run)})")
             elif share < wanted:
-                missed.append(f"{label}: {share:.0%} of bare ({http_label(run)}), target "
-                              f">= {wanted:.0%}, short by {wanted - share:.0%}")
+                pairs = len(run["loads"][key].get("paired_shares") or [])
+                how = f", the median of {pairs} paired runs" if pairs else ""
+                missed.append(f"{label}: {share:.0%} of bare ({http_label(run)}{how}), "
+                              f"target >= {wanted:.0%}, short by {wanted - share:.0%}")
             else:
                 load = run["loads"][key]
                 if load["bad_responses"] or load["socket_errors"]:
@@ -136,6 +144,7 @@ def page_table(results: dict) -> tuple[list[str], list[list[str]]]:
             share = verdict["shares"].get(name)
             row.append("-" if load is None else f"{load['requests_per_second']:.0f}"
                        + ("" if share is None or verdict["key"] == "bare"
+                          else f" ({share:.0%}, paired)" if load.get("paired_shares")
                           else f" ({share:.0%})"))
         wanted = info.get("share_target")
         row.append(f">= {wanted:.0%}" if wanted is not None else "ceiling")
