@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from datetime import timedelta
 from html import unescape
 
 import pyotp
 import pytest
+import requests
 import time_machine
 from flask import Flask
 from sqlalchemy import func, select
@@ -92,6 +94,28 @@ def test_the_way_back_is_known_by_its_host_and_port_not_by_a_prefix():
     assert not is_at("http://127.0.0.1:50003/auth/abc", BASE_URL)
     assert not is_at("https://127.0.0.1:5000/sso/callback", BASE_URL)
     assert is_at(BASE_URL + "/sso/callback?code=x&state=y", BASE_URL)
+
+
+def test_a_provider_whose_port_was_taken_starts_on_another(tmp_path, monkeypatch):
+    # free_port closes the port it found before node binds it: another process may take it.
+    import tests.oidc as oidc
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        drawn, draw = iter([port]), oidc.free_port
+        monkeypatch.setattr(oidc, "free_port", lambda: next(drawn, None) or draw())
+        provider = oidc.OidcProvider(tmp_path, f"{BASE_URL}/sign-in/nhs/callback")
+        assert provider.port == port
+        try:
+            provider.start()
+            assert provider.port != port and provider.issuer.endswith(f":{provider.port}")
+            found = requests.get(f"{provider.issuer}/.well-known/openid-configuration",
+                                 timeout=10).json()
+            assert found["issuer"] == provider.issuer
+        finally:
+            provider.stop()
 
 
 def test_a_new_person_chooses_their_organisation_then_signs_straight_in(sso, sso_app, provider):

@@ -52,8 +52,24 @@ class OidcProvider:
         self.id_token_ttl = id_token_ttl
         self.process: subprocess.Popen | None = None
         self.keys = new_keys("first")
+        self.started = False
 
     def start(self) -> OidcProvider:
+        """Start the process. A first start whose port was taken between ``free_port`` and
+        node's bind draws another port; a restart keeps its address (the app knows it)."""
+        for _ in range(3):
+            said = self._launch()
+            if said is None:
+                self.started = True
+                return self
+            if self.started or "EADDRINUSE" not in said:
+                break
+            self.port = free_port()
+            self.issuer = f"http://127.0.0.1:{self.port}"
+        raise RuntimeError(f"the OIDC provider did not start: {said}")
+
+    def _launch(self) -> str | None:
+        """Run the provider on ``self.port``: None once it listens, else what it said."""
         keys_file = self.folder / "jwks.json"
         keys_file.write_text(json.dumps(self.keys))
         settings = self.folder / "provider.json"
@@ -77,10 +93,10 @@ class OidcProvider:
         # Node 20 draws a warning ("Use Node.js v22.x LTS") before the provider listens.
         while line := self.process.stdout.readline():
             if line.startswith("listening"):
-                return self
+                return None
             said.append(line)
         self.stop()
-        raise RuntimeError(f"the OIDC provider did not start: {''.join(said)}")
+        return "".join(said)
 
     def stop(self) -> None:
         if self.process is not None:
