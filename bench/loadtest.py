@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ import requests
 from bench.generate import BENCH_PASSWORD
 from bench.generate_learning import ADMIN_TOTP_SECRET
 from bench.pages import Page
+from tests.postgres import free_port
 from tests.wall_clock import wall_clock_environment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,12 +77,6 @@ def needs_pairing(share: float, target: float | None) -> bool:
 
 class WrkMissing(RuntimeError):
     """wrk is not installed (``scripts/system-packages.sh bench`` installs it)."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def sqlite_environment(database_url: str) -> dict[str, str]:

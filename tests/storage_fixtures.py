@@ -4,19 +4,14 @@ the local disk, once on S3). tests/conftest.py loads them as a plugin for every 
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 
+from tests.postgres import free_port
+
 S3_SETTINGS = {"S3_REGION": "eu-west-2", "S3_ACCESS_KEY": "testing", "S3_SECRET_KEY": "testing"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class S3Emulator:

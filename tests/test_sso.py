@@ -63,7 +63,7 @@ def to_callback(client, provider: OidcProvider, account: str, start: str = START
     """Start a sign-in and go through the provider as ``account``; the callback address."""
     provider.as_account(account)
     started = client.get(start)
-    assert started.status_code == 302 and started.location.startswith(provider.issuer + "/"), \
+    assert started.status_code == 302 and is_at(started.location, provider.issuer), \
         started.location
     assert "code_challenge_method=S256" in started.location
     return provider.authorise(started.location, BASE_URL)

@@ -114,10 +114,10 @@ def feed_validator(token: str) -> tuple[int, str] | None:
     if not TOKEN_PATTERN.fullmatch(token or ""):
         return None
     hashed = token_hash(token)
-    cache.prefetch(cache.named(FEED_OWNERS), cache.OFFER)
-    owner = cache.cached("feed_owners", hashed, depends_on=cache.named(FEED_OWNERS),
-                         size=KEPT_OWNERS, build=lambda: (
-                             _owner_id(hashed), None))
+    owners = cache.named(FEED_OWNERS)
+    cache.prefetch(owners, cache.OFFER)
+    owner = cache.cached(FEED_OWNERS, hashed, depends_on=owners, size=KEPT_OWNERS,
+                         build=lambda: (_owner_id(hashed), None))
     if owner is None:
         return None
     key = (token, offering_feed.feed_cutoff().date())

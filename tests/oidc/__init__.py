@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 import requests
 from joserfc.jwk import RSAKey
 
+from tests.postgres import free_port
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCRIPT = Path(__file__).resolve().parent / "provider.mjs"
 CLIENT_ID, CLIENT_SECRET = "mdsn-lms", "test-client-secret-0123456789"
@@ -33,12 +35,6 @@ def new_keys(kid: str) -> dict:
     key = RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig", "alg": "RS256"},
                               private=True)
     return {"keys": [key.as_dict(private=True)]}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class OidcProvider:
@@ -144,10 +140,10 @@ class OidcProvider:
                 raise AssertionError(f"the provider stopped at {url}: {response.status_code} "
                                      f"{response.text[:500]}")
             url = requests.compat.urljoin(url, location)
-            parts = urlsplit(url)
             # The same scheme and host:port, not a prefix: the provider's own port can begin
             # with the app's (127.0.0.1:50003 begins with 127.0.0.1:5000).
             if is_at(url, base_url):
+                parts = urlsplit(url)
                 return f"{parts.path}?{parts.query}"
         raise AssertionError("the provider never sent the browser back")
 
